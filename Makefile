@@ -1,0 +1,35 @@
+# dllm build and test entry points. `make` builds everything; `make test` runs every test
+# that exists: formatting, vet, Go tests under the race detector, the pure-Go kernels,
+# the arm64 build under qemu, and (from mk/*.mk) the C ABI and the language bindings.
+
+GO ?= go
+export CGO_ENABLED ?= 1
+
+.PHONY: all build test lint test-go test-purego test-arm64
+
+all: build
+
+build:
+	$(GO) build ./...
+
+test: lint test-go test-purego test-arm64
+
+# gofmt must have nothing to say, and vet must pass, on every tracked Go file.
+lint:
+	@files=$$(git ls-files '*.go'); \
+	bad=$$(gofmt -l $$files); \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -race ./...
+
+# The pure-Go reference kernels alone (assembly disabled), and everything on top of them.
+test-purego:
+	$(GO) test -tags purego ./kernels/... ./dllm/...
+
+# The arm64 build of the kernels, run under qemu-user (skipped when the script is absent).
+test-arm64:
+	@if [ -x scripts/test-arm64.sh ]; then scripts/test-arm64.sh; else echo "test-arm64: scripts/test-arm64.sh not present"; fi
+
+-include mk/*.mk

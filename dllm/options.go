@@ -1,0 +1,102 @@
+package dllm
+
+import "fmt"
+
+// GenerateOptions controls one generation. Start from DefaultOptions (LLaDA2.0 threshold
+// decoding), QualityOptions or SpeedOptions (LLaDA2.1 draft-and-edit presets) and change
+// what you need; the zero value is not valid.
+type GenerateOptions struct {
+	// MaxTokens is the generation length (the reference's gen_length): the canvas holds
+	// the prompt followed by MaxTokens masks, rounded up to whole blocks.
+	MaxTokens int
+	// BlockLength is the number of positions decoded together (B).
+	BlockLength int
+	// Steps caps the denoising iterations per block and sets the LLaDA2.0 fallback
+	// schedule. LLaDA2.1 editing ignores it.
+	Steps int
+	// Threshold is the confidence a masked position must strictly exceed to be filled.
+	Threshold float64
+	// EditThreshold enables LLaDA2.1 token editing when ≥ 0: an already filled position
+	// is rewritten when the model's choice differs and its confidence exceeds this value
+	// (0 means any change). Negative disables editing (LLaDA2.0 decoding).
+	EditThreshold float64
+	// MaxPostSteps bounds the editing iterations after a block has no mask left (2.1).
+	MaxPostSteps int
+	// NumToTransfer is the minimum number of positions filled per LLaDA2.1 iteration.
+	NumToTransfer int
+	// Temperature 0 picks the most probable token; above 0 samples with TopK/TopP.
+	Temperature float64
+	TopK        int     // 0 = no top-k filter
+	TopP        float64 // 1 = no nucleus filter
+	Seed        uint64  // RNG seed for sampling
+	// EOSEarlyStop stops as soon as an end-of-text token is final and everything before
+	// it is decoded, instead of at the end of its block.
+	EOSEarlyStop bool
+	// NoCache recomputes the whole window every forward, as the reference does. Slower;
+	// for verification.
+	NoCache bool
+
+	// OnStep, if set, is called after every forward with what changed. Returning false
+	// stops generation (Generate returns the partial result and ErrStopped).
+	OnStep func(StepEvent) bool
+	// OnText, if set, receives newly final text, left to right, never splitting a UTF-8
+	// character. Returning false stops generation.
+	OnText func(delta string) bool
+}
+
+// DefaultOptions returns the LLaDA2.0 recommended settings: block 32, steps 32,
+// threshold 0.95, greedy, 2048 new tokens at most.
+func DefaultOptions() GenerateOptions {
+	return GenerateOptions{
+		MaxTokens:     2048,
+		BlockLength:   32,
+		Steps:         32,
+		Threshold:     0.95,
+		EditThreshold: -1,
+		MaxPostSteps:  16,
+		NumToTransfer: 1,
+		TopP:          1,
+	}
+}
+
+// QualityOptions returns the LLaDA2.1 "quality" preset: threshold 0.7, edit threshold 0.5.
+func QualityOptions() GenerateOptions {
+	o := DefaultOptions()
+	o.Threshold, o.EditThreshold = 0.7, 0.5
+	return o
+}
+
+// SpeedOptions returns the LLaDA2.1 "speed" preset: threshold 0.5, edit threshold 0
+// (edit whenever the model changes its mind).
+func SpeedOptions() GenerateOptions {
+	o := DefaultOptions()
+	o.Threshold, o.EditThreshold = 0.5, 0
+	return o
+}
+
+// Validate reports the first option that is out of range.
+func (o *GenerateOptions) Validate() error {
+	switch {
+	case o.MaxTokens <= 0:
+		return fmt.Errorf("dllm: MaxTokens must be positive, got %d", o.MaxTokens)
+	case o.BlockLength <= 0:
+		return fmt.Errorf("dllm: BlockLength must be positive, got %d", o.BlockLength)
+	case o.Steps <= 0:
+		return fmt.Errorf("dllm: Steps must be positive, got %d", o.Steps)
+	case !(o.Threshold >= 0 && o.Threshold <= 1):
+		return fmt.Errorf("dllm: Threshold must be in [0,1], got %g", o.Threshold)
+	case o.EditThreshold > 1 || o.EditThreshold != o.EditThreshold:
+		return fmt.Errorf("dllm: EditThreshold must be in [0,1] (or negative to disable editing), got %g", o.EditThreshold)
+	case o.MaxPostSteps < 0:
+		return fmt.Errorf("dllm: MaxPostSteps must not be negative, got %d", o.MaxPostSteps)
+	case o.NumToTransfer <= 0:
+		return fmt.Errorf("dllm: NumToTransfer must be positive, got %d", o.NumToTransfer)
+	case !(o.Temperature >= 0):
+		return fmt.Errorf("dllm: Temperature must not be negative, got %g", o.Temperature)
+	case o.TopK < 0:
+		return fmt.Errorf("dllm: TopK must not be negative, got %d", o.TopK)
+	case !(o.TopP > 0 && o.TopP <= 1):
+		return fmt.Errorf("dllm: TopP must be in (0,1], got %g", o.TopP)
+	}
+	return nil
+}
