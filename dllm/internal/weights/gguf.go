@@ -1,0 +1,356 @@
+package weights
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// GGUF format constants.
+const (
+	ggufMagic            = 0x46554747 // "GGUF" read as a little-endian uint32
+	ggufDefaultAlignment = 32
+	ggufMaxDims          = 4  // GGML_MAX_DIMS
+	ggufMaxNesting       = 16 // arrays of arrays deeper than this are rejected, bounding recursion
+	// ggufMaxAlignment bounds general.alignment so that padding arithmetic cannot overflow.
+	ggufMaxAlignment = 1 << 30
+)
+
+// KeyAlignment is the metadata key holding the tensor-data alignment.
+const KeyAlignment = "general.alignment"
+
+// GGUF is a parsed GGUF file: its metadata and tensor views into the data it was parsed
+// from.
+type GGUF struct {
+	Version    uint32
+	Alignment  int
+	Meta       *Metadata
+	Tensors    []Tensor // in the order of the file's tensor infos
+	DataOffset int64    // start of the tensor data section
+	Offsets    []int64  // Offsets[i] is Tensors[i]'s offset relative to DataOffset
+}
+
+// ggufReader decodes little-endian GGUF fields, checking every length against the bytes
+// that remain. After the first error all reads return zero values and err keeps the cause.
+type ggufReader struct {
+	data []byte
+	off  int
+	err  error
+}
+
+func (r *ggufReader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("at byte %d: %s", r.off, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *ggufReader) remaining() int { return len(r.data) - r.off }
+
+func (r *ggufReader) bytes(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || n > r.remaining() {
+		r.fail("need %d bytes, only %d left (truncated file?)", n, r.remaining())
+		return nil
+	}
+	b := r.data[r.off : r.off+n]
+	r.off += n
+	return b
+}
+
+func (r *ggufReader) u8() uint8 {
+	if b := r.bytes(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *ggufReader) u16() uint16 {
+	if b := r.bytes(2); b != nil {
+		return binary.LittleEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (r *ggufReader) u32() uint32 {
+	if b := r.bytes(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (r *ggufReader) u64() uint64 {
+	if b := r.bytes(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+// count reads a u64 element count and checks that count elements of at least minSize
+// bytes each fit in the rest of the file: this is what keeps a hostile count (2^60
+// tensors, a 4 GB string) from turning into a huge allocation.
+func (r *ggufReader) count(what string, minSize int) int {
+	n := r.u64()
+	if r.err != nil {
+		return 0
+	}
+	if minSize < 1 {
+		minSize = 1
+	}
+	if n > uint64(r.remaining()/minSize) {
+		r.off -= 8
+		r.fail("%s count %d exceeds what the remaining %d bytes can hold", what, n, r.remaining())
+		return 0
+	}
+	return int(n)
+}
+
+func (r *ggufReader) str(what string) string {
+	n := r.count(what+" length", 1)
+	return string(r.bytes(n))
+}
+
+// value decodes one metadata value of type t.
+func (r *ggufReader) value(t ValueType, depth int) Value {
+	switch t {
+	case TypeUint8:
+		return Value{typ: t, x: r.u8()}
+	case TypeInt8:
+		return Value{typ: t, x: int8(r.u8())}
+	case TypeUint16:
+		return Value{typ: t, x: r.u16()}
+	case TypeInt16:
+		return Value{typ: t, x: int16(r.u16())}
+	case TypeUint32:
+		return Value{typ: t, x: r.u32()}
+	case TypeInt32:
+		return Value{typ: t, x: int32(r.u32())}
+	case TypeFloat32:
+		return Value{typ: t, x: math.Float32frombits(r.u32())}
+	case TypeUint64:
+		return Value{typ: t, x: r.u64()}
+	case TypeInt64:
+		return Value{typ: t, x: int64(r.u64())}
+	case TypeFloat64:
+		return Value{typ: t, x: math.Float64frombits(r.u64())}
+	case TypeBool:
+		b := r.u8()
+		if b > 1 {
+			r.off--
+			r.fail("bool value %d is neither 0 nor 1", b)
+		}
+		return Value{typ: t, x: b == 1}
+	case TypeString:
+		return Value{typ: t, x: r.str("string")}
+	case TypeArray:
+		return r.array(depth)
+	}
+	r.off -= 4
+	r.fail("unknown metadata value type %d", uint32(t))
+	return Value{}
+}
+
+func (r *ggufReader) array(depth int) Value {
+	if depth >= ggufMaxNesting {
+		r.fail("arrays nested deeper than %d", ggufMaxNesting)
+		return Value{}
+	}
+	et := ValueType(r.u32())
+	if r.err != nil {
+		return Value{}
+	}
+	if et >= numValueTypes {
+		r.off -= 4
+		r.fail("unknown array element type %d", uint32(et))
+		return Value{}
+	}
+	n := r.count("array element", et.minSize())
+	if r.err != nil {
+		return Value{}
+	}
+	v := Value{typ: TypeArray, elem: et}
+	switch et {
+	case TypeUint8:
+		v.x = fill(n, r.u8)
+	case TypeInt8:
+		v.x = fill(n, func() int8 { return int8(r.u8()) })
+	case TypeUint16:
+		v.x = fill(n, r.u16)
+	case TypeInt16:
+		v.x = fill(n, func() int16 { return int16(r.u16()) })
+	case TypeUint32:
+		v.x = fill(n, r.u32)
+	case TypeInt32:
+		v.x = fill(n, func() int32 { return int32(r.u32()) })
+	case TypeFloat32:
+		v.x = fill(n, func() float32 { return math.Float32frombits(r.u32()) })
+	case TypeUint64:
+		v.x = fill(n, r.u64)
+	case TypeInt64:
+		v.x = fill(n, func() int64 { return int64(r.u64()) })
+	case TypeFloat64:
+		v.x = fill(n, func() float64 { return math.Float64frombits(r.u64()) })
+	case TypeBool:
+		v.x = fill(n, func() bool { b, _ := r.value(TypeBool, depth).Bool(); return b })
+	case TypeString:
+		v.x = fill(n, func() string { return r.str("string") })
+	case TypeArray:
+		v.x = fill(n, func() Value { return r.array(depth + 1) })
+	}
+	return v
+}
+
+// fill reads n elements, stopping early (with a short slice) once the reader has failed.
+func fill[T any](n int, read func() T) []T {
+	out := make([]T, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, read())
+	}
+	return out
+}
+
+// ParseGGUF parses a GGUF v2 or v3 file held in data. file names the file in errors. The
+// returned tensors are views into data; nothing beyond the header is read.
+func ParseGGUF(data []byte, file string) (*GGUF, error) {
+	g, err := parseGGUF(data)
+	if err != nil {
+		return nil, fmt.Errorf("gguf %s: %w", file, err)
+	}
+	for i := range g.Tensors {
+		g.Tensors[i].File = file
+	}
+	return g, nil
+}
+
+func parseGGUF(data []byte) (*GGUF, error) {
+	r := &ggufReader{data: data}
+	if magic := r.u32(); r.err == nil && magic != ggufMagic {
+		return nil, fmt.Errorf("not a GGUF file (magic %#08x)", magic)
+	}
+	version := r.u32()
+	if r.err == nil && version != 2 && version != 3 {
+		return nil, fmt.Errorf("unsupported GGUF version %d (want 2 or 3)", version)
+	}
+	// Every tensor info takes at least a name length, n_dims, type and offset.
+	nTensors := r.count("tensor", 8+4+4+8)
+	// Every key/value takes at least a key length, a type and one byte of value.
+	nKV := r.count("metadata key/value", 8+4+1)
+	if r.err != nil {
+		return nil, r.err
+	}
+	g := &GGUF{Version: version, Alignment: ggufDefaultAlignment}
+	g.Meta = &Metadata{kvs: make([]KV, 0, nKV), idx: make(map[string]int, nKV)}
+	for i := 0; i < nKV; i++ {
+		key := r.str("key")
+		t := ValueType(r.u32())
+		v := r.value(t, 0)
+		if r.err != nil {
+			return nil, fmt.Errorf("metadata entry %d (%q): %w", i, key, r.err)
+		}
+		if err := g.Meta.add(KV{key, v}); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := g.Meta.Get(KeyAlignment); ok {
+		a, ok := v.Uint()
+		if !ok || a == 0 || a > ggufMaxAlignment || a&(a-1) != 0 {
+			return nil, fmt.Errorf("%s = %v is not a power of two up to %d", KeyAlignment, v, ggufMaxAlignment)
+		}
+		g.Alignment = int(a)
+	}
+
+	type info struct {
+		t   Tensor
+		off uint64
+	}
+	infos := make([]info, 0, nTensors)
+	names := make(map[string]struct{}, nTensors)
+	for i := 0; i < nTensors; i++ {
+		name := r.str("tensor name")
+		nd := r.u32()
+		if r.err != nil {
+			return nil, fmt.Errorf("tensor info %d: %w", i, r.err)
+		}
+		if nd > ggufMaxDims {
+			return nil, fmt.Errorf("tensor %q: %d dimensions (at most %d)", name, nd, ggufMaxDims)
+		}
+		shape := make([]int, nd)
+		for j := range shape {
+			d := r.u64()
+			if d > math.MaxInt32*uint64(math.MaxInt32) { // far beyond any file, well inside int64
+				return nil, fmt.Errorf("tensor %q: dimension %d = %d is absurd", name, j, d)
+			}
+			shape[int(nd)-1-j] = int(d) // ggml lists the innermost dimension first
+		}
+		typ := r.u32()
+		off := r.u64()
+		if r.err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", name, r.err)
+		}
+		dt, ok := DTypeFromGGUF(typ)
+		if !ok {
+			return nil, fmt.Errorf("tensor %q: unknown tensor type %d", name, typ)
+		}
+		if _, dup := names[name]; dup {
+			return nil, fmt.Errorf("tensor %q appears twice", name)
+		}
+		names[name] = struct{}{}
+		infos = append(infos, info{Tensor{Name: name, DType: dt, Shape: shape}, off})
+	}
+
+	dataOff := alignUp(int64(r.off), int64(g.Alignment))
+	g.DataOffset = dataOff
+	avail := int64(len(data)) - dataOff // may be negative when a file has no tensor data
+	g.Tensors = make([]Tensor, len(infos))
+	g.Offsets = make([]int64, len(infos))
+	for i, in := range infos {
+		t := in.t
+		size, err := t.DType.ByteSize(t.Shape, max(avail, 0))
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+		}
+		if in.off%uint64(g.Alignment) != 0 {
+			return nil, fmt.Errorf("tensor %q: offset %d is not a multiple of the alignment %d", t.Name, in.off, g.Alignment)
+		}
+		if size > 0 && (in.off > uint64(max(avail, 0)) || int64(in.off) > avail-size) {
+			return nil, fmt.Errorf("tensor %q: bytes [%d, %d) of the data section run past the end of the file (%d data bytes)",
+				t.Name, in.off, in.off+uint64(size), max(avail, 0))
+		}
+		if size > 0 {
+			start := dataOff + int64(in.off)
+			t.Data = data[start : start+size : start+size]
+		} else {
+			t.Data = []byte{}
+		}
+		g.Tensors[i] = t
+		g.Offsets[i] = int64(in.off)
+	}
+	if err := checkOverlap(g.Tensors, g.Offsets); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// checkOverlap reports two tensors whose byte ranges intersect. Empty tensors occupy
+// nothing and cannot overlap.
+func checkOverlap(ts []Tensor, offs []int64) error {
+	order := make([]int, 0, len(ts))
+	for i := range ts {
+		if len(ts[i].Data) > 0 {
+			order = append(order, i)
+		}
+	}
+	sort.Slice(order, func(a, b int) bool { return offs[order[a]] < offs[order[b]] })
+	for k := 1; k < len(order); k++ {
+		p, c := order[k-1], order[k]
+		if offs[p]+int64(len(ts[p].Data)) > offs[c] {
+			return fmt.Errorf("tensor %q (bytes %d..%d) overlaps tensor %q (from byte %d)",
+				ts[c].Name, offs[c], offs[c]+int64(len(ts[c].Data)), ts[p].Name, offs[p])
+		}
+	}
+	return nil
+}
+
+func alignUp(n, a int64) int64 { return (n + a - 1) / a * a }
