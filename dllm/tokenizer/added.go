@@ -1,0 +1,109 @@
+package tokenizer
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// AddedToken is a token matched in the text before pre-tokenization (the
+// tokenizer.json "added_tokens"): special tokens such as <|endoftext|> and
+// user-defined ones.
+type AddedToken struct {
+	ID         int
+	Content    string
+	Special    bool // removed by DecodeSkipSpecial; not matched by EncodePlain
+	LStrip     bool // the match absorbs whitespace on its left
+	RStrip     bool // the match absorbs whitespace on its right
+	SingleWord bool // only matched when not inside a word
+	Normalized bool // matched after normalization rather than on the raw text
+}
+
+// addedMatcher finds added tokens leftmost-longest.
+type addedMatcher struct {
+	toks    []AddedToken
+	byFirst [256][]int32 // candidate indexes per first byte, longest first
+	any     bool
+}
+
+func newAddedMatcher(toks []AddedToken, keep func(AddedToken) bool) *addedMatcher {
+	m := &addedMatcher{}
+	for _, t := range toks {
+		if t.Content == "" || !keep(t) {
+			continue
+		}
+		m.toks = append(m.toks, t)
+	}
+	sort.SliceStable(m.toks, func(i, j int) bool { return len(m.toks[i].Content) > len(m.toks[j].Content) })
+	for i, t := range m.toks {
+		b := t.Content[0]
+		m.byFirst[b] = append(m.byFirst[b], int32(i))
+		m.any = true
+	}
+	return m
+}
+
+func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r) }
+
+// split cuts s into text pieces and added tokens, calling text for every
+// non-empty run of plain text and tok for every match, in order.
+func (m *addedMatcher) split(s string, text func(string), tok func(int)) {
+	if !m.any {
+		if s != "" {
+			text(s)
+		}
+		return
+	}
+	done := 0 // s[:done] has been emitted
+	for i := 0; i < len(s); {
+		cands := m.byFirst[s[i]]
+		matched := false
+		for _, ci := range cands {
+			t := &m.toks[ci]
+			if !strings.HasPrefix(s[i:], t.Content) {
+				continue
+			}
+			end := i + len(t.Content)
+			if t.SingleWord {
+				if r, _ := utf8.DecodeLastRuneInString(s[:i]); i > 0 && isWordRune(r) {
+					continue
+				}
+				if r, _ := utf8.DecodeRuneInString(s[end:]); end < len(s) && isWordRune(r) {
+					continue
+				}
+			}
+			start := i
+			if t.LStrip {
+				for start > done {
+					r, w := utf8.DecodeLastRuneInString(s[done:start])
+					if !unicode.IsSpace(r) {
+						break
+					}
+					start -= w
+				}
+			}
+			if t.RStrip {
+				for end < len(s) {
+					r, w := utf8.DecodeRuneInString(s[end:])
+					if !unicode.IsSpace(r) {
+						break
+					}
+					end += w
+				}
+			}
+			if start > done {
+				text(s[done:start])
+			}
+			tok(t.ID)
+			done, i, matched = end, end, true
+			break
+		}
+		if !matched {
+			i++
+		}
+	}
+	if done < len(s) {
+		text(s[done:])
+	}
+}

@@ -1,0 +1,160 @@
+package tokenizer
+
+import (
+	"fmt"
+	"sort"
+)
+
+// spec is the format-independent description a Tokenizer is built from.
+type spec struct {
+	vocab        map[string]int // model vocabulary, token string -> id
+	merges       [][2]string    // in rank order
+	strictMerges bool           // a merge with a missing part is an error (else skipped)
+	ignoreMerges bool
+	added        []AddedToken
+	normalize    func(string) string
+	steps        []preStep
+
+	// Special tokens named by the configuration ("" if not given) and ids
+	// given directly (GGUF metadata; -1 if not given).
+	bosName, eosName, padName, maskName string
+	bosID, eosID, padID, maskID         int
+
+	chatTemplate string
+}
+
+func build(sp *spec) (*Tokenizer, error) {
+	size := 0
+	for tok, id := range sp.vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("tokenizer: negative id %d for token %q", id, tok)
+		}
+		size = max(size, id+1)
+	}
+	for _, a := range sp.added {
+		if a.ID < 0 {
+			return nil, fmt.Errorf("tokenizer: negative id %d for added token %q", a.ID, a.Content)
+		}
+		size = max(size, a.ID+1)
+	}
+	const maxVocab = 1 << 24
+	if size > maxVocab {
+		return nil, fmt.Errorf("tokenizer: vocabulary of %d ids is too large", size)
+	}
+	t := &Tokenizer{
+		normalize:    sp.normalize,
+		steps:        sp.steps,
+		pieces:       make([]string, size),
+		special:      make([]bool, size),
+		idOf:         make(map[string]int, len(sp.vocab)+len(sp.added)),
+		chatTemplate: sp.chatTemplate,
+	}
+	m := &t.model
+	m.ignoreMerges = sp.ignoreMerges
+	m.rawToID = make(map[string]int32, len(sp.vocab))
+	for tok, id := range sp.vocab {
+		t.pieces[id] = tok
+		t.idOf[tok] = id
+		if raw, ok := byteLevelDecode(tok); ok {
+			m.rawToID[string(raw)] = int32(id)
+		}
+	}
+	// Added tokens win over model tokens with the same id or text, as in
+	// the reference implementation.
+	added := append([]AddedToken(nil), sp.added...)
+	sort.SliceStable(added, func(i, j int) bool { return added[i].ID < added[j].ID })
+	for _, a := range added {
+		t.pieces[a.ID] = a.Content
+		t.idOf[a.Content] = a.ID
+		t.special[a.ID] = a.Special
+	}
+	t.added = added
+	for b := 0; b < 256; b++ {
+		m.byteID[b] = -1
+		if id, ok := sp.vocab[string(byteToRune[b])]; ok {
+			m.byteID[b] = int32(id)
+		}
+	}
+	m.merges = make(map[uint64]merge, len(sp.merges))
+	for rank, mg := range sp.merges {
+		a, okA := sp.vocab[mg[0]]
+		b, okB := sp.vocab[mg[1]]
+		c, okC := sp.vocab[mg[0]+mg[1]]
+		if !okA || !okB || !okC {
+			if sp.strictMerges {
+				return nil, fmt.Errorf("tokenizer: merge %d (%q %q) refers to a token missing from the vocabulary", rank, mg[0], mg[1])
+			}
+			continue
+		}
+		m.merges[pairKey(int32(a), int32(b))] = merge{rank: int32(rank), id: int32(c)}
+	}
+	m.cache = newWordCache()
+
+	// Decoded bytes of every id: the byte-level alphabet undone, or the text
+	// itself for tokens outside the alphabet (the ByteLevel decoder's rule).
+	t.pieceOff = make([]uint32, size+1)
+	for id, p := range t.pieces {
+		t.pieceOff[id] = uint32(len(t.pieceBytes))
+		if raw, ok := byteLevelDecode(p); ok {
+			t.pieceBytes = append(t.pieceBytes, raw...)
+		} else {
+			t.pieceBytes = append(t.pieceBytes, p...)
+		}
+	}
+	t.pieceOff[size] = uint32(len(t.pieceBytes))
+
+	// Two passes, as in the reference: tokens with normalized=false are cut
+	// out of the raw text, the rest after normalization.
+	t.rawAll = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized })
+	t.rawPlain = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized && !a.Special })
+	t.normAll = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized })
+	t.normPlain = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized && !a.Special })
+
+	t.specials = t.resolveSpecials(sp)
+	t.chat, t.chatErr = detectChat(sp.chatTemplate)
+	return t, nil
+}
+
+// SpecialTokens holds the ids of the tokens LLaDA2 inference needs; -1 when
+// the tokenizer has no such token. All are looked up by their text in the
+// tokenizer files (or taken from GGUF metadata), never assumed.
+type SpecialTokens struct {
+	BOS       int // beginning of text (<|startoftext|>); never added automatically
+	EOS       int // end of sequence as configured (eos_token; <|endoftext|> for LLaDA2)
+	Pad       int // padding (pad_token)
+	Mask      int // the diffusion mask token (<|mask|>)
+	RoleEnd   int // end of a chat turn (<|role_end|>)
+	RoleOpen  int // <role>
+	RoleClose int // </role>
+}
+
+// Specials returns the special token ids.
+func (t *Tokenizer) Specials() SpecialTokens { return t.specials }
+
+func (t *Tokenizer) resolveSpecials(sp *spec) SpecialTokens {
+	find := func(name string, id int, fallback string) int {
+		if name != "" {
+			if v, ok := t.idOf[name]; ok {
+				return v
+			}
+		}
+		if id >= 0 && id < len(t.pieces) {
+			return id
+		}
+		if fallback != "" {
+			if v, ok := t.idOf[fallback]; ok {
+				return v
+			}
+		}
+		return -1
+	}
+	return SpecialTokens{
+		BOS:       find(sp.bosName, sp.bosID, "<|startoftext|>"),
+		EOS:       find(sp.eosName, sp.eosID, "<|endoftext|>"),
+		Pad:       find(sp.padName, sp.padID, ""),
+		Mask:      find(sp.maskName, sp.maskID, "<|mask|>"),
+		RoleEnd:   find("<|role_end|>", -1, ""),
+		RoleOpen:  find("<role>", -1, ""),
+		RoleClose: find("</role>", -1, ""),
+	}
+}

@@ -1,0 +1,97 @@
+package tokenizer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// GGUFVocab is the tokenizer metadata of a GGUF file (the tokenizer.ggml.*
+// keys), as plain Go values so that any GGUF reader can supply it.
+type GGUFVocab struct {
+	Model        string   // tokenizer.ggml.model; must be "gpt2" (byte-level BPE)
+	Pre          string   // tokenizer.ggml.pre, e.g. "bailingmoe2", "qwen2", "llama-bpe"
+	Tokens       []string // tokenizer.ggml.tokens; index = id
+	TokenTypes   []int32  // tokenizer.ggml.token_type (1 normal, 3 control, 4 user-defined, ...); may be nil
+	Merges       []string // tokenizer.ggml.merges, "left right" in rank order
+	BOS          int      // tokenizer.ggml.bos_token_id, -1 if absent
+	EOS          int      // tokenizer.ggml.eos_token_id, -1 if absent
+	Pad          int      // tokenizer.ggml.padding_token_id, -1 if absent
+	Mask         int      // tokenizer.ggml.mask_token_id, -1 if absent
+	ChatTemplate string   // tokenizer.chat_template, "" if absent
+}
+
+// GGUF token types (llama.cpp's llama_token_type).
+const (
+	ggufTypeControl     = 3
+	ggufTypeUserDefined = 4
+)
+
+// ggufPre maps llama.cpp pre-tokenizer names to split patterns.
+var ggufPre = map[string]string{
+	"bailingmoe":  LingPattern,
+	"bailingmoe2": LingPattern,
+	"llada-moe":   LingPattern,
+	"qwen2":       Qwen2Pattern,
+	"llama-bpe":   Llama3Pattern,
+	"llama3":      Llama3Pattern,
+	"gpt-4o":      "", // listed so the error below is specific
+	"gpt2":        GPT2Pattern,
+	"default":     GPT2Pattern,
+}
+
+// FromGGUF builds a tokenizer from GGUF tokenizer metadata. Control tokens
+// become special added tokens and user-defined tokens non-special added
+// tokens, matched on the raw text; there is no normalizer (llama.cpp
+// applies none either).
+func FromGGUF(meta GGUFVocab) (*Tokenizer, error) {
+	if meta.Model != "gpt2" {
+		return nil, fmt.Errorf("tokenizer: GGUF tokenizer model %q is not supported (only \"gpt2\", byte-level BPE)", meta.Model)
+	}
+	pat, ok := ggufPre[meta.Pre]
+	if !ok || pat == "" {
+		return nil, fmt.Errorf("tokenizer: GGUF pre-tokenizer %q is not supported (supported: bailingmoe, bailingmoe2, llada-moe, qwen2, llama-bpe, llama3, gpt2, default)", meta.Pre)
+	}
+	rule, err := lookupPattern(pat)
+	if err != nil {
+		return nil, err
+	}
+	if len(meta.Tokens) == 0 {
+		return nil, fmt.Errorf("tokenizer: GGUF metadata has no tokens")
+	}
+	if meta.TokenTypes != nil && len(meta.TokenTypes) != len(meta.Tokens) {
+		return nil, fmt.Errorf("tokenizer: GGUF has %d tokens but %d token types", len(meta.Tokens), len(meta.TokenTypes))
+	}
+	sp := &spec{
+		vocab:        make(map[string]int, len(meta.Tokens)),
+		steps:        []preStep{{rule: &rule}},
+		bosID:        meta.BOS,
+		eosID:        meta.EOS,
+		padID:        meta.Pad,
+		maskID:       meta.Mask,
+		chatTemplate: meta.ChatTemplate,
+	}
+	for id, tok := range meta.Tokens {
+		typ := int32(1)
+		if meta.TokenTypes != nil {
+			typ = meta.TokenTypes[id]
+		}
+		if typ == ggufTypeControl || typ == ggufTypeUserDefined {
+			sp.added = append(sp.added, AddedToken{ID: id, Content: tok, Special: typ == ggufTypeControl})
+			continue
+		}
+		if _, dup := sp.vocab[tok]; !dup {
+			sp.vocab[tok] = id
+		}
+	}
+	sp.merges = make([][2]string, 0, len(meta.Merges))
+	for i, m := range meta.Merges {
+		// llama.cpp splits at the first space after the first character.
+		k := strings.IndexByte(m[min(1, len(m)):], ' ')
+		if k < 0 {
+			return nil, fmt.Errorf("tokenizer: GGUF merge %d (%q) has no space", i, m)
+		}
+		k += min(1, len(m))
+		sp.merges = append(sp.merges, [2]string{m[:k], m[k+1:]})
+	}
+	return build(sp)
+}
