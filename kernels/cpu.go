@@ -1,0 +1,174 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// An Implementation is one set of kernels, such as "avx2" on amd64 or "neon" on arm64.
+// The portable Go reference ("generic") is always present and always available; it is
+// also the fallback for every kernel an implementation does not provide.
+type Implementation struct {
+	Name      string // "generic", "avx2", "neon"
+	Available bool   // the machine supports it
+	Enabled   bool   // it may be selected (all available ones are, by default)
+}
+
+// table is one implementation's kernels; nil entries fall back to the generic ones.
+type table struct {
+	dot        func(a, b []float32) float32
+	axpy       func(y []float32, alpha float32, x []float32)
+	add        func(dst, a, b []float32)
+	scale      func(x []float32, alpha float32)
+	sumSquares func(x []float32) float64
+	mulScaled  func(dst, x, w []float32, s float32) // dst[i] = x[i]*s*w[i]
+	siluMul    func(dst, gate, up []float32)
+	gemm       [Q6_K + 1]gemmFunc
+}
+
+type impl struct {
+	name      string
+	available bool
+	enabled   bool
+	kernels   table
+}
+
+var (
+	implMu sync.Mutex
+	// impls lists implementations best first; the generic one is last.
+	impls []*impl
+	// active is the merged table in use: for each kernel, the first enabled and available
+	// implementation that provides it.
+	active table
+)
+
+func init() {
+	// archImpls is declared by the per-architecture files (empty under purego).
+	impls = append(archImpls, &impl{name: "generic", available: true, enabled: true, kernels: genericTable()})
+	selectKernels()
+}
+
+func genericTable() table {
+	t := table{
+		dot: dotGeneric, axpy: axpyGeneric, add: addGeneric, scale: scaleGeneric,
+		sumSquares: sumSquaresGeneric, mulScaled: mulScaledGeneric, siluMul: siluMulGeneric,
+	}
+	for f := range t.gemm {
+		t.gemm[f] = gemmGeneric
+	}
+	return t
+}
+
+// selectKernels recomputes active from impls.
+func selectKernels() {
+	var t table
+	for i := len(impls) - 1; i >= 0; i-- {
+		im := impls[i]
+		if !im.available || !im.enabled {
+			continue
+		}
+		k := &im.kernels
+		if k.dot != nil {
+			t.dot = k.dot
+		}
+		if k.axpy != nil {
+			t.axpy = k.axpy
+		}
+		if k.add != nil {
+			t.add = k.add
+		}
+		if k.scale != nil {
+			t.scale = k.scale
+		}
+		if k.sumSquares != nil {
+			t.sumSquares = k.sumSquares
+		}
+		if k.mulScaled != nil {
+			t.mulScaled = k.mulScaled
+		}
+		if k.siluMul != nil {
+			t.siluMul = k.siluMul
+		}
+		for f, g := range k.gemm {
+			if g != nil {
+				t.gemm[f] = g
+			}
+		}
+	}
+	active = t
+}
+
+// Implementations lists the kernel implementations compiled into this binary, best
+// first, ending with "generic".
+func Implementations() []Implementation {
+	implMu.Lock()
+	defer implMu.Unlock()
+	out := make([]Implementation, len(impls))
+	for i, im := range impls {
+		out[i] = Implementation{Name: im.name, Available: im.available, Enabled: im.enabled}
+	}
+	return out
+}
+
+// SetImplementation enables or disables the named implementation and returns a function
+// restoring the previous setting. Disabling "generic" is not allowed; enabling an
+// implementation the machine lacks is an error. It is meant for tests and benchmarks
+// and must not run concurrently with kernels.
+func SetImplementation(name string, enabled bool) (restore func(), err error) {
+	implMu.Lock()
+	defer implMu.Unlock()
+	for _, im := range impls {
+		if im.name != name {
+			continue
+		}
+		if name == "generic" && !enabled {
+			return nil, fmt.Errorf("kernels: the generic implementation cannot be disabled")
+		}
+		if enabled && !im.available {
+			return nil, fmt.Errorf("kernels: implementation %q is not available on this machine", name)
+		}
+		prev := im.enabled
+		im.enabled = enabled
+		selectKernels()
+		return func() {
+			implMu.Lock()
+			defer implMu.Unlock()
+			im.enabled = prev
+			selectKernels()
+		}, nil
+	}
+	return nil, fmt.Errorf("kernels: no implementation named %q", name)
+}
+
+// Use makes name the only enabled implementation besides "generic" (which fills in
+// kernels name lacks) and returns a function restoring the previous settings.
+func Use(name string) (restore func(), err error) {
+	implMu.Lock()
+	defer implMu.Unlock()
+	var found *impl
+	for _, im := range impls {
+		if im.name == name {
+			found = im
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("kernels: no implementation named %q", name)
+	}
+	if !found.available {
+		return nil, fmt.Errorf("kernels: implementation %q is not available on this machine", name)
+	}
+	prev := make([]bool, len(impls))
+	for i, im := range impls {
+		prev[i] = im.enabled
+		im.enabled = im == found || im.name == "generic"
+	}
+	selectKernels()
+	return func() {
+		implMu.Lock()
+		defer implMu.Unlock()
+		for i, im := range impls {
+			im.enabled = prev[i]
+		}
+		selectKernels()
+	}, nil
+}

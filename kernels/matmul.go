@@ -1,0 +1,87 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// MatMul sets y[m*N+n] = Σ_k x[m*K+k]·W[n][k] for m < M = len(x)/K and n < N, where
+// K = w.Cols and N = w.Rows. len(y) must be M*N and y must not overlap x or w.Data.
+//
+// Accuracy: see the package documentation. F32/F16/BF16 weights are widened exactly and
+// products accumulated in float32. For Q8_0/Q4_0 weights each row of x is first
+// quantized to Q8_0 blocks, for Q4_K/Q6_K to Q8_K blocks, and the inner products are
+// exact integer sums per block (ggml's vec_dot_q*_q8_* arithmetic); x must be finite.
+//
+// MatMul panics when the lengths are inconsistent (len(x) not a multiple of K, len(y) not
+// M*N, or w.Data not Rows whole rows): these are programming errors, and callers validate
+// shapes when they load a model.
+func (p *Pool) MatMul(y, x []float32, w Matrix) { p.matMul(y, x, w, false) }
+
+// MatMulAdd is MatMul accumulating into y: y[m*N+n] += Σ_k x[m*K+k]·W[n][k].
+func (p *Pool) MatMulAdd(y, x []float32, w Matrix) { p.matMul(y, x, w, true) }
+
+// gemmFunc computes y[m*ldy+n] (=, or += when add) Σ_k x[m][k]·W[n][k] for every
+// m < xs.m and n in [n0, n1). w is the whole matrix; rb its row length in bytes.
+type gemmFunc func(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool)
+
+var xPreps = sync.Pool{New: func() any { return new(xPrep) }}
+
+func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
+	rb := w.validate()
+	K, N := w.Cols, w.Rows
+	if K == 0 {
+		if len(x) != 0 {
+			panic(fmt.Sprintf("kernels: MatMul: %d inputs for a matrix with 0 columns", len(x)))
+		}
+		if !add {
+			clear(y)
+		}
+		return
+	}
+	if len(x)%K != 0 {
+		panic(fmt.Sprintf("kernels: MatMul: len(x)=%d is not a multiple of K=%d", len(x), K))
+	}
+	M := len(x) / K
+	if len(y) != M*N {
+		panic(fmt.Sprintf("kernels: MatMul: len(y)=%d, want M·N = %d·%d", len(y), M, N))
+	}
+	if M == 0 || N == 0 {
+		return
+	}
+	xs := xPreps.Get().(*xPrep)
+	defer xPreps.Put(xs)
+	xs.m, xs.k, xs.f = M, K, x
+	switch w.Format {
+	case Q8_0, Q4_0:
+		xs.quantizeQ8()
+	case Q4_K, Q6_K:
+		xs.quantizeQ8K()
+	}
+	gemm := active.gemm[w.Format]
+	tile := tileRows(M, N, K, rb, p.Threads())
+	tiles := (N + tile - 1) / tile
+	p.Run(tiles, func(t int) {
+		n0 := t * tile
+		gemm(y, N, xs, w, rb, n0, min(n0+tile, N), add)
+	})
+	xs.f = nil
+}
+
+// tileRows picks how many weight rows one task covers: a multiple of 12 (so assembly
+// micro-kernels see whole groups), small enough that the tile's weights stay in L2
+// while every row of x passes over them and that the pool gets several tiles per
+// thread, and bounded so one task takes well under a millisecond.
+func tileRows(M, N, K, rb, threads int) int {
+	const l2Budget = 96 << 10 // bytes of weights per tile
+	t := max(12, l2Budget/max(rb, 1)/12*12)
+	// Bound the work of one tile to about 2^22 multiply-adds (~0.1 ms).
+	for t > 12 && t*M*K > 1<<22 {
+		t -= 12
+	}
+	// Keep at least 4 tiles per thread when N allows it.
+	for t > 12 && (N+t-1)/t < 4*threads {
+		t -= 12
+	}
+	return t
+}
