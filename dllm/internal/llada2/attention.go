@@ -1,0 +1,120 @@
+package llada2
+
+import (
+	"math"
+
+	"github.com/dllm-go/dllm/kernels"
+)
+
+// scoreBudget bounds the attention score scratch (in floats): query rows are processed in
+// tiles so that a tile's scores against every key fit in it. 4M floats = 16 MiB holds a
+// whole 32-token block of a 4-head GQA group against a 32k context.
+const scoreBudget = 1 << 22
+
+// attention runs the attention sub-block of layer li for the n tokens of the current chunk,
+// at absolute positions start…start+n-1, reading s.x (normed input, [n, hidden]) and
+// adding the projected output to the residual stream s.h.
+//
+// Keys and values of the chunk are written into the cache slots start…start+n-1 first, so
+// every query attends to one contiguous key range 0…start+n-1 of which it sees a prefix:
+// the whole cache plus the chunk keys of its own and earlier blocks (block-causal mask,
+// llada2-spec.md §2.3). Because blocks are contiguous position ranges, the mask never
+// needs materializing.
+func (s *State) attention(li, start, n, block int) {
+	m := s.m
+	cfg := &m.cfg
+	l := &m.Layers[li]
+	D, Nq, Nkv := cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads
+	rot := cfg.RotaryDim
+	eps := float32(cfg.RMSNormEps)
+	width := (Nq + 2*Nkv) * D
+
+	qkv := s.qkv[:n*width]
+	m.pool.MatMul(qkv, s.x[:n*cfg.HiddenSize], l.QKV)
+
+	scale := float32(1 / math.Sqrt(float64(D)))
+	for t := 0; t < n; t++ {
+		row := qkv[t*width : (t+1)*width]
+		cos, sin := m.rope.at(start + t)
+		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
+		// head form one contiguous block of rows for the score matmul.
+		for h := 0; h < Nq; h++ {
+			q := s.q[(h*n+t)*D : (h*n+t+1)*D]
+			src := row[h*D : (h+1)*D]
+			if l.QNorm != nil {
+				kernels.RMSNorm(q, src, l.QNorm, eps)
+			} else {
+				copy(q, src)
+			}
+			if rot > 0 {
+				kernels.RoPENeoX(q[:rot], cos, sin)
+			}
+			// 1/sqrt(D) is folded into the query so the scores come out of the matmul scaled.
+			kernels.Scale(q, scale)
+		}
+		for g := 0; g < Nkv; g++ {
+			k := s.kt
+			src := row[(Nq+g)*D : (Nq+g+1)*D]
+			if l.KNorm != nil {
+				kernels.RMSNorm(k, src, l.KNorm, eps)
+			} else {
+				copy(k, src)
+			}
+			if rot > 0 {
+				kernels.RoPENeoX(k[:rot], cos, sin)
+			}
+			v := row[(Nq+Nkv+g)*D : (Nq+Nkv+g+1)*D]
+			s.kv.put(li, g, start+t, k, v)
+		}
+	}
+
+	J := start + n // keys visible to the chunk: cache plus the chunk itself
+	gs := Nq / Nkv
+	rows := gs * n
+	tile := max(1, min(rows, len(s.scores)/J))
+	attn := s.attn[:n*Nq*D]
+	clear(attn)
+	for g := 0; g < Nkv; g++ {
+		keys := s.kv.keys(li, g, J)
+		vals := s.kv.values(li, g, J)
+		q := s.q[g*rows*D : (g+1)*rows*D]
+		for r0 := 0; r0 < rows; r0 += tile {
+			r1 := min(rows, r0+tile)
+			sc := s.scores[:(r1-r0)*J]
+			m.pool.MatMul(sc, q[r0*D:r1*D], keys)
+			maxVis := 0
+			for r := r0; r < r1; r++ {
+				vis := visibleKeys(start+r%n, J, block)
+				kernels.Softmax(sc[(r-r0)*J : (r-r0)*J+vis])
+				maxVis = max(maxVis, vis)
+			}
+			// Weighted sum of values, key-major so each value vector is loaded once per tile.
+			for j := 0; j < maxVis; j++ {
+				var v []float32
+				if vals != nil {
+					v = vals[j*D : (j+1)*D]
+				} else {
+					v = s.kv.value(li, g, j, s.vt)
+				}
+				for r := r0; r < r1; r++ {
+					t := r % n
+					if j >= visibleKeys(start+t, J, block) {
+						continue
+					}
+					h := g*gs + r/n
+					kernels.Axpy(attn[(t*Nq+h)*D:(t*Nq+h+1)*D], sc[(r-r0)*J+j], v)
+				}
+			}
+		}
+	}
+	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
+}
+
+// visibleKeys is the number of leading keys (of J) that the query at absolute position pos
+// may attend to: all of them when block <= 0, else everything up to the end of its block.
+func visibleKeys(pos, J, block int) int {
+	if block <= 0 {
+		return J
+	}
+	return min(J, (pos/block+1)*block)
+}

@@ -1,0 +1,278 @@
+package llada2
+
+import (
+	"fmt"
+
+	"github.com/dllm-go/dllm/kernels"
+)
+
+// StateOptions sizes a State.
+type StateOptions struct {
+	// Capacity is the most positions the KV cache may hold; 0 means
+	// max_position_embeddings, which is also the upper limit.
+	Capacity int
+	// MaxRun is the most tokens one internal pass processes (scratch buffers are sized for
+	// it); 0 means 512. Longer Forward runs are split at block boundaries.
+	MaxRun int
+	// KVF16 stores keys and values as IEEE half precision, halving cache memory.
+	KVF16 bool
+}
+
+// State is one session's mutable half of the model: the KV cache and every scratch
+// buffer a forward needs, preallocated so that steady-state forwards do not allocate.
+// A State is used by one goroutine at a time; many States may share a Model.
+type State struct {
+	m      *Model
+	maxRun int
+	n      int // committed positions
+	kv     *kvCache
+
+	// scratch, sized for maxRun tokens
+	h, x       []float32 // residual stream and normed input [maxRun, hidden]
+	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
+	q          []float32 // [Nq, maxRun, D]
+	kt, vt     []float32 // one key / value vector [D]
+	attn       []float32 // [maxRun, Nq·D]
+	scores     []float32
+	gate, up   []float32 // [maxRun, widest FFN]
+	router     []float32 // [maxRun, experts]
+	sig, sel   []float32 // [experts]
+	groupScore []float32
+	keepGroup  []bool
+	topGroups  []int
+	topExperts []int
+	assignE    []int32   // [maxRun·K] expert of each assignment
+	assignW    []float32 // [maxRun·K] its weight
+	count      []int32   // [experts]
+	offs, fill []int32   // [experts+1]
+	order      []int32   // [maxRun·K] token of each assignment, grouped by expert
+	orderW     []float32
+	gather     []float32 // [maxRun, hidden]
+	expOut     []float32 // [maxRun, hidden]
+}
+
+// NewState allocates a session state for m.
+func (m *Model) NewState(opts StateOptions) (*State, error) {
+	cfg := &m.cfg
+	capacity := opts.Capacity
+	if capacity == 0 {
+		capacity = cfg.MaxPositionEmbeddings
+	}
+	if capacity < 0 || capacity > cfg.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("llada2: capacity %d not in 1…max_position_embeddings (%d)", capacity, cfg.MaxPositionEmbeddings)
+	}
+	maxRun := opts.MaxRun
+	if maxRun == 0 {
+		maxRun = 512
+	}
+	if maxRun < 0 {
+		return nil, fmt.Errorf("llada2: MaxRun %d, want > 0", maxRun)
+	}
+	maxRun = min(maxRun, capacity)
+
+	H, D, Nq, Nkv := cfg.HiddenSize, cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads
+	E, K := cfg.NumExperts, cfg.NumExpertsPerTok
+	hasMoE := cfg.FirstKDenseReplace < cfg.NumLayers
+	if !hasMoE {
+		E, K = 0, 0
+	}
+	width := 0
+	if cfg.FirstKDenseReplace > 0 {
+		width = cfg.IntermediateSize
+	}
+	if hasMoE {
+		width = max(width, cfg.MoEIntermediateSize*max(1, cfg.NumSharedExperts))
+	}
+	gs := Nq / Nkv
+	nScores := max(capacity, min(gs*maxRun*capacity, scoreBudget))
+
+	s := &State{
+		m:      m,
+		maxRun: maxRun,
+		kv:     newKVCache(cfg.NumLayers, Nkv, D, capacity, 2*maxRun, opts.KVF16),
+		h:      make([]float32, maxRun*H),
+		x:      make([]float32, maxRun*H),
+		qkv:    make([]float32, maxRun*(Nq+2*Nkv)*D),
+		q:      make([]float32, Nq*maxRun*D),
+		kt:     make([]float32, D),
+		vt:     make([]float32, D),
+		attn:   make([]float32, maxRun*Nq*D),
+		scores: make([]float32, nScores),
+		gate:   make([]float32, maxRun*width),
+		up:     make([]float32, maxRun*width),
+	}
+	if hasMoE {
+		G := max(1, cfg.NumGroups)
+		s.router = make([]float32, maxRun*E)
+		s.sig = make([]float32, E)
+		s.sel = make([]float32, E)
+		s.groupScore = make([]float32, G)
+		s.keepGroup = make([]bool, G)
+		s.topGroups = make([]int, G)
+		s.topExperts = make([]int, K)
+		s.assignE = make([]int32, maxRun*K)
+		s.assignW = make([]float32, maxRun*K)
+		s.count = make([]int32, E)
+		s.offs = make([]int32, E+1)
+		s.fill = make([]int32, E+1)
+		s.order = make([]int32, maxRun*K)
+		s.orderW = make([]float32, maxRun*K)
+		s.gather = make([]float32, maxRun*H)
+		s.expOut = make([]float32, maxRun*H)
+	}
+	return s, nil
+}
+
+// Len returns the number of committed positions in the cache.
+func (s *State) Len() int { return s.n }
+
+// Capacity returns the most positions the cache may hold.
+func (s *State) Capacity() int { return s.kv.capacity }
+
+// Truncate drops committed positions n… from the cache (chat prefix reuse).
+func (s *State) Truncate(n int) error {
+	if n < 0 || n > s.n {
+		return fmt.Errorf("llada2: truncate to %d, cache holds %d positions", n, s.n)
+	}
+	s.n = n
+	return nil
+}
+
+// Forward runs tokens at absolute positions s.Len() … s.Len()+len(tokens)-1 against the
+// committed cache.
+//
+// Attention: every query sees the whole cache, and inside the run query i sees key j iff
+// floor(pos_j/block) <= floor(pos_i/block) (block <= 0 means bidirectional over the run;
+// block 1 = causal). If commit, the run's K/V are appended to the cache. logits receives
+// len(rows)*vocab floats: the logits of run rows rows[0], rows[1], … (indices into the
+// run); rows may be empty (no LM head).
+//
+// Runs longer than MaxRun are processed in pieces that end on block boundaries, which is
+// exact because no query sees keys of a later block; a long run with block <= 0 or a
+// block longer than MaxRun is an error. On error the state is unchanged.
+func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logits []float32) error {
+	cfg := &s.m.cfg
+	V := cfg.VocabSize
+	n := len(tokens)
+	for i, t := range tokens {
+		if t < 0 || int(t) >= V {
+			return fmt.Errorf("llada2: token %d at run index %d is outside the vocabulary (%d)", t, i, V)
+		}
+	}
+	for _, r := range rows {
+		if r < 0 || r >= n {
+			return fmt.Errorf("llada2: logits row %d outside the run of %d tokens", r, n)
+		}
+	}
+	if len(logits) < len(rows)*V {
+		return fmt.Errorf("llada2: logits buffer holds %d floats, need %d rows × %d", len(logits), len(rows), V)
+	}
+	if n == 0 {
+		return nil
+	}
+	end := s.n + n
+	if end > s.kv.capacity {
+		return fmt.Errorf("llada2: run of %d tokens at position %d exceeds the cache capacity %d", n, s.n, s.kv.capacity)
+	}
+	// Plan the pieces before touching anything, so an error leaves the state unchanged.
+	if n > s.maxRun {
+		if block <= 0 {
+			return fmt.Errorf("llada2: bidirectional run of %d tokens exceeds MaxRun %d", n, s.maxRun)
+		}
+		for p := s.n; p < end; {
+			q := s.pieceEnd(p, end, block)
+			if q == p {
+				return fmt.Errorf("llada2: block %d at position %d does not fit MaxRun %d", block, p, s.maxRun)
+			}
+			p = q
+		}
+	}
+	if err := s.kv.ensure(end); err != nil {
+		return err
+	}
+	for p := s.n; p < end; {
+		q := end
+		if n > s.maxRun {
+			q = s.pieceEnd(p, end, block)
+		}
+		if err := s.piece(tokens[p-s.n:q-s.n], p, block); err != nil {
+			return err
+		}
+		s.head(rows, logits, p-s.n, q-s.n)
+		p = q
+	}
+	if commit {
+		s.n = end
+	}
+	return nil
+}
+
+// pieceEnd returns the end of the longest piece starting at p that fits maxRun and ends
+// on a block boundary (or at end); p itself if no block boundary is reachable.
+func (s *State) pieceEnd(p, end, block int) int {
+	q := min(end, p+s.maxRun)
+	if q == end {
+		return q
+	}
+	if b := q / block * block; b > p {
+		return b
+	}
+	return p
+}
+
+// piece runs the transformer layers over tokens at absolute positions start…, leaving the
+// final hidden states (before the final norm) in s.h.
+func (s *State) piece(tokens []int32, start, block int) error {
+	m := s.m
+	cfg := &m.cfg
+	H := cfg.HiddenSize
+	n := len(tokens)
+	eps := float32(cfg.RMSNormEps)
+	for t, tok := range tokens {
+		if err := m.embed(s.h[t*H:(t+1)*H], tok); err != nil {
+			return err
+		}
+	}
+	h, x := s.h[:n*H], s.x[:n*H]
+	for li := range m.Layers {
+		l := &m.Layers[li]
+		rmsNormRows(x, h, l.InputNorm, eps, H)
+		s.attention(li, start, n, block)
+		rmsNormRows(x, h, l.PostNorm, eps, H)
+		if l.Dense != nil {
+			s.mlp(l.Dense, x, h, n)
+		} else {
+			s.moe(l.MoE, n)
+		}
+	}
+	return nil
+}
+
+// head writes the logits of the requested rows that fall in the run slice [a, b) whose
+// final hidden states are in s.h. Consecutive requests are batched into one matmul
+// straight into the caller's buffer.
+func (s *State) head(rows []int, logits []float32, a, b int) {
+	cfg := &s.m.cfg
+	H, V := cfg.HiddenSize, cfg.VocabSize
+	eps := float32(cfg.RMSNormEps)
+	for k := 0; k < len(rows); {
+		if rows[k] < a || rows[k] >= b {
+			k++
+			continue
+		}
+		k0 := k
+		for k < len(rows) && rows[k] >= a && rows[k] < b && k-k0 < s.maxRun {
+			r := rows[k] - a
+			rmsNormRows(s.x[(k-k0)*H:(k-k0+1)*H], s.h[r*H:(r+1)*H], s.m.Norm, eps, H)
+			k++
+		}
+		s.m.pool.MatMul(logits[k0*V:k*V], s.x[:(k-k0)*H], s.m.LMHead)
+	}
+}
+
+// rmsNormRows applies RMSNorm with weight w to every row of width H of src into dst.
+func rmsNormRows(dst, src, w []float32, eps float32, H int) {
+	for r := 0; r < len(src)/H; r++ {
+		kernels.RMSNorm(dst[r*H:(r+1)*H], src[r*H:(r+1)*H], w, eps)
+	}
+}

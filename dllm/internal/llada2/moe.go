@@ -1,0 +1,151 @@
+package llada2
+
+import (
+	"math"
+
+	"github.com/dllm-go/dllm/kernels"
+)
+
+// mlp adds Down(silu(Gate·x) ⊙ Up·x) for the n rows of x to out.
+func (s *State) mlp(w *MLP, x, out []float32, n int) {
+	width := w.Gate.Rows
+	gate, up := s.gate[:n*width], s.up[:n*width]
+	s.m.pool.MatMul(gate, x, w.Gate)
+	s.m.pool.MatMul(up, x, w.Up)
+	kernels.SiLUMul(gate, gate, up)
+	s.m.pool.MatMulAdd(out, gate, w.Down)
+}
+
+// moe adds the mixture-of-experts output for the n rows of s.x to s.h
+// (llada2-spec.md §2.4): f32 sigmoid router, expert bias for selection only,
+// group-limited top-k, renormalized unbiased weights × routed_scaling_factor, plus the
+// shared expert on the same input.
+//
+// Tokens are grouped by expert (a counting sort of the assignments), so every touched
+// expert's weights are streamed once per forward: its rows are gathered, multiplied as one
+// small batch, and scattered back with their routing weights.
+func (s *State) moe(w *MoE, n int) {
+	cfg := &s.m.cfg
+	H, E, K := cfg.HiddenSize, cfg.NumExperts, cfg.NumExpertsPerTok
+	x, h := s.x[:n*H], s.h[:n*H]
+
+	logits := s.router[:n*E]
+	s.m.pool.MatMul(logits, x, w.Router)
+
+	clear(s.count)
+	for t := 0; t < n; t++ {
+		s.route(w, logits[t*E:(t+1)*E], s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K])
+		for _, e := range s.assignE[t*K : (t+1)*K] {
+			s.count[e]++
+		}
+	}
+	// Counting sort of the n·K assignments by expert.
+	s.offs[0] = 0
+	for e := 0; e < E; e++ {
+		s.offs[e+1] = s.offs[e] + s.count[e]
+	}
+	copy(s.fill, s.offs[:E])
+	for t := 0; t < n; t++ {
+		for k := 0; k < K; k++ {
+			e := s.assignE[t*K+k]
+			i := s.fill[e]
+			s.fill[e]++
+			s.order[i] = int32(t)
+			s.orderW[i] = s.assignW[t*K+k]
+		}
+	}
+
+	// Shared expert first: it runs on all rows and adds straight into the residual.
+	if w.Shared.Gate.Rows > 0 {
+		s.mlp(&w.Shared, x, h, n)
+	}
+
+	for e := 0; e < E; e++ {
+		c := int(s.count[e])
+		if c == 0 {
+			continue
+		}
+		toks := s.order[s.offs[e]:s.offs[e+1]]
+		g := s.gather[:c*H]
+		for i, t := range toks {
+			copy(g[i*H:(i+1)*H], x[int(t)*H:(int(t)+1)*H])
+		}
+		y := s.expOut[:c*H]
+		clear(y)
+		s.mlp(&w.Experts[e], g, y, c)
+		for i, t := range toks {
+			kernels.Axpy(h[int(t)*H:(int(t)+1)*H], s.orderW[int(s.offs[e])+i], y[i*H:(i+1)*H])
+		}
+	}
+}
+
+// route picks the experts of one token from its router logits and writes their indices
+// and combine weights.
+func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) {
+	cfg := &s.m.cfg
+	E, K := cfg.NumExperts, cfg.NumExpertsPerTok
+	G := max(1, cfg.NumGroups)
+	TG := cfg.TopKGroups
+	if TG <= 0 || TG > G {
+		TG = G
+	}
+	per := E / G
+	sig, sel := s.sig[:E], s.sel[:E]
+	for e, z := range logits {
+		sig[e] = sigmoid(z)
+		sel[e] = sig[e] + w.ExpertBias[e]
+	}
+	if TG < G {
+		// Group score = sum of the two best biased scores in the group; groups outside the
+		// best TG are excluded from selection.
+		for g := 0; g < G; g++ {
+			a, b := float32(math.Inf(-1)), float32(math.Inf(-1))
+			for _, v := range sel[g*per : (g+1)*per] {
+				if v > a {
+					a, b = v, a
+				} else if v > b {
+					b = v
+				}
+			}
+			if per == 1 {
+				b = 0
+			}
+			s.groupScore[g] = a + b
+		}
+		clear(s.keepGroup[:G])
+		for _, g := range kernels.TopK(s.topGroups, s.groupScore[:G], TG) {
+			s.keepGroup[g] = true
+		}
+		ninf := float32(math.Inf(-1))
+		for g := 0; g < G; g++ {
+			if !s.keepGroup[g] {
+				for e := g * per; e < (g+1)*per; e++ {
+					sel[e] = ninf
+				}
+			}
+		}
+	}
+	var sum float32
+	for i, e := range kernels.TopK(s.topExperts, sel, K) {
+		experts[i] = int32(e)
+		wts[i] = sig[e]
+		sum += sig[e]
+	}
+	// HF normalizes whenever top_k > 1 (llada2-spec.md §2.4), with 1e-20 guarding zero,
+	// and scales afterwards; the same order keeps the rounding of the reference.
+	rsf := float32(cfg.RoutedScalingFactor)
+	if rsf == 0 {
+		rsf = 1 // absent from the config
+	}
+	for i := range wts {
+		if K > 1 {
+			wts[i] /= sum + 1e-20
+		}
+		wts[i] *= rsf
+	}
+}
+
+// sigmoid is the logistic function, evaluated in float64 and rounded once.
+func sigmoid(z float32) float32 {
+	return float32(1 / (1 + math.Exp(-float64(z))))
+}
