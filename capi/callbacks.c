@@ -1,0 +1,41 @@
+#include "callbacks.h"
+
+int dllmcapi_call_step(dllm_step_callback cb, const dllm_step_event *ev, void *user_data) {
+	return cb(ev, user_data);
+}
+
+int dllmcapi_call_text(dllm_text_callback cb, const char *utf8, size_t len, void *user_data) {
+	return cb(utf8, len, user_data);
+}
+
+/* A fixed buffer per thread: nothing to free when a thread exits. Longer messages are
+ * truncated here but kept whole on the object they concern. */
+static _Thread_local char last_error[1024];
+static _Thread_local size_t last_error_len;
+
+void dllmcapi_set_last_error(const char *msg, size_t len) {
+	if (len >= sizeof last_error) {
+		len = sizeof last_error - 1;
+	}
+	memcpy(last_error, msg, len);
+	last_error[len] = 0;
+	last_error_len = len;
+}
+
+size_t dllmcapi_last_error(const char **msg) {
+	*msg = last_error;
+	return last_error_len;
+}
+
+static const char *const static_strings[] = {
+	"gen_length", "eos_block", "eos_early_stop", "stop_token", "stopped", "cancelled",
+	"unknown",
+};
+
+const char *dllmcapi_static_string(int index) {
+	int n = (int)(sizeof static_strings / sizeof static_strings[0]);
+	if (index < 0 || index >= n) {
+		index = n - 1;
+	}
+	return static_strings[index];
+}

@@ -1,0 +1,367 @@
+package main
+
+/*
+#include "callbacks.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/dllm-go/dllm/dllm"
+)
+
+// cParams converts Go options to the C struct (callbacks unset).
+func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
+	b := func(v bool) C.int32_t {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	return C.dllm_generate_params{
+		struct_size:     C.sizeof_dllm_generate_params,
+		max_tokens:      C.int32_t(o.MaxTokens),
+		block_length:    C.int32_t(o.BlockLength),
+		steps:           C.int32_t(o.Steps),
+		max_post_steps:  C.int32_t(o.MaxPostSteps),
+		num_to_transfer: C.int32_t(o.NumToTransfer),
+		top_k:           C.int32_t(o.TopK),
+		threshold:       C.double(o.Threshold),
+		edit_threshold:  C.double(o.EditThreshold),
+		temperature:     C.double(o.Temperature),
+		top_p:           C.double(o.TopP),
+		seed:            C.uint64_t(o.Seed),
+		eos_early_stop:  b(o.EOSEarlyStop),
+		no_cache:        b(o.NoCache),
+	}
+}
+
+func writeParams(p *C.dllm_generate_params, o dllm.GenerateOptions) C.dllm_status {
+	if p == nil {
+		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "params is NULL")
+	}
+	if p.struct_size < C.sizeof_size_t {
+		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, structSizeError("dllm_generate_params", p.struct_size))
+	}
+	c := cParams(o)
+	writeStruct(unsafe.Pointer(p), &c, p.struct_size)
+	return C.DLLM_STATUS_OK
+}
+
+//export dllm_generate_default_params
+func dllm_generate_default_params(p *C.dllm_generate_params) (st C.dllm_status) {
+	defer guard(&st)
+	if st, bad := checkPoison(); bad {
+		return st
+	}
+	return writeParams(p, dllm.DefaultOptions())
+}
+
+//export dllm_generate_quality_params
+func dllm_generate_quality_params(p *C.dllm_generate_params) (st C.dllm_status) {
+	defer guard(&st)
+	if st, bad := checkPoison(); bad {
+		return st
+	}
+	return writeParams(p, dllm.QualityOptions())
+}
+
+//export dllm_generate_speed_params
+func dllm_generate_speed_params(p *C.dllm_generate_params) (st C.dllm_status) {
+	defer guard(&st)
+	if st, bad := checkPoison(); bad {
+		return st
+	}
+	return writeParams(p, dllm.SpeedOptions())
+}
+
+// Bounds the C ABI adds to GenerateOptions.Validate, so that no int32 a caller passes
+// can make the library allocate absurd amounts of memory.
+const maxSteps = 1 << 16
+
+// goOptions reads and validates the caller's params; the callbacks are bridged to the
+// caller's C function pointers.
+func goOptions(params *C.cdllm_generate_params, info dllm.ModelInfo) (dllm.GenerateOptions, string) {
+	p := cParams(dllm.DefaultOptions())
+	if params != nil {
+		if params.struct_size < C.sizeof_size_t {
+			return dllm.GenerateOptions{}, structSizeError("dllm_generate_params", params.struct_size)
+		}
+		readStruct(&p, unsafe.Pointer(params), params.struct_size)
+	}
+	o := dllm.GenerateOptions{
+		MaxTokens:     int(p.max_tokens),
+		BlockLength:   int(p.block_length),
+		Steps:         int(p.steps),
+		Threshold:     float64(p.threshold),
+		EditThreshold: float64(p.edit_threshold),
+		MaxPostSteps:  int(p.max_post_steps),
+		NumToTransfer: int(p.num_to_transfer),
+		Temperature:   float64(p.temperature),
+		TopK:          int(p.top_k),
+		TopP:          float64(p.top_p),
+		Seed:          uint64(p.seed),
+		EOSEarlyStop:  p.eos_early_stop != 0,
+		NoCache:       p.no_cache != 0,
+	}
+	if err := o.Validate(); err != nil {
+		return o, err.Error()
+	}
+	switch {
+	case info.ContextLength > 0 && o.MaxTokens > info.ContextLength:
+		return o, fmt.Sprintf("max_tokens %d exceeds the model's context length %d", o.MaxTokens, info.ContextLength)
+	case info.ContextLength > 0 && o.BlockLength > info.ContextLength:
+		return o, fmt.Sprintf("block_length %d exceeds the model's context length %d", o.BlockLength, info.ContextLength)
+	case o.Steps > maxSteps || o.MaxPostSteps > maxSteps:
+		return o, fmt.Sprintf("steps and max_post_steps must be at most %d", maxSteps)
+	case math.IsInf(o.Temperature, 0):
+		return o, "temperature must be finite"
+	}
+	if cb, ud := p.on_step, p.step_user_data; cb != nil {
+		o.OnStep = func(ev dllm.StepEvent) bool { return callStep(cb, ud, ev) }
+	}
+	if cb, ud := p.on_text, p.text_user_data; cb != nil {
+		o.OnText = func(delta string) bool { return callText(cb, ud, delta) }
+	}
+	return o, ""
+}
+
+// callStep hands one event to a C step callback. The event and its arrays live in one
+// C allocation freed when the callback returns.
+func callStep(cb C.dllm_step_callback, ud unsafe.Pointer, ev dllm.StepEvent) bool {
+	var e C.dllm_step_event
+	sizeEv := unsafe.Sizeof(e)
+	sizeCanvas := uintptr(len(ev.Canvas)) * C.sizeof_int32_t
+	sizeCommits := uintptr(len(ev.Committed)) * C.sizeof_dllm_commit
+	sizeEdits := uintptr(len(ev.Edited)) * C.sizeof_dllm_edit
+	align := func(n uintptr) uintptr { return (n + 7) &^ 7 }
+	offCanvas := align(sizeEv)
+	offCommits := align(offCanvas + sizeCanvas)
+	offEdits := align(offCommits + sizeCommits)
+	mem := C.calloc(1, C.size_t(offEdits+sizeEdits))
+	defer C.free(mem)
+	pe := (*C.dllm_step_event)(mem)
+	pe.struct_size = C.size_t(sizeEv)
+	pe.block = C.int32_t(ev.Block)
+	pe.step = C.int32_t(ev.Step)
+	pe.window = C.int32_t(ev.Window)
+	pe.start = C.int32_t(ev.Start)
+	pe.masked = C.int32_t(ev.Masked)
+	pe.post_step = C.int32_t(ev.PostStep)
+	if n := len(ev.Canvas); n > 0 {
+		p := unsafe.Add(mem, offCanvas)
+		copy(unsafe.Slice((*int32)(p), n), ev.Canvas)
+		pe.canvas, pe.n_canvas = (*C.int32_t)(p), C.size_t(n)
+	}
+	if n := len(ev.Committed); n > 0 {
+		p := unsafe.Add(mem, offCommits)
+		cs := unsafe.Slice((*C.dllm_commit)(p), n)
+		for i, c := range ev.Committed {
+			cs[i] = C.dllm_commit{pos: C.int32_t(c.Pos), token: C.int32_t(c.Token), confidence: C.double(c.Confidence)}
+		}
+		pe.committed, pe.n_committed = (*C.dllm_commit)(p), C.size_t(n)
+	}
+	if n := len(ev.Edited); n > 0 {
+		p := unsafe.Add(mem, offEdits)
+		es := unsafe.Slice((*C.dllm_edit)(p), n)
+		for i, e := range ev.Edited {
+			es[i] = C.dllm_edit{pos: C.int32_t(e.Pos), old_token: C.int32_t(e.Old), new_token: C.int32_t(e.New), confidence: C.double(e.Confidence)}
+		}
+		pe.edited, pe.n_edited = (*C.dllm_edit)(p), C.size_t(n)
+	}
+	return C.dllmcapi_call_step(cb, pe, ud) == 0
+}
+
+func callText(cb C.dllm_text_callback, ud unsafe.Pointer, delta string) bool {
+	s := C.CString(delta)
+	defer C.free(unsafe.Pointer(s))
+	return C.dllmcapi_call_text(cb, s, C.size_t(len(delta)), ud) == 0
+}
+
+var stopReasonIndex = map[string]C.int{
+	dllm.StopLength:       0,
+	dllm.StopEOSBlock:     1,
+	dllm.StopEOSEarly:     2,
+	dllm.StopToken:        3,
+	dllm.StopByCallback:   4,
+	dllm.StopCancellation: 5,
+}
+
+// cResult copies a Go result into a C allocation for dllm_result_free.
+func cResult(r dllm.Result) *C.dllm_result {
+	cr := (*C.dllm_result)(C.calloc(1, C.sizeof_dllm_result))
+	cr.struct_size = C.sizeof_dllm_result
+	if n := len(r.Tokens); n > 0 {
+		p := C.malloc(C.size_t(n) * C.sizeof_int32_t)
+		copy(unsafe.Slice((*int32)(p), n), r.Tokens)
+		cr.tokens, cr.n_tokens = (*C.int32_t)(p), C.size_t(n)
+	}
+	cr.text = C.CString(r.Text)
+	cr.text_len = C.size_t(len(r.Text))
+	idx, ok := stopReasonIndex[r.StopReason]
+	if !ok {
+		idx = -1
+	}
+	cr.stop_reason = C.dllmcapi_static_string(idx)
+	s := r.Stats
+	cr.stats = C.dllm_stats{
+		prompt_tokens:          C.int32_t(s.PromptTokens),
+		tokens:                 C.int32_t(s.Tokens),
+		forwards:               C.int32_t(s.Forwards),
+		tokens_per_forward:     C.double(s.TokensPerForward),
+		time_to_first_token_ns: C.int64_t(s.TimeToFirstToken),
+		duration_ns:            C.int64_t(s.Duration),
+		tokens_per_second:      C.double(s.TokensPerSecond),
+	}
+	return cr
+}
+
+//export dllm_result_free
+func dllm_result_free(r *C.dllm_result) {
+	defer guard(nil)
+	if r == nil {
+		return
+	}
+	C.free(unsafe.Pointer(r.tokens))
+	C.free(unsafe.Pointer(r.text))
+	C.free(unsafe.Pointer(r))
+}
+
+// generate runs one generating call: it validates the common arguments, acquires the
+// session, lets prepare check the call's own arguments (returning a non-empty message
+// to reject them) and run returns the Go result.
+func generate(box *C.dllm_session, params *C.cdllm_generate_params, out **C.dllm_result,
+	prepare func(info dllm.ModelInfo) string,
+	run func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error)) C.dllm_status {
+	if out != nil {
+		*out = nil
+	}
+	if st, bad := checkPoison(); bad {
+		return st
+	}
+	h, ctx, st, msg := acquireSession(box)
+	if st != C.DLLM_STATUS_OK {
+		return failSession(h, st, msg)
+	}
+	defer h.release()
+	if out == nil {
+		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
+	}
+	info := h.model.info
+	o, msg := goOptions(params, info)
+	if msg == "" {
+		msg = prepare(info)
+	}
+	if msg != "" {
+		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, msg)
+	}
+	res, err := run(ctx, h.s, o)
+	st = generateStatus(err)
+	switch st {
+	case C.DLLM_STATUS_OK:
+	case C.DLLM_STATUS_STOPPED, C.DLLM_STATUS_CANCELLED:
+		fail(&h.errs, st, err.Error())
+	default:
+		return fail(&h.errs, st, err.Error())
+	}
+	*out = cResult(res)
+	return st
+}
+
+func validText(name string, p *C.cchar_t) (string, string) {
+	if p == nil {
+		return "", name + " is NULL"
+	}
+	s := C.GoString((*C.char)(unsafe.Pointer(p)))
+	if !utf8.ValidString(s) {
+		return "", name + " is not valid UTF-8"
+	}
+	return s, ""
+}
+
+//export dllm_session_generate
+func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
+	defer guard(&st)
+	var text string
+	return generate(box, params, out,
+		func(dllm.ModelInfo) (msg string) {
+			text, msg = validText("prompt", prompt)
+			return msg
+		},
+		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
+			return s.Generate(ctx, text, o)
+		})
+}
+
+//export dllm_session_generate_ids
+func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
+	defer guard(&st)
+	var toks []int32
+	return generate(box, params, out,
+		func(info dllm.ModelInfo) (msg string) {
+			toks, msg = goIDs(ids, nIDs, info.VocabSize)
+			if msg == "" && len(toks) == 0 {
+				msg = "the prompt has no ids"
+			}
+			return msg
+		},
+		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
+			return s.GenerateIDs(ctx, toks, o)
+		})
+}
+
+var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true, "observation": true}
+
+//export dllm_session_generate_chat
+func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsgs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
+	defer guard(&st)
+	var conv []dllm.Message
+	return generate(box, params, out,
+		func(dllm.ModelInfo) string {
+			switch {
+			case nMsgs == 0:
+				return "no messages"
+			case msgs == nil:
+				return "msgs is NULL but n_msgs is not 0"
+			case uint64(nMsgs) > 1<<24:
+				return fmt.Sprintf("n_msgs %d is too large", nMsgs)
+			}
+			for i, m := range unsafe.Slice((*C.dllm_message)(unsafe.Pointer(msgs)), int(nMsgs)) {
+				role, msg := validText(fmt.Sprintf("msgs[%d].role", i), m.role)
+				if msg != "" {
+					return msg
+				}
+				if !chatRoles[role] {
+					return fmt.Sprintf("msgs[%d].role %q is not system, user, assistant or observation", i, role)
+				}
+				content, msg := validText(fmt.Sprintf("msgs[%d].content", i), m.content)
+				if msg != "" {
+					return msg
+				}
+				conv = append(conv, dllm.Message{Role: role, Content: content})
+			}
+			return ""
+		},
+		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
+			return s.GenerateChat(ctx, conv, o)
+		})
+}
+
+//export dllm_session_chat
+func dllm_session_chat(box *C.dllm_session, user *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
+	defer guard(&st)
+	var text string
+	return generate(box, params, out,
+		func(dllm.ModelInfo) (msg string) {
+			text, msg = validText("user", user)
+			return msg
+		},
+		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
+			return s.Chat(ctx, text, o)
+		})
+}
