@@ -1,0 +1,208 @@
+package llada2
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func maxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range a {
+		x := math.Abs(float64(a[i] - b[i]))
+		if x > d || math.IsNaN(x) {
+			d = x
+		}
+	}
+	return d
+}
+
+func span(a, b int) []int {
+	r := make([]int, 0, b-a)
+	for i := a; i < b; i++ {
+		r = append(r, i)
+	}
+	return r
+}
+
+// TestCacheEqualsRecompute runs every block of a window the way the diffusion decoder
+// does — prefill committed, the current block re-run without commit, then committed — and
+// checks each block's logits against recomputing the whole window from position 0 with
+// the block-causal mask, as the reference does.
+func TestCacheEqualsRecompute(t *testing.T) {
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	V := m.Config().VocabSize
+	tokens := loadGolden(t, "logits_long_block32").Tokens // 70 tokens
+	for _, kvf16 := range []bool{false, true} {
+		for _, B := range []int{1, 8, 32} {
+			cached, err := m.NewState(StateOptions{KVF16: kvf16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := m.NewState(StateOptions{KVF16: kvf16, MaxRun: 64}) // recompute runs longer than MaxRun are split
+			if err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			for start := 0; start < len(tokens); start += B {
+				end := min(len(tokens), start+B)
+				rows := span(0, end-start)
+				got := make([]float32, len(rows)*V)
+				for rep := 0; rep < 2; rep++ { // re-running the block must not disturb the cache
+					if err := cached.Forward(tokens[start:end], B, false, rows, got); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if cached.Len() != start {
+					t.Fatalf("non-committing forward moved Len to %d", cached.Len())
+				}
+				if err := fresh.Truncate(0); err != nil {
+					t.Fatal(err)
+				}
+				want := make([]float32, len(rows)*V)
+				if err := fresh.Forward(tokens[:end], B, false, span(start, end), want); err != nil {
+					t.Fatal(err)
+				}
+				worst = max(worst, maxAbsDiff(got, want))
+				commit := make([]float32, len(rows)*V)
+				if err := cached.Forward(tokens[start:end], B, true, rows, commit); err != nil {
+					t.Fatal(err)
+				}
+				if d := maxAbsDiff(commit, got); d != 0 {
+					t.Errorf("B=%d block at %d: commit forward differs from the non-commit one by %g", B, start, d)
+				}
+			}
+			t.Logf("kvf16=%v B=%d: cache vs recompute max|diff| %.3g", kvf16, B, worst)
+			if worst > 1e-5 {
+				t.Errorf("kvf16=%v B=%d: cache vs recompute max|diff| %g > 1e-5", kvf16, B, worst)
+			}
+		}
+	}
+}
+
+// TestBlockwiseEqualsOneRun: committing block by block equals one run with the block mask
+// (what `dllm logits --mask block:N` relies on), and a run split by a small MaxRun equals
+// an unsplit one.
+func TestBlockwiseEqualsOneRun(t *testing.T) {
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	V := m.Config().VocabSize
+	tokens := loadGolden(t, "logits_long_block32").Tokens
+	const B = 8
+	one := runAll(t, m, tokens, B)
+
+	s, err := m.NewState(StateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blockwise := make([]float32, len(tokens)*V)
+	for start := 0; start < len(tokens); start += B {
+		end := min(len(tokens), start+B)
+		if err := s.Forward(tokens[start:end], B, true, span(0, end-start), blockwise[start*V:end*V]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := maxAbsDiff(one, blockwise); d > 1e-5 {
+		t.Errorf("block by block vs one run: max|diff| %g", d)
+	}
+
+	split, err := m.NewState(StateOptions{MaxRun: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows out of order and repeated, to exercise the batching of the LM head.
+	rows := []int{69, 3, 4, 5, 17, 16, 0, 0, 40}
+	got := make([]float32, len(rows)*V)
+	if err := split.Forward(tokens, B, true, rows, got); err != nil {
+		t.Fatal(err)
+	}
+	for k, r := range rows {
+		if d := maxAbsDiff(got[k*V:(k+1)*V], one[r*V:(r+1)*V]); d > 1e-5 {
+			t.Errorf("split run row %d: max|diff| %g", r, d)
+		}
+	}
+	if split.Len() != len(tokens) {
+		t.Errorf("Len after a split committed run = %d, want %d", split.Len(), len(tokens))
+	}
+}
+
+// TestForwardErrors: bad input is an error that leaves the state usable, never a panic.
+func TestForwardErrors(t *testing.T) {
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	V := m.Config().VocabSize
+	s, err := m.NewState(StateOptions{Capacity: 40, MaxRun: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, V)
+	cases := []struct {
+		name   string
+		tokens []int32
+		block  int
+		rows   []int
+		logits []float32
+		want   string
+	}{
+		{"token too large", []int32{1, int32(V)}, 8, nil, nil, "outside the vocabulary"},
+		{"negative token", []int32{-1}, 8, nil, nil, "outside the vocabulary"},
+		{"row outside run", []int32{1, 2}, 8, []int{2}, out, "outside the run"},
+		{"short logits", []int32{1, 2}, 8, []int{0, 1}, out, "logits buffer"},
+		{"capacity", make([]int32, 41), 8, nil, nil, "capacity"},
+		{"bidirectional longer than MaxRun", make([]int32, 17), 0, nil, nil, "MaxRun"},
+		{"block longer than MaxRun", make([]int32, 17), 32, nil, nil, "MaxRun"},
+	}
+	for _, c := range cases {
+		err := s.Forward(c.tokens, c.block, true, c.rows, c.logits)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", c.name, err, c.want)
+		}
+		if s.Len() != 0 {
+			t.Fatalf("%s: failed forward changed Len to %d", c.name, s.Len())
+		}
+	}
+	if err := s.Forward(make([]int32, 30), 8, true, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forward(make([]int32, 11), 8, false, nil, nil); err == nil {
+		t.Error("run past the capacity accepted")
+	}
+	if err := s.Truncate(31); err == nil {
+		t.Error("Truncate past Len accepted")
+	}
+	if err := s.Truncate(8); err != nil || s.Len() != 8 {
+		t.Errorf("Truncate(8): %v, Len %d", err, s.Len())
+	}
+	if _, err := m.NewState(StateOptions{Capacity: m.Config().MaxPositionEmbeddings + 1}); err == nil {
+		t.Error("capacity beyond max_position_embeddings accepted")
+	}
+}
+
+// TestTruncateReuse: after Truncate, re-running a different suffix gives the same logits
+// as a fresh state (chat prefix reuse).
+func TestTruncateReuse(t *testing.T) {
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	V := m.Config().VocabSize
+	tokens := loadGolden(t, "logits_long_block32").Tokens
+	s, err := m.NewState(StateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forward(tokens[:64], 32, true, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Truncate(32); err != nil {
+		t.Fatal(err)
+	}
+	other := append(append([]int32{}, tokens[:32]...), tokens[38:70]...)
+	got := make([]float32, 32*V)
+	if err := s.Forward(other[32:], 32, true, span(0, 32), got); err != nil {
+		t.Fatal(err)
+	}
+	want := runAll(t, m, other, 32)[32*V:]
+	if d := maxAbsDiff(got, want); d > 1e-5 {
+		t.Errorf("after Truncate: max|diff| %g", d)
+	}
+}
