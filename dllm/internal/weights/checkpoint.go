@@ -103,33 +103,36 @@ func readSmallFile(path string, limit int64) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-func openSafetensorsDir(dir string) (ck *Checkpoint, err error) {
-	ck = &Checkpoint{Format: FormatSafetensors}
-	defer func() {
-		if err != nil {
-			ck.Close()
-			ck = nil
-		}
-	}()
+func openSafetensorsDir(dir string) (*Checkpoint, error) {
+	ck := &Checkpoint{Format: FormatSafetensors}
+	if err := ck.loadDir(dir); err != nil {
+		ck.Close()
+		return nil, err
+	}
+	return ck, nil
+}
+
+func (ck *Checkpoint) loadDir(dir string) error {
+	var err error
 	ck.Config, err = readSmallFile(filepath.Join(dir, ConfigFile), maxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: checkpoint directory without a readable %s: %w", dir, ConfigFile, err)
+		return fmt.Errorf("%s: checkpoint directory without a readable %s: %w", dir, ConfigFile, err)
 	}
 	indexPath := filepath.Join(dir, SafetensorsIndexFile)
 	if _, serr := os.Stat(indexPath); serr == nil {
-		return ck, ck.openShards(dir, indexPath)
+		return ck.openShards(dir, indexPath)
 	}
 	single := filepath.Join(dir, SafetensorsFile)
 	if _, serr := os.Stat(single); serr != nil {
-		return nil, fmt.Errorf("%s: neither %s nor %s", dir, SafetensorsFile, SafetensorsIndexFile)
+		return fmt.Errorf("%s: neither %s nor %s", dir, SafetensorsFile, SafetensorsIndexFile)
 	}
 	st, err := ck.mapSafetensors(single)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ck.Tensors = st.Tensors
 	ck.STMetadata = st.Metadata
-	return ck, nil
+	return nil
 }
 
 func (ck *Checkpoint) mapSafetensors(path string) (*Safetensors, error) {
