@@ -1,0 +1,145 @@
+// Oracle for dllm/tokenizer: encodes a corpus with the Hugging Face
+// tokenizers library (Rust, npm tokenizers@0.23.2) on a tokenizer.json and
+// writes one JSON line {"text":…,"ids":[…]} per document. Also measures the
+// library's encode speed on an English text. Driven by tokenizer-oracle.sh.
+//
+// usage: node tokenizer-oracle.mjs --modules DIR --tokenizer FILE --out FILE
+//        [--bench-text FILE] [--golden FILE] [--min-bytes N]
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { createRequire } from "node:module";
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
+const require = createRequire(path.join(args.modules, "noop.js"));
+const { Tokenizer } = require("tokenizers");
+const tok = Tokenizer.fromFile(args.tokenizer);
+const minBytes = Number(args["min-bytes"] || 1 << 20);
+
+// Deterministic PRNG (mulberry32) for the synthetic strings.
+let seed = 20261126;
+function rnd() {
+  seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const pick = (a) => a[Math.floor(rnd() * a.length)];
+
+const docs = []; // {kind, text}
+const add = (kind, text) => { if (text.length > 0) docs.push({ kind, text }); };
+
+// 1. Debian fortunes: English and Chinese (and whatever else is installed).
+const fdir = "/usr/share/games/fortunes";
+if (fs.existsSync(fdir)) {
+  for (const name of fs.readdirSync(fdir).sort()) {
+    const p = path.join(fdir, name);
+    if (name.includes(".") || !fs.statSync(p).isFile()) continue;
+    const buf = fs.readFileSync(p);
+    const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
+    const kind = ["chinese", "tang300", "song100"].includes(name) ? "zh" : "en";
+    for (const entry of text.split(/\n%\n/)) add(kind, entry);
+  }
+}
+
+// 2. Go source code from the toolchain.
+const goroot = args.goroot;
+if (goroot) {
+  for (const dir of ["strings", "bufio", "unicode/utf8", "encoding/json", "net/http"]) {
+    const d = path.join(goroot, "src", dir);
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d).sort()) if (f.endsWith(".go")) add("code", fs.readFileSync(path.join(d, f), "utf8"));
+  }
+}
+
+// 3. Synthetic strings with the characters pre-tokenizers disagree on.
+const atoms = [
+  "the", "The", " quick", "brown", "fox", "I'm", "you'RE", "it's", "WE'LL", "they've", "'d", "'S", "'ſ",
+  " ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", "\r", " \n ", "\u00a0", "\u3000", "\u2028", "\u0085", "\u000b", "\f",
+  "0", "12", "345", "2026-11-26", "3.14159", "١٢٣", "½", "Ⅻ", "①",
+  "中文", "日本語のテキスト", "한국어", "漢字かな交じり文", "，", "。", "「", "」",
+  "😀", "👍🏽", "👨‍👩‍👧‍👦", "🇩🇪", "❤️", "🏳️‍🌈",
+  "é", "e\u0301", "ñ", "Straße", "Ωμέγα", "Привет", "مرحبا", "שלום", "हिन्दी", "ไทย",
+  "(", ")", "{", "}", "[", "]", "!=", "==", "->", "=>", "::", "...", "—", "–", "“", "”", "«", "»", "#", "$", "%", "&&", "||", "/*", "*/", "//",
+  "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<tool_call>", "<|endoftext", "<|im_start|", "<",
+  "\u200b", "\u200d", "\ufeff", "\u0000", "\u0001", "\u001b[31m", "\u007f",
+];
+for (let i = 0; i < 4000; i++) {
+  let s = "";
+  const n = 1 + Math.floor(rnd() * 24);
+  for (let j = 0; j < n; j++) s += pick(atoms);
+  add("synthetic", s);
+}
+const snippets = [
+  "func main() {\n\tfmt.Println(\"hello, world\")\n}\n",
+  "def f(x):\n    return x ** 2  # square\n\n\nprint(f(3))\n",
+  "for (int i = 0; i < n; ++i) {\r\n    sum += a[i] * b[i];\r\n}\r\n",
+  "SELECT id, name FROM users WHERE age >= 18 ORDER BY name;",
+  "{\"ids\": [1, 2, 3], \"ok\": true, \"name\": \"π ≈ 3.14\"}",
+  "    \n\t\t  \n        indented\n",
+  "https://example.com/path?q=a+b&x=%20#frag",
+  "user@example.org wrote: >>> quoted <<<",
+];
+for (const s of snippets) for (let k = 1; k <= 3; k++) add("code", s.repeat(k));
+
+// Reach the size target by repeating the prose documents in new groupings.
+let total = docs.reduce((a, d) => a + Buffer.byteLength(d.text), 0);
+const prose = docs.filter((d) => d.kind === "en" || d.kind === "zh");
+for (let i = 0; total < minBytes && prose.length > 0; i++) {
+  const text = prose[i % prose.length].text + "\n" + pick(prose).text;
+  add("mixed", text);
+  total += Buffer.byteLength(text);
+}
+
+// Encode everything.
+const lines = [];
+let tokens = 0;
+for (const d of docs) {
+  const enc = await tok.encode(d.text);
+  const ids = enc.getIds();
+  tokens += ids.length;
+  lines.push(JSON.stringify({ kind: d.kind, text: d.text, ids }));
+}
+fs.writeFileSync(args.out, lines.join("\n") + "\n");
+console.log(`oracle: ${docs.length} documents, ${total} bytes, ${tokens} tokens -> ${args.out}`);
+
+// A small golden subset to commit: a few hundred varied documents.
+if (args.golden) {
+  const byKind = {};
+  lines.forEach((l, i) => {
+    const d = docs[i];
+    if (Buffer.byteLength(d.text) > 600 || d.kind === "mixed") return;
+    (byKind[d.kind] ||= []).push(l);
+  });
+  const want = { en: 150, zh: 80, code: 40, synthetic: 250 };
+  const out = [];
+  for (const [k, n] of Object.entries(want)) {
+    const a = byKind[k] || [];
+    const step = Math.max(1, Math.floor(a.length / n));
+    for (let i = 0; i < a.length && out.length < 1e6 && i / step < n; i += step) out.push(a[i]);
+  }
+  fs.writeFileSync(args.golden, zlib.gzipSync(out.join("\n") + "\n", { level: 9 }));
+  console.log(`golden: ${out.length} documents -> ${args.golden}`);
+}
+
+// Encode speed of the library on the benchmark text (single encode calls).
+if (args["bench-text"]) {
+  let text = fs.readFileSync(args["bench-text"]);
+  if (args["bench-text"].endsWith(".gz")) text = zlib.gunzipSync(text);
+  text = text.toString("utf8");
+  const bytes = Buffer.byteLength(text);
+  const paras = text.split("\n\n");
+  const runs = {
+    "whole text, one encode call": async () => { await tok.encode(text); },
+    "one encode call per paragraph": async () => { for (const p of paras) await tok.encode(p); },
+  };
+  for (const [name, run] of Object.entries(runs)) {
+    await run(); // warm up (fills the word cache, as the Go benchmark does)
+    const t0 = process.hrtime.bigint();
+    let n = 0;
+    while (process.hrtime.bigint() - t0 < 3_000_000_000n || n < 3) { await run(); n++; }
+    const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+    console.log(`hf-tokenizers encode (${name}): ${n} x ${bytes} bytes in ${sec.toFixed(3)} s = ${(n * bytes / sec / 1e6).toFixed(2)} MB/s`);
+  }
+}

