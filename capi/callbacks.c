@@ -39,3 +39,26 @@ const char *dllmcapi_static_string(int index) {
 	}
 	return static_strings[index];
 }
+
+static const char *const status_names[] = {
+	[DLLM_STATUS_OK] = "OK",
+	[DLLM_STATUS_INVALID_ARGUMENT] = "INVALID_ARGUMENT",
+	[DLLM_STATUS_IO] = "IO",
+	[DLLM_STATUS_FORMAT] = "FORMAT",
+	[DLLM_STATUS_UNSUPPORTED] = "UNSUPPORTED",
+	[DLLM_STATUS_BUFFER_TOO_SMALL] = "BUFFER_TOO_SMALL",
+	[DLLM_STATUS_CLOSED] = "CLOSED",
+	[DLLM_STATUS_BUSY] = "BUSY",
+	[DLLM_STATUS_STOPPED] = "STOPPED",
+	[DLLM_STATUS_CANCELLED] = "CANCELLED",
+	[DLLM_STATUS_FAILED] = "FAILED",
+	[DLLM_STATUS_INTERNAL] = "INTERNAL",
+};
+
+const char *dllmcapi_status_name(dllm_status status) {
+	int n = (int)(sizeof status_names / sizeof status_names[0]);
+	if (status < 0 || status >= n || status_names[status] == NULL) {
+		return "UNKNOWN";
+	}
+	return status_names[status];
+}

@@ -43,6 +43,9 @@ DLLMCAPI_HIDDEN int dllmcapi_call_text(dllm_text_callback cb, const char *utf8, 
 DLLMCAPI_HIDDEN void dllmcapi_set_last_error(const char *msg, size_t len);
 DLLMCAPI_HIDDEN size_t dllmcapi_last_error(const char **msg);
 
+/* The static name of a status ("UNKNOWN" for others). */
+DLLMCAPI_HIDDEN const char *dllmcapi_status_name(dllm_status status);
+
 /* Static strings for stop reasons (index into a fixed table; see callbacks.c). */
 DLLMCAPI_HIDDEN const char *dllmcapi_static_string(int index);
 

@@ -38,37 +38,9 @@ func dllm_version() C.uint32_t {
 	return versionMajor*10000 + versionMinor*100 + versionPatch
 }
 
-var statusNames = [...]string{
-	C.DLLM_STATUS_OK:               "OK",
-	C.DLLM_STATUS_INVALID_ARGUMENT: "INVALID_ARGUMENT",
-	C.DLLM_STATUS_IO:               "IO",
-	C.DLLM_STATUS_FORMAT:           "FORMAT",
-	C.DLLM_STATUS_UNSUPPORTED:      "UNSUPPORTED",
-	C.DLLM_STATUS_BUFFER_TOO_SMALL: "BUFFER_TOO_SMALL",
-	C.DLLM_STATUS_CLOSED:           "CLOSED",
-	C.DLLM_STATUS_BUSY:             "BUSY",
-	C.DLLM_STATUS_STOPPED:          "STOPPED",
-	C.DLLM_STATUS_CANCELLED:        "CANCELLED",
-	C.DLLM_STATUS_FAILED:           "FAILED",
-	C.DLLM_STATUS_INTERNAL:         "INTERNAL",
-}
-
-// statusStrings holds C copies of statusNames (and "UNKNOWN" last), made once and
-// never freed.
-var statusStrings = func() []*C.char {
-	s := make([]*C.char, 0, len(statusNames)+1)
-	for _, n := range statusNames {
-		s = append(s, C.CString(n))
-	}
-	return append(s, C.CString("UNKNOWN"))
-}()
-
 //export dllm_status_string
 func dllm_status_string(st C.dllm_status) *C.cchar_t {
-	if st < 0 || int(st) >= len(statusNames) {
-		return statusStrings[len(statusNames)]
-	}
-	return statusStrings[st]
+	return C.dllmcapi_status_name(st)
 }
 
 //export dllm_free
