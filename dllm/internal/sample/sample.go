@@ -15,6 +15,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/dllm-go/dllm/kernels"
 )
 
 // Params selects the sampling rule.
@@ -46,9 +48,6 @@ func (p Params) Validate() error {
 	return nil
 }
 
-// filtered reports whether top-k or top-p can remove tokens.
-func (p Params) filtered() bool { return p.TopK > 0 || p.TopP < 1 }
-
 // ErrNoRNG is returned by New when sampling at T > 0 was asked for without a source of
 // randomness; a hidden global RNG would make runs irreproducible.
 var ErrNoRNG = errors.New("sample: temperature > 0 needs a random number generator")
@@ -59,9 +58,9 @@ type Sampler struct {
 	p   Params
 	rng *rand.Rand
 
-	z    []float32 // scaled logits of the current row
-	keep []bool    // survivors of the filters
-	idx  []int32   // candidate indices (top-k / top-p selection)
+	z   []float32 // scaled, filtered logits of the current row, then its probabilities
+	p2  []float32 // probabilities for top-p ranking
+	idx []int     // ranked indices (top-k / top-p)
 }
 
 // New returns a sampler. rng may be nil only for Temperature == 0; it is read once per
@@ -88,240 +87,135 @@ func (s *Sampler) Params() Params { return s.p }
 // Sample picks a token from one row of logits and returns it with its confidence. The row
 // is not modified. An empty row returns (-1, 0).
 func (s *Sampler) Sample(logits []float32) (tok int32, conf float32) {
-	if len(logits) == 0 {
+	n := len(logits)
+	if n == 0 {
 		return -1, 0
 	}
-	if s.p.Temperature == 0 && !s.p.filtered() {
-		return greedy(logits)
-	}
-	return s.general(logits)
-}
-
-// greedy is the T = 0, unfiltered path: argmax (first index on ties, like torch.max) and
-// p = 1/Σ exp(l_i − l_max). The sum is taken in float64 so the confidence keeps about
-// 1e-7 relative accuracy for any vocabulary size.
-func greedy(logits []float32) (int32, float32) {
-	best := argmax(logits)
-	m := float64(logits[best])
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - m)
-	}
-	return int32(best), float32(1 / sum)
-}
-
-// argmax returns the first index of the largest value; NaN never wins.
-func argmax(x []float32) int {
-	best := 0
-	for i := 1; i < len(x); i++ {
-		if x[i] > x[best] || (x[best] != x[best] && x[i] == x[i]) {
-			best = i
-		}
-	}
-	return best
-}
-
-// general handles temperature and the filters. Removed tokens get probability zero (the
-// reference fills them with the dtype minimum, whose exp underflows to zero).
-func (s *Sampler) general(logits []float32) (int32, float32) {
-	n := len(logits)
 	s.z = grow(s.z, n)
-	s.keep = growBool(s.keep, n)
-	z, keep := s.z, s.keep
-	inv := float32(1)
+	z := s.z
 	if s.p.Temperature > 0 {
-		inv = float32(1 / s.p.Temperature)
-	}
-	for i, v := range logits {
-		z[i] = v * inv
-		keep[i] = true
+		inv := float32(1 / s.p.Temperature)
+		for i, v := range logits {
+			z[i] = v * inv
+		}
+	} else {
+		copy(z, logits)
 	}
 	if s.p.TopP < 1 {
-		s.topP(z, keep)
+		s.topP(z)
 	}
 	if s.p.TopK > 0 && s.p.TopK < n {
-		s.topK(z, keep)
+		s.topK(z)
 	}
-
-	// Softmax over the survivors.
-	best := -1
-	for i := range z {
-		if keep[i] && (best < 0 || z[i] > z[best]) {
-			best = i
-		}
-	}
-	m := float64(z[best])
-	var sum float64
-	for i, v := range z {
-		if keep[i] {
-			sum += math.Exp(float64(v) - m)
-		}
-	}
+	// The argmax is taken on the logits, before rounding to probabilities can tie them.
+	best := kernels.Argmax(z)
+	kernels.Softmax(z) // removed tokens are −Inf: probability exactly 0
 	if s.p.Temperature == 0 {
-		return int32(best), float32(1 / sum)
+		return int32(best), z[best]
 	}
 	// Inverse-CDF draw in index order: one uniform variate per row.
-	u := s.rng.Float64() * sum
+	var total float64
+	for _, q := range z {
+		total += float64(q)
+	}
+	u := s.rng.Float64() * total
 	var acc float64
-	pick := best
-	for i, v := range z {
-		if !keep[i] {
-			continue
-		}
-		e := math.Exp(float64(v) - m)
-		acc += e
-		if u < acc {
-			pick = i
-			break
+	for i, q := range z {
+		acc += float64(q)
+		if u < acc && q > 0 {
+			return int32(i), q
 		}
 	}
-	return int32(pick), float32(math.Exp(float64(z[pick])-m) / sum)
+	return int32(best), z[best] // only reachable through rounding at the very end
 }
 
-// topK clears keep for every token whose value is below the K-th largest surviving value.
-// Survivors of top-p are the head of the distribution, so the K-th largest surviving value
-// is the K-th largest overall whenever more than K tokens survive.
-func (s *Sampler) topK(z []float32, keep []bool) {
-	k, alive := s.p.TopK, 0
-	for _, ok := range keep {
-		if ok {
-			alive++
-		}
-	}
-	if alive <= k {
-		return
-	}
-	s.idx = topIndices(s.idx[:0], z, k)
+// topK sets to −Inf every logit below the K-th largest. Survivors of top-p are the head of
+// the distribution, so the K-th largest overall is the K-th largest survivor whenever more
+// than K survive; when fewer survive the K-th largest is −Inf and nothing more goes.
+// Ties with the K-th value are kept, as in the reference.
+func (s *Sampler) topK(z []float32) {
+	s.idx = kernels.TopK(s.idx, z, s.p.TopK)
 	kth := z[s.idx[len(s.idx)-1]]
-	for i := range z {
-		if keep[i] && z[i] < kth {
-			keep[i] = false
+	for i, v := range z {
+		if v < kth {
+			z[i] = negInf
 		}
 	}
 }
 
 // topP keeps tokens, in order of decreasing probability, while the probability mass of the
-// tokens before them is <= TopP. Only the head of the distribution is sorted: candidates
-// are taken in growing top-m sets until their mass passes TopP.
-func (s *Sampler) topP(z []float32, keep []bool) {
+// tokens before them is <= TopP, and sets the others to −Inf. Instead of sorting the
+// vocabulary, probabilities are bucketed by their float32 bit pattern (monotone for
+// non-negative floats; 8 exponent + 3 mantissa bits): whole buckets are kept from the top
+// while their mass allows, and only the bucket where the mass crosses TopP is sorted.
+func (s *Sampler) topP(z []float32) {
 	n := len(z)
-	m := float64(z[argmax(z)])
-	var sum float64
-	for _, v := range z {
-		sum += math.Exp(float64(v) - m)
+	s.p2 = grow(s.p2, n)
+	prob := s.p2
+	copy(prob, z)
+	kernels.Softmax(prob)
+	var mass [nBuckets]float64
+	for _, q := range prob {
+		mass[bucket(q)] += float64(q)
 	}
-	limit := s.p.TopP * sum // compare unnormalised masses
-	for want := min(64, n); ; want = min(want*4, n) {
-		s.idx = topIndices(s.idx[:0], z, want)
-		var acc float64
-		for j, i := range s.idx {
-			if j > 0 && acc > limit {
-				// Everything from here on (and outside the head) is removed.
-				s.dropExcept(keep, s.idx[:j])
-				return
-			}
-			acc += math.Exp(float64(z[i]) - m)
+	var acc float64 // mass of every bucket above the current one
+	cut := -1       // the boundary bucket
+	for b := nBuckets - 1; b >= 0; b-- {
+		if acc+mass[b] > s.p.TopP {
+			cut = b
+			break
 		}
-		if acc > limit {
-			s.dropExcept(keep, s.idx) // the next token would already be past TopP
-			return
-		}
-		if want == n {
-			return // the whole vocabulary fits in the nucleus
-		}
+		acc += mass[b]
 	}
-}
-
-// dropExcept clears keep everywhere except at the listed indices.
-func (s *Sampler) dropExcept(keep []bool, kept []int32) {
-	for i := range keep {
-		keep[i] = false
+	if cut < 0 {
+		return // every token fits in the nucleus
 	}
-	for _, i := range kept {
-		keep[i] = true
-	}
-}
-
-// topIndices returns the indices of the k largest values of z in decreasing order of value,
-// ties by increasing index (a stable descending sort, as torch.sort on CPU gives).
-func topIndices(dst []int32, z []float32, k int) []int32 {
-	if k >= len(z) {
-		for i := range z {
-			dst = append(dst, int32(i))
-		}
-		sortDesc(dst, z)
-		return dst
-	}
-	// Partial selection with a bounded min-heap of size k.
-	h := dst[:0]
-	less := func(a, b int32) bool { // a ranks below b
-		if z[a] != z[b] {
-			return z[a] < z[b]
-		}
-		return a > b
-	}
-	down := func(i int) {
-		for {
-			l := 2*i + 1
-			if l >= len(h) {
-				return
-			}
-			c := l
-			if r := l + 1; r < len(h) && less(h[r], h[l]) {
-				c = r
-			}
-			if !less(h[c], h[i]) {
-				return
-			}
-			h[i], h[c] = h[c], h[i]
-			i = c
+	// Rank the boundary bucket (descending, ties to the lower index) and keep its head
+	// while the mass before each token is <= TopP; the first token overall is always kept
+	// because acc is then 0.
+	s.idx = s.idx[:0]
+	for i, q := range prob {
+		if bucket(q) == cut {
+			s.idx = append(s.idx, i)
 		}
 	}
-	for i := range z {
-		j := int32(i)
-		if len(h) < k {
-			h = append(h, j)
-			for c := len(h) - 1; c > 0; {
-				p := (c - 1) / 2
-				if !less(h[c], h[p]) {
-					break
-				}
-				h[c], h[p] = h[p], h[c]
-				c = p
-			}
-			continue
-		}
-		if less(h[0], j) {
-			h[0] = j
-			down(0)
-		}
-	}
-	sortDesc(h, z)
-	return h
-}
-
-func sortDesc(idx []int32, z []float32) {
-	slices.SortFunc(idx, func(a, b int32) int {
+	slices.SortFunc(s.idx, func(a, b int) int {
 		switch {
-		case z[a] > z[b]:
+		case prob[a] > prob[b]:
 			return -1
-		case z[a] < z[b]:
+		case prob[a] < prob[b]:
 			return 1
 		}
-		return int(a - b)
+		return a - b
 	})
+	keep := 0
+	for _, i := range s.idx {
+		if acc > s.p.TopP {
+			break
+		}
+		acc += float64(prob[i])
+		keep++
+	}
+	for _, i := range s.idx[keep:] {
+		z[i] = negInf
+	}
+	for i, q := range prob {
+		if bucket(q) < cut {
+			z[i] = negInf
+		}
+	}
 }
+
+const nBuckets = 1 << 11
+
+// bucket maps a probability in [0, 1] to a bucket index that never decreases with it.
+func bucket(q float32) int { return int(math.Float32bits(q) >> 20) }
+
+var negInf = float32(math.Inf(-1))
 
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
 		return make([]float32, n)
-	}
-	return b[:n]
-}
-
-func growBool(b []bool, n int) []bool {
-	if cap(b) < n {
-		return make([]bool, n)
 	}
 	return b[:n]
 }

@@ -147,17 +147,22 @@ func TestFiltersMatchNaive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for trial := 0; trial < 10; trial++ {
+		for trial := 0; trial < 12; trial++ {
 			x := randomLogits(r, 2000, 0.5+4*r.Float64())
-			s.Sample(x) // fills s.keep
+			if trial%3 == 0 { // many exact ties: a coarse grid of values
+				for i := range x {
+					x[i] = float32(math.Round(float64(x[i])))
+				}
+			}
+			s.Sample(x) // leaves the filtered probabilities in s.z
 			z := make([]float64, len(x))
 			for i := range x {
 				z[i] = float64(x[i] * float32(1/p.Temperature))
 			}
 			want := naiveKeep(z, p.TopK, p.TopP)
 			for i := range want {
-				if want[i] != s.keep[i] {
-					t.Fatalf("%+v trial %d: keep[%d] = %v, want %v", p, trial, i, s.keep[i], want[i])
+				if got := s.z[i] > 0; want[i] != got {
+					t.Fatalf("%+v trial %d: keep[%d] = %v, want %v", p, trial, i, got, want[i])
 				}
 			}
 		}
