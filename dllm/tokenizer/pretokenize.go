@@ -121,7 +121,7 @@ func init() {
 func lookupPattern(p string) (splitRule, error) {
 	r, ok := knownPatterns[p]
 	if !ok {
-		return splitRule{}, fmt.Errorf("tokenizer: unsupported pre-tokenizer regex %q (supported: the GPT-2, GPT-4 cl100k, Llama-3, Qwen2 and Ling/LLaDA2 patterns)", p)
+		return splitRule{}, fmt.Errorf("tokenizer: unsupported pre-tokenizer regex `%s` (supported: the GPT-2, GPT-4 cl100k, Llama-3, Qwen2 and Ling/LLaDA2 patterns)", p)
 	}
 	return r, nil
 }
