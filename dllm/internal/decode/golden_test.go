@@ -1,0 +1,271 @@
+package decode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/sample"
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
+// genGolden is a testdata/*/golden/gen_*.json file (format in testdata/llada2-micro/README.md).
+type genGolden struct {
+	Name    string `json:"name"`
+	Variant string `json:"variant"`
+	Params  struct {
+		Temperature      float64  `json:"temperature"`
+		TopP             *float64 `json:"top_p"`
+		TopK             *int     `json:"top_k"`
+		MinimalTopK      int      `json:"minimal_topk"`
+		EOSEarlyStop     bool     `json:"eos_early_stop"`
+		EOSID            int32    `json:"eos_id"`
+		MaskID           int32    `json:"mask_id"`
+		BlockLength      int      `json:"block_length"`
+		Steps            int      `json:"steps"`
+		Threshold        float64  `json:"threshold"`
+		EditingThreshold *float64 `json:"editing_threshold"`
+		MaxPostSteps     int      `json:"max_post_steps"`
+		NumToTransfer    int      `json:"num_to_transfer"`
+		GenLength        int      `json:"gen_length"`
+	} `json:"params"`
+	PromptIDs     []int32 `json:"prompt_ids"`
+	OutputIDs     []int32 `json:"output_ids"`
+	StopReason    string  `json:"stop_reason"`
+	BlocksDecoded []int   `json:"blocks_decoded"`
+	FinalCanvas   []int32 `json:"final_canvas"`
+	Stats         struct {
+		Forwards           int `json:"forwards"`
+		Committed          int `json:"committed"`
+		MultiCommitSteps   int `json:"multi_commit_steps"`
+		FallbackSteps      int `json:"fallback_steps"`
+		MaxCommitInOneStep int `json:"max_commit_in_one_step"`
+		Edits              int `json:"edits"`
+	} `json:"stats"`
+	TransferSchedule []int        `json:"transfer_schedule"`
+	Trace            []goldenStep `json:"trace"`
+}
+
+type goldenStep struct {
+	Block     int      `json:"block"`
+	Step      int      `json:"step"`
+	PostStep  *int     `json:"post_step"`
+	Window    int      `json:"window"`
+	Masked    int      `json:"masked"`
+	Above     int      `json:"above"`
+	Scheduled *int     `json:"scheduled"`
+	Fallback  bool     `json:"fallback"`
+	Committed []Commit `json:"committed"`
+	Edited    []Edit   `json:"edited"`
+}
+
+const confTol = 1e-4 // README: confidences within 1e-4
+
+func (g *genGolden) options() Options {
+	p := g.Params
+	o := Options{
+		BlockLength: p.BlockLength, GenLength: p.GenLength, Threshold: p.Threshold,
+		Steps: p.Steps, MinimalTopK: p.MinimalTopK, MaxPostSteps: p.MaxPostSteps,
+		NumToTransfer: p.NumToTransfer, EOSEarlyStop: p.EOSEarlyStop,
+		Sampling: sample.Params{Temperature: p.Temperature, TopP: 1},
+		MaskID:   p.MaskID, EOSID: p.EOSID,
+	}
+	if p.TopP != nil {
+		o.Sampling.TopP = *p.TopP
+	}
+	if p.TopK != nil {
+		o.Sampling.TopK = *p.TopK
+	}
+	if g.Variant == "2.1" {
+		o.Variant = V21
+		o.EditThreshold = *p.EditingThreshold
+	}
+	return o
+}
+
+func loadGoldens(t testing.TB, fixture string) []*genGolden {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "testdata", fixture, "golden", "gen_*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no generation goldens for %s (%v)", fixture, err)
+	}
+	var out []*genGolden
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := new(genGolden)
+		if err := json.Unmarshal(b, g); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+var (
+	modelsMu sync.Mutex
+	models   = map[string]*llada2.Model{}
+)
+
+// fixtureModel opens testdata/<fixture>/hf once per test binary.
+func fixtureModel(t testing.TB, fixture string) *llada2.Model {
+	t.Helper()
+	modelsMu.Lock()
+	defer modelsMu.Unlock()
+	if m := models[fixture]; m != nil {
+		return m
+	}
+	ck, err := weights.Open(filepath.Join("..", "..", "..", "testdata", fixture, "hf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint stays mapped for the life of the test binary.
+	cfg, err := llada2.LoadConfig(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors, err := llada2.CanonicalTensors(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := llada2.Bind(cfg, tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models[fixture] = m
+	return m
+}
+
+func newDecoder(t testing.TB, m *llada2.Model) *Decoder {
+	t.Helper()
+	st, err := m.NewState(llada2.StateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(st, m.Config().VocabSize, st.Capacity())
+}
+
+// checkGolden compares a result with a golden: tokens, stop reason, blocks, final canvas,
+// stats and every trace decision exactly, confidences within confTol.
+func checkGolden(g *genGolden, res Result) error {
+	if !slices.Equal(res.Tokens, g.OutputIDs) {
+		return fmt.Errorf("tokens\n got %v\nwant %v", res.Tokens, g.OutputIDs)
+	}
+	if string(res.Reason) != g.StopReason {
+		return fmt.Errorf("stop reason %q, want %q", res.Reason, g.StopReason)
+	}
+	if !slices.Equal(res.Blocks, g.BlocksDecoded) {
+		return fmt.Errorf("blocks %v, want %v", res.Blocks, g.BlocksDecoded)
+	}
+	if !slices.Equal(res.Canvas, g.FinalCanvas) {
+		return fmt.Errorf("final canvas\n got %v\nwant %v", res.Canvas, g.FinalCanvas)
+	}
+	if len(res.Trace) != len(g.Trace) {
+		return fmt.Errorf("%d forwards, want %d", len(res.Trace), len(g.Trace))
+	}
+	for i, w := range g.Trace {
+		s := res.Trace[i]
+		at := fmt.Sprintf("trace[%d] (block %d step %d)", i, w.Block, w.Step)
+		if s.Block != w.Block || s.Step != w.Step || s.Window != w.Window || s.Masked != w.Masked ||
+			s.Above != w.Above || s.Fallback != w.Fallback {
+			return fmt.Errorf("%s: got %+v, want %+v", at, s, w)
+		}
+		if w.Scheduled != nil && s.Scheduled != *w.Scheduled {
+			return fmt.Errorf("%s: scheduled %d, want %d", at, s.Scheduled, *w.Scheduled)
+		}
+		if w.PostStep != nil && s.PostStep != *w.PostStep {
+			return fmt.Errorf("%s: post_step %d, want %d", at, s.PostStep, *w.PostStep)
+		}
+		if len(s.Committed) != len(w.Committed) {
+			return fmt.Errorf("%s: committed %v, want %v", at, s.Committed, w.Committed)
+		}
+		for j, c := range w.Committed {
+			got := s.Committed[j]
+			if got.Pos != c.Pos || got.Token != c.Token || math.Abs(float64(got.Conf-c.Conf)) > confTol {
+				return fmt.Errorf("%s: committed[%d] = %v, want %v", at, j, got, c)
+			}
+		}
+		if len(s.Edited) != len(w.Edited) {
+			return fmt.Errorf("%s: edited %v, want %v", at, s.Edited, w.Edited)
+		}
+		for j, e := range w.Edited {
+			got := s.Edited[j]
+			if got.Pos != e.Pos || got.Old != e.Old || got.New != e.New || math.Abs(float64(got.Conf-e.Conf)) > confTol {
+				return fmt.Errorf("%s: edited[%d] = %v, want %v", at, j, got, e)
+			}
+		}
+	}
+	st, ws := res.Stats, g.Stats
+	if st.Forwards != ws.Forwards || st.Committed != ws.Committed || st.MultiCommitSteps != ws.MultiCommitSteps ||
+		st.FallbackSteps != ws.FallbackSteps || st.MaxCommitInOneStep != ws.MaxCommitInOneStep || st.Edits != ws.Edits {
+		return fmt.Errorf("stats %+v, want %+v", st, ws)
+	}
+	return nil
+}
+
+var fixtures = []string{"llada2-micro", "llada2-tiny-chat"}
+
+// TestGoldens reproduces every generation golden, with the exact KV cache and with the
+// reference's full-window recomputation, and checks that the text hook sees exactly the
+// output, left to right.
+func TestGoldens(t *testing.T) {
+	for _, fx := range fixtures {
+		m := fixtureModel(t, fx)
+		for _, g := range loadGoldens(t, fx) {
+			if g.Variant == "2.0" && !slices.Equal(Schedule(g.Params.BlockLength, min(g.Params.Steps, g.Params.GenLength/g.Params.MinimalTopK)), g.TransferSchedule) {
+				t.Errorf("%s: schedule %v, want %v", g.Name, Schedule(g.Params.BlockLength, g.Params.Steps), g.TransferSchedule)
+			}
+			for _, noCache := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%s/cache", fx, g.Name)
+				if noCache {
+					name = fmt.Sprintf("%s/%s/nocache", fx, g.Name)
+				}
+				t.Run(name, func(t *testing.T) {
+					d := newDecoder(t, m)
+					o := g.options()
+					o.NoCache = noCache
+					var streamed []int32
+					steps := 0
+					o.OnCommit = func(e CommitEvent) bool {
+						if e.Offset != len(streamed) {
+							t.Errorf("commit at offset %d after %d tokens", e.Offset, len(streamed))
+						}
+						streamed = append(streamed, e.Tokens...)
+						return true
+					}
+					o.OnStep = func(e StepEvent) bool {
+						steps++
+						if len(e.Canvas) != o.BlockLength || e.BlockStart != e.Block*o.BlockLength {
+							t.Errorf("step event canvas %d at %d", len(e.Canvas), e.BlockStart)
+						}
+						return true
+					}
+					res, err := d.Generate(context.Background(), g.PromptIDs, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := checkGolden(g, res); err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(streamed, res.Tokens) {
+						t.Errorf("streamed %v, result %v", streamed, res.Tokens)
+					}
+					if steps != len(res.Trace) {
+						t.Errorf("%d step events for %d forwards", steps, len(res.Trace))
+					}
+					t.Logf("forwards %d, model calls %d (prefill %d tokens), %.2f tokens/forward, cached %d",
+						res.Stats.Forwards, res.Stats.ModelCalls, res.Stats.PrefillTokens, res.Stats.TokensPerForward, res.Cached)
+				})
+			}
+		}
+	}
+}
