@@ -11,4 +11,10 @@ var archImpls = []*impl{
 	{name: "avx2", available: useAVX2, enabled: useAVX2, kernels: avx2Table()},
 }
 
-func avx2Table() table { return table{} }
+func avx2Table() table {
+	var t table
+	t.gemm[F32] = f32AVX2.gemm
+	t.gemm[BF16] = bf16AVX2.gemm
+	t.gemm[F16] = f16AVX2.gemm
+	return t
+}

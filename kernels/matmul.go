@@ -59,7 +59,11 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 		xs.quantizeQ8K()
 	}
 	gemm := active.gemm[w.Format]
-	tile := tileRows(M, N, K, rb, p.Threads())
+	rbTile := rb // bytes of a tile row that must stay cache-resident
+	if w.Format == F32 || w.Format == F16 || w.Format == BF16 {
+		rbTile = min(rb, floatChunk*rb/K) // float kernels walk K in chunks
+	}
+	tile := tileRows(M, N, K, rbTile, p.Threads())
 	tiles := (N + tile - 1) / tile
 	p.Run(tiles, func(t int) {
 		n0 := t * tile
@@ -67,6 +71,10 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 	})
 	xs.f = nil
 }
+
+// floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (8 KiB) stay in L1
+// while the tile's weight chunk streams from L2.
+const floatChunk = 512
 
 // tileRows picks how many weight rows one task covers: a multiple of 12 (so assembly
 // micro-kernels see whole groups), small enough that the tile's weights stay in L2

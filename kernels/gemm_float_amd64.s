@@ -1,0 +1,346 @@
+//go:build gc && !purego
+
+#include "textflag.h"
+
+// Matrix-multiply micro-kernels for float weights (F32, BF16, F16) against float32
+// activations. Each widens 8 weights at a time to float32 exactly and accumulates with
+// FMA in 8-lane float32 accumulators.
+//
+// gemm*x4: 4 rows of x against n weight rows, 3 at a time. x holds 4 rows at stride ldx
+// (elements); w holds n rows at stride ldw (bytes); y holds 4 rows at stride ldy
+// (elements). Each 4×3 block keeps 12 accumulators + 3 weight vectors + 1 x vector, all
+// 16 YMM registers, and adds its 12 lane sums into y.
+//
+// gemv*: y[j] += Σ_p x[p]·W_j[p] for j < len(y), one weight row at a time with 4
+// accumulators (memory-bound shapes: M = 1 and leftover rows).
+
+// Weight rows and x rows.
+#define W0 DI
+#define W1 R11
+#define W2 R12
+#define XR0 SI
+#define XR1 R8
+#define XR2 R9
+#define XR3 R10
+#define XOFF AX // byte offset into the x rows
+#define WOFF BX // byte offset into the w rows
+#define KLEFT CX
+#define YP DX    // &y[j] of the current group
+#define LDY R13  // ldy in bytes
+#define LDW R14  // ldw in bytes
+
+// Accumulators ACCij += x_i·w_j.
+#define ACC00 Y0
+#define ACC01 Y1
+#define ACC02 Y2
+#define ACC10 Y3
+#define ACC11 Y4
+#define ACC12 Y5
+#define ACC20 Y6
+#define ACC21 Y7
+#define ACC22 Y8
+#define ACC30 Y9
+#define ACC31 Y10
+#define ACC32 Y11
+#define WV0 Y12
+#define WV1 Y13
+#define WV2 Y14
+#define XV Y15
+
+// REDUCE adds the sum of the 8 lanes of acc (X register xacc) into the float at addr.
+// Clobbers xt.
+#define REDUCE(acc, xacc, xt, addr) \
+	VEXTRACTF128 $1, acc, xt \
+	VADDPS xt, xacc, xacc    \
+	VHADDPS xacc, xacc, xacc \
+	VHADDPS xacc, xacc, xacc \
+	VADDSS addr, xacc, xacc  \
+	VMOVSS xacc, addr
+
+// ROW4x3 multiplies x row xr (at XOFF) into the three accumulators of row i.
+#define ROW4x3(xr, a0, a1, a2) \
+	VMOVUPS (xr)(XOFF*1), XV    \
+	VFMADD231PS XV, WV0, a0     \
+	VFMADD231PS XV, WV1, a1     \
+	VFMADD231PS XV, WV2, a2
+
+// SETUP4 converts the strides to bytes and derives the row pointers from XR0, W0.
+#define SETUP4 \
+	SHLQ $2, LDY                \
+	SHLQ $2, KLEFT              \
+	LEAQ (XR0)(KLEFT*1), XR1     \
+	LEAQ (XR1)(KLEFT*1), XR2     \
+	LEAQ (XR2)(KLEFT*1), XR3     \
+	LEAQ (W0)(LDW*1), W1        \
+	LEAQ (W1)(LDW*1), W2
+
+// ZERO4x3 starts a 4×3 block: accumulators and offsets to zero, KLEFT = k.
+#define ZERO4x3 \
+	VXORPS ACC00, ACC00, ACC00  \
+	VXORPS ACC01, ACC01, ACC01  \
+	VXORPS ACC02, ACC02, ACC02  \
+	VXORPS ACC10, ACC10, ACC10  \
+	VXORPS ACC11, ACC11, ACC11  \
+	VXORPS ACC12, ACC12, ACC12  \
+	VXORPS ACC20, ACC20, ACC20  \
+	VXORPS ACC21, ACC21, ACC21  \
+	VXORPS ACC22, ACC22, ACC22  \
+	VXORPS ACC30, ACC30, ACC30  \
+	VXORPS ACC31, ACC31, ACC31  \
+	VXORPS ACC32, ACC32, ACC32  \
+	XORQ XOFF, XOFF             \
+	XORQ WOFF, WOFF
+
+// BODY4x3 runs the four rows against WV0..WV2 and advances the x offset.
+#define BODY4x3 \
+	ROW4x3(XR0, ACC00, ACC01, ACC02) \
+	ROW4x3(XR1, ACC10, ACC11, ACC12) \
+	ROW4x3(XR2, ACC20, ACC21, ACC22) \
+	ROW4x3(XR3, ACC30, ACC31, ACC32) \
+	ADDQ $32, XOFF
+
+// STORE4x3 adds ACCij's lane sum into y[i*ldy+j] and moves YP and the weight rows on to
+// the next group of 3. Uses AX (free after the k loop) for row 3 of y.
+#define STORE4x3 \
+	LEAQ (YP)(LDY*2), AX              \
+	REDUCE(ACC00, X0, X12, (YP))      \
+	REDUCE(ACC01, X1, X12, 4(YP))     \
+	REDUCE(ACC02, X2, X12, 8(YP))     \
+	REDUCE(ACC10, X3, X12, (YP)(LDY*1)) \
+	REDUCE(ACC11, X4, X12, 4(YP)(LDY*1)) \
+	REDUCE(ACC12, X5, X12, 8(YP)(LDY*1)) \
+	REDUCE(ACC20, X6, X12, (AX))      \
+	REDUCE(ACC21, X7, X12, 4(AX))     \
+	REDUCE(ACC22, X8, X12, 8(AX))     \
+	REDUCE(ACC30, X9, X12, (AX)(LDY*1)) \
+	REDUCE(ACC31, X10, X12, 4(AX)(LDY*1)) \
+	REDUCE(ACC32, X11, X12, 8(AX)(LDY*1)) \
+	ADDQ $12, YP                      \
+	LEAQ (W2)(LDW*1), W0              \
+	LEAQ (W0)(LDW*1), W1              \
+	LEAQ (W1)(LDW*1), W2
+
+// Arguments of every gemm*x4 kernel:
+//	y_base+0 y_len+8 y_cap+16 ldy+24 x_base+32 x_len+40 x_cap+48 ldx+56
+//	w_base+64 w_len+72 w_cap+80 ldw+88 n+96 k+104; local yend-8(SP) = &y[n].
+
+// func gemmF32x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// Requires: AVX, FMA
+//
+//	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
+//	n > 0, n%3 == 0, k > 0, k%8 == 0
+TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $8-112
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), KLEFT
+	MOVQ w_base+64(FP), W0
+	MOVQ ldw+88(FP), LDW
+	MOVQ n+96(FP), AX
+	LEAQ (YP)(AX*4), AX
+	MOVQ AX, yend-8(SP)
+	SETUP4
+
+group:
+	ZERO4x3
+	MOVQ k+104(FP), KLEFT
+
+loop:
+	VMOVUPS (W0)(WOFF*1), WV0 // WVj = W_j[p : p+8]
+	VMOVUPS (W1)(WOFF*1), WV1
+	VMOVUPS (W2)(WOFF*1), WV2
+	ADDQ    $32, WOFF
+	BODY4x3
+	SUBQ    $8, KLEFT         // p += 8
+	JNZ     loop
+
+	STORE4x3
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// func gemmBF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// Requires: AVX, AVX2, FMA
+//
+//	as gemmF32x4AVX2 with W_j = bfloat16s at w[j*ldw:], widened by w<<16
+TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $8-112
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), KLEFT
+	MOVQ w_base+64(FP), W0
+	MOVQ ldw+88(FP), LDW
+	MOVQ n+96(FP), AX
+	LEAQ (YP)(AX*4), AX
+	MOVQ AX, yend-8(SP)
+	SETUP4
+
+group:
+	ZERO4x3
+	MOVQ k+104(FP), KLEFT
+
+loop:
+	VPMOVZXWD (W0)(WOFF*1), WV0 // WVj = uint32(W_j[p : p+8]) << 16
+	VPMOVZXWD (W1)(WOFF*1), WV1
+	VPMOVZXWD (W2)(WOFF*1), WV2
+	VPSLLD    $16, WV0, WV0
+	VPSLLD    $16, WV1, WV1
+	VPSLLD    $16, WV2, WV2
+	ADDQ      $16, WOFF
+	BODY4x3
+	SUBQ      $8, KLEFT
+	JNZ       loop
+
+	STORE4x3
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// func gemmF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// Requires: AVX, F16C, FMA
+//
+//	as gemmF32x4AVX2 with W_j = IEEE halves at w[j*ldw:]
+TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $8-112
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), KLEFT
+	MOVQ w_base+64(FP), W0
+	MOVQ ldw+88(FP), LDW
+	MOVQ n+96(FP), AX
+	LEAQ (YP)(AX*4), AX
+	MOVQ AX, yend-8(SP)
+	SETUP4
+
+group:
+	ZERO4x3
+	MOVQ k+104(FP), KLEFT
+
+loop:
+	VCVTPH2PS (W0)(WOFF*1), WV0 // WVj = float32(W_j[p : p+8])
+	VCVTPH2PS (W1)(WOFF*1), WV1
+	VCVTPH2PS (W2)(WOFF*1), WV2
+	ADDQ      $16, WOFF
+	BODY4x3
+	SUBQ      $8, KLEFT
+	JNZ       loop
+
+	STORE4x3
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// GEMV runs y[j] += Σ_p x[p]·W_j[p] over the rows of w; LOADW(off, reg) widens the 8
+// weights at byte offset off of the current row into reg, and wstep is the byte size
+// of 8 weights. Inputs: YP = &y[0], YEND = &y[len(y)], XR0 = &x[0], R12 = len(x),
+// ROW = &w[0], R11 = ldw. Registers: Y0-Y3 accumulators, Y4-Y7 weights.
+#define YEND R13
+#define ROW DI
+#define ACC0 Y0
+#define ACC1 Y1
+#define ACC2 Y2
+#define ACC3 Y3
+
+#define GEMV(LOADW, wstep) \
+row:                               \
+	CMPQ YP, YEND                  \
+	JEQ  done                      \
+	VXORPS ACC0, ACC0, ACC0        \
+	VXORPS ACC1, ACC1, ACC1        \
+	VXORPS ACC2, ACC2, ACC2        \
+	VXORPS ACC3, ACC3, ACC3        \
+	XORQ XOFF, XOFF                \
+	XORQ WOFF, WOFF                \
+	MOVQ R12, KLEFT                \
+	CMPQ KLEFT, $32                \
+	JLT  tail                      \
+loop32:                            \
+	LOADW(0, Y4)                   \
+	LOADW(wstep, Y5)               \
+	LOADW(2*wstep, Y6)             \
+	LOADW(3*wstep, Y7)             \
+	VFMADD231PS (XR0)(XOFF*1), Y4, ACC0 \
+	VFMADD231PS 32(XR0)(XOFF*1), Y5, ACC1 \
+	VFMADD231PS 64(XR0)(XOFF*1), Y6, ACC2 \
+	VFMADD231PS 96(XR0)(XOFF*1), Y7, ACC3 \
+	ADDQ $128, XOFF                \
+	ADDQ $4*wstep, WOFF            \
+	SUBQ $32, KLEFT                \
+	CMPQ KLEFT, $32                \
+	JGE  loop32                    \
+tail:                              \
+	TESTQ KLEFT, KLEFT             \
+	JZ   sum                       \
+loop8:                             \
+	LOADW(0, Y4)                   \
+	VFMADD231PS (XR0)(XOFF*1), Y4, ACC0 \
+	ADDQ $32, XOFF                 \
+	ADDQ $wstep, WOFF              \
+	SUBQ $8, KLEFT                 \
+	JNZ  loop8                     \
+sum:                               \
+	VADDPS ACC1, ACC0, ACC0        \
+	VADDPS ACC3, ACC2, ACC2        \
+	VADDPS ACC2, ACC0, ACC0        \
+	VEXTRACTF128 $1, ACC0, X1      \
+	VADDPS X1, X0, X0              \
+	VHADDPS X0, X0, X0             \
+	VHADDPS X0, X0, X0             \
+	VADDSS (YP), X0, X0            \
+	VMOVSS X0, (YP)                \
+	ADDQ $4, YP                    \
+	ADDQ R11, ROW                  \
+	JMP  row                       \
+done:                              \
+	VZEROUPPER                     \
+	RET
+
+#define LOADF32(off, reg) VMOVUPS off(ROW)(WOFF*1), reg
+#define LOADBF16(off, reg) VPMOVZXWD off(ROW)(WOFF*1), reg; VPSLLD $16, reg, reg
+#define LOADF16(off, reg) VCVTPH2PS off(ROW)(WOFF*1), reg
+
+// func gemvF32AVX2(y []float32, x []float32, w []byte, ldw int)
+// Requires: AVX, FMA
+//
+//	for j < len(y): y[j] += Σ_{p<len(x)} x[p]·W_j[p], W_j = float32s at w[j*ldw:]
+//	len(x)%8 == 0
+TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-80
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), YEND
+	LEAQ (YP)(YEND*4), YEND
+	MOVQ x_base+24(FP), XR0
+	MOVQ x_len+32(FP), R12
+	MOVQ w_base+48(FP), ROW
+	MOVQ ldw+72(FP), R11
+	GEMV(LOADF32, 32)
+
+// func gemvBF16AVX2(y []float32, x []float32, w []byte, ldw int)
+// Requires: AVX, AVX2, FMA
+//
+//	as gemvF32AVX2 with W_j = bfloat16s at w[j*ldw:]
+TEXT ·gemvBF16AVX2(SB), NOSPLIT, $0-80
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), YEND
+	LEAQ (YP)(YEND*4), YEND
+	MOVQ x_base+24(FP), XR0
+	MOVQ x_len+32(FP), R12
+	MOVQ w_base+48(FP), ROW
+	MOVQ ldw+72(FP), R11
+	GEMV(LOADBF16, 16)
+
+// func gemvF16AVX2(y []float32, x []float32, w []byte, ldw int)
+// Requires: AVX, F16C, FMA
+//
+//	as gemvF32AVX2 with W_j = IEEE halves at w[j*ldw:]
+TEXT ·gemvF16AVX2(SB), NOSPLIT, $0-80
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), YEND
+	LEAQ (YP)(YEND*4), YEND
+	MOVQ x_base+24(FP), XR0
+	MOVQ x_len+32(FP), R12
+	MOVQ w_base+48(FP), ROW
+	MOVQ ldw+72(FP), R11
+	GEMV(LOADF16, 16)

@@ -1,0 +1,84 @@
+//go:build gc && !purego
+
+#include "textflag.h"
+
+// Machine-limit probes for the benchmarks: peak FMA throughput and memory read bandwidth.
+
+// func fmaLoopAVX2(n int)
+// Requires: AVX, FMA
+//
+//	for n times: 12 independent 8-lane float32 FMAs (192 flops)
+TEXT ·fmaLoopAVX2(SB), NOSPLIT, $0-8
+	MOVQ   n+0(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	TESTQ  CX, CX
+	JZ     done
+
+loop:
+	VFMADD231PS Y12, Y13, Y0 // Yi += Y13·Y12, 12 independent chains
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y12, Y13, Y5
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y12, Y13, Y7
+	VFMADD231PS Y12, Y13, Y8
+	VFMADD231PS Y12, Y13, Y9
+	VFMADD231PS Y12, Y13, Y10
+	VFMADD231PS Y12, Y13, Y11
+	DECQ        CX
+	JNZ         loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func readAVX2(b []byte) uint64
+// Requires: AVX, AVX2
+//
+//	reads every byte of b (len(b)%128 == 0) and returns a checksum (xor of 64-bit words)
+TEXT ·readAVX2(SB), NOSPLIT, $0-32
+	MOVQ   b_base+0(FP), SI
+	MOVQ   b_len+8(FP), CX
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+	VPXOR  Y3, Y3, Y3
+	TESTQ  CX, CX
+	JZ     sum
+
+loop:
+	VPXOR (SI), Y0, Y0 // 4 independent 32-byte streams
+	VPXOR 32(SI), Y1, Y1
+	VPXOR 64(SI), Y2, Y2
+	VPXOR 96(SI), Y3, Y3
+	ADDQ  $128, SI
+	SUBQ  $128, CX
+	JNZ   loop
+
+sum:
+	VPXOR        Y1, Y0, Y0
+	VPXOR        Y3, Y2, Y2
+	VPXOR        Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPXOR        X1, X0, X0
+	VPSRLDQ      $8, X0, X1
+	VPXOR        X1, X0, X0
+	VMOVQ        X0, AX
+	MOVQ         AX, ret+24(FP)
+	VZEROUPPER
+	RET
