@@ -1,0 +1,56 @@
+package llada2
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ParseMask turns a mask name of the `dllm logits` command into a Forward block size:
+// "block:N" → N, "causal" → 1, "bidir" → 0 (bidirectional over the whole input).
+func ParseMask(s string) (block int, err error) {
+	switch {
+	case s == "causal":
+		return 1, nil
+	case s == "bidir":
+		return 0, nil
+	case strings.HasPrefix(s, "block:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "block:"))
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("llada2: bad mask %q: block size must be a positive integer", s)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("llada2: unknown mask %q (want block:N, causal or bidir)", s)
+}
+
+// Logits returns the logits of every position of tokens, [len(tokens) × vocab], computed
+// on a fresh state with the given block mask (see Forward). With block > 0 the input is
+// processed block by block, committing each block before the next — the cached path a
+// decoder takes — which equals one run under the block-causal mask.
+func (m *Model) Logits(tokens []int32, block int) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("llada2: no tokens")
+	}
+	run := len(tokens)
+	if block > 0 {
+		run = block
+	}
+	s, err := m.NewState(StateOptions{Capacity: len(tokens), MaxRun: run})
+	if err != nil {
+		return nil, err
+	}
+	V := m.cfg.VocabSize
+	out := make([]float32, len(tokens)*V)
+	for start := 0; start < len(tokens); start += run {
+		end := min(len(tokens), start+run)
+		rows := make([]int, end-start)
+		for i := range rows {
+			rows[i] = i
+		}
+		if err := s.Forward(tokens[start:end], block, true, rows, out[start*V:end*V]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
