@@ -2,6 +2,17 @@
 // decoded by block diffusion): configuration, weight binding, forward pass and KV cache.
 package llada2
 
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
 // Config holds the hyperparameters of a LLaDA2 model, read from config.json or from the
 // GGUF `llada2.*` keys. Field meanings follow llada2-spec.md §1.2.
 type Config struct {
@@ -30,4 +41,320 @@ type Config struct {
 	ScoreFunction         string  `json:"score_function"`
 	// Token ids from the config (the tokenizer is the authority for special tokens).
 	PadTokenID int `json:"pad_token_id"`
+}
+
+// Architecture identifiers accepted by LoadConfig.
+const (
+	HFModelType    = "llada2_moe"
+	HFArchitecture = "LLaDA2MoeModelLM"
+	// GGUF general.architecture values: llama.cpp's LLaDA2 converter writes "llada2" with the
+	// BailingMoeV2 key set; a file written as plain "bailingmoe2" has the same layout.
+	GGUFArchitecture      = "llada2"
+	GGUFArchitectureAlias = "bailingmoe2"
+)
+
+// LoadConfig reads the model configuration of an opened checkpoint: config.json of a
+// Hugging Face directory, or the `<arch>.*` keys of a GGUF file. Any architecture other
+// than LLaDA2 is rejected by name, and the result is validated.
+func LoadConfig(ck *weights.Checkpoint) (Config, error) {
+	var (
+		c   Config
+		err error
+	)
+	switch ck.Format {
+	case weights.FormatSafetensors:
+		c, err = ParseHFConfig(ck.Config)
+	case weights.FormatGGUF:
+		c, err = configFromGGUF(ck)
+	default:
+		err = fmt.Errorf("unknown checkpoint format %q", ck.Format)
+	}
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("llada2: %s: %w", ck.Path, err)
+	}
+	return c, nil
+}
+
+// hfExtra holds the config.json fields that are not Config fields but decide how Config
+// is filled in or whether the model is supported at all. Pointers mark absence.
+type hfExtra struct {
+	ModelType           string   `json:"model_type"`
+	Architectures       []string `json:"architectures"`
+	HeadDim             *int     `json:"head_dim"`
+	NumKVHeads          *int     `json:"num_key_value_heads"`
+	PartialRotaryFactor *float64 `json:"partial_rotary_factor"`
+	RotaryDim           *int     `json:"rotary_dim"`
+	NumGroups           *int     `json:"n_group"`
+	TopKGroups          *int     `json:"topk_group"`
+	RoutedScalingFactor *float64 `json:"routed_scaling_factor"`
+	ScoreFunction       *string  `json:"score_function"`
+	HiddenAct           *string  `json:"hidden_act"`
+	UseQKVBias          bool     `json:"use_qkv_bias"`
+	UseBias             bool     `json:"use_bias"`
+	RopeScaling         any      `json:"rope_scaling"`
+}
+
+// ParseHFConfig parses a LLaDA2 config.json. Fields the file omits get the value the
+// Hugging Face code derives (head_dim = hidden/heads, kv heads = heads, rotary_dim =
+// head_dim·partial_rotary_factor); the result is not yet validated.
+func ParseHFConfig(data []byte) (Config, error) {
+	var c Config
+	var x hfExtra
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, fmt.Errorf("config.json: %w", err)
+	}
+	if err := json.Unmarshal(data, &x); err != nil {
+		return Config{}, fmt.Errorf("config.json: %w", err)
+	}
+	if x.ModelType != HFModelType && !slices.Contains(x.Architectures, HFArchitecture) {
+		return Config{}, fmt.Errorf("unsupported architecture: model_type %q, architectures %q (want %s / %s)",
+			x.ModelType, x.Architectures, HFModelType, HFArchitecture)
+	}
+	if x.HiddenAct != nil && *x.HiddenAct != "silu" {
+		return Config{}, fmt.Errorf("hidden_act %q is not supported (want silu)", *x.HiddenAct)
+	}
+	if x.UseQKVBias || x.UseBias {
+		return Config{}, errors.New("use_qkv_bias / use_bias checkpoints are not supported")
+	}
+	if x.RopeScaling != nil {
+		return Config{}, fmt.Errorf("rope_scaling %v is not supported", x.RopeScaling)
+	}
+	if x.NumKVHeads == nil {
+		c.NumKVHeads = c.NumHeads
+	}
+	if x.HeadDim == nil && c.NumHeads > 0 {
+		c.HeadDim = c.HiddenSize / c.NumHeads
+	}
+	switch {
+	case x.PartialRotaryFactor != nil:
+		f := *x.PartialRotaryFactor
+		rd := float64(c.HeadDim) * f
+		if f <= 0 || f > 1 || rd != math.Trunc(rd) {
+			return Config{}, fmt.Errorf("partial_rotary_factor %g does not give a whole rotary dimension of head_dim %d", f, c.HeadDim)
+		}
+		if x.RotaryDim != nil && *x.RotaryDim != int(rd) {
+			return Config{}, fmt.Errorf("rotary_dim %d disagrees with head_dim %d × partial_rotary_factor %g", *x.RotaryDim, c.HeadDim, f)
+		}
+		c.RotaryDim = int(rd)
+	case x.RotaryDim == nil:
+		c.RotaryDim = c.HeadDim
+	}
+	if x.NumGroups == nil {
+		c.NumGroups = 1
+	}
+	if x.TopKGroups == nil {
+		c.TopKGroups = c.NumGroups
+	}
+	if x.RoutedScalingFactor == nil {
+		c.RoutedScalingFactor = 1
+	}
+	if x.ScoreFunction == nil {
+		c.ScoreFunction = "sigmoid"
+	}
+	return c, nil
+}
+
+// GGUF gating function ids (llama.cpp's llama_expert_gating_func_type).
+const (
+	ggufGatingSoftmax = 1
+	ggufGatingSigmoid = 2
+)
+
+// configFromGGUF reads the BailingMoeV2 key set (peers.md §1.5).
+func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
+	md := ck.Meta
+	arch, _ := md.String("general.architecture")
+	if arch != GGUFArchitecture && arch != GGUFArchitectureAlias {
+		return Config{}, fmt.Errorf("unsupported architecture %q (want %s or %s)", arch, GGUFArchitecture, GGUFArchitectureAlias)
+	}
+	k := ggufKeys{md: md, arch: arch}
+	var c Config
+	c.HiddenSize = k.int("embedding_length", -1)
+	c.NumLayers = k.int("block_count", -1)
+	c.NumHeads = k.int("attention.head_count", -1)
+	c.NumKVHeads = k.int("attention.head_count_kv", c.NumHeads)
+	headDim := 0
+	if c.NumHeads > 0 {
+		headDim = c.HiddenSize / c.NumHeads
+	}
+	c.HeadDim = k.int("attention.key_length", headDim)
+	if v := k.int("attention.value_length", c.HeadDim); v != c.HeadDim {
+		k.errs = append(k.errs, fmt.Errorf("%s.attention.value_length %d differs from key_length %d", arch, v, c.HeadDim))
+	}
+	c.RotaryDim = k.int("rope.dimension_count", c.HeadDim)
+	c.RopeTheta = k.float("rope.freq_base", 10000)
+	if s, ok := md.String(arch + ".rope.scaling.type"); ok && s != "none" {
+		k.errs = append(k.errs, fmt.Errorf("%s.rope.scaling.type %q is not supported", arch, s))
+	}
+	c.RMSNormEps = k.float("attention.layer_norm_rms_epsilon", -1)
+	c.MaxPositionEmbeddings = k.int("context_length", -1)
+
+	vocab := 0
+	if toks, ok := md.Get("tokenizer.ggml.tokens"); ok {
+		vocab = toks.Len()
+	} else if t, ok := ck.Tensor("token_embd.weight"); ok && len(t.Shape) == 2 {
+		vocab = t.Shape[0]
+	}
+	c.VocabSize = k.int("vocab_size", vocab)
+
+	c.FirstKDenseReplace = k.int("leading_dense_block_count", 0)
+	c.IntermediateSize = k.int("feed_forward_length", 0)
+	c.MoEIntermediateSize = k.int("expert_feed_forward_length", 0)
+	c.NumExperts = k.int("expert_count", 0)
+	c.NumExpertsPerTok = k.int("expert_used_count", 0)
+	c.NumSharedExperts = k.int("expert_shared_count", 0)
+	c.NumGroups = k.int("expert_group_count", 1)
+	c.TopKGroups = k.int("expert_group_used_count", c.NumGroups)
+	c.RoutedScalingFactor = k.float("expert_weights_scale", 1)
+	if b, ok := md.Bool(arch + ".expert_weights_norm"); ok {
+		c.NormTopKProb = b
+	}
+	switch g := k.int("expert_gating_func", -1); g {
+	case ggufGatingSigmoid:
+		c.ScoreFunction = "sigmoid"
+	case ggufGatingSoftmax:
+		c.ScoreFunction = "softmax"
+	default:
+		c.ScoreFunction = fmt.Sprintf("gating function %d", g)
+	}
+	// What config.json states as flags, a GGUF states by which tensors exist.
+	_, hasOutput := ck.Tensor("output.weight")
+	c.TieWordEmbeddings = !hasOutput
+	_, c.UseQKNorm = ck.Tensor("blk.0.attn_q_norm.weight")
+	if id, ok := md.Uint("tokenizer.ggml.padding_token_id"); ok && id <= math.MaxInt32 {
+		c.PadTokenID = int(id)
+	}
+	return c, errors.Join(k.errs...)
+}
+
+// ggufKeys reads `<arch>.<key>` values, collecting every problem.
+type ggufKeys struct {
+	md   *weights.Metadata
+	arch string
+	errs []error
+}
+
+// int reads an integer key; def < 0 makes the key required. Some writers store per-layer
+// arrays (llama.cpp allows it for feed_forward_length and head_count); one whose elements
+// are all equal is accepted, since LLaDA2 has a single value.
+func (k *ggufKeys) int(key string, def int) int {
+	full := k.arch + "." + key
+	v, ok := k.md.Get(full)
+	if !ok {
+		if def < 0 {
+			k.errs = append(k.errs, fmt.Errorf("missing key %s", full))
+			return 0
+		}
+		return def
+	}
+	if v.Type() == weights.TypeArray {
+		xs, ok := v.Ints()
+		if ok && len(xs) > 0 && !slices.ContainsFunc(xs, func(x int64) bool { return x != xs[0] }) {
+			v = weights.MustValue(xs[0])
+		}
+	}
+	n, ok := v.Int()
+	if !ok || n < 0 || n > math.MaxInt32 {
+		k.errs = append(k.errs, fmt.Errorf("key %s = %v is not a non-negative integer", full, v))
+		return 0
+	}
+	return int(n)
+}
+
+// float reads a float key; def < 0 makes it required. GGUF writers store config.json
+// decimals as float32, so a float32 is read back as the shortest decimal that rounds to
+// it (1e-06, not 9.99999997e-07): the configuration then equals the config.json one.
+func (k *ggufKeys) float(key string, def float64) float64 {
+	full := k.arch + "." + key
+	v, ok := k.md.Get(full)
+	if !ok {
+		if def < 0 {
+			k.errs = append(k.errs, fmt.Errorf("missing key %s", full))
+			return 0
+		}
+		return def
+	}
+	f, ok := v.Float()
+	if !ok {
+		if n, isInt := v.Int(); isInt {
+			return float64(n)
+		}
+		k.errs = append(k.errs, fmt.Errorf("key %s = %v is not a number", full, v))
+		return 0
+	}
+	if v.Type() == weights.TypeFloat32 {
+		f, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
+	}
+	return f
+}
+
+// Validate rejects configurations that are not a runnable LLaDA2 model, naming the field:
+// later code relies on positive sizes and exact divisions.
+func (c Config) Validate() error {
+	for _, p := range []struct {
+		name string
+		v    int
+	}{
+		{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumLayers},
+		{"num_attention_heads", c.NumHeads}, {"num_key_value_heads", c.NumKVHeads},
+		{"head_dim", c.HeadDim}, {"vocab_size", c.VocabSize},
+		{"max_position_embeddings", c.MaxPositionEmbeddings},
+	} {
+		if p.v <= 0 {
+			return fmt.Errorf("%s = %d, want > 0", p.name, p.v)
+		}
+	}
+	if c.NumHeads%c.NumKVHeads != 0 {
+		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumHeads, c.NumKVHeads)
+	}
+	if c.RotaryDim <= 0 || c.RotaryDim > c.HeadDim || c.RotaryDim%2 != 0 {
+		return fmt.Errorf("rotary_dim %d must be even and in 2…head_dim %d", c.RotaryDim, c.HeadDim)
+	}
+	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
+		return fmt.Errorf("rope_theta %g, want > 0", c.RopeTheta)
+	}
+	if !(c.RMSNormEps > 0) || c.RMSNormEps >= 1 {
+		return fmt.Errorf("rms_norm_eps %g, want in (0, 1)", c.RMSNormEps)
+	}
+	if c.FirstKDenseReplace < 0 || c.FirstKDenseReplace > c.NumLayers {
+		return fmt.Errorf("first_k_dense_replace %d not in 0…%d", c.FirstKDenseReplace, c.NumLayers)
+	}
+	if c.FirstKDenseReplace > 0 && c.IntermediateSize <= 0 {
+		return fmt.Errorf("intermediate_size %d, want > 0 for the %d dense layers", c.IntermediateSize, c.FirstKDenseReplace)
+	}
+	if c.FirstKDenseReplace == c.NumLayers {
+		return nil // no MoE layer: the router fields are unused
+	}
+	if c.NumExperts <= 0 || c.MoEIntermediateSize <= 0 {
+		return fmt.Errorf("num_experts %d, moe_intermediate_size %d, want > 0", c.NumExperts, c.MoEIntermediateSize)
+	}
+	if c.NumExpertsPerTok <= 0 || c.NumExpertsPerTok > c.NumExperts {
+		return fmt.Errorf("num_experts_per_tok %d not in 1…%d", c.NumExpertsPerTok, c.NumExperts)
+	}
+	if c.NumSharedExperts < 0 {
+		return fmt.Errorf("num_shared_experts %d, want ≥ 0", c.NumSharedExperts)
+	}
+	if c.NumGroups <= 0 || c.NumExperts%c.NumGroups != 0 {
+		return fmt.Errorf("num_experts %d is not divisible into n_group %d groups", c.NumExperts, c.NumGroups)
+	}
+	if c.NumGroups > 1 && c.NumExperts/c.NumGroups < 2 {
+		return fmt.Errorf("groups of %d expert cannot be scored by their best two", c.NumExperts/c.NumGroups)
+	}
+	if c.TopKGroups <= 0 || c.TopKGroups > c.NumGroups {
+		return fmt.Errorf("topk_group %d not in 1…n_group %d", c.TopKGroups, c.NumGroups)
+	}
+	if c.TopKGroups*(c.NumExperts/c.NumGroups) < c.NumExpertsPerTok {
+		return fmt.Errorf("topk_group %d × %d experts per group < num_experts_per_tok %d",
+			c.TopKGroups, c.NumExperts/c.NumGroups, c.NumExpertsPerTok)
+	}
+	if c.ScoreFunction != "sigmoid" {
+		return fmt.Errorf("score_function %q is not supported (LLaDA2 routes with sigmoid)", c.ScoreFunction)
+	}
+	if !(c.RoutedScalingFactor > 0) || math.IsInf(c.RoutedScalingFactor, 0) {
+		return fmt.Errorf("routed_scaling_factor %g, want > 0", c.RoutedScalingFactor)
+	}
+	return nil
 }

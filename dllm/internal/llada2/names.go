@@ -1,0 +1,179 @@
+package llada2
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
+// Canonical tensor naming is the Hugging Face one (llada2-spec.md §1.3), with one tensor
+// per routed expert. It is the naming of the format people download first, it names every
+// expert separately (which GGUF cannot), and the forward pass binds by it. GGUF names
+// (llama.cpp's bailingmoe2 layout, peers.md §1.5) are translated by the tables below.
+
+// ggufGlobal maps the tensors outside the layers.
+var ggufGlobal = map[string]string{
+	"token_embd.weight":  "model.word_embeddings.weight",
+	"output_norm.weight": "model.norm.weight",
+	"output.weight":      "lm_head.weight",
+}
+
+// ggufLayer maps the per-layer tensors: blk.N.<gguf> ↔ model.layers.N.<hf>.
+var ggufLayer = map[string]string{
+	"attn_norm.weight":      "input_layernorm.weight",
+	"attn_qkv.weight":       "attention.query_key_value.weight",
+	"attn_q_norm.weight":    "attention.query_layernorm.weight",
+	"attn_k_norm.weight":    "attention.key_layernorm.weight",
+	"attn_output.weight":    "attention.dense.weight",
+	"ffn_norm.weight":       "post_attention_layernorm.weight",
+	"ffn_gate.weight":       "mlp.gate_proj.weight",
+	"ffn_up.weight":         "mlp.up_proj.weight",
+	"ffn_down.weight":       "mlp.down_proj.weight",
+	"ffn_gate_inp.weight":   "mlp.gate.weight",
+	"exp_probs_b.bias":      "mlp.gate.expert_bias",
+	"ffn_gate_shexp.weight": "mlp.shared_experts.gate_proj.weight",
+	"ffn_up_shexp.weight":   "mlp.shared_experts.up_proj.weight",
+	"ffn_down_shexp.weight": "mlp.shared_experts.down_proj.weight",
+}
+
+// ggufStacked maps the stacked routed-expert tensors blk.N.<gguf> ([E, rows, cols]) to the
+// per-expert model.layers.N.mlp.experts.E.<hf>.
+var ggufStacked = map[string]string{
+	"ffn_gate_exps.weight": "gate_proj.weight",
+	"ffn_up_exps.weight":   "up_proj.weight",
+	"ffn_down_exps.weight": "down_proj.weight",
+}
+
+// reverse tables, for GGUFName.
+var hfGlobal, hfLayer, hfStacked = invert(ggufGlobal), invert(ggufLayer), invert(ggufStacked)
+
+func invert(m map[string]string) map[string]string {
+	r := make(map[string]string, len(m))
+	for k, v := range m {
+		r[v] = k
+	}
+	return r
+}
+
+// splitLayer splits "<prefix>N.<rest>" into N and rest. N must be written canonically
+// (no sign, no leading zeros) so that two spellings cannot name the same layer.
+func splitLayer(name, prefix string) (layer int, rest string, ok bool) {
+	s, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, "", false
+	}
+	num, rest, ok := strings.Cut(s, ".")
+	if !ok {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || strconv.Itoa(n) != num {
+		return 0, "", false
+	}
+	return n, rest, true
+}
+
+// HFName returns the canonical name of a GGUF tensor that is not a stacked expert tensor.
+func HFName(gguf string) (string, bool) {
+	if hf, ok := ggufGlobal[gguf]; ok {
+		return hf, true
+	}
+	l, rest, ok := splitLayer(gguf, "blk.")
+	if !ok {
+		return "", false
+	}
+	hf, ok := ggufLayer[rest]
+	if !ok {
+		return "", false
+	}
+	return fmt.Sprintf("model.layers.%d.%s", l, hf), true
+}
+
+// GGUFName returns the GGUF name under which a canonical tensor is stored. For a routed
+// expert's tensor it is the stacked tensor's name and expert is the index into its outer
+// dimension; otherwise expert is -1. Quantizers use it to lay out a GGUF file.
+func GGUFName(hf string) (name string, expert int, ok bool) {
+	if g, ok := hfGlobal[hf]; ok {
+		return g, -1, true
+	}
+	l, rest, ok := splitLayer(hf, "model.layers.")
+	if !ok {
+		return "", 0, false
+	}
+	if g, ok := hfLayer[rest]; ok {
+		return fmt.Sprintf("blk.%d.%s", l, g), -1, true
+	}
+	e, proj, ok := splitLayer(rest, "mlp.experts.")
+	if !ok {
+		return "", 0, false
+	}
+	g, ok := hfStacked[proj]
+	if !ok {
+		return "", 0, false
+	}
+	return fmt.Sprintf("blk.%d.%s", l, g), e, true
+}
+
+// CanonicalTensors returns the checkpoint's tensors under canonical names, sorted by
+// name. Safetensors tensors are returned as they are; GGUF tensors are renamed and each
+// stacked expert tensor becomes one zero-copy view per expert. Views alias the
+// checkpoint's mapping and die with it.
+func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
+	if ck.Format != weights.FormatGGUF {
+		return append([]weights.Tensor(nil), ck.Tensors...), nil
+	}
+	var out []weights.Tensor
+	for _, t := range ck.Tensors {
+		if hf, ok := HFName(t.Name); ok {
+			t.Name = hf
+			out = append(out, t)
+			continue
+		}
+		l, rest, ok := splitLayer(t.Name, "blk.")
+		proj, stacked := ggufStacked[rest]
+		if !ok || !stacked {
+			return nil, fmt.Errorf("llada2: %s: tensor %q is not part of the LLaDA2 layout", t.File, t.Name)
+		}
+		experts, err := splitExperts(t, fmt.Sprintf("model.layers.%d.mlp.experts.", l), proj)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, experts...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for i := 1; i < len(out); i++ {
+		if out[i].Name == out[i-1].Name {
+			return nil, fmt.Errorf("llada2: %s: two tensors map to %q", ck.Path, out[i].Name)
+		}
+	}
+	return out, nil
+}
+
+// splitExperts cuts a stacked [E, rows, cols] tensor into E views of [rows, cols]. Each
+// expert's bytes are contiguous because the expert index is the outermost dimension.
+func splitExperts(t weights.Tensor, prefix, proj string) ([]weights.Tensor, error) {
+	if len(t.Shape) != 3 || t.Shape[0] <= 0 {
+		return nil, fmt.Errorf("llada2: %s: stacked expert tensor %q has shape %v, want [experts, rows, cols]", t.File, t.Name, t.Shape)
+	}
+	e := t.Shape[0]
+	per, err := t.DType.ByteSize(t.Shape[1:], int64(len(t.Data)))
+	if err != nil || per*int64(e) != int64(len(t.Data)) {
+		return nil, fmt.Errorf("llada2: %s: stacked expert tensor %q (%s %v) does not split into %d experts of %d bytes",
+			t.File, t.Name, t.DType, t.Shape, e, per)
+	}
+	out := make([]weights.Tensor, e)
+	for i := range out {
+		lo, hi := int64(i)*per, int64(i+1)*per
+		out[i] = weights.Tensor{
+			Name:  fmt.Sprintf("%s%d.%s", prefix, i, proj),
+			DType: t.DType,
+			Shape: []int{t.Shape[1], t.Shape[2]},
+			Data:  t.Data[lo:hi:hi],
+			File:  t.File,
+		}
+	}
+	return out, nil
+}
