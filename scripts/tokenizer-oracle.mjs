@@ -157,6 +157,35 @@ if (args["pretok-golden"]) {
   console.log(`pre-tokenizer golden: ${cases.length} strings x ${Object.keys(pts).length} patterns -> ${args["pretok-golden"]}`);
 }
 
+// Added-token flags (lstrip, rstrip, single_word, normalized, non-special)
+// on the micro LLaDA2 tokenizer with modified added_tokens.
+if (args["added-golden"]) {
+  const micro = JSON.parse(fs.readFileSync(args.micro, "utf8"));
+  const flags = {
+    "<|mask|>": { lstrip: true, rstrip: true },
+    "<role>": { single_word: true },
+    "</role>": { lstrip: true },
+    "<|role_end|>": { rstrip: true, special: false },
+  };
+  for (const t of micro.added_tokens) Object.assign(t, flags[t.content] || {});
+  micro.added_tokens.push({ id: 1024, content: "hello world", single_word: false, lstrip: false, rstrip: false, normalized: true, special: false });
+  micro.normalizer = { type: "NFC" };
+  const tk = Tokenizer.fromString(JSON.stringify(micro));
+  const texts = [
+    "a <|mask|> b", "a<|mask|>b", "  <|mask|>  ", "x\t<|mask|>\n\ny", "<|mask|> <|mask|>  <|mask|>",
+    "<role>HUMAN</role>", "x<role>y", "x <role> y", "_<role>", "<role>_", "é<role>", "1<role>", "<role>.", "(<role>)",
+    "a </role>", "a\u3000</role>b", "<role> </role>", "a<|role_end|>  b", "<|role_end|>\n\nx", "say hello world now",
+    "hello worldhello world", "<|mask|></role><role><|role_end|>", " hello world ", "cafe\u0301 hello world",
+  ];
+  const cases = [];
+  for (const text of texts) {
+    const ids = (await tk.encode(text)).getIds();
+    cases.push({ text, ids, decoded: await tk.decode(ids, false), decoded_skip_special: await tk.decode(ids, true) });
+  }
+  fs.writeFileSync(args["added-golden"], JSON.stringify({ source: "npm tokenizers@0.23.2", tokenizer: micro, cases }));
+  console.log(`added-token golden: ${cases.length} strings -> ${args["added-golden"]}`);
+}
+
 // Encode speed of the library on the benchmark text (single encode calls).
 if (args["bench-text"]) {
   let text = fs.readFileSync(args["bench-text"]);

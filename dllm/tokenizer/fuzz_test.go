@@ -1,0 +1,152 @@
+package tokenizer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func addGoldenSeeds(f *testing.F) {
+	var g struct{ Cases []goldenCase }
+	readJSON(f, filepath.Join(microDir, "golden", "tokenizer.json"), &g)
+	for _, c := range g.Cases {
+		f.Add(c.Text)
+	}
+	f.Add("\xff\xfe<|mask|\xe2\x82")
+	f.Add(strings.Repeat("ab", 100))
+}
+
+// FuzzEncode: encoding never panics, ids are in range, the raw bytes round
+// trip for any input and the text round trips for valid UTF-8 (the micro
+// tokenizer has no normalizer), and streaming decode equals Decode.
+func FuzzEncode(f *testing.F) {
+	addGoldenSeeds(f)
+	tk := microHF(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, ids := range [][]int{tk.Encode(s), tk.EncodePlain(s)} {
+			for _, id := range ids {
+				if id < 0 || id >= tk.VocabSize() {
+					t.Fatalf("id %d out of range", id)
+				}
+			}
+			if got := tk.DecodeBytes(ids, false); !bytes.Equal(got, []byte(s)) {
+				t.Fatalf("raw round trip: %q -> %v -> %q", s, ids, got)
+			}
+			dec := tk.Decode(ids)
+			if utf8.ValidString(s) && dec != s {
+				t.Fatalf("round trip: %q -> %v -> %q", s, ids, dec)
+			}
+			if !utf8.ValidString(dec) {
+				t.Fatalf("Decode returned invalid UTF-8 %q", dec)
+			}
+			d := tk.NewStreamDecoder(false)
+			var sb strings.Builder
+			for _, id := range ids {
+				sb.WriteString(d.Add(id))
+			}
+			sb.WriteString(d.Flush())
+			if sb.String() != dec {
+				t.Fatalf("stream %q != Decode %q", sb.String(), dec)
+			}
+		}
+		var joined strings.Builder
+		for _, p := range tk.PreTokenize(s) {
+			raw, ok := byteLevelDecode(p)
+			if !ok {
+				t.Fatalf("pre-token %q outside the byte alphabet", p)
+			}
+			joined.Write(raw)
+			// Both merge strategies must agree on every pre-token.
+			syms := make([]int32, len(raw))
+			for i, c := range raw {
+				syms[i] = tk.model.byteID[c]
+			}
+			a := tk.model.mergeSmall(append([]int32(nil), syms...))
+			b := tk.model.mergeHeap(append([]int32(nil), syms...))
+			if !equal32(a, b) {
+				t.Fatalf("merge strategies differ on %q: %v vs %v", raw, a, b)
+			}
+		}
+		if joined.String() != s {
+			t.Fatalf("pre-tokens do not tile the input")
+		}
+	})
+}
+
+func equal32(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzDecode: decoding arbitrary ids (in range or not) never panics, always
+// gives valid UTF-8, and streaming gives the same text.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3})
+	f.Add([]byte{0xff, 0xff, 0xfc, 0x03, 0x10, 0x00})
+	tk := microHF(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ids := make([]int, 0, len(b)/2)
+		for len(b) >= 2 {
+			ids = append(ids, int(int16(binary.LittleEndian.Uint16(b)))%1100)
+			b = b[2:]
+		}
+		for _, skip := range []bool{false, true} {
+			var dec string
+			if skip {
+				dec = tk.DecodeSkipSpecial(ids)
+			} else {
+				dec = tk.Decode(ids)
+			}
+			if !utf8.ValidString(dec) {
+				t.Fatalf("invalid UTF-8 %q", dec)
+			}
+			d := tk.NewStreamDecoder(skip)
+			var sb strings.Builder
+			for _, id := range ids {
+				out := d.Add(id)
+				if !utf8.ValidString(out) {
+					t.Fatalf("stream emitted invalid UTF-8 %q", out)
+				}
+				sb.WriteString(out)
+			}
+			sb.WriteString(d.Flush())
+			if sb.String() != dec {
+				t.Fatalf("stream %q != Decode %q (ids %v)", sb.String(), dec, ids)
+			}
+		}
+		tk.Tokens(ids)
+	})
+}
+
+// FuzzMergeQwen3 checks the two merge strategies against each other on the
+// large Qwen3 vocabulary, where long merge chains are common.
+func FuzzMergeQwen3(f *testing.F) {
+	f.Add("internationalization")
+	f.Add(strings.Repeat("=", 70))
+	f.Add("        \t\t    return")
+	tk := qwen3(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range tk.PreTokenize(s) {
+			raw, _ := byteLevelDecode(p)
+			syms := make([]int32, len(raw))
+			for i, c := range raw {
+				syms[i] = tk.model.byteID[c]
+			}
+			a := tk.model.mergeSmall(append([]int32(nil), syms...))
+			b := tk.model.mergeHeap(append([]int32(nil), syms...))
+			if !equal32(a, b) {
+				t.Fatalf("merge strategies differ on %q: %v vs %v", raw, a, b)
+			}
+		}
+	})
+}

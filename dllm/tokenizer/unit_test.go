@@ -1,0 +1,323 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestAddedTokensOracle checks lstrip, rstrip, single_word, normalized and
+// non-special added tokens against the Hugging Face library
+// (testdata/added_tokens.json, written by scripts/tokenizer-oracle.sh).
+func TestAddedTokensOracle(t *testing.T) {
+	var g struct {
+		Tokenizer json.RawMessage
+		Cases     []struct {
+			Text               string
+			IDs                []int
+			Decoded            string
+			DecodedSkipSpecial string `json:"decoded_skip_special"`
+		}
+	}
+	readJSON(t, "testdata/added_tokens.json", &g)
+	tk, err := FromJSON(g.Tokenizer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range g.Cases {
+		if got := tk.Encode(c.Text); !reflect.DeepEqual(got, c.IDs) {
+			t.Errorf("%q: got %v want %v", c.Text, got, c.IDs)
+		}
+		if got := tk.Decode(c.IDs); got != c.Decoded {
+			t.Errorf("%q: decode %q want %q", c.Text, got, c.Decoded)
+		}
+		if got := tk.DecodeSkipSpecial(c.IDs); got != c.DecodedSkipSpecial {
+			t.Errorf("%q: decode skip special %q want %q", c.Text, got, c.DecodedSkipSpecial)
+		}
+	}
+}
+
+func TestLossyDecode(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"abc", "abc"},
+		{"\xe2\x82", "\uFFFD"},
+		{"\xe2\x82A", "\uFFFDA"},
+		{"\xff", "\uFFFD"},
+		{"\xff\xfe", "\uFFFD\uFFFD"},
+		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"}, // a surrogate: every byte is invalid
+		{"\xf0\x9f\x98", "\uFFFD"},
+		{"\xf0\x9f\x98\x80", "😀"},
+		{"\xe0\x80\x80", "\uFFFD\uFFFD\uFFFD"},
+		{"\xf4\x90\x80\x80", "\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"\xef\xbf\xbd", "\uFFFD"},
+	}
+	for _, c := range cases {
+		if got := string(appendLossy(nil, []byte(c.in))); got != c.want {
+			t.Errorf("lossy(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestIncompleteTail(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int
+	}{
+		{"", 0}, {"a", 0}, {"\xe2", 1}, {"a\xe2\x82", 2}, {"\xe2\x82\xac", 0},
+		{"\xf0\x9f\x98", 3}, {"\xf0\x9f", 2}, {"\xff", 0}, {"\xe0\x80", 0}, {"\x80", 0},
+	}
+	for _, c := range cases {
+		if got := incompleteTail([]byte(c.in)); got != c.want {
+			t.Errorf("incompleteTail(%q) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+func TestStreamDecoderHoldsPartialCharacters(t *testing.T) {
+	tk := microHF(t)
+	text := "a😀b€"
+	var ids []int
+	for i := 0; i < len(text); i++ { // one id per byte
+		ids = append(ids, int(tk.model.byteID[text[i]]))
+	}
+	d := tk.NewStreamDecoder(false)
+	var outs []string
+	for _, id := range ids {
+		outs = append(outs, d.Add(id))
+	}
+	want := []string{"a", "", "", "", "😀", "b", "", "", "€"}
+	if !reflect.DeepEqual(outs, want) || d.Flush() != "" {
+		t.Fatalf("stream outputs %q, want %q", outs, want)
+	}
+	// An incomplete character at the end is flushed as U+FFFD.
+	d.Add(ids[1])
+	d.Add(ids[2])
+	if got := d.Flush(); got != "\uFFFD" {
+		t.Fatalf("flush = %q", got)
+	}
+	// Special tokens are skipped when asked.
+	d = tk.NewStreamDecoder(true)
+	if got := d.Add(tk.Specials().EOS); got != "" {
+		t.Fatalf("special token emitted %q", got)
+	}
+}
+
+func TestEncodePlain(t *testing.T) {
+	tk := microHF(t)
+	s := "x<|endoftext|>y<role>"
+	if got := tk.Encode(s); !contains(got, tk.Specials().EOS) || !contains(got, tk.Specials().RoleOpen) {
+		t.Fatalf("Encode did not parse special tokens: %v", got)
+	}
+	plain := tk.EncodePlain(s)
+	for _, id := range plain {
+		if tk.IsSpecial(id) {
+			t.Fatalf("EncodePlain produced special id %d: %v", id, plain)
+		}
+	}
+	if tk.Decode(plain) != s {
+		t.Fatalf("EncodePlain round trip: %q", tk.Decode(plain))
+	}
+}
+
+func contains(ids []int, id int) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLookups(t *testing.T) {
+	tk := microHF(t)
+	if s, ok := tk.Token(1020); !ok || s != "<|mask|>" {
+		t.Fatalf("Token(1020) = %q %v", s, ok)
+	}
+	if _, ok := tk.Token(-1); ok {
+		t.Fatal("Token(-1) ok")
+	}
+	if _, ok := tk.Token(1 << 20); ok {
+		t.Fatal("Token(huge) ok")
+	}
+	id, ok := tk.ID("Ġthe")
+	if !ok || tk.Decode([]int{id}) != " the" || string(tk.PieceBytes(id)) != " the" {
+		t.Fatalf("ID(Ġthe) = %d %v", id, ok)
+	}
+	if id, ok := tk.ID("</role>"); !ok || id != 1023 {
+		t.Fatalf("ID(</role>) = %d %v", id, ok)
+	}
+	if len(tk.AddedTokens()) != 6 {
+		t.Fatalf("%d added tokens", len(tk.AddedTokens()))
+	}
+	if tk.PieceBytes(-5) != nil {
+		t.Fatal("PieceBytes(-5) not nil")
+	}
+}
+
+func TestQwen3Specials(t *testing.T) {
+	tk := qwen3(t)
+	sp := tk.Specials()
+	eos, _ := tk.ID("<|endoftext|>")
+	if sp.EOS != eos || sp.Mask != -1 || sp.RoleEnd != -1 || sp.RoleOpen != -1 || sp.BOS != -1 {
+		t.Fatalf("Qwen3 specials = %+v", sp)
+	}
+	if tk.VocabSize() != 151669 {
+		t.Fatalf("VocabSize = %d", tk.VocabSize())
+	}
+}
+
+func TestChatErrors(t *testing.T) {
+	tk := microHF(t)
+	_, err := tk.ApplyChat([]Message{{Role: "wizard", Content: "x"}}, true)
+	if err == nil || !strings.Contains(err.Error(), `"wizard"`) {
+		t.Fatalf("unknown role: %v", err)
+	}
+	// The micro template has no tool turns.
+	if _, err := tk.ApplyChat([]Message{{Role: "tool", Content: "42"}}, true); err == nil {
+		t.Fatal("tool role accepted by a template without OBSERVATION")
+	}
+	// No template at all.
+	b, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer.json"))
+	bare, err := FromJSON(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bare.ApplyChat([]Message{{Role: "user", Content: "hi"}}, true); !errors.Is(err, ErrNoChatTemplate) {
+		t.Fatalf("no template: %v", err)
+	}
+	// A template of another family.
+	cfg, _ := json.Marshal(map[string]string{"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})
+	other, err := FromJSON(b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.ApplyChat([]Message{{Role: "user", Content: "hi"}}, true)
+	if err == nil || !strings.Contains(err.Error(), "Encode") {
+		t.Fatalf("unknown template: %v", err)
+	}
+	if _, err := other.EncodeChat(nil, true); err == nil {
+		t.Fatal("EncodeChat with unknown template succeeded")
+	}
+}
+
+func TestChatToolTurns(t *testing.T) {
+	b, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer.json"))
+	tpl := "{%- set thinking_option = 'off' -%}<role>SYSTEM</role>detailed thinking {{ thinking_option }}<|role_end|>" +
+		"{%- for m in messages %}{%- if m.role == 'user' %}<role>HUMAN</role>{%- elif m.role == 'tool' %}<role>OBSERVATION</role>{%- endif %}{%- endfor %}<role>ASSISTANT</role>"
+	cfg, _ := json.Marshal(map[string]string{"chat_template": tpl})
+	tk, err := FromJSON(b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{
+		{Role: "system", Content: "S"},
+		{Role: "user", Content: "U"},
+		{Role: "assistant", Content: "A"},
+		{Role: "tool", Content: "T1"},
+		{Role: "observation", Content: "T2"},
+		{Role: "system", Content: "S2"},
+	}
+	got, err := tk.ApplyChat(msgs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<role>SYSTEM</role>S\ndetailed thinking off<|role_end|><role>HUMAN</role>U<|role_end|>" +
+		"<role>ASSISTANT</role>A<|role_end|><role>OBSERVATION</role>\n<tool_response>\nT1\n</tool_response>" +
+		"\n<tool_response>\nT2\n</tool_response><|role_end|><role>SYSTEM</role>S2<|role_end|><role>ASSISTANT</role>"
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	got, _ = tk.ApplyChat(nil, false)
+	if got != "<role>SYSTEM</role>detailed thinking off<|role_end|>" {
+		t.Fatalf("empty conversation: %q", got)
+	}
+}
+
+func TestGGUFErrors(t *testing.T) {
+	base, err := ggufVocabFromFile(filepath.Join(microDir, "gguf", "micro-f32.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mod := range map[string]func(*GGUFVocab){
+		"model": func(v *GGUFVocab) { v.Model = "llama" },
+		"pre":   func(v *GGUFVocab) { v.Pre = "mystery-pre" },
+		"types": func(v *GGUFVocab) { v.TokenTypes = v.TokenTypes[:3] },
+		"merge": func(v *GGUFVocab) { v.Merges = append([]string{"nospace"}, v.Merges...) },
+		"empty": func(v *GGUFVocab) { v.Tokens, v.TokenTypes = nil, nil },
+	} {
+		v := base
+		mod(&v)
+		if _, err := FromGGUF(v); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if name == "pre" && !strings.Contains(err.Error(), "mystery-pre") {
+			t.Errorf("pre error does not name it: %v", err)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load(t.TempDir()); err == nil {
+		t.Fatal("Load of an empty directory succeeded")
+	}
+	for _, bad := range []string{
+		`{`,
+		`{"model":{"type":"Unigram","vocab":{}}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]},"pre_tokenizer":{"type":"ByteLevel"}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":null}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"},"normalizer":{"type":"Lowercase"}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Whitespace"}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"},"decoder":{"type":"WordPiece"}}`,
+		`{"model":{"type":"BPE","vocab":{"a":-1},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"}}`,
+	} {
+		if _, err := FromJSON([]byte(bad), nil); err == nil {
+			t.Errorf("FromJSON(%s) succeeded", bad)
+		}
+	}
+}
+
+// TestConcurrentEncode shares one tokenizer (and its cache) between
+// goroutines; run with -race.
+func TestConcurrentEncode(t *testing.T) {
+	tk := microHF(t)
+	texts := make([]string, 64)
+	want := make([][]int, len(texts))
+	for i := range texts {
+		texts[i] = fmt.Sprintf("Goroutine %d says: the quick brown fox %d jumps over <|mask|> lazy dogs %x.", i, i*i, i*7919)
+		want[i] = tk.Encode(texts[i])
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for k := 0; k < 200; k++ {
+				i := (g*31 + k) % len(texts)
+				if got := tk.Encode(texts[i]); !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("goroutine %d: mismatch on %q", g, texts[i])
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+}
+
+func TestCacheBounded(t *testing.T) {
+	tk := microHF(t)
+	for i := 0; i < 3*cacheShards*cachePerShard/2; i++ {
+		tk.Encode(fmt.Sprintf(" w%dx", i))
+	}
+	n := 0
+	for i := range tk.model.cache.shards {
+		n += len(tk.model.cache.shards[i].m)
+	}
+	if n > cacheShards*cachePerShard {
+		t.Fatalf("cache holds %d entries", n)
+	}
+}
