@@ -1,0 +1,444 @@
+"""The Python API: Model, Session, Result."""
+
+import ctypes
+import os
+import queue
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import _ffi
+
+DEMO_MODEL = os.path.join("testdata", "llada2-tiny-chat", "hf")
+
+
+class DllmError(Exception):
+    """A libdllm call failed. ``status`` is the dllm_status code, ``status_name`` its
+    name (e.g. "INVALID_ARGUMENT") and ``message`` the library's explanation."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        self.status_name = _ffi.dllm_status_string(status).decode()
+        self.message = message
+        super().__init__(f"{self.status_name}: {message}" if message else self.status_name)
+
+
+def _errmsg(fn, *args) -> str:
+    buf = ctypes.create_string_buffer(4096)
+    fn(*args, buf, len(buf))
+    return buf.value.decode("utf-8", "replace")
+
+
+def _check(status: int, errmsg=_ffi.dllm_last_errmsg, *args) -> None:
+    if status != _ffi.OK:
+        raise DllmError(status, _errmsg(errmsg, *args))
+
+
+def _utf8(s: str, what: str) -> bytes:
+    if not isinstance(s, str):
+        raise TypeError(f"{what} must be str, not {type(s).__name__}")
+    # Lone surrogates cannot be encoded: let the library reject them as invalid UTF-8.
+    return s.encode("utf-8", "surrogatepass")
+
+
+def default_model_path() -> Optional[str]:
+    """The demo model: $DLLM_MODEL, else testdata/llada2-tiny-chat/hf found by walking up
+    from the working directory or from this package."""
+    env = os.environ.get("DLLM_MODEL")
+    if env:
+        return env
+    for start in (os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
+        d = start
+        while True:
+            p = os.path.join(d, DEMO_MODEL)
+            if os.path.isdir(p):
+                return p
+            parent = os.path.dirname(d)
+            if parent == d:
+                break
+            d = parent
+    return None
+
+
+@dataclass
+class ModelInfo:
+    architecture: str
+    format: str
+    vocab_size: int
+    context_length: int
+    layers: int
+    hidden_size: int
+    experts: int
+    mask_id: int
+    eos_id: int
+    role_end_id: int
+
+
+@dataclass
+class Stats:
+    prompt_tokens: int
+    tokens: int
+    forwards: int
+    tokens_per_forward: float
+    time_to_first_token: float  # seconds
+    duration: float  # seconds
+    tokens_per_second: float
+
+
+@dataclass
+class Result:
+    tokens: List[int]
+    text: str
+    stop_reason: str
+    stats: Stats
+
+
+@dataclass
+class StepEvent:
+    block: int
+    step: int
+    window: int
+    start: int
+    masked: int
+    post_step: int
+    canvas: List[int]
+    committed: List[Tuple[int, int, float]]  # (pos, token, confidence)
+    edited: List[Tuple[int, int, int, float]] = field(default_factory=list)  # (pos, old, new, confidence)
+
+
+_PRESETS = {
+    "default": _ffi.dllm_generate_default_params,
+    "quality": _ffi.dllm_generate_quality_params,
+    "speed": _ffi.dllm_generate_speed_params,
+}
+_OPTIONS = {name for name, _ in _ffi.generate_params._fields_} - {
+    "struct_size", "on_step", "step_user_data", "on_text", "text_user_data"}
+
+
+def _params(options: dict) -> _ffi.generate_params:
+    options = dict(options)
+    preset = options.pop("preset", "default")
+    if preset not in _PRESETS:
+        raise ValueError(f"preset must be one of {sorted(_PRESETS)}, not {preset!r}")
+    p = _ffi.generate_params(struct_size=ctypes.sizeof(_ffi.generate_params))
+    _check(_PRESETS[preset](ctypes.byref(p)))
+    for k, v in options.items():
+        if k not in _OPTIONS:
+            raise TypeError(f"unknown generation option {k!r} (known: {', '.join(sorted(_OPTIONS))})")
+        if isinstance(v, bool):
+            v = int(v)
+        try:
+            setattr(p, k, v)
+        except TypeError as e:
+            raise TypeError(f"option {k}: {e}") from None
+    return p
+
+
+def _result(r) -> Result:
+    c = r.contents
+    s = c.stats
+    return Result(
+        tokens=[c.tokens[i] for i in range(c.n_tokens)],
+        text=_ffi.string_at(c.text, c.text_len).decode("utf-8", "replace"),
+        stop_reason=c.stop_reason.decode(),
+        stats=Stats(s.prompt_tokens, s.tokens, s.forwards, s.tokens_per_forward,
+                    s.time_to_first_token_ns / 1e9, s.duration_ns / 1e9, s.tokens_per_second),
+    )
+
+
+def _step_event(ev) -> StepEvent:
+    e = ev.contents
+    return StepEvent(
+        block=e.block, step=e.step, window=e.window, start=e.start, masked=e.masked,
+        post_step=e.post_step,
+        canvas=[e.canvas[i] for i in range(e.n_canvas)],
+        committed=[(c.pos, c.token, c.confidence) for c in (e.committed[i] for i in range(e.n_committed))],
+        edited=[(x.pos, x.old_token, x.new_token, x.confidence) for x in (e.edited[i] for i in range(e.n_edited))],
+    )
+
+
+Prompt = Union[str, Sequence[Union[Tuple[str, str], dict]]]
+
+
+class Model:
+    """A loaded model. Use it as a context manager, or call close().
+
+    ``path`` is a Hugging Face directory or a .gguf file; None loads the demo model
+    (see default_model_path). ``threads`` None or 0 uses every CPU."""
+
+    def __init__(self, path: Optional[str] = None, threads: Optional[int] = None,
+                 kv_cache_f16: bool = False):
+        if path is None:
+            path = default_model_path()
+            if path is None:
+                raise DllmError(_ffi.INVALID_ARGUMENT,
+                                "no model path given and the demo model was not found "
+                                f"(set DLLM_MODEL or run from a checkout containing {DEMO_MODEL})")
+        p = _ffi.load_params(struct_size=ctypes.sizeof(_ffi.load_params))
+        _check(_ffi.dllm_load_default_params(ctypes.byref(p)))
+        p.threads = threads or 0
+        p.kv_cache_f16 = int(bool(kv_cache_f16))
+        handle = _ffi.model_p()
+        _check(_ffi.dllm_model_load(_utf8(os.fspath(path), "path"), ctypes.byref(p),
+                                    ctypes.byref(handle)))
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, _ffi.dllm_model_free, handle)
+        self._default_session = None
+        self.path = path
+
+    @property
+    def handle(self) -> _ffi.model_p:
+        if not self._finalizer.alive:
+            raise DllmError(_ffi.CLOSED, "the model is closed")
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the model; its sessions then raise DllmError(CLOSED)."""
+        if self._default_session is not None:
+            self._default_session.close()
+            self._default_session = None
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check(self, status: int) -> None:
+        if status != _ffi.OK:
+            raise DllmError(status, _errmsg(_ffi.dllm_model_errmsg, self._handle))
+
+    @property
+    def info(self) -> ModelInfo:
+        i = _ffi.model_info(struct_size=ctypes.sizeof(_ffi.model_info))
+        self._check(_ffi.dllm_model_get_info(self.handle, ctypes.byref(i)))
+        return ModelInfo(i.architecture.decode(), i.format.decode(), i.vocab_size,
+                         i.context_length, i.layers, i.hidden_size, i.experts, i.mask_id,
+                         i.eos_id, i.role_end_id)
+
+    def tokenize(self, text: str, parse_special: bool = False) -> List[int]:
+        b = _utf8(text, "text")
+        n = ctypes.c_size_t()
+        st = _ffi.dllm_tokenize(self.handle, b, int(parse_special), None, 0, ctypes.byref(n))
+        if st == _ffi.BUFFER_TOO_SMALL:
+            ids = (ctypes.c_int32 * n.value)()
+            st = _ffi.dllm_tokenize(self.handle, b, int(parse_special), ids, n.value,
+                                    ctypes.byref(n))
+            self._check(st)
+            return list(ids)
+        self._check(st)
+        return []
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        arr = (ctypes.c_int32 * len(ids))(*ids)
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._check(_ffi.dllm_detokenize(self.handle, arr, len(ids), ctypes.byref(out),
+                                         ctypes.byref(n)))
+        try:
+            return _ffi.string_at(out.value, n.value).decode("utf-8", "replace")
+        finally:
+            _ffi.dllm_free(out)
+
+    def session(self, system: Optional[str] = None) -> "Session":
+        """A new session (its own KV cache and conversation), e.g. for multi-turn chat."""
+        s = Session(self)
+        if system:
+            s.set_system(system)
+        return s
+
+    def _session(self) -> "Session":
+        if self._default_session is None:
+            self._default_session = Session(self)
+        return self._default_session
+
+    def generate(self, prompt: Optional[Prompt] = None, prompt_ids: Optional[Sequence[int]] = None,
+                 chat: bool = False, system: Optional[str] = None,
+                 on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
+                 on_text: Optional[Callable[[str], Optional[bool]]] = None,
+                 **options) -> Result:
+        """Generates a continuation and returns the Result.
+
+        Give either ``prompt`` (raw text with special tokens parsed; with ``chat=True``
+        a user message, or a list of (role, content) pairs, rendered with the chat
+        template, ``system`` adding a system message) or ``prompt_ids``. Options are
+        the fields of dllm_generate_params (max_tokens, block_length, steps, threshold,
+        edit_threshold, max_post_steps, num_to_transfer, temperature, top_k, top_p,
+        seed, eos_early_stop, no_cache) plus ``preset`` ("default", "quality",
+        "speed"). ``on_step``/``on_text`` receive each step and each final piece of text;
+        returning False stops generation (the partial Result has stop_reason
+        "stopped"). An exception raised in a callback stops generation and is re-raised.
+        """
+        return self._session().generate(prompt, prompt_ids, chat, system, on_step, on_text,
+                                        **options)
+
+    def stream(self, prompt: Optional[Prompt] = None, prompt_ids: Optional[Sequence[int]] = None,
+               chat: bool = False, system: Optional[str] = None,
+               on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
+               **options) -> Iterator[str]:
+        """Like generate, but yields the text as it becomes final. The generator's return
+        value (StopIteration.value) is the Result."""
+        return self._session().stream(prompt, prompt_ids, chat, system, on_step, **options)
+
+
+class _Callbacks:
+    """Bridges Python callables to the C callbacks for one call, remembering the first
+    exception so it can be re-raised once the C call has returned."""
+
+    def __init__(self, on_step, on_text):
+        self.error = None
+        self.on_step, self.on_text = on_step, on_text
+        # Kept referenced here for the whole call.
+        self.c_step = _ffi.step_callback(self._step) if on_step else _ffi.step_callback()
+        self.c_text = _ffi.text_callback(self._text) if on_text else _ffi.text_callback()
+
+    def install(self, p: _ffi.generate_params) -> None:
+        p.on_step = self.c_step
+        p.on_text = self.c_text
+
+    def _call(self, f, arg) -> int:
+        if self.error is not None:
+            return 1
+        try:
+            return 1 if f(arg) is False else 0
+        except BaseException as e:  # re-raised after the C call returns
+            self.error = e
+            return 1
+
+    def _step(self, ev, _user_data):
+        return self._call(self.on_step, _step_event(ev))
+
+    def _text(self, utf8, n, _user_data):
+        return self._call(self.on_text, _ffi.string_at(utf8, n).decode("utf-8", "replace"))
+
+
+class Session:
+    """A decoding state and a conversation on a model. One call at a time."""
+
+    def __init__(self, model: Model):
+        self.model = model  # keeps the model alive
+        handle = _ffi.session_p()
+        model._check(_ffi.dllm_session_new(model.handle, ctypes.byref(handle)))
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, _ffi.dllm_session_free, handle)
+
+    @property
+    def handle(self) -> _ffi.session_p:
+        if not self._finalizer.alive:
+            raise DllmError(_ffi.CLOSED, "the session is closed")
+        return self._handle
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check(self, status: int) -> None:
+        if status != _ffi.OK:
+            raise DllmError(status, _errmsg(_ffi.dllm_session_errmsg, self._handle))
+
+    def set_system(self, text: Optional[str]) -> None:
+        self._check(_ffi.dllm_session_set_system(self.handle, None if text is None else _utf8(text, "system")))
+
+    def reset(self) -> None:
+        """Forgets the conversation."""
+        self._check(_ffi.dllm_session_reset(self.handle))
+
+    def cancel(self) -> None:
+        """Cancels a generation running in another thread."""
+        self._check(_ffi.dllm_session_cancel(self.handle))
+
+    def _run(self, call, on_step, on_text, options) -> Result:
+        p = _params(options)
+        cbs = _Callbacks(on_step, on_text)
+        cbs.install(p)
+        out = ctypes.POINTER(_ffi.result)()
+        st = call(ctypes.byref(p), ctypes.byref(out))
+        try:
+            if cbs.error is not None:
+                raise cbs.error
+            if st not in (_ffi.OK, _ffi.STOPPED, _ffi.CANCELLED):
+                self._check(st)
+            return _result(out)
+        finally:
+            _ffi.dllm_result_free(out)
+
+    def generate(self, prompt: Optional[Prompt] = None, prompt_ids: Optional[Sequence[int]] = None,
+                 chat: bool = False, system: Optional[str] = None,
+                 on_step=None, on_text=None, **options) -> Result:
+        """See Model.generate."""
+        h = self.handle
+        if (prompt is None) == (prompt_ids is None):
+            raise TypeError("give exactly one of prompt and prompt_ids")
+        if prompt_ids is not None:
+            if chat or system is not None:
+                raise TypeError("chat and system apply to a text prompt, not prompt_ids")
+            ids = (ctypes.c_int32 * len(prompt_ids))(*prompt_ids)
+            return self._run(lambda p, o: _ffi.dllm_session_generate_ids(h, ids, len(ids), p, o),
+                             on_step, on_text, options)
+        if not chat:
+            if system is not None:
+                raise TypeError("system needs chat=True")
+            b = _utf8(prompt, "prompt")
+            return self._run(lambda p, o: _ffi.dllm_session_generate(h, b, p, o),
+                             on_step, on_text, options)
+        turns = [("user", prompt)] if isinstance(prompt, str) else [
+            (m["role"], m["content"]) if isinstance(m, dict) else tuple(m) for m in prompt]
+        if system is not None:
+            turns.insert(0, ("system", system))
+        keep = [(_utf8(r, "role"), _utf8(c, "content")) for r, c in turns]
+        msgs = (_ffi.message * len(keep))(*[_ffi.message(r, c) for r, c in keep])
+        return self._run(lambda p, o: _ffi.dllm_session_generate_chat(h, msgs, len(keep), p, o),
+                         on_step, on_text, options)
+
+    def chat(self, user: str, on_step=None, on_text=None, **options) -> Result:
+        """Multi-turn chat: adds the user message to the conversation, generates the
+        reply and keeps it in the conversation."""
+        h, b = self.handle, _utf8(user, "user")
+        return self._run(lambda p, o: _ffi.dllm_session_chat(h, b, p, o), on_step, on_text,
+                         options)
+
+    def stream(self, prompt=None, prompt_ids=None, chat=False, system=None, on_step=None,
+               **options) -> Iterator[str]:
+        """See Model.stream. Generation runs in a worker thread; closing the generator
+        early stops it."""
+        q: "queue.Queue" = queue.Queue()
+        closed = threading.Event()
+        done = object()
+
+        def on_text(delta):
+            if closed.is_set():
+                return False
+            q.put(delta)
+            return None
+
+        box = {}
+
+        def work():
+            try:
+                box["result"] = self.generate(prompt, prompt_ids, chat, system, on_step,
+                                              on_text, **options)
+            except BaseException as e:
+                box["error"] = e
+            finally:
+                q.put(done)
+
+        t = threading.Thread(target=work, name="dllm-stream", daemon=True)
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    break
+                yield item
+        finally:
+            closed.set()
+            t.join()
+        if "error" in box:
+            raise box["error"]
+        return box["result"]

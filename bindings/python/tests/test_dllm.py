@@ -1,0 +1,225 @@
+"""Tests of the Python bindings on the micro model (random weights: gibberish text, but
+deterministic). Run from the repository root or anywhere with DLLM_TEST_MODEL set:
+
+    DLLM_LIBRARY_PATH=build python3 -m unittest discover -s bindings/python/tests
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import unittest
+
+import dllm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+MICRO = os.environ.get("DLLM_TEST_MODEL", os.path.join(ROOT, "testdata", "llada2-micro", "hf"))
+SMALL = dict(max_tokens=16, block_length=8, steps=8)
+
+
+class ModelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = dllm.Model(MICRO, threads=2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.model.close()
+
+    def test_version(self):
+        self.assertTrue(dllm.library_version().startswith("0."))
+
+    def test_info(self):
+        info = self.model.info
+        self.assertGreater(info.vocab_size, 0)
+        self.assertGreater(info.layers, 0)
+        self.assertNotEqual(info.mask_id, info.eos_id)
+
+    def test_tokenize_round_trip(self):
+        ids = self.model.tokenize("hello world")
+        self.assertTrue(ids)
+        self.assertEqual(self.model.detokenize(ids), "hello world")
+        self.assertEqual(self.model.tokenize(""), [])
+
+    def test_invalid_utf8(self):
+        with self.assertRaises(dllm.DllmError) as cm:
+            self.model.tokenize("bad \udc80 surrogate")
+        self.assertEqual(cm.exception.status_name, "INVALID_ARGUMENT")
+        self.assertIn("UTF-8", cm.exception.message)
+        with self.assertRaises(dllm.DllmError):
+            self.model.generate("\ud800", **SMALL)
+
+    def test_generate_is_deterministic(self):
+        a = self.model.generate("hello", **SMALL)
+        b = self.model.generate("hello", **SMALL)
+        self.assertEqual(a.tokens, b.tokens)
+        self.assertTrue(a.tokens)
+        self.assertLessEqual(len(a.tokens), 16)
+        self.assertEqual(a.stats.tokens, len(a.tokens))
+        self.assertGreater(a.stats.forwards, 0)
+        self.assertIn(a.stop_reason, ("gen_length", "eos_block", "eos_early_stop", "stop_token"))
+
+    def test_prompt_ids_equal_text(self):
+        text = self.model.generate("hello", **SMALL)
+        ids = self.model.generate(prompt_ids=self.model.tokenize("hello", parse_special=True), **SMALL)
+        self.assertEqual(text.tokens, ids.tokens)
+
+    def test_chat(self):
+        r = self.model.generate("Hi!", chat=True, system="Be brief.", **SMALL)
+        self.assertTrue(r.tokens)
+        r2 = self.model.generate([("system", "Be brief."), ("user", "Hi!")], chat=True, **SMALL)
+        self.assertEqual(r.tokens, r2.tokens)
+
+    def test_presets(self):
+        for preset in ("quality", "speed"):
+            r = self.model.generate("hello", preset=preset, **SMALL)
+            self.assertTrue(r.tokens)
+        with self.assertRaises(ValueError):
+            self.model.generate("hello", preset="fast")
+
+    def test_options_out_of_range(self):
+        for bad in (dict(max_tokens=0), dict(threshold=2.0), dict(top_p=0.0),
+                    dict(temperature=-1.0), dict(block_length=-8), dict(steps=0),
+                    dict(max_tokens=2**31 - 1), dict(edit_threshold=float("nan"))):
+            with self.subTest(bad=bad):
+                opts = dict(SMALL, **bad)
+                with self.assertRaises(dllm.DllmError) as cm:
+                    self.model.generate("hello", **opts)
+                self.assertEqual(cm.exception.status, 1)
+        with self.assertRaises(TypeError):
+            self.model.generate("hello", max_tokenz=3)
+        with self.assertRaises(TypeError):
+            self.model.generate("hello", prompt_ids=[1])
+        with self.assertRaises(dllm.DllmError):
+            self.model.generate(prompt_ids=[1, 2, 10**6], **SMALL)
+
+    def test_on_step(self):
+        events = []
+        r = self.model.generate("hello", on_step=events.append, **SMALL)
+        self.assertEqual(len(events), r.stats.forwards)
+        committed = [c for e in events for c in e.committed]
+        self.assertTrue(committed)
+        for pos, token, conf in committed:
+            self.assertGreaterEqual(pos, 0)
+            self.assertTrue(0 <= conf <= 1)
+
+    def test_callback_stops(self):
+        calls = []
+
+        def stop(ev):
+            calls.append(ev)
+            return False
+
+        r = self.model.generate("hello", on_step=stop, **SMALL)
+        self.assertEqual(r.stop_reason, "stopped")
+        self.assertEqual(len(calls), 1)
+
+    def test_callback_exception_is_reraised(self):
+        class Boom(Exception):
+            pass
+
+        def boom(ev):
+            raise Boom("from the callback")
+
+        with self.assertRaises(Boom):
+            self.model.generate("hello", on_step=boom, **SMALL)
+        # The session is usable afterwards.
+        self.assertTrue(self.model.generate("hello", **SMALL).tokens)
+
+    def test_stream(self):
+        want = self.model.generate("hello", **SMALL)
+        gen = self.model.stream("hello", **SMALL)
+        pieces = []
+        while True:
+            try:
+                pieces.append(next(gen))
+            except StopIteration as stop:
+                result = stop.value
+                break
+        self.assertEqual(result.tokens, want.tokens)
+        self.assertEqual("".join(pieces), want.text)
+
+    def test_stream_closed_early(self):
+        gen = self.model.stream("hello", max_tokens=64, block_length=8, steps=8)
+        for _ in gen:
+            break
+        gen.close()
+        self.assertTrue(self.model.generate("hello", **SMALL).tokens)
+
+    def test_session_multi_turn(self):
+        with self.model.session(system="You are terse.") as s:
+            a = s.chat("Hello", **SMALL)
+            b = s.chat("And again?", **SMALL)
+            self.assertTrue(a.tokens and b.tokens)
+            self.assertGreater(b.stats.prompt_tokens, a.stats.prompt_tokens)
+            s.reset()
+            c = s.chat("Hello", **SMALL)
+            self.assertEqual(c.tokens, a.tokens)
+
+    def test_sessions_in_threads(self):
+        want = self.model.generate("hello", **SMALL).tokens
+        got = []
+
+        def work():
+            with self.model.session() as s:
+                got.append(s.generate("hello", **SMALL).tokens)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(got, [want] * 3)
+
+
+class ErrorTest(unittest.TestCase):
+    def test_missing_model(self):
+        with self.assertRaises(dllm.DllmError) as cm:
+            dllm.Model("/nonexistent/model")
+        self.assertEqual(cm.exception.status_name, "IO")
+        self.assertIn("nonexistent", str(cm.exception))
+
+    def test_session_after_model_closed(self):
+        m = dllm.Model(MICRO)
+        s = m.session()
+        m.close()
+        with self.assertRaises(dllm.DllmError) as cm:
+            s.generate("hello", **SMALL)
+        self.assertEqual(cm.exception.status_name, "CLOSED")
+        s.close()
+        s.close()  # closing twice is fine
+        with self.assertRaises(dllm.DllmError):
+            m.info
+
+
+def _run(code, **env):
+    e = dict(os.environ)
+    e.update(env)
+    return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True)
+
+
+class ProcessTest(unittest.TestCase):
+    """Tests that would poison or misconfigure the test process run in a child."""
+
+    def test_panic_poisons(self):
+        code = (
+            "import dllm, dllm._ffi as f\n"
+            "assert f.dllm_test_panic() == f.INTERNAL\n"
+            "try:\n"
+            f"    dllm.Model({MICRO!r})\n"
+            "except dllm.DllmError as e:\n"
+            "    assert e.status_name == 'INTERNAL' and 'poisoned' in e.message, e\n"
+            "    print('poisoned')\n")
+        r = _run(code)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("poisoned", r.stdout)
+
+    def test_library_path_override(self):
+        r = _run("import dllm", DLLM_LIBRARY_PATH="/nonexistent/libdllm.so")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("DLLM_LIBRARY_PATH", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
