@@ -40,7 +40,12 @@ type StepEvent struct {
 	// Committed and Edited list what this step changed.
 	Committed []Commit
 	Edited    []Edit
-	Masked    int // masked positions left in the block
+	// The decision record of this step, as in the reference traces.
+	Masked    int  // masked positions in the block before the step
+	Above     int  // how many of them exceeded the threshold
+	Scheduled int  // LLaDA2.0: positions the schedule asked for in this step
+	Fallback  bool // the most confident positions were taken because too few cleared the threshold
+	PostStep  int  // LLaDA2.1: iterations run after the block had no mask left
 }
 
 // Stop reasons reported in Result.StopReason.
@@ -64,9 +69,10 @@ type Result struct {
 // Stats measures a generation.
 type Stats struct {
 	PromptTokens     int
-	Tokens           int // tokens in Result.Tokens
-	Forwards         int // model forward passes, commit passes included
-	TokensPerForward float64
+	Tokens           int           // tokens in Result.Tokens
+	Forwards         int           // denoising forward passes (the reference's count)
+	ModelCalls       int           // every forward: denoising, prompt prefill and KV-cache commits
+	TokensPerForward float64       // positions filled per denoising forward
 	TimeToFirstToken time.Duration // until the first token became final
 	Duration         time.Duration
 	TokensPerSecond  float64

@@ -1,0 +1,227 @@
+package dllm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+	"github.com/dllm-go/dllm/dllm/tokenizer"
+)
+
+// ErrClosed is returned by a Model or Session used after Close.
+var ErrClosed = errors.New("dllm: model or session is closed")
+
+// LoadOptions controls Load.
+type LoadOptions struct {
+	// Threads is the size of the model's worker pool; 0 means GOMAXPROCS.
+	Threads int
+	// KVCacheF16 stores the KV cache in half precision (half the memory, tiny error).
+	KVCacheF16 bool
+}
+
+// ModelInfo describes a loaded model.
+type ModelInfo struct {
+	Architecture  string // "llada2"
+	Format        string // "safetensors" or "gguf"
+	Path          string
+	VocabSize     int
+	ContextLength int
+	Layers        int
+	HiddenSize    int
+	Experts       int
+	// Special token ids resolved from the tokenizer (-1 when absent).
+	MaskID, EOSID, RoleEndID int32
+}
+
+// Model is a loaded checkpoint: memory-mapped weights, the tokenizer and a worker pool.
+// It is safe for concurrent use by many Sessions.
+type Model struct {
+	ck   *weights.Checkpoint
+	net  *llada2.Model
+	tok  *tokenizer.Tokenizer
+	info ModelInfo
+	kv16 bool
+
+	// mu guards closed; generations hold it for reading so Close cannot unmap the
+	// weights under a running forward pass.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Load opens a LLaDA2 checkpoint: a Hugging Face directory (config.json, safetensors,
+// tokenizer.json) or a GGUF file. Weights are memory-mapped, not read: loading is fast
+// and the pages fault in on first use.
+func Load(path string, opts LoadOptions) (*Model, error) {
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("dllm: Threads must not be negative, got %d", opts.Threads)
+	}
+	ck, err := weights.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := bindModel(ck, opts)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
+	cfg, err := llada2.LoadConfig(ck)
+	if err != nil {
+		return nil, err
+	}
+	tensors, err := llada2.CanonicalTensors(ck)
+	if err != nil {
+		return nil, err
+	}
+	net, err := llada2.Bind(cfg, tensors)
+	if err != nil {
+		return nil, err
+	}
+	net = net.WithThreads(opts.Threads)
+	tok, err := loadTokenizer(ck)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return nil, fmt.Errorf("dllm: %s: tokenizer has %d tokens but the model's vocabulary is %d", ck.Path, tok.VocabSize(), cfg.VocabSize)
+	}
+	sp := tok.Specials()
+	if sp.Mask < 0 {
+		return nil, fmt.Errorf("dllm: %s: the tokenizer has no <|mask|> token, which diffusion decoding needs", ck.Path)
+	}
+	if sp.EOS < 0 {
+		return nil, fmt.Errorf("dllm: %s: the tokenizer has no end-of-text token", ck.Path)
+	}
+	m := &Model{ck: ck, net: net, tok: tok, kv16: opts.KVCacheF16}
+	m.info = ModelInfo{
+		Architecture: "llada2", Format: ck.Format, Path: ck.Path,
+		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,
+		Layers: cfg.NumLayers, HiddenSize: cfg.HiddenSize, Experts: cfg.NumExperts,
+		MaskID: int32(sp.Mask), EOSID: int32(sp.EOS), RoleEndID: int32(sp.RoleEnd),
+	}
+	return m, nil
+}
+
+// loadTokenizer reads tokenizer.json from a checkpoint directory, or the tokenizer.ggml.*
+// keys of a GGUF file.
+func loadTokenizer(ck *weights.Checkpoint) (*tokenizer.Tokenizer, error) {
+	if ck.Format == weights.FormatGGUF {
+		v, err := GGUFVocab(ck.Meta)
+		if err != nil {
+			return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
+		}
+		return tokenizer.FromGGUF(v)
+	}
+	dir := ck.Path
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
+		return nil, fmt.Errorf("dllm: %s has no tokenizer.json: %w", dir, err)
+	}
+	return tokenizer.Load(dir)
+}
+
+// GGUFVocab collects the tokenizer.ggml.* keys of GGUF metadata for tokenizer.FromGGUF.
+func GGUFVocab(meta *weights.Metadata) (tokenizer.GGUFVocab, error) {
+	v := tokenizer.GGUFVocab{BOS: -1, EOS: -1, Pad: -1, Mask: -1}
+	if meta == nil {
+		return v, errors.New("no GGUF metadata")
+	}
+	var ok bool
+	if v.Model, ok = meta.String("tokenizer.ggml.model"); !ok {
+		return v, errors.New("GGUF has no tokenizer (tokenizer.ggml.model missing)")
+	}
+	v.Pre, _ = meta.String("tokenizer.ggml.pre")
+	if v.Tokens, ok = meta.Strings("tokenizer.ggml.tokens"); !ok {
+		return v, errors.New("GGUF tokenizer.ggml.tokens missing or not a string array")
+	}
+	v.Merges, _ = meta.Strings("tokenizer.ggml.merges")
+	if types, ok := meta.Ints("tokenizer.ggml.token_type"); ok {
+		v.TokenTypes = make([]int32, len(types))
+		for i, t := range types {
+			v.TokenTypes[i] = int32(t)
+		}
+	}
+	for key, dst := range map[string]*int{
+		"tokenizer.ggml.bos_token_id":     &v.BOS,
+		"tokenizer.ggml.eos_token_id":     &v.EOS,
+		"tokenizer.ggml.padding_token_id": &v.Pad,
+		"tokenizer.ggml.mask_token_id":    &v.Mask,
+	} {
+		if id, ok := meta.Uint(key); ok && id < uint64(len(v.Tokens)) {
+			*dst = int(id)
+		}
+	}
+	v.ChatTemplate, _ = meta.String("tokenizer.chat_template")
+	return v, nil
+}
+
+// Close releases the weights. Sessions of the model fail with ErrClosed afterwards; a
+// generation in progress finishes first.
+func (m *Model) Close() error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	return m.ck.Close()
+}
+
+// Info describes the model.
+func (m *Model) Info() ModelInfo { return m.info }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// Tokenize encodes text. With parseSpecial, special-token text such as <|role_end|> is
+// recognised as the special token; otherwise it is encoded as ordinary text.
+func (m *Model) Tokenize(text string, parseSpecial bool) ([]int32, error) {
+	if !utf8.ValidString(text) {
+		return nil, errors.New("dllm: text is not valid UTF-8")
+	}
+	var ids []int
+	if parseSpecial {
+		ids = m.tok.Encode(text)
+	} else {
+		ids = m.tok.EncodePlain(text)
+	}
+	return toInt32(ids), nil
+}
+
+// Detokenize decodes ids to text, special tokens included.
+func (m *Model) Detokenize(ids []int32) (string, error) {
+	out, err := m.checkIDs(ids)
+	if err != nil {
+		return "", err
+	}
+	return m.tok.Decode(out), nil
+}
+
+func (m *Model) checkIDs(ids []int32) ([]int, error) {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.info.VocabSize {
+			return nil, fmt.Errorf("dllm: token id %d at index %d is outside the vocabulary [0,%d)", id, i, m.info.VocabSize)
+		}
+		out[i] = int(id)
+	}
+	return out, nil
+}
+
+func toInt32(ids []int) []int32 {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out
+}

@@ -1,0 +1,295 @@
+package dllm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/dllm-go/dllm/dllm/internal/decode"
+	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/sample"
+	"github.com/dllm-go/dllm/dllm/tokenizer"
+)
+
+// ErrBusy is returned when a Session is used by two goroutines at once.
+var ErrBusy = errors.New("dllm: session is already generating (use one Session per goroutine)")
+
+// Session is one conversation on a Model: a KV cache, scratch buffers and the chat
+// history. It is used by one goroutine at a time.
+type Session struct {
+	m   *Model
+	st  *llada2.State
+	dec *decode.Decoder
+
+	mu      sync.Mutex
+	busy    bool
+	closed  bool
+	cached  []int32 // canvas tokens whose K/V the state holds
+	block   int     // block length the cache was computed with
+	system  string
+	history []Message
+}
+
+// NewSession opens a session with an empty KV cache. The cache grows as needed up to the
+// model's context length.
+func (m *Model) NewSession() (*Session, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{m: m, st: st, dec: decode.New(st, m.info.VocabSize, st.Capacity())}, nil
+}
+
+// Close releases the session's KV cache. Closing twice is harmless.
+func (s *Session) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed, s.st, s.dec, s.cached = true, nil, nil, nil
+	return nil
+}
+
+// SetSystem sets the system prompt used by Chat from the next turn on.
+func (s *Session) SetSystem(text string) {
+	s.mu.Lock()
+	s.system = text
+	s.mu.Unlock()
+}
+
+// Reset forgets the chat history (the KV cache is reused where the next prompt agrees
+// with it, so a reset costs nothing until then).
+func (s *Session) Reset() {
+	s.mu.Lock()
+	s.history = nil
+	s.mu.Unlock()
+}
+
+// History returns the chat turns so far.
+func (s *Session) History() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.history...)
+}
+
+// Generate continues a raw prompt. Special-token text in it (such as <|role_end|>) is
+// recognised, so a prompt rendered by hand in the model's chat format works.
+func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (Result, error) {
+	if !utf8.ValidString(prompt) {
+		return Result{}, errors.New("dllm: prompt is not valid UTF-8")
+	}
+	if prompt == "" {
+		return Result{}, errors.New("dllm: empty prompt")
+	}
+	return s.GenerateIDs(ctx, toInt32(s.m.tok.Encode(prompt)), opts)
+}
+
+// GenerateChat renders msgs with the model's chat template, adds the assistant
+// generation prompt and generates the reply. The session's history is not changed.
+func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts GenerateOptions) (Result, error) {
+	ids, err := s.m.encodeChat(msgs)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.GenerateIDs(ctx, ids, opts)
+}
+
+// Chat adds a user turn to the session's history, generates the assistant's reply and
+// records it. The KV cache of the conversation so far is reused, so each turn only
+// computes what is new.
+func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (Result, error) {
+	s.mu.Lock()
+	var msgs []Message
+	if s.system != "" {
+		msgs = append(msgs, Message{Role: "system", Content: s.system})
+	}
+	msgs = append(msgs, s.history...)
+	msgs = append(msgs, Message{Role: "user", Content: user})
+	s.mu.Unlock()
+	ids, err := s.m.encodeChat(msgs)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.GenerateIDs(ctx, ids, opts)
+	if err == nil {
+		s.mu.Lock()
+		s.history = append(s.history, Message{Role: "user", Content: user}, Message{Role: "assistant", Content: res.Text})
+		s.mu.Unlock()
+	}
+	return res, err
+}
+
+func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
+	tm := make([]tokenizer.Message, len(msgs))
+	for i, msg := range msgs {
+		if !utf8.ValidString(msg.Content) {
+			return nil, fmt.Errorf("dllm: message %d (%s) is not valid UTF-8", i, msg.Role)
+		}
+		tm[i] = tokenizer.Message{Role: msg.Role, Content: msg.Content}
+	}
+	ids, err := m.tok.EncodeChat(tm, true)
+	if err != nil {
+		return nil, err
+	}
+	return toInt32(ids), nil
+}
+
+// GenerateIDs generates from prompt token ids.
+func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts GenerateOptions) (Result, error) {
+	if err := opts.Validate(); err != nil {
+		return Result{}, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := s.acquire(); err != nil {
+		return Result{}, err
+	}
+	defer s.release()
+	m := s.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return Result{}, ErrClosed
+	}
+
+	do := s.decodeOptions(prompt, &opts)
+	res, err := s.dec.Generate(ctx, prompt, do)
+	if err != nil && res.Canvas == nil {
+		return Result{}, err // rejected before decoding started: the cache is untouched
+	}
+	s.cached, s.block = append(s.cached[:0], res.Canvas[:res.Cached]...), opts.BlockLength
+	out := Result{
+		Tokens:     res.Tokens,
+		Text:       m.tok.DecodeSkipSpecial(toInt(res.Tokens)),
+		StopReason: string(res.Reason),
+		Stats: Stats{
+			PromptTokens:     len(prompt),
+			Tokens:           len(res.Tokens),
+			Forwards:         res.Stats.Forwards,
+			ModelCalls:       res.Stats.ModelCalls,
+			TimeToFirstToken: res.Stats.TimeToFirstToken,
+			Duration:         res.Stats.Duration,
+			TokensPerSecond:  res.Stats.TokensPerSecond,
+		},
+	}
+	out.Stats.TokensPerForward = res.Stats.TokensPerForward
+	switch {
+	case errors.Is(err, decode.ErrStopped):
+		out.StopReason = StopByCallback
+		return out, ErrStopped
+	case err != nil && ctx.Err() != nil:
+		out.StopReason = StopCancellation
+		return out, ctx.Err()
+	}
+	return out, err
+}
+
+// decodeOptions translates the public options into the decoder's, adding the model's
+// special tokens and the reusable cache prefix.
+func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) decode.Options {
+	info := s.m.info
+	do := decode.Options{
+		Variant:       decode.V20,
+		BlockLength:   o.BlockLength,
+		GenLength:     o.MaxTokens,
+		Threshold:     o.Threshold,
+		Steps:         o.Steps,
+		MinimalTopK:   1,
+		MaxPostSteps:  o.MaxPostSteps,
+		NumToTransfer: o.NumToTransfer,
+		EOSEarlyStop:  o.EOSEarlyStop,
+		Sampling:      sample.Params{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP},
+		Seed:          o.Seed,
+		MaskID:        info.MaskID,
+		EOSID:         info.EOSID,
+		StopIDs:       []int32{info.EOSID},
+		NoCache:       o.NoCache,
+	}
+	if info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
+		do.StopIDs = append(do.StopIDs, info.RoleEndID)
+	}
+	if o.EditThreshold >= 0 {
+		do.Variant, do.EditThreshold = decode.V21, o.EditThreshold
+	}
+	if !o.NoCache && s.block == o.BlockLength {
+		do.ReusePrefix = commonPrefix(s.cached, prompt)
+	}
+	if o.OnStep != nil {
+		onStep := o.OnStep
+		do.OnStep = func(ev decode.StepEvent) bool { return onStep(publicStep(ev)) }
+	}
+	if o.OnText != nil {
+		onText := o.OnText
+		sd := s.m.tok.NewStreamDecoder(true)
+		do.OnCommit = func(ev decode.CommitEvent) bool {
+			var text string
+			for _, t := range ev.Tokens {
+				text += sd.Add(int(t))
+			}
+			if text == "" {
+				return true
+			}
+			return onText(text)
+		}
+	}
+	return do
+}
+
+func publicStep(ev decode.StepEvent) StepEvent {
+	out := StepEvent{
+		Block: ev.Block, Step: ev.Step, Window: ev.Window, Start: ev.BlockStart,
+		Canvas: append([]int32(nil), ev.Canvas...),
+		Masked: ev.Masked, Above: ev.Above, Scheduled: ev.Scheduled, Fallback: ev.Fallback, PostStep: ev.PostStep,
+	}
+	for _, c := range ev.Committed {
+		out.Committed = append(out.Committed, Commit{Pos: c.Pos, Token: c.Token, Confidence: float64(c.Conf)})
+	}
+	for _, e := range ev.Edited {
+		out.Edited = append(out.Edited, Edit{Pos: e.Pos, Old: e.Old, New: e.New, Confidence: float64(e.Conf)})
+	}
+	return out
+}
+
+func (s *Session) acquire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.busy:
+		return ErrBusy
+	}
+	s.busy = true
+	return nil
+}
+
+func (s *Session) release() {
+	s.mu.Lock()
+	s.busy = false
+	s.mu.Unlock()
+}
+
+func commonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+func toInt(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}
