@@ -21,7 +21,7 @@
  *     of the struct it was compiled with, so the struct can grow without breaking the
  *     ABI. Start from the defaults:
  *
- *         dllm_generate_params p = { sizeof p };
+ *         dllm_generate_params p = { .struct_size = sizeof p };
  *         dllm_generate_default_params(&p);
  *         p.max_tokens = 64;
  *
