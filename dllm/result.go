@@ -36,6 +36,7 @@ type StepEvent struct {
 	Step   int     // iteration within the block
 	Window int     // canvas positions the model saw (end of the current block)
 	Start  int     // absolute position of Canvas[0]
+	Prompt int     // prompt length: positions before it are prompt, not output
 	Canvas []int32 // the block's tokens after the step (the mask id where still masked)
 	// Committed and Edited list what this step changed.
 	Committed []Commit

@@ -246,7 +246,7 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) decode.Optio
 
 func publicStep(ev decode.StepEvent) StepEvent {
 	out := StepEvent{
-		Block: ev.Block, Step: ev.Step, Window: ev.Window, Start: ev.BlockStart,
+		Block: ev.Block, Step: ev.Step, Window: ev.Window, Start: ev.BlockStart, Prompt: ev.Prompt,
 		Canvas: append([]int32(nil), ev.Canvas...),
 		Masked: ev.Masked, Above: ev.Above, Scheduled: ev.Scheduled, Fallback: ev.Fallback, PostStep: ev.PostStep,
 	}

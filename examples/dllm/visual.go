@@ -35,7 +35,9 @@ func (v *liveView) step(ev dllm.StepEvent) {
 		v.flushBlock()
 		v.block, v.start = ev.Block, ev.Start
 	}
-	v.blockTok = append(v.blockTok[:0], ev.Canvas...)
+	// Only output positions: the first block may begin with the prompt's tail.
+	skip := max(0, min(len(ev.Canvas), ev.Prompt-ev.Start))
+	v.blockTok = append(v.blockTok[:0], ev.Canvas[skip:]...)
 	body := v.render()
 	if v.tty {
 		if !v.started {
@@ -59,8 +61,16 @@ func (v *liveView) flushBlock() {
 }
 
 func (v *liveView) render() string {
-	text, _ := v.m.Detokenize(v.done)
-	return text + v.renderBlock()
+	return v.text(v.done) + v.renderBlock()
+}
+
+// text decodes ids without special tokens (the end-of-text padding of a block).
+func (v *liveView) text(ids []int32) string {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return v.m.Tokenizer().DecodeSkipSpecial(out)
 }
 
 func (v *liveView) renderBlock() string {
@@ -70,8 +80,7 @@ func (v *liveView) renderBlock() string {
 			b.WriteString("░")
 			continue
 		}
-		s, _ := v.m.Detokenize([]int32{t})
-		b.WriteString(s)
+		b.WriteString(v.text([]int32{t}))
 	}
 	return b.String()
 }
