@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tokenizer"
+)
+
+// runTokenize implements `dllm tokenize -m PATH [--chat] [--json] TEXT`: it
+// prints the token ids of TEXT (read from standard input when absent) and
+// their pieces. PATH is a Hugging Face directory with tokenizer.json (and
+// tokenizer_config.json), or a .gguf model file. With --chat, TEXT is one
+// user message rendered with the model's chat template and the generation
+// prompt. With --json the output is {"ids":[…],"pieces":[…]}, pieces being
+// the vocabulary's token strings (as Hugging Face's tokens).
+func runTokenize(args []string) error { return tokenizeTo(os.Stdout, os.Stdin, args) }
+
+func tokenizeTo(stdout io.Writer, stdin io.Reader, args []string) error {
+	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
+	model := fs.String("m", "", "model: a directory with tokenizer.json, or a .gguf file (required)")
+	chat := fs.Bool("chat", false, "render TEXT as a user message with the chat template (and generation prompt)")
+	system := fs.String("system", "", "with --chat: a system message before the user message")
+	asJSON := fs.Bool("json", false, `print {"ids":[...],"pieces":[...]}`)
+	plain := fs.Bool("plain", false, "treat special-token text in TEXT as ordinary text")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: dllm tokenize -m PATH [--chat] [--json] TEXT")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *model == "" {
+		fs.Usage()
+		return errors.New("-m PATH is required")
+	}
+	text := strings.Join(fs.Args(), " ")
+	if fs.NArg() == 0 {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return err
+		}
+		text = string(b)
+	}
+	tk, closeFn, err := openTokenizer(*model)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+
+	var ids []int
+	switch {
+	case *chat:
+		var msgs []tokenizer.Message
+		if *system != "" {
+			msgs = append(msgs, tokenizer.Message{Role: "system", Content: *system})
+		}
+		msgs = append(msgs, tokenizer.Message{Role: "user", Content: text})
+		if ids, err = tk.EncodeChat(msgs, true); err != nil {
+			return err
+		}
+	case *plain:
+		ids = tk.EncodePlain(text)
+	default:
+		ids = tk.Encode(text)
+	}
+	pieces := tk.Tokens(ids)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			IDs    []int    `json:"ids"`
+			Pieces []string `json:"pieces"`
+		}{nonNilInts(ids), nonNilStrings(pieces)})
+	}
+	for i, id := range ids {
+		fmt.Fprintf(stdout, "%8d  %-24s %s\n", id, pieces[i], strconv.Quote(string(tk.PieceBytes(id))))
+	}
+	_, err = fmt.Fprintf(stdout, "%d tokens\n", len(ids))
+	return err
+}
+
+// openTokenizer loads the tokenizer of a Hugging Face directory directly,
+// or of a GGUF file through the model loader (which reads its
+// tokenizer.ggml.* metadata).
+func openTokenizer(path string) (*tokenizer.Tokenizer, func(), error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		tk, err := tokenizer.Load(path)
+		return tk, func() {}, err
+	}
+	m, err := dllm.Load(path, dllm.LoadOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Tokenizer(), func() { m.Close() }, nil
+}
+
+func nonNilInts(s []int) []int {
+	if s == nil {
+		return []int{}
+	}
+	return s
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

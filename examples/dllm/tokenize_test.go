@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestTokenizeCommand(t *testing.T) {
+	var g struct {
+		Cases []struct {
+			Messages []struct{ Role, Content string }
+			IDs      []int
+			Tokens   []string
+		}
+	}
+	b, err := os.ReadFile("../../testdata/llada2-micro/golden/chat_template.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	c := g.Cases[0] // a single user turn with the generation prompt
+	var out bytes.Buffer
+	args := []string{"-m", "../../testdata/llada2-micro/hf", "--chat", "--json", c.Messages[0].Content}
+	if err := tokenizeTo(&out, nil, args); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		IDs    []int    `json:"ids"`
+		Pieces []string `json:"pieces"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, out.Bytes())
+	}
+	if !reflect.DeepEqual(got.IDs, c.IDs) || !reflect.DeepEqual(got.Pieces, c.Tokens) {
+		t.Fatalf("got %+v\nwant ids %v tokens %q", got, c.IDs, c.Tokens)
+	}
+
+	out.Reset()
+	if err := tokenizeTo(&out, strings.NewReader("hello"), []string{"-m", "../../testdata/llada2-micro/hf"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"ll"`) || !strings.HasSuffix(out.String(), "3 tokens\n") {
+		t.Fatalf("text output:\n%s", out.String())
+	}
+	if err := tokenizeTo(&out, nil, []string{"x"}); err == nil {
+		t.Fatal("missing -m accepted")
+	}
+}
