@@ -13,6 +13,7 @@ package decode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -65,7 +66,8 @@ func New(m Model, vocab, capacity int) *Decoder {
 // Generate decodes one prompt. On success the error is nil and Result.Reason says why it
 // ended. If OnStep/OnCommit stop it, the error is ErrStopped; if ctx ends, ctx.Err()
 // (wrapped); both come with the partial Result and Reason StopCancelled. The context is
-// checked before every forward, so cancellation takes effect within one forward.
+// checked before every forward, so cancellation takes effect within one forward. A
+// failed forward returns its error with the partial Result and an empty Reason.
 func (d *Decoder) Generate(ctx context.Context, prompt []int32, o Options) (Result, error) {
 	if err := o.validate(prompt, d.vocab, d.capacity); err != nil {
 		return Result{}, err
@@ -76,7 +78,7 @@ func (d *Decoder) Generate(ctx context.Context, prompt []int32, o Options) (Resu
 	}
 	r := d.newRun(ctx, prompt, &o, smp)
 	err = r.generate()
-	if err != nil {
+	if err != nil && (errors.Is(err, ErrStopped) || ctx.Err() != nil) {
 		r.res.Reason = StopCancelled
 	}
 	r.finish()
@@ -420,15 +422,7 @@ func (r *run) step(ts TraceStep) error {
 // ends at GenLength or just after the first stop token.
 func (r *run) emit() error {
 	from := r.final
-	limit := min(r.w, r.lp+r.o.GenLength)
-	for !r.done && r.lp+r.final < limit {
-		t := r.x[r.lp+r.final]
-		if t == r.o.MaskID {
-			break
-		}
-		r.final++
-		r.done = r.isStop(t)
-	}
+	r.advance()
 	if r.final == from {
 		return nil
 	}
@@ -441,8 +435,26 @@ func (r *run) emit() error {
 	return nil
 }
 
+// advance moves the final prefix over unmasked positions up to the window, GenLength or
+// just after the first stop token.
+func (r *run) advance() {
+	limit := min(r.w, r.lp+r.o.GenLength)
+	for !r.done && r.lp+r.final < limit {
+		t := r.x[r.lp+r.final]
+		if t == r.o.MaskID {
+			break
+		}
+		r.final++
+		r.done = r.isStop(t)
+	}
+}
+
 func (r *run) finish() {
 	res := &r.res
+	if res.Reason == StopCancelled && r.o.Variant == V20 {
+		// Committed 2.0 tokens are final even if the stop came before OnCommit saw them.
+		r.advance()
+	}
 	res.Tokens = slices.Clone(r.x[r.lp : r.lp+r.final])
 	res.Canvas = slices.Clone(r.x[:r.w])
 	if !r.o.NoCache {

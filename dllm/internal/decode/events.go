@@ -159,7 +159,8 @@ type Stats struct {
 // Result of one generation. After a cancellation it holds what was final at that point.
 type Result struct {
 	// Tokens is the output: x[Lp : Lp+GenLength] cut after the first stop token
-	// (inclusive); after a cancellation, the final contiguous prefix.
+	// (inclusive). After a cancellation it is the final contiguous prefix, which for 2.0
+	// may run past the last piece OnCommit saw if OnStep stopped the run.
 	Tokens []int32
 	Reason StopReason
 	// Canvas is the window x[0:W] when decoding stopped, prompt included.
