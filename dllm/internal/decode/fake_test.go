@@ -28,9 +28,9 @@ type fakeModel struct {
 	predict   predictFn
 	committed []int32
 
-	calls     int              // Forward calls
-	runs      []string         // "commit/len/rows" per call, for assertions
-	beforeRun func(calls int)  // called at the start of every Forward
+	calls     int             // Forward calls
+	runs      []string        // "commit/len/rows" per call, for assertions
+	beforeRun func(calls int) // called at the start of every Forward
 	err       func(int) error // injected Forward failure
 }
 
