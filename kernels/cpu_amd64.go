@@ -16,5 +16,7 @@ func avx2Table() table {
 	t.gemm[F32] = f32AVX2.gemm
 	t.gemm[BF16] = bf16AVX2.gemm
 	t.gemm[F16] = f16AVX2.gemm
+	t.gemm[Q8_0] = q8_0AVX2.gemm
+	t.gemm[Q4_0] = q4_0AVX2.gemm
 	return t
 }

@@ -30,13 +30,13 @@ func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add 
 			case F16, BF16:
 				v = dotGeneric(xs.f[m*xs.k:(m+1)*xs.k], wide)
 			case Q8_0:
-				v = dotQ8_0Generic(row, xs.q[m*xs.k:(m+1)*xs.k], xs.d[m*xs.k/32:])
+				v = dotQ8_0Generic(row, xs.q[m*xs.qrow:(m+1)*xs.qrow])
 			case Q4_0:
-				v = dotQ4_0Generic(row, xs.q[m*xs.k:(m+1)*xs.k], xs.d[m*xs.k/32:])
+				v = dotQ4_0Generic(row, xs.q[m*xs.qrow:(m+1)*xs.qrow])
 			case Q4_K:
-				v = dotQ4_KGeneric(row, xs.q[m*xs.k:(m+1)*xs.k], xs.d[m*xs.k/256:], xs.bsums[m*xs.k/16:])
+				v = dotQ4_KGeneric(row, xs.q[m*xs.qrow:(m+1)*xs.qrow])
 			case Q6_K:
-				v = dotQ6_KGeneric(row, xs.q[m*xs.k:(m+1)*xs.k], xs.d[m*xs.k/256:])
+				v = dotQ6_KGeneric(row, xs.q[m*xs.qrow:(m+1)*xs.qrow])
 			}
 			if add {
 				y[m*ldy+n] += v
@@ -50,46 +50,47 @@ func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add 
 func f16le(b []byte) float32 { return float16.Frombits(binary.LittleEndian.Uint16(b)).Float32() }
 
 // dotQ8_0Generic returns Σ_b dw_b·dx_b·Σ_{j<32} w_b[j]·q_b[j] over the Q8_0 blocks of row
-// and the quantized activation q (scales dx), accumulated block by block in float32.
-func dotQ8_0Generic(row []byte, q []int8, dx []float32) float32 {
+// and the activation blocks x (see xPrep), accumulated block by block in float32.
+func dotQ8_0Generic(row, x []byte) float32 {
 	var sum float32
-	for b := 0; b < len(q)/32; b++ {
+	for b := 0; b < len(x)/q8BlockBytes; b++ {
 		blk := row[34*b : 34*b+34]
+		xb := x[b*q8BlockBytes : (b+1)*q8BlockBytes]
 		var isum int32
 		for j := 0; j < 32; j++ {
-			isum += int32(int8(blk[2+j])) * int32(q[32*b+j])
+			isum += int32(int8(blk[2+j])) * blockQ(xb, j)
 		}
-		sum += f16le(blk) * dx[b] * float32(isum)
+		sum += f16le(blk) * blockD(xb) * float32(isum)
 	}
 	return sum
 }
 
 // dotQ4_0Generic is dotQ8_0Generic for Q4_0 weights: element j of a block is
 // (low nibble of byte j) − 8 and element j+16 is (high nibble of byte j) − 8.
-func dotQ4_0Generic(row []byte, q []int8, dx []float32) float32 {
+func dotQ4_0Generic(row, x []byte) float32 {
 	var sum float32
-	for b := 0; b < len(q)/32; b++ {
+	for b := 0; b < len(x)/q8BlockBytes; b++ {
 		blk := row[18*b : 18*b+18]
-		qb := q[32*b : 32*b+32]
+		xb := x[b*q8BlockBytes : (b+1)*q8BlockBytes]
 		var isum int32
 		for j := 0; j < 16; j++ {
-			isum += (int32(blk[2+j]&0x0F) - 8) * int32(qb[j])
-			isum += (int32(blk[2+j]>>4) - 8) * int32(qb[j+16])
+			isum += (int32(blk[2+j]&0x0F) - 8) * blockQ(xb, j)
+			isum += (int32(blk[2+j]>>4) - 8) * blockQ(xb, j+16)
 		}
-		sum += f16le(blk) * dx[b] * float32(isum)
+		sum += f16le(blk) * blockD(xb) * float32(isum)
 	}
 	return sum
 }
 
-// dotQ4_KGeneric returns, over the Q4_K super-blocks of row against Q8_K activations,
-// Σ dx·d·isum − dx·dmin·imin where isum = Σ_j sc_j·Σ_{32 elems of sub-block j} nibble·q and
-// imin = Σ_j m_j·(bsums[2j]+bsums[2j+1]); both integer sums are exact.
-func dotQ4_KGeneric(row []byte, q []int8, dx []float32, bsums []int16) float32 {
+// dotQ4_KGeneric returns, over the Q4_K super-blocks of row against Q8_K activation
+// blocks, Σ dx·d·isum − dx·dmin·imin where isum = Σ_j sc_j·Σ_{32 elems of sub-block j} nibble·q
+// and imin = Σ_j m_j·(bsums[2j]+bsums[2j+1]); both integer sums are exact.
+func dotQ4_KGeneric(row, x []byte) float32 {
 	var sum float32
-	for b := 0; b < len(q)/256; b++ {
+	for b := 0; b < len(x)/q8KBlockBytes; b++ {
 		blk := row[144*b : 144*b+144]
+		xb := x[b*q8KBlockBytes : (b+1)*q8KBlockBytes]
 		scales, qs := blk[4:16], blk[16:144]
-		qb := q[256*b : 256*b+256]
 		var isum, imin int32
 		for j := 0; j < 8; j++ {
 			sc, m := Q4KScaleMin(j, scales)
@@ -97,35 +98,35 @@ func dotQ4_KGeneric(row []byte, q []int8, dx []float32, bsums []int16) float32 {
 			shift := 4 * uint(j%2)
 			var s int32
 			for l := 0; l < 32; l++ {
-				s += int32(g[l]>>shift&0x0F) * int32(qb[32*j+l])
+				s += int32(g[l]>>shift&0x0F) * blockQ(xb, 32*j+l)
 			}
 			isum += int32(sc) * s
-			imin += int32(m) * (int32(bsums[16*b+2*j]) + int32(bsums[16*b+2*j+1]))
+			imin += int32(m) * (blockBsum(xb, 2*j) + blockBsum(xb, 2*j+1))
 		}
-		d, dmin := f16le(blk), f16le(blk[2:])
-		sum += dx[b]*d*float32(isum) - dx[b]*dmin*float32(imin)
+		dx, d, dmin := blockD(xb), f16le(blk), f16le(blk[2:])
+		sum += dx*d*float32(isum) - dx*dmin*float32(imin)
 	}
 	return sum
 }
 
 // dotQ6_KGeneric returns Σ dx·d·isum over the Q6_K super-blocks of row against Q8_K
-// activations, isum = Σ_{g<16} scale_g·Σ_{16 elems of group g} (q6−32)·q, exact.
-func dotQ6_KGeneric(row []byte, q []int8, dx []float32) float32 {
+// activation blocks, isum = Σ_{g<16} scale_g·Σ_{16 elems of group g} (q6−32)·q, exact.
+func dotQ6_KGeneric(row, x []byte) float32 {
 	var sum float32
 	var w [256]int8
-	for b := 0; b < len(q)/256; b++ {
+	for b := 0; b < len(x)/q8KBlockBytes; b++ {
 		blk := row[210*b : 210*b+210]
+		xb := x[b*q8KBlockBytes : (b+1)*q8KBlockBytes]
 		unpackQ6K(&w, blk)
-		qb := q[256*b : 256*b+256]
 		var isum int32
 		for g := 0; g < 16; g++ {
 			var s int32
 			for l := 16 * g; l < 16*g+16; l++ {
-				s += int32(w[l]) * int32(qb[l])
+				s += int32(w[l]) * blockQ(xb, l)
 			}
 			isum += int32(int8(blk[192+g])) * s
 		}
-		sum += dx[b] * f16le(blk[208:]) * float32(isum)
+		sum += blockD(xb) * f16le(blk[208:]) * float32(isum)
 	}
 	return sum
 }

@@ -75,16 +75,17 @@ func refMatMul(x []float32, w Matrix) (y, mag []float64) {
 	switch w.Format {
 	case Q8_0, Q4_0, Q4_K, Q6_K:
 		xs := &xPrep{m: M, k: K, f: x}
-		bs := 32
+		bs, bb := 32, q8BlockBytes
 		if w.Format == Q4_K || w.Format == Q6_K {
 			xs.quantizeQ8K()
-			bs = 256
+			bs, bb = 256, q8KBlockBytes
 		} else {
 			xs.quantizeQ8()
 		}
 		xq = make([]float32, len(x))
 		for i := range xq {
-			xq[i] = float32(xs.q[i]) * xs.d[i/bs]
+			blk := xs.q[i/bs*bb:]
+			xq[i] = float32(blockQ(blk, i%bs)) * blockD(blk)
 		}
 	}
 	wf := make([]float32, K)

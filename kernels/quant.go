@@ -44,50 +44,59 @@ func quantBlockQ8(q []int8, x []float32) uint16 {
 }
 
 // xPrep is the left operand of a matrix multiply, x[m×k] in float32, plus its 8-bit
-// quantization when the weights are quantized.
+// quantization when the weights are quantized, stored row by row in q, qrow bytes a row:
 //
-// For Q8_0/Q4_0 weights x is quantized to Q8_0 blocks: q holds m×k int8, d holds one
-// scale per 32 (the f16-rounded value, widened). For Q4_K/Q6_K it is quantized to Q8_K
-// blocks: d holds one float32 scale per 256 and bsums the sum of each 16 quants.
+//   - for Q8_0/Q4_0 weights, Q8_0 blocks of 36 bytes: float32 d (the f16-rounded scale,
+//     widened), then 32 int8;
+//   - for Q4_K/Q6_K weights, Q8_K blocks of 292 bytes: float32 d, 256 int8, then 16 int16
+//     sums of each 16 quants (ggml's block_q8_K).
 type xPrep struct {
-	m, k  int
-	f     []float32
-	q     []int8
-	d     []float32
-	bsums []int16
+	m, k int
+	f    []float32
+	q    []byte
+	qrow int
 }
 
-func (xs *xPrep) grow(nq, nd, nsum int) {
-	if cap(xs.q) < nq {
-		xs.q = make([]int8, nq)
+// Sizes of the activation blocks in xPrep.q.
+const (
+	q8BlockBytes  = 4 + 32
+	q8KBlockBytes = 4 + 256 + 32
+)
+
+func (xs *xPrep) grow(n int) {
+	if cap(xs.q) < n {
+		xs.q = make([]byte, n)
 	}
-	if cap(xs.d) < nd {
-		xs.d = make([]float32, nd)
-	}
-	if cap(xs.bsums) < nsum {
-		xs.bsums = make([]int16, nsum)
-	}
-	xs.q, xs.d, xs.bsums = xs.q[:nq], xs.d[:nd], xs.bsums[:nsum]
+	xs.q = xs.q[:n]
 }
 
-// quantizeQ8 fills xs.q and xs.d with the Q8_0 quantization of xs.f.
+// quantizeQ8 fills xs.q with the Q8_0 quantization of xs.f.
 func (xs *xPrep) quantizeQ8() {
-	n := xs.m * xs.k
-	xs.grow(n, n/32, 0)
-	for b := 0; b < n/32; b++ {
-		h := quantBlockQ8(xs.q[32*b:32*b+32], xs.f[32*b:32*b+32])
-		xs.d[b] = float16.Frombits(h).Float32()
+	nb := xs.m * xs.k / 32
+	xs.qrow = xs.k / 32 * q8BlockBytes
+	xs.grow(nb * q8BlockBytes)
+	var q [32]int8
+	for b := 0; b < nb; b++ {
+		h := quantBlockQ8(q[:], xs.f[32*b:32*b+32])
+		blk := xs.q[b*q8BlockBytes : (b+1)*q8BlockBytes]
+		binary.LittleEndian.PutUint32(blk, math.Float32bits(float16.Frombits(h).Float32()))
+		for j, v := range q {
+			blk[4+j] = byte(v)
+		}
 	}
 }
 
-// quantizeQ8K fills xs.q, xs.d and xs.bsums with the Q8_K quantization of xs.f
-// (ggml's quantize_row_q8_K: the element of largest magnitude maps to −127, scale
-// d = 1/iscale with iscale = −127/max, q = round-half-even(iscale·x) clamped to 127).
+// quantizeQ8K fills xs.q with the Q8_K quantization of xs.f (ggml's quantize_row_q8_K:
+// the element of largest magnitude maps to −127, scale d = 1/iscale with
+// iscale = −127/max, q = round-half-even(iscale·x) clamped to 127).
 func (xs *xPrep) quantizeQ8K() {
-	n := xs.m * xs.k
-	xs.grow(n, n/256, n/16)
-	for b := 0; b < n/256; b++ {
-		x, q := xs.f[256*b:256*b+256], xs.q[256*b:256*b+256]
+	nb := xs.m * xs.k / 256
+	xs.qrow = xs.k / 256 * q8KBlockBytes
+	xs.grow(nb * q8KBlockBytes)
+	for b := 0; b < nb; b++ {
+		x := xs.f[256*b : 256*b+256]
+		blk := xs.q[b*q8KBlockBytes : (b+1)*q8KBlockBytes]
+		q := blk[4:260]
 		var amax, mx float32
 		for _, v := range x {
 			if a := float32(math.Abs(float64(v))); a > amax {
@@ -95,22 +104,25 @@ func (xs *xPrep) quantizeQ8K() {
 			}
 		}
 		if amax == 0 {
-			clear(q)
-			clear(xs.bsums[16*b : 16*b+16])
-			xs.d[b] = 0
+			clear(blk)
 			continue
 		}
 		iscale := -127 / mx
 		for j, v := range x {
-			q[j] = int8(min(127, int32(math.RoundToEven(float64(iscale*v)))))
+			q[j] = byte(int8(min(127, int32(math.RoundToEven(float64(iscale*v))))))
 		}
 		for g := 0; g < 16; g++ {
 			var s int16
 			for _, v := range q[16*g : 16*g+16] {
-				s += int16(v)
+				s += int16(int8(v))
 			}
-			xs.bsums[16*b+g] = s
+			binary.LittleEndian.PutUint16(blk[260+2*g:], uint16(s))
 		}
-		xs.d[b] = 1 / iscale
+		binary.LittleEndian.PutUint32(blk, math.Float32bits(1/iscale))
 	}
 }
+
+// Accessors for one activation block.
+func blockD(blk []byte) float32         { return math.Float32frombits(binary.LittleEndian.Uint32(blk)) }
+func blockQ(blk []byte, j int) int32    { return int32(int8(blk[4+j])) }
+func blockBsum(blk []byte, g int) int32 { return int32(int16(binary.LittleEndian.Uint16(blk[260+2*g:]))) }

@@ -1,0 +1,64 @@
+//go:build gc && !purego
+
+package kernels
+
+// Quantized matrix-multiply kernels (gemm_q8_amd64.s, gemm_qk_amd64.s). x holds
+// activation blocks in the xPrep layout; each doc comment is the exact Go specification.
+
+// gemmQ8_0x4AVX2 sets y[i*ldy+j] += dotQ8_0Generic(W_j, x[i*ldx:][:nb*36]) for i < 4,
+// j < n, W_j = w[j*ldw:] (up to float32 summation order). n > 0, nb > 0.
+//
+//go:noescape
+func gemmQ8_0x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemmQ4_0x4AVX2 is gemmQ8_0x4AVX2 for Q4_0 weights (dotQ4_0Generic).
+//
+//go:noescape
+func gemmQ4_0x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ8_0AVX2 sets y[j] += dotQ8_0Generic(W_j, x[:nb*36]) for j < len(y), W_j = w[j*ldw:].
+// nb > 0.
+//
+//go:noescape
+func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+
+// gemvQ4_0AVX2 is gemvQ8_0AVX2 for Q4_0 weights.
+//
+//go:noescape
+func gemvQ4_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+
+type quantKernels struct {
+	k4   func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+	gemv func(y []float32, x []byte, w []byte, ldw int, nb int)
+}
+
+var (
+	q8_0AVX2 = quantKernels{gemmQ8_0x4AVX2, gemvQ8_0AVX2}
+	q4_0AVX2 = quantKernels{gemmQ4_0x4AVX2, gemvQ4_0AVX2}
+)
+
+func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+	M := xs.m
+	nb := w.Cols / w.Format.BlockElems()
+	if nb == 0 || n1 <= n0 {
+		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add)
+		return
+	}
+	wt := w.Data[n0*rb : n1*rb]
+	raceReadBytes(xs.q)
+	raceReadBytes(wt)
+	for m := 0; m < M; m++ {
+		yr := y[m*ldy+n0 : m*ldy+n1]
+		if !add {
+			clear(yr)
+		}
+		raceWriteF32(yr)
+	}
+	M4 := M &^ 3
+	for m := 0; m < M4; m += 4 {
+		qk.k4(y[m*ldy+n0:(m+3)*ldy+n1], ldy, xs.q[m*xs.qrow:(m+4)*xs.qrow], xs.qrow, wt, rb, n1-n0, nb)
+	}
+	for m := M4; m < M; m++ {
+		qk.gemv(y[m*ldy+n0:m*ldy+n1], xs.q[m*xs.qrow:(m+1)*xs.qrow], wt, rb, nb)
+	}
+}
