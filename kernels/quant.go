@@ -123,6 +123,8 @@ func (xs *xPrep) quantizeQ8K() {
 }
 
 // Accessors for one activation block.
-func blockD(blk []byte) float32         { return math.Float32frombits(binary.LittleEndian.Uint32(blk)) }
-func blockQ(blk []byte, j int) int32    { return int32(int8(blk[4+j])) }
-func blockBsum(blk []byte, g int) int32 { return int32(int16(binary.LittleEndian.Uint16(blk[260+2*g:]))) }
+func blockD(blk []byte) float32      { return math.Float32frombits(binary.LittleEndian.Uint32(blk)) }
+func blockQ(blk []byte, j int) int32 { return int32(int8(blk[4+j])) }
+func blockBsum(blk []byte, g int) int32 {
+	return int32(int16(binary.LittleEndian.Uint16(blk[260+2*g:])))
+}
