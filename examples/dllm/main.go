@@ -20,6 +20,7 @@ type command struct {
 var commands = []command{
 	{"generate", "generate text from a prompt (with --visual, watch the blocks denoise)", runGenerate},
 	{"chat", "interactive multi-turn chat", runChat},
+	{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
 }
 
 func usage() {

@@ -1,0 +1,168 @@
+package dllm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
+// Config is the LLaDA2 model configuration (field meanings: llada2-spec.md §1.2), as read
+// from config.json or from GGUF keys.
+type Config = llada2.Config
+
+// CheckpointInfo describes a checkpoint from its headers alone; it is what `dllm inspect
+// --json` prints (DESIGN.md §4: an interface, change only compatibly). Tensor names are
+// canonical — Hugging Face names with one tensor per routed expert — for every format, so
+// reports of the same model in different forms can be compared.
+type CheckpointInfo struct {
+	Format       string `json:"format"`       // "safetensors" or "gguf"
+	Architecture string `json:"architecture"` // general.architecture, or config.json's model_type
+	Config       Config `json:"config"`
+	// SpecialTokens maps the LLaDA2 special token texts (<|mask|>, <|endoftext|>, …) and
+	// the roles bos/eos/padding/mask ("mask_token_id", …) to ids; nil without a tokenizer.
+	SpecialTokens map[string]int `json:"special_tokens,omitempty"`
+	Tensors       []TensorInfo   `json:"tensors"`
+	Bytes         int64          `json:"bytes"` // total tensor bytes
+}
+
+// TensorInfo is one tensor of a CheckpointInfo.
+type TensorInfo struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"` // "bf16", "f32", "q8_0", …
+	Shape []int  `json:"shape"` // row-major, outermost first
+}
+
+// Inspect opens the checkpoint at path (a Hugging Face directory or a .gguf file), reads
+// its configuration, special tokens and tensor list, and closes it. No tensor data is
+// read, so it is fast for any model size. Architectures other than LLaDA2 are an error.
+func Inspect(path string) (*CheckpointInfo, error) {
+	ck, err := weights.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	cfg, err := llada2.LoadConfig(ck)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := llada2.CanonicalTensors(ck)
+	if err != nil {
+		return nil, err
+	}
+	info := &CheckpointInfo{Format: ck.Format, Config: cfg, Bytes: ck.TotalBytes(), Tensors: make([]TensorInfo, len(ts))}
+	for i, t := range ts {
+		info.Tensors[i] = TensorInfo{t.Name, t.DType.String(), t.Shape}
+	}
+	if ck.Format == weights.FormatGGUF {
+		info.Architecture, _ = ck.Meta.String("general.architecture")
+		info.SpecialTokens = inspectGGUFSpecials(ck.Meta)
+		return info, nil
+	}
+	var hdr struct {
+		ModelType string `json:"model_type"`
+	}
+	json.Unmarshal(ck.Config, &hdr) // LoadConfig has parsed it already
+	info.Architecture = hdr.ModelType
+	info.SpecialTokens, err = inspectHFSpecials(ck.Dir())
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// inspectSpecialTexts are the LLaDA2 special tokens worth knowing by text: the diffusion mask,
+// end of text, chat turn markers. Ids are always looked up, never assumed.
+var inspectSpecialTexts = []string{"<|mask|>", "<|endoftext|>", "<|role_end|>", "<|startoftext|>", "<role>", "</role>"}
+
+// inspectGGUFSpecials reads the tokenizer.ggml.*_token_id keys and finds the special texts in
+// the vocabulary. Keys are named like the GGUF ones so both formats report alike.
+func inspectGGUFSpecials(md *weights.Metadata) map[string]int {
+	out := map[string]int{}
+	for _, role := range []string{"bos", "eos", "padding", "mask"} {
+		if id, ok := md.Uint("tokenizer.ggml." + role + "_token_id"); ok && id < 1<<31 {
+			out[role+"_token_id"] = int(id)
+		}
+	}
+	if toks, ok := md.Strings("tokenizer.ggml.tokens"); ok {
+		for id, s := range toks {
+			if isInspectSpecial(s) {
+				out[s] = id
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func isInspectSpecial(s string) bool {
+	for _, t := range inspectSpecialTexts {
+		if s == t {
+			return true
+		}
+	}
+	return false
+}
+
+// inspectHFSpecials reads tokenizer.json's added_tokens and, through them, the
+// bos/eos/pad/mask tokens named by tokenizer_config.json. A directory without
+// tokenizer.json has none (nil, no error). This is a plain JSON read: the tokenizer
+// proper lives in package tokenizer.
+func inspectHFSpecials(dir string) (map[string]int, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var tj struct {
+		AddedTokens []struct {
+			ID      int    `json:"id"`
+			Content string `json:"content"`
+		} `json:"added_tokens"`
+	}
+	if err := json.Unmarshal(raw, &tj); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "tokenizer.json"), err)
+	}
+	byText := map[string]int{}
+	out := map[string]int{}
+	for _, t := range tj.AddedTokens {
+		byText[t.Content] = t.ID
+		if isInspectSpecial(t.Content) {
+			out[t.Content] = t.ID
+		}
+	}
+	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+		var tc map[string]json.RawMessage
+		if json.Unmarshal(raw, &tc) == nil {
+			for role, key := range map[string]string{"bos_token": "bos", "eos_token": "eos", "pad_token": "padding", "mask_token": "mask"} {
+				if id, ok := byText[inspectTokenText(tc[role])]; ok {
+					out[key+"_token_id"] = id
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// inspectTokenText reads a tokenizer_config.json token entry: a string or {"content": string}.
+func inspectTokenText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var obj struct {
+		Content string `json:"content"`
+	}
+	json.Unmarshal(raw, &obj)
+	return obj.Content
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/dllm-go/dllm/dllm"
+)
+
+func runInspect(args []string) error {
+	return inspect(args, os.Stdout)
+}
+
+func inspect(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	model := fs.String("m", "", "model: a Hugging Face checkpoint directory or a .gguf file")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: dllm inspect -m PATH [--json]\n\nShows format, architecture, config, special tokens and tensors (canonical names).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *model == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("need -m PATH and no other arguments")
+	}
+	info, err := dllm.Inspect(*model)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	return printInspect(out, *model, info)
+}
+
+func printInspect(out io.Writer, path string, rep *dllm.CheckpointInfo) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "path\t%s\n", path)
+	fmt.Fprintf(w, "format\t%s\n", rep.Format)
+	fmt.Fprintf(w, "architecture\t%s\n", rep.Architecture)
+	fmt.Fprintf(w, "tensors\t%d\n", len(rep.Tensors))
+	fmt.Fprintf(w, "bytes\t%d (%.1f MiB)\n", rep.Bytes, float64(rep.Bytes)/(1<<20))
+	fmt.Fprintln(w, "\nconfig")
+	cv := reflect.ValueOf(rep.Config)
+	for i := 0; i < cv.NumField(); i++ {
+		name, _, _ := strings.Cut(cv.Type().Field(i).Tag.Get("json"), ",")
+		fmt.Fprintf(w, "  %s\t%v\n", name, cv.Field(i).Interface())
+	}
+	if len(rep.SpecialTokens) > 0 {
+		fmt.Fprintln(w, "\nspecial tokens")
+		keys := make([]string, 0, len(rep.SpecialTokens))
+		for k := range rep.SpecialTokens {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s\t%d\n", k, rep.SpecialTokens[k])
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "\nNAME\tDTYPE\tSHAPE")
+	for _, t := range rep.Tensors {
+		dims := make([]string, len(t.Shape))
+		for i, d := range t.Shape {
+			dims[i] = fmt.Sprint(d)
+		}
+		fmt.Fprintf(w, "%s\t%s\t[%s]\n", t.Name, t.DType, strings.Join(dims, ", "))
+	}
+	return w.Flush()
+}
