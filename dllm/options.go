@@ -32,6 +32,9 @@ type GenerateOptions struct {
 	// EOSEarlyStop stops as soon as an end-of-text token is final and everything before
 	// it is decoded, instead of at the end of its block.
 	EOSEarlyStop bool
+	// StopOnRoleEnd also ends the output at the end-of-turn token <|role_end|>, not only
+	// at <|endoftext|> (the reference stops on the latter alone).
+	StopOnRoleEnd bool
 	// NoCache recomputes the whole window every forward, as the reference does. Slower;
 	// for verification.
 	NoCache bool
@@ -56,6 +59,7 @@ func DefaultOptions() GenerateOptions {
 		MaxPostSteps:  16,
 		NumToTransfer: 1,
 		TopP:          1,
+		StopOnRoleEnd: true,
 	}
 }
 

@@ -161,8 +161,9 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 		return Result{}, ErrClosed
 	}
 
-	do := s.decodeOptions(prompt, &opts)
+	do, flush := s.decodeOptions(prompt, &opts)
 	res, err := s.dec.Generate(ctx, prompt, do)
+	flush()
 	if err != nil && res.Canvas == nil {
 		return Result{}, err // rejected before decoding started: the cache is untouched
 	}
@@ -195,7 +196,9 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 
 // decodeOptions translates the public options into the decoder's, adding the model's
 // special tokens and the reusable cache prefix.
-func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) decode.Options {
+// The returned flush hands OnText what the streaming decoder still holds (an incomplete
+// UTF-8 sequence at the very end of the output).
+func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Options, func()) {
 	info := s.m.info
 	do := decode.Options{
 		Variant:       decode.V20,
@@ -214,7 +217,7 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) decode.Optio
 		StopIDs:       []int32{info.EOSID},
 		NoCache:       o.NoCache,
 	}
-	if info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
+	if o.StopOnRoleEnd && info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
 		do.StopIDs = append(do.StopIDs, info.RoleEndID)
 	}
 	if o.EditThreshold >= 0 {
@@ -227,9 +230,15 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) decode.Optio
 		onStep := o.OnStep
 		do.OnStep = func(ev decode.StepEvent) bool { return onStep(publicStep(ev)) }
 	}
+	flush := func() {}
 	if o.OnText != nil {
 		onText := o.OnText
 		sd := s.m.tok.NewStreamDecoder(true)
+		flush = func() {
+			if rest := sd.Flush(); rest != "" {
+				onText(rest)
+			}
+		}
 		do.OnCommit = func(ev decode.CommitEvent) bool {
 			var text string
 			for _, t := range ev.Tokens {
@@ -241,7 +250,7 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) decode.Optio
 			return onText(text)
 		}
 	}
-	return do
+	return do, flush
 }
 
 func publicStep(ev decode.StepEvent) StepEvent {
