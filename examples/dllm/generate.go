@@ -31,6 +31,7 @@ type genFlags struct {
 	eosEarlyStop  bool
 	noCache       bool
 	visual        bool
+	roleEndStop   bool
 }
 
 // optionalFloat is a float flag that remembers whether it was given.
@@ -72,6 +73,7 @@ func (g *genFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.eosEarlyStop, "eos-early-stop", false, "stop as soon as the end of text is final")
 	fs.BoolVar(&g.noCache, "no-cache", false, "recompute the whole window every step (reference behaviour, slow)")
 	fs.BoolVar(&g.visual, "visual", false, "show the block denoising live in the terminal")
+	fs.BoolVar(&g.roleEndStop, "stop-on-role-end", d.StopOnRoleEnd, "end the output at <|role_end|> too (the reference stops at <|endoftext|> only)")
 }
 
 func (g *genFlags) options() dllm.GenerateOptions {
@@ -82,7 +84,7 @@ func (g *genFlags) options() dllm.GenerateOptions {
 	}
 	o.MaxPostSteps, o.MaxTokens = g.maxPostSteps, g.maxTokens
 	o.Temperature, o.TopK, o.TopP, o.Seed = g.temp, g.topK, g.topP, g.seed
-	o.EOSEarlyStop, o.NoCache = g.eosEarlyStop, g.noCache
+	o.EOSEarlyStop, o.NoCache, o.StopOnRoleEnd = g.eosEarlyStop, g.noCache, g.roleEndStop
 	return o
 }
 
