@@ -18,5 +18,7 @@ func avx2Table() table {
 	t.gemm[F16] = f16AVX2.gemm
 	t.gemm[Q8_0] = q8_0AVX2.gemm
 	t.gemm[Q4_0] = q4_0AVX2.gemm
+	t.gemm[Q4_K] = q4_KAVX2.gemm
+	t.gemm[Q6_K] = q6_KAVX2.gemm
 	return t
 }

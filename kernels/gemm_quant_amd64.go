@@ -62,3 +62,30 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 		qk.gemv(y[m*ldy+n0:m*ldy+n1], xs.q[m*xs.qrow:(m+1)*xs.qrow], wt, rb, nb)
 	}
 }
+
+// gemmQ4_Kx4AVX2 is gemmQ8_0x4AVX2 for Q4_K weights against Q8_K activation blocks
+// (dotQ4_KGeneric, 292-byte blocks).
+//
+//go:noescape
+func gemmQ4_Kx4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ4_KAVX2 is gemvQ8_0AVX2 for Q4_K weights (dotQ4_KGeneric).
+//
+//go:noescape
+func gemvQ4_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+
+// gemmQ6_Kx4AVX2 is gemmQ8_0x4AVX2 for Q6_K weights against Q8_K activation blocks
+// (dotQ6_KGeneric).
+//
+//go:noescape
+func gemmQ6_Kx4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ6_KAVX2 is gemvQ8_0AVX2 for Q6_K weights (dotQ6_KGeneric).
+//
+//go:noescape
+func gemvQ6_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+
+var (
+	q4_KAVX2 = quantKernels{gemmQ4_Kx4AVX2, gemvQ4_KAVX2}
+	q6_KAVX2 = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2}
+)
