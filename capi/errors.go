@@ -128,6 +128,10 @@ func generateStatus(err error) C.dllm_status {
 		return C.DLLM_STATUS_STOPPED
 	case errors.Is(err, context.Canceled):
 		return C.DLLM_STATUS_CANCELLED
+	case errors.Is(err, dllm.ErrClosed):
+		return C.DLLM_STATUS_CLOSED
+	case errors.Is(err, dllm.ErrBusy):
+		return C.DLLM_STATUS_BUSY
 	}
 	return C.DLLM_STATUS_FAILED
 }

@@ -24,20 +24,21 @@ func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 		return 0
 	}
 	return C.dllm_generate_params{
-		struct_size:     C.sizeof_dllm_generate_params,
-		max_tokens:      C.int32_t(o.MaxTokens),
-		block_length:    C.int32_t(o.BlockLength),
-		steps:           C.int32_t(o.Steps),
-		max_post_steps:  C.int32_t(o.MaxPostSteps),
-		num_to_transfer: C.int32_t(o.NumToTransfer),
-		top_k:           C.int32_t(o.TopK),
-		threshold:       C.double(o.Threshold),
-		edit_threshold:  C.double(o.EditThreshold),
-		temperature:     C.double(o.Temperature),
-		top_p:           C.double(o.TopP),
-		seed:            C.uint64_t(o.Seed),
-		eos_early_stop:  b(o.EOSEarlyStop),
-		no_cache:        b(o.NoCache),
+		struct_size:      C.sizeof_dllm_generate_params,
+		max_tokens:       C.int32_t(o.MaxTokens),
+		block_length:     C.int32_t(o.BlockLength),
+		steps:            C.int32_t(o.Steps),
+		max_post_steps:   C.int32_t(o.MaxPostSteps),
+		num_to_transfer:  C.int32_t(o.NumToTransfer),
+		top_k:            C.int32_t(o.TopK),
+		threshold:        C.double(o.Threshold),
+		edit_threshold:   C.double(o.EditThreshold),
+		temperature:      C.double(o.Temperature),
+		top_p:            C.double(o.TopP),
+		seed:             C.uint64_t(o.Seed),
+		eos_early_stop:   b(o.EOSEarlyStop),
+		stop_on_role_end: b(o.StopOnRoleEnd),
+		no_cache:         b(o.NoCache),
 	}
 }
 
@@ -107,6 +108,7 @@ func goOptions(params *C.cdllm_generate_params, info dllm.ModelInfo) (dllm.Gener
 		TopP:          float64(p.top_p),
 		Seed:          uint64(p.seed),
 		EOSEarlyStop:  p.eos_early_stop != 0,
+		StopOnRoleEnd: p.stop_on_role_end != 0,
 		NoCache:       p.no_cache != 0,
 	}
 	if err := o.Validate(); err != nil {

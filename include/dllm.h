@@ -232,7 +232,10 @@ typedef struct dllm_generate_params {
 	double top_p;            /* (0,1]; 1 = no nucleus filter */
 	uint64_t seed;           /* sampling seed */
 	int32_t eos_early_stop;  /* non-zero: stop as soon as end-of-text is final */
+	int32_t stop_on_role_end; /* non-zero: the end-of-turn token also ends the output;
+	                             default 1 */
 	int32_t no_cache;        /* non-zero: recompute the whole window every forward */
+	int32_t reserved;        /* set to 0 */
 	dllm_step_callback on_step; /* may be NULL */
 	void *step_user_data;
 	dllm_text_callback on_text; /* may be NULL */

@@ -278,7 +278,7 @@ static int stopping_step(const dllm_step_event *ev, void *user_data) {
 		dllm_result *r = NULL;
 		st->reentrant = dllm_session_generate(st->session, "again", NULL, &r);
 		dllm_result_free(r);
-		return st->calls > 3;
+		return 1;
 	}
 	case 3:
 		dllm_model_free(st->model_to_free);

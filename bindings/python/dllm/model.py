@@ -113,7 +113,7 @@ _PRESETS = {
     "speed": _ffi.dllm_generate_speed_params,
 }
 _OPTIONS = {name for name, _ in _ffi.generate_params._fields_} - {
-    "struct_size", "on_step", "step_user_data", "on_text", "text_user_data"}
+    "struct_size", "reserved", "on_step", "step_user_data", "on_text", "text_user_data"}
 
 
 def _params(options: dict) -> _ffi.generate_params:
@@ -265,7 +265,7 @@ class Model:
         template, ``system`` adding a system message) or ``prompt_ids``. Options are
         the fields of dllm_generate_params (max_tokens, block_length, steps, threshold,
         edit_threshold, max_post_steps, num_to_transfer, temperature, top_k, top_p,
-        seed, eos_early_stop, no_cache) plus ``preset`` ("default", "quality",
+        seed, eos_early_stop, stop_on_role_end, no_cache) plus ``preset`` ("default", "quality",
         "speed"). ``on_step``/``on_text`` receive each step and each final piece of text;
         returning False stops generation (the partial Result has stop_reason
         "stopped"). An exception raised in a callback stops generation and is re-raised.

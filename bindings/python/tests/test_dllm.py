@@ -10,10 +10,16 @@ import sys
 import threading
 import unittest
 
-import dllm
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+# Test the package in this checkout unless DLLM_TEST_INSTALLED is set (then the copy
+# that pip installed, found through sys.path, is tested).
+if not os.environ.get("DLLM_TEST_INSTALLED"):
+    sys.path.insert(0, os.path.dirname(HERE))
+
+import dllm  # noqa: E402
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(dllm.__file__)))
 MICRO = os.environ.get("DLLM_TEST_MODEL", os.path.join(ROOT, "testdata", "llada2-micro", "hf"))
 SMALL = dict(max_tokens=16, block_length=8, steps=8)
 
@@ -195,8 +201,10 @@ class ErrorTest(unittest.TestCase):
 
 def _run(code, **env):
     e = dict(os.environ)
+    e["PYTHONPATH"] = PACKAGE_PARENT
     e.update(env)
-    return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code],
+                          env=e, capture_output=True, text=True, cwd=HERE)
 
 
 class ProcessTest(unittest.TestCase):

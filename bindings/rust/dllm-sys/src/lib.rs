@@ -121,7 +121,9 @@ pub struct dllm_generate_params {
     pub top_p: f64,
     pub seed: u64,
     pub eos_early_stop: i32,
+    pub stop_on_role_end: i32,
     pub no_cache: i32,
+    pub reserved: i32,
     pub on_step: dllm_step_callback,
     pub step_user_data: *mut c_void,
     pub on_text: dllm_text_callback,
@@ -249,7 +251,7 @@ mod tests {
         assert_eq!(size_of::<dllm_commit>(), 16);
         assert_eq!(size_of::<dllm_edit>(), 24);
         assert_eq!(size_of::<dllm_step_event>(), 80);
-        assert_eq!(size_of::<dllm_generate_params>(), 112);
+        assert_eq!(size_of::<dllm_generate_params>(), 120);
         assert_eq!(size_of::<dllm_stats>(), 48);
         assert_eq!(size_of::<dllm_result>(), 96);
         assert_eq!(size_of::<dllm_message>(), 16);

@@ -374,6 +374,8 @@ impl GenerateParams {
         top_p: f64 => top_p;
         seed: u64 => seed;
         eos_early_stop: bool => eos_early_stop as i32;
+        /// The end-of-turn token also ends the output (default true).
+        stop_on_role_end: bool => stop_on_role_end as i32;
         no_cache: bool => no_cache as i32;
     }
 }
