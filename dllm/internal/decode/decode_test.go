@@ -635,20 +635,18 @@ func TestReusePrefix(t *testing.T) {
 // Steady-state decoding allocates only the trace (one entry and its commit list per step).
 func TestAllocations(t *testing.T) {
 	f := newFake(8, func(p int, _ []int32) (int32, float64) { return int32(p % 12), 0.5 })
+	f.quiet = true
 	d := New(f, fV, f.capacity)
 	o := fakeOpts(V20, 8, 64)
 	o.Threshold = 0.99
 	prompt := []int32{1, 2, 3, 4, 5, 6, 7, 8}
 	res, _ := d.Generate(context.Background(), prompt, o)
-	f.runs = nil
-	allocs := testing.AllocsPerRun(3, func() {
-		f.committed, f.runs = f.committed[:0], f.runs[:0]
-		d.Generate(context.Background(), prompt, o)
-	})
-	// Per generation: sampler, run state, result copies, trace growth; per step: the
-	// commit slice (the fake's own bookkeeping aside: one string + slice per call).
-	perStep := (allocs - 20) / float64(res.Stats.Forwards)
-	if perStep > 4 {
-		t.Fatalf("%.0f allocations for %d forwards (%.1f per step)", allocs, res.Stats.Forwards, perStep)
+	allocs := testing.AllocsPerRun(3, func() { d.Generate(context.Background(), prompt, o) })
+	// Per generation: sampler, run state, result copies, trace growth (~log2 of its
+	// length); per step: the commit list.
+	perStep := (allocs - 25) / float64(res.Stats.Forwards)
+	if perStep > 1.05 {
+		t.Fatalf("%.0f allocations for %d forwards (%.2f per step)", allocs, res.Stats.Forwards, perStep)
 	}
+	t.Logf("%.0f allocations for %d forwards", allocs, res.Stats.Forwards)
 }

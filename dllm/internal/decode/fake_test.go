@@ -32,6 +32,8 @@ type fakeModel struct {
 	runs      []string        // "commit/len/rows" per call, for assertions
 	beforeRun func(calls int) // called at the start of every Forward
 	err       func(int) error // injected Forward failure
+	quiet     bool            // no bookkeeping, no allocation (allocation tests)
+	scratch   []int32
 }
 
 func newFake(block int, predict predictFn) *fakeModel {
@@ -68,8 +70,14 @@ func (f *fakeModel) Forward(tokens []int32, block int, commit bool, rows []int, 
 	if len(logits) != len(rows)*fV {
 		return fmt.Errorf("fake: %d logits for %d rows", len(logits), len(rows))
 	}
-	full := append(slices.Clip(f.committed), tokens...)
-	f.runs = append(f.runs, fmt.Sprintf("%v/%d+%d/%d", commit, start, len(tokens), len(rows)))
+	var full []int32
+	if f.quiet {
+		f.scratch = append(append(f.scratch[:0], f.committed...), tokens...)
+		full = f.scratch
+	} else {
+		full = append(slices.Clip(f.committed), tokens...)
+		f.runs = append(f.runs, fmt.Sprintf("%v/%d+%d/%d", commit, start, len(tokens), len(rows)))
+	}
 	for i, r := range rows {
 		if r < 0 || r >= len(tokens) {
 			return fmt.Errorf("fake: row %d outside the run of %d", r, len(tokens))
@@ -80,7 +88,7 @@ func (f *fakeModel) Forward(tokens []int32, block int, commit bool, rows []int, 
 		setLogits(logits[i*fV:(i+1)*fV], tok, conf)
 	}
 	if commit {
-		f.committed = full
+		f.committed = append(f.committed[:start], tokens...)
 	}
 	return nil
 }

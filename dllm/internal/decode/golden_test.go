@@ -269,3 +269,233 @@ func TestGoldens(t *testing.T) {
 		}
 	}
 }
+
+// Two decoders with their own states on one shared model, generating at the same time,
+// give the sequential (golden) results. Run under -race.
+func TestConcurrentDecoders(t *testing.T) {
+	m := fixtureModel(t, "llada2-micro")
+	goldens := loadGoldens(t, "llada2-micro")
+	const workers = 2
+	errs := make(chan error, workers*len(goldens))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := newDecoder(t, m)
+			// Each worker walks the goldens in a different order, alternating cache modes.
+			for i := range goldens {
+				g := goldens[(i+w*len(goldens)/workers)%len(goldens)]
+				o := g.options()
+				o.NoCache = (i+w)%2 == 1
+				res, err := d.Generate(context.Background(), g.PromptIDs, o)
+				if err == nil {
+					err = checkGolden(g, res)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("worker %d, %s (no cache %v): %w", w, g.Name, o.NoCache, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// The goldens stop on <|endoftext|> only. Adding <|role_end|> as a stop id changes nothing
+// for outputs without it, and for the two that contain it, ends the output right after
+// it, at the end of the block that produced it, with the same decisions up to there.
+func TestRoleEndStopOnGoldens(t *testing.T) {
+	const roleEnd = 1021 // <|role_end|> in the fixtures' tokenizer
+	for _, fx := range fixtures {
+		m := fixtureModel(t, fx)
+		d := newDecoder(t, m)
+		for _, g := range loadGoldens(t, fx) {
+			o := g.options()
+			o.StopIDs = []int32{g.Params.EOSID, roleEnd}
+			res, err := d.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.Index(g.OutputIDs, roleEnd)
+			if i < 0 {
+				if err := checkGolden(g, res); err != nil {
+					t.Errorf("%s/%s: %v", fx, g.Name, err)
+				}
+				continue
+			}
+			want := g.OutputIDs[:i+1]
+			if !slices.Equal(res.Tokens, want) || res.Reason != StopToken {
+				t.Errorf("%s/%s: tokens %v reason %s, want %v stop_token", fx, g.Name, res.Tokens, res.Reason, want)
+			}
+			n := len(res.Trace)
+			if n == 0 || n >= len(g.Trace) || res.Trace[n-1].Block != g.Trace[n-1].Block || g.Trace[n].Block == g.Trace[n-1].Block {
+				t.Errorf("%s/%s: stopped after %d forwards, not at the end of a golden block", fx, g.Name, n)
+			}
+			t.Logf("%s/%s: <|role_end|> at output %d, stopped after %d of %d forwards", fx, g.Name, i, n, len(g.Trace))
+		}
+	}
+}
+
+// The trace marshals to the goldens' JSON form, field for field.
+func TestTraceJSON(t *testing.T) {
+	m := fixtureModel(t, "llada2-micro")
+	d := newDecoder(t, m)
+	for _, name := range []string{"gen_v20_b8_s3", "gen_v21_eos_early_stop"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "llada2-micro", "golden", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g genGolden
+		var want struct {
+			Trace []map[string]any `json:"trace"`
+		}
+		if err := json.Unmarshal(raw, &g); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		res, err := d.Generate(context.Background(), g.PromptIDs, g.options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(res.Trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []map[string]any
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want.Trace) {
+			t.Fatalf("%s: %d entries, want %d", name, len(got), len(want.Trace))
+		}
+		for i := range got {
+			if err := jsonClose(got[i], want.Trace[i]); err != nil {
+				t.Fatalf("%s: trace[%d]: %v\n got %s", name, i, err, b)
+			}
+		}
+	}
+}
+
+// jsonClose compares decoded JSON values, numbers within confTol.
+func jsonClose(got, want any) error {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Errorf("object %v, want %v", got, want)
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok {
+				return fmt.Errorf("missing %q", k)
+			}
+			if err := jsonClose(gv, wv); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Errorf("array %v, want %v", got, want)
+		}
+		for i := range w {
+			if err := jsonClose(g[i], w[i]); err != nil {
+				return fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+	case float64:
+		g, ok := got.(float64)
+		if !ok || math.Abs(g-w) > confTol {
+			return fmt.Errorf("%v, want %v", got, want)
+		}
+	default:
+		if got != want {
+			return fmt.Errorf("%v, want %v", got, want)
+		}
+	}
+	return nil
+}
+
+// With sampling (T > 0, top-k, top-p, a seed) the cache and the recomputation still make
+// the same decisions, and a seed reproduces its run.
+func TestSamplingCacheEqualsNoCache(t *testing.T) {
+	m := fixtureModel(t, "llada2-micro")
+	d := newDecoder(t, m)
+	g := loadGoldens(t, "llada2-micro")[0]
+	for _, v := range []Variant{V20, V21} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			o := V20Defaults(48, g.Params.MaskID, g.Params.EOSID)
+			if v == V21 {
+				o = V21Quality(48, g.Params.MaskID, g.Params.EOSID)
+			}
+			o.BlockLength, o.Steps = 16, 16
+			o.Sampling = sample.Params{Temperature: 0.9, TopK: 40, TopP: 0.95}
+			o.Seed = seed
+			a, err := d.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.NoCache = true
+			b, err := d.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(a.Tokens, b.Tokens) || len(a.Trace) != len(b.Trace) {
+				t.Fatalf("%v seed %d: cache %v, no cache %v", v, seed, a.Tokens, b.Tokens)
+			}
+			c, _ := d.Generate(context.Background(), g.PromptIDs, o)
+			if !slices.Equal(c.Tokens, b.Tokens) {
+				t.Fatalf("%v seed %d: not reproducible", v, seed)
+			}
+		}
+	}
+}
+
+// A second turn reusing the cached prefix of the first decodes like a fresh state.
+func TestReusePrefixModel(t *testing.T) {
+	m := fixtureModel(t, "llada2-tiny-chat")
+	var g *genGolden
+	for _, x := range loadGoldens(t, "llada2-tiny-chat") {
+		if x.Name == "gen_v20_add_default" {
+			g = x
+		}
+	}
+	d := newDecoder(t, m)
+	o := g.options()
+	first, err := d.Generate(context.Background(), g.PromptIDs, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Second turn: the first prompt and answer, then another question (the turn text
+	// itself does not matter to the cache, only the shared prefix).
+	next := append(slices.Clone(g.PromptIDs), first.Tokens...)
+	next = append(next, 1021, 1022)
+	next = append(next, g.PromptIDs[12:]...)
+	common := 0
+	for common < first.Cached && next[common] == first.Canvas[common] {
+		common++
+	}
+	o.ReusePrefix = common
+	reused, err := d.Generate(context.Background(), next, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ReusePrefix = 0
+	fresh, err := newDecoder(t, m).Generate(context.Background(), next, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reused.Tokens, fresh.Tokens) || reused.Reason != fresh.Reason || len(reused.Trace) != len(fresh.Trace) {
+		t.Fatalf("reused %v %s, fresh %v %s", reused.Tokens, reused.Reason, fresh.Tokens, fresh.Reason)
+	}
+	if reused.Stats.PrefillTokens >= fresh.Stats.PrefillTokens {
+		t.Fatalf("prefill %d tokens with reuse, %d fresh", reused.Stats.PrefillTokens, fresh.Stats.PrefillTokens)
+	}
+	t.Logf("shared %d tokens; prefill %d vs %d tokens; output %v", common, reused.Stats.PrefillTokens, fresh.Stats.PrefillTokens, reused.Tokens)
+}
