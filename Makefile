@@ -23,6 +23,7 @@ lint:
 
 test-go:
 	$(GO) test -race ./...
+	$(GO) test -run 'TestDemoAccuracy' -v ./dllm/ | grep -E '^(---|ok|FAIL|PASS)|accuracy|per forward'
 
 # The pure-Go reference kernels alone (assembly disabled), and everything on top of them.
 test-purego:

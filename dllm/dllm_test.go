@@ -155,8 +155,8 @@ func abs(x float64) float64 {
 // checks the accuracy per task and the tokens filled per forward that the fixture
 // README reports for the reference implementation.
 func TestDemoAccuracy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("440 generations; run without -short")
+	if testing.Short() || raceEnabled {
+		t.Skip("440 generations: run without -short and without -race (make test does)")
 	}
 	data, err := os.ReadFile(filepath.Join(demoDir, "golden", "eval.json"))
 	if err != nil {

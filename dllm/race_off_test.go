@@ -1,0 +1,5 @@
+//go:build !race
+
+package dllm
+
+const raceEnabled = false
