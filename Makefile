@@ -3,6 +3,8 @@
 # the arm64 build under qemu, and (from mk/*.mk) the C ABI and the language bindings.
 
 GO ?= go
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 export CGO_ENABLED ?= 1
 
 .PHONY: all build test lint test-go test-purego test-arm64
