@@ -69,8 +69,8 @@ func BenchmarkMatMul(b *testing.B) {
 			w, _ := NewMatrix(f, s.N, s.K, randWeights(r, f, s.N, s.K))
 			x := randFloats(r, s.M*s.K)
 			y := make([]float32, s.M*s.N)
-			forEachImpl(b, func(b *testing.B) {
-				b.Run(fmt.Sprintf("%s/M=%d/K=%d/N=%d", f, s.M, s.K, s.N), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/M=%d/K=%d/N=%d", f, s.M, s.K, s.N), func(b *testing.B) {
+				eachImplB(b, func(b *testing.B) {
 					start := time.Now()
 					n := 0
 					for b.Loop() {
@@ -86,21 +86,3 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 }
 
-// forEachImpl runs fn once per available implementation, as a sub-benchmark or subtest
-// named after it.
-func forEachImpl(tb testing.TB, fn func(b *testing.B)) {
-	b := tb.(*testing.B)
-	for _, im := range Implementations() {
-		if !im.Available {
-			continue
-		}
-		b.Run(im.Name, func(b *testing.B) {
-			restore, err := Use(im.Name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer restore()
-			fn(b)
-		})
-	}
-}

@@ -12,7 +12,10 @@ var archImpls = []*impl{
 }
 
 func avx2Table() table {
-	var t table
+	t := table{
+		dot: dotAVX2Go, axpy: axpyAVX2Go, add: addAVX2Go, scale: scaleAVX2Go,
+		sumSquares: sumSquaresAVX2Go, mulScaled: mulScaledAVX2Go,
+	}
 	t.gemm[F32] = f32AVX2.gemm
 	t.gemm[BF16] = bf16AVX2.gemm
 	t.gemm[F16] = f16AVX2.gemm

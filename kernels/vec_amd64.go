@@ -1,0 +1,82 @@
+//go:build gc && !purego
+
+package kernels
+
+// Vector kernels in vec_amd64.s. Each covers the first len&^7 elements; the wrappers
+// below finish the tail with the generic code and report memory to the race detector.
+
+// dotAVX2 returns Σ_{i < len(a)&^7} a[i]·b[i]. len(b) >= len(a)&^7.
+//
+//go:noescape
+func dotAVX2(a, b []float32) float32
+
+// axpyAVX2 sets y[i] = fma(alpha, x[i], y[i]) for i < len(y)&^7. len(x) >= len(y)&^7.
+//
+//go:noescape
+func axpyAVX2(y []float32, alpha float32, x []float32)
+
+// addAVX2 sets dst[i] = a[i] + b[i] for i < len(dst)&^7.
+//
+//go:noescape
+func addAVX2(dst, a, b []float32)
+
+// scaleAVX2 sets x[i] *= alpha for i < len(x)&^7.
+//
+//go:noescape
+func scaleAVX2(x []float32, alpha float32)
+
+// mulScaledAVX2 sets dst[i] = (x[i]·s)·w[i] for i < len(dst)&^7.
+//
+//go:noescape
+func mulScaledAVX2(dst, x, w []float32, s float32)
+
+// sumSquaresAVX2 returns Σ_{i < len(x)&^7} float64(x[i])², in float64.
+//
+//go:noescape
+func sumSquaresAVX2(x []float32) float64
+
+func dotAVX2Go(a, b []float32) float32 {
+	n := len(a) &^ 7
+	raceReadF32(a)
+	raceReadF32(b)
+	return dotAVX2(a, b) + dotGeneric(a[n:], b[n:len(a)])
+}
+
+func axpyAVX2Go(y []float32, alpha float32, x []float32) {
+	n := len(y) &^ 7
+	raceReadF32(x)
+	raceWriteF32(y)
+	axpyAVX2(y, alpha, x[:len(y)])
+	axpyGeneric(y[n:], alpha, x[n:len(y)])
+}
+
+func addAVX2Go(dst, a, b []float32) {
+	n := len(dst) &^ 7
+	raceReadF32(a)
+	raceReadF32(b)
+	raceWriteF32(dst)
+	addAVX2(dst, a[:len(dst)], b[:len(dst)])
+	addGeneric(dst[n:], a[n:len(dst)], b[n:len(dst)])
+}
+
+func scaleAVX2Go(x []float32, alpha float32) {
+	n := len(x) &^ 7
+	raceWriteF32(x)
+	scaleAVX2(x, alpha)
+	scaleGeneric(x[n:], alpha)
+}
+
+func mulScaledAVX2Go(dst, x, w []float32, s float32) {
+	n := len(dst) &^ 7
+	raceReadF32(x)
+	raceReadF32(w)
+	raceWriteF32(dst)
+	mulScaledAVX2(dst, x[:len(dst)], w[:len(dst)], s)
+	mulScaledGeneric(dst[n:], x[n:len(dst)], w[n:len(dst)], s)
+}
+
+func sumSquaresAVX2Go(x []float32) float64 {
+	n := len(x) &^ 7
+	raceReadF32(x)
+	return sumSquaresAVX2(x) + sumSquaresGeneric(x[n:])
+}

@@ -1,0 +1,246 @@
+//go:build gc && !purego
+
+#include "textflag.h"
+
+// Vector kernels. Each processes the first len&^7 elements (whole 8-lane vectors); the Go
+// wrapper in vec_amd64.go finishes the tail. Main loops take 32 elements with 4
+// independent accumulators or streams, then 8 at a time.
+
+#define PA SI   // first operand
+#define PB DI   // second operand
+#define PD DX   // destination
+#define N CX    // elements left (multiple of 8)
+
+// REDUCEPS leaves the sum of the 8 lanes of Y0 in X0 (clobbers X1).
+#define REDUCEPS \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0       \
+	VHADDPS X0, X0, X0      \
+	VHADDPS X0, X0, X0
+
+// func dotAVX2(a, b []float32) float32
+// Requires: AVX, FMA
+//
+//	returns Σ_{i < len(a)&^7} a[i]·b[i]; len(b) >= len(a)&^7
+TEXT ·dotAVX2(SB), NOSPLIT, $0-52
+	MOVQ   a_base+0(FP), PA
+	MOVQ   a_len+8(FP), N
+	ANDQ   $~7, N
+	MOVQ   b_base+24(FP), PB
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ   N, $32
+	JLT    tail
+
+loop32:
+	VMOVUPS     (PA), Y4        // Yk += a[i+8k : i+8k+8]·b[…]
+	VMOVUPS     32(PA), Y5
+	VMOVUPS     64(PA), Y6
+	VMOVUPS     96(PA), Y7
+	VFMADD231PS (PB), Y4, Y0
+	VFMADD231PS 32(PB), Y5, Y1
+	VFMADD231PS 64(PB), Y6, Y2
+	VFMADD231PS 96(PB), Y7, Y3
+	ADDQ        $128, PA
+	ADDQ        $128, PB
+	SUBQ        $32, N
+	CMPQ        N, $32
+	JGE         loop32
+
+tail:
+	TESTQ N, N
+	JZ    sum
+
+loop8:
+	VMOVUPS     (PA), Y4
+	VFMADD231PS (PB), Y4, Y0
+	ADDQ        $32, PA
+	ADDQ        $32, PB
+	SUBQ        $8, N
+	JNZ         loop8
+
+sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	REDUCEPS
+	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(y []float32, alpha float32, x []float32)
+// Requires: AVX, FMA
+//
+//	for i < len(y)&^7: y[i] = fma(alpha, x[i], y[i]); len(x) >= len(y)&^7
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
+	MOVQ         y_base+0(FP), PD
+	MOVQ         y_len+8(FP), N
+	ANDQ         $~7, N
+	VBROADCASTSS alpha+24(FP), Y8
+	MOVQ         x_base+32(FP), PA
+	CMPQ         N, $32
+	JLT          tail
+
+loop32:
+	VMOVUPS     (PD), Y0
+	VMOVUPS     32(PD), Y1
+	VMOVUPS     64(PD), Y2
+	VMOVUPS     96(PD), Y3
+	VFMADD231PS (PA), Y8, Y0
+	VFMADD231PS 32(PA), Y8, Y1
+	VFMADD231PS 64(PA), Y8, Y2
+	VFMADD231PS 96(PA), Y8, Y3
+	VMOVUPS     Y0, (PD)
+	VMOVUPS     Y1, 32(PD)
+	VMOVUPS     Y2, 64(PD)
+	VMOVUPS     Y3, 96(PD)
+	ADDQ        $128, PA
+	ADDQ        $128, PD
+	SUBQ        $32, N
+	CMPQ        N, $32
+	JGE         loop32
+
+tail:
+	TESTQ N, N
+	JZ    done
+
+loop8:
+	VMOVUPS     (PD), Y0
+	VFMADD231PS (PA), Y8, Y0
+	VMOVUPS     Y0, (PD)
+	ADDQ        $32, PA
+	ADDQ        $32, PD
+	SUBQ        $8, N
+	JNZ         loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, a, b []float32)
+// Requires: AVX
+//
+//	for i < len(dst)&^7: dst[i] = a[i] + b[i]
+TEXT ·addAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), PD
+	MOVQ dst_len+8(FP), N
+	ANDQ $~7, N
+	MOVQ a_base+24(FP), PA
+	MOVQ b_base+48(FP), PB
+	TESTQ N, N
+	JZ   done
+
+loop8:
+	VMOVUPS (PA), Y0
+	VADDPS  (PB), Y0, Y0
+	VMOVUPS Y0, (PD)
+	ADDQ    $32, PA
+	ADDQ    $32, PB
+	ADDQ    $32, PD
+	SUBQ    $8, N
+	JNZ     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x []float32, alpha float32)
+// Requires: AVX
+//
+//	for i < len(x)&^7: x[i] *= alpha
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x_base+0(FP), PD
+	MOVQ         x_len+8(FP), N
+	ANDQ         $~7, N
+	VBROADCASTSS alpha+24(FP), Y8
+	TESTQ        N, N
+	JZ           done
+
+loop8:
+	VMULPS  (PD), Y8, Y0
+	VMOVUPS Y0, (PD)
+	ADDQ    $32, PD
+	SUBQ    $8, N
+	JNZ     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func mulScaledAVX2(dst, x, w []float32, s float32)
+// Requires: AVX
+//
+//	for i < len(dst)&^7: dst[i] = (x[i]·s)·w[i], each product rounded to float32
+TEXT ·mulScaledAVX2(SB), NOSPLIT, $0-76
+	MOVQ         dst_base+0(FP), PD
+	MOVQ         dst_len+8(FP), N
+	ANDQ         $~7, N
+	MOVQ         x_base+24(FP), PA
+	MOVQ         w_base+48(FP), PB
+	VBROADCASTSS s+72(FP), Y8
+	TESTQ        N, N
+	JZ           done
+
+loop8:
+	VMULPS  (PA), Y8, Y0
+	VMULPS  (PB), Y0, Y0
+	VMOVUPS Y0, (PD)
+	ADDQ    $32, PA
+	ADDQ    $32, PB
+	ADDQ    $32, PD
+	SUBQ    $8, N
+	JNZ     loop8
+
+done:
+	VZEROUPPER
+	RET
+
+// func sumSquaresAVX2(x []float32) float64
+// Requires: AVX, FMA
+//
+//	returns Σ_{i < len(x)&^7} float64(x[i])², accumulated in float64 (4 × 4 lanes)
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), PA
+	MOVQ   x_len+8(FP), N
+	ANDQ   $~7, N
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	CMPQ   N, $16
+	JLT    tail
+
+loop16:
+	VCVTPS2PD   (PA), Y4      // 4 floats → 4 doubles, exact
+	VCVTPS2PD   16(PA), Y5
+	VCVTPS2PD   32(PA), Y6
+	VCVTPS2PD   48(PA), Y7
+	VFMADD231PD Y4, Y4, Y0    // squares of float32s are exact in float64
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ        $64, PA
+	SUBQ        $16, N
+	CMPQ        N, $16
+	JGE         loop16
+
+tail:
+	TESTQ N, N
+	JZ    sum
+	VCVTPS2PD   (PA), Y4      // the last 8
+	VCVTPS2PD   16(PA), Y5
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+
+sum:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	VMOVSD       X0, ret+24(FP)
+	VZEROUPPER
+	RET
