@@ -263,6 +263,6 @@ func printJSON(res dllm.Result, trace []traceEntry) error {
 
 func statsLine(res dllm.Result) string {
 	st := res.Stats
-	return fmt.Sprintf("[%d tokens in %d forwards (%.2f tokens/forward), %.1f tokens/s, first token after %s, stop: %s]",
+	return fmt.Sprintf("[%d tokens, %d forwards filling %.2f positions each, %.1f tokens/s, first token after %s, stop: %s]",
 		st.Tokens, st.Forwards, st.TokensPerForward, st.TokensPerSecond, st.TimeToFirstToken.Round(1e5), res.StopReason)
 }
