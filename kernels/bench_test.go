@@ -85,4 +85,3 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
-

@@ -158,9 +158,9 @@ func matMulShapes(f Format) []mmShape {
 			}
 		}
 	}
-	// Real model shapes (trimmed under -short, e.g. in qemu).
+	// Real model shapes (trimmed under -short, e.g. in qemu, and under -race).
 	real := []mmShape{{32, 30, 2048}, {1, 50, 4096}, {33, 13, 5120}, {4, 7, 9216}, {64, 40, 512}, {17, 25, 1024}}
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		real = real[:2]
 	}
 	return append(s, real...)

@@ -2,6 +2,8 @@
 
 package kernels
 
+const raceEnabled = false
+
 // Without the race detector the annotations compile to nothing.
 
 func raceReadF32([]float32)  {}

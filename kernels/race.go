@@ -7,6 +7,8 @@ import (
 	"unsafe"
 )
 
+const raceEnabled = true
+
 // Assembly memory accesses are invisible to the race detector; the Go wrappers report
 // the ranges an assembly call reads and writes.
 
