@@ -107,9 +107,68 @@ func (r *ggufReader) count(what string, minSize int) int {
 	return int(n)
 }
 
+// str reads a length-prefixed string; what (a constant) names it in errors.
 func (r *ggufReader) str(what string) string {
-	n := r.count(what+" length", 1)
+	n := r.count(what, 1)
 	return string(r.bytes(n))
+}
+
+// strs reads n strings into one shared backing allocation: a tokenizer vocabulary has
+// hundreds of thousands of short strings, and one allocation instead of one per string
+// is most of the difference between a slow and a fast open.
+func (r *ggufReader) strs(n int) []string {
+	start := r.off
+	total := 0
+	for i := 0; i < n && r.err == nil; i++ {
+		l := r.count("string length", 1)
+		r.bytes(l)
+		total += l
+	}
+	if r.err != nil {
+		return nil
+	}
+	buf := make([]byte, 0, total)
+	for off := start; off < r.off; {
+		l := int(binary.LittleEndian.Uint64(r.data[off:]))
+		buf = append(buf, r.data[off+8:off+8+l]...)
+		off += 8 + l
+	}
+	all := string(buf)
+	out := make([]string, n)
+	pos := 0
+	for i, off := 0, start; i < n; i++ {
+		l := int(binary.LittleEndian.Uint64(r.data[off:]))
+		out[i] = all[pos : pos+l]
+		pos += l
+		off += 8 + l
+	}
+	return out
+}
+
+// lazyStrs validates n strings and keeps a copy of their encoding for lazy decoding.
+func (r *ggufReader) lazyStrs(n int) *lazyStrings {
+	start := r.off
+	for i := 0; i < n && r.err == nil; i++ {
+		r.bytes(r.count("string length", 1))
+	}
+	if r.err != nil {
+		return nil
+	}
+	return &lazyStrings{raw: string(r.data[start:r.off]), n: n}
+}
+
+// fixed reads n fixed-size elements of size bytes each with one bounds check, decoding
+// each with dec.
+func fixed[T any](r *ggufReader, n, size int, dec func([]byte) T) []T {
+	b := r.bytes(n * size) // n*size cannot overflow: count() bounded n by the bytes left
+	if b == nil {
+		return nil
+	}
+	out := make([]T, n)
+	for i := range out {
+		out[i] = dec(b[i*size:])
+	}
+	return out
 }
 
 // value decodes one metadata value of type t.
@@ -143,7 +202,7 @@ func (r *ggufReader) value(t ValueType, depth int) Value {
 		}
 		return Value{typ: t, x: b == 1}
 	case TypeString:
-		return Value{typ: t, x: r.str("string")}
+		return Value{typ: t, x: r.str("string length")}
 	case TypeArray:
 		return r.array(depth)
 	}
@@ -171,31 +230,36 @@ func (r *ggufReader) array(depth int) Value {
 		return Value{}
 	}
 	v := Value{typ: TypeArray, elem: et}
+	le := binary.LittleEndian
 	switch et {
 	case TypeUint8:
-		v.x = fill(n, r.u8)
+		v.x = fixed(r, n, 1, func(b []byte) uint8 { return b[0] })
 	case TypeInt8:
-		v.x = fill(n, func() int8 { return int8(r.u8()) })
+		v.x = fixed(r, n, 1, func(b []byte) int8 { return int8(b[0]) })
 	case TypeUint16:
-		v.x = fill(n, r.u16)
+		v.x = fixed(r, n, 2, le.Uint16)
 	case TypeInt16:
-		v.x = fill(n, func() int16 { return int16(r.u16()) })
+		v.x = fixed(r, n, 2, func(b []byte) int16 { return int16(le.Uint16(b)) })
 	case TypeUint32:
-		v.x = fill(n, r.u32)
+		v.x = fixed(r, n, 4, le.Uint32)
 	case TypeInt32:
-		v.x = fill(n, func() int32 { return int32(r.u32()) })
+		v.x = fixed(r, n, 4, func(b []byte) int32 { return int32(le.Uint32(b)) })
 	case TypeFloat32:
-		v.x = fill(n, func() float32 { return math.Float32frombits(r.u32()) })
+		v.x = fixed(r, n, 4, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) })
 	case TypeUint64:
-		v.x = fill(n, r.u64)
+		v.x = fixed(r, n, 8, le.Uint64)
 	case TypeInt64:
-		v.x = fill(n, func() int64 { return int64(r.u64()) })
+		v.x = fixed(r, n, 8, func(b []byte) int64 { return int64(le.Uint64(b)) })
 	case TypeFloat64:
-		v.x = fill(n, func() float64 { return math.Float64frombits(r.u64()) })
+		v.x = fixed(r, n, 8, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) })
 	case TypeBool:
 		v.x = fill(n, func() bool { b, _ := r.value(TypeBool, depth).Bool(); return b })
 	case TypeString:
-		v.x = fill(n, func() string { return r.str("string") })
+		if n >= lazyStringsMin {
+			v.x = r.lazyStrs(n)
+		} else {
+			v.x = r.strs(n)
+		}
 	case TypeArray:
 		v.x = fill(n, func() Value { return r.array(depth + 1) })
 	}
@@ -243,7 +307,7 @@ func parseGGUF(data []byte) (*GGUF, error) {
 	g := &GGUF{Version: version, Alignment: ggufDefaultAlignment}
 	g.Meta = &Metadata{kvs: make([]KV, 0, nKV), idx: make(map[string]int, nKV)}
 	for i := 0; i < nKV; i++ {
-		key := r.str("key")
+		key := r.str("key length")
 		t := ValueType(r.u32())
 		v := r.value(t, 0)
 		if r.err != nil {
@@ -268,7 +332,7 @@ func parseGGUF(data []byte) (*GGUF, error) {
 	infos := make([]info, 0, nTensors)
 	names := make(map[string]struct{}, nTensors)
 	for i := 0; i < nTensors; i++ {
-		name := r.str("tensor name")
+		name := r.str("tensor name length")
 		nd := r.u32()
 		if r.err != nil {
 			return nil, fmt.Errorf("tensor info %d: %w", i, r.err)

@@ -439,3 +439,49 @@ func TestCreateGGUF(t *testing.T) {
 		t.Errorf("directory holds %d entries, want only out.gguf", len(entries))
 	}
 }
+
+// TestGGUFLargeStringArray covers the lazily decoded string arrays (vocabularies): they
+// read back equal, concurrently, after the file is closed, and re-encode identically.
+func TestGGUFLargeStringArray(t *testing.T) {
+	words := make([]string, lazyStringsMin+10)
+	for i := range words {
+		words[i] = strings.Repeat("é", i%7) + string(rune('a'+i%26))
+	}
+	meta := []KV{{"tokenizer.ggml.tokens", MustValue(words)}, {"after", MustValue(uint32(7))}}
+	data := buildGGUF(t, meta, nil, nil)
+	path := filepath.Join(t.TempDir(), "vocab.gguf")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := ck.Meta.Get("tokenizer.ggml.tokens")
+	if v.Len() != len(words) {
+		t.Fatalf("Len %d", v.Len())
+	}
+	if u, ok := ck.Meta.Uint("after"); !ok || u != 7 {
+		t.Errorf("key after the array: %d %v", u, ok)
+	}
+	ck.Close() // values own their memory
+	done := make(chan []string)
+	for g := 0; g < 4; g++ {
+		go func() { s, _ := v.Strings(); done <- s }()
+	}
+	for g := 0; g < 4; g++ {
+		if s := <-done; !reflect.DeepEqual(s, words) {
+			t.Fatal("strings differ")
+		}
+	}
+	if s, _ := v.Index(5).Str(); s != words[5] {
+		t.Errorf("Index(5) = %q", s)
+	}
+	if again := buildGGUF(t, ck.Meta.KVs(), nil, nil); !bytes.Equal(again, data) {
+		t.Error("re-encoding differs")
+	}
+	// A truncated vocabulary is still an error.
+	if _, err := ParseGGUF(data[:len(data)/2], "cut.gguf"); err == nil {
+		t.Error("truncated vocabulary parsed")
+	}
+}

@@ -1,10 +1,12 @@
 package weights
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ValueType is the type tag of a GGUF metadata value (the gguf_type ids of the format).
@@ -158,7 +160,42 @@ func (v Value) Type() ValueType { return v.typ }
 func (v Value) ElemType() ValueType { return v.elem }
 
 // Interface returns the underlying Go value (see Value).
-func (v Value) Interface() any { return v.x }
+func (v Value) Interface() any { return v.resolved().x }
+
+// lazyStrings is a large string array kept as its encoded bytes (copied out of the file,
+// so it outlives the mapping) and split into strings on first use. A tokenizer vocabulary
+// holds hundreds of thousands of strings; decoding them when a program that only wants
+// the tensors opens the file would dominate the open time.
+type lazyStrings struct {
+	raw  string // n × (u64 length, bytes), already validated
+	n    int
+	once sync.Once
+	s    []string
+}
+
+// lazyStringsMin is the array length from which string arrays are decoded lazily.
+const lazyStringsMin = 4096
+
+func (l *lazyStrings) strings() []string {
+	l.once.Do(func() {
+		l.s = make([]string, l.n)
+		off := 0
+		for i := range l.s {
+			n := int(binary.LittleEndian.Uint64([]byte(l.raw[off : off+8])))
+			l.s[i] = l.raw[off+8 : off+8+n]
+			off += 8 + n
+		}
+	})
+	return l.s
+}
+
+// resolved replaces a lazy string array by its decoded form.
+func (v Value) resolved() Value {
+	if l, ok := v.x.(*lazyStrings); ok {
+		v.x = l.strings()
+	}
+	return v
+}
 
 // Uint returns an integer value as uint64; ok is false for non-integers and negatives.
 func (v Value) Uint() (uint64, bool) {
@@ -242,6 +279,8 @@ func (v Value) Len() int {
 		return 0
 	}
 	switch x := v.x.(type) {
+	case *lazyStrings:
+		return x.n
 	case []uint8:
 		return len(x)
 	case []int8:
@@ -274,7 +313,7 @@ func (v Value) Len() int {
 
 // Index returns element i of an array as a Value.
 func (v Value) Index(i int) Value {
-	switch x := v.x.(type) {
+	switch x := v.resolved().x.(type) {
 	case []uint8:
 		return Value{typ: TypeUint8, x: x[i]}
 	case []int8:
@@ -307,7 +346,7 @@ func (v Value) Index(i int) Value {
 
 // Strings returns an array of strings.
 func (v Value) Strings() ([]string, bool) {
-	s, ok := v.x.([]string)
+	s, ok := v.resolved().x.([]string)
 	return s, ok
 }
 
