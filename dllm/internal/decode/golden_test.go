@@ -499,3 +499,33 @@ func TestReusePrefixModel(t *testing.T) {
 	}
 	t.Logf("shared %d tokens; prefill %d vs %d tokens; output %v", common, reused.Stats.PrefillTokens, fresh.Stats.PrefillTokens, reused.Tokens)
 }
+
+// BenchmarkGoldens decodes every micro golden per iteration, with and without the cache.
+func BenchmarkGoldens(b *testing.B) {
+	m := fixtureModel(b, "llada2-micro")
+	goldens := loadGoldens(b, "llada2-micro")
+	for _, noCache := range []bool{false, true} {
+		name := "cache"
+		if noCache {
+			name = "nocache"
+		}
+		b.Run(name, func(b *testing.B) {
+			d := newDecoder(b, m)
+			tokens, calls := 0, 0
+			for b.Loop() {
+				for _, g := range goldens {
+					o := g.options()
+					o.NoCache = noCache
+					res, err := d.Generate(context.Background(), g.PromptIDs, o)
+					if err != nil {
+						b.Fatal(err)
+					}
+					tokens += len(res.Tokens)
+					calls += res.Stats.ModelCalls
+				}
+			}
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+		})
+	}
+}
