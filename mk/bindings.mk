@@ -1,0 +1,96 @@
+# libdllm (the C ABI in capi/, declared by include/dllm.h) and its bindings.
+# Included by the top-level Makefile; every output goes to build/.
+#
+#   make lib               build/libdllm.so (c-shared) and build/libdllm.a (c-archive)
+#   make test-bindings     all of the tests below (also run by `make test`)
+#   make test-capi-symbols exported dllm_* symbols == functions declared in dllm.h
+#   make test-c            C example (shared and static) + misuse test under ASan
+#   make test-python       unittest on the checkout, then on a `pip install`ed copy
+#   make test-rust         cargo test --offline (dllm-sys and dllm)
+#   make test-xlang        Go, C, Python and Rust give identical tokens
+#   make test-arm64-capi   cross-built libdllm + C example under qemu-aarch64
+
+GO ?= go
+DLLM_BUILD := build
+PYTHON ?= python3
+CARGO ?= cargo
+BINDINGS_CC ?= gcc
+BINDINGS_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -Iinclude
+ASAN_FLAGS := -fsanitize=address -fno-omit-frame-pointer
+# The library is rebuilt only when a Go, C or assembly source it is made of changes.
+LIBDLLM_SRC := $(shell find dllm kernels capi -type f \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.s' \) ! -name '*_test.go' 2>/dev/null) include/dllm.h go.mod go.sum
+RPATH := -Wl,-rpath,$(abspath $(DLLM_BUILD))
+
+.PHONY: lib test-bindings test-capi-symbols test-c test-python python-lib test-rust \
+	test-xlang test-arm64-capi clean-bindings
+
+test: test-bindings
+
+test-bindings: test-capi-symbols test-c test-python test-rust test-xlang test-arm64-capi
+
+lib: $(DLLM_BUILD)/libdllm.so $(DLLM_BUILD)/libdllm.a
+
+$(DLLM_BUILD)/libdllm.so: $(LIBDLLM_SRC)
+	@mkdir -p $(DLLM_BUILD)
+	$(GO) build -buildmode=c-shared -o $@ ./capi
+
+$(DLLM_BUILD)/libdllm.a: $(LIBDLLM_SRC)
+	@mkdir -p $(DLLM_BUILD)
+	$(GO) build -buildmode=c-archive -o $@ ./capi
+
+test-capi-symbols: $(DLLM_BUILD)/libdllm.so
+	scripts/check-capi-symbols.sh $(DLLM_BUILD)/libdllm.so include/dllm.h
+
+# C example linked against the shared library, the same statically against the archive,
+# and both programs built with AddressSanitizer (ASan intercepts every malloc/free the
+# library makes through cgo, so leaks and double frees of results show up; the Go heap
+# itself is not C memory and needs no checking).
+$(DLLM_BUILD)/example: examples/c/main.c include/dllm.h $(DLLM_BUILD)/libdllm.so
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $< -L$(DLLM_BUILD) -ldllm $(RPATH) -o $@
+
+$(DLLM_BUILD)/example-static: examples/c/main.c include/dllm.h $(DLLM_BUILD)/libdllm.a
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $< $(DLLM_BUILD)/libdllm.a -lpthread -lm -o $@
+
+$(DLLM_BUILD)/example-asan: examples/c/main.c include/dllm.h $(DLLM_BUILD)/libdllm.so
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $(ASAN_FLAGS) $< -L$(DLLM_BUILD) -ldllm $(RPATH) -o $@
+
+$(DLLM_BUILD)/misuse-asan: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/libdllm.so
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $(ASAN_FLAGS) $< -L$(DLLM_BUILD) -ldllm -lpthread -lm $(RPATH) -o $@
+
+test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example-asan $(DLLM_BUILD)/misuse-asan
+	@echo "== C example (static), demo model: expects 21"
+	$(DLLM_BUILD)/example-static testdata/llada2-tiny-chat/hf "What is 12+9?" | tee $(DLLM_BUILD)/example.out
+	@grep -q 21 $(DLLM_BUILD)/example.out
+	@echo "== C example under ASan, micro model"
+	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/example-asan --raw testdata/llada2-micro/hf "Once upon a time"
+	@echo "== misuse test under ASan"
+	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/misuse-asan testdata/llada2-micro/hf 2>$(DLLM_BUILD)/misuse.err || { cat $(DLLM_BUILD)/misuse.err; exit 1; }
+
+# Copies the library into the Python package (git-ignored) so pip bundles it.
+python-lib: $(DLLM_BUILD)/libdllm.so
+	cp $(DLLM_BUILD)/libdllm.so bindings/python/dllm/libdllm.so
+
+# The setuptools backend needs bdist_wheel: built into setuptools >= 70.1, else from the
+# `wheel` package, fetched once from PyPI when missing.
+test-python: python-lib
+	DLLM_LIBRARY_PATH= $(PYTHON) -m unittest discover -s bindings/python/tests
+	@$(PYTHON) -c 'import setuptools.command.bdist_wheel' 2>/dev/null || $(PYTHON) -c 'import wheel' 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet wheel
+	rm -rf $(DLLM_BUILD)/python
+	$(PYTHON) -m pip install --quiet --no-build-isolation --no-index --target $(DLLM_BUILD)/python ./bindings/python
+	rm -rf bindings/python/build bindings/python/*.egg-info
+	test -f $(DLLM_BUILD)/python/dllm/libdllm.so
+	cd $(DLLM_BUILD) && DLLM_LIBRARY_PATH= DLLM_TEST_INSTALLED=1 PYTHONPATH=$(abspath $(DLLM_BUILD))/python \
+		DLLM_TEST_MODEL=$(abspath testdata/llada2-micro/hf) $(PYTHON) -m unittest discover -s $(abspath bindings/python/tests)
+
+test-rust: $(DLLM_BUILD)/libdllm.so
+	cd bindings/rust && DLLM_LIB_DIR=$(abspath $(DLLM_BUILD)) $(CARGO) test --offline
+
+test-xlang: $(DLLM_BUILD)/libdllm.so $(DLLM_BUILD)/example
+	scripts/test-xlang.sh
+
+test-arm64-capi:
+	scripts/test-capi-arm64.sh
+
+clean-bindings:
+	rm -rf $(DLLM_BUILD)/python $(DLLM_BUILD)/xlang $(DLLM_BUILD)/arm64 bindings/rust/target bindings/python/dllm/libdllm.so
