@@ -529,3 +529,64 @@ func BenchmarkGoldens(b *testing.B) {
 		})
 	}
 }
+
+// TestTinyChatEval decodes the 440 questions of the tiny-chat evaluation set with the
+// defaults (τ 0.95) and compares with the reference outputs. The README promises no
+// margin per question, so a few near-ties may flip; the test allows 1% and logs them,
+// and logs the accuracy and forward count next to the reference's.
+func TestTinyChatEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("440 generations")
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "llada2-tiny-chat", "golden", "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Summary map[string]map[string]struct {
+			Forwards int `json:"forwards"`
+		} `json:"summary"`
+		Items []struct {
+			Question  string  `json:"question"`
+			PromptIDs []int32 `json:"prompt_ids"`
+			Expected  []int32 `json:"expected_ids"`
+			Output    []int32 `json:"output_ids"`
+			Correct   bool    `json:"correct"`
+			Forwards  int     `json:"forwards"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	m := fixtureModel(t, "llada2-tiny-chat")
+	d := newDecoder(t, m)
+	o := V20Defaults(64, 1020, 1019)
+	same, correct, wantCorrect, forwards, n := 0, 0, 0, 0, 0
+	for i, it := range ev.Items {
+		if raceEnabled && i%8 != 0 {
+			continue // the race detector makes the full set slow; a sample suffices there
+		}
+		n++
+		res, err := d.Generate(context.Background(), it.PromptIDs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forwards += res.Stats.Forwards
+		if slices.Equal(res.Tokens, it.Output) && res.Stats.Forwards == it.Forwards {
+			same++
+		} else {
+			t.Logf("%q: %v (%d forwards), reference %v (%d)", it.Question, res.Tokens, res.Stats.Forwards, it.Output, it.Forwards)
+		}
+		if slices.Equal(res.Tokens, it.Expected) {
+			correct++
+		}
+		if it.Correct {
+			wantCorrect++
+		}
+	}
+	t.Logf("%d/%d identical to the reference; %d correct (reference %d); %d forwards (reference %d for all)",
+		same, n, correct, wantCorrect, forwards, ev.Summary["all"]["0.95"].Forwards)
+	if n-same > n/100 {
+		t.Fatalf("%d of %d outputs differ from the reference", n-same, n)
+	}
+}
