@@ -72,6 +72,9 @@ func (d *Decoder) Generate(ctx context.Context, prompt []int32, o Options) (Resu
 	if err := o.validate(prompt, d.vocab, d.capacity); err != nil {
 		return Result{}, err
 	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	smp, err := sample.New(o.Sampling, sample.NewRand(o.Seed))
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
