@@ -1,9 +1,6 @@
 package tokenizer
 
-import (
-	"hash/maphash"
-	"sync"
-)
+import "sync"
 
 // merge is the result of merging one adjacent pair: its rank (lower merges
 // first) and the id of the merged token.
@@ -235,7 +232,6 @@ func (m *bpe) mergeHeap(syms []int32) []int32 {
 // It is sharded to keep lock contention low; a full shard evicts an
 // arbitrary entry (Go's randomised map iteration picks it).
 type wordCache struct {
-	seed   maphash.Seed
 	shards [cacheShards]cacheShard
 }
 
@@ -250,15 +246,18 @@ type cacheShard struct {
 }
 
 func newWordCache() *wordCache {
-	c := &wordCache{seed: maphash.MakeSeed()}
+	c := &wordCache{}
 	for i := range c.shards {
 		c.shards[i].m = make(map[string][]int)
 	}
 	return c
 }
 
+// shard picks a shard from a cheap mix of the word's length and end bytes
+// (the shard map hashes the word anyway; this only spreads lock traffic).
 func (c *wordCache) shard(w string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, w)%cacheShards]
+	h := uint(len(w))*0x9E37 ^ uint(w[0])*0x85EB ^ uint(w[len(w)-1])*0xC2B3 ^ uint(w[len(w)/2])
+	return &c.shards[(h^h>>7)%cacheShards]
 }
 
 func (c *wordCache) get(w string) ([]int, bool) {

@@ -113,10 +113,11 @@ func (t *Tokenizer) encode(text string, raw, normed *addedMatcher) []int {
 // preTokenize runs pipeline steps k.. on s and calls emit for every final
 // piece (raw bytes; the byte-level mapping is implicit).
 func (t *Tokenizer) preTokenize(s string, k int, emit func(string)) {
+	if s == "" {
+		return
+	}
 	if k == len(t.steps) {
-		if s != "" {
-			emit(s)
-		}
+		emit(s)
 		return
 	}
 	st := &t.steps[k]

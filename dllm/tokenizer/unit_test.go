@@ -321,3 +321,83 @@ func TestCacheBounded(t *testing.T) {
 		t.Fatalf("cache holds %d entries", n)
 	}
 }
+
+// TestByteLevelPrefixSpace: ByteLevel's add_prefix_space adds a space to
+// every piece it receives (each text segment between added tokens, or each
+// piece of a preceding Split). Expected values from the Hugging Face
+// library (npm tokenizers@0.23.2) on the micro vocabulary.
+func TestByteLevelPrefixSpace(t *testing.T) {
+	ling, _ := json.Marshal(map[string]any{"type": "Split", "pattern": map[string]string{"Regex": LingPattern}, "behavior": "Isolated", "invert": false})
+	bl := func(useRegex bool) json.RawMessage {
+		b, _ := json.Marshal(map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": useRegex})
+		return b
+	}
+	seq := func(useRegex bool) json.RawMessage {
+		return json.RawMessage(`{"type":"Sequence","pretokenizers":[` + string(ling) + `,` + string(bl(useRegex)) + `]}`)
+	}
+	type tc struct {
+		text      string
+		pretokens []string
+		ids       []int
+	}
+	alone := []tc{
+		{"hello world", []string{"Ġhello", "Ġworld"}, []int{490, 288, 78, 424, 319}},
+		{" hi  there\n", []string{"Ġhi", "Ġ", "Ġthere", "Ċ"}, []int{321, 72, 220, 845, 198}},
+		{"x<|mask|>y", []string{"Ġx", "<|", "mask", "|>", "y"}, []int{823, 1020, 372}},
+	}
+	inSeq := []tc{
+		{"hello world", []string{"Ġhello", "Ġworld"}, []int{490, 288, 78, 424, 319}},
+		{" hi  there\n", []string{"Ġhi", "Ġ", "Ġthere", "ĠĊ"}, []int{321, 72, 220, 845, 220, 198}},
+		{"x<|mask|>y", []string{"Ġx", "Ġ<|", "Ġmask", "Ġ|>", "Ġy"}, []int{823, 1020, 372}},
+	}
+	for name, c := range map[string]struct {
+		pre   json.RawMessage
+		cases []tc
+	}{"alone": {bl(true), alone}, "seq": {seq(false), inSeq}, "seq-regex": {seq(true), inSeq}} {
+		tk, err := FromJSON(withPreTokenizer(t, c.pre), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range c.cases {
+			if got := tk.PreTokenize(k.text); !reflect.DeepEqual(got, k.pretokens) {
+				t.Errorf("%s %q: pretokens %q want %q", name, k.text, got, k.pretokens)
+			}
+			if got := tk.Encode(k.text); !reflect.DeepEqual(got, k.ids) {
+				t.Errorf("%s %q: ids %v want %v", name, k.text, got, k.ids)
+			}
+		}
+	}
+}
+
+// TestIgnoreMergesAndStringMerges uses a hand-made vocabulary where the
+// merges cannot build a token the vocabulary has, and merges in the
+// "left right" string form.
+func TestIgnoreMergesAndStringMerges(t *testing.T) {
+	mk := func(ignore bool) *Tokenizer {
+		f := map[string]any{
+			"added_tokens":  []any{},
+			"pre_tokenizer": map[string]any{"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+			"decoder":       map[string]any{"type": "ByteLevel"},
+			"model": map[string]any{
+				"type": "BPE", "ignore_merges": ignore,
+				"vocab":  map[string]int{"a": 0, "b": 1, "c": 2, "bc": 3, "abc": 4, "Ġ": 5, "ab": 6},
+				"merges": []string{"#version: 0.2", "b c", "a b"},
+			},
+		}
+		b, _ := json.Marshal(f)
+		tk, err := FromJSON(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	if got := mk(false).Encode("abc"); !reflect.DeepEqual(got, []int{0, 3}) {
+		t.Errorf("without ignore_merges: %v, want [0 3]", got)
+	}
+	if got := mk(true).Encode("abc"); !reflect.DeepEqual(got, []int{4}) {
+		t.Errorf("with ignore_merges: %v, want [4]", got)
+	}
+	if got := mk(true).Encode("abab c"); !reflect.DeepEqual(got, []int{6, 6, 5, 2}) {
+		t.Errorf("abab c: %v", got)
+	}
+}
