@@ -31,6 +31,7 @@ var ggufPre = map[string]string{
 	"bailingmoe":  LingPattern,
 	"bailingmoe2": LingPattern,
 	"llada-moe":   LingPattern,
+	"llada2":      LingPattern,
 	"qwen2":       Qwen2Pattern,
 	"llama-bpe":   Llama3Pattern,
 	"llama3":      Llama3Pattern,
@@ -49,7 +50,7 @@ func FromGGUF(meta GGUFVocab) (*Tokenizer, error) {
 	}
 	pat, ok := ggufPre[meta.Pre]
 	if !ok || pat == "" {
-		return nil, fmt.Errorf("tokenizer: GGUF pre-tokenizer %q is not supported (supported: bailingmoe, bailingmoe2, llada-moe, qwen2, llama-bpe, llama3, gpt2, default)", meta.Pre)
+		return nil, fmt.Errorf("tokenizer: GGUF pre-tokenizer %q is not supported (supported: bailingmoe, bailingmoe2, llada-moe, llada2, qwen2, llama-bpe, llama3, gpt2, default)", meta.Pre)
 	}
 	rule, err := lookupPattern(pat)
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 )
 
 // Load reads tokenizer.json and, if present, tokenizer_config.json (chat
-// template and special token names) from a Hugging Face model directory.
+// template and special token names) from a Hugging Face model directory. A
+// chat_template.jinja file, as newer releases ship, supplies the template
+// when tokenizer_config.json has none.
 func Load(dir string) (*Tokenizer, error) {
 	tj, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
@@ -20,12 +22,20 @@ func Load(dir string) (*Tokenizer, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	return FromJSON(tj, cfg)
+	tpl, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return fromJSON(tj, cfg, string(tpl))
 }
 
 // FromJSON builds a tokenizer from the contents of tokenizer.json and
 // tokenizer_config.json (config may be nil).
 func FromJSON(tokenizerJSON, config []byte) (*Tokenizer, error) {
+	return fromJSON(tokenizerJSON, config, "")
+}
+
+func fromJSON(tokenizerJSON, config []byte, template string) (*Tokenizer, error) {
 	var f hfFile
 	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
 		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
@@ -62,6 +72,9 @@ func FromJSON(tokenizerJSON, config []byte) (*Tokenizer, error) {
 		sp.bosName, sp.eosName = c.BOS.s, c.EOS.s
 		sp.padName, sp.maskName = c.Pad.s, c.Mask.s
 		sp.chatTemplate = c.ChatTemplate.s
+	}
+	if sp.chatTemplate == "" {
+		sp.chatTemplate = template
 	}
 	return build(sp)
 }

@@ -401,3 +401,27 @@ func TestIgnoreMergesAndStringMerges(t *testing.T) {
 		t.Errorf("abab c: %v", got)
 	}
 }
+
+func TestLoadChatTemplateFile(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer.json"))
+	cfg, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer_config.json"))
+	var c map[string]any
+	json.Unmarshal(cfg, &c)
+	tpl := c["chat_template"].(string)
+	delete(c, "chat_template")
+	cfg, _ = json.Marshal(c)
+	os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644)
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), cfg, 0o644)
+	os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte(tpl), 0o644)
+	tk, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.ChatTemplate() != tpl {
+		t.Fatal("chat_template.jinja not used")
+	}
+	if _, err := tk.ApplyChat([]Message{{Role: "user", Content: "x"}}, true); err != nil {
+		t.Fatal(err)
+	}
+}
