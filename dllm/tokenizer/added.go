@@ -11,13 +11,13 @@ import (
 // tokenizer.json "added_tokens"): special tokens such as <|endoftext|> and
 // user-defined ones.
 type AddedToken struct {
-	ID         int
-	Content    string
-	Special    bool // removed by DecodeSkipSpecial; not matched by EncodePlain
-	LStrip     bool // the match absorbs whitespace on its left
-	RStrip     bool // the match absorbs whitespace on its right
-	SingleWord bool // only matched when not inside a word
-	Normalized bool // matched after normalization rather than on the raw text
+	ID         int    // the token's id
+	Content    string // the text it matches, verbatim
+	Special    bool   // removed by DecodeSkipSpecial; not matched by EncodePlain
+	LStrip     bool   // the match absorbs whitespace on its left
+	RStrip     bool   // the match absorbs whitespace on its right
+	SingleWord bool   // only matched when not inside a word
+	Normalized bool   // matched after normalization rather than on the raw text
 }
 
 // addedMatcher finds added tokens leftmost-longest.

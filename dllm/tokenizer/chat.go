@@ -9,8 +9,8 @@ import (
 // Message is one chat turn. Role is "system", "user", "assistant", or
 // "tool" (alias "observation") for a tool result.
 type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role    string `json:"role"`    // system, user, assistant, tool (or observation)
+	Content string `json:"content"` // the text of the turn
 }
 
 // ErrNoChatTemplate is returned by ApplyChat when the tokenizer files carry

@@ -142,6 +142,7 @@ type hfMerge struct {
 	skip bool // a "#version" comment line
 }
 
+// UnmarshalJSON decodes either merge form.
 func (m *hfMerge) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
@@ -182,10 +183,6 @@ func cutSpace(s string) (string, string, bool) {
 		return "", "", false
 	}
 	return l, r, true
-}
-
-type typed struct {
-	Type string `json:"type"`
 }
 
 func parseNormalizer(raw json.RawMessage) (func(string) string, error) {
@@ -346,6 +343,7 @@ type hfConfig struct {
 // tokenName accepts a token given as a string or as {"content": "..."}.
 type tokenName struct{ s string }
 
+// UnmarshalJSON decodes a token given as a string or an object.
 func (n *tokenName) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
@@ -366,6 +364,7 @@ func (n *tokenName) UnmarshalJSON(b []byte) error {
 // (the "default" one is used).
 type chatTemplate struct{ s string }
 
+// UnmarshalJSON decodes a template string or a list of named templates.
 func (c *chatTemplate) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
