@@ -1,0 +1,488 @@
+// Package convert turns a Hugging Face LLaDA2 checkpoint (config.json, safetensors,
+// tokenizer files) into a GGUF file in the layout of llama.cpp's LLaDA2 support, with the
+// weight matrices stored as f16, bf16, q8_0, q4_0, q4_k or q6_k.
+//
+// The conversion streams: tensors are read from the memory-mapped safetensors one chunk
+// of rows at a time, converted, and appended to the output, so memory stays at a few
+// megabytes of buffers whatever the model size (the source pages each tensor touched are
+// released after it). The output appears under its name only once complete and synced.
+package convert
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+	"github.com/dllm-go/dllm/kernels"
+)
+
+// Options controls a conversion.
+type Options struct {
+	// Type is the storage type of the weight matrices: f32, f16, bf16, q8_0, q4_0, q4_k
+	// or q6_k. Norms, the router and the expert bias are always f32.
+	Type string
+	// OutputType overrides the type of the LM head (output.weight); "" applies the
+	// default policy (see TypeFor).
+	OutputType string
+	// Arch is general.architecture: "llada2" (default, llama.cpp's LLaDA2 branch) or
+	// "bailingmoe2" (what llama.cpp master loads; same keys and tensors).
+	Arch string
+	// Name is general.name; "" uses the source directory's name.
+	Name string
+	// Threads converts rows in parallel; 0 means GOMAXPROCS.
+	Threads int
+	// Progress, if set, is called after every chunk with the source bytes converted so
+	// far and the total.
+	Progress func(done, total int64)
+}
+
+// Summary describes a finished conversion.
+type Summary struct {
+	Tensors   int
+	Types     map[string]int // tensor count per stored type
+	Fallbacks []string       // "name: q4_k → q8_0 (row of 64)" for matrices that could not take the type
+	InBytes   int64          // source tensor bytes
+	OutBytes  int64          // size of the written file
+	Elapsed   time.Duration
+}
+
+// ParseType maps a type name (case-insensitive) to a DType the converter writes.
+func ParseType(s string) (weights.DType, error) {
+	switch strings.ToLower(s) {
+	case "f32":
+		return weights.F32, nil
+	case "f16":
+		return weights.F16, nil
+	case "bf16":
+		return weights.BF16, nil
+	case "q8_0":
+		return weights.Q8_0, nil
+	case "q4_0":
+		return weights.Q4_0, nil
+	case "q4_k", "q4_k_s", "q4_k_m":
+		return weights.Q4_K, nil
+	case "q6_k":
+		return weights.Q6_K, nil
+	}
+	return weights.Invalid, fmt.Errorf("convert: unknown type %q (want f32, f16, bf16, q8_0, q4_0, q4_k or q6_k)", s)
+}
+
+// FileType is llama.cpp's general.file_type (llama_ftype) for a file whose matrices are
+// mostly t. q4_k maps to MOSTLY_Q4_K_S: every matrix is Q4_K except the Q6_K head, with
+// no Q6_K attention/FFN mix (what Q4_K_M would add).
+func FileType(t weights.DType) uint32 {
+	switch t {
+	case weights.F16:
+		return 1
+	case weights.Q4_0:
+		return 2
+	case weights.Q8_0:
+		return 7
+	case weights.Q4_K:
+		return 14
+	case weights.Q6_K:
+		return 18
+	case weights.BF16:
+		return 32
+	}
+	return 0 // ALL_F32
+}
+
+// TypeFor picks the stored type of one tensor (GGUF name, row-major shape) of a file of
+// type base. The policy, and why:
+//
+//   - 1-D tensors (norms, exp_probs_b.bias) and the router ffn_gate_inp stay f32, as in
+//     llama.cpp's converter: they are tiny, and routing decisions are sensitive to them.
+//   - output.weight is q6_k when base is q4_k, as llama-quantize does for every K-quant
+//     type: the LM head's error shows directly in the logits and it costs one matrix.
+//     For the other types every matrix, embeddings and head included, has the file's
+//     type, like convert_hf_to_gguf.py --outtype and the fixture GGUFs.
+//   - A matrix whose row length is not a whole number of blocks falls back: q4_k/q6_k
+//     (256-element super-blocks) to q8_0 when rows are a multiple of 32, else f16;
+//     q8_0/q4_0 to f16. (llama.cpp picks q5_0/q8_0 for the K-quant case; we have no
+//     q5_0 kernels, and q8_0 loses less.) LLaDA2 mini/flash widths are all multiples of
+//     256, so this only affects small test models.
+func TypeFor(name string, shape []int, base, outputOverride weights.DType) (t weights.DType, fallback bool) {
+	if len(shape) < 2 || strings.HasSuffix(name, "ffn_gate_inp.weight") {
+		return weights.F32, false
+	}
+	t = base
+	if name == "output.weight" {
+		if outputOverride != weights.Invalid {
+			t = outputOverride
+		} else if base == weights.Q4_K {
+			t = weights.Q6_K
+		}
+	}
+	cols := shape[len(shape)-1]
+	if cols%t.BlockElems() == 0 {
+		return t, false
+	}
+	if t.BlockElems() == 256 && cols%32 == 0 {
+		return weights.Q8_0, true
+	}
+	return weights.F16, true
+}
+
+// item is one output tensor: its GGUF name, shape and type, and the source tensors whose
+// rows it is made of (one, or one per expert for the stacked expert tensors).
+type item struct {
+	name     string
+	shape    []int
+	dtype    weights.DType
+	fallback bool
+	parts    []*weights.Tensor
+}
+
+// Convert converts the Hugging Face LLaDA2 directory src to the GGUF file dst. On error
+// or cancellation nothing is left at dst (nor any temporary file).
+func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) {
+	start := time.Now()
+	base, err := ParseType(o.Type)
+	if err != nil {
+		return nil, err
+	}
+	outOverride := weights.Invalid
+	if o.OutputType != "" {
+		if outOverride, err = ParseType(o.OutputType); err != nil {
+			return nil, err
+		}
+	}
+	arch := o.Arch
+	if arch == "" {
+		arch = llada2.GGUFArchitecture
+	}
+	if arch != llada2.GGUFArchitecture && arch != llada2.GGUFArchitectureAlias {
+		return nil, fmt.Errorf("convert: architecture %q (want %s or %s)", arch, llada2.GGUFArchitecture, llada2.GGUFArchitectureAlias)
+	}
+	ck, err := weights.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	if ck.Format != weights.FormatSafetensors {
+		return nil, fmt.Errorf("convert: %s is a %s file; the converter reads a Hugging Face directory (config.json + safetensors)", src, ck.Format)
+	}
+	cfg, err := llada2.LoadConfig(ck)
+	if err != nil {
+		return nil, err
+	}
+	voc, err := readVocab(ck.Dir(), cfg.VocabSize, cfg.PadTokenID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := plan(ck, &cfg, base, outOverride)
+	if err != nil {
+		return nil, err
+	}
+	name := o.Name
+	if name == "" {
+		name = filepath.Base(filepath.Clean(src))
+	}
+	meta := metadata(&cfg, arch, name, base, voc)
+
+	sum := &Summary{Tensors: len(items), Types: map[string]int{}}
+	infos := make([]weights.TensorInfo, len(items))
+	for i, it := range items {
+		infos[i] = weights.TensorInfo{Name: it.name, DType: it.dtype, Shape: it.shape}
+		sum.Types[it.dtype.String()]++
+		for _, p := range it.parts {
+			sum.InBytes += int64(len(p.Data))
+		}
+		if it.fallback {
+			sum.Fallbacks = append(sum.Fallbacks, fmt.Sprintf("%s: %s → %s (rows of %d)", it.name, base, it.dtype, it.shape[len(it.shape)-1]))
+		}
+	}
+	out, err := weights.CreateGGUF(dst, meta, infos)
+	if err != nil {
+		return nil, err
+	}
+	threads := o.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	cv := &converter{ctx: ctx, threads: threads, total: sum.InBytes, progress: o.Progress}
+	for _, it := range items {
+		if err := out.WriteTensorFunc(it.name, func(w io.Writer) error { return cv.write(w, it) }); err != nil {
+			out.Abort()
+			return nil, err
+		}
+	}
+	if err := out.Close(); err != nil {
+		return nil, err
+	}
+	sum.OutBytes = fileSize(dst)
+	sum.Elapsed = time.Since(start)
+	return sum, nil
+}
+
+// plan lists the output tensors in the order of llama.cpp's converter (the fixture
+// GGUFs): embeddings, then per layer attention, FFN (dense, or router, bias, stacked
+// down/gate/up experts, shared experts), then the final norm and the head.
+func plan(ck *weights.Checkpoint, cfg *llada2.Config, base, outOverride weights.DType) ([]item, error) {
+	var items []item
+	var missing []string
+	get := func(hf string, shape ...int) *weights.Tensor {
+		t, ok := ck.Tensor(hf)
+		if !ok {
+			missing = append(missing, hf)
+			return nil
+		}
+		if !equalShape(t.Shape, shape) {
+			missing = append(missing, fmt.Sprintf("%s (shape %v, want %v)", hf, t.Shape, shape))
+			return nil
+		}
+		if _, ok := t.DType.Format(); !ok || t.DType.Quantized() {
+			missing = append(missing, fmt.Sprintf("%s (dtype %s; want f32, f16 or bf16)", hf, t.DType))
+			return nil
+		}
+		return t
+	}
+	add := func(name, hf string, shape ...int) {
+		t := get(hf, shape...)
+		dt, fb := TypeFor(name, shape, base, outOverride)
+		items = append(items, item{name: name, shape: shape, dtype: dt, fallback: fb, parts: []*weights.Tensor{t}})
+	}
+	H, V, D := cfg.HiddenSize, cfg.VocabSize, cfg.HeadDim
+	add("token_embd.weight", "model.word_embeddings.weight", V, H)
+	for i := 0; i < cfg.NumLayers; i++ {
+		b, p := fmt.Sprintf("blk.%d.", i), fmt.Sprintf("model.layers.%d.", i)
+		add(b+"attn_norm.weight", p+"input_layernorm.weight", H)
+		add(b+"attn_qkv.weight", p+"attention.query_key_value.weight", (cfg.NumHeads+2*cfg.NumKVHeads)*D, H)
+		add(b+"attn_q_norm.weight", p+"attention.query_layernorm.weight", D)
+		add(b+"attn_k_norm.weight", p+"attention.key_layernorm.weight", D)
+		add(b+"attn_output.weight", p+"attention.dense.weight", H, cfg.NumHeads*D)
+		add(b+"ffn_norm.weight", p+"post_attention_layernorm.weight", H)
+		if i < cfg.FirstKDenseReplace {
+			I := cfg.IntermediateSize
+			add(b+"ffn_gate.weight", p+"mlp.gate_proj.weight", I, H)
+			add(b+"ffn_up.weight", p+"mlp.up_proj.weight", I, H)
+			add(b+"ffn_down.weight", p+"mlp.down_proj.weight", H, I)
+			continue
+		}
+		E, Im := cfg.NumExperts, cfg.MoEIntermediateSize
+		add(b+"ffn_gate_inp.weight", p+"mlp.gate.weight", E, H)
+		if _, ok := ck.Tensor(p + "mlp.gate.expert_bias"); ok {
+			add(b+"exp_probs_b.bias", p+"mlp.gate.expert_bias", E)
+		}
+		for _, w := range []struct {
+			gguf, hf   string
+			rows, cols int
+		}{{"down", "down_proj", H, Im}, {"gate", "gate_proj", Im, H}, {"up", "up_proj", Im, H}} {
+			name := b + "ffn_" + w.gguf + "_exps.weight"
+			shape := []int{E, w.rows, w.cols}
+			dt, fb := TypeFor(name, shape, base, outOverride)
+			it := item{name: name, shape: shape, dtype: dt, fallback: fb}
+			for e := 0; e < E; e++ {
+				it.parts = append(it.parts, get(fmt.Sprintf("%smlp.experts.%d.%s.weight", p, e, w.hf), w.rows, w.cols))
+			}
+			items = append(items, it)
+		}
+		if Ish := Im * cfg.NumSharedExperts; Ish > 0 {
+			add(b+"ffn_gate_shexp.weight", p+"mlp.shared_experts.gate_proj.weight", Ish, H)
+			add(b+"ffn_up_shexp.weight", p+"mlp.shared_experts.up_proj.weight", Ish, H)
+			add(b+"ffn_down_shexp.weight", p+"mlp.shared_experts.down_proj.weight", H, Ish)
+		}
+	}
+	add("output_norm.weight", "model.norm.weight", H)
+	if _, ok := ck.Tensor("lm_head.weight"); ok || !cfg.TieWordEmbeddings {
+		add("output.weight", "lm_head.weight", V, H)
+	}
+	if len(missing) > 0 {
+		if len(missing) > 5 {
+			missing = append(missing[:5], fmt.Sprintf("and %d more", len(missing)-5))
+		}
+		return nil, fmt.Errorf("convert: %s: missing or unusable tensors: %s", ck.Path, strings.Join(missing, "; "))
+	}
+	return items, nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// metadata builds the GGUF keys, in the order llama.cpp's converter writes them (the
+// fixture GGUFs' order), from the config and the vocabulary.
+func metadata(cfg *llada2.Config, arch, name string, base weights.DType, v *vocab) []weights.KV {
+	var kv []weights.KV
+	put := func(k string, x any) { kv = append(kv, weights.KV{Key: k, Value: weights.MustValue(x)}) }
+	u := func(k string, n int) { put(arch+"."+k, uint32(n)) }
+	gating := 2 // sigmoid
+	if cfg.ScoreFunction == "softmax" {
+		gating = 1
+	}
+	put("general.architecture", arch)
+	put("general.type", "model")
+	put("general.name", name)
+	u("block_count", cfg.NumLayers)
+	u("context_length", cfg.MaxPositionEmbeddings)
+	u("embedding_length", cfg.HiddenSize)
+	u("feed_forward_length", cfg.IntermediateSize)
+	u("attention.head_count", cfg.NumHeads)
+	u("attention.head_count_kv", cfg.NumKVHeads)
+	put(arch+".rope.freq_base", float32(cfg.RopeTheta))
+	put(arch+".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps))
+	u("expert_used_count", cfg.NumExpertsPerTok)
+	u("expert_group_count", cfg.NumGroups)
+	u("expert_group_used_count", cfg.TopKGroups)
+	u("expert_gating_func", gating)
+	u("attention.key_length", cfg.HeadDim)
+	u("attention.value_length", cfg.HeadDim)
+	put("general.file_type", FileType(base))
+	u("rope.dimension_count", cfg.RotaryDim)
+	put(arch+".rope.scaling.type", "none")
+	u("leading_dense_block_count", cfg.FirstKDenseReplace)
+	u("vocab_size", cfg.VocabSize)
+	u("expert_feed_forward_length", cfg.MoEIntermediateSize)
+	// The width of one shared expert: how llama.cpp's loader reads the key (micro
+	// fixture README, GGUF layout).
+	u("expert_shared_feed_forward_length", cfg.MoEIntermediateSize)
+	put(arch+".expert_weights_scale", float32(cfg.RoutedScalingFactor))
+	u("expert_count", cfg.NumExperts)
+	u("expert_shared_count", cfg.NumSharedExperts)
+	put(arch+".expert_weights_norm", cfg.NormTopKProb)
+	put("diffusion.shift_logits", false)
+	put("general.quantization_version", uint32(2))
+	put("tokenizer.ggml.model", "gpt2")
+	put("tokenizer.ggml.pre", "bailingmoe2")
+	put("tokenizer.ggml.tokens", v.tokens)
+	put("tokenizer.ggml.token_type", v.types)
+	put("tokenizer.ggml.merges", v.merges)
+	for _, s := range []struct {
+		key string
+		id  int
+	}{{"bos", v.bos}, {"eos", v.eos}, {"padding", v.pad}, {"mask", v.mask}} {
+		if s.id >= 0 {
+			put("tokenizer.ggml."+s.key+"_token_id", uint32(s.id))
+		}
+	}
+	if v.hasAddBOS {
+		put("tokenizer.ggml.add_bos_token", v.addBOS)
+	}
+	if v.hasAddEOS {
+		put("tokenizer.ggml.add_eos_token", v.addEOS)
+	}
+	if v.chatTemplate != "" {
+		put("tokenizer.chat_template", v.chatTemplate)
+	}
+	return kv
+}
+
+// converter turns source rows into output rows, chunk by chunk, in parallel.
+type converter struct {
+	ctx      context.Context
+	threads  int
+	done     int64
+	total    int64
+	progress func(done, total int64)
+}
+
+// chunkElems bounds the floats converted per chunk (per buffer: 4 MiB of float32), which
+// is what keeps memory flat whatever the tensor size.
+const chunkElems = 1 << 20
+
+func (c *converter) write(w io.Writer, it item) error {
+	cols := it.shape[len(it.shape)-1]
+	outF, ok := it.dtype.Format()
+	if !ok {
+		return fmt.Errorf("no kernel format for %s", it.dtype)
+	}
+	outRB, err := outF.RowBytes(cols)
+	if err != nil {
+		return err
+	}
+	for _, t := range it.parts {
+		inF, _ := t.DType.Format()
+		inRB, err := inF.RowBytes(cols)
+		if err != nil {
+			return err
+		}
+		rows := len(t.Data) / inRB
+		chunk := max(1, min(rows, chunkElems/cols))
+		out := make([]byte, chunk*outRB)
+		for r0 := 0; r0 < rows; r0 += chunk {
+			if err := c.ctx.Err(); err != nil {
+				return err
+			}
+			n := min(chunk, rows-r0)
+			src := t.Data[r0*inRB : (r0+n)*inRB]
+			dst := out[:n*outRB]
+			if err := c.convertRows(dst, src, n, cols, inF, outF, inRB, outRB); err != nil {
+				return err
+			}
+			if _, err := w.Write(dst); err != nil {
+				return err
+			}
+			c.done += int64(len(src))
+			if c.progress != nil {
+				c.progress(c.done, c.total)
+			}
+		}
+		release(t.Data)
+	}
+	return nil
+}
+
+// convertRows converts n rows, spreading them over the worker goroutines.
+func (c *converter) convertRows(dst, src []byte, n, cols int, inF, outF kernels.Format, inRB, outRB int) error {
+	if inF == outF {
+		copy(dst, src) // same format: the bytes are already right (f32 norms, bf16 → bf16)
+		return nil
+	}
+	workers := min(c.threads, n)
+	per := (n + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		r0, r1 := k*per, min(n, (k+1)*per)
+		if r0 >= r1 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			row := make([]float32, cols)
+			for r := r0; r < r1; r++ {
+				if err := kernels.Dequantize(inF, row, src[r*inRB:(r+1)*inRB]); err != nil {
+					errs[k] = err
+					return
+				}
+				if err := kernels.Quantize(outF, dst[r*outRB:(r+1)*outRB], row); err != nil {
+					errs[k] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
