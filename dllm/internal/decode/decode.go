@@ -467,6 +467,7 @@ func (r *run) finish() {
 	st.Duration = time.Since(r.start)
 	if st.Forwards > 0 {
 		st.TokensPerForward = float64(st.Committed) / float64(st.Forwards)
+		st.OutputTokensPerForward = float64(len(res.Tokens)) / float64(st.Forwards)
 	}
 	if s := st.Duration.Seconds(); s > 0 {
 		st.TokensPerSecond = float64(len(res.Tokens)) / s

@@ -146,8 +146,11 @@ type Stats struct {
 	Committed, Edits int
 	// MultiCommitSteps, FallbackSteps and MaxCommitInOneStep mirror the goldens' stats.
 	MultiCommitSteps, FallbackSteps, MaxCommitInOneStep int
-	// TokensPerForward is Committed / Forwards: positions filled per decoding forward.
+	// TokensPerForward is Committed / Forwards: positions filled per decoding forward
+	// (the papers' TPF, which counts EOS padding in the last block too).
 	TokensPerForward float64
+	// OutputTokensPerForward is len(Result.Tokens) / Forwards: returned tokens only.
+	OutputTokensPerForward float64
 	// TimeToFirstToken is the time until the first output token became final.
 	TimeToFirstToken time.Duration
 	// Duration is the wall time of the whole generation.
