@@ -27,41 +27,10 @@ func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 //go:noescape
 func gemvQ4_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
-type quantKernels struct {
-	k4   func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
-	gemv func(y []float32, x []byte, w []byte, ldw int, nb int)
-}
-
 var (
 	q8_0AVX2 = quantKernels{gemmQ8_0x4AVX2, gemvQ8_0AVX2}
 	q4_0AVX2 = quantKernels{gemmQ4_0x4AVX2, gemvQ4_0AVX2}
 )
-
-func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
-	M := xs.m
-	nb := w.Cols / w.Format.BlockElems()
-	if nb == 0 || n1 <= n0 {
-		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add)
-		return
-	}
-	wt := w.Data[n0*rb : n1*rb]
-	raceReadBytes(xs.q)
-	raceReadBytes(wt)
-	for m := 0; m < M; m++ {
-		yr := y[m*ldy+n0 : m*ldy+n1]
-		if !add {
-			clear(yr)
-		}
-		raceWriteF32(yr)
-	}
-	M4 := M &^ 3
-	for m := 0; m < M4; m += 4 {
-		qk.k4(y[m*ldy+n0:(m+3)*ldy+n1], ldy, xs.q[m*xs.qrow:(m+4)*xs.qrow], xs.qrow, wt, rb, n1-n0, nb)
-	}
-	for m := M4; m < M; m++ {
-		qk.gemv(y[m*ldy+n0:m*ldy+n1], xs.q[m*xs.qrow:(m+1)*xs.qrow], wt, rb, nb)
-	}
-}
 
 // gemmQ4_Kx4AVX2 is gemmQ8_0x4AVX2 for Q4_K weights against Q8_K activation blocks
 // (dotQ4_KGeneric, 292-byte blocks).

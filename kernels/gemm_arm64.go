@@ -1,0 +1,33 @@
+//go:build gc && !purego
+
+package kernels
+
+// NEON float micro-kernels (gemm_float_arm64.s). The doc comment of each is its exact Go
+// specification; the generic kernels are the reference.
+
+// gemmF32x4NEON sets y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p] for i < 4, j < n, where W_j
+// is the float32 row at w[j*ldw:]. n > 0, n%4 == 0, k > 0, k%8 == 0.
+//
+//go:noescape
+func gemmF32x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+
+// gemmBF16x4NEON is gemmF32x4NEON with bfloat16 weight rows.
+//
+//go:noescape
+func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+
+// gemvF32NEON sets y[j] += Σ_{p<len(x)} x[p]·W_j[p] for j < len(y), W_j the float32 row at
+// w[j*ldw:]. len(x)%8 == 0.
+//
+//go:noescape
+func gemvF32NEON(y []float32, x []float32, w []byte, ldw int)
+
+// gemvBF16NEON is gemvF32NEON with bfloat16 weight rows.
+//
+//go:noescape
+func gemvBF16NEON(y []float32, x []float32, w []byte, ldw int)
+
+var (
+	f32NEON  = floatKernels{4, 4, gemmF32x4NEON, gemvF32NEON}
+	bf16NEON = floatKernels{2, 4, gemmBF16x4NEON, gemvBF16NEON}
+)

@@ -1,0 +1,115 @@
+//go:build gc && !purego && (amd64 || arm64)
+
+package kernels
+
+// Go drivers shared by the amd64 and arm64 assembly matrix kernels: they split a tile of
+// weight rows into the blocks the micro-kernels take, finish tails the kernels leave,
+// and report memory to the race detector.
+
+// floatKernels drives the micro-kernels of one float weight format.
+type floatKernels struct {
+	esz   int // bytes per weight
+	group int // weight rows per micro-kernel block (3 on AVX2, 4 on NEON)
+	// k4 sets y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p] for i < 4, j < n (n%group == 0,
+	// k%8 == 0).
+	k4 func(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+	// gemv sets y[j] += Σ_{p<len(x)} x[p]·W_j[p] for j < len(y) (len(x)%8 == 0).
+	gemv func(y []float32, x []float32, w []byte, ldw int)
+}
+
+func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+	M, K := xs.m, xs.k
+	kv := K &^ 7 // the assembly covers p < kv; Go finishes the rest
+	if kv == 0 {
+		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add)
+		return
+	}
+	raceReadF32(xs.f)
+	raceReadBytes(w.Data[n0*rb : n1*rb])
+	for m := 0; m < M; m++ {
+		yr := y[m*ldy+n0 : m*ldy+n1]
+		if !add {
+			clear(yr)
+		}
+		raceWriteF32(yr)
+	}
+	M4 := M &^ 3
+	n3 := n0 + (n1-n0)/fk.group*fk.group
+	if M4 > 0 && n3 > n0 {
+		for k0 := 0; k0 < kv; k0 += floatChunk {
+			kc := min(floatChunk, kv-k0)
+			wb := w.Data[n0*rb+k0*fk.esz : (n3-1)*rb+(k0+kc)*fk.esz]
+			for m := 0; m < M4; m += 4 {
+				fk.k4(y[m*ldy+n0:(m+3)*ldy+n3], ldy, xs.f[m*K+k0:(m+3)*K+k0+kc], K, wb, rb, n3-n0, kc)
+			}
+		}
+	}
+	if M4 > 0 && n3 < n1 {
+		for m := 0; m < M4; m++ {
+			fk.gemv(y[m*ldy+n3:m*ldy+n1], xs.f[m*K:m*K+kv], w.Data[n3*rb:(n1-1)*rb+kv*fk.esz], rb)
+		}
+	}
+	for m := M4; m < M; m++ {
+		fk.gemv(y[m*ldy+n0:m*ldy+n1], xs.f[m*K:m*K+kv], w.Data[n0*rb:(n1-1)*rb+kv*fk.esz], rb)
+	}
+	if kv < K {
+		var tail [8]float32
+		for n := n0; n < n1; n++ {
+			row := w.Data[n*rb : (n+1)*rb]
+			for p := kv; p < K; p++ {
+				tail[p-kv] = floatAt(w.Format, row, p)
+			}
+			for m := 0; m < M; m++ {
+				y[m*ldy+n] += dotGeneric(xs.f[m*K+kv:(m+1)*K], tail[:K-kv])
+			}
+		}
+	}
+}
+
+// floatAt returns element p of a float-format row.
+func floatAt(f Format, row []byte, p int) float32 {
+	var v [1]float32
+	switch f {
+	case F32:
+		return bytesAsF32(row)[p]
+	case BF16:
+		BF16ToF32(v[:], row[2*p:2*p+2])
+	case F16:
+		F16ToF32(v[:], row[2*p:2*p+2])
+	}
+	return v[0]
+}
+
+// quantKernels drives the micro-kernels of one quantized weight format.
+type quantKernels struct {
+	// k4 sets y[i*ldy+j] += x_i·W_j for i < 4, j < n over nb blocks (n, nb > 0).
+	k4 func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+	// gemv sets y[j] += x·W_j for j < len(y) over nb blocks (nb > 0).
+	gemv func(y []float32, x []byte, w []byte, ldw int, nb int)
+}
+
+func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+	M := xs.m
+	nb := w.Cols / w.Format.BlockElems()
+	if nb == 0 || n1 <= n0 {
+		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add)
+		return
+	}
+	wt := w.Data[n0*rb : n1*rb]
+	raceReadBytes(xs.q)
+	raceReadBytes(wt)
+	for m := 0; m < M; m++ {
+		yr := y[m*ldy+n0 : m*ldy+n1]
+		if !add {
+			clear(yr)
+		}
+		raceWriteF32(yr)
+	}
+	M4 := M &^ 3
+	for m := 0; m < M4; m += 4 {
+		qk.k4(y[m*ldy+n0:(m+3)*ldy+n1], ldy, xs.q[m*xs.qrow:(m+4)*xs.qrow], xs.qrow, wt, rb, n1-n0, nb)
+	}
+	for m := M4; m < M; m++ {
+		qk.gemv(y[m*ldy+n0:m*ldy+n1], xs.q[m*xs.qrow:(m+1)*xs.qrow], wt, rb, nb)
+	}
+}

@@ -1,0 +1,297 @@
+//go:build gc && !purego
+
+#include "textflag.h"
+
+// NEON matrix-multiply micro-kernels for float weights (F32, BF16) against float32
+// activations, accumulating with FMLA in 4-lane float32 accumulators.
+//
+// gemm*x4: 4 rows of x against n weight rows, 4 at a time: a 4×4 block keeps 16
+// accumulators (V0–V15), 8 weight vectors (V16–V23, 8 elements of each of 4 rows) and
+// 2 x vectors (V24–V25) per 8-element step.
+//
+// The assembler has no vector FADD; a + b is written FMLA(a, b, ONES), which rounds
+// once exactly like FADD.
+
+#define XBASE R0  // &x[0]
+#define LDX R1    // ldx in bytes
+#define X0 R2     // x rows, advancing
+#define X1 R3
+#define X2 R4
+#define X3 R5
+#define W0 R6     // weight rows of the group, advancing
+#define W1 R7
+#define W2 R8
+#define W3 R9
+#define WROW R10  // first weight row of the group
+#define LDW R11   // ldw in bytes
+#define YP R12    // &y[j], row 0
+#define LDY R13   // ldy in bytes
+#define NLEFT R14 // weight rows left
+#define KLEFT R15 // elements left in the row
+#define KARG R16  // k
+#define YR R17    // scratch row pointer into y
+
+#define ONES V26
+#define ZERO V27
+
+// FMAROW(x, wa…wd, a0…a3): a_j += x·w_j for the 4 weight rows.
+#define FMAROW(x, wa, wb, wc, wd, a0, a1, a2, a3) \
+	VFMLA wa.S4, x.S4, a0.S4 \
+	VFMLA wb.S4, x.S4, a1.S4 \
+	VFMLA wc.S4, x.S4, a2.S4 \
+	VFMLA wd.S4, x.S4, a3.S4
+
+// ROW8(xr, a0…a3): the 8 x elements of row xr against the 8 weights of each row.
+#define ROW8(xr, a0, a1, a2, a3) \
+	VLD1.P 32(xr), [V24.S4, V25.S4]                   \
+	FMAROW(V24, V16, V18, V20, V22, a0, a1, a2, a3)   \
+	FMAROW(V25, V17, V19, V21, V23, a0, a1, a2, a3)
+
+#define BODY \
+	ROW8(X0, V0, V1, V2, V3)     \
+	ROW8(X1, V4, V5, V6, V7)     \
+	ROW8(X2, V8, V9, V10, V11)   \
+	ROW8(X3, V12, V13, V14, V15)
+
+// SUM4(a0…a3, t0, t1, t2, t3) leaves [Σa0, Σa1, Σa2, Σa3] in t0 (lane sums):
+//	s01 = uzp1(a0,a1) + uzp2(a0,a1); s23 likewise; t0 = uzp1(s01,s23) + uzp2(s01,s23)
+#define SUM4(a0, a1, a2, a3, t0, t1, t2, t3) \
+	VUZP1 a1.S4, a0.S4, t0.S4 \
+	VUZP2 a1.S4, a0.S4, t1.S4 \
+	VFMLA t1.S4, ONES.S4, t0.S4 \
+	VUZP1 a3.S4, a2.S4, t2.S4 \
+	VUZP2 a3.S4, a2.S4, t3.S4 \
+	VFMLA t3.S4, ONES.S4, t2.S4 \
+	VUZP1 t2.S4, t0.S4, t1.S4 \
+	VUZP2 t2.S4, t0.S4, t3.S4 \
+	VFMLA t3.S4, ONES.S4, t1.S4 \
+	VMOV t1.B16, t0.B16
+
+// STOREROW adds the lane sums of a0…a3 into y[YR : YR+4].
+#define STOREROW(a0, a1, a2, a3) \
+	SUM4(a0, a1, a2, a3, V16, V17, V18, V19) \
+	VLD1 (YR), [V20.S4]                      \
+	VFMLA V16.S4, ONES.S4, V20.S4            \
+	VST1 [V20.S4], (YR)
+
+#define ZEROACC \
+	VEOR V0.B16, V0.B16, V0.B16    \
+	VEOR V1.B16, V1.B16, V1.B16    \
+	VEOR V2.B16, V2.B16, V2.B16    \
+	VEOR V3.B16, V3.B16, V3.B16    \
+	VEOR V4.B16, V4.B16, V4.B16    \
+	VEOR V5.B16, V5.B16, V5.B16    \
+	VEOR V6.B16, V6.B16, V6.B16    \
+	VEOR V7.B16, V7.B16, V7.B16    \
+	VEOR V8.B16, V8.B16, V8.B16    \
+	VEOR V9.B16, V9.B16, V9.B16    \
+	VEOR V10.B16, V10.B16, V10.B16 \
+	VEOR V11.B16, V11.B16, V11.B16 \
+	VEOR V12.B16, V12.B16, V12.B16 \
+	VEOR V13.B16, V13.B16, V13.B16 \
+	VEOR V14.B16, V14.B16, V14.B16 \
+	VEOR V15.B16, V15.B16, V15.B16
+
+// GROUPSTART points X0…X3 at the x rows and W0…W3 at the group's weight rows.
+#define GROUPSTART \
+	ZEROACC                    \
+	MOVD XBASE, X0             \
+	ADD LDX, X0, X1            \
+	ADD LDX, X1, X2            \
+	ADD LDX, X2, X3            \
+	MOVD WROW, W0              \
+	ADD LDW, W0, W1            \
+	ADD LDW, W1, W2            \
+	ADD LDW, W2, W3            \
+	MOVD KARG, KLEFT
+
+#define ONESINIT \
+	FMOVS $1.0, F26                \
+	VDUP V26.S[0], ONES.S4
+
+// func gemmF32x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// Requires: NEON
+//
+//	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
+//	n > 0, n%4 == 0, k > 0, k%8 == 0
+TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-112
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	LSL  $2, LDY, LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	LSL  $2, LDX, LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	ONESINIT
+
+group:
+	GROUPSTART
+
+loop:
+	VLD1.P 32(W0), [V16.S4, V17.S4] // weights p…p+7 of each row
+	VLD1.P 32(W1), [V18.S4, V19.S4]
+	VLD1.P 32(W2), [V20.S4, V21.S4]
+	VLD1.P 32(W3), [V22.S4, V23.S4]
+	BODY
+	SUBS   $8, KLEFT, KLEFT
+	BNE    loop
+
+	MOVD YP, YR
+	STOREROW(V0, V1, V2, V3)
+	ADD  LDY, YR, YR
+	STOREROW(V4, V5, V6, V7)
+	ADD  LDY, YR, YR
+	STOREROW(V8, V9, V10, V11)
+	ADD  LDY, YR, YR
+	STOREROW(V12, V13, V14, V15)
+	ADD  $16, YP, YP
+	SUB  KARG<<2, W3, WROW          // W3 advanced 4k bytes: back to row 3, then +ldw
+	ADD  LDW, WROW, WROW
+	SUBS $4, NLEFT, NLEFT
+	BNE  group
+	RET
+
+// func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// Requires: NEON
+//
+//	as gemmF32x4NEON with W_j = bfloat16s at w[j*ldw:], widened by zip(0, w) = w<<16
+TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-112
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	LSL  $2, LDY, LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	LSL  $2, LDX, LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	ONESINIT
+	VEOR ZERO.B16, ZERO.B16, ZERO.B16
+
+group:
+	GROUPSTART
+
+loop:
+	VLD1.P 16(W0), [V28.H8]         // 8 bf16 of each row
+	VLD1.P 16(W1), [V29.H8]
+	VLD1.P 16(W2), [V30.H8]
+	VLD1.P 16(W3), [V31.H8]
+	VZIP1  V28.H8, ZERO.H8, V16.H8  // V16 = float32(w[p:p+4]): halves (0, w)
+	VZIP2  V28.H8, ZERO.H8, V17.H8  // V17 = float32(w[p+4:p+8])
+	VZIP1  V29.H8, ZERO.H8, V18.H8
+	VZIP2  V29.H8, ZERO.H8, V19.H8
+	VZIP1  V30.H8, ZERO.H8, V20.H8
+	VZIP2  V30.H8, ZERO.H8, V21.H8
+	VZIP1  V31.H8, ZERO.H8, V22.H8
+	VZIP2  V31.H8, ZERO.H8, V23.H8
+	BODY
+	SUBS   $8, KLEFT, KLEFT
+	BNE    loop
+
+	MOVD YP, YR
+	STOREROW(V0, V1, V2, V3)
+	ADD  LDY, YR, YR
+	STOREROW(V4, V5, V6, V7)
+	ADD  LDY, YR, YR
+	STOREROW(V8, V9, V10, V11)
+	ADD  LDY, YR, YR
+	STOREROW(V12, V13, V14, V15)
+	ADD  $16, YP, YP
+	SUB  KARG<<1, W3, WROW          // W3 advanced 2k bytes
+	ADD  LDW, WROW, WROW
+	SUBS $4, NLEFT, NLEFT
+	BNE  group
+	RET
+
+// GEMV: y[j] += Σ_p x[p]·W_j[p] one weight row at a time, 4 accumulators of 4 lanes
+// (V0–V3); LOADW8(a, b) loads the next 8 weights of row W0 as float32 into a, b.
+#define GEMV(LOADW8) \
+row:                                   \
+	CMP YP, YR                         \
+	BEQ done                           \
+	VEOR V0.B16, V0.B16, V0.B16        \
+	VEOR V1.B16, V1.B16, V1.B16        \
+	VEOR V2.B16, V2.B16, V2.B16        \
+	VEOR V3.B16, V3.B16, V3.B16        \
+	MOVD XBASE, X0                     \
+	MOVD WROW, W0                      \
+	MOVD KARG, KLEFT                   \
+	CMP $16, KLEFT                     \
+	BLT tail                           \
+loop16:                                \
+	LOADW8(V16, V17)                   \
+	LOADW8(V18, V19)                   \
+	VLD1.P 64(X0), [V20.S4, V21.S4, V22.S4, V23.S4] \
+	VFMLA V16.S4, V20.S4, V0.S4        \
+	VFMLA V17.S4, V21.S4, V1.S4        \
+	VFMLA V18.S4, V22.S4, V2.S4        \
+	VFMLA V19.S4, V23.S4, V3.S4        \
+	SUB $16, KLEFT, KLEFT              \
+	CMP $16, KLEFT                     \
+	BGE loop16                         \
+tail:                                  \
+	CBZ KLEFT, sum                     \
+	LOADW8(V16, V17)                   \
+	VLD1.P 32(X0), [V20.S4, V21.S4]    \
+	VFMLA V16.S4, V20.S4, V0.S4        \
+	VFMLA V17.S4, V21.S4, V1.S4        \
+sum:                                   \
+	VFMLA V1.S4, ONES.S4, V0.S4        \
+	VFMLA V3.S4, ONES.S4, V2.S4        \
+	VFMLA V2.S4, ONES.S4, V0.S4        \
+	VUZP1 V0.S4, V0.S4, V1.S4          \
+	VUZP2 V0.S4, V0.S4, V2.S4          \
+	VFMLA V2.S4, ONES.S4, V1.S4        \
+	VUZP1 V1.S4, V1.S4, V0.S4          \
+	VUZP2 V1.S4, V1.S4, V2.S4          \
+	VFMLA V2.S4, ONES.S4, V0.S4        \
+	FMOVS (YP), F1                     \
+	FADDS F0, F1                       \
+	FMOVS F1, (YP)                     \
+	ADD $4, YP, YP                     \
+	ADD LDW, WROW, WROW                \
+	B row                              \
+done:                                  \
+	RET
+
+#define LOADF32(a, b) VLD1.P 32(W0), [a.S4, b.S4]
+#define LOADBF16(a, b) VLD1.P 16(W0), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
+
+// Arguments: y_base+0 y_len+8 y_cap+16 x_base+24 x_len+32 x_cap+40 w_base+48 w_len+56
+// w_cap+64 ldw+72. YR = &y[len(y)]; KARG = len(x).
+
+// func gemvF32NEON(y []float32, x []float32, w []byte, ldw int)
+// Requires: NEON
+//
+//	for j < len(y): y[j] += Σ_{p<len(x)} x[p]·W_j[p], W_j = float32s at w[j*ldw:]
+//	len(x)%8 == 0
+TEXT ·gemvF32NEON(SB), NOSPLIT, $0-80
+	MOVD y_base+0(FP), YP
+	MOVD y_len+8(FP), YR
+	ADD  YR<<2, YP, YR
+	MOVD x_base+24(FP), XBASE
+	MOVD x_len+32(FP), KARG
+	MOVD w_base+48(FP), WROW
+	MOVD ldw+72(FP), LDW
+	ONESINIT
+	GEMV(LOADF32)
+
+// func gemvBF16NEON(y []float32, x []float32, w []byte, ldw int)
+// Requires: NEON
+//
+//	as gemvF32NEON with W_j = bfloat16s at w[j*ldw:]
+TEXT ·gemvBF16NEON(SB), NOSPLIT, $0-80
+	MOVD y_base+0(FP), YP
+	MOVD y_len+8(FP), YR
+	ADD  YR<<2, YP, YR
+	MOVD x_base+24(FP), XBASE
+	MOVD x_len+32(FP), KARG
+	MOVD w_base+48(FP), WROW
+	MOVD ldw+72(FP), LDW
+	ONESINIT
+	VEOR ZERO.B16, ZERO.B16, ZERO.B16
+	GEMV(LOADBF16)

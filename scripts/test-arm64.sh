@@ -1,0 +1,29 @@
+#!/bin/sh
+# Cross-build the kernels tests for arm64 and run them under qemu-user, so the NEON
+# assembly is exercised on machines without arm64 hardware. -test.short trims the
+# large shapes (qemu runs SIMD code ~50x slower than native).
+#
+# Usage: scripts/test-arm64.sh [extra test flags…]
+set -eu
+
+cd "$(dirname "$0")/.."
+
+if [ "$(go env GOHOSTARCH)" = arm64 ]; then
+	exec go test ./kernels/... "$@"
+fi
+
+QEMU=${QEMU:-qemu-aarch64}
+if ! command -v "$QEMU" >/dev/null 2>&1; then
+	echo "test-arm64: $QEMU not found (apt-get install -y qemu-user)" >&2
+	exit 1
+fi
+
+bin=$(mktemp "${TMPDIR:-/tmp}/kernels.arm64.XXXXXX")
+trap 'rm -f "$bin"' EXIT INT TERM
+
+GOARCH=arm64 CGO_ENABLED=0 go vet ./kernels/
+GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" ./kernels/
+# The test binary runs from the package directory, like go test does.
+(cd kernels && KERNELS_REQUIRE=neon "$QEMU" "$bin" -test.short "$@")
+GOARCH=arm64 CGO_ENABLED=0 go test -c -tags purego -o "$bin" ./kernels/
+(cd kernels && "$QEMU" "$bin" -test.short "$@")
