@@ -293,6 +293,9 @@ func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdl
 	return generate(box, params, out,
 		func(dllm.ModelInfo) (msg string) {
 			text, msg = validText("prompt", prompt)
+			if msg == "" && text == "" {
+				msg = "prompt is empty"
+			}
 			return msg
 		},
 		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {

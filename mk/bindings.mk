@@ -75,9 +75,9 @@ python-lib: $(DLLM_BUILD)/libdllm.so
 test-python: python-lib
 	DLLM_LIBRARY_PATH= $(PYTHON) -m unittest discover -s bindings/python/tests
 	@$(PYTHON) -c 'import setuptools.command.bdist_wheel' 2>/dev/null || $(PYTHON) -c 'import wheel' 2>/dev/null || \
-		$(PYTHON) -m pip install --quiet wheel
+		$(PYTHON) -m pip install --quiet --root-user-action=ignore wheel
 	rm -rf $(DLLM_BUILD)/python
-	$(PYTHON) -m pip install --quiet --no-build-isolation --no-index --target $(DLLM_BUILD)/python ./bindings/python
+	$(PYTHON) -m pip install --quiet --root-user-action=ignore --no-build-isolation --no-index --target $(DLLM_BUILD)/python ./bindings/python
 	rm -rf bindings/python/build bindings/python/*.egg-info
 	test -f $(DLLM_BUILD)/python/dllm/libdllm.so
 	cd $(DLLM_BUILD) && DLLM_LIBRARY_PATH= DLLM_TEST_INSTALLED=1 PYTHONPATH=$(abspath $(DLLM_BUILD))/python \

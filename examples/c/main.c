@@ -147,6 +147,7 @@ int main(int argc, char **argv) {
 	} else {
 		const dllm_stats *s = &res->stats;
 		printf("\n");
+		fflush(stdout);
 		fprintf(stderr,
 		        "stop: %s; prompt %d tokens, generated %d tokens in %d forwards "
 		        "(%.2f tokens/forward), first token %.1f ms, total %.1f ms, %.1f tokens/s\n"

@@ -255,6 +255,9 @@ static void test_arguments(dllm_session *s, const dllm_model_info *info) {
 	EXPECT(r == NULL);
 }
 
+static pthread_t main_thread;
+static int callbacks_on_other_threads;
+
 struct stopper {
 	int calls;
 	int stop_after;
@@ -267,6 +270,9 @@ struct stopper {
 static int stopping_step(const dllm_step_event *ev, void *user_data) {
 	struct stopper *st = user_data;
 	(void)ev;
+	if (!pthread_equal(pthread_self(), main_thread)) {
+		callbacks_on_other_threads++;
+	}
 	if (++st->calls < st->stop_after) {
 		return 0;
 	}
@@ -291,6 +297,9 @@ static int stopping_step(const dllm_step_event *ev, void *user_data) {
 static int stopping_text(const char *utf8, size_t len, void *user_data) {
 	struct stopper *st = user_data;
 	EXPECT(utf8[len] == 0 && strlen(utf8) == len);
+	if (!pthread_equal(pthread_self(), main_thread)) {
+		callbacks_on_other_threads++;
+	}
 	return ++st->calls >= st->stop_after;
 }
 
@@ -341,8 +350,14 @@ static void test_callbacks(dllm_session *s) {
 	dllm_result_free(r);
 	r = NULL;
 
-	/* The session still works. */
+	/* Callbacks ran on the calling thread. */
+	EXPECT(callbacks_on_other_threads == 0);
+
+	/* An empty prompt is an invalid argument. */
 	p = small_params();
+	EXPECT_STATUS(dllm_session_generate(s, "", &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+
+	/* The session still works. */
 	EXPECT_STATUS(dllm_session_generate(s, "hello", &p, &r), DLLM_STATUS_OK);
 	EXPECT(r != NULL && r->n_tokens > 0 && r->n_tokens <= 16 && r->text != NULL);
 	EXPECT(r != NULL && r->struct_size == sizeof *r && r->stats.forwards > 0);
@@ -431,6 +446,7 @@ static void test_model_freed(const char *path) {
 
 int main(int argc, char **argv) {
 	const char *path = argc > 1 ? argv[1] : "testdata/llada2-micro/hf";
+	main_thread = pthread_self();
 	test_no_model();
 
 	dllm_model *m = NULL;

@@ -269,6 +269,10 @@ class Model:
         "speed"). ``on_step``/``on_text`` receive each step and each final piece of text;
         returning False stops generation (the partial Result has stop_reason
         "stopped"). An exception raised in a callback stops generation and is re-raised.
+
+        Model.generate and Model.stream share one session (so the KV cache of a
+        repeated prompt prefix is reused): for generations in parallel threads, give
+        each thread its own Model.session().
         """
         return self._session().generate(prompt, prompt_ids, chat, system, on_step, on_text,
                                         **options)
