@@ -63,18 +63,20 @@ func DefaultOptions() GenerateOptions {
 	}
 }
 
-// QualityOptions returns the LLaDA2.1 "quality" preset: threshold 0.7, edit threshold 0.5.
+// QualityOptions returns the LLaDA2.1 "quality" preset: threshold 0.7, edit threshold
+// 0.5. EOSEarlyStop is on: LLaDA2.1 decoding otherwise runs on to MaxTokens after the
+// end of text (as the reference does) only to cut the output there.
 func QualityOptions() GenerateOptions {
 	o := DefaultOptions()
-	o.Threshold, o.EditThreshold = 0.7, 0.5
+	o.Threshold, o.EditThreshold, o.EOSEarlyStop = 0.7, 0.5, true
 	return o
 }
 
 // SpeedOptions returns the LLaDA2.1 "speed" preset: threshold 0.5, edit threshold 0
-// (edit whenever the model changes its mind).
+// (edit whenever the model changes its mind), EOSEarlyStop on as in QualityOptions.
 func SpeedOptions() GenerateOptions {
 	o := DefaultOptions()
-	o.Threshold, o.EditThreshold = 0.5, 0
+	o.Threshold, o.EditThreshold, o.EOSEarlyStop = 0.5, 0, true
 	return o
 }
 
