@@ -23,6 +23,10 @@ func runChat(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	opts, err := g.options(fs)
+	if err != nil {
+		return err
+	}
 	m, _, err := g.load()
 	if err != nil {
 		return err
@@ -36,7 +40,6 @@ func runChat(args []string) error {
 	if *system != "" {
 		s.SetSystem(*system)
 	}
-	opts := g.options()
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
 	for {

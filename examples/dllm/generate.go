@@ -32,6 +32,7 @@ type genFlags struct {
 	noCache       bool
 	visual        bool
 	roleEndStop   bool
+	preset        string
 }
 
 // optionalFloat is a float flag that remembers whether it was given.
@@ -60,6 +61,7 @@ func (g *genFlags) register(fs *flag.FlagSet) {
 	d := dllm.DefaultOptions()
 	fs.StringVar(&g.model, "m", "", "model: Hugging Face directory or .gguf file (default: the built-in demo model)")
 	fs.IntVar(&g.threads, "threads", 0, "worker threads (0 = all cores)")
+	fs.StringVar(&g.preset, "preset", "default", "decoding preset: default (LLaDA2.0 threshold 0.95), quality or speed (LLaDA2.1 editing); other flags override it")
 	fs.IntVar(&g.blockLength, "block-length", d.BlockLength, "tokens decoded together per block")
 	fs.IntVar(&g.steps, "steps", d.Steps, "maximum denoising steps per block (LLaDA2.0)")
 	fs.Float64Var(&g.threshold, "threshold", d.Threshold, "confidence a masked position must exceed to be filled")
@@ -76,16 +78,51 @@ func (g *genFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.roleEndStop, "stop-on-role-end", d.StopOnRoleEnd, "end the output at <|role_end|> too (the reference stops at <|endoftext|> only)")
 }
 
-func (g *genFlags) options() dllm.GenerateOptions {
-	o := dllm.DefaultOptions()
-	o.BlockLength, o.Steps, o.Threshold = g.blockLength, g.steps, g.threshold
-	if g.editThreshold.set {
-		o.EditThreshold = g.editThreshold.v
+// options starts from the chosen preset and applies the flags given on the command line
+// over it, so `--preset speed --threshold 0.6` means exactly that.
+func (g *genFlags) options(fs *flag.FlagSet) (dllm.GenerateOptions, error) {
+	var o dllm.GenerateOptions
+	switch g.preset {
+	case "default", "":
+		o = dllm.DefaultOptions()
+	case "quality":
+		o = dllm.QualityOptions()
+	case "speed":
+		o = dllm.SpeedOptions()
+	default:
+		return o, fmt.Errorf("unknown --preset %q (want default, quality or speed)", g.preset)
 	}
-	o.MaxPostSteps, o.MaxTokens = g.maxPostSteps, g.maxTokens
-	o.Temperature, o.TopK, o.TopP, o.Seed = g.temp, g.topK, g.topP, g.seed
-	o.EOSEarlyStop, o.NoCache, o.StopOnRoleEnd = g.eosEarlyStop, g.noCache, g.roleEndStop
-	return o
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "block-length":
+			o.BlockLength = g.blockLength
+		case "steps":
+			o.Steps = g.steps
+		case "threshold":
+			o.Threshold = g.threshold
+		case "edit-threshold":
+			o.EditThreshold = g.editThreshold.v
+		case "max-post-steps":
+			o.MaxPostSteps = g.maxPostSteps
+		case "n":
+			o.MaxTokens = g.maxTokens
+		case "temp":
+			o.Temperature = g.temp
+		case "top-k":
+			o.TopK = g.topK
+		case "top-p":
+			o.TopP = g.topP
+		case "seed":
+			o.Seed = g.seed
+		case "eos-early-stop":
+			o.EOSEarlyStop = g.eosEarlyStop
+		case "no-cache":
+			o.NoCache = g.noCache
+		case "stop-on-role-end":
+			o.StopOnRoleEnd = g.roleEndStop
+		}
+	})
+	return o, nil
 }
 
 // load opens the model named by -m, or the built-in demo model, saying which on stderr.
@@ -121,6 +158,10 @@ func runGenerate(args []string) error {
 	if (*prompt == "") == (*promptIDs == "") {
 		return errors.New("generate: give exactly one of -p TEXT or --prompt-ids 1,2,3")
 	}
+	opts, err := g.options(fs)
+	if err != nil {
+		return err
+	}
 	m, demo, err := g.load()
 	if err != nil {
 		return err
@@ -135,7 +176,6 @@ func runGenerate(args []string) error {
 	}
 	defer s.Close()
 
-	opts := g.options()
 	var trace []traceEntry
 	var view *liveView
 	if g.visual && !*asJSON {
