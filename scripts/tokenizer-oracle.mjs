@@ -169,6 +169,7 @@ if (args["added-golden"]) {
   };
   for (const t of micro.added_tokens) Object.assign(t, flags[t.content] || {});
   micro.added_tokens.push({ id: 1024, content: "hello world", single_word: false, lstrip: false, rstrip: false, normalized: true, special: false });
+  micro.added_tokens.push({ id: 1025, content: "<rol", single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
   micro.normalizer = { type: "NFC" };
   const tk = Tokenizer.fromString(JSON.stringify(micro));
   const texts = [
@@ -176,6 +177,7 @@ if (args["added-golden"]) {
     "<role>HUMAN</role>", "x<role>y", "x <role> y", "_<role>", "<role>_", "é<role>", "1<role>", "<role>.", "(<role>)",
     "a </role>", "a\u3000</role>b", "<role> </role>", "a<|role_end|>  b", "<|role_end|>\n\nx", "say hello world now",
     "hello worldhello world", "<|mask|></role><role><|role_end|>", " hello world ", "cafe\u0301 hello world",
+    "x<role>y <rol", "a<rol b", "<role>HUMAN<role> <rol>",
   ];
   const cases = [];
   for (const text of texts) {

@@ -47,8 +47,11 @@ func newAddedMatcher(toks []AddedToken, keep func(AddedToken) bool) *addedMatche
 func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r) }
 
 // split cuts s into text pieces and added tokens, calling text for every
-// non-empty run of plain text and tok for every match, in order.
-func (m *addedMatcher) split(s string, text func(string), tok func(int)) {
+// non-empty run of plain text and tok for every match, in order. Matching
+// follows the reference implementation: the leftmost-longest match wins; a
+// single_word token that is inside a word, or (with plain) a special token,
+// is not tried again shorter but left as text, and matching resumes after it.
+func (m *addedMatcher) split(s string, plain bool, text func(string), tok func(int)) {
 	if !m.any {
 		if s != "" {
 			text(s)
@@ -57,53 +60,61 @@ func (m *addedMatcher) split(s string, text func(string), tok func(int)) {
 	}
 	done := 0 // s[:done] has been emitted
 	for i := 0; i < len(s); {
-		cands := m.byFirst[s[i]]
-		matched := false
-		for _, ci := range cands {
-			t := &m.toks[ci]
-			if !strings.HasPrefix(s[i:], t.Content) {
-				continue
-			}
-			end := i + len(t.Content)
-			if t.SingleWord {
-				if r, _ := utf8.DecodeLastRuneInString(s[:i]); i > 0 && isWordRune(r) {
-					continue
-				}
-				if r, _ := utf8.DecodeRuneInString(s[end:]); end < len(s) && isWordRune(r) {
-					continue
-				}
-			}
-			start := i
-			if t.LStrip {
-				for start > done {
-					r, w := utf8.DecodeLastRuneInString(s[done:start])
-					if !unicode.IsSpace(r) {
-						break
-					}
-					start -= w
-				}
-			}
-			if t.RStrip {
-				for end < len(s) {
-					r, w := utf8.DecodeRuneInString(s[end:])
-					if !unicode.IsSpace(r) {
-						break
-					}
-					end += w
-				}
-			}
-			if start > done {
-				text(s[done:start])
-			}
-			tok(t.ID)
-			done, i, matched = end, end, true
-			break
-		}
-		if !matched {
+		t := m.longestAt(s, i)
+		if t == nil {
 			i++
+			continue
 		}
+		end := i + len(t.Content)
+		if plain && t.Special || t.SingleWord && inWord(s, i, end) {
+			i = end
+			continue
+		}
+		start := i
+		if t.LStrip {
+			for start > done {
+				r, w := utf8.DecodeLastRuneInString(s[done:start])
+				if !unicode.IsSpace(r) {
+					break
+				}
+				start -= w
+			}
+		}
+		if t.RStrip {
+			for end < len(s) {
+				r, w := utf8.DecodeRuneInString(s[end:])
+				if !unicode.IsSpace(r) {
+					break
+				}
+				end += w
+			}
+		}
+		if start > done {
+			text(s[done:start])
+		}
+		tok(t.ID)
+		done, i = end, end
 	}
 	if done < len(s) {
 		text(s[done:])
 	}
+}
+
+// longestAt returns the longest added token that starts at s[i:], or nil.
+func (m *addedMatcher) longestAt(s string, i int) *AddedToken {
+	for _, ci := range m.byFirst[s[i]] {
+		if t := &m.toks[ci]; strings.HasPrefix(s[i:], t.Content) {
+			return t
+		}
+	}
+	return nil
+}
+
+// inWord reports whether s[i:end] touches a word character on either side.
+func inWord(s string, i, end int) bool {
+	if r, _ := utf8.DecodeLastRuneInString(s[:i]); i > 0 && isWordRune(r) {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s[end:])
+	return end < len(s) && isWordRune(r)
 }

@@ -105,10 +105,8 @@ func build(sp *spec) (*Tokenizer, error) {
 
 	// Two passes, as in the reference: tokens with normalized=false are cut
 	// out of the raw text, the rest after normalization.
-	t.rawAll = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized })
-	t.rawPlain = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized && !a.Special })
-	t.normAll = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized })
-	t.normPlain = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized && !a.Special })
+	t.rawAdded = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized })
+	t.normAdded = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized })
 
 	t.specials = t.resolveSpecials(sp)
 	t.chat, t.chatErr = detectChat(sp.chatTemplate)

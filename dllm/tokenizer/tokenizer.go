@@ -17,10 +17,8 @@ type Tokenizer struct {
 	steps     []preStep           // pre-tokenizer pipeline (byte-level mapping implicit)
 
 	added      []AddedToken
-	rawAll     *addedMatcher // non-normalized added tokens, all
-	rawPlain   *addedMatcher // non-normalized added tokens, special ones excluded
-	normAll    *addedMatcher // normalized added tokens, all
-	normPlain  *addedMatcher // normalized added tokens, special ones excluded
+	rawAdded   *addedMatcher // added tokens matched on the raw text (normalized=false)
+	normAdded  *addedMatcher // added tokens matched after normalization
 	pieces     []string      // id -> token string as written in the vocabulary ("" if unused)
 	pieceBytes []byte        // concatenated decoded bytes of every id
 	pieceOff   []uint32      // id -> offset into pieceBytes; len = vocab size + 1
@@ -85,7 +83,7 @@ func (t *Tokenizer) AddedTokens() []AddedToken {
 // recognised in the text (like Hugging Face's encode with default options);
 // no BOS or EOS is added. Use EncodePlain for untrusted text.
 func (t *Tokenizer) Encode(text string) []int {
-	return t.encode(text, t.rawAll, t.normAll)
+	return t.encode(text, false)
 }
 
 // EncodePlain is Encode with special tokens treated as ordinary text, so
@@ -93,10 +91,10 @@ func (t *Tokenizer) Encode(text string) []int {
 // id (Hugging Face's encode_special_tokens). Non-special added tokens are
 // still recognised.
 func (t *Tokenizer) EncodePlain(text string) []int {
-	return t.encode(text, t.rawPlain, t.normPlain)
+	return t.encode(text, true)
 }
 
-func (t *Tokenizer) encode(text string, raw, normed *addedMatcher) []int {
+func (t *Tokenizer) encode(text string, plain bool) []int {
 	out := make([]int, 0, len(text)/3+1)
 	tok := func(id int) { out = append(out, id) }
 	word := func(w string) { out = t.model.encodeWord(w, out) }
@@ -104,9 +102,9 @@ func (t *Tokenizer) encode(text string, raw, normed *addedMatcher) []int {
 		if t.normalize != nil {
 			s = t.normalize(s)
 		}
-		normed.split(s, func(s string) { t.preTokenize(s, 0, word) }, tok)
+		t.normAdded.split(s, plain, func(s string) { t.preTokenize(s, 0, word) }, tok)
 	}
-	raw.split(text, normText, tok)
+	t.rawAdded.split(text, plain, normText, tok)
 	return out
 }
 
