@@ -21,6 +21,7 @@ var commands = []command{
 	{"generate", "generate text from a prompt (with --visual, watch the blocks denoise)", runGenerate},
 	{"chat", "interactive multi-turn chat", runChat},
 	{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
+	{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
 }
 
 func usage() {
