@@ -198,6 +198,16 @@ func TestMetadataAccessors(t *testing.T) {
 	if a, ok := v.Array(); !ok || len(a) != 4 || a[2].Len() != 1 || a[2].Index(0).Len() != 2 {
 		t.Errorf("nested = %v", v)
 	}
+	for _, kv := range sampleMeta() {
+		got, _ := md.Get(kv.Key)
+		if !got.Equal(kv.Value) {
+			t.Errorf("%s: Equal is false on the same value", kv.Key)
+		}
+	}
+	if MustValue(float32(1)).Equal(MustValue(float64(1))) || MustValue(uint8(1)).Equal(MustValue(int8(1))) ||
+		!MustValue(math.NaN()).Equal(MustValue(math.NaN())) || MustValue([]int32{1}).Equal(MustValue([]uint32{1})) {
+		t.Error("Equal ignores types or NaN bits")
+	}
 	if _, ok := md.Get("missing"); ok {
 		t.Error("Get of a missing key succeeded")
 	}
@@ -473,6 +483,9 @@ func TestGGUFLargeStringArray(t *testing.T) {
 		if s := <-done; !reflect.DeepEqual(s, words) {
 			t.Fatal("strings differ")
 		}
+	}
+	if !v.Equal(MustValue(words)) || v.Equal(MustValue(words[1:])) {
+		t.Error("Equal of the lazy array and its words")
 	}
 	if s, _ := v.Index(5).Str(); s != words[5] {
 		t.Errorf("Index(5) = %q", s)

@@ -153,6 +153,32 @@ func MustValue(v any) Value {
 	return val
 }
 
+// Equal reports whether v and w have the same type and contents. Use it rather than
+// reflect.DeepEqual, which sees a lazily decoded vocabulary and its decoded form as
+// different (and NaN as unequal to itself; Equal compares floats by bits).
+func (v Value) Equal(w Value) bool {
+	if v.typ != w.typ || (v.typ == TypeArray && v.elem != w.elem) || v.Len() != w.Len() {
+		return false
+	}
+	if v.typ != TypeArray {
+		switch x := v.x.(type) {
+		case float32:
+			y, ok := w.x.(float32)
+			return ok && math.Float32bits(x) == math.Float32bits(y)
+		case float64:
+			y, ok := w.x.(float64)
+			return ok && math.Float64bits(x) == math.Float64bits(y)
+		}
+		return v.x == w.x
+	}
+	for i := 0; i < v.Len(); i++ {
+		if !v.Index(i).Equal(w.Index(i)) {
+			return false
+		}
+	}
+	return true
+}
+
 // Type is the value's type tag.
 func (v Value) Type() ValueType { return v.typ }
 
