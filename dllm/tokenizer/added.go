@@ -25,6 +25,7 @@ type addedMatcher struct {
 	toks    []AddedToken
 	byFirst [256][]int32 // candidate indexes per first byte, longest first
 	any     bool
+	first   string // the distinct first bytes of all tokens
 }
 
 func newAddedMatcher(toks []AddedToken, keep func(AddedToken) bool) *addedMatcher {
@@ -38,6 +39,9 @@ func newAddedMatcher(toks []AddedToken, keep func(AddedToken) bool) *addedMatche
 	sort.SliceStable(m.toks, func(i, j int) bool { return len(m.toks[i].Content) > len(m.toks[j].Content) })
 	for i, t := range m.toks {
 		b := t.Content[0]
+		if len(m.byFirst[b]) == 0 {
+			m.first += string([]byte{b})
+		}
 		m.byFirst[b] = append(m.byFirst[b], int32(i))
 		m.any = true
 	}
@@ -60,6 +64,13 @@ func (m *addedMatcher) split(s string, plain bool, text func(string), tok func(i
 	}
 	done := 0 // s[:done] has been emitted
 	for i := 0; i < len(s); {
+		if len(m.first) == 1 { // common case: every token starts with '<'
+			k := strings.IndexByte(s[i:], m.first[0])
+			if k < 0 {
+				break
+			}
+			i += k
+		}
 		t := m.longestAt(s, i)
 		if t == nil {
 			i++
