@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dllm-go/dllm/kernels"
 )
 
 func maxAbsDiff(a, b []float32) float64 {
@@ -29,11 +31,37 @@ func span(a, b int) []int {
 	return r
 }
 
+// genericKernels switches the kernels to the pure-Go reference for the rest of the test.
+// Its matmul computes every output row with the same sequential dot product whatever the
+// batch size, so two paths that feed a row the same inputs give the same bits; the SIMD
+// kernels choose micro-kernels and K-chunking by batch size and tile, which moves a row's
+// result by an ulp or two depending on how many rows were multiplied with it.
+func genericKernels(t testing.TB) {
+	restore, err := kernels.Use("generic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(restore)
+}
+
 // TestCacheEqualsRecompute runs every block of a window the way the diffusion decoder
 // does — prefill committed, the current block re-run without commit, then committed — and
 // checks each block's logits against recomputing the whole window from position 0 with
-// the block-causal mask, as the reference does.
+// the block-causal mask, as the reference does. With batch-invariant (generic) kernels the
+// two paths must agree to 1e-5 (they are in fact bit-identical: the cache holds exactly
+// the keys and values the recompute produces); with the machine's SIMD kernels, whose
+// rounding depends on the batch size, the difference is reported and bounded by 1e-4
+// (2e-3 with an f16 cache, where an ulp of difference in a key can flip its rounding to
+// half precision).
 func TestCacheEqualsRecompute(t *testing.T) {
+	t.Run("generic", func(t *testing.T) {
+		genericKernels(t)
+		testCacheEqualsRecompute(t, 1e-5, 1e-5)
+	})
+	t.Run("active", func(t *testing.T) { testCacheEqualsRecompute(t, 1e-4, 2e-3) })
+}
+
+func testCacheEqualsRecompute(t *testing.T, tol32, tol16 float64) {
 	m := openModel(t, filepath.Join(microDir, "hf"))
 	V := m.Config().VocabSize
 	tokens := loadGolden(t, "logits_long_block32").Tokens // 70 tokens
@@ -77,8 +105,12 @@ func TestCacheEqualsRecompute(t *testing.T) {
 				}
 			}
 			t.Logf("kvf16=%v B=%d: cache vs recompute max|diff| %.3g", kvf16, B, worst)
-			if worst > 1e-5 {
-				t.Errorf("kvf16=%v B=%d: cache vs recompute max|diff| %g > 1e-5", kvf16, B, worst)
+			tol := tol32
+			if kvf16 {
+				tol = tol16
+			}
+			if worst > tol {
+				t.Errorf("kvf16=%v B=%d: cache vs recompute max|diff| %g > %g", kvf16, B, worst, tol)
 			}
 		}
 	}
@@ -88,6 +120,7 @@ func TestCacheEqualsRecompute(t *testing.T) {
 // (what `dllm logits --mask block:N` relies on), and a run split by a small MaxRun equals
 // an unsplit one.
 func TestBlockwiseEqualsOneRun(t *testing.T) {
+	genericKernels(t)
 	m := openModel(t, filepath.Join(microDir, "hf"))
 	V := m.Config().VocabSize
 	tokens := loadGolden(t, "logits_long_block32").Tokens
@@ -183,6 +216,7 @@ func TestForwardErrors(t *testing.T) {
 // TestTruncateReuse: after Truncate, re-running a different suffix gives the same logits
 // as a fresh state (chat prefix reuse).
 func TestTruncateReuse(t *testing.T) {
+	genericKernels(t)
 	m := openModel(t, filepath.Join(microDir, "hf"))
 	V := m.Config().VocabSize
 	tokens := loadGolden(t, "logits_long_block32").Tokens

@@ -40,6 +40,22 @@ func MiniConfig(layers int) Config {
 	}
 }
 
+// TinyConfig is a small LLaDA2 shape for quick tests and smoke runs (hidden 256, 16
+// experts top-4 in 4 groups, vocabulary 4096) with the given number of layers (0 → 4).
+func TinyConfig(layers int) Config {
+	if layers <= 0 {
+		layers = 4
+	}
+	return Config{
+		HiddenSize: 256, NumLayers: layers, NumHeads: 4, NumKVHeads: 2, HeadDim: 64,
+		VocabSize: 4096, IntermediateSize: 512, MoEIntermediateSize: 128,
+		NumExperts: 16, NumExpertsPerTok: 4, NumSharedExperts: 1, NumGroups: 4, TopKGroups: 2,
+		RoutedScalingFactor: 2.5, FirstKDenseReplace: 1, RopeTheta: 600000, RotaryDim: 32,
+		RMSNormEps: 1e-6, MaxPositionEmbeddings: 4096, UseQKNorm: true, NormTopKProb: true,
+		ScoreFunction: "sigmoid", PadTokenID: 4096 - 5,
+	}
+}
+
 // SynthSpecials are the special tokens of a synthetic model, in order, occupying the last
 // len(SynthSpecials) ids of the vocabulary (as in the micro fixture).
 var SynthSpecials = []string{"<|startoftext|>", "<|endoftext|>", "<|mask|>", "<|role_end|>", "<role>", "</role>"}

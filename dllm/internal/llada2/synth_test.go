@@ -1,0 +1,182 @@
+package llada2
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+	"github.com/dllm-go/dllm/kernels"
+)
+
+// smallConfig is a small but complete LLaDA2 shape (dense + MoE layers, GQA, partial
+// RoPE, grouped routing) for generator tests.
+func smallConfig() Config {
+	return Config{
+		HiddenSize: 64, NumLayers: 3, NumHeads: 4, NumKVHeads: 2, HeadDim: 16,
+		VocabSize: 320, IntermediateSize: 96, MoEIntermediateSize: 32,
+		NumExperts: 8, NumExpertsPerTok: 2, NumSharedExperts: 1, NumGroups: 4, TopKGroups: 2,
+		RoutedScalingFactor: 2.5, FirstKDenseReplace: 1, RopeTheta: 600000, RotaryDim: 8,
+		RMSNormEps: 1e-6, MaxPositionEmbeddings: 512, UseQKNorm: true, NormTopKProb: true,
+		ScoreFunction: "sigmoid", PadTokenID: 320 - 5,
+	}
+}
+
+// TestSyntheticFormatsAgree writes one synthetic model as GGUF (f32, bf16, q8_0; both
+// architecture names) and as safetensors (f32, bf16): the exact formats hold the same
+// numbers, so their logits must agree, and q8_0 must stay close.
+func TestSyntheticFormatsAgree(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	tokens := []int32{1, 5, 300, 7, 9, 11, 250, 3, 17, 19, 2, 315}
+	V := cfg.VocabSize
+	var ref []float32
+	for _, c := range []struct {
+		name  string
+		gguf  bool
+		dt    weights.DType
+		arch  string
+		exact bool
+	}{
+		{"st-f32", false, weights.F32, "", true},
+		{"st-bf16", false, weights.BF16, "", true},
+		{"f32.gguf", true, weights.F32, "llada2", true},
+		{"bf16.gguf", true, weights.BF16, "bailingmoe2", true},
+		{"f16.gguf", true, weights.F16, "llada2", false},
+		{"q8_0.gguf", true, weights.Q8_0, "llada2", false},
+	} {
+		path := filepath.Join(dir, c.name)
+		o := SynthOptions{Config: cfg, DType: c.dt, Arch: c.arch, Seed: 7}
+		var err error
+		if c.gguf {
+			err = WriteSyntheticGGUF(path, o)
+		} else {
+			err = WriteSyntheticSafetensors(path, o)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		m := openModel(t, path)
+		if m.Config().VocabSize != cfg.VocabSize || m.Config().NumLayers != cfg.NumLayers {
+			t.Fatalf("%s: config read back as %+v", c.name, m.Config())
+		}
+		got := runAll(t, m, tokens, 4)
+		if ref == nil {
+			ref = got
+			continue
+		}
+		d := maxAbsDiff(got, ref)
+		agree := 0
+		for r := range tokens {
+			if kernels.Argmax(got[r*V:(r+1)*V]) == kernels.Argmax(ref[r*V:(r+1)*V]) {
+				agree++
+			}
+		}
+		t.Logf("%-10s vs st-f32: max|diff| %.3g, argmax agreement %d/%d", c.name, d, agree, len(tokens))
+		// Quantized weights (and activations, in the q8_0 kernels) move logits of this
+		// random model by ~0.1 and can flip a router choice; require the top-1 to hold.
+		if c.exact && d > 1e-4 || !c.exact && 10*agree < 9*len(tokens) {
+			t.Errorf("%s vs st-f32: max|diff| %g, argmax agreement %d/%d", c.name, d, agree, len(tokens))
+		}
+	}
+}
+
+// TestSyntheticDeterministic: the same options give the same bytes; another seed does not.
+func TestSyntheticDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig()
+	write := func(name string, seed uint64) []byte {
+		p := filepath.Join(dir, name)
+		if err := WriteSyntheticGGUF(p, SynthOptions{Config: cfg, DType: weights.Q8_0, Seed: seed}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, b, c := write("a.gguf", 1), write("b.gguf", 1), write("c.gguf", 2)
+	if !bytes.Equal(a, b) {
+		t.Error("same seed, different files")
+	}
+	if bytes.Equal(a, c) {
+		t.Error("different seeds, same file")
+	}
+}
+
+// TestSyntheticVocab: the generated vocabulary has exactly vocab_size unique tokens with
+// the specials last.
+func TestSyntheticVocab(t *testing.T) {
+	for _, n := range []int{262, 320, 157184} {
+		toks, types, merges, ok := synthVocab(n)
+		if !ok || len(toks) != n || len(types) != n {
+			t.Fatalf("n=%d: %d tokens, ok=%v", n, len(toks), ok)
+		}
+		seen := map[string]bool{}
+		for _, s := range toks {
+			if seen[s] {
+				t.Fatalf("n=%d: duplicate token %q", n, s)
+			}
+			seen[s] = true
+		}
+		for i, s := range SynthSpecials {
+			if toks[n-len(SynthSpecials)+i] != s {
+				t.Errorf("n=%d: special %q not at the end", n, s)
+			}
+		}
+		if len(merges) > n-256-len(SynthSpecials) {
+			t.Errorf("n=%d: %d merges", n, len(merges))
+		}
+	}
+	if _, _, _, ok := synthVocab(100); ok {
+		t.Error("vocabulary of 100 accepted")
+	}
+}
+
+// TestBindErrors: a wrong shape, a missing tensor and an unsupported dtype are errors
+// naming the tensor.
+func TestBindErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m")
+	cfg := smallConfig()
+	if err := WriteSyntheticSafetensors(path, SynthOptions{Config: cfg, DType: weights.BF16}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := weights.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	ts, err := CanonicalTensors(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Bind(cfg, ts); err != nil {
+		t.Fatal(err)
+	}
+	bad := cfg
+	bad.IntermediateSize = 128
+	if _, err := Bind(bad, ts); err == nil || !bytes.Contains([]byte(err.Error()), []byte("model.layers.0.mlp.gate_proj.weight")) {
+		t.Errorf("wrong intermediate_size: %v", err)
+	}
+	var missing []weights.Tensor
+	for _, x := range ts {
+		if x.Name != "model.layers.1.mlp.experts.3.up_proj.weight" {
+			missing = append(missing, x)
+		}
+	}
+	if _, err := Bind(cfg, missing); err == nil || !bytes.Contains([]byte(err.Error()), []byte("experts.3.up_proj")) {
+		t.Errorf("missing expert: %v", err)
+	}
+	odd := append([]weights.Tensor(nil), ts...)
+	for i := range odd {
+		if odd[i].Name == "model.norm.weight" {
+			odd[i].DType = weights.I32
+			odd[i].Data = make([]byte, 4*cfg.HiddenSize)
+		}
+	}
+	if _, err := Bind(cfg, odd); err == nil || !bytes.Contains([]byte(err.Error()), []byte("model.norm.weight")) {
+		t.Errorf("i32 norm: %v", err)
+	}
+}
