@@ -149,7 +149,7 @@ DLLM_API void dllm_model_free(dllm_model *m);
 
 typedef struct dllm_model_info {
 	size_t struct_size;     /* sizeof(dllm_model_info), set by the caller */
-	char architecture[64];  /* e.g. "LLaDA2MoeModelLM", NUL-terminated, truncated */
+	char architecture[64];  /* e.g. "llada2", NUL-terminated, truncated */
 	char format[16];        /* "safetensors" or "gguf" */
 	int32_t vocab_size;
 	int32_t context_length;

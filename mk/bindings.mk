@@ -4,7 +4,8 @@
 #   make lib               build/libdllm.so (c-shared) and build/libdllm.a (c-archive)
 #   make test-bindings     all of the tests below (also run by `make test`)
 #   make test-capi-symbols exported dllm_* symbols == functions declared in dllm.h
-#   make test-c            C example (shared and static) + misuse test under ASan
+#   make test-c            C example (shared and static) + misuse test under ASan and
+#                          with the Go race detector
 #   make test-python       unittest on the checkout, then on a `pip install`ed copy
 #   make test-rust         cargo test --offline (dllm-sys and dllm)
 #   make test-xlang        Go, C, Python and Rust give identical tokens
@@ -57,7 +58,16 @@ $(DLLM_BUILD)/example-asan: examples/c/main.c include/dllm.h $(DLLM_BUILD)/libdl
 $(DLLM_BUILD)/misuse-asan: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/libdllm.so
 	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $(ASAN_FLAGS) $< -L$(DLLM_BUILD) -ldllm -lpthread -lm $(RPATH) -o $@
 
-test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example-asan $(DLLM_BUILD)/misuse-asan
+# The misuse test again with the Go race detector on the library (c-archive: the race
+# runtime needs to start with the program, which must not be PIE).
+$(DLLM_BUILD)/race/libdllm.a: $(LIBDLLM_SRC)
+	@mkdir -p $(DLLM_BUILD)/race
+	$(GO) build -race -buildmode=c-archive -o $@ ./capi
+
+$(DLLM_BUILD)/race/misuse: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/race/libdllm.a
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) -no-pie $< $(DLLM_BUILD)/race/libdllm.a -lpthread -lm -o $@
+
+test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example-asan $(DLLM_BUILD)/misuse-asan $(DLLM_BUILD)/race/misuse
 	@echo "== C example (static), demo model: expects 21"
 	$(DLLM_BUILD)/example-static testdata/llada2-tiny-chat/hf "What is 12+9?" | tee $(DLLM_BUILD)/example.out
 	@grep -q 21 $(DLLM_BUILD)/example.out
@@ -65,6 +75,8 @@ test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example
 	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/example-asan --raw testdata/llada2-micro/hf "Once upon a time"
 	@echo "== misuse test under ASan"
 	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/misuse-asan testdata/llada2-micro/hf 2>$(DLLM_BUILD)/misuse.err || { cat $(DLLM_BUILD)/misuse.err; exit 1; }
+	@echo "== misuse test with the race detector"
+	GORACE=halt_on_error=1 $(DLLM_BUILD)/race/misuse testdata/llada2-micro/hf 2>$(DLLM_BUILD)/race/misuse.err || { cat $(DLLM_BUILD)/race/misuse.err; exit 1; }
 
 # Copies the library into the Python package (git-ignored) so pip bundles it.
 python-lib: $(DLLM_BUILD)/libdllm.so

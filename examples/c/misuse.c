@@ -444,6 +444,60 @@ static void test_model_freed(const char *path) {
 	dllm_session_free(s2);
 }
 
+/* A generation running in one thread while another thread frees the model. */
+struct racer {
+	dllm_session *session;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;
+	dllm_status status;
+};
+
+static int racer_step(const dllm_step_event *ev, void *user_data) {
+	struct racer *r = user_data;
+	(void)ev;
+	pthread_mutex_lock(&r->mu);
+	r->started = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+static void *racer_main(void *arg) {
+	struct racer *r = arg;
+	dllm_generate_params p = small_params();
+	p.max_tokens = 512;
+	p.on_step = racer_step;
+	p.step_user_data = r;
+	dllm_result *res = NULL;
+	r->status = dllm_session_generate(r->session, "hello", &p, &res);
+	dllm_result_free(res);
+	return NULL;
+}
+
+static void test_free_model_while_generating(const char *path) {
+	dllm_model *m = NULL;
+	struct racer r = {NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
+	EXPECT_STATUS(dllm_model_load(path, NULL, &m), DLLM_STATUS_OK);
+	EXPECT_STATUS(dllm_session_new(m, &r.session), DLLM_STATUS_OK);
+	pthread_t th;
+	pthread_create(&th, NULL, racer_main, &r);
+	pthread_mutex_lock(&r.mu);
+	while (!r.started) {
+		pthread_cond_wait(&r.cv, &r.mu);
+	}
+	pthread_mutex_unlock(&r.mu);
+	dllm_model_free(m);
+	pthread_join(th, NULL);
+	/* Cancelled, unless it finished before the free. */
+	printf("misuse: generation when its model was freed from another thread: %s\n",
+	       dllm_status_string(r.status));
+	EXPECT(r.status == DLLM_STATUS_CANCELLED || r.status == DLLM_STATUS_OK);
+	dllm_result *res = NULL;
+	EXPECT_STATUS(dllm_session_generate(r.session, "hello", NULL, &res), DLLM_STATUS_CLOSED);
+	dllm_session_free(r.session);
+}
+
 int main(int argc, char **argv) {
 	const char *path = argc > 1 ? argv[1] : "testdata/llada2-micro/hf";
 	main_thread = pthread_self();
@@ -468,6 +522,7 @@ int main(int argc, char **argv) {
 	dllm_session_free(s);
 	dllm_model_free(m);
 	test_model_freed(path);
+	test_free_model_while_generating(path);
 
 	/* Last: a panic inside the library poisons it. */
 	EXPECT_STATUS(dllm_test_panic(), DLLM_STATUS_INTERNAL);
