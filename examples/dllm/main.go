@@ -22,6 +22,7 @@ var commands = []command{
 	{"chat", "interactive multi-turn chat", runChat},
 	{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
 	{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
+	{"bench", "block-forward, prefill and generation speed, with the machine and kernels", runBench},
 }
 
 func usage() {
