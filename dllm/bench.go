@@ -48,7 +48,7 @@ type BenchTiming struct {
 type BenchDecode struct {
 	BenchTiming
 	PromptTokens     int     `json:"prompt_tokens"`
-	Forwards         int     `json:"forwards"`          // denoising forwards per run
+	Forwards         int     `json:"forwards"`           // denoising forwards per run
 	TokensPerForward float64 `json:"tokens_per_forward"` // generated tokens / forwards
 }
 
