@@ -3,7 +3,8 @@
 #
 #   make lib               build/libdllm.so (c-shared) and build/libdllm.a (c-archive)
 #   make test-bindings     all of the tests below (also run by `make test`)
-#   make test-capi-symbols exported dllm_* symbols == functions declared in dllm.h
+#   make test-capi-symbols exported dllm_* symbols == functions declared in dllm.h, and
+#                          the Python and Rust mirrors match the header (names, layouts)
 #   make test-c            C example (shared and static) + misuse test under ASan and
 #                          with the Go race detector
 #   make test-python       unittest on the checkout, then on a `pip install`ed copy
@@ -41,6 +42,7 @@ $(DLLM_BUILD)/libdllm.a: $(LIBDLLM_SRC)
 
 test-capi-symbols: $(DLLM_BUILD)/libdllm.so
 	scripts/check-capi-symbols.sh $(DLLM_BUILD)/libdllm.so include/dllm.h
+	DLLM_LIBRARY_PATH=$(abspath $(DLLM_BUILD)) DLLM_LIB_DIR=$(abspath $(DLLM_BUILD)) scripts/check-abi-mirrors.py
 
 # C example linked against the shared library, the same statically against the archive,
 # and both programs built with AddressSanitizer (ASan intercepts every malloc/free the
