@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Compare dllm with llama.cpp on the same mini-shaped LLaDA2 GGUF files.
+#
+#   scripts/bench-vs-llamacpp.sh [--threads N] [--reps N] [--layers "2 3"] [--types "q8_0 bf16"]
+#                                [--only-build] [--no-build]
+#
+# 1. Builds llama.cpp (v0.5.0 from the git bundle inside the npm package node-llama-cpp,
+#    peers.md §1.7) once, outside the repository, in $LLAMACPP_DIR
+#    (default $HOME/.cache/dllm-llamacpp): llama-bench, llama-quantize and
+#    test-backend-ops (LLAMA_BUILD_TESTS=ON, for MUL_MAT comparisons). Reused if present.
+# 2. Makes mini-shaped models (the real LLaDA2.0-mini layer sizes and vocabulary, fewer
+#    layers: 1 dense + N−1 MoE) with `dllm mkmodel --arch bailingmoe2` (the architecture
+#    name llama.cpp master loads) in $DLLM_BENCH_MODELS (default $HOME/.cache/dllm-bench).
+# 3. Runs `dllm bench` and `llama-bench -m FILE -p 32 -n 0 -t N` on each file and prints
+#    a table with the ratios.
+#
+# What is compared: llama-bench pp32 processes a 32-token batch and computes logits for
+# its last token only. dllm's "block forward (1 row)" is the same work (32 tokens, LM
+# head on one row, against a 32-token cached prefix); "block forward (all rows)" is a
+# real diffusion step, which needs logits at every position of the block (the LM head,
+# 157184 × 2048, then dominates). Both are printed; ratio = dllm tok/s ÷ llama.cpp tok/s.
+#
+# Nothing fetched or built here is committed: everything lives outside the repository.
+set -euo pipefail
+
+THREADS=2
+REPS=5
+LAYERS="2 3"
+TYPES="q8_0 bf16"
+BUILD=1
+ONLY_BUILD=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--threads) THREADS=$2; shift 2 ;;
+	--reps) REPS=$2; shift 2 ;;
+	--layers) LAYERS=$2; shift 2 ;;
+	--types) TYPES=$2; shift 2 ;;
+	--no-build) BUILD=0; shift ;;
+	--only-build) ONLY_BUILD=1; shift ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	*) echo "unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LLAMACPP_DIR=${LLAMACPP_DIR:-$HOME/.cache/dllm-llamacpp}
+MODELS=${DLLM_BENCH_MODELS:-$HOME/.cache/dllm-bench}
+NODE_LLAMA_CPP_VERSION=${NODE_LLAMA_CPP_VERSION:-3.22.1}
+SRC=$LLAMACPP_DIR/llama.cpp
+BIN=$SRC/build/bin
+
+build_llamacpp() {
+	mkdir -p "$LLAMACPP_DIR"
+	if [ ! -d "$SRC/.git" ]; then
+		echo "== fetching llama.cpp from node-llama-cpp@$NODE_LLAMA_CPP_VERSION" >&2
+		(cd "$LLAMACPP_DIR" &&
+			npm pack "node-llama-cpp@$NODE_LLAMA_CPP_VERSION" >/dev/null &&
+			tar xzf "node-llama-cpp-$NODE_LLAMA_CPP_VERSION.tgz" &&
+			git clone -q package/llama/gitRelease.bundle llama.cpp)
+	fi
+	if [ ! -x "$BIN/llama-bench" ] || [ ! -x "$BIN/test-backend-ops" ]; then
+		echo "== building llama.cpp in $SRC/build (about 10 minutes on 2 cores)" >&2
+		cmake -S "$SRC" -B "$SRC/build" -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+			-DLLAMA_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+		nice -n 10 cmake --build "$SRC/build" -j2 --target llama-bench llama-quantize test-backend-ops >/dev/null
+	fi
+}
+
+if [ "$BUILD" = 1 ]; then
+	build_llamacpp
+fi
+[ "$ONLY_BUILD" = 1 ] && { echo "$BIN"; exit 0; }
+[ -x "$BIN/llama-bench" ] || { echo "no llama-bench in $BIN (run without --no-build)" >&2; exit 1; }
+
+DLLM=$MODELS/dllm
+mkdir -p "$MODELS"
+(cd "$ROOT" && go build -o "$DLLM" ./examples/dllm)
+
+for L in $LAYERS; do
+	for T in $TYPES; do
+		f=$MODELS/mini$L-$T.gguf
+		if [ ! -f "$f" ]; then
+			echo "== dllm mkmodel $f" >&2
+			"$DLLM" mkmodel -o "$f" --preset mini --layers "$L" --type "$T" --arch bailingmoe2 --seed 1
+		fi
+	done
+done
+
+# jq-free JSON field access: the figures are read with Go's own encoder output.
+field() { # field FILE path.to.key
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): d=d[k]
+print(d)' "$1" "$2"
+}
+
+OUT=$MODELS/results
+mkdir -p "$OUT"
+rows=()
+for L in $LAYERS; do
+	for T in $TYPES; do
+		f=$MODELS/mini$L-$T.gguf
+		echo "== $f: dllm bench" >&2
+		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --json -q >"$OUT/dllm-mini$L-$T.json"
+		echo "== $f: llama-bench" >&2
+		"$BIN/llama-bench" -m "$f" -p 32 -n 0 -t "$THREADS" -r "$REPS" -o json >"$OUT/llama-mini$L-$T.json" 2>"$OUT/llama-mini$L-$T.log"
+		llama=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["avg_ts"])' "$OUT/llama-mini$L-$T.json")
+		all=$(field "$OUT/dllm-mini$L-$T.json" block_forward.tok_per_s)
+		one=$(field "$OUT/dllm-mini$L-$T.json" block_forward_1row.tok_per_s)
+		pre=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prefill"][0]["tok_per_s"])' "$OUT/dllm-mini$L-$T.json")
+		rows+=("$L $T $llama $one $all $pre")
+	done
+done
+
+cpu=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" cpu)
+isa=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" kernels)
+echo
+echo "machine: $cpu, $(nproc) logical CPUs; $THREADS threads; dllm kernels: $isa; llama.cpp $(cd "$SRC" && git describe --tags --always 2>/dev/null || echo v0.5.0 bundle)"
+echo "tok/s, median of $REPS runs (dllm) / mean of $REPS (llama-bench); ratio = dllm ÷ llama.cpp pp32"
+echo
+printf '| model | type | llama.cpp pp32 | dllm block fwd (1 row) | ratio | dllm block fwd (all 32 rows) | ratio | dllm prefill 128 |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for r in "${rows[@]}"; do
+	set -- $r
+	python3 -c 'import sys
+L,T,ll,one,al,pre=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
+print(f"| mini, {L} layers | {T} | {ll:.0f} | {one:.0f} | {one/ll:.2f}x | {al:.0f} | {al/ll:.2f}x | {pre:.0f} |")' "$@"
+done
