@@ -9,27 +9,70 @@ import (
 	"time"
 )
 
-// BenchmarkLimits measures this machine's ceilings: FMA throughput (GFLOP/s, 1 thread and
-// all threads) and memory read bandwidth (GB/s, a 256 MiB buffer, well beyond caches).
+// Machine limits, measured once per process with the assembly probes and reported next
+// to every kernel figure, so results read as fractions of this machine's ceilings
+// (the machine may be shared: compare ratios from one run).
+var (
+	limitsOnce         sync.Once
+	peakGFLOPS, readGB float64 // all threads
+)
+
+func machineLimits() (gflops, gbps float64) {
+	limitsOnce.Do(func() {
+		threads := runtime.GOMAXPROCS(0)
+		if perIter := peakProbe(1); perIter > 0 {
+			const iters = 1 << 19
+			best := 0.0
+			for range 5 {
+				start := time.Now()
+				parallel(threads, func(int) { peakProbe(iters) })
+				best = max(best, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
+			}
+			peakGFLOPS = best
+		}
+		if hasReadProbe() {
+			buf := make([]byte, 256<<20) // far beyond any cache
+			for i := 0; i < len(buf); i += 4096 {
+				buf[i] = 1
+			}
+			part := len(buf) / threads / 128 * 128
+			best := 0.0
+			for range 3 {
+				start := time.Now()
+				parallel(threads, func(t int) { readProbe(buf[t*part : (t+1)*part]) })
+				best = max(best, float64(part*threads)/time.Since(start).Seconds()/1e9)
+			}
+			readGB = best
+		}
+	})
+	return peakGFLOPS, readGB
+}
+
+func parallel(n int, fn func(t int)) {
+	var wg sync.WaitGroup
+	for t := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); fn(t) }()
+	}
+	wg.Wait()
+}
+
+func hasReadProbe() bool { _, ok := readProbe(nil); return ok }
+
+// BenchmarkLimits reports the machine limits: FMA GFLOP/s and memory-read GB/s with one
+// thread and with GOMAXPROCS threads.
 func BenchmarkLimits(b *testing.B) {
-	if peakProbe(1) == 0 && !hasReadProbe() {
-		b.Skip("no probe for this implementation")
+	if peakProbe(1) == 0 {
+		b.Skip("no probe in this build")
 	}
 	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("fma/threads=%d", threads), func(b *testing.B) {
-			const iters = 1 << 20
+			const iters = 1 << 19
 			perIter := peakProbe(1)
-			var flops float64
 			for b.Loop() {
-				var wg sync.WaitGroup
-				for range threads {
-					wg.Add(1)
-					go func() { defer wg.Done(); peakProbe(iters) }()
-				}
-				wg.Wait()
-				flops += perIter * iters * float64(threads)
+				parallel(threads, func(int) { peakProbe(iters) })
 			}
-			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(perIter*iters*float64(threads)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 	buf := make([]byte, 256<<20)
@@ -38,49 +81,84 @@ func BenchmarkLimits(b *testing.B) {
 	}
 	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("read/threads=%d", threads), func(b *testing.B) {
-			var bytes float64
+			part := len(buf) / threads / 128 * 128
 			for b.Loop() {
-				var wg sync.WaitGroup
-				part := len(buf) / threads
-				for t := range threads {
-					wg.Add(1)
-					go func() { defer wg.Done(); readProbe(buf[t*part : (t+1)*part]) }()
-				}
-				wg.Wait()
-				bytes += float64(len(buf))
+				parallel(threads, func(t int) { readProbe(buf[t*part : (t+1)*part]) })
 			}
-			b.ReportMetric(bytes/b.Elapsed().Seconds()/1e9, "GB/s")
+			b.ReportMetric(float64(part*threads)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})
 	}
 }
 
-func hasReadProbe() bool { _, ok := readProbe(nil); return ok }
-
-type benchShape struct{ M, K, N int }
-
-// BenchmarkMatMul reports GFLOP/s (2·M·K·N per call) and weight GB/s per format ×
-// implementation × shape, with the pool at GOMAXPROCS threads.
+// BenchmarkMatMul reports, per format × shape × implementation, GFLOP/s (2·M·K·N per
+// call) and its fraction of the FMA peak (%fma), and the weight bytes read per second
+// and their fraction of memory-read bandwidth (%bw). The pool runs GOMAXPROCS threads.
 func BenchmarkMatMul(b *testing.B) {
+	peak, bw := machineLimits()
 	shapes := []benchShape{{1, 2048, 5120}, {32, 2048, 5120}}
+	if !testing.Short() {
+		shapes = append(shapes, benchShape{32, 5120, 2048}, benchShape{4, 2048, 5120}, benchShape{1, 2048, 157184})
+	}
 	pool := NewPool(0)
 	defer pool.Close()
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, f := range allFormats {
 		for _, s := range shapes {
-			w, _ := NewMatrix(f, s.N, s.K, randWeights(r, f, s.N, s.K))
-			x := randFloats(r, s.M*s.K)
-			y := make([]float32, s.M*s.N)
+			var w Matrix
+			var x, y []float32
 			b.Run(fmt.Sprintf("%s/M=%d/K=%d/N=%d", f, s.M, s.K, s.N), func(b *testing.B) {
+				if x == nil {
+					w, _ = NewMatrix(f, s.N, s.K, randWeights(r, f, s.N, s.K))
+					x = randFloats(r, s.M*s.K)
+					y = make([]float32, s.M*s.N)
+				}
 				eachImplB(b, func(b *testing.B) {
-					start := time.Now()
-					n := 0
 					for b.Loop() {
 						pool.MatMul(y, x, w)
-						n++
 					}
-					sec := time.Since(start).Seconds()
-					b.ReportMetric(2*float64(s.M*s.K*s.N)*float64(n)/sec/1e9, "GFLOP/s")
-					b.ReportMetric(float64(len(w.Data))*float64(n)/sec/1e9, "wGB/s")
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					gflops := 2 * float64(s.M*s.K*s.N) / sec / 1e9
+					gbps := float64(len(w.Data)) / sec / 1e9
+					b.ReportMetric(gflops, "GFLOP/s")
+					b.ReportMetric(gbps, "wGB/s")
+					if peak > 0 {
+						b.ReportMetric(100*gflops/peak, "%fma")
+					}
+					if bw > 0 {
+						b.ReportMetric(100*gbps/bw, "%bw")
+					}
+				})
+			})
+		}
+	}
+}
+
+type benchShape struct{ M, K, N int }
+
+// BenchmarkVector reports GB/s (bytes read + written) for the vector kernels.
+func BenchmarkVector(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{256, 4096, 1 << 16} {
+		x, y, z := randFloats(r, n), randFloats(r, n), randFloats(r, n)
+		kernels := []struct {
+			name  string
+			bytes int
+			fn    func()
+		}{
+			{"dot", 8 * n, func() { Dot(x, y) }},
+			{"axpy", 12 * n, func() { Axpy(z, 1e-3, x) }},
+			{"add", 12 * n, func() { Add(z, x, y) }},
+			{"rmsnorm", 16 * n, func() { RMSNorm(z, x, y, 1e-6) }},
+			{"silumul", 12 * n, func() { SiLUMul(z, x, y) }},
+			{"softmax", 8 * n, func() { copy(z, x); Softmax(z) }},
+		}
+		for _, k := range kernels {
+			b.Run(fmt.Sprintf("%s/n=%d", k.name, n), func(b *testing.B) {
+				eachImplB(b, func(b *testing.B) {
+					b.SetBytes(int64(k.bytes))
+					for b.Loop() {
+						k.fn()
+					}
 				})
 			})
 		}
