@@ -37,7 +37,7 @@ func build(sp *spec) (*Tokenizer, error) {
 		}
 		size = max(size, a.ID+1)
 	}
-	const maxVocab = 1 << 24
+	const maxVocab = 1 << 21
 	if size > maxVocab {
 		return nil, fmt.Errorf("tokenizer: vocabulary of %d ids is too large", size)
 	}

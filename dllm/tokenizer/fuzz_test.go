@@ -150,3 +150,43 @@ func FuzzMergeQwen3(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFromJSON: loading arbitrary tokenizer.json / config bytes never
+// panics, and a tokenizer that loads encodes and decodes without panicking.
+func FuzzFromJSON(f *testing.F) {
+	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},"pre_tokenizer":{"type":"ByteLevel"},"added_tokens":[{"id":3,"content":"<x>","special":true,"lstrip":true}]}`), []byte(`{"chat_template":"<role>HUMAN ASSISTANT <|role_end|> detailed thinking","eos_token":{"content":"<x>"}}`))
+	f.Add([]byte(`{"model":{"vocab":{"Ġ":0},"merges":[["Ġ","Ġ"]]},"normalizer":{"type":"Sequence","normalizers":[{"type":"NFKC"}]},"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\p{N}"},"behavior":"Removed","invert":true},{"type":"ByteLevel","add_prefix_space":true,"use_regex":false}]}}`), []byte(nil))
+	f.Fuzz(func(t *testing.T, tj, cfg []byte) {
+		tk, err := FromJSON(tj, cfg)
+		if err != nil {
+			return
+		}
+		ids := tk.Encode("Hello <x> wörld 123\n\n  'll 😀")
+		tk.Decode(ids)
+		tk.PreTokenize("a b")
+		tk.ApplyChat([]Message{{Role: "system", Content: "s"}, {Role: "user", Content: "u"}}, true)
+		tk.Specials()
+	})
+}
+
+// FuzzFromGGUF: building from arbitrary GGUF-like metadata never panics.
+func FuzzFromGGUF(f *testing.F) {
+	f.Add("a\nb\nab\n<s>", "a b\nb a", []byte{1, 1, 1, 3}, int8(3), "bailingmoe2")
+	f.Add("Ġ\nĠĠ", "Ġ Ġ\n\n Ġ", []byte{}, int8(-1), "qwen2")
+	f.Fuzz(func(t *testing.T, toks, merges string, types []byte, special int8, pre string) {
+		v := GGUFVocab{Model: "gpt2", Pre: pre, Tokens: strings.Split(toks, "\n"), Merges: strings.Split(merges, "\n"),
+			BOS: int(special), EOS: int(special) * 3, Pad: -1, Mask: int(special) - 1}
+		if len(types) > 0 {
+			v.TokenTypes = make([]int32, len(v.Tokens))
+			for i := range v.TokenTypes {
+				v.TokenTypes[i] = int32(types[i%len(types)] % 8)
+			}
+		}
+		tk, err := FromGGUF(v)
+		if err != nil {
+			return
+		}
+		tk.Decode(tk.Encode(toks + " <s> " + merges))
+		tk.Specials()
+	})
+}
