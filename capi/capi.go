@@ -112,6 +112,9 @@ func structSizeError(name string, size C.size_t) string {
 
 // ---- models ----
 
+// maxThreads bounds dllm_load_params.threads (each thread is a worker goroutine).
+const maxThreads = 4096
+
 func defaultLoadParams() C.dllm_load_params {
 	return C.dllm_load_params{struct_size: C.sizeof_dllm_load_params}
 }
@@ -155,8 +158,8 @@ func dllm_model_load(path *C.cchar_t, params *C.cdllm_load_params, out **C.dllm_
 		}
 		readStruct(&p, unsafe.Pointer(params), params.struct_size)
 	}
-	if p.threads < 0 {
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, fmt.Sprintf("threads must not be negative, got %d", p.threads))
+	if p.threads < 0 || p.threads > maxThreads {
+		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, fmt.Sprintf("threads must be in [0,%d], got %d", maxThreads, p.threads))
 	}
 	goPath := C.GoString((*C.char)(unsafe.Pointer(path)))
 	if !utf8.ValidString(goPath) {

@@ -310,8 +310,12 @@ func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size
 	return generate(box, params, out,
 		func(info dllm.ModelInfo) (msg string) {
 			toks, msg = goIDs(ids, nIDs, info.VocabSize)
-			if msg == "" && len(toks) == 0 {
+			switch {
+			case msg != "":
+			case len(toks) == 0:
 				msg = "the prompt has no ids"
+			case info.ContextLength > 0 && uint64(nIDs) > uint64(info.ContextLength):
+				msg = fmt.Sprintf("the prompt's %d ids exceed the model's context length %d", nIDs, info.ContextLength)
 			}
 			return msg
 		},

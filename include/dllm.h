@@ -111,7 +111,8 @@ typedef struct dllm_session dllm_session;
  * there was no error. A message is never cleared by a successful call. */
 
 /* The message of the last failed call on m (including calls on its sessions that
- * failed because of m). A NULL m or one already freed gives "invalid model". */
+ * failed because of m). A NULL m gives "invalid model ...". (Like every function, it
+ * must not be given an object already freed: that memory is gone.) */
 DLLM_API dllm_status dllm_model_errmsg(dllm_model *m, char *buf, size_t len);
 
 /* The message of the last failed call on s. */
@@ -128,7 +129,7 @@ DLLM_API void dllm_free(void *p);
 
 typedef struct dllm_load_params {
 	size_t struct_size;   /* sizeof(dllm_load_params) */
-	int32_t threads;      /* worker threads; 0 = one per CPU; default 0 */
+	int32_t threads;      /* worker threads, 0..4096; 0 = one per CPU; default 0 */
 	int32_t kv_cache_f16; /* non-zero stores the KV cache in float16; default 0 */
 } dllm_load_params;
 

@@ -112,6 +112,9 @@ static void test_no_model(void) {
 	lp.threads = -1;
 	EXPECT_STATUS(dllm_model_load("testdata/llada2-micro/hf", &lp, &m),
 	              DLLM_STATUS_INVALID_ARGUMENT);
+	lp.threads = INT32_MAX;
+	EXPECT_STATUS(dllm_model_load("testdata/llada2-micro/hf", &lp, &m),
+	              DLLM_STATUS_INVALID_ARGUMENT);
 	lp.struct_size = 0;
 	EXPECT_STATUS(dllm_model_load("testdata/llada2-micro/hf", &lp, &m),
 	              DLLM_STATUS_INVALID_ARGUMENT);
@@ -240,6 +243,18 @@ static void test_arguments(dllm_session *s, const dllm_model_info *info) {
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
 	ids[1] = info->vocab_size;
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	/* A prompt longer than the context: rejected, not a crash. */
+	size_t n_long = (size_t)info->context_length + 1;
+	int32_t *long_ids = calloc(n_long, sizeof *long_ids);
+	EXPECT_STATUS(dllm_session_generate_ids(s, long_ids, n_long, &p, &r),
+	              DLLM_STATUS_INVALID_ARGUMENT);
+	/* Long, within the context, but no room left for max_tokens: an error either way. */
+	p.max_tokens = 64;
+	dllm_status st = dllm_session_generate_ids(s, long_ids, n_long - 32, &p, &r);
+	EXPECT(st == DLLM_STATUS_INVALID_ARGUMENT || st == DLLM_STATUS_FAILED);
+	EXPECT(r == NULL);
+	free(long_ids);
+	p = small_params();
 
 	dllm_message msgs[2] = {{"user", "hi"}, {"wizard", "abracadabra"}};
 	EXPECT_STATUS(dllm_session_generate_chat(s, msgs, 2, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
