@@ -163,6 +163,13 @@ class ModelTest(unittest.TestCase):
             c = s.chat("Hello", **SMALL)
             self.assertEqual(c.tokens, a.tokens)
 
+    def test_cancel(self):
+        with self.model.session() as s:
+            r = s.generate("hello", on_step=lambda ev: s.cancel(), max_tokens=64,
+                           block_length=8, steps=8)
+            self.assertEqual(r.stop_reason, "cancelled")
+            self.assertTrue(s.generate("hello", **SMALL).tokens)
+
     def test_sessions_in_threads(self):
         want = self.model.generate("hello", **SMALL).tokens
         got = []
@@ -177,6 +184,22 @@ class ModelTest(unittest.TestCase):
         for t in threads:
             t.join()
         self.assertEqual(got, [want] * 3)
+
+
+class LibraryTest(unittest.TestCase):
+    def test_version_check(self):
+        from dllm import _lib
+
+        def fake(version):
+            def dllm_version():
+                return version
+            return type("Lib", (), {"dllm_version": staticmethod(dllm_version)})()
+
+        self.assertIsNotNone(_lib._check(fake(_lib.EXPECTED_MAJOR * 10000 + _lib.EXPECTED_MINOR * 100), "x"))
+        for bad in ((_lib.EXPECTED_MAJOR + 1) * 10000, _lib.EXPECTED_MAJOR * 10000 + (_lib.EXPECTED_MINOR - 1) * 100):
+            if bad >= 0 and bad != _lib.EXPECTED_MAJOR * 10000 + _lib.EXPECTED_MINOR * 100:
+                with self.assertRaises(dllm.LibraryError):
+                    _lib._check(fake(bad), "x")
 
 
 class ErrorTest(unittest.TestCase):
