@@ -37,10 +37,12 @@ func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 	n3 := n0 + (n1-n0)/fk.group*fk.group
 	if M4 > 0 && n3 > n0 {
 		for k0 := 0; k0 < kv; k0 += floatChunk {
-			kc := min(floatChunk, kv-k0)
+			kc := min(floatChunk, kv-k0) // elements the kernel covers
+			ldx := min(floatChunk, K-k0) // row stride of this packed chunk
+			xc := xs.packed[k0*M : k0*M+M*ldx]
 			wb := w.Data[n0*rb+k0*fk.esz : (n3-1)*rb+(k0+kc)*fk.esz]
 			for m := 0; m < M4; m += 4 {
-				fk.k4(y[m*ldy+n0:(m+3)*ldy+n3], ldy, xs.f[m*K+k0:(m+3)*K+k0+kc], K, wb, rb, n3-n0, kc)
+				fk.k4(y[m*ldy+n0:(m+3)*ldy+n3], ldy, xc[m*ldx:(m+3)*ldx+kc], ldx, wb, rb, n3-n0, kc)
 			}
 		}
 	}

@@ -57,6 +57,10 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 		xs.quantizeQ8()
 	case Q4_K, Q6_K:
 		xs.quantizeQ8K()
+	default:
+		if M >= 4 {
+			xs.pack()
+		}
 	}
 	gemm := active.gemm[w.Format]
 	rbTile := rb // bytes of a tile row that must stay cache-resident
@@ -74,7 +78,7 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 
 // floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (8 KiB) stay in L1
 // while the tile's weight chunk streams from L2.
-const floatChunk = 512
+var floatChunk = 512
 
 // tileRows picks how many weight rows one task covers: a multiple of 12 (so assembly
 // micro-kernels see whole groups), small enough that the tile's weights stay in L2

@@ -50,11 +50,34 @@ func quantBlockQ8(q []int8, x []float32) uint16 {
 //     widened), then 32 int8;
 //   - for Q4_K/Q6_K weights, Q8_K blocks of 292 bytes: float32 d, 256 int8, then 16 int16
 //     sums of each 16 quants (ggml's block_q8_K).
+//
+// For float weights with at least 4 rows of x, packed holds x re-laid out K-chunk by
+// K-chunk (chunk c, of length kc = min(floatChunk, k−c·floatChunk), holds the m rows'
+// elements [c·floatChunk, c·floatChunk+kc) contiguously, rows kc apart): the rows an
+// assembly kernel reads together are then contiguous instead of k·4 bytes apart, which
+// would map them onto the same L1 sets.
 type xPrep struct {
-	m, k int
-	f    []float32
-	q    []byte
-	qrow int
+	m, k   int
+	f      []float32
+	q      []byte
+	qrow   int
+	packed []float32
+}
+
+// pack fills xs.packed (see xPrep).
+func (xs *xPrep) pack() {
+	n := xs.m * xs.k
+	if cap(xs.packed) < n {
+		xs.packed = make([]float32, n)
+	}
+	xs.packed = xs.packed[:n]
+	for k0 := 0; k0 < xs.k; k0 += floatChunk {
+		kc := min(floatChunk, xs.k-k0)
+		dst := xs.packed[k0*xs.m:]
+		for m := 0; m < xs.m; m++ {
+			copy(dst[m*kc:(m+1)*kc], xs.f[m*xs.k+k0:m*xs.k+k0+kc])
+		}
+	}
 }
 
 // Sizes of the activation blocks in xPrep.q.
