@@ -1,6 +1,7 @@
 package llada2
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,32 @@ func TestTruncateReuse(t *testing.T) {
 	want := runAll(t, m, other, 32)[32*V:]
 	if d := maxAbsDiff(got, want); d > 1e-5 {
 		t.Errorf("after Truncate: max|diff| %g", d)
+	}
+}
+
+// TestConcurrentStates: many States may run on one Model at once (run with -race).
+func TestConcurrentStates(t *testing.T) {
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	tokens := loadGolden(t, "logits_medium_block8").Tokens
+	want := runAll(t, m, tokens, 8)
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			s, err := m.NewState(StateOptions{KVF16: g%2 == 1})
+			if err == nil {
+				out := make([]float32, len(want))
+				err = s.Forward(tokens, 8, true, span(0, len(tokens)), out)
+				// An f16 cache rounds keys and values to half precision (~0.03 here).
+				if d := maxAbsDiff(out, want); err == nil && d > []float64{0, 0.1}[g%2] {
+					err = fmt.Errorf("goroutine %d: max|diff| %g", g, d)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
