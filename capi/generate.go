@@ -215,6 +215,7 @@ func cResult(r dllm.Result) *C.dllm_result {
 		prompt_tokens:          C.int32_t(s.PromptTokens),
 		tokens:                 C.int32_t(s.Tokens),
 		forwards:               C.int32_t(s.Forwards),
+		model_calls:            C.int32_t(s.ModelCalls),
 		tokens_per_forward:     C.double(s.TokensPerForward),
 		time_to_first_token_ns: C.int64_t(s.TimeToFirstToken),
 		duration_ns:            C.int64_t(s.Duration),

@@ -256,8 +256,8 @@ DLLM_API dllm_status dllm_generate_speed_params(dllm_generate_params *p);
 typedef struct dllm_stats {
 	int32_t prompt_tokens;
 	int32_t tokens;                  /* generated tokens */
-	int32_t forwards;                /* forward passes */
-	int32_t reserved;
+	int32_t forwards;                /* denoising forward passes */
+	int32_t model_calls;             /* every forward: denoising, prefill, cache commits */
 	double tokens_per_forward;
 	int64_t time_to_first_token_ns;
 	int64_t duration_ns;

@@ -150,10 +150,11 @@ int main(int argc, char **argv) {
 		fflush(stdout);
 		fprintf(stderr,
 		        "stop: %s; prompt %d tokens, generated %d tokens in %d forwards "
-		        "(%.2f tokens/forward), first token %.1f ms, total %.1f ms, %.1f tokens/s\n"
+		        "(%.2f tokens/forward, %d model calls), first token %.1f ms, total %.1f ms, "
+		        "%.1f tokens/s\n"
 		        "callbacks: %d steps, %d commits, %d edits\n",
 		        res->stop_reason, s->prompt_tokens, s->tokens, s->forwards,
-		        s->tokens_per_forward, s->time_to_first_token_ns / 1e6, s->duration_ns / 1e6,
+		        s->tokens_per_forward, s->model_calls, s->time_to_first_token_ns / 1e6, s->duration_ns / 1e6,
 		        s->tokens_per_second, progress.steps, progress.committed, progress.edited);
 		if (progress.steps != s->forwards && progress.steps == 0) {
 			fprintf(stderr, "the step callback was never called\n");

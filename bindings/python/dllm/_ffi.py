@@ -130,7 +130,7 @@ class stats(Structure):
         ("prompt_tokens", c_int32),
         ("tokens", c_int32),
         ("forwards", c_int32),
-        ("reserved", c_int32),
+        ("model_calls", c_int32),
         ("tokens_per_forward", c_double),
         ("time_to_first_token_ns", c_int64),
         ("duration_ns", c_int64),

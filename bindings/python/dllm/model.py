@@ -80,6 +80,7 @@ class Stats:
     prompt_tokens: int
     tokens: int
     forwards: int
+    model_calls: int
     tokens_per_forward: float
     time_to_first_token: float  # seconds
     duration: float  # seconds
@@ -142,7 +143,7 @@ def _result(r) -> Result:
         tokens=[c.tokens[i] for i in range(c.n_tokens)],
         text=_ffi.string_at(c.text, c.text_len).decode("utf-8", "replace"),
         stop_reason=c.stop_reason.decode(),
-        stats=Stats(s.prompt_tokens, s.tokens, s.forwards, s.tokens_per_forward,
+        stats=Stats(s.prompt_tokens, s.tokens, s.forwards, s.model_calls, s.tokens_per_forward,
                     s.time_to_first_token_ns / 1e9, s.duration_ns / 1e9, s.tokens_per_second),
     )
 

@@ -82,7 +82,7 @@ fn main() {
         prompt_tokens,
         tokens,
         forwards,
-        reserved,
+        model_calls,
         tokens_per_forward,
         time_to_first_token_ns,
         duration_ns,

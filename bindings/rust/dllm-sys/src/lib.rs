@@ -136,7 +136,7 @@ pub struct dllm_stats {
     pub prompt_tokens: i32,
     pub tokens: i32,
     pub forwards: i32,
-    pub reserved: i32,
+    pub model_calls: i32,
     pub tokens_per_forward: f64,
     pub time_to_first_token_ns: i64,
     pub duration_ns: i64,

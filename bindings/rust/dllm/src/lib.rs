@@ -386,6 +386,8 @@ pub struct Stats {
     pub prompt_tokens: i32,
     pub tokens: i32,
     pub forwards: i32,
+    /// Every forward: denoising, prompt prefill and KV-cache commits.
+    pub model_calls: i32,
     pub tokens_per_forward: f64,
     pub time_to_first_token: std::time::Duration,
     pub duration: std::time::Duration,
@@ -718,6 +720,7 @@ unsafe fn convert(r: &sys::dllm_result) -> Generation {
             prompt_tokens: s.prompt_tokens,
             tokens: s.tokens,
             forwards: s.forwards,
+            model_calls: s.model_calls,
             tokens_per_forward: s.tokens_per_forward,
             time_to_first_token: dur(s.time_to_first_token_ns),
             duration: dur(s.duration_ns),
