@@ -4,7 +4,9 @@
 // library's encode speed on an English text. Driven by tokenizer-oracle.sh.
 //
 // usage: node tokenizer-oracle.mjs --modules DIR --tokenizer FILE --out FILE
-//        [--bench-text FILE] [--golden FILE] [--min-bytes N]
+//        [--also NAME=TOKENIZER_JSON=OUT,...] [--bench-text FILE]
+//        [--golden FILE] [--pretok-golden FILE] [--micro FILE --added-golden FILE]
+//        [--min-bytes N] [--goroot DIR]
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -103,6 +105,23 @@ for (const d of docs) {
 }
 fs.writeFileSync(args.out, lines.join("\n") + "\n");
 console.log(`oracle: ${docs.length} documents, ${total} bytes, ${tokens} tokens -> ${args.out}`);
+
+// The same corpus through other tokenizers: --also NAME=TOKENIZER_JSON=OUT,...
+// (e.g. the micro LLaDA2 tokenizer for the Ling pattern, Llama-3 for
+// "left right" merges, ignore_merges and \p{N}{1,3}).
+for (const spec of (args.also || "").split(",").filter(Boolean)) {
+  const [name, file, out] = spec.split("=");
+  const t = Tokenizer.fromFile(file);
+  const ls = [];
+  let n = 0;
+  for (const d of docs) {
+    const ids = (await t.encode(d.text, null, { addSpecialTokens: false })).getIds();
+    n += ids.length;
+    ls.push(JSON.stringify({ kind: d.kind, text: d.text, ids }));
+  }
+  fs.writeFileSync(out, ls.join("\n") + "\n");
+  console.log(`oracle ${name}: ${docs.length} documents, ${n} tokens -> ${out}`);
+}
 
 // A small golden subset to commit: a few hundred varied documents.
 if (args.golden) {

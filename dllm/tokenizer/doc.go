@@ -76,5 +76,7 @@
 //
 // The implementation is checked against the Hugging Face tokenizers
 // library (see scripts/tokenizer-oracle.sh): the LLaDA2 fixture goldens,
-// and more than 7 MB of varied text on the Qwen3 vocabulary.
+// and 7.7 MB of varied text (prose, code, CJK, emoji, whitespace runs)
+// through the Qwen3, Llama-3 and LLaDA2 fixture tokenizers, with identical
+// ids.
 package tokenizer
