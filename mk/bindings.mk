@@ -26,6 +26,8 @@ RPATH := -Wl,-rpath,$(abspath $(DLLM_BUILD))
 .PHONY: lib test-bindings test-capi-symbols test-c test-python python-lib test-rust \
 	test-xlang test-arm64-capi clean-bindings
 
+# `make` builds the library too; `make test` runs these tests too.
+all: lib
 test: test-bindings
 
 test-bindings: test-capi-symbols test-c test-python test-rust test-xlang test-arm64-capi
