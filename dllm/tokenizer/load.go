@@ -290,7 +290,7 @@ func preSteps(raw json.RawMessage) (steps []preStep, byteLevel bool, err error) 
 	case "ByteLevel":
 		st := preStep{prefixSpace: p.AddPrefixSpace}
 		if p.UseRegex == nil || *p.UseRegex {
-			rule := knownPatterns[gpt2Pattern]
+			rule := knownPatterns[GPT2Pattern]
 			st.rule = &rule
 		}
 		if st.rule == nil && !st.prefixSpace {

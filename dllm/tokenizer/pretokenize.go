@@ -74,8 +74,6 @@ type splitRule struct {
 // a whitespace run).
 var knownPatterns = map[string]splitRule{}
 
-const gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-
 // LingPattern is the pre-tokenizer regex of the Ling 2.0 / LLaDA2 tokenizer.
 const LingPattern = `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`
 
@@ -91,10 +89,10 @@ const CL100KPattern = `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3
 
 // GPT2Pattern is the GPT-2 regex, also used by a ByteLevel pre-tokenizer
 // with use_regex=true.
-const GPT2Pattern = gpt2Pattern
+const GPT2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 
 func init() {
-	knownPatterns[gpt2Pattern] = splitRule{name: "gpt2", gpt2: true}
+	knownPatterns[GPT2Pattern] = splitRule{name: "gpt2", gpt2: true}
 	contractions := []string{`'(?i:[sdmt]|ll|ve|re)`, `(?i:'s|'t|'re|'ve|'m|'ll|'d)`}
 	letters := []string{`[^\r\n\p{L}\p{N}]?+\p{L}+`, `[^\r\n\p{L}\p{N}]?\p{L}+`}
 	digits := map[string]int{`\p{N}`: 1, `\p{N}{1,3}`: 3}
