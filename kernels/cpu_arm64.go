@@ -2,12 +2,22 @@
 
 package kernels
 
-// NEON (ASIMD) is part of the arm64 baseline, so it is always available. The float
-// matrix kernels and vector kernels are NEON; quantized formats and F16 weights use
-// the generic kernels on arm64 (the Go assembler lacks the integer widening multiplies
-// and FCVTL they need).
+import "golang.org/x/sys/cpu"
+
+// NEON (ASIMD) is part of the arm64 baseline, so "neon" is always available: the F32
+// and BF16 matrix kernels and the vector kernels. "neon-dotprod" adds the Q8_0 and Q4_0
+// matrix kernels, which need FEAT_DotProd (SDOT). Q4_K, Q6_K and F16 weights use the
+// generic kernels on arm64.
 var archImpls = []*impl{
+	{name: "neon-dotprod", available: cpu.ARM64.HasASIMDDP, enabled: cpu.ARM64.HasASIMDDP, kernels: dotprodTable()},
 	{name: "neon", available: true, enabled: true, kernels: neonTable()},
+}
+
+func dotprodTable() table {
+	t := neonTable()
+	t.gemm[Q8_0] = q8_0NEON.gemm
+	t.gemm[Q4_0] = q4_0NEON.gemm
+	return t
 }
 
 func neonTable() table {

@@ -31,3 +31,30 @@ var (
 	f32NEON  = floatKernels{4, 4, gemmF32x4NEON, gemvF32NEON}
 	bf16NEON = floatKernels{2, 4, gemmBF16x4NEON, gemvBF16NEON}
 )
+
+// gemmQ8_0x4NEON sets y[i*ldy+j] += dotQ8_0Generic(W_j, x[i*ldx:][:nb*36]) for i < 4,
+// j < n, W_j = w[j*ldw:] (up to float32 summation order). n > 0, nb > 0. Needs DotProd.
+//
+//go:noescape
+func gemmQ8_0x4NEON(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemmQ4_0x4NEON is gemmQ8_0x4NEON for Q4_0 weights (dotQ4_0Generic).
+//
+//go:noescape
+func gemmQ4_0x4NEON(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ8_0NEON sets y[j] += dotQ8_0Generic(W_j, x[:nb*36]) for j < len(y), W_j = w[j*ldw:].
+// nb > 0. Needs DotProd.
+//
+//go:noescape
+func gemvQ8_0NEON(y []float32, x []byte, w []byte, ldw int, nb int)
+
+// gemvQ4_0NEON is gemvQ8_0NEON for Q4_0 weights.
+//
+//go:noescape
+func gemvQ4_0NEON(y []float32, x []byte, w []byte, ldw int, nb int)
+
+var (
+	q8_0NEON = quantKernels{gemmQ8_0x4NEON, gemvQ8_0NEON}
+	q4_0NEON = quantKernels{gemmQ4_0x4NEON, gemvQ4_0NEON}
+)

@@ -23,7 +23,23 @@ trap 'rm -f "$bin"' EXIT INT TERM
 
 GOARCH=arm64 CGO_ENABLED=0 go vet ./kernels/
 GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" ./kernels/
-# The test binary runs from the package directory, like go test does.
-(cd kernels && KERNELS_REQUIRE=neon "$QEMU" "$bin" -test.short "$@")
+
+# The WORD-encoded instructions (SDOT, SCVTF) must disassemble as intended.
+OBJDUMP=${OBJDUMP:-aarch64-linux-gnu-objdump}
+if command -v "$OBJDUMP" >/dev/null 2>&1; then
+	dis=$("$OBJDUMP" -d "$bin" | awk '/<github.com\/dllm-go\/dllm\/kernels.gemmQ8_0x4NEON.abi0>:/,/^$/')
+	for op in sdot scvtf; do
+		if ! printf '%s\n' "$dis" | grep -q "	$op	"; then
+			echo "test-arm64: $op not found in gemmQ8_0x4NEON" >&2
+			exit 1
+		fi
+	done
+else
+	echo "test-arm64: $OBJDUMP not found, WORD encodings not checked" >&2
+fi
+
+# The test binary runs from the package directory, like go test does. qemu's default
+# CPU has DotProd, so both NEON implementations must run.
+(cd kernels && KERNELS_REQUIRE=neon,neon-dotprod "$QEMU" "$bin" -test.short "$@")
 GOARCH=arm64 CGO_ENABLED=0 go test -c -tags purego -o "$bin" ./kernels/
 (cd kernels && "$QEMU" "$bin" -test.short "$@")
