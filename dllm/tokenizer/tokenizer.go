@@ -126,6 +126,14 @@ func (t *Tokenizer) preTokenize(s string, k int, emit func(string)) {
 		t.preTokenize(s, k+1, emit)
 		return
 	}
+	if k == len(t.steps)-1 && !st.removeDelim { // last step: emit directly
+		for i := 0; i < len(s); {
+			j := st.rule.next(s, i)
+			emit(s[i:j])
+			i = j
+		}
+		return
+	}
 	for i := 0; i < len(s); {
 		j := st.rule.next(s, i)
 		// The supported rules match every character, so pieces are matches
