@@ -132,6 +132,8 @@ func generateStatus(err error) C.dllm_status {
 		return C.DLLM_STATUS_CLOSED
 	case errors.Is(err, dllm.ErrBusy):
 		return C.DLLM_STATUS_BUSY
+	case errors.Is(err, dllm.ErrInvalid):
+		return C.DLLM_STATUS_INVALID_ARGUMENT
 	}
 	return C.DLLM_STATUS_FAILED
 }

@@ -369,6 +369,9 @@ func TestBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
 		}
+		if c.name != "missing model" && !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: error %v does not match ErrInvalid", c.name, err)
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ type Model struct {
 // and the pages fault in on first use.
 func Load(path string, opts LoadOptions) (*Model, error) {
 	if opts.Threads < 0 {
-		return nil, fmt.Errorf("dllm: Threads must not be negative, got %d", opts.Threads)
+		return nil, invalidf("dllm: Threads must not be negative, got %d", opts.Threads)
 	}
 	ck, err := weights.Open(path)
 	if err != nil {
@@ -187,7 +187,7 @@ func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 // recognised as the special token; otherwise it is encoded as ordinary text.
 func (m *Model) Tokenize(text string, parseSpecial bool) ([]int32, error) {
 	if !utf8.ValidString(text) {
-		return nil, errors.New("dllm: text is not valid UTF-8")
+		return nil, invalidf("dllm: text is not valid UTF-8")
 	}
 	var ids []int
 	if parseSpecial {
@@ -211,7 +211,7 @@ func (m *Model) checkIDs(ids []int32) ([]int, error) {
 	out := make([]int, len(ids))
 	for i, id := range ids {
 		if id < 0 || int(id) >= m.info.VocabSize {
-			return nil, fmt.Errorf("dllm: token id %d at index %d is outside the vocabulary [0,%d)", id, i, m.info.VocabSize)
+			return nil, invalidf("dllm: token id %d at index %d is outside the vocabulary [0,%d)", id, i, m.info.VocabSize)
 		}
 		out[i] = int(id)
 	}

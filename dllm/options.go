@@ -1,6 +1,24 @@
 package dllm
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalid marks errors caused by the caller's input: options out of range, a prompt
+// that is empty, not UTF-8 or too long for the context, a token id outside the
+// vocabulary, an unknown chat role. Test with errors.Is.
+var ErrInvalid = errors.New("dllm: invalid argument")
+
+// invalidArg is an input error: it reads as its cause and matches ErrInvalid.
+type invalidArg struct{ err error }
+
+func (e invalidArg) Error() string   { return e.err.Error() }
+func (e invalidArg) Unwrap() []error { return []error{ErrInvalid, e.err} }
+
+func invalidf(format string, args ...any) error {
+	return invalidArg{fmt.Errorf(format, args...)}
+}
 
 // GenerateOptions controls one generation. Start from DefaultOptions (LLaDA2.0 threshold
 // decoding), QualityOptions or SpeedOptions (LLaDA2.1 draft-and-edit presets) and change
@@ -84,25 +102,25 @@ func SpeedOptions() GenerateOptions {
 func (o *GenerateOptions) Validate() error {
 	switch {
 	case o.MaxTokens <= 0:
-		return fmt.Errorf("dllm: MaxTokens must be positive, got %d", o.MaxTokens)
+		return invalidf("dllm: MaxTokens must be positive, got %d", o.MaxTokens)
 	case o.BlockLength <= 0:
-		return fmt.Errorf("dllm: BlockLength must be positive, got %d", o.BlockLength)
+		return invalidf("dllm: BlockLength must be positive, got %d", o.BlockLength)
 	case o.Steps <= 0:
-		return fmt.Errorf("dllm: Steps must be positive, got %d", o.Steps)
+		return invalidf("dllm: Steps must be positive, got %d", o.Steps)
 	case !(o.Threshold >= 0 && o.Threshold <= 1):
-		return fmt.Errorf("dllm: Threshold must be in [0,1], got %g", o.Threshold)
+		return invalidf("dllm: Threshold must be in [0,1], got %g", o.Threshold)
 	case o.EditThreshold > 1 || o.EditThreshold != o.EditThreshold:
-		return fmt.Errorf("dllm: EditThreshold must be in [0,1] (or negative to disable editing), got %g", o.EditThreshold)
+		return invalidf("dllm: EditThreshold must be in [0,1] (or negative to disable editing), got %g", o.EditThreshold)
 	case o.MaxPostSteps < 0:
-		return fmt.Errorf("dllm: MaxPostSteps must not be negative, got %d", o.MaxPostSteps)
+		return invalidf("dllm: MaxPostSteps must not be negative, got %d", o.MaxPostSteps)
 	case o.NumToTransfer <= 0:
-		return fmt.Errorf("dllm: NumToTransfer must be positive, got %d", o.NumToTransfer)
+		return invalidf("dllm: NumToTransfer must be positive, got %d", o.NumToTransfer)
 	case !(o.Temperature >= 0):
-		return fmt.Errorf("dllm: Temperature must not be negative, got %g", o.Temperature)
+		return invalidf("dllm: Temperature must not be negative, got %g", o.Temperature)
 	case o.TopK < 0:
-		return fmt.Errorf("dllm: TopK must not be negative, got %d", o.TopK)
+		return invalidf("dllm: TopK must not be negative, got %d", o.TopK)
 	case !(o.TopP > 0 && o.TopP <= 1):
-		return fmt.Errorf("dllm: TopP must be in (0,1], got %g", o.TopP)
+		return invalidf("dllm: TopP must be in (0,1], got %g", o.TopP)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package dllm
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"unicode/utf8"
 
@@ -84,10 +83,10 @@ func (s *Session) History() []Message {
 // recognised, so a prompt rendered by hand in the model's chat format works.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (Result, error) {
 	if !utf8.ValidString(prompt) {
-		return Result{}, errors.New("dllm: prompt is not valid UTF-8")
+		return Result{}, invalidf("dllm: prompt is not valid UTF-8")
 	}
 	if prompt == "" {
-		return Result{}, errors.New("dllm: empty prompt")
+		return Result{}, invalidf("dllm: empty prompt")
 	}
 	return s.GenerateIDs(ctx, toInt32(s.m.tok.Encode(prompt)), opts)
 }
@@ -131,13 +130,13 @@ func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 	tm := make([]tokenizer.Message, len(msgs))
 	for i, msg := range msgs {
 		if !utf8.ValidString(msg.Content) {
-			return nil, fmt.Errorf("dllm: message %d (%s) is not valid UTF-8", i, msg.Role)
+			return nil, invalidf("dllm: message %d (%s) is not valid UTF-8", i, msg.Role)
 		}
 		tm[i] = tokenizer.Message{Role: msg.Role, Content: msg.Content}
 	}
 	ids, err := m.tok.EncodeChat(tm, true)
 	if err != nil {
-		return nil, err
+		return nil, invalidArg{err}
 	}
 	return toInt32(ids), nil
 }
@@ -165,6 +164,9 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	res, err := s.dec.Generate(ctx, prompt, do)
 	flush()
 	if err != nil && res.Canvas == nil {
+		if errors.Is(err, decode.ErrInvalid) {
+			err = invalidArg{err}
+		}
 		return Result{}, err // rejected before decoding started: the cache is untouched
 	}
 	s.cached, s.block = append(s.cached[:0], res.Canvas[:res.Cached]...), opts.BlockLength
