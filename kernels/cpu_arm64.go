@@ -5,8 +5,8 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 // NEON (ASIMD) is part of the arm64 baseline, so "neon" is always available: the F32
-// and BF16 matrix kernels and the vector kernels. "neon-dotprod" adds the Q8_0 and Q4_0
-// matrix kernels, which need FEAT_DotProd (SDOT). Q4_K, Q6_K and F16 weights use the
+// and BF16 matrix kernels and the vector kernels. "neon-dotprod" adds the Q8_0, Q4_0,
+// Q4_K and Q6_K matrix kernels, which need FEAT_DotProd (SDOT). F16 weights use the
 // generic kernels on arm64.
 var archImpls = []*impl{
 	{name: "neon-dotprod", available: cpu.ARM64.HasASIMDDP, enabled: cpu.ARM64.HasASIMDDP, kernels: dotprodTable()},
@@ -17,6 +17,8 @@ func dotprodTable() table {
 	t := neonTable()
 	t.gemm[Q8_0] = q8_0NEON.gemm
 	t.gemm[Q4_0] = q4_0NEON.gemm
+	t.gemm[Q4_K] = q4_KNEON.gemm
+	t.gemm[Q6_K] = q6_KNEON.gemm
 	return t
 }
 

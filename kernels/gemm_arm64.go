@@ -58,3 +58,30 @@ var (
 	q8_0NEON = quantKernels{gemmQ8_0x4NEON, gemvQ8_0NEON}
 	q4_0NEON = quantKernels{gemmQ4_0x4NEON, gemvQ4_0NEON}
 )
+
+// gemmQ4_Kx4NEON is gemmQ8_0x4NEON for Q4_K weights against Q8_K activation blocks
+// (dotQ4_KGeneric, 292-byte blocks).
+//
+//go:noescape
+func gemmQ4_Kx4NEON(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ4_KNEON is gemvQ8_0NEON for Q4_K weights (dotQ4_KGeneric).
+//
+//go:noescape
+func gemvQ4_KNEON(y []float32, x []byte, w []byte, ldw int, nb int)
+
+// gemmQ6_Kx4NEON is gemmQ8_0x4NEON for Q6_K weights against Q8_K activation blocks
+// (dotQ6_KGeneric).
+//
+//go:noescape
+func gemmQ6_Kx4NEON(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ6_KNEON is gemvQ8_0NEON for Q6_K weights (dotQ6_KGeneric).
+//
+//go:noescape
+func gemvQ6_KNEON(y []float32, x []byte, w []byte, ldw int, nb int)
+
+var (
+	q4_KNEON = quantKernels{gemmQ4_Kx4NEON, gemvQ4_KNEON}
+	q6_KNEON = quantKernels{gemmQ6_Kx4NEON, gemvQ6_KNEON}
+)
