@@ -24,13 +24,13 @@ LIBDLLM_SRC := $(shell find dllm kernels capi -type f \( -name '*.go' -o -name '
 RPATH := -Wl,-rpath,$(abspath $(DLLM_BUILD))
 
 .PHONY: lib test-bindings test-capi-symbols test-c test-python python-lib test-rust \
-	test-xlang test-arm64-capi clean-bindings
+	test-xlang test-demos test-arm64-capi clean-bindings
 
 # `make` builds the library too; `make test` runs these tests too.
 all: lib
 test: test-bindings
 
-test-bindings: test-capi-symbols test-c test-python test-rust test-xlang test-arm64-capi
+test-bindings: test-capi-symbols test-c test-python test-rust test-xlang test-demos test-arm64-capi
 
 lib: $(DLLM_BUILD)/libdllm.so $(DLLM_BUILD)/libdllm.a
 
@@ -104,6 +104,14 @@ test-rust: $(DLLM_BUILD)/libdllm.so
 
 test-xlang: $(DLLM_BUILD)/libdllm.so $(DLLM_BUILD)/example
 	scripts/test-xlang.sh
+
+# The built-in demo from C, Python and Rust, each with no model given: the answer to
+# "What is 12+9?" must come out.
+test-demos: $(DLLM_BUILD)/example
+	$(DLLM_BUILD)/example | grep -x '21' >/dev/null
+	PYTHONPATH=bindings/python DLLM_LIBRARY_PATH=$(abspath $(DLLM_BUILD)) $(PYTHON) examples/python/demo.py 2>/dev/null | grep -x '21' >/dev/null
+	cd bindings/rust && DLLM_LIB_DIR=$(abspath $(DLLM_BUILD)) $(CARGO) run -q --offline --example demo 2>/dev/null | grep -x '21' >/dev/null
+	@echo "demos: C, Python and Rust answer 21"
 
 test-arm64-capi:
 	scripts/test-capi-arm64.sh
