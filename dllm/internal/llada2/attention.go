@@ -73,41 +73,47 @@ func (s *State) attention(li, start, n, block int) {
 	rows := gs * n
 	tile := max(1, min(rows, len(s.scores)/J))
 	attn := s.attn[:n*Nq*D]
-	clear(attn)
+	vT := s.vT[:D*J]
 	for g := 0; g < Nkv; g++ {
 		keys := s.kv.keys(li, g, J)
-		vals := s.kv.values(li, g, J)
+		s.kv.valuesT(li, g, J, vT)
 		q := s.q[g*rows*D : (g+1)*rows*D]
 		for r0 := 0; r0 < rows; r0 += tile {
 			r1 := min(rows, r0+tile)
-			sc := s.scores[:(r1-r0)*J]
+			R := r1 - r0
+			sc := s.scores[:R*J]
 			m.pool.MatMul(sc, q[r0*D:r1*D], keys)
-			maxVis := 0
+			// Probabilities over each row's visible prefix; the masked tail is zeroed so
+			// the value matmul can run over all J keys.
+			s.softmaxRows(sc, r0, R, J, n, start, block)
+			// out[r][d] = Σ_j p[r][j]·V[j][d], computed as the transposed product
+			// yT[d][r] = Σ_j vT[d][j]·P[r][j] so that both operands are contiguous.
+			yT := s.yT[:D*R]
+			m.pool.MatMul(yT, vT, kernels.F32Matrix(sc, R, J))
 			for r := r0; r < r1; r++ {
-				vis := visibleKeys(start+r%n, J, block)
-				kernels.Softmax(sc[(r-r0)*J : (r-r0)*J+vis])
-				maxVis = max(maxVis, vis)
-			}
-			// Weighted sum of values, key-major so each value vector is loaded once per tile.
-			for j := 0; j < maxVis; j++ {
-				var v []float32
-				if vals != nil {
-					v = vals[j*D : (j+1)*D]
-				} else {
-					v = s.kv.value(li, g, j, s.vt)
-				}
-				for r := r0; r < r1; r++ {
-					t := r % n
-					if j >= visibleKeys(start+t, J, block) {
-						continue
-					}
-					h := g*gs + r/n
-					kernels.Axpy(attn[(t*Nq+h)*D:(t*Nq+h+1)*D], sc[(r-r0)*J+j], v)
+				t, h := r%n, g*gs+r/n
+				o := attn[(t*Nq+h)*D : (t*Nq+h+1)*D]
+				for d := range o {
+					o[d] = yT[d*R+r-r0]
 				}
 			}
 		}
 	}
 	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
+}
+
+// softmaxRows turns rows r0…r0+R-1 of the score tile sc ([R, J]) into attention
+// probabilities, in parallel over row chunks.
+func (s *State) softmaxRows(sc []float32, r0, R, J, n, start, block int) {
+	const chunk = 16
+	s.m.pool.Run((R+chunk-1)/chunk, func(c int) {
+		for r := r0 + c*chunk; r < min(r0+R, r0+(c+1)*chunk); r++ {
+			row := sc[(r-r0)*J : (r-r0+1)*J]
+			vis := visibleKeys(start+r%n, J, block)
+			kernels.Softmax(row[:vis])
+			clear(row[vis:])
+		}
+	})
 }
 
 // visibleKeys is the number of leading keys (of J) that the query at absolute position pos

@@ -31,7 +31,9 @@ type State struct {
 	h, x       []float32 // residual stream and normed input [maxRun, hidden]
 	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
 	q          []float32 // [Nq, maxRun, D]
-	kt, vt     []float32 // one key / value vector [D]
+	kt         []float32 // one key vector [D]
+	vT         []float32 // one head's values, transposed [D, capacity]
+	yT         []float32 // attention output of a score tile, transposed [D, tile rows]
 	attn       []float32 // [maxRun, Nq·D]
 	scores     []float32
 	gate, up   []float32 // [maxRun, widest FFN]
@@ -95,7 +97,8 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		qkv:    make([]float32, maxRun*(Nq+2*Nkv)*D),
 		q:      make([]float32, Nq*maxRun*D),
 		kt:     make([]float32, D),
-		vt:     make([]float32, D),
+		vT:     make([]float32, D*capacity),
+		yT:     make([]float32, D*gs*maxRun),
 		attn:   make([]float32, maxRun*Nq*D),
 		scores: make([]float32, nScores),
 		gate:   make([]float32, maxRun*width),

@@ -2,14 +2,17 @@ package llada2
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/dllm-go/dllm/kernels"
 )
 
-// kvCache stores the keys and values of every layer for positions 0…alloc-1, laid out
-// [layer][kv head][position][head_dim] so that the keys of one head form one contiguous
-// [positions, head_dim] matrix: attention scores for a whole group of query heads are then
-// a single matrix multiplication.
+// kvCache stores the keys and values of every layer for positions 0…alloc-1. Keys are
+// laid out [layer][kv head][position][head_dim], so the keys of one head form one
+// contiguous [positions, head_dim] matrix and the scores of a whole group of query heads
+// are a single matrix multiplication. Values are stored transposed,
+// [layer][kv head][head_dim][position], so that the weighted sum of values is a matrix
+// multiplication too (by the probabilities, with the values' transpose as input).
 //
 // The slots past the committed length double as scratch for the run being computed: a
 // forward writes its K/V at positions len…len+run-1 and only commit moves len forward.
@@ -50,40 +53,72 @@ func (c *kvCache) ensure(n int) error {
 func (c *kvCache) grow(n int) {
 	old := c.alloc
 	size := c.layers * c.heads * n * c.dim
-	stride := func(a int) int { return a * c.dim }
+	es := 4 // bytes per element
 	if c.f16 {
-		k, v := make([]byte, 2*size), make([]byte, 2*size)
-		for lh := 0; lh < c.layers*c.heads && old > 0; lh++ {
-			copy(k[2*lh*stride(n):], c.k16[2*lh*stride(old):2*(lh+1)*stride(old)])
-			copy(v[2*lh*stride(n):], c.v16[2*lh*stride(old):2*(lh+1)*stride(old)])
+		es = 2
+	}
+	k, v := make([]byte, es*size), make([]byte, es*size)
+	if old > 0 {
+		ok, ov := c.kBytes(), c.vBytes()
+		for lh := 0; lh < c.layers*c.heads; lh++ {
+			// keys: one contiguous [old, dim] block per head
+			copy(k[es*lh*n*c.dim:], ok[es*lh*old*c.dim:es*(lh+1)*old*c.dim])
+			// values: dim rows of old positions per head
+			for d := 0; d < c.dim; d++ {
+				src := (lh*c.dim + d) * old
+				dst := (lh*c.dim + d) * n
+				copy(v[es*dst:], ov[es*src:es*(src+old)])
+			}
 		}
+	}
+	if c.f16 {
 		c.k16, c.v16 = k, v
 	} else {
-		k, v := make([]float32, size), make([]float32, size)
-		for lh := 0; lh < c.layers*c.heads && old > 0; lh++ {
-			copy(k[lh*stride(n):], c.k[lh*stride(old):(lh+1)*stride(old)])
-			copy(v[lh*stride(n):], c.v[lh*stride(old):(lh+1)*stride(old)])
-		}
-		c.k, c.v = k, v
+		c.k, c.v = bytesF32(k), bytesF32(v)
 	}
 	c.alloc = n
 }
 
-// offset is the element index of (layer, head, pos).
+func (c *kvCache) kBytes() []byte {
+	if c.f16 {
+		return c.k16
+	}
+	return f32Bytes(c.k)
+}
+
+func (c *kvCache) vBytes() []byte {
+	if c.f16 {
+		return c.v16
+	}
+	return f32Bytes(c.v)
+}
+
+// offset is the element index of key (layer, head, pos).
 func (c *kvCache) offset(layer, head, pos int) int {
 	return ((layer*c.heads+head)*c.alloc + pos) * c.dim
+}
+
+// vOffset is the element index of value component d of (layer, head) at position 0.
+func (c *kvCache) vOffset(layer, head, d int) int {
+	return ((layer*c.heads+head)*c.dim + d) * c.alloc
 }
 
 // put stores the key and value vectors of (layer, head, pos).
 func (c *kvCache) put(layer, head, pos int, k, v []float32) {
 	o := c.offset(layer, head, pos)
+	vo := c.vOffset(layer, head, 0) + pos
 	if c.f16 {
 		kernels.F32ToF16(c.k16[2*o:2*(o+c.dim)], k)
-		kernels.F32ToF16(c.v16[2*o:2*(o+c.dim)], v)
+		for d := range v {
+			i := vo + d*c.alloc
+			kernels.F32ToF16(c.v16[2*i:2*i+2], v[d:d+1])
+		}
 		return
 	}
 	copy(c.k[o:o+c.dim], k)
-	copy(c.v[o:o+c.dim], v)
+	for d, x := range v {
+		c.v[vo+d*c.alloc] = x
+	}
 }
 
 // keys returns the keys of positions 0…n-1 of (layer, head) as an [n, dim] matrix.
@@ -95,23 +130,30 @@ func (c *kvCache) keys(layer, head, n int) kernels.Matrix {
 	return kernels.F32Matrix(c.k[o:o+n*c.dim], n, c.dim)
 }
 
-// value writes the value vector of (layer, head, pos) as float32: a view of the storage
-// for f32 caches, a conversion into tmp for f16 ones.
-func (c *kvCache) value(layer, head, pos int, tmp []float32) []float32 {
-	o := c.offset(layer, head, pos)
-	if c.f16 {
-		kernels.F16ToF32(tmp[:c.dim], c.v16[2*o:2*(o+c.dim)])
-		return tmp[:c.dim]
+// valuesT writes the values of positions 0…n-1 of (layer, head), transposed, into dst
+// as a contiguous float32 [dim, n] array.
+func (c *kvCache) valuesT(layer, head, n int, dst []float32) {
+	for d := 0; d < c.dim; d++ {
+		o := c.vOffset(layer, head, d)
+		if c.f16 {
+			kernels.F16ToF32(dst[d*n:(d+1)*n], c.v16[2*o:2*(o+n)])
+		} else {
+			copy(dst[d*n:(d+1)*n], c.v[o:o+n])
+		}
 	}
-	return c.v[o : o+c.dim]
 }
 
-// values returns the values of positions 0…n-1 of (layer, head), contiguous [n, dim]:
-// float32 for f32 caches; nil for f16 caches (use value per position).
-func (c *kvCache) values(layer, head, n int) []float32 {
-	if c.f16 {
+// f32Bytes views a float32 slice as its bytes; bytesF32 is the inverse.
+func f32Bytes(f []float32) []byte {
+	if len(f) == 0 {
 		return nil
 	}
-	o := c.offset(layer, head, 0)
-	return c.v[o : o+n*c.dim]
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
+}
+
+func bytesF32(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
