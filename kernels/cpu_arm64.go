@@ -4,10 +4,9 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// NEON (ASIMD) is part of the arm64 baseline, so "neon" is always available: the F32
-// and BF16 matrix kernels and the vector kernels. "neon-dotprod" adds the Q8_0, Q4_0,
-// Q4_K and Q6_K matrix kernels, which need FEAT_DotProd (SDOT). F16 weights use the
-// generic kernels on arm64.
+// NEON (ASIMD) is part of the arm64 baseline, so "neon" is always available: the F32,
+// BF16 and F16 matrix kernels and the vector kernels. "neon-dotprod" adds the Q8_0,
+// Q4_0, Q4_K and Q6_K matrix kernels, which need FEAT_DotProd (SDOT).
 var archImpls = []*impl{
 	{name: "neon-dotprod", available: cpu.ARM64.HasASIMDDP, enabled: cpu.ARM64.HasASIMDDP, kernels: dotprodTable()},
 	{name: "neon", available: true, enabled: true, kernels: neonTable()},
@@ -25,9 +24,10 @@ func dotprodTable() table {
 func neonTable() table {
 	t := table{
 		dot: dotNEONGo, axpy: axpyNEONGo, add: addNEONGo, scale: scaleNEONGo,
-		mulScaled: mulScaledNEONGo,
+		mulScaled: mulScaledNEONGo, sumSquares: sumSquaresNEONGo,
 	}
 	t.gemm[F32] = f32NEON.gemm
 	t.gemm[BF16] = bf16NEON.gemm
+	t.gemm[F16] = f16NEON.gemm
 	return t
 }

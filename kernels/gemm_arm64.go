@@ -27,9 +27,20 @@ func gemvF32NEON(y []float32, x []float32, w []byte, ldw int)
 //go:noescape
 func gemvBF16NEON(y []float32, x []float32, w []byte, ldw int)
 
+// gemmF16x4NEON is gemmF32x4NEON with IEEE half weight rows.
+//
+//go:noescape
+func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+
+// gemvF16NEON is gemvF32NEON with IEEE half weight rows.
+//
+//go:noescape
+func gemvF16NEON(y []float32, x []float32, w []byte, ldw int)
+
 var (
 	f32NEON  = floatKernels{4, 4, gemmF32x4NEON, gemvF32NEON}
 	bf16NEON = floatKernels{2, 4, gemmBF16x4NEON, gemvBF16NEON}
+	f16NEON  = floatKernels{2, 4, gemmF16x4NEON, gemvF16NEON}
 )
 
 // gemmQ8_0x4NEON sets y[i*ldy+j] += dotQ8_0Generic(W_j, x[i*ldx:][:nb*36]) for i < 4,

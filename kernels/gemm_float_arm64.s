@@ -12,6 +12,11 @@
 // The assembler has no vector FADD; a + b is written FMLA(a, b, ONES), which rounds
 // once exactly like FADD.
 
+// FCVTL Vd.4S, Vn.4H: Vd.S[i] = float32(half Vn.H[i]), i < 4 (not in the Go assembler)
+#define FCVTL(d, n) WORD $(0x0e217800 | (n<<5) | d)
+// FCVTL2 Vd.4S, Vn.8H: Vd.S[i] = float32(half Vn.H[4+i])
+#define FCVTL2(d, n) WORD $(0x4e217800 | (n<<5) | d)
+
 #define XBASE R0  // &x[0]
 #define LDX R1    // ldx in bytes
 #define X0 R2     // x rows, advancing
@@ -207,8 +212,61 @@ loop:
 	BNE  group
 	RET
 
+// func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// Requires: NEON, FP16 conversions (ARMv8.0)
+//
+//	as gemmF32x4NEON with W_j = IEEE halves at w[j*ldw:]
+TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-112
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	LSL  $2, LDY, LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	LSL  $2, LDX, LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	ONESINIT
+
+group:
+	GROUPSTART
+
+loop:
+	VLD1.P 16(W0), [V28.H8] // 8 halves of each row
+	VLD1.P 16(W1), [V29.H8]
+	VLD1.P 16(W2), [V30.H8]
+	VLD1.P 16(W3), [V31.H8]
+	FCVTL(16, 28)           // V16 = float32(w[p:p+4])
+	FCVTL2(17, 28)          // V17 = float32(w[p+4:p+8])
+	FCVTL(18, 29)
+	FCVTL2(19, 29)
+	FCVTL(20, 30)
+	FCVTL2(21, 30)
+	FCVTL(22, 31)
+	FCVTL2(23, 31)
+	BODY
+	SUBS   $8, KLEFT, KLEFT
+	BNE    loop
+
+	MOVD YP, YR
+	STOREROW(V0, V1, V2, V3)
+	ADD  LDY, YR, YR
+	STOREROW(V4, V5, V6, V7)
+	ADD  LDY, YR, YR
+	STOREROW(V8, V9, V10, V11)
+	ADD  LDY, YR, YR
+	STOREROW(V12, V13, V14, V15)
+	ADD  $16, YP, YP
+	SUB  KARG<<1, W3, WROW
+	ADD  LDW, WROW, WROW
+	SUBS $4, NLEFT, NLEFT
+	BNE  group
+	RET
+
 // GEMV: y[j] += Σ_p x[p]·W_j[p] one weight row at a time, 4 accumulators of 4 lanes
-// (V0–V3); LOADW8(a, b) loads the next 8 weights of row W0 as float32 into a, b.
+// (V0–V3); LOADW8(a, b, an, bn) loads the next 8 weights of row W0 as float32 into
+// registers a, b (numbers an, bn).
 #define GEMV(LOADW8) \
 row:                                   \
 	CMP YP, YR                         \
@@ -223,8 +281,8 @@ row:                                   \
 	CMP $16, KLEFT                     \
 	BLT tail                           \
 loop16:                                \
-	LOADW8(V16, V17)                   \
-	LOADW8(V18, V19)                   \
+	LOADW8(V16, V17, 16, 17)           \
+	LOADW8(V18, V19, 18, 19)           \
 	VLD1.P 64(X0), [V20.S4, V21.S4, V22.S4, V23.S4] \
 	VFMLA V16.S4, V20.S4, V0.S4        \
 	VFMLA V17.S4, V21.S4, V1.S4        \
@@ -235,7 +293,7 @@ loop16:                                \
 	BGE loop16                         \
 tail:                                  \
 	CBZ KLEFT, sum                     \
-	LOADW8(V16, V17)                   \
+	LOADW8(V16, V17, 16, 17)           \
 	VLD1.P 32(X0), [V20.S4, V21.S4]    \
 	VFMLA V16.S4, V20.S4, V0.S4        \
 	VFMLA V17.S4, V21.S4, V1.S4        \
@@ -258,8 +316,9 @@ sum:                                   \
 done:                                  \
 	RET
 
-#define LOADF32(a, b) VLD1.P 32(W0), [a.S4, b.S4]
-#define LOADBF16(a, b) VLD1.P 16(W0), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
+#define LOADF32(a, b, an, bn) VLD1.P 32(W0), [a.S4, b.S4]
+#define LOADBF16(a, b, an, bn) VLD1.P 16(W0), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
+#define LOADF16(a, b, an, bn) VLD1.P 16(W0), [V28.H8]; FCVTL(an, 28); FCVTL2(bn, 28)
 
 // Arguments: y_base+0 y_len+8 y_cap+16 x_base+24 x_len+32 x_cap+40 w_base+48 w_len+56
 // w_cap+64 ldw+72. YR = &y[len(y)]; KARG = len(x).
@@ -295,3 +354,18 @@ TEXT ·gemvBF16NEON(SB), NOSPLIT, $0-80
 	ONESINIT
 	VEOR ZERO.B16, ZERO.B16, ZERO.B16
 	GEMV(LOADBF16)
+
+// func gemvF16NEON(y []float32, x []float32, w []byte, ldw int)
+// Requires: NEON
+//
+//	as gemvF32NEON with W_j = IEEE halves at w[j*ldw:]
+TEXT ·gemvF16NEON(SB), NOSPLIT, $0-80
+	MOVD y_base+0(FP), YP
+	MOVD y_len+8(FP), YR
+	ADD  YR<<2, YP, YR
+	MOVD x_base+24(FP), XBASE
+	MOVD x_len+32(FP), KARG
+	MOVD w_base+48(FP), WROW
+	MOVD ldw+72(FP), LDW
+	ONESINIT
+	GEMV(LOADF16)

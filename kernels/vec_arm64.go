@@ -69,3 +69,14 @@ func mulScaledNEONGo(dst, x, w []float32, s float32) {
 	mulScaledNEON(dst, x[:len(dst)], w[:len(dst)], s)
 	mulScaledGeneric(dst[n:], x[n:len(dst)], w[n:len(dst)], s)
 }
+
+// sumSquaresNEON returns Σ_{i < len(x)&^15} float64(x[i])², in float64.
+//
+//go:noescape
+func sumSquaresNEON(x []float32) float64
+
+func sumSquaresNEONGo(x []float32) float64 {
+	n := len(x) &^ 15
+	raceReadF32(x)
+	return sumSquaresNEON(x) + sumSquaresGeneric(x[n:])
+}

@@ -182,3 +182,55 @@ loop:
 
 done:
 	RET
+
+// FCVTL Vd.2D, Vn.2S / FCVTL2 Vd.2D, Vn.4S: widen float32 lanes 0–1 / 2–3 to float64
+// (not in the Go assembler).
+#define FCVTLD(d, n) WORD $(0x0e617800 | (n<<5) | d)
+#define FCVTL2D(d, n) WORD $(0x4e617800 | (n<<5) | d)
+
+// func sumSquaresNEON(x []float32) float64
+// Requires: NEON
+//
+//	returns Σ_{i < len(x)&^15} float64(x[i])², accumulated in float64 (4 × 2 lanes)
+TEXT ·sumSquaresNEON(SB), NOSPLIT, $0-32
+	MOVD  x_base+0(FP), PA
+	MOVD  x_len+8(FP), N
+	AND   $~15, N, N
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VEOR  V2.B16, V2.B16, V2.B16
+	VEOR  V3.B16, V3.B16, V3.B16
+	CBZ   N, sum
+
+loop:
+	VLD1.P 64(PA), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FCVTLD(16, 4)                // exact float64 widening
+	FCVTL2D(17, 4)
+	FCVTLD(18, 5)
+	FCVTL2D(19, 5)
+	VFMLA  V16.D2, V16.D2, V0.D2 // squares of float32s are exact in float64
+	VFMLA  V17.D2, V17.D2, V1.D2
+	VFMLA  V18.D2, V18.D2, V2.D2
+	VFMLA  V19.D2, V19.D2, V3.D2
+	FCVTLD(16, 6)
+	FCVTL2D(17, 6)
+	FCVTLD(18, 7)
+	FCVTL2D(19, 7)
+	VFMLA  V16.D2, V16.D2, V0.D2
+	VFMLA  V17.D2, V17.D2, V1.D2
+	VFMLA  V18.D2, V18.D2, V2.D2
+	VFMLA  V19.D2, V19.D2, V3.D2
+	SUBS   $16, N, N
+	BNE    loop
+
+sum:
+	FMOVD $1.0, F31
+	VDUP  V31.D[0], V31.D2
+	VFMLA V1.D2, V31.D2, V0.D2 // V0 += V1
+	VFMLA V3.D2, V31.D2, V2.D2
+	VFMLA V2.D2, V31.D2, V0.D2
+	VMOV  V0.D[1], R4
+	FMOVD R4, F1
+	FADDD F1, F0, F0
+	FMOVD F0, ret+24(FP)
+	RET

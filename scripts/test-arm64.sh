@@ -24,16 +24,20 @@ trap 'rm -f "$bin"' EXIT INT TERM
 GOARCH=arm64 CGO_ENABLED=0 go vet ./kernels/
 GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" ./kernels/
 
-# The WORD-encoded instructions (SDOT, SCVTF) must disassemble as intended.
+# The WORD-encoded instructions (SDOT, SCVTF, FCVTL) must disassemble as intended.
 OBJDUMP=${OBJDUMP:-aarch64-linux-gnu-objdump}
 if command -v "$OBJDUMP" >/dev/null 2>&1; then
-	dis=$("$OBJDUMP" -d "$bin" | awk '/<github.com\/dllm-go\/dllm\/kernels.gemmQ8_0x4NEON.abi0>:/,/^$/')
-	for op in sdot scvtf; do
-		if ! printf '%s\n' "$dis" | grep -q "	$op	"; then
-			echo "test-arm64: $op not found in gemmQ8_0x4NEON" >&2
+	"$OBJDUMP" -d "$bin" >"$bin.dis"
+	for check in gemmQ8_0x4NEON:sdot gemmQ8_0x4NEON:scvtf gemmQ4_Kx4NEON:sdot \
+		gemvQ6_KNEON:sdot gemmF16x4NEON:fcvtl gemmF16x4NEON:fcvtl2 sumSquaresNEON:fcvtl2; do
+		fn=${check%%:*} op=${check#*:}
+		if ! awk "/<github.com\\/dllm-go\\/dllm\\/kernels.$fn.abi0>:/,/^\$/" "$bin.dis" | grep -q "	$op	"; then
+			echo "test-arm64: $op not found in $fn" >&2
+			rm -f "$bin.dis"
 			exit 1
 		fi
 	done
+	rm -f "$bin.dis"
 else
 	echo "test-arm64: $OBJDUMP not found, WORD encodings not checked" >&2
 fi
