@@ -29,3 +29,4 @@ func readProbe(b []byte) (uint64, bool) {
 	raceReadBytes(b)
 	return readAVX2(b), true
 }
+

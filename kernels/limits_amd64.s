@@ -82,3 +82,4 @@ sum:
 	MOVQ         AX, ret+24(FP)
 	VZEROUPPER
 	RET
+

@@ -76,9 +76,10 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 	xs.f = nil
 }
 
-// floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (8 KiB) stay in L1
-// while the tile's weight chunk streams from L2.
-var floatChunk = 512
+// floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (16 KiB) stay in
+// L1 while the tile's weight chunk streams from L2. (A var only so benchmarks can
+// explore other sizes.)
+var floatChunk = 1024
 
 // tileRows picks how many weight rows one task covers: a multiple of 12 (so assembly
 // micro-kernels see whole groups), small enough that the tile's weights stay in L2
