@@ -29,4 +29,3 @@ func readProbe(b []byte) (uint64, bool) {
 	raceReadBytes(b)
 	return readAVX2(b), true
 }
-
