@@ -1,33 +1,55 @@
 // Package kernels holds the numeric primitives of dllm: matrix multiplies against weights
 // stored in F32, F16, BF16 and the GGUF block formats (Q8_0, Q4_0, Q4_K, Q6_K), and the
 // vector kernels a transformer layer needs (dot, axpy, RMSNorm, SiLU, softmax, rotary
-// embedding, argmax/top-k, float conversions).
+// embedding, argmax/top-k, float conversions, Q8_0 quantization).
 //
-// Every kernel has a portable Go reference that is always compiled. On amd64
-// (AVX2+FMA+F16C) and arm64 (NEON) the hot loops also have assembly implementations,
-// chosen once at start-up from golang.org/x/sys/cpu; the build tag purego removes the
-// assembly. [Implementations] lists what the running machine supports, and
-// [SetImplementation] toggles them (for tests and benchmarks).
+// # Implementations
+//
+// Every kernel has a portable Go reference (the "generic" implementation), always
+// compiled and used for whatever an assembly implementation does not cover:
+//
+//   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats, Dot,
+//     Axpy, Add, Scale and RMSNorm's float64 sum of squares and final multiply.
+//   - "neon" (arm64): F32/BF16/F16 matrix multiply and the same vector kernels.
+//   - "neon-dotprod" (arm64 with FEAT_DotProd): adds Q8_0/Q4_0/Q4_K/Q6_K matrix multiply
+//     using SDOT.
+//
+// The best available implementation is chosen once at start-up from golang.org/x/sys/cpu
+// (which honours GODEBUG=cpu.avx2=off and the like); the build tag purego removes the
+// assembly. [Implementations] lists what the binary holds and [Use] /
+// [SetImplementation] switch them, for tests and benchmarks.
 //
 // # Accuracy
 //
-// Activations are float32. Each kernel documents its accuracy contract:
+// Activations are float32. Per kernel, relative to an exact (float64) evaluation:
 //
-//   - F32/F16/BF16 matmul widens the weights to float32 exactly and accumulates in
-//     float32; implementations differ only in summation order, so results agree with a
-//     float64 reference to about K·2⁻²⁴·Σ|x·w|.
-//   - Q8_0/Q4_0 matmul quantizes each row of x once per call to Q8_0 blocks (32 int8 with an
-//     f16-rounded scale, ggml's quantize_row_q8_0); Q4_K/Q6_K quantize x to Q8_K blocks
-//     (256 int8, float32 scale, int16 sums of each 16, ggml's quantize_row_q8_K). Inner
-//     products are exact integer sums per block, combined in float32 as ggml's
-//     vec_dot_q*_q8_* do; implementations differ only in the float32 order of the
-//     per-block combination.
-//   - Reductions that feed a normalization (RMSNorm's sum of squares, softmax's sum) are
-//     accumulated in float64.
+//   - MatMul, F32/F16/BF16 weights: weights are widened to float32 exactly, products are
+//     accumulated in float32 (FMA in the assembly, in 8 or 4 lanes and K-chunks of 1024):
+//     |error| ≤ (K+16)·2⁻²⁴·Σ_k|x_k·w_k|.
+//   - MatMul, Q8_0/Q4_0 weights: each row of x is quantized once per call to Q8_0 blocks
+//     (ggml's quantize_row_q8_0: d = max|x|/127 rounded to f16, q = round(x/d)); Q4_K/Q6_K
+//     weights: to Q8_K blocks (ggml's quantize_row_q8_K: 256 int8 with a float32 scale
+//     and int16 sums of each 16). The sum over a block is an exact integer in every
+//     implementation, scaled and combined in float32 as ggml's vec_dot_q*_q8_* do;
+//     implementations differ only in the order of those float32 additions:
+//     |error| ≤ (4·K/blocksize+16)·2⁻²⁴·Σ|xq_k|·(|a_k|+|b_k|) against the quantized x,
+//     where a_k − b_k is the weight before any cancellation (b only for Q4_K's mins).
+//     The quantization of x itself is the documented approximation; x must be finite.
+//   - Dot: float32 accumulation, |error| ≤ (n+2)·2⁻²⁴·Σ|a·b|. Axpy: one rounding in the
+//     assembly (FMA), two in the reference. Add, Scale: exact, bit-identical everywhere.
+//   - RMSNorm: sum of squares in float64, scale rounded once, then (x·s)·w with two
+//     float32 roundings: identical bits in every implementation up to the float64 sum
+//     order, within 3·2⁻²⁴ relative.
+//   - SiLUMul, Softmax: evaluated in float64 and rounded (Softmax normalizes by a float64
+//     sum), within 2–4·2⁻²⁴ relative. RoPENeoX: two rounded products and a rounded sum.
 //
-// # Threads
+// # Threads and tiles
 //
-// A [Pool] splits matrix multiplies into tiles of output columns (weight rows). Each
-// assembly call is bounded to a few tens of microseconds, because assembly is not
-// preemptible.
+// A [Pool] splits a matrix multiply into tiles of weight rows (multiples of 12, sized
+// so a tile's weights stay in L2 while every row of x passes over them, at least four
+// tiles per thread when N allows, and at most ~2²² multiply-adds each). Within a tile
+// the assembly takes 4 rows of x at a time against 3 (AVX2) or 4 (NEON) weight rows
+// for floats, so each weight vector is loaded once per 4 rows of x, and one weight
+// row at a time for quantized blocks, decoded once per 4 rows of x. Each assembly call
+// is bounded to a few tens of microseconds: assembly is not preemptible.
 package kernels
