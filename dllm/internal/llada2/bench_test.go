@@ -56,35 +56,39 @@ func timed(b *testing.B, tokens int, f func()) {
 }
 
 // BenchmarkBlockForward measures one diffusion step: a 32-token block forward against a
-// committed 32-token prefix, all 32 LM-head rows, on a mini-shaped 2-layer model.
+// committed 32-token prefix on a mini-shaped 2-layer model, with all 32 LM-head rows
+// (what a decoder step needs) and with the last row only (what llama-bench's prompt
+// processing computes, for comparison with it).
 func BenchmarkBlockForward(b *testing.B) {
 	for _, dt := range []weights.DType{weights.Q8_0, weights.BF16} {
-		b.Run(dt.String(), func(b *testing.B) {
-			m := openModel(b, benchModel(b, dt))
-			s, err := m.NewState(StateOptions{Capacity: 4096})
-			if err != nil {
-				b.Fatal(err)
-			}
-			V := m.Config().VocabSize
-			tokens := make([]int32, 64)
-			for i := range tokens {
-				tokens[i] = int32(i * 997 % (V - 8))
-			}
-			if err := s.Forward(tokens[:32], 32, true, nil, nil); err != nil {
-				b.Fatal(err)
-			}
-			rows := span(0, 32)
-			out := make([]float32, 32*V)
-			// Warm the page cache and the mapping before timing.
-			if err := s.Forward(tokens[32:], 32, false, rows, out); err != nil {
-				b.Fatal(err)
-			}
-			timed(b, 32, func() {
+		for _, nrows := range []int{32, 1} {
+			b.Run(fmt.Sprintf("%s/rows=%d", dt, nrows), func(b *testing.B) {
+				m := openModel(b, benchModel(b, dt))
+				s, err := m.NewState(StateOptions{Capacity: 4096})
+				if err != nil {
+					b.Fatal(err)
+				}
+				V := m.Config().VocabSize
+				tokens := make([]int32, 64)
+				for i := range tokens {
+					tokens[i] = int32(i * 997 % (V - 8))
+				}
+				if err := s.Forward(tokens[:32], 32, true, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+				rows := span(32-nrows, 32)
+				out := make([]float32, nrows*V)
+				// Warm the page cache and the mapping before timing.
 				if err := s.Forward(tokens[32:], 32, false, rows, out); err != nil {
 					b.Fatal(err)
 				}
+				timed(b, 32, func() {
+					if err := s.Forward(tokens[32:], 32, false, rows, out); err != nil {
+						b.Fatal(err)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 
