@@ -358,7 +358,10 @@ func metadata(cfg *llada2.Config, arch, name string, base weights.DType, v *voca
 	u("expert_shared_count", cfg.NumSharedExperts)
 	put(arch+".expert_weights_norm", cfg.NormTopKProb)
 	put("diffusion.shift_logits", false)
-	put("general.quantization_version", uint32(2))
+	if base.Quantized() {
+		// Only quantized files carry it, as gguf-py writes them (and the fixture GGUFs).
+		put("general.quantization_version", uint32(2))
+	}
 	put("tokenizer.ggml.model", "gpt2")
 	put("tokenizer.ggml.pre", "bailingmoe2")
 	put("tokenizer.ggml.tokens", v.tokens)

@@ -50,9 +50,11 @@ func open(t testing.TB, path string) *weights.Checkpoint {
 // order with the same values (except the name and file type), the same tensor names in
 // the same order with the same shapes, and norms/router/bias in f32.
 func TestLayoutMatchesFixture(t *testing.T) {
-	ref := open(t, filepath.Join(microDir, "gguf", "micro-q8_0.gguf"))
+	// The fixture file of the same kind: float files lack general.quantization_version.
+	fixture := map[string]string{"f32": "f32", "f16": "f32", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0", "q4_k": "q8_0", "q6_k": "q8_0"}
 	for _, typ := range allTypes {
 		t.Run(typ, func(t *testing.T) {
+			ref := open(t, filepath.Join(microDir, "gguf", "micro-"+fixture[typ]+".gguf"))
 			ck := open(t, convertMicro(t, typ))
 			if !slices.Equal(ck.Meta.Keys(), ref.Meta.Keys()) {
 				t.Fatalf("keys\n%v\nwant\n%v", ck.Meta.Keys(), ref.Meta.Keys())
@@ -118,6 +120,29 @@ func TestBytesMatchFixture(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWholeFileMatchesFixture: with the fixture's general.name, the f32, bf16, q8_0 and
+// q4_0 conversions are the fixture GGUFs byte for byte (header, metadata order, tensor
+// order, alignment and data).
+func TestWholeFileMatchesFixture(t *testing.T) {
+	for _, typ := range []string{"f32", "bf16", "q8_0", "q4_0"} {
+		dst := filepath.Join(t.TempDir(), typ+".gguf")
+		if _, err := Convert(context.Background(), filepath.Join(microDir, "hf"), dst, Options{Type: typ, Name: "LLaDA2 synthetic micro"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(microDir, "gguf", "micro-"+typ+".gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %d differ from the fixture's %d", typ, len(got), countDiff(got, want), len(want))
+		}
 	}
 }
 
