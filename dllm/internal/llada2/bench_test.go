@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,6 +42,22 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is the process's peak resident set size in bytes (Linux VmHWM; 0 elsewhere).
+// It includes the file-backed pages of the mapped weights that were touched.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // timed runs b.N iterations of f, reporting tokens/s (tokens per iteration) and CPU
@@ -87,6 +105,9 @@ func BenchmarkBlockForward(b *testing.B) {
 						b.Fatal(err)
 					}
 				})
+				if rss := peakRSS(); rss > 0 {
+					b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MB")
+				}
 			})
 		}
 	}
