@@ -20,6 +20,7 @@ type command struct {
 var commands = []command{
 	{"generate", "generate text from a prompt (with --visual, watch the blocks denoise)", runGenerate},
 	{"chat", "interactive multi-turn chat", runChat},
+	{"tokenize", "token ids and pieces of a text (--chat renders it as a user turn)", runTokenize},
 	{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
 	{"logits", "raw float32 logits of a forward pass (block:N, causal or bidir mask)", runLogits},
 	{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
