@@ -103,17 +103,29 @@ func (s *State) attention(li, start, n, block int) {
 }
 
 // softmaxRows turns rows r0…r0+R-1 of the score tile sc ([R, J]) into attention
-// probabilities, in parallel over row chunks.
+// probabilities, in parallel over row chunks. The task is a method value made once per
+// State and its arguments live in the State, so dispatching it allocates nothing here.
 func (s *State) softmaxRows(sc []float32, r0, R, J, n, start, block int) {
-	const chunk = 16
-	s.m.pool.Run((R+chunk-1)/chunk, func(c int) {
-		for r := r0 + c*chunk; r < min(r0+R, r0+(c+1)*chunk); r++ {
-			row := sc[(r-r0)*J : (r-r0+1)*J]
-			vis := visibleKeys(start+r%n, J, block)
-			kernels.Softmax(row[:vis])
-			clear(row[vis:])
-		}
-	})
+	s.sm = softmaxArgs{sc: sc, r0: r0, R: R, J: J, n: n, start: start, block: block}
+	s.m.pool.Run((R+softmaxChunk-1)/softmaxChunk, s.softmaxTask)
+	s.sm.sc = nil
+}
+
+const softmaxChunk = 16
+
+type softmaxArgs struct {
+	sc                        []float32
+	r0, R, J, n, start, block int
+}
+
+func (s *State) softmaxChunk(c int) {
+	a := &s.sm
+	for r := a.r0 + c*softmaxChunk; r < min(a.r0+a.R, a.r0+(c+1)*softmaxChunk); r++ {
+		row := a.sc[(r-a.r0)*a.J : (r-a.r0+1)*a.J]
+		vis := visibleKeys(a.start+r%a.n, a.J, a.block)
+		kernels.Softmax(row[:vis])
+		clear(row[vis:])
+	}
 }
 
 // visibleKeys is the number of leading keys (of J) that the query at absolute position pos

@@ -28,29 +28,31 @@ type State struct {
 	kv     *kvCache
 
 	// scratch, sized for maxRun tokens
-	h, x       []float32 // residual stream and normed input [maxRun, hidden]
-	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
-	q          []float32 // [Nq, maxRun, D]
-	kt         []float32 // one key vector [D]
-	vT         []float32 // one head's values, transposed [D, capacity]
-	yT         []float32 // attention output of a score tile, transposed [D, tile rows]
-	attn       []float32 // [maxRun, Nq·D]
-	scores     []float32
-	gate, up   []float32 // [maxRun, widest FFN]
-	router     []float32 // [maxRun, experts]
-	sig, sel   []float32 // [experts]
-	groupScore []float32
-	keepGroup  []bool
-	topGroups  []int
-	topExperts []int
-	assignE    []int32   // [maxRun·K] expert of each assignment
-	assignW    []float32 // [maxRun·K] its weight
-	count      []int32   // [experts]
-	offs, fill []int32   // [experts+1]
-	order      []int32   // [maxRun·K] token of each assignment, grouped by expert
-	orderW     []float32
-	gather     []float32 // [maxRun, hidden]
-	expOut     []float32 // [maxRun, hidden]
+	h, x        []float32 // residual stream and normed input [maxRun, hidden]
+	qkv         []float32 // [maxRun, (Nq+2Nkv)·D]
+	q           []float32 // [Nq, maxRun, D]
+	kt          []float32 // one key vector [D]
+	vT          []float32 // one head's values, transposed [D, capacity]
+	yT          []float32 // attention output of a score tile, transposed [D, tile rows]
+	attn        []float32 // [maxRun, Nq·D]
+	scores      []float32
+	sm          softmaxArgs     // arguments of softmaxTask
+	softmaxTask func(chunk int) // s.softmaxChunk, bound once
+	gate, up    []float32       // [maxRun, widest FFN]
+	router      []float32       // [maxRun, experts]
+	sig, sel    []float32       // [experts]
+	groupScore  []float32
+	keepGroup   []bool
+	topGroups   []int
+	topExperts  []int
+	assignE     []int32   // [maxRun·K] expert of each assignment
+	assignW     []float32 // [maxRun·K] its weight
+	count       []int32   // [experts]
+	offs, fill  []int32   // [experts+1]
+	order       []int32   // [maxRun·K] token of each assignment, grouped by expert
+	orderW      []float32
+	gather      []float32 // [maxRun, hidden]
+	expOut      []float32 // [maxRun, hidden]
 }
 
 // NewState allocates a session state for m.
@@ -104,6 +106,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		gate:   make([]float32, maxRun*width),
 		up:     make([]float32, maxRun*width),
 	}
+	s.softmaxTask = s.softmaxChunk
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
 		s.router = make([]float32, maxRun*E)
