@@ -180,3 +180,49 @@ func TestBindErrors(t *testing.T) {
 		t.Errorf("i32 norm: %v", err)
 	}
 }
+
+// TestShapeVariants runs unusual but valid shapes: all layers dense, all MoE, no shared
+// expert, one routing group, top-1 routing (no renormalization), no partial RoPE (full
+// rotary dims), MHA (as many KV heads as query heads), and checks each against itself
+// along the cached path.
+func TestShapeVariants(t *testing.T) {
+	genericKernels(t)
+	variants := map[string]func(*Config){
+		"all dense":      func(c *Config) { c.FirstKDenseReplace = c.NumLayers },
+		"all moe":        func(c *Config) { c.FirstKDenseReplace = 0 },
+		"no shared":      func(c *Config) { c.NumSharedExperts = 0 },
+		"one group":      func(c *Config) { c.NumGroups, c.TopKGroups = 1, 1 },
+		"top-1":          func(c *Config) { c.NumExpertsPerTok = 1 },
+		"full rotary":    func(c *Config) { c.RotaryDim = c.HeadDim },
+		"mha":            func(c *Config) { c.NumKVHeads = c.NumHeads },
+		"no qk norm":     func(c *Config) { c.UseQKNorm = false },
+		"odd widths f32": func(c *Config) { c.IntermediateSize, c.MoEIntermediateSize = 40, 24 },
+	}
+	for name, f := range variants {
+		cfg := smallConfig()
+		f(&cfg)
+		path := filepath.Join(t.TempDir(), "m")
+		o := SynthOptions{Config: cfg, DType: weights.BF16, Seed: 3}
+		if name == "odd widths f32" {
+			o.DType = weights.F32
+		}
+		if err := WriteSyntheticSafetensors(path, o); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		m := openModel(t, path)
+		tokens := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8}
+		want := runAll(t, m, tokens, 4)
+		got, err := m.Logits(tokens, 4)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := maxAbsDiff(got, want); d > 1e-5 {
+			t.Errorf("%s: block-by-block vs one run: max|diff| %g", name, d)
+		}
+		for _, v := range got {
+			if v != v {
+				t.Fatalf("%s: NaN logits", name)
+			}
+		}
+	}
+}
