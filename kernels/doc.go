@@ -9,7 +9,7 @@
 // compiled and used for whatever an assembly implementation does not cover:
 //
 //   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats, Dot,
-//     Axpy, Add, Scale and RMSNorm's float64 sum of squares and final multiply.
+//     Axpy, Add, Scale, SiLUMul and RMSNorm's float64 sum of squares and final multiply.
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply and the same vector kernels.
 //   - "neon-dotprod" (arm64 with FEAT_DotProd): adds Q8_0/Q4_0/Q4_K/Q6_K matrix multiply
 //     using SDOT.
@@ -40,8 +40,10 @@
 //   - RMSNorm: sum of squares in float64, scale rounded once, then (x·s)·w with two
 //     float32 roundings: identical bits in every implementation up to the float64 sum
 //     order, within 3·2⁻²⁴ relative.
-//   - SiLUMul, Softmax: evaluated in float64 and rounded (Softmax normalizes by a float64
-//     sum), within 2–4·2⁻²⁴ relative. RoPENeoX: two rounded products and a rounded sum.
+//   - SiLUMul: the reference evaluates in float64 and rounds once; the AVX2 kernel uses a
+//     float32 polynomial exponential: within 8·2⁻²⁴ relative for gates ≥ −87 (below,
+//     both are under 2⁻¹²⁰·|gate·up|). Softmax: float64 exponentials and sum, within
+//     4·2⁻²⁴ relative. RoPENeoX: two rounded products and a rounded sum.
 //
 // # Threads and tiles
 //

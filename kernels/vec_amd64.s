@@ -244,3 +244,95 @@ sum:
 	VMOVSD       X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// Constants of the float32 exponential in siluMulAVX2 (Cody–Waite reduction by ln 2 in
+// two parts and the Cephes expf polynomial on |r| ≤ ln2/2).
+DATA expConsts<>+0(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expConsts<>+4(SB)/4, $0x3f318000  // C1 = 0.693359375
+DATA expConsts<>+8(SB)/4, $0xb95e8083  // C2 = -2.12194440e-4 (ln2 = C1 + C2)
+DATA expConsts<>+12(SB)/4, $0x39506967 // p0 = 1.9875691500e-4
+DATA expConsts<>+16(SB)/4, $0x3ab743ce // p1 = 1.3981999507e-3
+DATA expConsts<>+20(SB)/4, $0x3c088908 // p2 = 8.3334519073e-3
+DATA expConsts<>+24(SB)/4, $0x3d2aa9c1 // p3 = 4.1665795894e-2
+DATA expConsts<>+28(SB)/4, $0x3e2aaaaa // p4 = 1.6666665459e-1
+DATA expConsts<>+32(SB)/4, $0x3f000000 // p5 = 0.5
+DATA expConsts<>+36(SB)/4, $0x3f800000 // 1
+DATA expConsts<>+40(SB)/4, $0xc2ae999a // lowest argument, -87.3
+GLOBL expConsts<>(SB), RODATA|NOPTR, $44
+
+#define SG Y0   // gate
+#define ST Y1   // t = -|g|, then r
+#define SN Y2   // n
+#define SP Y3   // polynomial
+#define SE Y4   // e = exp(t)
+#define SONE Y5
+#define SABS Y6 // 0x7fffffff in every lane
+#define SLO Y7  // -87.3
+#define STMP Y8
+
+// func siluMulAVX2(dst, gate, up []float32)
+// Requires: AVX, AVX2, FMA
+//
+//	for i < len(dst)&^7, g = gate[i]:
+//		e = exp(−|g|) (polynomial, |rel err| < 2⁻²²; arguments below −87.3 clamped)
+//		σ = 1/(1+e) if g ≥ 0, e/(1+e) if g < 0
+//		dst[i] = (g·σ)·up[i]
+TEXT ·siluMulAVX2(SB), NOSPLIT, $0-72
+	MOVQ         dst_base+0(FP), PD
+	MOVQ         dst_len+8(FP), N
+	ANDQ         $~7, N
+	MOVQ         gate_base+24(FP), PA
+	MOVQ         up_base+48(FP), PB
+	VBROADCASTSS expConsts<>+36(SB), SONE
+	VBROADCASTSS expConsts<>+40(SB), SLO
+	VPCMPEQD     SABS, SABS, SABS
+	VPSRLD       $1, SABS, SABS
+	TESTQ        N, N
+	JZ           done
+
+loop:
+	VMOVUPS      (PA), SG
+	VANDPS       SABS, SG, ST                  // t = −|g| ≥ −87.3
+	VXORPS       STMP, STMP, STMP
+	VSUBPS       ST, STMP, ST
+	VMAXPS       SLO, ST, ST
+	VBROADCASTSS expConsts<>+0(SB), STMP       // n = round(t·log2 e)
+	VMULPS       STMP, ST, SN
+	VROUNDPS     $0, SN, SN
+	VBROADCASTSS expConsts<>+4(SB), STMP       // r = t − n·C1 − n·C2
+	VFNMADD231PS STMP, SN, ST
+	VBROADCASTSS expConsts<>+8(SB), STMP
+	VFNMADD231PS STMP, SN, ST
+	VBROADCASTSS expConsts<>+12(SB), SP        // p = ((((p0·r+p1)·r+p2)·r+p3)·r+p4)·r+p5
+	VBROADCASTSS expConsts<>+16(SB), STMP
+	VFMADD213PS  STMP, ST, SP
+	VBROADCASTSS expConsts<>+20(SB), STMP
+	VFMADD213PS  STMP, ST, SP
+	VBROADCASTSS expConsts<>+24(SB), STMP
+	VFMADD213PS  STMP, ST, SP
+	VBROADCASTSS expConsts<>+28(SB), STMP
+	VFMADD213PS  STMP, ST, SP
+	VBROADCASTSS expConsts<>+32(SB), STMP
+	VFMADD213PS  STMP, ST, SP
+	VMULPS       ST, ST, STMP                  // e^r ≈ p·r² + r + 1
+	VADDPS       SONE, ST, ST
+	VFMADD213PS  ST, STMP, SP
+	VCVTPS2DQ    SN, SN                        // 2^n: (n+127) << 23, n ≥ −126
+	VPSLLD       $23, SN, SN
+	VPADDD       SONE, SN, SN                  // 1.0's bits are 127 << 23
+	VMULPS       SN, SP, SE                    // e = e^r · 2^n
+	VADDPS       SONE, SE, STMP                // 1 + e
+	VBLENDVPS    SG, SE, SONE, SP              // numerator: e where g < 0, else 1
+	VDIVPS       STMP, SP, SP                  // σ
+	VMULPS       SP, SG, SG                    // g·σ
+	VMULPS       (PB), SG, SG                  // ·up
+	VMOVUPS      SG, (PD)
+	ADDQ         $32, PA
+	ADDQ         $32, PB
+	ADDQ         $32, PD
+	SUBQ         $8, N
+	JNZ          loop
+
+done:
+	VZEROUPPER
+	RET

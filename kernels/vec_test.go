@@ -186,7 +186,7 @@ func TestSiLUMulSoftmaxRoPE(t *testing.T) {
 			for i := range d {
 				gg := float64(g[i])
 				want := gg / (1 + math.Exp(-gg)) * float64(u[i])
-				if e := math.Abs(float64(d[i]) - want); e > 2*0x1p-24*math.Abs(want)+1e-38 {
+				if e := math.Abs(float64(d[i]) - want); e > 8*0x1p-24*math.Abs(want)+1e-38 {
 					t.Fatalf("SiLUMul n=%d i=%d: %g, want %g", n, i, d[i], want)
 				}
 			}
@@ -416,4 +416,33 @@ func TestQuantizeQ8_0(t *testing.T) {
 func ExampleTopK() {
 	fmt.Println(TopK(nil, []float32{0.1, 0.7, 0.2, 0.7}, 3))
 	// Output: [1 3 2]
+}
+
+// TestSiLUMulRange sweeps the gate over [−100, 100] (the polynomial exponential's whole
+// range plus the clamped tail).
+func TestSiLUMulRange(t *testing.T) {
+	var g []float32
+	for v := -100.0; v <= 100; v += 0.0137 {
+		g = append(g, float32(v))
+	}
+	g = append(g, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 87.3, -87.3, 88.5, -88.5)
+	up := make([]float32, len(g))
+	for i := range up {
+		up[i] = float32(1 + i%7)
+	}
+	eachImpl(t, func(t *testing.T) {
+		d := make([]float32, len(g))
+		SiLUMul(d, g, up)
+		for i := range d {
+			gg := float64(g[i])
+			want := gg / (1 + math.Exp(-gg)) * float64(up[i])
+			tol := 8 * 0x1p-24 * math.Abs(want)
+			if gg < -87 {
+				tol = math.Max(tol, 0x1p-120*math.Abs(gg*float64(up[i])))
+			}
+			if e := math.Abs(float64(d[i]) - want); e > tol+1e-45 {
+				t.Fatalf("SiLUMul(%g)·%g = %g, want %g", g[i], up[i], d[i], want)
+			}
+		}
+	})
 }
