@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
@@ -57,15 +58,23 @@ type MoE struct {
 func (m *Model) Config() Config { return m.cfg }
 
 // WithThreads returns a Model sharing m's weights whose kernels run on a pool of n
-// workers (n <= 0 means GOMAXPROCS). The weights are not copied.
+// workers (n <= 0 means GOMAXPROCS). The weights are not copied. A pool of the default
+// size is shared process-wide; a pool of another size belongs to the returned Model and
+// its workers stop once that Model is garbage.
 func (m *Model) WithThreads(n int) *Model {
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
 	c := *m
+	if n <= 0 || n == runtime.GOMAXPROCS(0) {
+		c.pool = defaultPool()
+		return &c
+	}
 	c.pool = kernels.NewPool(n)
+	runtime.AddCleanup(&c, func(p *kernels.Pool) { p.Close() }, c.pool)
 	return &c
 }
+
+// defaultPool is the GOMAXPROCS-sized pool that Models use unless told otherwise; one
+// per process, so binding many models starts no extra goroutines.
+var defaultPool = sync.OnceValue(func() *kernels.Pool { return kernels.NewPool(0) })
 
 // Bind builds a Model from tensors under their canonical Hugging Face names
 // (llada2-spec.md §1.3; GGUF files are mapped to those names by CanonicalTensors).
@@ -131,7 +140,7 @@ func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
 		return nil, err
 	}
 	m.rope = newRopeTable(cfg.MaxPositionEmbeddings, cfg.RotaryDim, cfg.RopeTheta)
-	m.pool = kernels.NewPool(runtime.GOMAXPROCS(0))
+	m.pool = defaultPool()
 	return m, nil
 }
 
