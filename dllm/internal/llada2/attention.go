@@ -19,8 +19,8 @@ const scoreBudget = 1 << 22
 // every query attends to one contiguous key range 0…start+n-1 of which it sees a prefix:
 // the whole cache plus the chunk keys of its own and earlier blocks (block-causal mask,
 // llada2-spec.md §2.3). Because blocks are contiguous position ranges, the mask never
-// needs materializing.
-func (s *State) attention(li, start, n, block int) {
+// needs materializing. With attend false only the keys and values are computed and stored.
+func (s *State) attention(li, start, n, block int, attend bool) {
 	m := s.m
 	cfg := &m.cfg
 	l := &m.Layers[li]
@@ -38,7 +38,7 @@ func (s *State) attention(li, start, n, block int) {
 		cos, sin := m.rope.at(start + t)
 		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
 		// head form one contiguous block of rows for the score matmul.
-		for h := 0; h < Nq; h++ {
+		for h := 0; h < Nq && attend; h++ {
 			q := s.q[(h*n+t)*D : (h*n+t+1)*D]
 			src := row[h*D : (h+1)*D]
 			if l.QNorm != nil {
@@ -68,6 +68,9 @@ func (s *State) attention(li, start, n, block int) {
 		}
 	}
 
+	if !attend {
+		return
+	}
 	J := start + n // keys visible to the chunk: cache plus the chunk itself
 	gs := Nq / Nkv
 	rows := gs * n

@@ -201,7 +201,11 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 		if n > s.maxRun {
 			q = s.pieceEnd(p, end, block)
 		}
-		if err := s.piece(tokens[p-s.n:q-s.n], p, block); err != nil {
+		need := false // does this piece produce logits?
+		for _, r := range rows {
+			need = need || r >= p-s.n && r < q-s.n
+		}
+		if err := s.piece(tokens[p-s.n:q-s.n], p, block, need); err != nil {
 			return err
 		}
 		s.head(rows, logits, p-s.n, q-s.n)
@@ -227,8 +231,10 @@ func (s *State) pieceEnd(p, end, block int) int {
 }
 
 // piece runs the transformer layers over tokens at absolute positions start…, leaving the
-// final hidden states (before the final norm) in s.h.
-func (s *State) piece(tokens []int32, start, block int) error {
+// final hidden states (before the final norm) in s.h. Without logits to produce (a commit
+// forward), the last layer only writes its keys and values: its attention output and
+// feed-forward would feed nothing.
+func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 	m := s.m
 	cfg := &m.cfg
 	H := cfg.HiddenSize
@@ -243,7 +249,11 @@ func (s *State) piece(tokens []int32, start, block int) error {
 	for li := range m.Layers {
 		l := &m.Layers[li]
 		rmsNormRows(x, h, l.InputNorm, eps, H)
-		s.attention(li, start, n, block)
+		last := li == len(m.Layers)-1 && !logits
+		s.attention(li, start, n, block, !last)
+		if last {
+			break
+		}
 		rmsNormRows(x, h, l.PostNorm, eps, H)
 		if l.Dense != nil {
 			s.mlp(l.Dense, x, h, n)
