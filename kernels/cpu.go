@@ -23,6 +23,8 @@ type table struct {
 	sumSquares func(x []float32) float64
 	mulScaled  func(dst, x, w []float32, s float32) // dst[i] = x[i]*s*w[i]
 	siluMul    func(dst, gate, up []float32)
+	softmaxExp func(x []float32, mx float32) float64 // x[i] = exp(x[i]−mx); returns Σ
+	scaleRound func(x []float32, s float64)          // x[i] = float32(float64(x[i])·s)
 	gemm       [Q6_K + 1]gemmFunc
 }
 
@@ -52,6 +54,7 @@ func genericTable() table {
 	t := table{
 		dot: dotGeneric, axpy: axpyGeneric, add: addGeneric, scale: scaleGeneric,
 		sumSquares: sumSquaresGeneric, mulScaled: mulScaledGeneric, siluMul: siluMulGeneric,
+		softmaxExp: softmaxExpGeneric, scaleRound: scaleRoundGeneric,
 	}
 	for f := range t.gemm {
 		t.gemm[f] = gemmGeneric
@@ -88,6 +91,12 @@ func selectKernels() {
 		}
 		if k.siluMul != nil {
 			t.siluMul = k.siluMul
+		}
+		if k.softmaxExp != nil {
+			t.softmaxExp = k.softmaxExp
+		}
+		if k.scaleRound != nil {
+			t.scaleRound = k.scaleRound
 		}
 		for f, g := range k.gemm {
 			if g != nil {

@@ -9,7 +9,8 @@
 // compiled and used for whatever an assembly implementation does not cover:
 //
 //   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats, Dot,
-//     Axpy, Add, Scale, SiLUMul and RMSNorm's float64 sum of squares and final multiply.
+//     Axpy, Add, Scale, SiLUMul, Softmax's exponentials and RMSNorm's float64 sum of
+//     squares and final multiply.
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply and the same vector kernels.
 //   - "neon-dotprod" (arm64 with FEAT_DotProd): adds Q8_0/Q4_0/Q4_K/Q6_K matrix multiply
 //     using SDOT.
@@ -42,8 +43,10 @@
 //     order, within 3·2⁻²⁴ relative.
 //   - SiLUMul: the reference evaluates in float64 and rounds once; the AVX2 kernel uses a
 //     float32 polynomial exponential: within 8·2⁻²⁴ relative for gates ≥ −87 (below,
-//     both are under 2⁻¹²⁰·|gate·up|). Softmax: float64 exponentials and sum, within
-//     4·2⁻²⁴ relative. RoPENeoX: two rounded products and a rounded sum.
+//     both are under 2⁻¹²⁰·|gate·up|). Softmax: float64 sum, one rounding per output;
+//     exponentials in float64 (reference, within 2·2⁻²⁴) or by the same polynomial
+//     (AVX2: within 8·2⁻²⁴ relative plus 2⁻¹²⁵ absolute). RoPENeoX: two rounded
+//     products and a rounded sum.
 //
 // # Threads and tiles
 //

@@ -66,36 +66,33 @@ func SiLUMul(dst, gate, up []float32) {
 	active.siluMul(dst, gate, up)
 }
 
-// Softmax replaces x by softmax(x) in place: e[i] = exp(x[i]−max) evaluated in float64
-// and rounded to float32, then normalized by their float64 sum (relative error within
-// 2⁻²³ for normal results). If every element is −Inf the result is uniform; a NaN
-// anywhere makes every output NaN.
+// Softmax replaces x by softmax(x) in place: e[i] = exp(x[i]−max), normalized by their
+// float64 sum with one rounding per output. The reference evaluates the exponentials
+// in float64; the AVX2 kernel uses a float32 polynomial (results within 8·2⁻²⁴
+// relative, plus 2⁻¹²⁵ absolute: tiny results may flush to 0). If every element is
+// −Inf the result is uniform; a NaN or +Inf anywhere makes every output NaN.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := float32(math.Inf(-1))
-	nan := false
-	for _, v := range x {
-		mx = max(mx, v) // max propagates NaN
-		nan = nan || v != v
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v) // NaN if any is NaN
 	}
-	if math.IsInf(float64(mx), -1) && !nan {
+	switch {
+	case mx != mx || math.IsInf(float64(mx), 1):
+		for i := range x {
+			x[i] = float32(math.NaN())
+		}
+		return
+	case math.IsInf(float64(mx), -1):
 		for i := range x {
 			x[i] = 1 / float32(len(x))
 		}
 		return
 	}
-	var sum float64
-	for i, v := range x {
-		e := math.Exp(float64(v) - float64(mx))
-		x[i] = float32(e)
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] = float32(float64(x[i]) * inv)
-	}
+	sum := active.softmaxExp(x, mx)
+	active.scaleRound(x, 1/sum)
 }
 
 // RoPENeoX applies NeoX-style rotary embedding to the first 2·len(cos) elements of x:

@@ -96,3 +96,27 @@ func siluMulAVX2Go(dst, gate, up []float32) {
 	siluMulAVX2(dst, gate[:len(dst)], up[:len(dst)])
 	siluMulGeneric(dst[n:], gate[n:len(dst)], up[n:len(dst)])
 }
+
+// softmaxExpAVX2 sets x[i] = exp(x[i]−mx) for i < len(x)&^7 (polynomial exponential,
+// arguments ≤ 0, results below 2⁻¹²⁶ flushed to 0) and returns their float64 sum.
+//
+//go:noescape
+func softmaxExpAVX2(x []float32, mx float32) float64
+
+// scaleRoundAVX2 sets x[i] = float32(float64(x[i])·s) for i < len(x)&^7.
+//
+//go:noescape
+func scaleRoundAVX2(x []float32, s float64)
+
+func softmaxExpAVX2Go(x []float32, mx float32) float64 {
+	n := len(x) &^ 7
+	raceWriteF32(x)
+	return softmaxExpAVX2(x, mx) + softmaxExpGeneric(x[n:], mx)
+}
+
+func scaleRoundAVX2Go(x []float32, s float64) {
+	n := len(x) &^ 7
+	raceWriteF32(x)
+	scaleRoundAVX2(x, s)
+	scaleRoundGeneric(x[n:], s)
+}

@@ -270,6 +270,39 @@ GLOBL expConsts<>(SB), RODATA|NOPTR, $44
 #define SLO Y7  // -87.3
 #define STMP Y8
 
+// EXPNEG(lo) sets SE = exp(ST + lo) for ST ≤ 0, lo a tiny correction (the rounding
+// error of ST), ST clamped below at −87.3 so SE ≥ 2⁻¹²⁶:
+//	n = round(t·log2 e); r = t − n·C1 − n·C2 + lo; e = (p(r)·r² + r + 1)·2ⁿ
+// Clobbers ST, SN, SP, STMP; needs SONE, SLO.
+#define EXPNEG(lo) \
+	VMAXPS       SLO, ST, ST                  \
+	VBROADCASTSS expConsts<>+0(SB), STMP      \
+	VMULPS       STMP, ST, SN                 \
+	VROUNDPS     $0, SN, SN                   \
+	VBROADCASTSS expConsts<>+4(SB), STMP      \
+	VFNMADD231PS STMP, SN, ST                 \
+	VBROADCASTSS expConsts<>+8(SB), STMP      \
+	VFNMADD231PS STMP, SN, ST                 \
+	VADDPS       lo, ST, ST                   \
+	VBROADCASTSS expConsts<>+12(SB), SP       \
+	VBROADCASTSS expConsts<>+16(SB), STMP     \
+	VFMADD213PS  STMP, ST, SP                 \
+	VBROADCASTSS expConsts<>+20(SB), STMP     \
+	VFMADD213PS  STMP, ST, SP                 \
+	VBROADCASTSS expConsts<>+24(SB), STMP     \
+	VFMADD213PS  STMP, ST, SP                 \
+	VBROADCASTSS expConsts<>+28(SB), STMP     \
+	VFMADD213PS  STMP, ST, SP                 \
+	VBROADCASTSS expConsts<>+32(SB), STMP     \
+	VFMADD213PS  STMP, ST, SP                 \
+	VMULPS       ST, ST, STMP                 \
+	VADDPS       SONE, ST, ST                 \
+	VFMADD213PS  ST, STMP, SP                 \
+	VCVTPS2DQ    SN, SN                       \
+	VPSLLD       $23, SN, SN                  \
+	VPADDD       SONE, SN, SN                 \
+	VMULPS       SN, SP, SE
+
 // func siluMulAVX2(dst, gate, up []float32)
 // Requires: AVX, AVX2, FMA
 //
@@ -292,35 +325,11 @@ TEXT ·siluMulAVX2(SB), NOSPLIT, $0-72
 
 loop:
 	VMOVUPS      (PA), SG
-	VANDPS       SABS, SG, ST                  // t = −|g| ≥ −87.3
+	VANDPS       SABS, SG, ST                  // t = −|g|
 	VXORPS       STMP, STMP, STMP
 	VSUBPS       ST, STMP, ST
-	VMAXPS       SLO, ST, ST
-	VBROADCASTSS expConsts<>+0(SB), STMP       // n = round(t·log2 e)
-	VMULPS       STMP, ST, SN
-	VROUNDPS     $0, SN, SN
-	VBROADCASTSS expConsts<>+4(SB), STMP       // r = t − n·C1 − n·C2
-	VFNMADD231PS STMP, SN, ST
-	VBROADCASTSS expConsts<>+8(SB), STMP
-	VFNMADD231PS STMP, SN, ST
-	VBROADCASTSS expConsts<>+12(SB), SP        // p = ((((p0·r+p1)·r+p2)·r+p3)·r+p4)·r+p5
-	VBROADCASTSS expConsts<>+16(SB), STMP
-	VFMADD213PS  STMP, ST, SP
-	VBROADCASTSS expConsts<>+20(SB), STMP
-	VFMADD213PS  STMP, ST, SP
-	VBROADCASTSS expConsts<>+24(SB), STMP
-	VFMADD213PS  STMP, ST, SP
-	VBROADCASTSS expConsts<>+28(SB), STMP
-	VFMADD213PS  STMP, ST, SP
-	VBROADCASTSS expConsts<>+32(SB), STMP
-	VFMADD213PS  STMP, ST, SP
-	VMULPS       ST, ST, STMP                  // e^r ≈ p·r² + r + 1
-	VADDPS       SONE, ST, ST
-	VFMADD213PS  ST, STMP, SP
-	VCVTPS2DQ    SN, SN                        // 2^n: (n+127) << 23, n ≥ −126
-	VPSLLD       $23, SN, SN
-	VPADDD       SONE, SN, SN                  // 1.0's bits are 127 << 23
-	VMULPS       SN, SP, SE                    // e = e^r · 2^n
+	VXORPS       Y15, Y15, Y15
+	EXPNEG(Y15)                                // e = exp(t), t exact
 	VADDPS       SONE, SE, STMP                // 1 + e
 	VBLENDVPS    SG, SE, SONE, SP              // numerator: e where g < 0, else 1
 	VDIVPS       STMP, SP, SP                  // σ
@@ -332,6 +341,82 @@ loop:
 	ADDQ         $32, PD
 	SUBQ         $8, N
 	JNZ          loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxExpAVX2(x []float32, mx float32) float64
+// Requires: AVX, AVX2, FMA
+//
+//	for i < len(x)&^7: x[i] = exp(x[i] − mx) (polynomial as in siluMulAVX2, for
+//	arguments ≤ 0; 0 below −87.3); returns Σ float64(x[i]) over those i
+TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), PD
+	MOVQ         x_len+8(FP), N
+	ANDQ         $~7, N
+	VBROADCASTSS mx+24(FP), Y9
+	VBROADCASTSS expConsts<>+36(SB), SONE
+	VBROADCASTSS expConsts<>+40(SB), SLO
+	VXORPD       Y10, Y10, Y10               // float64 sums
+	VXORPD       Y11, Y11, Y11
+	TESTQ        N, N
+	JZ           sum
+
+loop:
+	VMOVUPS     (PD), Y12                    // a = x
+	VSUBPS      Y9, Y12, ST                  // t = fl(x − mx)
+	VSUBPS      Y12, ST, Y13                 // TwoSum: lo = (a − (t − bb)) + (b − bb),
+	VSUBPS      Y13, ST, Y15                 // b = −mx, bb = t − a
+	VSUBPS      Y15, Y12, Y15
+	VADDPS      Y9, Y13, Y13
+	VSUBPS      Y13, Y15, Y15                // lo = (a − (t − bb)) − (mx + bb)
+	VCMPPS      $1, SLO, ST, Y14             // t < −87.3: e flushes to 0
+	EXPNEG(Y15)
+	VANDNPS     SE, Y14, SE
+	VMOVUPS     SE, (PD)
+	VCVTPS2PD   X4, Y12                      // lanes 0–3 as float64 (SE is Y4)
+	VEXTRACTF128 $1, SE, X13
+	VCVTPS2PD   X13, Y13
+	VADDPD      Y12, Y10, Y10
+	VADDPD      Y13, Y11, Y11
+	ADDQ        $32, PD
+	SUBQ        $8, N
+	JNZ         loop
+
+sum:
+	VADDPD       Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X11
+	VADDPD       X11, X10, X10
+	VHADDPD      X10, X10, X10
+	VMOVSD       X10, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func scaleRoundAVX2(x []float32, s float64)
+// Requires: AVX
+//
+//	for i < len(x)&^7: x[i] = float32(float64(x[i])·s), one rounding
+TEXT ·scaleRoundAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), PD
+	MOVQ         x_len+8(FP), N
+	ANDQ         $~7, N
+	VBROADCASTSD s+24(FP), Y9
+	TESTQ        N, N
+	JZ           done
+
+loop:
+	VCVTPS2PD (PD), Y0
+	VCVTPS2PD 16(PD), Y1
+	VMULPD    Y9, Y0, Y0
+	VMULPD    Y9, Y1, Y1
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VMOVUPS   X0, (PD)
+	VMOVUPS   X1, 16(PD)
+	ADDQ      $32, PD
+	SUBQ      $8, N
+	JNZ       loop
 
 done:
 	VZEROUPPER

@@ -55,3 +55,22 @@ func siluMulGeneric(dst, gate, up []float32) {
 		dst[i] = float32(g / (1 + math.Exp(-g)) * float64(up[i]))
 	}
 }
+
+// softmaxExpGeneric sets x[i] = exp(x[i]−mx), evaluated in float64 and rounded, and
+// returns the float64 sum of the unrounded exponentials.
+func softmaxExpGeneric(x []float32, mx float32) float64 {
+	var sum float64
+	for i, v := range x {
+		e := math.Exp(float64(v) - float64(mx))
+		x[i] = float32(e)
+		sum += e
+	}
+	return sum
+}
+
+// scaleRoundGeneric sets x[i] = float32(float64(x[i])·s).
+func scaleRoundGeneric(x []float32, s float64) {
+	for i := range x {
+		x[i] = float32(float64(x[i]) * s)
+	}
+}
