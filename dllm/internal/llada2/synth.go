@@ -492,6 +492,9 @@ func WriteSyntheticSafetensors(dir string, o SynthOptions) error {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), synthConfigJSON(cfg), 0o644); err != nil {
 		return err
 	}
+	if err := writeSynthTokenizer(dir, cfg); err != nil {
+		return err
+	}
 	layout := hfLayout(cfg)
 	type entry struct {
 		DType   string   `json:"dtype"`
@@ -552,6 +555,86 @@ func WriteSyntheticSafetensors(dir string, o SynthOptions) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// lingSplit is the pre-tokenizer split pattern of the Ling / LLaDA2 tokenizers
+// (llada2-spec.md §3.6; micro fixture README).
+const lingSplit = `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`
+
+// writeSynthTokenizer writes tokenizer.json and tokenizer_config.json for the synthetic
+// vocabulary (the same one the GGUF carries), so a synthetic Hugging Face directory loads
+// everywhere a real one does. Nothing is written when the vocabulary is too small.
+func writeSynthTokenizer(dir string, cfg *Config) error {
+	toks, _, merges, ok := synthVocab(cfg.VocabSize)
+	if !ok {
+		return nil
+	}
+	nsp := len(SynthSpecials)
+	vocab := make(map[string]int, len(toks)-nsp)
+	for i, t := range toks[:len(toks)-nsp] {
+		vocab[t] = i
+	}
+	pairs := make([][2]string, len(merges))
+	for i, m := range merges {
+		for j := 0; j < len(m); j++ {
+			if m[j] == ' ' {
+				pairs[i] = [2]string{m[:j], m[j+1:]}
+				break
+			}
+		}
+	}
+	type added struct {
+		ID         int    `json:"id"`
+		Content    string `json:"content"`
+		SingleWord bool   `json:"single_word"`
+		LStrip     bool   `json:"lstrip"`
+		RStrip     bool   `json:"rstrip"`
+		Normalized bool   `json:"normalized"`
+		Special    bool   `json:"special"`
+	}
+	var specials []added
+	decoder := map[string]any{}
+	for i, t := range SynthSpecials {
+		id := len(toks) - nsp + i
+		specials = append(specials, added{ID: id, Content: t, Special: true})
+		decoder[fmt.Sprint(id)] = map[string]any{"content": t, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true}
+	}
+	byteLevel := map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}
+	tj := map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil,
+		"added_tokens": specials,
+		"normalizer":   nil,
+		"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]string{"Regex": lingSplit}, "behavior": "Isolated", "invert": false},
+			byteLevel,
+		}},
+		"post_processor": byteLevel,
+		"decoder":        map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+		"model": map[string]any{
+			"type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": nil,
+			"end_of_word_suffix": nil, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+			"vocab": vocab, "merges": pairs,
+		},
+	}
+	js, err := json.Marshal(tj)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), js, 0o644); err != nil {
+		return err
+	}
+	tc := map[string]any{
+		"add_bos_token": false, "add_eos_token": false, "added_tokens_decoder": decoder,
+		"bos_token": SynthSpecials[0], "eos_token": SynthSpecials[1], "pad_token": SynthSpecials[1],
+		"mask_token": SynthSpecials[2], "clean_up_tokenization_spaces": false,
+		"model_max_length": cfg.MaxPositionEmbeddings, "tokenizer_class": "PreTrainedTokenizerFast",
+		"chat_template": synthChatTemplate,
+	}
+	js, err = json.MarshalIndent(tc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), append(js, '\n'), 0o644)
 }
 
 // synthConfigJSON renders cfg as an llada2_moe config.json.

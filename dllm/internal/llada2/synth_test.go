@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
+	"github.com/dllm-go/dllm/dllm/tokenizer"
 	"github.com/dllm-go/dllm/kernels"
 )
 
@@ -224,5 +225,37 @@ func TestShapeVariants(t *testing.T) {
 				t.Fatalf("%s: NaN logits", name)
 			}
 		}
+	}
+}
+
+// TestSyntheticTokenizer: a synthetic Hugging Face directory carries a tokenizer that
+// loads, round-trips text, finds the specials, and renders the chat template.
+func TestSyntheticTokenizer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	cfg := smallConfig()
+	if err := WriteSyntheticSafetensors(dir, SynthOptions{Config: cfg, DType: weights.BF16}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.VocabSize() != cfg.VocabSize {
+		t.Errorf("tokenizer has %d tokens, want %d", tok.VocabSize(), cfg.VocabSize)
+	}
+	sp := tok.Specials()
+	if sp.Mask != cfg.VocabSize-4 || sp.EOS != cfg.VocabSize-5 {
+		t.Errorf("specials %+v", sp)
+	}
+	text := "hello world, ab cd! <|mask|>"
+	ids := tok.Encode(text)
+	if got := tok.Decode(ids); got != text {
+		t.Errorf("round trip %q -> %v -> %q", text, ids, got)
+	}
+	if ids[len(ids)-1] != sp.Mask {
+		t.Errorf("<|mask|> not recognised: %v", ids)
+	}
+	if _, err := tok.EncodeChat([]tokenizer.Message{{Role: "user", Content: "hi"}}, true); err != nil {
+		t.Errorf("chat template: %v", err)
 	}
 }
