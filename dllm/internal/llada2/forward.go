@@ -123,8 +123,8 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		s.fill = make([]int32, E+1)
 		s.order = make([]int32, maxRun*K)
 		s.orderW = make([]float32, maxRun*K)
-		s.gather = make([]float32, maxRun*H)
-		s.expOut = make([]float32, maxRun*H)
+		s.gather = make([]float32, (maxRun+3)*H)
+		s.expOut = make([]float32, (maxRun+3)*H)
 	}
 	return s, nil
 }

@@ -66,18 +66,30 @@ func (s *State) moe(w *MoE, n int) {
 			continue
 		}
 		toks := s.order[s.offs[e]:s.offs[e+1]]
-		g := s.gather[:c*H]
+		// Pad the batch with zero rows to a multiple of 4 when that saves passes over
+		// the expert's weights: the kernels stream the weights once per group of four
+		// rows but once per row for the remainder (measured on the mini shape: ~10 %
+		// less MoE time in Q8_0 for a remainder of 3; a remainder of 2 is a wash).
+		p := c
+		if r := c % 4; r >= padMin {
+			p = c - r + 4
+		}
+		g := s.gather[:p*H]
 		for i, t := range toks {
 			copy(g[i*H:(i+1)*H], x[int(t)*H:(int(t)+1)*H])
 		}
-		y := s.expOut[:c*H]
+		clear(g[c*H:])
+		y := s.expOut[:p*H]
 		clear(y)
-		s.mlp(&w.Experts[e], g, y, c)
+		s.mlp(&w.Experts[e], g, y, p)
 		for i, t := range toks {
 			kernels.Axpy(h[int(t)*H:(int(t)+1)*H], s.orderW[int(s.offs[e])+i], y[i*H:(i+1)*H])
 		}
 	}
 }
+
+// padMin is the smallest remainder (rows mod 4) worth padding away.
+const padMin = 3
 
 // route picks the experts of one token from its router logits and writes their indices
 // and combine weights.
