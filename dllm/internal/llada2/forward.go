@@ -103,8 +103,8 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		yT:     make([]float32, D*gs*maxRun),
 		attn:   make([]float32, maxRun*Nq*D),
 		scores: make([]float32, nScores),
-		gate:   make([]float32, maxRun*width),
-		up:     make([]float32, maxRun*width),
+		gate:   make([]float32, (maxRun+3)*width), // +3: padded expert batches
+		up:     make([]float32, (maxRun+3)*width),
 	}
 	s.softmaxTask = s.softmaxChunk
 	if hasMoE {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
 )
 
@@ -269,6 +270,36 @@ func TestConcurrentStates(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestSmallMaxRun: tiny MaxRun values (expert batches padded past MaxRun rows, runs
+// split into many pieces) give the same logits as the default, on a model whose every
+// layer is MoE (so expert batches are the widest FFN scratch users).
+func TestSmallMaxRun(t *testing.T) {
+	genericKernels(t)
+	cfg := smallConfig()
+	cfg.FirstKDenseReplace, cfg.NumExpertsPerTok = 0, 4
+	path := filepath.Join(t.TempDir(), "m")
+	if err := WriteSyntheticSafetensors(path, SynthOptions{Config: cfg, DType: weights.BF16, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	m := openModel(t, path)
+	V := m.Config().VocabSize
+	tokens := []int32{7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 9, 9, 9, 9, 9, 9, 9, 9}
+	want := runAll(t, m, tokens, 1)
+	for maxRun := 1; maxRun <= 8; maxRun++ {
+		s, err := m.NewState(StateOptions{MaxRun: maxRun})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(tokens)*V)
+		if err := s.Forward(tokens, 1, true, span(0, len(tokens)), got); err != nil {
+			t.Fatalf("MaxRun %d: %v", maxRun, err)
+		}
+		if d := maxAbsDiff(got, want); d > 1e-5 {
+			t.Errorf("MaxRun %d: max|diff| %g", maxRun, d)
 		}
 	}
 }
