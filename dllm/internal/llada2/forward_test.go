@@ -3,6 +3,7 @@ package llada2
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -300,6 +301,70 @@ func TestSmallMaxRun(t *testing.T) {
 		}
 		if d := maxAbsDiff(got, want); d > 1e-5 {
 			t.Errorf("MaxRun %d: max|diff| %g", maxRun, d)
+		}
+	}
+}
+
+// TestRandomSessions drives States through random sequences of block runs, commits and
+// truncations (block-aligned, as a decoder does) and checks every logits row against a
+// recompute of the whole window on a fresh state.
+func TestRandomSessions(t *testing.T) {
+	genericKernels(t)
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	V := m.Config().VocabSize
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 6; trial++ {
+		B := []int{1, 4, 8}[trial%3]
+		s, err := m.NewState(StateOptions{Capacity: 200, MaxRun: []int{512, 9}[trial/3], KVF16: false})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var committed []int32
+		for op := 0; op < 25; op++ {
+			if rng.IntN(5) == 0 {
+				n := rng.IntN(len(committed)/B+1) * B
+				if err := s.Truncate(n); err != nil {
+					t.Fatal(err)
+				}
+				committed = committed[:n]
+				continue
+			}
+			L := (1 + rng.IntN(3)) * B
+			commit := rng.IntN(2) == 0
+			if !commit && B > 1 && rng.IntN(2) == 0 {
+				L -= rng.IntN(B) // a partial last block
+			}
+			if len(committed)+L > 200 {
+				break
+			}
+			run := make([]int32, L)
+			for i := range run {
+				run[i] = int32(rng.IntN(V))
+			}
+			var rows []int
+			for i := 0; i < L; i++ {
+				if rng.IntN(3) == 0 {
+					rows = append(rows, i)
+				}
+			}
+			got := make([]float32, len(rows)*V)
+			if err := s.Forward(run, B, commit, rows, got); err != nil {
+				t.Fatal(err)
+			}
+			window := append(append([]int32{}, committed...), run...)
+			ref := runAll(t, m, window, B)
+			for k, r := range rows {
+				p := len(committed) + r
+				if d := maxAbsDiff(got[k*V:(k+1)*V], ref[p*V:(p+1)*V]); d > 1e-5 {
+					t.Fatalf("trial %d op %d (B=%d, position %d): max|diff| %g", trial, op, B, p, d)
+				}
+			}
+			if commit {
+				committed = window
+			}
+			if s.Len() != len(committed) {
+				t.Fatalf("Len %d, want %d", s.Len(), len(committed))
+			}
 		}
 	}
 }
