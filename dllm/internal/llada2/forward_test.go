@@ -368,3 +368,31 @@ func TestRandomSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestModelLogits: Model.Logits in every mask mode equals one Forward over the input.
+func TestModelLogits(t *testing.T) {
+	genericKernels(t)
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	tokens := loadGolden(t, "logits_long_block32").Tokens
+	for _, mask := range []string{"block:32", "block:8", "causal", "bidir"} {
+		block, err := ParseMask(mask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Logits(tokens, block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(got, runAll(t, m, tokens, block)); d > 1e-5 {
+			t.Errorf("%s: max|diff| %g", mask, d)
+		}
+	}
+	for _, bad := range []string{"block:0", "block:-2", "blocks:8", "", "causal "} {
+		if _, err := ParseMask(bad); err == nil {
+			t.Errorf("ParseMask(%q) accepted", bad)
+		}
+	}
+	if _, err := m.Logits(nil, 8); err == nil {
+		t.Error("no tokens accepted")
+	}
+}

@@ -25,30 +25,34 @@ func ParseMask(s string) (block int, err error) {
 }
 
 // Logits returns the logits of every position of tokens, [len(tokens) × vocab], computed
-// on a fresh state with the given block mask (see Forward). With block > 0 the input is
-// processed block by block, committing each block before the next — the cached path a
-// decoder takes — which equals one run under the block-causal mask.
+// on a fresh state with the given block mask (see Forward). With a block size above one
+// the input is processed block by block, committing each block before the next — the
+// cached path a decoder takes — which equals one run under the block-causal mask. Causal
+// (block 1) and bidirectional (block <= 0) inputs run as one Forward call.
 func (m *Model) Logits(tokens []int32, block int) ([]float32, error) {
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("llada2: no tokens")
 	}
-	run := len(tokens)
-	if block > 0 {
-		run = block
+	run, maxRun := len(tokens), len(tokens)
+	switch {
+	case block > 1:
+		run, maxRun = block, block
+	case block == 1:
+		maxRun = min(maxRun, 512) // causal runs split anywhere, exactly
 	}
-	s, err := m.NewState(StateOptions{Capacity: len(tokens), MaxRun: run})
+	s, err := m.NewState(StateOptions{Capacity: len(tokens), MaxRun: maxRun})
 	if err != nil {
 		return nil, err
 	}
 	V := m.cfg.VocabSize
 	out := make([]float32, len(tokens)*V)
+	rows := make([]int, run)
+	for i := range rows {
+		rows[i] = i
+	}
 	for start := 0; start < len(tokens); start += run {
 		end := min(len(tokens), start+run)
-		rows := make([]int, end-start)
-		for i := range rows {
-			rows[i] = i
-		}
-		if err := s.Forward(tokens[start:end], block, true, rows, out[start*V:end*V]); err != nil {
+		if err := s.Forward(tokens[start:end], block, true, rows[:end-start], out[start*V:end*V]); err != nil {
 			return nil, err
 		}
 	}
