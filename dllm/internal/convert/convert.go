@@ -4,8 +4,8 @@
 //
 // The conversion streams: tensors are read from the memory-mapped safetensors one chunk
 // of rows at a time, converted, and appended to the output, so memory stays at a few
-// megabytes of buffers whatever the model size (the source pages each tensor touched are
-// released after it). The output appears under its name only once complete and synced.
+// megabytes of buffers whatever the model size (the source pages of each chunk are
+// released once it is converted, so even the resident mapped file stays at a chunk). The output appears under its name only once complete and synced.
 package convert
 
 import (
@@ -432,12 +432,12 @@ func (c *converter) write(w io.Writer, it item) error {
 			if _, err := w.Write(dst); err != nil {
 				return err
 			}
+			release(src)
 			c.done += int64(len(src))
 			if c.progress != nil {
 				c.progress(c.done, c.total)
 			}
 		}
-		release(t.Data)
 	}
 	return nil
 }

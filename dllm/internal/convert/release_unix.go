@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// release tells the kernel we are done with the source pages of a converted tensor. They
-// belong to a read-only file mapping, so dropping them loses nothing; it keeps the
-// process's resident size at the few tensors in flight instead of growing to the whole
-// checkpoint (the page cache still keeps them if memory allows).
+// release tells the kernel we are done with the source pages of a converted chunk (the
+// whole pages inside b). They belong to a read-only file mapping, so dropping them loses
+// nothing; it keeps the process's resident size at the chunk in flight instead of
+// growing to the largest tensor (an embedding is 0.6 GiB) or the whole checkpoint. The
+// page cache still keeps them if memory allows.
 func release(b []byte) {
 	page := uintptr(os.Getpagesize())
 	if len(b) < int(page) {
