@@ -207,3 +207,83 @@ func BenchmarkVector(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTargets measures the acceptance figures of the kernels in one interleaved run:
+// each iteration probes the FMA peak and the memory-read bandwidth (GOMAXPROCS threads)
+// and then runs every target matrix multiply once, so slow phases of a shared machine
+// hit probes and kernels alike; the best of all iterations is reported for each.
+//
+//	f32, bf16 at M=32, K=2048, N=5120: GFLOP/s as % of the FMA peak     (target ≥ 60 %)
+//	q8_0, q4_k at M=1, K=2048, N=5120, weights streamed from DRAM
+//	(rotating copies beyond the LLC): weight GB/s as % of read bandwidth (target ≥ 70 %)
+func BenchmarkTargets(b *testing.B) {
+	if peakProbe(1) == 0 || !hasReadProbe() {
+		b.Skip("no machine probes in this build")
+	}
+	threads := runtime.GOMAXPROCS(0)
+	pool := NewPool(threads)
+	defer pool.Close()
+	r := rand.New(rand.NewPCG(5, 5))
+	type target struct {
+		name  string
+		f     Format
+		M     int
+		ws    []Matrix
+		x, y  []float32
+		best  time.Duration
+		flops bool
+	}
+	var ts []*target
+	for _, c := range []struct {
+		f Format
+		M int
+	}{{F32, 32}, {BF16, 32}, {Q8_0, 32}, {Q4_K, 32}, {Q8_0, 1}, {Q4_K, 1}} {
+		const K, N = 2048, 5120
+		t := &target{name: fmt.Sprintf("%s-M%d", c.f, c.M), f: c.f, M: c.M, best: time.Hour, flops: c.M > 1}
+		w, _ := NewMatrix(c.f, N, K, randWeights(r, c.f, N, K))
+		t.ws = []Matrix{w}
+		if c.M == 1 {
+			for range coldCopies(len(w.Data)) {
+				t.ws = append(t.ws, Matrix{w.Format, w.Rows, w.Cols, append([]byte(nil), w.Data...)})
+			}
+		}
+		t.x, t.y = randFloats(r, c.M*K), make([]float32, c.M*N)
+		ts = append(ts, t)
+	}
+	buf := make([]byte, 256<<20) // far beyond the LLC
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	part := len(buf) / threads / 128 * 128
+	var peak, bw float64
+	i := 0
+	for b.Loop() {
+		const iters = 1 << 21 // a few ms, like the kernels: same odds of a quiet window
+		t0 := time.Now()
+		parallel(threads, func(int) { peakProbe(iters) })
+		peak = max(peak, peakProbe(1)*iters*float64(threads)/time.Since(t0).Seconds()/1e9)
+		t0 = time.Now()
+		parallel(threads, func(t int) { readProbe(buf[t*part : (t+1)*part]) })
+		bw = max(bw, float64(part*threads)/time.Since(t0).Seconds()/1e9)
+		for _, t := range ts {
+			t0 := time.Now()
+			pool.MatMul(t.y, t.x, t.ws[i%len(t.ws)])
+			t.best = min(t.best, time.Since(t0))
+		}
+		i++
+	}
+	b.ReportMetric(peak, "peakGFLOP/s")
+	b.ReportMetric(bw, "readGB/s")
+	for _, t := range ts {
+		sec := t.best.Seconds()
+		if t.flops {
+			g := 2 * float64(t.M*2048*5120) / sec / 1e9
+			b.ReportMetric(g, t.name+"-GFLOP/s")
+			b.ReportMetric(100*g/peak, t.name+"-%fma")
+		} else {
+			g := float64(len(t.ws[0].Data)) / sec / 1e9
+			b.ReportMetric(g, t.name+"-wGB/s")
+			b.ReportMetric(100*g/bw, t.name+"-%bw")
+		}
+	}
+}
