@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -313,10 +312,3 @@ func activeKernels() string {
 	}
 	return "generic"
 }
-
-// MkModel implements `dllm mkmodel` (flags: -o OUT --preset mini|tiny --layers N --type
-// f32|f16|bf16|q8_0 --arch llada2|bailingmoe2 --format gguf|safetensors --seed N): a
-// synthetic LLaDA2 checkpoint with deterministic random weights, which is what the
-// benchmarks run on (the same file for dllm and llama.cpp). The command lives in the
-// model package; this exports it to the dllm command, which cannot import internals.
-func MkModel(args []string, stderr io.Writer) error { return llada2.MkModelCommand(args, stderr) }

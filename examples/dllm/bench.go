@@ -19,8 +19,6 @@ import (
 
 func runBench(args []string) error { return bench(args, os.Stdout) }
 
-func runMkModel(args []string) error { return dllm.MkModel(args, os.Stderr) }
-
 func bench(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	model := fs.String("m", "", "model: a Hugging Face checkpoint directory or a .gguf file")

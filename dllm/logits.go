@@ -1,0 +1,79 @@
+package dllm
+
+import (
+	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
+var syntheticTypes = map[string]weights.DType{"f32": weights.F32, "f16": weights.F16, "bf16": weights.BF16, "q8_0": weights.Q8_0}
+
+// Logits runs one forward pass over tokens (absolute positions 0…len−1) on a fresh cache
+// and returns the float32 logits, [len(tokens) × VocabSize] row-major. mask is
+// "block:N" (bidirectional inside blocks of N, causal across them: the LLaDA2 mask),
+// "causal" or "bidir". It is the raw model output, for checking the model against a
+// reference.
+func (m *Model) Logits(tokens []int32, mask string) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, invalidf("dllm: no tokens")
+	}
+	if _, err := m.checkIDs(tokens); err != nil {
+		return nil, err
+	}
+	if len(tokens) > m.info.ContextLength {
+		return nil, invalidf("dllm: %d tokens exceed the context of %d", len(tokens), m.info.ContextLength)
+	}
+	block, err := llada2.ParseMask(mask)
+	if err != nil {
+		return nil, invalidArg{err}
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	return m.net.Logits(tokens, block)
+}
+
+// SyntheticOptions describes a synthetic LLaDA2 checkpoint for WriteSyntheticModel.
+type SyntheticOptions struct {
+	// Preset is the shape: "mini" (the real LLaDA2.0-mini sizes) or "tiny" (hidden 256).
+	Preset string
+	// Layers overrides the preset's layer count when positive.
+	Layers int
+	// Type is the weight type: "f32", "f16", "bf16" or "q8_0" (GGUF only).
+	Type string
+	// Arch is the GGUF architecture name: "llada2" or "bailingmoe2" (what llama.cpp
+	// master loads). Ignored for safetensors.
+	Arch string
+	// Format is "gguf" or "safetensors" (a Hugging Face directory).
+	Format string
+	// Seed makes the random weights reproducible.
+	Seed uint64
+}
+
+// WriteSyntheticModel writes a LLaDA2 checkpoint with the real architecture and
+// deterministic random weights: the workload for benchmarks, where real weights would
+// change nothing but the download.
+func WriteSyntheticModel(path string, o SyntheticOptions) error {
+	var cfg llada2.Config
+	switch o.Preset {
+	case "mini", "":
+		cfg = llada2.MiniConfig(o.Layers)
+	case "tiny":
+		cfg = llada2.TinyConfig(o.Layers)
+	default:
+		return invalidf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
+	}
+	dt, ok := syntheticTypes[o.Type]
+	if !ok {
+		return invalidf("dllm: unknown weight type %q (want f32, f16, bf16 or q8_0)", o.Type)
+	}
+	so := llada2.SynthOptions{Config: cfg, DType: dt, Arch: o.Arch, Seed: o.Seed}
+	switch o.Format {
+	case "gguf":
+		return llada2.WriteSyntheticGGUF(path, so)
+	case "safetensors":
+		return llada2.WriteSyntheticSafetensors(path, so)
+	}
+	return invalidf("dllm: unknown format %q (want gguf or safetensors)", o.Format)
+}
