@@ -236,7 +236,8 @@ loop:
 // GEMV runs y[j] += Σ_p x[p]·W_j[p] over the rows of w; LOADW(off, reg) widens the 8
 // weights at byte offset off of the current row into reg, and wstep is the byte size
 // of 8 weights. Inputs: YP = &y[0], YEND = &y[len(y)], XR0 = &x[0], R12 = len(x),
-// ROW = &w[0], R11 = ldw. Registers: Y0-Y3 accumulators, Y4-Y7 weights.
+// ROW = &w[0], R11 = ldw, R8 = software-prefetch distance (bytes ahead in the weight
+// stream). Registers: Y0-Y3 accumulators, Y4-Y7 weights.
 #define YEND R13
 #define ROW DI
 #define ACC0 Y0
@@ -258,6 +259,9 @@ row:                               \
 	CMPQ KLEFT, $32                \
 	JLT  tail                      \
 loop32:                            \
+	LEAQ (ROW)(WOFF*1), R9         \
+	PREFETCHT0 (R9)(R8*1)          \
+	PREFETCHT0 64(R9)(R8*1)        \
 	LOADW(0, Y4)                   \
 	LOADW(wstep, Y5)               \
 	LOADW(2*wstep, Y6)             \
@@ -315,6 +319,7 @@ TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-80
 	MOVQ x_len+32(FP), R12
 	MOVQ w_base+48(FP), ROW
 	MOVQ ldw+72(FP), R11
+	MOVQ ·gemvPrefetch(SB), R8
 	GEMV(LOADF32, 32)
 
 // func gemvBF16AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -329,6 +334,7 @@ TEXT ·gemvBF16AVX2(SB), NOSPLIT, $0-80
 	MOVQ x_len+32(FP), R12
 	MOVQ w_base+48(FP), ROW
 	MOVQ ldw+72(FP), R11
+	MOVQ ·gemvPrefetch(SB), R8
 	GEMV(LOADBF16, 16)
 
 // func gemvF16AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -343,4 +349,5 @@ TEXT ·gemvF16AVX2(SB), NOSPLIT, $0-80
 	MOVQ x_len+32(FP), R12
 	MOVQ w_base+48(FP), ROW
 	MOVQ ldw+72(FP), R11
+	MOVQ ·gemvPrefetch(SB), R8
 	GEMV(LOADF16, 16)

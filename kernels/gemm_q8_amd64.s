@@ -145,7 +145,9 @@ block:                        \
 	VZEROUPPER                \
 	RET
 
-// GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded.
+// GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded; R8 is
+// the software-prefetch distance in bytes (one weight stream: the prefetch runs that
+// far ahead so DRAM latency overlaps the block arithmetic).
 #define GEMV1(LOAD) \
 	CONSTS                    \
 row:                          \
@@ -156,6 +158,7 @@ row:                          \
 	MOVQ WROW, WP             \
 	MOVQ nb+80(FP), BLEFT     \
 block:                        \
+	PREFETCHT0 (WP)(R8*1)     \
 	LOAD                      \
 	DOT8(XR0, ACC0)           \
 	ADDQ $36, XOFF            \
@@ -217,6 +220,7 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ ·gemvPrefetch(SB), R8
 	GEMV1(LOADQ8_0)
 
 // func gemvQ4_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
@@ -231,4 +235,5 @@ TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ ·gemvPrefetch(SB), R8
 	GEMV1(LOADQ4_0)

@@ -244,6 +244,7 @@ TEXT ·gemvQ4_KAVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ ·gemvPrefetch(SB), R8
 	K4CONST
 
 row:
@@ -255,6 +256,9 @@ row:
 	MOVQ   nb+80(FP), BLEFT
 
 block:
+	PREFETCHT0 (WP)(R8*1)      // a weight line gemvPrefetch bytes ahead
+	PREFETCHT0 64(WP)(R8*1)
+	PREFETCHT0 128(WP)(R8*1)
 	Q4KSCALES
 	VPXOR ISUM0, ISUM0, ISUM0
 	Q4KGROUP(0)
@@ -421,6 +425,7 @@ TEXT ·gemvQ6_KAVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ ·gemvPrefetch(SB), R8
 	K6CONST
 
 row:
@@ -432,6 +437,9 @@ row:
 	MOVQ   nb+80(FP), BLEFT
 
 block:
+	PREFETCHT0 (WP)(R8*1)      // a weight line gemvPrefetch bytes ahead
+	PREFETCHT0 64(WP)(R8*1)
+	PREFETCHT0 128(WP)(R8*1)
 	VPXOR     ISUM0, ISUM0, ISUM0
 	VPMOVSXBW 192(WP), S16
 	VPERMQ    $0x44, S16, SCH
