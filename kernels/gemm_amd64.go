@@ -42,13 +42,3 @@ var (
 	bf16AVX2 = floatKernels{2, 3, gemmBF16x4AVX2, gemvBF16AVX2}
 	f16AVX2  = floatKernels{2, 3, gemmF16x4AVX2, gemvF16AVX2}
 )
-
-// prefetchRowsAVX2 hints that the first n bytes of rows rows, stride bytes apart from
-// &b[0], are read soon (PREFETCHT1: into L2).
-//
-//go:noescape
-func prefetchRowsAVX2(b []byte, stride int, rows int, n int)
-
-// prefetchRows hints that n bytes of each of rows rows, stride bytes apart, are read
-// soon.
-func prefetchRows(b []byte, stride, rows, n int) { prefetchRowsAVX2(b, stride, rows, n) }

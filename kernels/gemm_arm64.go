@@ -96,6 +96,3 @@ var (
 	q4_KNEON = quantKernels{gemmQ4_Kx4NEON, gemvQ4_KNEON}
 	q6_KNEON = quantKernels{gemmQ6_Kx4NEON, gemvQ6_KNEON}
 )
-
-// prefetchRows is a no-op on arm64.
-func prefetchRows(b []byte, stride, rows, n int) {}

@@ -41,12 +41,6 @@ func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 			ldx := min(floatChunk, K-k0) // row stride of this packed chunk
 			xc := xs.packed[k0*M : k0*M+M*ldx]
 			wb := w.Data[n0*rb+k0*fk.esz : (n3-1)*rb+(k0+kc)*fk.esz]
-			// The tile walks its rows chunk by chunk, rb bytes apart: page-sized
-			// pieces the hardware prefetchers pick up late. Ask for the next chunk
-			// while this one is computed M/4 times.
-			if next := k0 + kc; prefetchNext && next < kv && M4 > 4 {
-				prefetchRows(w.Data[n0*rb+next*fk.esz:], rb, n3-n0, min(floatChunk, kv-next)*fk.esz)
-			}
 			for m := 0; m < M4; m += 4 {
 				fk.k4(y[m*ldy+n0:(m+3)*ldy+n3], ldy, xc[m*ldx:(m+3)*ldx+kc], ldx, wb, rb, n3-n0, kc)
 			}

@@ -57,9 +57,9 @@
 	VADDSS addr, xacc, xacc  \
 	VMOVSS xacc, addr
 
-// ROW4x3 multiplies x row xr (at XOFF) into the three accumulators of row i.
-#define ROW4x3(xr, a0, a1, a2) \
-	VMOVUPS (xr)(XOFF*1), XV    \
+// ROW4x3 multiplies x row xr (at XOFF+d) into the three accumulators of row i.
+#define ROW4x3(xr, d, a0, a1, a2) \
+	VMOVUPS d(xr)(XOFF*1), XV   \
 	VFMADD231PS XV, WV0, a0     \
 	VFMADD231PS XV, WV1, a1     \
 	VFMADD231PS XV, WV2, a2
@@ -91,13 +91,51 @@
 	XORQ XOFF, XOFF             \
 	XORQ WOFF, WOFF
 
-// BODY4x3 runs the four rows against WV0..WV2 and advances the x offset.
-#define BODY4x3 \
-	ROW4x3(XR0, ACC00, ACC01, ACC02) \
-	ROW4x3(XR1, ACC10, ACC11, ACC12) \
-	ROW4x3(XR2, ACC20, ACC21, ACC22) \
-	ROW4x3(XR3, ACC30, ACC31, ACC32) \
-	ADDQ $32, XOFF
+// BODY4x3(d) runs the four rows, x at XOFF+d, against WV0..WV2.
+#define BODY4x3(d) \
+	ROW4x3(XR0, d, ACC00, ACC01, ACC02) \
+	ROW4x3(XR1, d, ACC10, ACC11, ACC12) \
+	ROW4x3(XR2, d, ACC20, ACC21, ACC22) \
+	ROW4x3(XR3, d, ACC30, ACC31, ACC32)
+
+// Weight loads of 8 elements of each of the 3 rows at WOFF+d, widened to float32.
+#define LOAD3F32(d) \
+	VMOVUPS d(W0)(WOFF*1), WV0 \
+	VMOVUPS d(W1)(WOFF*1), WV1 \
+	VMOVUPS d(W2)(WOFF*1), WV2
+#define LOAD3BF16(d) \
+	VPMOVZXWD d(W0)(WOFF*1), WV0 \
+	VPMOVZXWD d(W1)(WOFF*1), WV1 \
+	VPMOVZXWD d(W2)(WOFF*1), WV2 \
+	VPSLLD $16, WV0, WV0         \
+	VPSLLD $16, WV1, WV1         \
+	VPSLLD $16, WV2, WV2
+#define LOAD3F16(d) \
+	VCVTPH2PS d(W0)(WOFF*1), WV0 \
+	VCVTPH2PS d(W1)(WOFF*1), WV1 \
+	VCVTPH2PS d(W2)(WOFF*1), WV2
+
+// KLOOP(LOAD3, wstep) runs the k loop of a 4×3 block, two 8-element steps per
+// iteration (wstep = bytes of 8 weights), then a last single step when k%16 == 8.
+#define KLOOP(LOAD3, wstep) \
+	CMPQ KLEFT, $16              \
+	JLT tail                     \
+loop:                            \
+	LOAD3(0)                     \
+	BODY4x3(0)                   \
+	LOAD3(wstep)                 \
+	BODY4x3(32)                  \
+	ADDQ $64, XOFF               \
+	ADDQ $2*wstep, WOFF          \
+	SUBQ $16, KLEFT              \
+	CMPQ KLEFT, $16              \
+	JGE loop                     \
+tail:                            \
+	TESTQ KLEFT, KLEFT           \
+	JZ kdone                     \
+	LOAD3(0)                     \
+	BODY4x3(0)                   \
+kdone:
 
 // STORE4x3 adds ACCij's lane sum into y[i*ldy+j] and moves YP and the weight rows on to
 // the next group of 3. Uses AX (free after the k loop) for row 3 of y.
@@ -145,14 +183,7 @@ group:
 	ZERO4x3
 	MOVQ k+104(FP), KLEFT
 
-loop:
-	VMOVUPS (W0)(WOFF*1), WV0 // WVj = W_j[p : p+8]
-	VMOVUPS (W1)(WOFF*1), WV1
-	VMOVUPS (W2)(WOFF*1), WV2
-	ADDQ    $32, WOFF
-	BODY4x3
-	SUBQ    $8, KLEFT         // p += 8
-	JNZ     loop
+	KLOOP(LOAD3F32, 32)       // WVj = W_j[p : p+8]; ACCij += x_i[p : p+8]·WVj
 
 	STORE4x3
 	CMPQ YP, yend-8(SP)
@@ -180,17 +211,7 @@ group:
 	ZERO4x3
 	MOVQ k+104(FP), KLEFT
 
-loop:
-	VPMOVZXWD (W0)(WOFF*1), WV0 // WVj = uint32(W_j[p : p+8]) << 16
-	VPMOVZXWD (W1)(WOFF*1), WV1
-	VPMOVZXWD (W2)(WOFF*1), WV2
-	VPSLLD    $16, WV0, WV0
-	VPSLLD    $16, WV1, WV1
-	VPSLLD    $16, WV2, WV2
-	ADDQ      $16, WOFF
-	BODY4x3
-	SUBQ      $8, KLEFT
-	JNZ       loop
+	KLOOP(LOAD3BF16, 16)      // WVj = uint32(W_j[p : p+8]) << 16
 
 	STORE4x3
 	CMPQ YP, yend-8(SP)
@@ -218,14 +239,7 @@ group:
 	ZERO4x3
 	MOVQ k+104(FP), KLEFT
 
-loop:
-	VCVTPH2PS (W0)(WOFF*1), WV0 // WVj = float32(W_j[p : p+8])
-	VCVTPH2PS (W1)(WOFF*1), WV1
-	VCVTPH2PS (W2)(WOFF*1), WV2
-	ADDQ      $16, WOFF
-	BODY4x3
-	SUBQ      $8, KLEFT
-	JNZ       loop
+	KLOOP(LOAD3F16, 16)       // WVj = float32(W_j[p : p+8])
 
 	STORE4x3
 	CMPQ YP, yend-8(SP)

@@ -84,32 +84,3 @@ sum:
 	RET
 
 
-// func prefetchRowsAVX2(b []byte, stride int, rows int, n int)
-// Requires: SSE (PREFETCHT1)
-//
-//	for r < rows, off < n step 64: prefetch &b[0] + r*stride + off into L2 (a hint: it
-//	never faults and reads nothing architecturally)
-TEXT ·prefetchRowsAVX2(SB), NOSPLIT, $0-48
-	MOVQ  b_base+0(FP), SI
-	MOVQ  stride+24(FP), DX
-	MOVQ  rows+32(FP), CX
-	MOVQ  n+40(FP), BX
-	TESTQ CX, CX
-	JZ    done
-	TESTQ BX, BX
-	JZ    done
-
-row:
-	XORQ AX, AX
-
-line:
-	PREFETCHT1 (SI)(AX*1)
-	ADDQ       $64, AX
-	CMPQ       AX, BX
-	JLT        line
-	ADDQ       DX, SI
-	DECQ       CX
-	JNZ        row
-
-done:
-	RET

@@ -76,9 +76,6 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 	xs.f = nil
 }
 
-// prefetchNext makes the float kernels prefetch the next K-chunk of a tile.
-var prefetchNext = true
-
 // floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (16 KiB) stay in
 // L1 while the tile's weight chunk streams from L2. (A var only so benchmarks can
 // explore other sizes.)
