@@ -23,7 +23,9 @@ type BenchOptions struct {
 	Warmup      int   // untimed runs before them [1]
 	BlockLength int   // diffusion block, the block forward's length [32]
 	Prefill     []int // prompt lengths to prefill [128, 512]
-	// GenTokens is the generation length of the end-to-end run [32]; negative skips it.
+	// GenTokens is the generation length of the end-to-end run [32], rounded up so the
+	// prompt and the generation end on a block boundary (the canvas is whole blocks
+	// anyway; this way every decoded position counts in tokens/s); negative skips it.
 	GenTokens int
 	// Prompt is the user message of the end-to-end run (chat template applied).
 	Prompt string
@@ -200,9 +202,15 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 	// End to end: the chat prompt, default (LLaDA2.0 threshold) decoding, greedy, a new
 	// session per run so no KV prefix is reused.
 	if o.GenTokens > 0 {
-		logf("generation, %d tokens", o.GenTokens)
+		msgs := []Message{{Role: "user", Content: o.Prompt}}
+		prompt, err := m.encodeChat(msgs)
+		if err != nil {
+			return nil, err
+		}
+		gen := (len(prompt)+o.GenTokens+B-1)/B*B - len(prompt)
+		logf("generation, %d tokens after a %d-token prompt", gen, len(prompt))
 		opts := DefaultOptions()
-		opts.MaxTokens, opts.BlockLength, opts.Steps = o.GenTokens, B, B
+		opts.MaxTokens, opts.BlockLength, opts.Steps = gen, B, B
 		d := &BenchDecode{}
 		var lastTokens int
 		m.mu.RUnlock() // the session takes the read lock itself
@@ -212,7 +220,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 				return err
 			}
 			defer sess.Close()
-			res, err := sess.GenerateChat(ctx, []Message{{Role: "user", Content: o.Prompt}}, opts)
+			res, err := sess.GenerateChat(ctx, msgs, opts)
 			if err != nil {
 				return err
 			}
