@@ -21,6 +21,9 @@ type QuantizeOptions struct {
 	Arch string
 	// Name is general.name; "" uses the source directory's name.
 	Name string
+	// Tokenizer is the directory with tokenizer.json and tokenizer_config.json when it
+	// is not src itself.
+	Tokenizer string
 	// Threads converts rows in parallel; 0 means GOMAXPROCS.
 	Threads int
 	// Progress, if set, is called as the conversion advances with the source bytes
@@ -46,7 +49,7 @@ type QuantizeSummary struct {
 // complete and synced; on error or when ctx is cancelled nothing is left behind.
 func Quantize(ctx context.Context, src, dst string, opts QuantizeOptions) (QuantizeSummary, error) {
 	s, err := convert.Convert(ctx, src, dst, convert.Options{
-		Type: opts.Type, OutputType: opts.OutputType, Arch: opts.Arch, Name: opts.Name,
+		Type: opts.Type, OutputType: opts.OutputType, Arch: opts.Arch, Name: opts.Name, Tokenizer: opts.Tokenizer,
 		Threads: opts.Threads, Progress: opts.Progress,
 	})
 	if err != nil {

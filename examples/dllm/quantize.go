@@ -25,6 +25,7 @@ func runQuantize(args []string) error {
 	outType := fs.String("output-type", "", "type of the LM head (default: q6_k with q4_k, else the -t type)")
 	arch := fs.String("arch", "llada2", "general.architecture: llada2, or bailingmoe2 for llama.cpp master")
 	name := fs.String("name", "", "general.name (default: the source directory's name)")
+	tok := fs.String("tokenizer", "", "directory with tokenizer.json and tokenizer_config.json (default: -m)")
 	threads := fs.Int("threads", 0, "conversion threads (0 = all cores)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: dllm quantize -m HF_DIR -o OUT.gguf [-t q8_0]
@@ -50,7 +51,7 @@ rows are not whole blocks fall back to q8_0 (K-quants) or f16. Interrupting leav
 	defer stop()
 	bar := newProgressBar(os.Stderr, isTerminal(os.Stderr), "quantize "+*typ)
 	sum, err := dllm.Quantize(ctx, *model, *out, dllm.QuantizeOptions{
-		Type: *typ, OutputType: *outType, Arch: *arch, Name: *name, Threads: *threads,
+		Type: *typ, OutputType: *outType, Arch: *arch, Name: *name, Tokenizer: *tok, Threads: *threads,
 		Progress: bar.update,
 	})
 	bar.finish()

@@ -43,6 +43,10 @@ type Options struct {
 	Arch string
 	// Name is general.name; "" uses the source directory's name.
 	Name string
+	// Tokenizer is the directory holding tokenizer.json and tokenizer_config.json; ""
+	// means the source directory (set it for weight-only directories such as a
+	// re-sharded copy).
+	Tokenizer string
 	// Threads converts rows in parallel; 0 means GOMAXPROCS.
 	Threads int
 	// Progress, if set, is called after every chunk with the source bytes converted so
@@ -181,7 +185,11 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	if err != nil {
 		return nil, err
 	}
-	voc, err := readVocab(ck.Dir(), cfg.VocabSize, cfg.PadTokenID)
+	tokDir := o.Tokenizer
+	if tokDir == "" {
+		tokDir = ck.Dir()
+	}
+	voc, err := readVocab(tokDir, cfg.VocabSize, cfg.PadTokenID)
 	if err != nil {
 		return nil, err
 	}

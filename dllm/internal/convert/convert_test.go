@@ -473,3 +473,25 @@ func TestProgress(t *testing.T) {
 		t.Fatalf("progress ended at %d of %d", last, total)
 	}
 }
+
+// TestShardedSource: the sharded copy of the micro weights (index + two shards, a
+// layer's tensors straddling them), with the tokenizer taken from hf/, converts to the
+// same bytes as the single-file directory.
+func TestShardedSource(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.gguf")
+	if _, err := Convert(context.Background(), filepath.Join(microDir, "hf"), a, Options{Type: "q8_0", Name: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Convert(context.Background(), filepath.Join(microDir, "hf-sharded"), b, Options{Type: "q8_0", Name: "m"}); err == nil {
+		t.Fatal("converted a directory without a tokenizer")
+	}
+	if _, err := Convert(context.Background(), filepath.Join(microDir, "hf-sharded"), b, Options{Type: "q8_0", Name: "m", Tokenizer: filepath.Join(microDir, "hf")}); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := os.ReadFile(a)
+	y, _ := os.ReadFile(b)
+	if !bytes.Equal(x, y) {
+		t.Fatalf("sharded conversion differs (%d of %d bytes)", countDiff(x, y), len(x))
+	}
+}
