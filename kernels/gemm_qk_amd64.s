@@ -23,7 +23,6 @@
 #define BLEFT CX  // super-blocks left in the row
 #define LDY R12   // ldy in bytes
 #define LDW R13   // ldw in bytes
-#define MINS R14  // Q4_K: the 8 unpacked 6-bit mins, one per byte
 
 #define ACC0 Y0
 #define ACC1 Y1
@@ -83,38 +82,31 @@
 #define KS Y12     // final phase: dx
 #define KS1 Y13    // dx·d
 #define KS2 Y14    // dx·dmin
-#define KT2 Y15
+#define KT2 Y15    // final phase scratch (X15 holds the unpacked scales until then)
 
-// Q4KSCALES unpacks the 12 scale bytes of the super-block at WP (ggml's 6-bit packing):
-//	sc[0:4] = a0 & 0x3f…, sc[4:8] = a2&0x0f… | (a0>>2)&0x30…
-//	 m[0:4] = a1 & 0x3f…,  m[4:8] = (a2>>4)&0x0f… | (a1>>2)&0x30…
-// with a0, a1, a2 the three little-endian uint32s; SCD gets sc as int16s in both lanes,
-// MINS the m bytes. Clobbers BX, R15.
+// Q4KSCALES unpacks the 12 scale bytes of the super-block at WP (ggml's 6-bit packing)
+// with vector ops. With a0, a1, a2 the three little-endian uint32s:
+//	sc[0:4] = a0 & 0x3f…    sc[4:8] = a2&0x0f… | (a0>>2)&0x30…
+//	 m[0:4] = a1 & 0x3f…     m[4:8] = (a2>>4)&0x0f… | (a1>>2)&0x30…
+// X15 gets [sc[0:4], sc[4:8], m[0:4], m[4:8]] as dwords (kept for Q4KFINAL) and SCD
+// the 8 scales as int16s in both 128-bit lanes. Clobbers X9–X14.
 #define Q4KSCALES \
-	MOVL 4(WP), BX                 \
-	MOVL BX, MINS                  \
-	ANDL $0x3f3f3f3f, MINS         \
-	SHRL $2, BX                    \
-	ANDL $0x30303030, BX           \
-	MOVL 12(WP), R15               \
-	ANDL $0x0f0f0f0f, R15          \
-	ORL R15, BX                    \
-	SHLQ $32, BX                   \
-	ORQ BX, MINS                   \
-	VMOVQ MINS, X14                \
-	VPMOVZXBW X14, SCD             \
-	VPERMQ $0x44, SCD, SCD         \
-	MOVL 8(WP), BX                 \
-	MOVL BX, MINS                  \
-	ANDL $0x3f3f3f3f, MINS         \
-	SHRL $2, BX                    \
-	ANDL $0x30303030, BX           \
-	MOVL 12(WP), R15               \
-	SHRL $4, R15                   \
-	ANDL $0x0f0f0f0f, R15          \
-	ORL R15, BX                    \
-	SHLQ $32, BX                   \
-	ORQ BX, MINS
+	VMOVDQU 4(WP), X9                          \
+	VPAND q4kMasks<>+0(SB), X9, X10            \
+	VPSRLD $2, X9, X11                         \
+	VPAND q4kMasks<>+16(SB), X11, X11          \
+	VPAND q4kMasks<>+32(SB), X9, X12           \
+	VPSRLD $4, X9, X13                         \
+	VPAND q4kMasks<>+32(SB), X13, X13          \
+	VPSLLDQ $4, X13, X13                       \
+	VPBLENDD $8, X13, X12, X12                 \
+	VPSHUFD $0xE8, X12, X12                    \
+	VPSHUFD $0x40, X11, X11                    \
+	VPOR X11, X12, X12                         \
+	VPSHUFD $0x10, X10, X10                    \
+	VPBLENDD $10, X12, X10, X15                \
+	VPMOVZXBW X15, SCD                         \
+	VPERMQ $0x44, SCD, SCD
 
 // Q4KGROUP loads 64-element group g (32 bytes of nibbles) and its two scales.
 #define Q4KGROUP(g) \
@@ -134,9 +126,9 @@
 	VPMADDWD SCB, KT, KT                      \
 	VPADDD KT, isum, isum
 
-// Q4KFINAL loads the super-block's d, dmin and the mins as int16 pairs.
+// Q4KFINAL loads the super-block's d, dmin and the mins (from X15) as int16 pairs.
 #define Q4KFINAL \
-	VMOVQ MINS, X9              \
+	VPSRLDQ $8, X15, X9         \
 	VPMOVZXBD X9, MM            \
 	VPSLLD $16, MM, KT2         \
 	VPOR KT2, MM, MM            \
@@ -521,3 +513,12 @@ DATA q6kScaleShuf<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
 DATA q6kScaleShuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
 DATA q6kScaleShuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
 GLOBL q6kScaleShuf<>(SB), RODATA|NOPTR, $128
+
+// Q4_K scale masks: 0x3f…, 0x30…, 0x0f… (16 bytes each).
+DATA q4kMasks<>+0(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA q4kMasks<>+8(SB)/8, $0x3f3f3f3f3f3f3f3f
+DATA q4kMasks<>+16(SB)/8, $0x3030303030303030
+DATA q4kMasks<>+24(SB)/8, $0x3030303030303030
+DATA q4kMasks<>+32(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA q4kMasks<>+40(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL q4kMasks<>(SB), RODATA|NOPTR, $48
