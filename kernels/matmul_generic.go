@@ -7,7 +7,9 @@ import (
 )
 
 // gemmGeneric is the reference matrix multiply for every format: for each weight row it
-// computes dotRowGeneric against every row of x, in plain sequential order.
+// computes the format's dot against every row of x, in plain sequential order. Every
+// product is converted to float32 explicitly, so the compiler cannot fuse it into an
+// FMA (it may on arm64): the reference gives the same bits on every platform.
 func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
 	var wide []float32
 	if w.Format == F16 || w.Format == BF16 {
@@ -60,7 +62,7 @@ func dotQ8_0Generic(row, x []byte) float32 {
 		for j := 0; j < 32; j++ {
 			isum += int32(int8(blk[2+j])) * blockQ(xb, j)
 		}
-		sum += f16le(blk) * blockD(xb) * float32(isum)
+		sum += float32(float32(f16le(blk)*blockD(xb)) * float32(isum))
 	}
 	return sum
 }
@@ -77,7 +79,7 @@ func dotQ4_0Generic(row, x []byte) float32 {
 			isum += (int32(blk[2+j]&0x0F) - 8) * blockQ(xb, j)
 			isum += (int32(blk[2+j]>>4) - 8) * blockQ(xb, j+16)
 		}
-		sum += f16le(blk) * blockD(xb) * float32(isum)
+		sum += float32(float32(f16le(blk)*blockD(xb)) * float32(isum))
 	}
 	return sum
 }
@@ -104,7 +106,7 @@ func dotQ4_KGeneric(row, x []byte) float32 {
 			imin += int32(m) * (blockBsum(xb, 2*j) + blockBsum(xb, 2*j+1))
 		}
 		dx, d, dmin := blockD(xb), f16le(blk), f16le(blk[2:])
-		sum += dx*d*float32(isum) - dx*dmin*float32(imin)
+		sum += float32(float32(dx*d)*float32(isum)) - float32(float32(dx*dmin)*float32(imin))
 	}
 	return sum
 }
@@ -126,7 +128,7 @@ func dotQ6_KGeneric(row, x []byte) float32 {
 			}
 			isum += int32(int8(blk[192+g])) * s
 		}
-		sum += blockD(xb) * f16le(blk[208:]) * float32(isum)
+		sum += float32(float32(blockD(xb)*f16le(blk[208:])) * float32(isum))
 	}
 	return sum
 }
