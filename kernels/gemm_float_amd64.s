@@ -64,7 +64,8 @@
 	VFMADD231PS XV, WV1, a1     \
 	VFMADD231PS XV, WV2, a2
 
-// SETUP4 converts the strides to bytes and derives the row pointers from XR0, W0.
+// SETUP4 converts ldy (LDY) and ldx (in KLEFT, free until the k loop) to bytes and
+// derives the row pointers XR1…XR3 from XR0 and W1, W2 from W0.
 #define SETUP4 \
 	SHLQ $2, LDY                \
 	SHLQ $2, KLEFT              \
