@@ -25,6 +25,7 @@ type table struct {
 	siluMul    func(dst, gate, up []float32)
 	softmaxExp func(x []float32, mx float32) float64 // x[i] = exp(x[i]−mx); returns Σ
 	scaleRound func(x []float32, s float64)          // x[i] = float32(float64(x[i])·s)
+	maxNaN     func(x []float32) (float32, bool)     // max ignoring NaNs; any NaN?
 	gemm       [Q6_K + 1]gemmFunc
 }
 
@@ -54,7 +55,7 @@ func genericTable() table {
 	t := table{
 		dot: dotGeneric, axpy: axpyGeneric, add: addGeneric, scale: scaleGeneric,
 		sumSquares: sumSquaresGeneric, mulScaled: mulScaledGeneric, siluMul: siluMulGeneric,
-		softmaxExp: softmaxExpGeneric, scaleRound: scaleRoundGeneric,
+		softmaxExp: softmaxExpGeneric, scaleRound: scaleRoundGeneric, maxNaN: maxNaNGeneric,
 	}
 	for f := range t.gemm {
 		t.gemm[f] = gemmGeneric
@@ -97,6 +98,9 @@ func selectKernels() {
 		}
 		if k.scaleRound != nil {
 			t.scaleRound = k.scaleRound
+		}
+		if k.maxNaN != nil {
+			t.maxNaN = k.maxNaN
 		}
 		for f, g := range k.gemm {
 			if g != nil {

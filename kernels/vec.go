@@ -75,12 +75,9 @@ func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := x[0]
-	for _, v := range x[1:] {
-		mx = max(mx, v) // NaN if any is NaN
-	}
+	mx, nan := active.maxNaN(x)
 	switch {
-	case mx != mx || math.IsInf(float64(mx), 1):
+	case nan || math.IsInf(float64(mx), 1):
 		for i := range x {
 			x[i] = float32(math.NaN())
 		}

@@ -120,3 +120,17 @@ func scaleRoundAVX2Go(x []float32, s float64) {
 	scaleRoundAVX2(x, s)
 	scaleRoundGeneric(x[n:], s)
 }
+
+// maxAVX2 returns the largest of x[i], i < len(x)&^7, ignoring NaNs (−Inf if there is
+// none), and whether any of them is NaN.
+//
+//go:noescape
+func maxAVX2(x []float32) (mx float32, nan bool)
+
+func maxNaNAVX2Go(x []float32) (float32, bool) {
+	n := len(x) &^ 7
+	raceReadF32(x)
+	mx, nan := maxAVX2(x)
+	tm, tn := maxNaNGeneric(x[n:])
+	return max(mx, tm), nan || tn // neither is NaN
+}

@@ -258,7 +258,8 @@ DATA expConsts<>+28(SB)/4, $0x3e2aaaaa // p4 = 1.6666665459e-1
 DATA expConsts<>+32(SB)/4, $0x3f000000 // p5 = 0.5
 DATA expConsts<>+36(SB)/4, $0x3f800000 // 1
 DATA expConsts<>+40(SB)/4, $0xc2ae999a // lowest argument, -87.3
-GLOBL expConsts<>(SB), RODATA|NOPTR, $44
+DATA expConsts<>+44(SB)/4, $0xff800000 // -Inf (for maxAVX2)
+GLOBL expConsts<>(SB), RODATA|NOPTR, $48
 
 #define SG Y0   // gate
 #define ST Y1   // t = -|g|, then r
@@ -419,5 +420,58 @@ loop:
 	JNZ       loop
 
 done:
+	VZEROUPPER
+	RET
+
+// func maxAVX2(x []float32) (mx float32, nan bool)
+// Requires: AVX
+//
+//	over i < len(x)&^7: mx = max x[i] ignoring NaNs (−Inf if none), nan = some x[i] is NaN
+TEXT ·maxAVX2(SB), NOSPLIT, $0-29
+	MOVQ         x_base+0(FP), PA
+	MOVQ         x_len+8(FP), N
+	ANDQ         $~7, N
+	VBROADCASTSS expConsts<>+44(SB), Y0 // Y0, Y1: running maxima, from −Inf
+	VMOVUPS      Y0, Y1
+	VXORPS       Y2, Y2, Y2             // Y2, Y3: lanes that saw a NaN (unordered)
+	VXORPS       Y3, Y3, Y3
+	CMPQ         N, $16
+	JLT          tail
+
+loop16:
+	VMOVUPS (PA), Y4
+	VMOVUPS 32(PA), Y5
+	VMAXPS  Y0, Y4, Y0              // acc = x > acc ? x : acc: a NaN x never wins
+	VMAXPS  Y1, Y5, Y1
+	VCMPPS  $3, Y4, Y4, Y6
+	VCMPPS  $3, Y5, Y5, Y7
+	VORPS   Y6, Y2, Y2
+	VORPS   Y7, Y3, Y3
+	ADDQ    $64, PA
+	SUBQ    $16, N
+	CMPQ    N, $16
+	JGE     loop16
+
+tail:
+	TESTQ N, N
+	JZ    reduce
+	VMOVUPS (PA), Y4
+	VMAXPS  Y0, Y4, Y0
+	VCMPPS  $3, Y4, Y4, Y6
+	VORPS   Y6, Y2, Y2
+
+reduce:
+	VMAXPS       Y1, Y0, Y0
+	VORPS        Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSS       X0, mx+24(FP)
+	VMOVMSKPS    Y2, AX
+	TESTL        AX, AX
+	SETNE        nan+28(FP)
 	VZEROUPPER
 	RET

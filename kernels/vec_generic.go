@@ -74,3 +74,17 @@ func scaleRoundGeneric(x []float32, s float64) {
 		x[i] = float32(float64(x[i]) * s)
 	}
 }
+
+// maxNaNGeneric returns the largest element of x ignoring NaNs (−Inf when there is
+// none) and whether x holds a NaN.
+func maxNaNGeneric(x []float32) (float32, bool) {
+	mx := float32(math.Inf(-1))
+	nan := false
+	for _, v := range x {
+		if v > mx {
+			mx = v
+		}
+		nan = nan || v != v
+	}
+	return mx, nan
+}

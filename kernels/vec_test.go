@@ -455,3 +455,31 @@ func TestSiLUMulRange(t *testing.T) {
 		}
 	})
 }
+
+func TestMaxNaN(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	nan := float32(math.NaN())
+	eachImpl(t, func(t *testing.T) {
+		for _, n := range testLengths() {
+			for trial := 0; trial < 4; trial++ {
+				x := randFloats(r, n)
+				if trial == 1 && n > 0 {
+					x[r.IntN(n)] = nan
+				}
+				if trial == 2 {
+					for i := range x {
+						x[i] = nan
+					}
+				}
+				if trial == 3 && n > 0 {
+					x[r.IntN(n)] = float32(math.Inf(1))
+				}
+				wm, wn := maxNaNGeneric(x)
+				gm, gn := active.maxNaN(x)
+				if gn != wn || gm != wm {
+					t.Fatalf("n=%d trial %d: maxNaN = %g,%v, want %g,%v", n, trial, gm, gn, wm, wn)
+				}
+			}
+		}
+	})
+}
