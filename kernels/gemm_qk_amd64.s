@@ -58,12 +58,14 @@
 	VEXTRACTPS $2, X0, (BX)               \
 	VEXTRACTPS $3, X0, (BX)(LDY*1)
 
-// STORE1 adds the lane sum of ACC0 into y[0] at YP.
+// STORE1 adds the lane sum of ACC0 into y[0] at YP, summing the lanes in the order
+// STORE4 does ((a0+a1)+(a2+a3)) + ((a4+a5)+(a6+a7)), so a row's result does not depend
+// on which kernel handled it.
 #define STORE1 \
+	VHADDPS ACC0, ACC0, ACC0  \
+	VHADDPS ACC0, ACC0, ACC0  \
 	VEXTRACTF128 $1, ACC0, X1 \
 	VADDPS X1, X0, X0         \
-	VHADDPS X0, X0, X0        \
-	VHADDPS X0, X0, X0        \
 	VADDSS (YP), X0, X0       \
 	VMOVSS X0, (YP)
 

@@ -13,6 +13,11 @@ import (
 // quantized to Q8_0 blocks, for Q4_K/Q6_K to Q8_K blocks, and the inner products are
 // exact integer sums per block (ggml's vec_dot_q*_q8_* arithmetic); x must be finite.
 //
+// For quantized weights a row's result is bit-identical whatever M and its position in
+// x (each row is quantized and reduced the same way). For float weights, rows handled
+// by the 4-row kernel and leftover rows (M%4) use different summation orders, so a row
+// may differ in the last bits with M.
+//
 // MatMul panics when the lengths are inconsistent (len(x) not a multiple of K, len(y) not
 // M*N, or w.Data not Rows whole rows): these are programming errors, and callers validate
 // shapes when they load a model.
@@ -20,6 +25,27 @@ func (p *Pool) MatMul(y, x []float32, w Matrix) { p.matMul(y, x, w, false) }
 
 // MatMulAdd is MatMul accumulating into y: y[m*N+n] += Σ_k x[m*K+k]·W[n][k].
 func (p *Pool) MatMulAdd(y, x []float32, w Matrix) { p.matMul(y, x, w, true) }
+
+// MatMulRows is MatMul over a subset of the rows of x: for each i, row rows[i] of x
+// (K = w.Cols elements) is multiplied into y[i*N : (i+1)*N]. The chosen rows are
+// gathered once, so the cost is that of a MatMul with M = len(rows) — the way to
+// compute the LM head only at the positions a decoder will read. It panics when a row
+// index is out of range or len(y) != len(rows)·N.
+func (p *Pool) MatMulRows(y, x []float32, rows []int, w Matrix) {
+	K := w.Cols
+	if K == 0 {
+		p.matMul(y, nil, w, false)
+		return
+	}
+	g := make([]float32, len(rows)*K)
+	for i, r := range rows {
+		if r < 0 || (r+1)*K > len(x) {
+			panic(fmt.Sprintf("kernels: MatMulRows: row %d of a %d-row x", r, len(x)/K))
+		}
+		copy(g[i*K:(i+1)*K], x[r*K:(r+1)*K])
+	}
+	p.matMul(y, g, w, false)
+}
 
 // gemmFunc computes y[m*ldy+n] (=, or += when add) Σ_k x[m][k]·W[n][k] for every
 // m < xs.m and n in [n0, n1). w is the whole matrix; rb its row length in bytes.

@@ -317,3 +317,54 @@ func TestPool(t *testing.T) {
 		t.Errorf("closed/nil pool ran %d items", n)
 	}
 }
+
+func TestMatMulRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const M, N, K = 9, 13, 256
+	w, _ := NewMatrix(Q8_0, N, K, randWeights(r, Q8_0, N, K))
+	x := randFloats(r, M*K)
+	full := make([]float32, M*N)
+	pool := NewPool(2)
+	defer pool.Close()
+	pool.MatMul(full, x, w)
+	rows := []int{8, 0, 3, 3}
+	y := make([]float32, len(rows)*N)
+	pool.MatMulRows(y, x, rows, w)
+	for i, row := range rows {
+		for n := 0; n < N; n++ {
+			if y[i*N+n] != full[row*N+n] {
+				t.Fatalf("row %d col %d: %g, want %g", row, n, y[i*N+n], full[row*N+n])
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("row out of range accepted")
+		}
+	}()
+	pool.MatMulRows(y[:N], x, []int{M}, w)
+}
+
+// TestQuantRowsIndependent checks that, for quantized weights, a row's result does not
+// depend on M or on the row's position (4-row kernel or one-row kernel): bit for bit.
+func TestQuantRowsIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, f := range []Format{Q8_0, Q4_0, Q4_K, Q6_K} {
+		const M, N, K = 7, 11, 512
+		w, _ := NewMatrix(f, N, K, randWeights(r, f, N, K))
+		x := randFloats(r, M*K)
+		eachImpl(t, func(t *testing.T) {
+			full := make([]float32, M*N)
+			NewPool(2).MatMul(full, x, w)
+			for m := 0; m < M; m++ {
+				one := make([]float32, N)
+				NewPool(1).MatMul(one, x[m*K:(m+1)*K], w)
+				for n := range one {
+					if one[n] != full[m*N+n] {
+						t.Fatalf("%s row %d col %d: alone %g, in a batch of %d %g", f, m, n, one[n], M, full[m*N+n])
+					}
+				}
+			}
+		})
+	}
+}
