@@ -248,121 +248,154 @@ group:
 	VZEROUPPER
 	RET
 
-// GEMV runs y[j] += Σ_p x[p]·W_j[p] over the rows of w; LOADW(off, reg) widens the 8
-// weights at byte offset off of the current row into reg, and wstep is the byte size
-// of 8 weights. Inputs: YP = &y[0], YEND = &y[len(y)], XR0 = &x[0], R12 = len(x),
-// ROW = &w[0], R11 = ldw, R8 = software-prefetch distance (bytes ahead in the weight
-// stream). Registers: Y0-Y3 accumulators, Y4-Y7 weights.
+// GEMV runs y[j] += Σ_p x[p]·W_j[p] over the rows of w with exactly the arithmetic of
+// the 4×3 kernels as the Go driver calls them, so a row's result does not depend on
+// which kernel computed it: per K-chunk of floatChunk elements, one 8-lane accumulator
+// per (row, weight row) summed by FMA in p order, its lanes reduced as REDUCE does, and
+// the chunk's sum added into y. Four weight rows go at a time (independent FMA chains),
+// then one at a time.
+//
+// LOADW(base, reg) widens the 8 weights at base+WOFF into reg; wstep is their size in
+// bytes. Inputs: YP = &y[0], YEND = &y[len(y)], XR0 = &x[0], ROW0 = &w[0], LDW2 = ldw,
+// and locals xlen-8(SP) = len(x), chunk-16(SP) = floatChunk.
 #define YEND R13
-#define ROW DI
+#define ROW0 DI
+#define ROW1 R9
+#define ROW2 R10
+#define ROW3 R15
+#define LDW2 R11
+#define CLEFT R14 // elements left in the chunk
 #define ACC0 Y0
 #define ACC1 Y1
 #define ACC2 Y2
 #define ACC3 Y3
 
+// CHUNKLEN sets CLEFT = min(chunk, KLEFT) and KLEFT -= CLEFT.
+#define CHUNKLEN \
+	MOVQ chunk-16(SP), CLEFT       \
+	CMPQ KLEFT, CLEFT              \
+	CMOVQLT KLEFT, CLEFT           \
+	SUBQ CLEFT, KLEFT
+
 #define GEMV(LOADW, wstep) \
-row:                               \
-	CMPQ YP, YEND                  \
-	JEQ  done                      \
+row4:                              \
+	MOVQ YEND, R12                 \
+	SUBQ YP, R12                   \
+	CMPQ R12, $16                  \
+	JLT  row1                      \
+	LEAQ (ROW0)(LDW2*1), ROW1      \
+	LEAQ (ROW1)(LDW2*1), ROW2      \
+	LEAQ (ROW2)(LDW2*1), ROW3      \
+	XORQ XOFF, XOFF                \
+	XORQ WOFF, WOFF                \
+	MOVQ xlen-8(SP), KLEFT         \
+chunk4:                            \
 	VXORPS ACC0, ACC0, ACC0        \
 	VXORPS ACC1, ACC1, ACC1        \
 	VXORPS ACC2, ACC2, ACC2        \
 	VXORPS ACC3, ACC3, ACC3        \
+	CHUNKLEN                       \
+step4:                             \
+	VMOVUPS (XR0)(XOFF*1), Y8      \
+	LOADW(ROW0, Y4)                \
+	LOADW(ROW1, Y5)                \
+	LOADW(ROW2, Y6)                \
+	LOADW(ROW3, Y7)                \
+	VFMADD231PS Y8, Y4, ACC0       \
+	VFMADD231PS Y8, Y5, ACC1       \
+	VFMADD231PS Y8, Y6, ACC2       \
+	VFMADD231PS Y8, Y7, ACC3       \
+	ADDQ $32, XOFF                 \
+	ADDQ $wstep, WOFF              \
+	SUBQ $8, CLEFT                 \
+	JNZ  step4                     \
+	REDUCE(ACC0, X0, X12, (YP))    \
+	REDUCE(ACC1, X1, X12, 4(YP))   \
+	REDUCE(ACC2, X2, X12, 8(YP))   \
+	REDUCE(ACC3, X3, X12, 12(YP))  \
+	TESTQ KLEFT, KLEFT             \
+	JNZ  chunk4                    \
+	ADDQ $16, YP                   \
+	LEAQ (ROW3)(LDW2*1), ROW0      \
+	JMP  row4                      \
+row1:                              \
+	CMPQ YP, YEND                  \
+	JEQ  done                      \
 	XORQ XOFF, XOFF                \
 	XORQ WOFF, WOFF                \
-	MOVQ R12, KLEFT                \
-	CMPQ KLEFT, $32                \
-	JLT  tail                      \
-loop32:                            \
-	LEAQ (ROW)(WOFF*1), R9         \
-	PREFETCHT0 (R9)(R8*1)          \
-	PREFETCHT0 64(R9)(R8*1)        \
-	LOADW(0, Y4)                   \
-	LOADW(wstep, Y5)               \
-	LOADW(2*wstep, Y6)             \
-	LOADW(3*wstep, Y7)             \
-	VFMADD231PS (XR0)(XOFF*1), Y4, ACC0 \
-	VFMADD231PS 32(XR0)(XOFF*1), Y5, ACC1 \
-	VFMADD231PS 64(XR0)(XOFF*1), Y6, ACC2 \
-	VFMADD231PS 96(XR0)(XOFF*1), Y7, ACC3 \
-	ADDQ $128, XOFF                \
-	ADDQ $4*wstep, WOFF            \
-	SUBQ $32, KLEFT                \
-	CMPQ KLEFT, $32                \
-	JGE  loop32                    \
-tail:                              \
-	TESTQ KLEFT, KLEFT             \
-	JZ   sum                       \
-loop8:                             \
-	LOADW(0, Y4)                   \
+	MOVQ xlen-8(SP), KLEFT         \
+chunk1:                            \
+	VXORPS ACC0, ACC0, ACC0        \
+	CHUNKLEN                       \
+step1:                             \
+	LOADW(ROW0, Y4)                \
 	VFMADD231PS (XR0)(XOFF*1), Y4, ACC0 \
 	ADDQ $32, XOFF                 \
 	ADDQ $wstep, WOFF              \
-	SUBQ $8, KLEFT                 \
-	JNZ  loop8                     \
-sum:                               \
-	VADDPS ACC1, ACC0, ACC0        \
-	VADDPS ACC3, ACC2, ACC2        \
-	VADDPS ACC2, ACC0, ACC0        \
-	VEXTRACTF128 $1, ACC0, X1      \
-	VADDPS X1, X0, X0              \
-	VHADDPS X0, X0, X0             \
-	VHADDPS X0, X0, X0             \
-	VADDSS (YP), X0, X0            \
-	VMOVSS X0, (YP)                \
+	SUBQ $8, CLEFT                 \
+	JNZ  step1                     \
+	REDUCE(ACC0, X0, X12, (YP))    \
+	TESTQ KLEFT, KLEFT             \
+	JNZ  chunk1                    \
 	ADDQ $4, YP                    \
-	ADDQ R11, ROW                  \
-	JMP  row                       \
+	ADDQ LDW2, ROW0                \
+	JMP  row1                      \
 done:                              \
 	VZEROUPPER                     \
 	RET
 
-#define LOADF32(off, reg) VMOVUPS off(ROW)(WOFF*1), reg
-#define LOADBF16(off, reg) VPMOVZXWD off(ROW)(WOFF*1), reg; VPSLLD $16, reg, reg
-#define LOADF16(off, reg) VCVTPH2PS off(ROW)(WOFF*1), reg
+#define LOADF32(base, reg) VMOVUPS (base)(WOFF*1), reg
+#define LOADBF16(base, reg) VPMOVZXWD (base)(WOFF*1), reg; VPSLLD $16, reg, reg
+#define LOADF16(base, reg) VCVTPH2PS (base)(WOFF*1), reg
 
 // func gemvF32AVX2(y []float32, x []float32, w []byte, ldw int)
 // Requires: AVX, FMA
 //
 //	for j < len(y): y[j] += Σ_{p<len(x)} x[p]·W_j[p], W_j = float32s at w[j*ldw:]
-//	len(x)%8 == 0
-TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-80
+//	len(x)%8 == 0, floatChunk%8 == 0 (summed chunk by chunk, see GEMV)
+TEXT ·gemvF32AVX2(SB), NOSPLIT, $16-80
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), YEND
 	LEAQ (YP)(YEND*4), YEND
 	MOVQ x_base+24(FP), XR0
 	MOVQ x_len+32(FP), R12
-	MOVQ w_base+48(FP), ROW
-	MOVQ ldw+72(FP), R11
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ R12, xlen-8(SP)
+	MOVQ ·floatChunk(SB), R12
+	MOVQ R12, chunk-16(SP)
+	MOVQ w_base+48(FP), ROW0
+	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADF32, 32)
 
 // func gemvBF16AVX2(y []float32, x []float32, w []byte, ldw int)
 // Requires: AVX, AVX2, FMA
 //
 //	as gemvF32AVX2 with W_j = bfloat16s at w[j*ldw:]
-TEXT ·gemvBF16AVX2(SB), NOSPLIT, $0-80
+TEXT ·gemvBF16AVX2(SB), NOSPLIT, $16-80
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), YEND
 	LEAQ (YP)(YEND*4), YEND
 	MOVQ x_base+24(FP), XR0
 	MOVQ x_len+32(FP), R12
-	MOVQ w_base+48(FP), ROW
-	MOVQ ldw+72(FP), R11
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ R12, xlen-8(SP)
+	MOVQ ·floatChunk(SB), R12
+	MOVQ R12, chunk-16(SP)
+	MOVQ w_base+48(FP), ROW0
+	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADBF16, 16)
 
 // func gemvF16AVX2(y []float32, x []float32, w []byte, ldw int)
 // Requires: AVX, F16C, FMA
 //
 //	as gemvF32AVX2 with W_j = IEEE halves at w[j*ldw:]
-TEXT ·gemvF16AVX2(SB), NOSPLIT, $0-80
+TEXT ·gemvF16AVX2(SB), NOSPLIT, $16-80
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), YEND
 	LEAQ (YP)(YEND*4), YEND
 	MOVQ x_base+24(FP), XR0
 	MOVQ x_len+32(FP), R12
-	MOVQ w_base+48(FP), ROW
-	MOVQ ldw+72(FP), R11
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ R12, xlen-8(SP)
+	MOVQ ·floatChunk(SB), R12
+	MOVQ R12, chunk-16(SP)
+	MOVQ w_base+48(FP), ROW0
+	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADF16, 16)

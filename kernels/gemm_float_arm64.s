@@ -264,61 +264,95 @@ loop:
 	BNE  group
 	RET
 
-// GEMV: y[j] += Σ_p x[p]·W_j[p] one weight row at a time, 4 accumulators of 4 lanes
-// (V0–V3); LOADW8(a, b, an, bn) loads the next 8 weights of row W0 as float32 into
-// registers a, b (numbers an, bn).
+// GEMV: y[j] += Σ_p x[p]·W_j[p] with exactly the arithmetic of the 4×4 kernels as the
+// Go driver calls them, so a row's result does not depend on which kernel computed it:
+// per K-chunk of floatChunk elements, one 4-lane accumulator per weight row fed two
+// FMLAs per 8 elements (low 4, then high 4), reduced by SUM4 and added into y. Four
+// weight rows go at a time, then one at a time.
+//
+// LOADW8(w, a, b, an, bn) loads the next 8 weights of the row at w (post-incremented)
+// as float32 into registers a, b (numbers an, bn). Inputs: YP = &y[0], YR = &y[len(y)],
+// XBASE = &x[0], KARG = len(x), WROW = &w[0], LDW = ldw, CHUNK = floatChunk.
+#define CLEFT R14
+#define CHUNK R19
+
+// GCHUNK sets CLEFT = min(CHUNK, KLEFT) and KLEFT -= CLEFT.
+#define GCHUNK \
+	CMP CHUNK, KLEFT                   \
+	CSEL LT, KLEFT, CHUNK, CLEFT       \
+	SUB CLEFT, KLEFT, KLEFT
+
 #define GEMV(LOADW8) \
-row:                                   \
-	CMP YP, YR                         \
-	BEQ done                           \
+row4:                                  \
+	SUB YP, YR, R3                     \
+	CMP $16, R3                        \
+	BLT row1                           \
+	MOVD XBASE, X0                     \
+	MOVD WROW, W0                      \
+	ADD LDW, W0, W1                    \
+	ADD LDW, W1, W2                    \
+	ADD LDW, W2, W3                    \
+	MOVD KARG, KLEFT                   \
+chunk4:                                \
 	VEOR V0.B16, V0.B16, V0.B16        \
 	VEOR V1.B16, V1.B16, V1.B16        \
 	VEOR V2.B16, V2.B16, V2.B16        \
 	VEOR V3.B16, V3.B16, V3.B16        \
+	GCHUNK                             \
+step4:                                 \
+	VLD1.P 32(X0), [V20.S4, V21.S4]    \
+	LOADW8(W0, V16, V17, 16, 17)       \
+	LOADW8(W1, V18, V19, 18, 19)       \
+	LOADW8(W2, V22, V23, 22, 23)       \
+	LOADW8(W3, V24, V25, 24, 25)       \
+	VFMLA V16.S4, V20.S4, V0.S4        \
+	VFMLA V17.S4, V21.S4, V0.S4        \
+	VFMLA V18.S4, V20.S4, V1.S4        \
+	VFMLA V19.S4, V21.S4, V1.S4        \
+	VFMLA V22.S4, V20.S4, V2.S4        \
+	VFMLA V23.S4, V21.S4, V2.S4        \
+	VFMLA V24.S4, V20.S4, V3.S4        \
+	VFMLA V25.S4, V21.S4, V3.S4        \
+	SUBS $8, CLEFT, CLEFT              \
+	BNE step4                          \
+	SUM4(V0, V1, V2, V3, V16, V17, V18, V19) \
+	VLD1 (YP), [V20.S4]                \
+	VFMLA V16.S4, ONES.S4, V20.S4      \
+	VST1 [V20.S4], (YP)                \
+	CBNZ KLEFT, chunk4                 \
+	ADD $16, YP, YP                    \
+	ADD LDW<<2, WROW, WROW             \
+	B row4                             \
+row1:                                  \
+	CMP YP, YR                         \
+	BEQ done                           \
 	MOVD XBASE, X0                     \
 	MOVD WROW, W0                      \
 	MOVD KARG, KLEFT                   \
-	CMP $16, KLEFT                     \
-	BLT tail                           \
-loop16:                                \
-	LOADW8(V16, V17, 16, 17)           \
-	LOADW8(V18, V19, 18, 19)           \
-	VLD1.P 64(X0), [V20.S4, V21.S4, V22.S4, V23.S4] \
-	VFMLA V16.S4, V20.S4, V0.S4        \
-	VFMLA V17.S4, V21.S4, V1.S4        \
-	VFMLA V18.S4, V22.S4, V2.S4        \
-	VFMLA V19.S4, V23.S4, V3.S4        \
-	SUB $16, KLEFT, KLEFT              \
-	CMP $16, KLEFT                     \
-	BGE loop16                         \
-tail:                                  \
-	CBZ KLEFT, sum                     \
-	LOADW8(V16, V17, 16, 17)           \
+chunk1:                                \
+	VEOR V0.B16, V0.B16, V0.B16        \
+	GCHUNK                             \
+step1:                                 \
 	VLD1.P 32(X0), [V20.S4, V21.S4]    \
+	LOADW8(W0, V16, V17, 16, 17)       \
 	VFMLA V16.S4, V20.S4, V0.S4        \
-	VFMLA V17.S4, V21.S4, V1.S4        \
-sum:                                   \
-	VFMLA V1.S4, ONES.S4, V0.S4        \
-	VFMLA V3.S4, ONES.S4, V2.S4        \
-	VFMLA V2.S4, ONES.S4, V0.S4        \
-	VUZP1 V0.S4, V0.S4, V1.S4          \
-	VUZP2 V0.S4, V0.S4, V2.S4          \
-	VFMLA V2.S4, ONES.S4, V1.S4        \
-	VUZP1 V1.S4, V1.S4, V0.S4          \
-	VUZP2 V1.S4, V1.S4, V2.S4          \
-	VFMLA V2.S4, ONES.S4, V0.S4        \
-	FMOVS (YP), F1                     \
-	FADDS F0, F1                       \
-	FMOVS F1, (YP)                     \
+	VFMLA V17.S4, V21.S4, V0.S4        \
+	SUBS $8, CLEFT, CLEFT              \
+	BNE step1                          \
+	SUM4(V0, V0, V0, V0, V16, V17, V18, V19) \
+	FMOVS (YP), F20                    \
+	FADDS F16, F20                     \
+	FMOVS F20, (YP)                    \
+	CBNZ KLEFT, chunk1                 \
 	ADD $4, YP, YP                     \
 	ADD LDW, WROW, WROW                \
-	B row                              \
+	B row1                             \
 done:                                  \
 	RET
 
-#define LOADF32(a, b, an, bn) VLD1.P 32(W0), [a.S4, b.S4]
-#define LOADBF16(a, b, an, bn) VLD1.P 16(W0), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
-#define LOADF16(a, b, an, bn) VLD1.P 16(W0), [V28.H8]; FCVTL(an, 28); FCVTL2(bn, 28)
+#define LOADF32(w, a, b, an, bn) VLD1.P 32(w), [a.S4, b.S4]
+#define LOADBF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
+#define LOADF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; FCVTL(an, 28); FCVTL2(bn, 28)
 
 // Arguments: y_base+0 y_len+8 y_cap+16 x_base+24 x_len+32 x_cap+40 w_base+48 w_len+56
 // w_cap+64 ldw+72. YR = &y[len(y)]; KARG = len(x).
@@ -327,7 +361,7 @@ done:                                  \
 // Requires: NEON
 //
 //	for j < len(y): y[j] += Σ_{p<len(x)} x[p]·W_j[p], W_j = float32s at w[j*ldw:]
-//	len(x)%8 == 0
+//	len(x)%8 == 0, floatChunk%8 == 0 (summed chunk by chunk, see GEMV)
 TEXT ·gemvF32NEON(SB), NOSPLIT, $0-80
 	MOVD y_base+0(FP), YP
 	MOVD y_len+8(FP), YR
@@ -336,6 +370,7 @@ TEXT ·gemvF32NEON(SB), NOSPLIT, $0-80
 	MOVD x_len+32(FP), KARG
 	MOVD w_base+48(FP), WROW
 	MOVD ldw+72(FP), LDW
+	MOVD ·floatChunk(SB), CHUNK
 	ONESINIT
 	GEMV(LOADF32)
 
@@ -351,6 +386,7 @@ TEXT ·gemvBF16NEON(SB), NOSPLIT, $0-80
 	MOVD x_len+32(FP), KARG
 	MOVD w_base+48(FP), WROW
 	MOVD ldw+72(FP), LDW
+	MOVD ·floatChunk(SB), CHUNK
 	ONESINIT
 	VEOR ZERO.B16, ZERO.B16, ZERO.B16
 	GEMV(LOADBF16)
@@ -367,5 +403,6 @@ TEXT ·gemvF16NEON(SB), NOSPLIT, $0-80
 	MOVD x_len+32(FP), KARG
 	MOVD w_base+48(FP), WROW
 	MOVD ldw+72(FP), LDW
+	MOVD ·floatChunk(SB), CHUNK
 	ONESINIT
 	GEMV(LOADF16)

@@ -13,10 +13,9 @@ import (
 // quantized to Q8_0 blocks, for Q4_K/Q6_K to Q8_K blocks, and the inner products are
 // exact integer sums per block (ggml's vec_dot_q*_q8_* arithmetic); x must be finite.
 //
-// For quantized weights a row's result is bit-identical whatever M and its position in
-// x (each row is quantized and reduced the same way). For float weights, rows handled
-// by the 4-row kernel and leftover rows (M%4) use different summation orders, so a row
-// may differ in the last bits with M.
+// A row's result is bit-identical whatever M and the row's position in x: every
+// implementation quantizes, accumulates and reduces each row the same way (the
+// generic one differs from the assembly in the last bits, not between rows).
 //
 // MatMul panics when the lengths are inconsistent (len(x) not a multiple of K, len(y) not
 // M*N, or w.Data not Rows whole rows): these are programming errors, and callers validate
