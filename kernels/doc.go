@@ -48,6 +48,9 @@
 //     (AVX2: within 8·2⁻²⁴ relative plus 2⁻¹²⁵ absolute). RoPENeoX: two rounded
 //     products and a rounded sum.
 //
+// Results are reproducible: for a given implementation, a row of a matrix product has
+// the same bits whatever M, the row's position in x and the number of threads.
+//
 // # Threads and tiles
 //
 // A [Pool] splits a matrix multiply into tiles of weight rows (multiples of 12, sized

@@ -59,7 +59,7 @@ var (
 	q6_KAVX2 = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2}
 )
 
-// gemvPrefetch is how far ahead (bytes) the one-row kernels (gemv*AVX2) prefetch their
-// weight stream: a single stream per thread leaves DRAM latency exposed between the
+// gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*AVX2)
+// prefetch their weight stream: a single stream per thread leaves DRAM latency exposed between the
 // hardware prefetcher's requests (2–4 KiB measured best on the 2-core Zen 3).
 var gemvPrefetch = 3072

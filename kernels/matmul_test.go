@@ -359,6 +359,13 @@ func TestRowsIndependent(t *testing.T) {
 		eachImpl(t, func(t *testing.T) {
 			full := make([]float32, M*N)
 			NewPool(2).MatMul(full, x, w)
+			other := make([]float32, M*N)
+			NewPool(3).MatMul(other, x, w) // other tiles
+			for i := range other {
+				if other[i] != full[i] {
+					t.Fatalf("%s: y[%d] with 3 threads %g, with 2 %g", f, i, other[i], full[i])
+				}
+			}
 			for m := 0; m < M; m++ {
 				one := make([]float32, N)
 				NewPool(1).MatMul(one, x[m*K:(m+1)*K], w)
