@@ -11,6 +11,15 @@ import (
 // whole 32-token block of a 4-head GQA group against a 32k context.
 const scoreBudget = 1 << 22
 
+// keyPad is the granularity of the key dimension in the value product: score rows and
+// transposed values are laid out with a stride of J rounded up to it, zero-filled. The
+// SIMD dot products then see each visible key at the same vector lane whatever the
+// number of keys, so a block computed against the cache has exactly the bits of the same
+// block inside a full-window recompute (where more keys follow, masked to zero).
+const keyPad = 64
+
+func padKeys(j int) int { return (j + keyPad - 1) / keyPad * keyPad }
+
 // attention runs the attention sub-block of layer li for the n tokens of the current chunk,
 // at absolute positions start…start+n-1, reading s.x (normed input, [n, hidden]) and
 // adding the projected output to the residual stream s.h.
@@ -72,27 +81,33 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 		return
 	}
 	J := start + n // keys visible to the chunk: cache plus the chunk itself
+	Jp := padKeys(J)
 	gs := Nq / Nkv
 	rows := gs * n
-	tile := max(1, min(rows, len(s.scores)/J))
+	tile := max(1, min(rows, len(s.scores)/Jp))
 	attn := s.attn[:n*Nq*D]
-	vT := s.vT[:D*J]
+	vT := s.vT[:D*Jp]
 	for g := 0; g < Nkv; g++ {
 		keys := s.kv.keys(li, g, J)
-		s.kv.valuesT(li, g, J, vT)
+		s.kv.valuesT(li, g, J, Jp, vT)
 		q := s.q[g*rows*D : (g+1)*rows*D]
 		for r0 := 0; r0 < rows; r0 += tile {
 			r1 := min(rows, r0+tile)
 			R := r1 - r0
-			sc := s.scores[:R*J]
-			m.pool.MatMul(sc, q[r0*D:r1*D], keys)
-			// Probabilities over each row's visible prefix; the masked tail is zeroed so
-			// the value matmul can run over all J keys.
-			s.softmaxRows(sc, r0, R, J, n, start, block)
+			sc := s.scores[:R*Jp]
+			m.pool.MatMul(sc[:R*J], q[r0*D:r1*D], keys)
+			// Spread the [R, J] scores to rows of stride Jp, last row first so that no
+			// row is overwritten before it moves.
+			for r := R - 1; r > 0; r-- {
+				copy(sc[r*Jp:r*Jp+J], sc[r*J:(r+1)*J])
+			}
+			// Probabilities over each row's visible prefix; the masked tail and the
+			// padding are zeroed so the value matmul can run over all Jp keys.
+			s.softmaxRows(sc, r0, R, J, Jp, n, start, block)
 			// out[r][d] = Σ_j p[r][j]·V[j][d], computed as the transposed product
 			// yT[d][r] = Σ_j vT[d][j]·P[r][j] so that both operands are contiguous.
 			yT := s.yT[:D*R]
-			m.pool.MatMul(yT, vT, kernels.F32Matrix(sc, R, J))
+			m.pool.MatMul(yT, vT, kernels.F32Matrix(sc, R, Jp))
 			for r := r0; r < r1; r++ {
 				t, h := r%n, g*gs+r/n
 				o := attn[(t*Nq+h)*D : (t*Nq+h+1)*D]
@@ -105,11 +120,12 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
 }
 
-// softmaxRows turns rows r0…r0+R-1 of the score tile sc ([R, J]) into attention
-// probabilities, in parallel over row chunks. The task is a method value made once per
-// State and its arguments live in the State, so dispatching it allocates nothing here.
-func (s *State) softmaxRows(sc []float32, r0, R, J, n, start, block int) {
-	s.sm = softmaxArgs{sc: sc, r0: r0, R: R, J: J, n: n, start: start, block: block}
+// softmaxRows turns rows r0…r0+R-1 of the score tile sc ([R, stride], J keys a row) into
+// attention probabilities, in parallel over row chunks. The task is a method value made
+// once per State and its arguments live in the State, so dispatching it allocates nothing
+// here.
+func (s *State) softmaxRows(sc []float32, r0, R, J, stride, n, start, block int) {
+	s.sm = softmaxArgs{sc: sc, r0: r0, R: R, J: J, stride: stride, n: n, start: start, block: block}
 	s.m.pool.Run((R+softmaxChunk-1)/softmaxChunk, s.softmaxTask)
 	s.sm.sc = nil
 }
@@ -117,14 +133,14 @@ func (s *State) softmaxRows(sc []float32, r0, R, J, n, start, block int) {
 const softmaxChunk = 16
 
 type softmaxArgs struct {
-	sc                        []float32
-	r0, R, J, n, start, block int
+	sc                                []float32
+	r0, R, J, stride, n, start, block int
 }
 
 func (s *State) softmaxChunk(c int) {
 	a := &s.sm
 	for r := a.r0 + c*softmaxChunk; r < min(a.r0+a.R, a.r0+(c+1)*softmaxChunk); r++ {
-		row := a.sc[(r-a.r0)*a.J : (r-a.r0+1)*a.J]
+		row := a.sc[(r-a.r0)*a.stride : (r-a.r0+1)*a.stride]
 		vis := visibleKeys(a.start+r%a.n, a.J, a.block)
 		kernels.Softmax(row[:vis])
 		clear(row[vis:])

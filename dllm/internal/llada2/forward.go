@@ -88,7 +88,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		width = max(width, cfg.MoEIntermediateSize*max(1, cfg.NumSharedExperts))
 	}
 	gs := Nq / Nkv
-	nScores := max(capacity, min(gs*maxRun*capacity, scoreBudget))
+	nScores := max(padKeys(capacity), min(gs*maxRun*padKeys(capacity), scoreBudget))
 
 	s := &State{
 		m:      m,
@@ -99,7 +99,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		qkv:    make([]float32, maxRun*(Nq+2*Nkv)*D),
 		q:      make([]float32, Nq*maxRun*D),
 		kt:     make([]float32, D),
-		vT:     make([]float32, D*capacity),
+		vT:     make([]float32, D*padKeys(capacity)),
 		yT:     make([]float32, D*gs*maxRun),
 		attn:   make([]float32, maxRun*Nq*D),
 		scores: make([]float32, nScores),

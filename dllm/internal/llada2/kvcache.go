@@ -132,14 +132,16 @@ func (c *kvCache) keys(layer, head, n int) kernels.Matrix {
 
 // valuesT writes the values of positions 0…n-1 of (layer, head), transposed, into dst
 // as a contiguous float32 [dim, n] array.
-func (c *kvCache) valuesT(layer, head, n int, dst []float32) {
+func (c *kvCache) valuesT(layer, head, n, stride int, dst []float32) {
 	for d := 0; d < c.dim; d++ {
 		o := c.vOffset(layer, head, d)
+		row := dst[d*stride : (d+1)*stride]
 		if c.f16 {
-			kernels.F16ToF32(dst[d*n:(d+1)*n], c.v16[2*o:2*(o+n)])
+			kernels.F16ToF32(row[:n], c.v16[2*o:2*(o+n)])
 		} else {
-			copy(dst[d*n:(d+1)*n], c.v[o:o+n])
+			copy(row[:n], c.v[o:o+n])
 		}
+		clear(row[n:])
 	}
 }
 
