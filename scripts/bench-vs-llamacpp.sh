@@ -103,11 +103,13 @@ for L in $LAYERS; do
 		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --json -q >"$OUT/dllm-mini$L-$T.json"
 		echo "== $f: llama-bench" >&2
 		"$BIN/llama-bench" -m "$f" -p 32 -n 0 -t "$THREADS" -r "$REPS" -o json >"$OUT/llama-mini$L-$T.json" 2>"$OUT/llama-mini$L-$T.log"
-		llama=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["avg_ts"])' "$OUT/llama-mini$L-$T.json")
-		all=$(field "$OUT/dllm-mini$L-$T.json" block_forward.tok_per_s)
-		one=$(field "$OUT/dllm-mini$L-$T.json" block_forward_1row.tok_per_s)
-		pre=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prefill"][0]["tok_per_s"])' "$OUT/dllm-mini$L-$T.json")
-		rows+=("$L $T $llama $one $all $pre")
+		llama=$(python3 -c 'import json,sys; print(max(json.load(open(sys.argv[1]))[0]["samples_ts"]))' "$OUT/llama-mini$L-$T.json")
+		llamamed=$(python3 -c 'import json,sys,statistics; print(statistics.median(json.load(open(sys.argv[1]))[0]["samples_ts"]))' "$OUT/llama-mini$L-$T.json")
+		all=$(field "$OUT/dllm-mini$L-$T.json" block_forward.best_tok_per_s)
+		one=$(field "$OUT/dllm-mini$L-$T.json" block_forward_1row.best_tok_per_s)
+		onemed=$(field "$OUT/dllm-mini$L-$T.json" block_forward_1row.tok_per_s)
+		pre=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prefill"][0]["best_tok_per_s"])' "$OUT/dllm-mini$L-$T.json")
+		rows+=("$L $T $llama $one $all $pre $llamamed $onemed")
 	done
 done
 
@@ -115,13 +117,14 @@ cpu=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -
 isa=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" kernels)
 echo
 echo "machine: $cpu, $(nproc) logical CPUs; $THREADS threads; dllm kernels: $isa; llama.cpp $(cd "$SRC" && git describe --tags --always 2>/dev/null || echo v0.5.0 bundle)"
-echo "tok/s, median of $REPS runs (dllm) / mean of $REPS (llama-bench); ratio = dllm ÷ llama.cpp pp32"
+echo "tok/s of the fastest of $REPS runs each (robust to other load on a shared machine); medians in the last columns"
+echo "ratio = dllm ÷ llama.cpp pp32 (llama-bench -p 32 -n 0 -t $THREADS)"
 echo
-printf '| model | type | llama.cpp pp32 | dllm block fwd (1 row) | ratio | dllm block fwd (all 32 rows) | ratio | dllm prefill 128 |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| model | type | llama.cpp pp32 | dllm block fwd, 1 row | ratio | dllm block fwd, all 32 rows | ratio | dllm prefill 128 | median: llama.cpp / dllm 1 row |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for r in "${rows[@]}"; do
 	set -- $r
 	python3 -c 'import sys
-L,T,ll,one,al,pre=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
-print(f"| mini, {L} layers | {T} | {ll:.0f} | {one:.0f} | {one/ll:.2f}x | {al:.0f} | {al/ll:.2f}x | {pre:.0f} |")' "$@"
+L,T,ll,one,al,pre,llm,onem=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
+print(f"| mini, {L} layers | {T} | {ll:.0f} | {one:.0f} | {one/ll:.2f}x | {al:.0f} | {al/ll:.2f}x | {pre:.0f} | {llm:.0f} / {onem:.0f} |")' "$@"
 done
