@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -260,55 +261,19 @@ func plan(ck *weights.Checkpoint, cfg *llada2.Config, base, outOverride weights.
 		}
 		return t
 	}
-	add := func(name, hf string, shape ...int) {
-		t := get(hf, shape...)
-		dt, fb := TypeFor(name, shape, base, outOverride)
-		items = append(items, item{name: name, shape: shape, dtype: dt, fallback: fb, parts: []*weights.Tensor{t}})
-	}
-	H, V, D := cfg.HiddenSize, cfg.VocabSize, cfg.HeadDim
-	add("token_embd.weight", "model.word_embeddings.weight", V, H)
-	for i := 0; i < cfg.NumLayers; i++ {
-		b, p := fmt.Sprintf("blk.%d.", i), fmt.Sprintf("model.layers.%d.", i)
-		add(b+"attn_norm.weight", p+"input_layernorm.weight", H)
-		add(b+"attn_qkv.weight", p+"attention.query_key_value.weight", (cfg.NumHeads+2*cfg.NumKVHeads)*D, H)
-		add(b+"attn_q_norm.weight", p+"attention.query_layernorm.weight", D)
-		add(b+"attn_k_norm.weight", p+"attention.key_layernorm.weight", D)
-		add(b+"attn_output.weight", p+"attention.dense.weight", H, cfg.NumHeads*D)
-		add(b+"ffn_norm.weight", p+"post_attention_layernorm.weight", H)
-		if i < cfg.FirstKDenseReplace {
-			I := cfg.IntermediateSize
-			add(b+"ffn_gate.weight", p+"mlp.gate_proj.weight", I, H)
-			add(b+"ffn_up.weight", p+"mlp.up_proj.weight", I, H)
-			add(b+"ffn_down.weight", p+"mlp.down_proj.weight", H, I)
-			continue
+	_, hasBias := ck.Tensor("model.layers." + strconv.Itoa(cfg.FirstKDenseReplace) + ".mlp.gate.expert_bias")
+	_, hasHead := ck.Tensor("lm_head.weight")
+	for _, lt := range llada2.GGUFLayout(cfg, hasBias, hasHead || !cfg.TieWordEmbeddings) {
+		dt, fb := TypeFor(lt.Name, lt.Shape, base, outOverride)
+		it := item{name: lt.Name, shape: lt.Shape, dtype: dt, fallback: fb}
+		part := lt.Shape
+		if len(lt.HF) > 1 {
+			part = lt.Shape[1:] // one expert of a stacked tensor
 		}
-		E, Im := cfg.NumExperts, cfg.MoEIntermediateSize
-		add(b+"ffn_gate_inp.weight", p+"mlp.gate.weight", E, H)
-		if _, ok := ck.Tensor(p + "mlp.gate.expert_bias"); ok {
-			add(b+"exp_probs_b.bias", p+"mlp.gate.expert_bias", E)
+		for _, hf := range lt.HF {
+			it.parts = append(it.parts, get(hf, part...))
 		}
-		for _, w := range []struct {
-			gguf, hf   string
-			rows, cols int
-		}{{"down", "down_proj", H, Im}, {"gate", "gate_proj", Im, H}, {"up", "up_proj", Im, H}} {
-			name := b + "ffn_" + w.gguf + "_exps.weight"
-			shape := []int{E, w.rows, w.cols}
-			dt, fb := TypeFor(name, shape, base, outOverride)
-			it := item{name: name, shape: shape, dtype: dt, fallback: fb}
-			for e := 0; e < E; e++ {
-				it.parts = append(it.parts, get(fmt.Sprintf("%smlp.experts.%d.%s.weight", p, e, w.hf), w.rows, w.cols))
-			}
-			items = append(items, it)
-		}
-		if Ish := Im * cfg.NumSharedExperts; Ish > 0 {
-			add(b+"ffn_gate_shexp.weight", p+"mlp.shared_experts.gate_proj.weight", Ish, H)
-			add(b+"ffn_up_shexp.weight", p+"mlp.shared_experts.up_proj.weight", Ish, H)
-			add(b+"ffn_down_shexp.weight", p+"mlp.shared_experts.down_proj.weight", H, Ish)
-		}
-	}
-	add("output_norm.weight", "model.norm.weight", H)
-	if _, ok := ck.Tensor("lm_head.weight"); ok || !cfg.TieWordEmbeddings {
-		add("output.weight", "lm_head.weight", V, H)
+		items = append(items, it)
 	}
 	if len(missing) > 0 {
 		if len(missing) > 5 {

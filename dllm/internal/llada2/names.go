@@ -177,3 +177,67 @@ func splitExperts(t weights.Tensor, prefix, proj string) ([]weights.Tensor, erro
 	}
 	return out, nil
 }
+
+// GGUFTensor is one tensor of the LLaDA2 GGUF layout.
+type GGUFTensor struct {
+	Name  string   // GGUF name
+	Shape []int    // row-major, outermost first
+	HF    []string // canonical (Hugging Face) sources: one, or one per expert when stacked
+	// F32 marks the tensors llama.cpp's layout keeps in float32 whatever the file type:
+	// norms, the expert bias and the router.
+	F32 bool
+}
+
+// GGUFLayout lists the tensors of a LLaDA2 GGUF file for cfg in the order llama.cpp's
+// converter writes them: embeddings; per layer attention, then the dense FFN or the
+// router, expert bias (when withBias), stacked down/gate/up experts and the shared
+// expert; the final norm; the LM head (when withHead).
+func GGUFLayout(cfg *Config, withBias, withHead bool) []GGUFTensor {
+	var ts []GGUFTensor
+	add := func(f32 bool, name, hf string, shape ...int) {
+		ts = append(ts, GGUFTensor{Name: name, Shape: shape, HF: []string{hf}, F32: f32})
+	}
+	H, V, D := cfg.HiddenSize, cfg.VocabSize, cfg.HeadDim
+	add(false, "token_embd.weight", "model.word_embeddings.weight", V, H)
+	for i := 0; i < cfg.NumLayers; i++ {
+		b, p := fmt.Sprintf("blk.%d.", i), fmt.Sprintf("model.layers.%d.", i)
+		add(true, b+"attn_norm.weight", p+"input_layernorm.weight", H)
+		add(false, b+"attn_qkv.weight", p+"attention.query_key_value.weight", (cfg.NumHeads+2*cfg.NumKVHeads)*D, H)
+		add(true, b+"attn_q_norm.weight", p+"attention.query_layernorm.weight", D)
+		add(true, b+"attn_k_norm.weight", p+"attention.key_layernorm.weight", D)
+		add(false, b+"attn_output.weight", p+"attention.dense.weight", H, cfg.NumHeads*D)
+		add(true, b+"ffn_norm.weight", p+"post_attention_layernorm.weight", H)
+		if i < cfg.FirstKDenseReplace {
+			I := cfg.IntermediateSize
+			add(false, b+"ffn_gate.weight", p+"mlp.gate_proj.weight", I, H)
+			add(false, b+"ffn_up.weight", p+"mlp.up_proj.weight", I, H)
+			add(false, b+"ffn_down.weight", p+"mlp.down_proj.weight", H, I)
+			continue
+		}
+		E, Im := cfg.NumExperts, cfg.MoEIntermediateSize
+		add(true, b+"ffn_gate_inp.weight", p+"mlp.gate.weight", E, H)
+		if withBias {
+			add(true, b+"exp_probs_b.bias", p+"mlp.gate.expert_bias", E)
+		}
+		for _, w := range []struct {
+			gguf, hf   string
+			rows, cols int
+		}{{"down", "down_proj", H, Im}, {"gate", "gate_proj", Im, H}, {"up", "up_proj", Im, H}} {
+			t := GGUFTensor{Name: b + "ffn_" + w.gguf + "_exps.weight", Shape: []int{E, w.rows, w.cols}}
+			for e := 0; e < E; e++ {
+				t.HF = append(t.HF, fmt.Sprintf("%smlp.experts.%d.%s.weight", p, e, w.hf))
+			}
+			ts = append(ts, t)
+		}
+		if Ish := Im * cfg.NumSharedExperts; Ish > 0 {
+			add(false, b+"ffn_gate_shexp.weight", p+"mlp.shared_experts.gate_proj.weight", Ish, H)
+			add(false, b+"ffn_up_shexp.weight", p+"mlp.shared_experts.up_proj.weight", Ish, H)
+			add(false, b+"ffn_down_shexp.weight", p+"mlp.shared_experts.down_proj.weight", H, Ish)
+		}
+	}
+	add(true, "output_norm.weight", "model.norm.weight", H)
+	if withHead {
+		add(false, "output.weight", "lm_head.weight", V, H)
+	}
+	return ts
+}

@@ -247,50 +247,16 @@ func WriteSyntheticGGUF(path string, o SynthOptions) error {
 		}
 	}
 	var ts []synthTensor
-	mat := func(name, hf string, shape ...int) {
-		ts = append(ts, synthTensor{name: name, shape: shape, dtype: o.DType, hf: hf})
-	}
-	f32 := func(name, hf string, shape ...int) {
-		ts = append(ts, synthTensor{name: name, shape: shape, dtype: weights.F32, hf: hf})
-	}
-	H, V, D := cfg.HiddenSize, cfg.VocabSize, cfg.HeadDim
-	mat("token_embd.weight", "model.word_embeddings.weight", V, H)
-	for i := 0; i < cfg.NumLayers; i++ {
-		b, p := fmt.Sprintf("blk.%d.", i), fmt.Sprintf("model.layers.%d.", i)
-		f32(b+"attn_norm.weight", p+"input_layernorm.weight", H)
-		mat(b+"attn_qkv.weight", p+"attention.query_key_value.weight", (cfg.NumHeads+2*cfg.NumKVHeads)*D, H)
-		f32(b+"attn_q_norm.weight", p+"attention.query_layernorm.weight", D)
-		f32(b+"attn_k_norm.weight", p+"attention.key_layernorm.weight", D)
-		mat(b+"attn_output.weight", p+"attention.dense.weight", H, cfg.NumHeads*D)
-		f32(b+"ffn_norm.weight", p+"post_attention_layernorm.weight", H)
-		if i < cfg.FirstKDenseReplace {
-			I := cfg.IntermediateSize
-			mat(b+"ffn_gate.weight", p+"mlp.gate_proj.weight", I, H)
-			mat(b+"ffn_up.weight", p+"mlp.up_proj.weight", I, H)
-			mat(b+"ffn_down.weight", p+"mlp.down_proj.weight", H, I)
-			continue
+	for _, lt := range GGUFLayout(cfg, true, true) {
+		t := synthTensor{name: lt.Name, shape: lt.Shape, dtype: o.DType, hf: lt.HF[0]}
+		if lt.F32 {
+			t.dtype = weights.F32
 		}
-		E, Im := cfg.NumExperts, cfg.MoEIntermediateSize
-		f32(b+"ffn_gate_inp.weight", p+"mlp.gate.weight", E, H)
-		f32(b+"exp_probs_b.bias", p+"mlp.gate.expert_bias", E)
-		for _, w := range []struct {
-			gguf, hf   string
-			rows, cols int
-		}{{"gate", "gate_proj", Im, H}, {"up", "up_proj", Im, H}, {"down", "down_proj", H, Im}} {
-			parts := make([]string, E)
-			for e := range parts {
-				parts[e] = fmt.Sprintf("%smlp.experts.%d.%s.weight", p, e, w.hf)
-			}
-			ts = append(ts, synthTensor{name: b + "ffn_" + w.gguf + "_exps.weight", shape: []int{E, w.rows, w.cols}, dtype: o.DType, parts: parts})
+		if len(lt.HF) > 1 {
+			t.parts = lt.HF
 		}
-		if Ish := Im * cfg.NumSharedExperts; Ish > 0 {
-			mat(b+"ffn_gate_shexp.weight", p+"mlp.shared_experts.gate_proj.weight", Ish, H)
-			mat(b+"ffn_up_shexp.weight", p+"mlp.shared_experts.up_proj.weight", Ish, H)
-			mat(b+"ffn_down_shexp.weight", p+"mlp.shared_experts.down_proj.weight", H, Ish)
-		}
+		ts = append(ts, t)
 	}
-	f32("output_norm.weight", "model.norm.weight", H)
-	mat("output.weight", "lm_head.weight", V, H)
 
 	infos := make([]weights.TensorInfo, len(ts))
 	for i, t := range ts {
