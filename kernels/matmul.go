@@ -36,23 +36,56 @@ func (p *Pool) MatMulRows(y, x []float32, rows []int, w Matrix) {
 		p.matMul(y, nil, w, false)
 		return
 	}
-	g := make([]float32, len(rows)*K)
+	c := mmCalls.Get().(*mmCall)
+	if cap(c.g) < len(rows)*K {
+		c.g = make([]float32, len(rows)*K)
+	}
+	g := c.g[:len(rows)*K]
 	for i, r := range rows {
 		if r < 0 || (r+1)*K > len(x) {
 			panic(fmt.Sprintf("kernels: MatMulRows: row %d of a %d-row x", r, len(x)/K))
 		}
 		copy(g[i*K:(i+1)*K], x[r*K:(r+1)*K])
 	}
-	p.matMul(y, g, w, false)
+	p.mul(c, y, g, w, false)
+	mmCalls.Put(c)
 }
 
 // gemmFunc computes y[m*ldy+n] (=, or += when add) Σ_k x[m][k]·W[n][k] for every
 // m < xs.m and n in [n0, n1). w is the whole matrix; rb its row length in bytes.
 type gemmFunc func(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool)
 
-var xPreps = sync.Pool{New: func() any { return new(xPrep) }}
+// mmCall is the state of one matrix multiply: the prepared activations and the
+// arguments of its tiles. It is the task the pool runs (Do computes one tile), and it
+// is recycled, scratch included, so a steady-state multiply allocates nothing.
+type mmCall struct {
+	xs   xPrep
+	g    []float32 // MatMulRows' gathered rows of x
+	y    []float32
+	w    Matrix
+	gemm gemmFunc
+	rb   int // bytes per weight row
+	tile int // weight rows per task
+	add  bool
+}
+
+var mmCalls = sync.Pool{New: func() any { return new(mmCall) }}
+
+// Do computes tile t: weight rows [t·tile, (t+1)·tile) ∩ [0, N).
+func (c *mmCall) Do(t int) {
+	n0 := t * c.tile
+	c.gemm(c.y, c.w.Rows, &c.xs, c.w, c.rb, n0, min(n0+c.tile, c.w.Rows), c.add)
+}
 
 func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
+	c := mmCalls.Get().(*mmCall)
+	p.mul(c, y, x, w, add)
+	mmCalls.Put(c)
+}
+
+// mul is matMul with the call state c. (c is not recycled when mul panics: a worker
+// might still be using it.)
+func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	rb := w.validate()
 	K, N := w.Cols, w.Rows
 	if K == 0 {
@@ -74,8 +107,7 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 	if M == 0 || N == 0 {
 		return
 	}
-	xs := xPreps.Get().(*xPrep)
-	defer xPreps.Put(xs)
+	xs := &c.xs
 	xs.m, xs.k, xs.f = M, K, x
 	switch w.Format {
 	case Q8_0, Q4_0:
@@ -87,18 +119,15 @@ func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 			xs.pack()
 		}
 	}
-	gemm := active.gemm[w.Format]
 	rbTile := rb // bytes of a tile row that must stay cache-resident
 	if w.Format == F32 || w.Format == F16 || w.Format == BF16 {
 		rbTile = min(rb, floatChunk*rb/K) // float kernels walk K in chunks
 	}
-	tile := tileRows(M, N, K, rbTile, p.Threads())
-	tiles := (N + tile - 1) / tile
-	p.Run(tiles, func(t int) {
-		n0 := t * tile
-		gemm(y, N, xs, w, rb, n0, min(n0+tile, N), add)
-	})
-	xs.f = nil
+	c.y, c.w, c.gemm, c.rb, c.add = y, w, active.gemm[w.Format], rb, add
+	c.tile = tileRows(M, N, K, rbTile, p.Threads())
+	p.run((N+c.tile-1)/c.tile, c)
+	// Keep the scratch, drop the references to the caller's memory.
+	c.y, c.w, c.gemm, xs.f = nil, Matrix{}, nil, nil
 }
 
 // floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (16 KiB) stay in

@@ -11,26 +11,17 @@ import (
 // product is converted to float32 explicitly, so the compiler cannot fuse it into an
 // FMA (it may on arm64): the reference gives the same bits on every platform.
 func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
-	var wide []float32
 	if w.Format == F16 || w.Format == BF16 {
-		wide = make([]float32, xs.k)
+		gemmGenericHalf(y, ldy, xs, w, rb, n0, n1, add)
+		return
 	}
 	for n := n0; n < n1; n++ {
 		row := w.Data[n*rb : (n+1)*rb]
-		if wide != nil {
-			if w.Format == F16 {
-				F16ToF32(wide, row)
-			} else {
-				BF16ToF32(wide, row)
-			}
-		}
 		for m := 0; m < xs.m; m++ {
 			var v float32
 			switch w.Format {
 			case F32:
 				v = dotGeneric(xs.f[m*xs.k:(m+1)*xs.k], bytesAsF32(row))
-			case F16, BF16:
-				v = dotGeneric(xs.f[m*xs.k:(m+1)*xs.k], wide)
 			case Q8_0:
 				v = dotQ8_0Generic(row, xs.q[m*xs.qrow:(m+1)*xs.qrow])
 			case Q4_0:
@@ -44,6 +35,50 @@ func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add 
 				y[m*ldy+n] += v
 			} else {
 				y[m*ldy+n] = v
+			}
+		}
+	}
+}
+
+// wideChunk is how many weights of an F16/BF16 row gemmGenericHalf widens at a time, in
+// a buffer on the stack (the reference allocates nothing).
+const wideChunk = 256
+
+// gemmGenericHalf is gemmGeneric for F16/BF16 weights. Each row is widened exactly,
+// wideChunk weights at a time, and each dot product keeps one float32 accumulator
+// across the chunks, in order: the sums are dotGeneric's over the whole widened row.
+// Rows of x go in groups of len(acc), so a weight row is widened once per group.
+func gemmGenericHalf(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+	var wide [wideChunk]float32
+	var acc [8]float32
+	K := xs.k
+	for n := n0; n < n1; n++ {
+		row := w.Data[n*rb : (n+1)*rb]
+		for m0 := 0; m0 < xs.m; m0 += len(acc) {
+			m1 := min(m0+len(acc), xs.m)
+			clear(acc[:])
+			for k0 := 0; k0 < K; k0 += wideChunk {
+				k1 := min(k0+wideChunk, K)
+				wc := wide[:k1-k0]
+				if w.Format == F16 {
+					F16ToF32(wc, row[2*k0:2*k1])
+				} else {
+					BF16ToF32(wc, row[2*k0:2*k1])
+				}
+				for m := m0; m < m1; m++ {
+					s := acc[m-m0]
+					for i, x := range xs.f[m*K+k0 : m*K+k1] {
+						s += float32(x * wc[i]) // as dotGeneric: no FMA
+					}
+					acc[m-m0] = s
+				}
+			}
+			for m := m0; m < m1; m++ {
+				if add {
+					y[m*ldy+n] += acc[m-m0]
+				} else {
+					y[m*ldy+n] = acc[m-m0]
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package llada2
 import (
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -10,11 +11,11 @@ import (
 )
 
 // TestForwardAllocs: the steady state of diffusion decoding — the same block re-run
-// against a fixed cache — allocates nothing in this package. The allocation profile
-// attributes every allocation made during the forwards to the function that made it;
-// none may be in package llada2. (The kernels' matmul and worker pool allocate a little
-// per call — their job, closure and activation scratch — which is reported, not failed:
-// it is not this package's to fix.)
+// against a fixed cache — allocates nothing, with one thread or several: neither this
+// package nor the kernels (whose matmul and worker pool recycle their job, task and
+// activation scratch). The allocation profile names any allocation site in package
+// llada2. Under the race detector, sync.Pool drops a quarter of what it is given, so
+// the kernels' count is only logged there.
 func TestForwardAllocs(t *testing.T) {
 	// The detector must see an allocation made in this package.
 	if sites := allocSites(t, 2, func() { newRopeTable(4, 8, 1e4) }, "github.com/dllm-go/dllm/dllm/internal/llada2."); len(sites) == 0 {
@@ -43,13 +44,28 @@ func TestForwardAllocs(t *testing.T) {
 			step()
 			ours := allocSites(t, 10, step, "github.com/dllm-go/dllm/dllm/internal/llada2.")
 			total := testing.AllocsPerRun(10, step)
-			t.Logf("threads=%d kvf16=%v: %.1f allocations per 32-token block forward, all in kernels (MatMul alone: %.1f per call)",
-				threads, kvf16, total, matMulAllocs(mt.pool))
+			t.Logf("threads=%d kvf16=%v: %.1f allocations per 32-token block forward", threads, kvf16, total)
+			if total != 0 && !raceEnabled() {
+				t.Errorf("threads=%d kvf16=%v: %.1f allocations per 32-token block forward, want 0 (MatMul alone: %.1f per call)",
+					threads, kvf16, total, matMulAllocs(mt.pool))
+			}
 			for _, site := range ours {
 				t.Errorf("threads=%d kvf16=%v: allocation in this package: %s", threads, kvf16, site)
 			}
 		}
 	}
+}
+
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" {
+				return s.Value == "true"
+			}
+		}
+	}
+	return false
 }
 
 // allocSites runs f n times with every allocation sampled and returns the allocation
