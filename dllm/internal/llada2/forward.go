@@ -51,8 +51,15 @@ type State struct {
 	offs, fill  []int32   // [experts+1]
 	order       []int32   // [maxRun·K] token of each assignment, grouped by expert
 	orderW      []float32
-	gather      []float32 // [maxRun, hidden]
-	expOut      []float32 // [maxRun, hidden]
+	active      []int32     // [experts] experts with tokens this layer, ascending
+	base        []int32     // [experts] first scratch row of each active expert in its wave
+	expRows     int         // scratch rows of one wave of experts
+	gather      []float32   // [expRows, hidden] expert inputs, then outputs
+	egate, eup  []float32   // [expRows, moe width] expert activations
+	moeW        *MoE        // the layer of the running moe call (for expertTask)
+	moeN        int         // its rows
+	wave        int         // index in active of its wave's first expert
+	expertTask  func(i int) // s.expert, bound once
 }
 
 // NewState allocates a session state for m.
@@ -123,8 +130,15 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		s.fill = make([]int32, E+1)
 		s.order = make([]int32, maxRun*K)
 		s.orderW = make([]float32, maxRun*K)
-		s.gather = make([]float32, (maxRun+3)*H)
-		s.expOut = make([]float32, (maxRun+3)*H)
+		// A wave holds any single expert (at most maxRun tokens, padded) and, up to 64-token
+		// runs, every assignment of the run with padding.
+		s.expRows = max(maxRun+3, min(maxRun, 64)*K*4/3+4)
+		s.active = make([]int32, E)
+		s.base = make([]int32, E)
+		s.gather = make([]float32, s.expRows*H)
+		s.egate = make([]float32, s.expRows*cfg.MoEIntermediateSize)
+		s.eup = make([]float32, s.expRows*cfg.MoEIntermediateSize)
+		s.expertTask = s.expert
 	}
 	return s, nil
 }

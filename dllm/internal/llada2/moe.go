@@ -60,32 +60,83 @@ func (s *State) moe(w *MoE, n int) {
 		s.mlp(&w.Shared, x, h, n)
 	}
 
+	// The routed experts run in parallel across experts, each on one goroutine with the
+	// single-threaded kernels (a few rows per expert make per-expert parallel matmuls
+	// mostly synchronization). Their outputs land in per-expert rows of s.gather and are
+	// combined afterwards in expert order, so the result is the same whatever the number
+	// of threads. The active experts go in waves whose padded rows fit the scratch.
+	na := 0
 	for e := 0; e < E; e++ {
-		c := int(s.count[e])
-		if c == 0 {
-			continue
-		}
-		toks := s.order[s.offs[e]:s.offs[e+1]]
-		// Pad the batch with zero rows to a multiple of 4 when that saves passes over
-		// the expert's weights: the kernels stream the weights once per group of four
-		// rows but once per row for the remainder (measured on the mini shape: ~10 %
-		// less MoE time in Q8_0 for a remainder of 3; a remainder of 2 is a wash).
-		p := c
-		if r := c % 4; r >= padMin {
-			p = c - r + 4
-		}
-		g := s.gather[:p*H]
-		for i, t := range toks {
-			copy(g[i*H:(i+1)*H], x[int(t)*H:(int(t)+1)*H])
-		}
-		clear(g[c*H:])
-		y := s.expOut[:p*H]
-		clear(y)
-		s.mlp(&w.Experts[e], g, y, p)
-		for i, t := range toks {
-			kernels.Axpy(h[int(t)*H:(int(t)+1)*H], s.orderW[int(s.offs[e])+i], y[i*H:(i+1)*H])
+		if s.count[e] > 0 {
+			s.active[na] = int32(e)
+			na++
 		}
 	}
+	s.moeW, s.moeN = w, n
+	for a0 := 0; a0 < na; {
+		rows, a1 := 0, a0
+		for a1 < na {
+			p := padRows(int(s.count[s.active[a1]]))
+			if rows+p > s.expRows {
+				break
+			}
+			s.base[a1] = int32(rows)
+			rows += p
+			a1++
+		}
+		s.wave = a0
+		s.m.pool.Run(a1-a0, s.expertTask)
+		for a := a0; a < a1; a++ {
+			e := s.active[a]
+			o := int(s.offs[e])
+			y := s.gather[int(s.base[a])*H:]
+			for i, t := range s.order[o:s.offs[e+1]] {
+				kernels.Axpy(h[int(t)*H:(int(t)+1)*H], s.orderW[o+i], y[i*H:(i+1)*H])
+			}
+		}
+		a0 = a1
+	}
+	s.moeW = nil
+}
+
+// expert runs active expert s.wave+i of the current moe call on the caller's goroutine:
+// it gathers the expert's tokens into its rows of s.gather and overwrites them with the
+// expert's output.
+func (s *State) expert(i int) {
+	H := s.m.cfg.HiddenSize
+	a := s.wave + i
+	e := s.active[a]
+	ex := &s.moeW.Experts[e]
+	width := ex.Gate.Rows
+	toks := s.order[s.offs[e]:s.offs[e+1]]
+	c := len(toks)
+	p := padRows(c)
+	r0 := int(s.base[a])
+	x := s.x[:s.moeN*H]
+	g := s.gather[r0*H : (r0+p)*H]
+	for i, t := range toks {
+		copy(g[i*H:(i+1)*H], x[int(t)*H:(int(t)+1)*H])
+	}
+	clear(g[c*H:])
+	gate, up := s.egate[r0*width:(r0+p)*width], s.eup[r0*width:(r0+p)*width]
+	var one *kernels.Pool // nil: single-threaded on this goroutine
+	one.MatMul(gate, g, ex.Gate)
+	one.MatMul(up, g, ex.Up)
+	kernels.SiLUMul(gate, gate, up)
+	clear(g) // the input is consumed: the output goes in its place
+	one.MatMulAdd(g, gate, ex.Down)
+}
+
+// padRows is the batch size an expert with c tokens runs at: c padded with zero rows to
+// a multiple of 4 when that saves passes over the expert's weights (the kernels stream
+// the weights once per group of four rows but once per row for the remainder; measured
+// on the mini shape: ~10 % less MoE time in Q8_0 for a remainder of 3; a remainder of 2
+// is a wash).
+func padRows(c int) int {
+	if r := c % 4; r >= padMin {
+		return c - r + 4
+	}
+	return c
 }
 
 // padMin is the smallest remainder (rows mod 4) worth padding away.
