@@ -1,0 +1,58 @@
+package llada2
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
+// TestMoEThreadsBitIdentical: the routed experts run in parallel across experts and are
+// combined in expert order, so a block forward gives the same bits whatever the number
+// of threads and however the active experts are split into waves.
+func TestMoEThreadsBitIdentical(t *testing.T) {
+	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: TinyConfig(2), DType: weights.Q8_0, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"micro": filepath.Join(microDir, "hf"), "tiny-q8_0": tiny} {
+		t.Run(name, func(t *testing.T) {
+			m := openModel(t, path)
+			V := m.Config().VocabSize
+			tokens := make([]int32, 64)
+			for i := range tokens {
+				tokens[i] = int32(i * 997 % (V - 8))
+			}
+			rows := span(0, 32)
+			run := func(threads int, minWaves bool) []float32 {
+				s, err := m.WithThreads(threads).NewState(StateOptions{Capacity: 64, MaxRun: 32})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if minWaves {
+					s.expRows = s.maxRun + 3 // the smallest wave that holds any one expert
+				}
+				if err := s.Forward(tokens[:32], 32, true, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+				out := make([]float32, 32*V)
+				if err := s.Forward(tokens[32:], 32, false, rows, out); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			want := run(1, false)
+			for _, threads := range []int{1, 2, 3} {
+				for _, minWaves := range []bool{false, true} {
+					got := run(threads, minWaves)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("threads=%d minWaves=%v: logit %d = %v, want %v (1 thread)", threads, minWaves, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
