@@ -38,7 +38,7 @@ type State struct {
 	scores      []float32
 	sm          softmaxArgs     // arguments of softmaxTask
 	softmaxTask func(chunk int) // s.softmaxChunk, bound once
-	gate, up    []float32       // [maxRun, widest FFN]
+	gate, up    []float32       // [maxRun, widest dense or shared FFN]
 	router      []float32       // [maxRun, experts]
 	sig, sel    []float32       // [experts]
 	groupScore  []float32
@@ -110,8 +110,8 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		yT:     make([]float32, D*gs*maxRun),
 		attn:   make([]float32, maxRun*Nq*D),
 		scores: make([]float32, nScores),
-		gate:   make([]float32, (maxRun+3)*width), // +3: padded expert batches
-		up:     make([]float32, (maxRun+3)*width),
+		gate:   make([]float32, maxRun*width),
+		up:     make([]float32, maxRun*width),
 	}
 	s.softmaxTask = s.softmaxChunk
 	if hasMoE {
