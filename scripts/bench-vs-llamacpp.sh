@@ -5,7 +5,7 @@
 #                                [--only-build] [--no-build]
 #
 # 1. Builds llama.cpp (v0.5.0 from the git bundle inside the npm package node-llama-cpp,
-#    peers.md §1.7) once, outside the repository, in $LLAMACPP_DIR
+#    the build that works on this machine) once, outside the repository, in $LLAMACPP_DIR
 #    (default $HOME/.cache/dllm-llamacpp): llama-bench, llama-quantize and
 #    test-backend-ops (LLAMA_BUILD_TESTS=ON, for MUL_MAT comparisons). Reused if present.
 # 2. Makes mini-shaped models (the real LLaDA2.0-mini layer sizes and vocabulary, fewer

@@ -329,7 +329,7 @@ func dequantized(t testing.TB, src string) string {
 //     quantization of the integer kernels (≈2 % relative, times a head whose logits have
 //     std ≈ 9) puts 20–30 % of rows above 0.5, and flips a router choice at a few
 //     positions, whose logits then move by several units (llama.cpp's do the same:
-//     peers.md §1.9). The figures are logged.
+//     checked against the fixture logits). The figures are logged.
 //
 // The distance to the unquantized goldens (weight quantization error, large on random
 // weights with a sharp head) is logged for the record.

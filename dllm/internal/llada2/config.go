@@ -163,7 +163,7 @@ const (
 	ggufGatingSigmoid = 2
 )
 
-// configFromGGUF reads the BailingMoeV2 key set (peers.md §1.5).
+// configFromGGUF reads the BailingMoeV2 key set that llama.cpp's LLaDA2 support writes.
 func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	md := ck.Meta
 	arch, _ := md.String("general.architecture")

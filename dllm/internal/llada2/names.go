@@ -12,7 +12,7 @@ import (
 // Canonical tensor naming is the Hugging Face one (llada2-spec.md §1.3), with one tensor
 // per routed expert. It is the naming of the format people download first, it names every
 // expert separately (which GGUF cannot), and the forward pass binds by it. GGUF names
-// (llama.cpp's bailingmoe2 layout, peers.md §1.5) are translated by the tables below.
+// (llama.cpp's bailingmoe2 layout) are translated by the tables below.
 
 // ggufGlobal maps the tensors outside the layers.
 var ggufGlobal = map[string]string{
