@@ -114,7 +114,10 @@ func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
 // keys of a GGUF file.
 func loadTokenizer(ck *weights.Checkpoint) (*tokenizer.Tokenizer, error) {
 	if ck.Format == weights.FormatGGUF {
-		v, err := GGUFVocab(ck.Meta)
+		if ck.Meta == nil {
+			return nil, fmt.Errorf("dllm: %s: no GGUF metadata", ck.Path)
+		}
+		v, err := tokenizer.VocabFromGGUF(ck.Meta)
 		if err != nil {
 			return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
 		}
@@ -125,41 +128,6 @@ func loadTokenizer(ck *weights.Checkpoint) (*tokenizer.Tokenizer, error) {
 		return nil, fmt.Errorf("dllm: %s has no tokenizer.json: %w", dir, err)
 	}
 	return tokenizer.Load(dir)
-}
-
-// GGUFVocab collects the tokenizer.ggml.* keys of GGUF metadata for tokenizer.FromGGUF.
-func GGUFVocab(meta *weights.Metadata) (tokenizer.GGUFVocab, error) {
-	v := tokenizer.GGUFVocab{BOS: -1, EOS: -1, Pad: -1, Mask: -1}
-	if meta == nil {
-		return v, errors.New("no GGUF metadata")
-	}
-	var ok bool
-	if v.Model, ok = meta.String("tokenizer.ggml.model"); !ok {
-		return v, errors.New("GGUF has no tokenizer (tokenizer.ggml.model missing)")
-	}
-	v.Pre, _ = meta.String("tokenizer.ggml.pre")
-	if v.Tokens, ok = meta.Strings("tokenizer.ggml.tokens"); !ok {
-		return v, errors.New("GGUF tokenizer.ggml.tokens missing or not a string array")
-	}
-	v.Merges, _ = meta.Strings("tokenizer.ggml.merges")
-	if types, ok := meta.Ints("tokenizer.ggml.token_type"); ok {
-		v.TokenTypes = make([]int32, len(types))
-		for i, t := range types {
-			v.TokenTypes[i] = int32(t)
-		}
-	}
-	for key, dst := range map[string]*int{
-		"tokenizer.ggml.bos_token_id":     &v.BOS,
-		"tokenizer.ggml.eos_token_id":     &v.EOS,
-		"tokenizer.ggml.padding_token_id": &v.Pad,
-		"tokenizer.ggml.mask_token_id":    &v.Mask,
-	} {
-		if id, ok := meta.Uint(key); ok && id < uint64(len(v.Tokens)) {
-			*dst = int(id)
-		}
-	}
-	v.ChatTemplate, _ = meta.String("tokenizer.chat_template")
-	return v, nil
 }
 
 // Close releases the weights. Sessions of the model fail with ErrClosed afterwards; a

@@ -20,6 +20,48 @@ type GGUFVocab struct {
 	ChatTemplate string   // tokenizer.chat_template, "" if absent
 }
 
+// GGUFMetadata is read access to the key/values of a GGUF file, as any GGUF reader
+// provides it (dllm's own reader does).
+type GGUFMetadata interface {
+	String(key string) (string, bool)
+	Strings(key string) ([]string, bool)
+	Ints(key string) ([]int64, bool)
+	Uint(key string) (uint64, bool)
+}
+
+// VocabFromGGUF collects the tokenizer.ggml.* keys (and tokenizer.chat_template) of GGUF
+// metadata for FromGGUF.
+func VocabFromGGUF(md GGUFMetadata) (GGUFVocab, error) {
+	v := GGUFVocab{BOS: -1, EOS: -1, Pad: -1, Mask: -1}
+	var ok bool
+	if v.Model, ok = md.String("tokenizer.ggml.model"); !ok {
+		return v, fmt.Errorf("tokenizer: GGUF has no tokenizer (tokenizer.ggml.model missing)")
+	}
+	v.Pre, _ = md.String("tokenizer.ggml.pre")
+	if v.Tokens, ok = md.Strings("tokenizer.ggml.tokens"); !ok {
+		return v, fmt.Errorf("tokenizer: GGUF tokenizer.ggml.tokens missing or not a string array")
+	}
+	v.Merges, _ = md.Strings("tokenizer.ggml.merges")
+	if types, ok := md.Ints("tokenizer.ggml.token_type"); ok {
+		v.TokenTypes = make([]int32, len(types))
+		for i, t := range types {
+			v.TokenTypes[i] = int32(t)
+		}
+	}
+	for key, dst := range map[string]*int{
+		"tokenizer.ggml.bos_token_id":     &v.BOS,
+		"tokenizer.ggml.eos_token_id":     &v.EOS,
+		"tokenizer.ggml.padding_token_id": &v.Pad,
+		"tokenizer.ggml.mask_token_id":    &v.Mask,
+	} {
+		if id, ok := md.Uint(key); ok && id < uint64(len(v.Tokens)) {
+			*dst = int(id)
+		}
+	}
+	v.ChatTemplate, _ = md.String("tokenizer.chat_template")
+	return v, nil
+}
+
 // GGUF token types (llama.cpp's llama_token_type).
 const (
 	ggufTypeControl     = 3
