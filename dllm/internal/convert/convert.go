@@ -86,27 +86,6 @@ func ParseType(s string) (weights.DType, error) {
 	return weights.Invalid, fmt.Errorf("convert: unknown type %q (want f32, f16, bf16, q8_0, q4_0, q4_k or q6_k)", s)
 }
 
-// FileType is llama.cpp's general.file_type (llama_ftype) for a file whose matrices are
-// mostly t. q4_k maps to MOSTLY_Q4_K_S: every matrix is Q4_K except the Q6_K head, with
-// no Q6_K attention/FFN mix (what Q4_K_M would add).
-func FileType(t weights.DType) uint32 {
-	switch t {
-	case weights.F16:
-		return 1
-	case weights.Q4_0:
-		return 2
-	case weights.Q8_0:
-		return 7
-	case weights.Q4_K:
-		return 14
-	case weights.Q6_K:
-		return 18
-	case weights.BF16:
-		return 32
-	}
-	return 0 // ALL_F32
-}
-
 // TypeFor picks the stored type of one tensor (GGUF name, row-major shape) of a file of
 // type base. The policy, and why:
 //
@@ -299,48 +278,8 @@ func equalShape(a, b []int) bool {
 // metadata builds the GGUF keys, in the order llama.cpp's converter writes them (the
 // fixture GGUFs' order), from the config and the vocabulary.
 func metadata(cfg *llada2.Config, arch, name string, base weights.DType, v *vocab) []weights.KV {
-	var kv []weights.KV
+	kv := llada2.GGUFModelKeys(cfg, arch, name, weights.FileType(base), base.Quantized())
 	put := func(k string, x any) { kv = append(kv, weights.KV{Key: k, Value: weights.MustValue(x)}) }
-	u := func(k string, n int) { put(arch+"."+k, uint32(n)) }
-	gating := 2 // sigmoid
-	if cfg.ScoreFunction == "softmax" {
-		gating = 1
-	}
-	put("general.architecture", arch)
-	put("general.type", "model")
-	put("general.name", name)
-	u("block_count", cfg.NumLayers)
-	u("context_length", cfg.MaxPositionEmbeddings)
-	u("embedding_length", cfg.HiddenSize)
-	u("feed_forward_length", cfg.IntermediateSize)
-	u("attention.head_count", cfg.NumHeads)
-	u("attention.head_count_kv", cfg.NumKVHeads)
-	put(arch+".rope.freq_base", float32(cfg.RopeTheta))
-	put(arch+".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps))
-	u("expert_used_count", cfg.NumExpertsPerTok)
-	u("expert_group_count", cfg.NumGroups)
-	u("expert_group_used_count", cfg.TopKGroups)
-	u("expert_gating_func", gating)
-	u("attention.key_length", cfg.HeadDim)
-	u("attention.value_length", cfg.HeadDim)
-	put("general.file_type", FileType(base))
-	u("rope.dimension_count", cfg.RotaryDim)
-	put(arch+".rope.scaling.type", "none")
-	u("leading_dense_block_count", cfg.FirstKDenseReplace)
-	u("vocab_size", cfg.VocabSize)
-	u("expert_feed_forward_length", cfg.MoEIntermediateSize)
-	// The width of one shared expert: how llama.cpp's loader reads the key (micro
-	// fixture README, GGUF layout).
-	u("expert_shared_feed_forward_length", cfg.MoEIntermediateSize)
-	put(arch+".expert_weights_scale", float32(cfg.RoutedScalingFactor))
-	u("expert_count", cfg.NumExperts)
-	u("expert_shared_count", cfg.NumSharedExperts)
-	put(arch+".expert_weights_norm", cfg.NormTopKProb)
-	put("diffusion.shift_logits", false)
-	if base.Quantized() {
-		// Only quantized files carry it, as gguf-py writes them (and the fixture GGUFs).
-		put("general.quantization_version", uint32(2))
-	}
 	put("tokenizer.ggml.model", "gpt2")
 	put("tokenizer.ggml.pre", "bailingmoe2")
 	put("tokenizer.ggml.tokens", v.tokens)

@@ -241,3 +241,51 @@ func GGUFLayout(cfg *Config, withBias, withHead bool) []GGUFTensor {
 	}
 	return ts
 }
+
+// GGUFModelKeys returns the general.* and architecture keys of a LLaDA2 GGUF file, in the
+// order llama.cpp's converter writes them; the tokenizer keys follow them. fileType is
+// general.file_type; quantized adds general.quantization_version, as gguf-py does for
+// quantized files.
+func GGUFModelKeys(cfg *Config, arch, name string, fileType uint32, quantized bool) []weights.KV {
+	var kv []weights.KV
+	put := func(k string, x any) { kv = append(kv, weights.KV{Key: k, Value: weights.MustValue(x)}) }
+	u := func(k string, n int) { put(arch+"."+k, uint32(n)) }
+	gating := 2 // sigmoid
+	if cfg.ScoreFunction == "softmax" {
+		gating = 1
+	}
+	put("general.architecture", arch)
+	put("general.type", "model")
+	put("general.name", name)
+	u("block_count", cfg.NumLayers)
+	u("context_length", cfg.MaxPositionEmbeddings)
+	u("embedding_length", cfg.HiddenSize)
+	u("feed_forward_length", cfg.IntermediateSize)
+	u("attention.head_count", cfg.NumHeads)
+	u("attention.head_count_kv", cfg.NumKVHeads)
+	put(arch+".rope.freq_base", float32(cfg.RopeTheta))
+	put(arch+".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps))
+	u("expert_used_count", cfg.NumExpertsPerTok)
+	u("expert_group_count", cfg.NumGroups)
+	u("expert_group_used_count", cfg.TopKGroups)
+	u("expert_gating_func", gating)
+	u("attention.key_length", cfg.HeadDim)
+	u("attention.value_length", cfg.HeadDim)
+	put("general.file_type", fileType)
+	u("rope.dimension_count", cfg.RotaryDim)
+	put(arch+".rope.scaling.type", "none")
+	u("leading_dense_block_count", cfg.FirstKDenseReplace)
+	u("vocab_size", cfg.VocabSize)
+	u("expert_feed_forward_length", cfg.MoEIntermediateSize)
+	// The width of one shared expert: how llama.cpp's loader reads the key.
+	u("expert_shared_feed_forward_length", cfg.MoEIntermediateSize)
+	put(arch+".expert_weights_scale", float32(cfg.RoutedScalingFactor))
+	u("expert_count", cfg.NumExperts)
+	u("expert_shared_count", cfg.NumSharedExperts)
+	put(arch+".expert_weights_norm", cfg.NormTopKProb)
+	put("diffusion.shift_logits", false)
+	if quantized {
+		put("general.quantization_version", uint32(2))
+	}
+	return kv
+}

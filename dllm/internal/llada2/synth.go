@@ -284,53 +284,10 @@ func WriteSyntheticGGUF(path string, o SynthOptions) error {
 	return out.Close()
 }
 
-// ggufFileType is llama.cpp's general.file_type for a weight type.
-func ggufFileType(dt weights.DType) uint32 {
-	switch dt {
-	case weights.F16:
-		return 1
-	case weights.Q8_0:
-		return 7
-	case weights.BF16:
-		return 32
-	}
-	return 0
-}
-
 func synthMeta(cfg *Config, arch string, dt weights.DType) []weights.KV {
-	var kv []weights.KV
+	name := fmt.Sprintf("LLaDA2 synthetic (%d layers, hidden %d)", cfg.NumLayers, cfg.HiddenSize)
+	kv := GGUFModelKeys(cfg, arch, name, weights.FileType(dt), true)
 	put := func(k string, v any) { kv = append(kv, weights.KV{Key: k, Value: weights.MustValue(v)}) }
-	u := func(k string, v int) { put(arch+"."+k, uint32(v)) }
-	put("general.architecture", arch)
-	put("general.type", "model")
-	put("general.name", fmt.Sprintf("LLaDA2 synthetic (%d layers, hidden %d)", cfg.NumLayers, cfg.HiddenSize))
-	u("block_count", cfg.NumLayers)
-	u("context_length", cfg.MaxPositionEmbeddings)
-	u("embedding_length", cfg.HiddenSize)
-	u("feed_forward_length", cfg.IntermediateSize)
-	u("attention.head_count", cfg.NumHeads)
-	u("attention.head_count_kv", cfg.NumKVHeads)
-	put(arch+".rope.freq_base", float32(cfg.RopeTheta))
-	put(arch+".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps))
-	u("expert_used_count", cfg.NumExpertsPerTok)
-	u("expert_group_count", cfg.NumGroups)
-	u("expert_group_used_count", cfg.TopKGroups)
-	u("expert_gating_func", 2) // sigmoid
-	u("attention.key_length", cfg.HeadDim)
-	u("attention.value_length", cfg.HeadDim)
-	put("general.file_type", ggufFileType(dt))
-	u("rope.dimension_count", cfg.RotaryDim)
-	put(arch+".rope.scaling.type", "none")
-	u("leading_dense_block_count", cfg.FirstKDenseReplace)
-	u("vocab_size", cfg.VocabSize)
-	u("expert_feed_forward_length", cfg.MoEIntermediateSize)
-	u("expert_shared_feed_forward_length", cfg.MoEIntermediateSize)
-	put(arch+".expert_weights_scale", float32(cfg.RoutedScalingFactor))
-	u("expert_count", cfg.NumExperts)
-	u("expert_shared_count", cfg.NumSharedExperts)
-	put(arch+".expert_weights_norm", cfg.NormTopKProb)
-	put("diffusion.shift_logits", false)
-	put("general.quantization_version", uint32(2))
 	if toks, types, merges, ok := synthVocab(cfg.VocabSize); ok {
 		sp := cfg.VocabSize - len(SynthSpecials)
 		put("tokenizer.ggml.model", "gpt2")

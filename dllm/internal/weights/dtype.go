@@ -220,3 +220,24 @@ func (d DType) ByteSize(shape []int, limit int64) (int64, error) {
 	}
 	return blocks * bb, nil
 }
+
+// FileType is llama.cpp's general.file_type for a file whose matrices are stored as t
+// (MOSTLY_F16 = 1, MOSTLY_Q4_0 = 2, MOSTLY_Q8_0 = 7, MOSTLY_Q4_K_M = 14, MOSTLY_Q6_K = 18,
+// MOSTLY_BF16 = 32; anything else ALL_F32 = 0).
+func FileType(t DType) uint32 {
+	switch t {
+	case F16:
+		return 1
+	case Q4_0:
+		return 2
+	case Q8_0:
+		return 7
+	case Q4_K:
+		return 14
+	case Q6_K:
+		return 18
+	case BF16:
+		return 32
+	}
+	return 0
+}
