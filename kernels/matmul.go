@@ -141,6 +141,14 @@ var floatChunk = 1024
 // thread, and bounded so one task takes well under a millisecond.
 func tileRows(M, N, K, rb, threads int) int {
 	const l2Budget = 96 << 10 // bytes of weights per tile
+	if M == 1 {
+		// One row of x reads each weight once: nothing to keep in L2, and long
+		// contiguous streams per task (8 per thread) keep the hardware and software
+		// prefetch running instead of restarting them every 96 KiB. Still bounded to
+		// about 2^22 multiply-adds a task.
+		tiles := 8 * threads
+		return max(12, min((N+tiles-1)/tiles+11, (1<<22)/max(K, 1))/12*12)
+	}
 	t := max(12, l2Budget/max(rb, 1)/12*12)
 	// Bound the work of one tile to about 2^22 multiply-adds (~0.1 ms).
 	for t > 12 && t*M*K > 1<<22 {
