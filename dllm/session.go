@@ -3,6 +3,7 @@ package dllm
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -241,15 +242,16 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 				onText(rest)
 			}
 		}
+		var text strings.Builder
 		do.OnCommit = func(ev decode.CommitEvent) bool {
-			var text string
+			text.Reset()
 			for _, t := range ev.Tokens {
-				text += sd.Add(int(t))
+				text.WriteString(sd.Add(int(t)))
 			}
-			if text == "" {
+			if text.Len() == 0 {
 				return true
 			}
-			return onText(text)
+			return onText(text.String())
 		}
 	}
 	return do, flush
