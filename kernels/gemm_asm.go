@@ -12,16 +12,17 @@ type floatKernels struct {
 	group int // weight rows per micro-kernel block (3 on AVX2, 4 on NEON)
 	// k4 sets y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p] for i < 4, j < n (n%group == 0,
 	// k%8 == 0).
-	k4 func(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+	// k4 also prefetches the cache lines of pf, at most one per step of its k loop.
+	k4 func(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 	// gemv sets y[j] += Σ_{p<len(x)} x[p]·W_j[p] for j < len(y) (len(x)%8 == 0).
 	gemv func(y []float32, x []float32, w []byte, ldw int)
 }
 
-func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, pf []byte) {
 	M, K := xs.m, xs.k
 	kv := K &^ 7 // the assembly covers p < kv; Go finishes the rest
 	if kv == 0 {
-		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add)
+		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add, nil)
 		return
 	}
 	raceReadF32(xs.f)
@@ -36,13 +37,18 @@ func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 	M4 := M &^ 3
 	n3 := n0 + (n1-n0)/fk.group*fk.group
 	if M4 > 0 && n3 > n0 {
+		// Spread the prefetch of pf evenly over the k4 calls.
+		calls := (kv + floatChunk - 1) / floatChunk * (M4 / 4)
+		per := (len(pf)/calls + 64) &^ 63
 		for k0 := 0; k0 < kv; k0 += floatChunk {
 			kc := min(floatChunk, kv-k0) // elements the kernel covers
 			ldx := min(floatChunk, K-k0) // row stride of this packed chunk
 			xc := xs.packed[k0*M : k0*M+M*ldx]
 			wb := w.Data[n0*rb+k0*fk.esz : (n3-1)*rb+(k0+kc)*fk.esz]
 			for m := 0; m < M4; m += 4 {
-				fk.k4(y[m*ldy+n0:(m+3)*ldy+n3], ldy, xc[m*ldx:(m+3)*ldx+kc], ldx, wb, rb, n3-n0, kc)
+				p := pf[:min(per, len(pf))]
+				pf = pf[len(p):]
+				fk.k4(y[m*ldy+n0:(m+3)*ldy+n3], ldy, xc[m*ldx:(m+3)*ldx+kc], ldx, wb, rb, n3-n0, kc, p)
 			}
 		}
 	}
@@ -90,11 +96,11 @@ type quantKernels struct {
 	gemv func(y []float32, x []byte, w []byte, ldw int, nb int)
 }
 
-func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
 	M := xs.m
 	nb := w.Cols / w.Format.BlockElems()
 	if nb == 0 || n1 <= n0 {
-		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add)
+		gemmGeneric(y, ldy, xs, w, rb, n0, n1, add, nil)
 		return
 	}
 	wt := w.Data[n0*rb : n1*rb]

@@ -28,6 +28,7 @@
 #define YP DX    // &y[j] of the current group
 #define LDY R13  // ldy in bytes
 #define LDW R14  // ldw in bytes
+#define PF R15   // next line of pf to prefetch
 
 // Accumulators ACCij += x_i·w_j.
 #define ACC00 Y0
@@ -122,6 +123,11 @@
 	CMPQ KLEFT, $16              \
 	JLT tail                     \
 loop:                            \
+	CMPQ PF, pfend-16(SP)        \
+	JAE nopf                     \
+	PREFETCHT0 (PF)              \
+	ADDQ $64, PF                 \
+nopf:                            \
 	LOAD3(0)                     \
 	BODY4x3(0)                   \
 	LOAD3(wstep)                 \
@@ -161,14 +167,16 @@ kdone:
 
 // Arguments of every gemm*x4 kernel:
 //	y_base+0 y_len+8 y_cap+16 ldy+24 x_base+32 x_len+40 x_cap+48 ldx+56
-//	w_base+64 w_len+72 w_cap+80 ldw+88 n+96 k+104; local yend-8(SP) = &y[n].
+//	w_base+64 w_len+72 w_cap+80 ldw+88 n+96 k+104 pf_base+112 pf_len+120 pf_cap+128;
+//	locals yend-8(SP) = &y[n], pfend-16(SP) = &pf[len(pf)].
 
-// func gemmF32x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// func gemmF32x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: AVX, FMA
 //
 //	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
 //	n > 0, n%3 == 0, k > 0, k%8 == 0
-TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $8-112
+//	and, as a hint, prefetch one line of pf per 16 elements of k until pf is covered
+TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $16-136
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -178,6 +186,10 @@ TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), AX
 	LEAQ (YP)(AX*4), AX
 	MOVQ AX, yend-8(SP)
+	MOVQ pf_base+112(FP), PF
+	MOVQ pf_len+120(FP), AX
+	ADDQ PF, AX
+	MOVQ AX, pfend-16(SP)
 	SETUP4
 
 group:
@@ -192,11 +204,11 @@ group:
 	VZEROUPPER
 	RET
 
-// func gemmBF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// func gemmBF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: AVX, AVX2, FMA
 //
 //	as gemmF32x4AVX2 with W_j = bfloat16s at w[j*ldw:], widened by w<<16
-TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $8-112
+TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $16-136
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -206,6 +218,10 @@ TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), AX
 	LEAQ (YP)(AX*4), AX
 	MOVQ AX, yend-8(SP)
+	MOVQ pf_base+112(FP), PF
+	MOVQ pf_len+120(FP), AX
+	ADDQ PF, AX
+	MOVQ AX, pfend-16(SP)
 	SETUP4
 
 group:
@@ -220,11 +236,11 @@ group:
 	VZEROUPPER
 	RET
 
-// func gemmF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// func gemmF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: AVX, F16C, FMA
 //
 //	as gemmF32x4AVX2 with W_j = IEEE halves at w[j*ldw:]
-TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $8-112
+TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $16-136
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -234,6 +250,10 @@ TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), AX
 	LEAQ (YP)(AX*4), AX
 	MOVQ AX, yend-8(SP)
+	MOVQ pf_base+112(FP), PF
+	MOVQ pf_len+120(FP), AX
+	ADDQ PF, AX
+	MOVQ AX, pfend-16(SP)
 	SETUP4
 
 group:

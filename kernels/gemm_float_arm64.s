@@ -35,6 +35,8 @@
 #define KLEFT R15 // elements left in the row
 #define KARG R16  // k
 #define YR R17    // scratch row pointer into y
+#define PF R19    // next line of pf to prefetch
+#define PFEND R20 // &pf[len(pf)]
 
 #define ONES V26
 #define ZERO V27
@@ -114,12 +116,13 @@
 	FMOVS $1.0, F26                \
 	VDUP V26.S[0], ONES.S4
 
-// func gemmF32x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// func gemmF32x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: NEON
 //
 //	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
 //	n > 0, n%4 == 0, k > 0, k%8 == 0
-TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-112
+//	and, as a hint, prefetch one line of pf per 8 elements of k until pf is covered
+TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-136
 	MOVD y_base+0(FP), YP
 	MOVD ldy+24(FP), LDY
 	LSL  $2, LDY, LDY
@@ -130,12 +133,20 @@ TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-112
 	MOVD ldw+88(FP), LDW
 	MOVD n+96(FP), NLEFT
 	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
+	ADD  PF, PFEND, PFEND
 	ONESINIT
 
 group:
 	GROUPSTART
 
 loop:
+	CMP    PFEND, PF                // prefetch the next line of pf, if any
+	BHS    nopf
+	PRFM   (PF), PLDL2KEEP
+	ADD    $64, PF, PF
+nopf:
 	VLD1.P 32(W0), [V16.S4, V17.S4] // weights p…p+7 of each row
 	VLD1.P 32(W1), [V18.S4, V19.S4]
 	VLD1.P 32(W2), [V20.S4, V21.S4]
@@ -159,11 +170,11 @@ loop:
 	BNE  group
 	RET
 
-// func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: NEON
 //
 //	as gemmF32x4NEON with W_j = bfloat16s at w[j*ldw:], widened by zip(0, w) = w<<16
-TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-112
+TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-136
 	MOVD y_base+0(FP), YP
 	MOVD ldy+24(FP), LDY
 	LSL  $2, LDY, LDY
@@ -174,6 +185,9 @@ TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-112
 	MOVD ldw+88(FP), LDW
 	MOVD n+96(FP), NLEFT
 	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
+	ADD  PF, PFEND, PFEND
 	ONESINIT
 	VEOR ZERO.B16, ZERO.B16, ZERO.B16
 
@@ -181,6 +195,11 @@ group:
 	GROUPSTART
 
 loop:
+	CMP    PFEND, PF                // prefetch the next line of pf, if any
+	BHS    nopf
+	PRFM   (PF), PLDL2KEEP
+	ADD    $64, PF, PF
+nopf:
 	VLD1.P 16(W0), [V28.H8]         // 8 bf16 of each row
 	VLD1.P 16(W1), [V29.H8]
 	VLD1.P 16(W2), [V30.H8]
@@ -212,11 +231,11 @@ loop:
 	BNE  group
 	RET
 
-// func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int)
+// func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: NEON, FP16 conversions (ARMv8.0)
 //
 //	as gemmF32x4NEON with W_j = IEEE halves at w[j*ldw:]
-TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-112
+TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-136
 	MOVD y_base+0(FP), YP
 	MOVD ldy+24(FP), LDY
 	LSL  $2, LDY, LDY
@@ -227,12 +246,20 @@ TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-112
 	MOVD ldw+88(FP), LDW
 	MOVD n+96(FP), NLEFT
 	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
+	ADD  PF, PFEND, PFEND
 	ONESINIT
 
 group:
 	GROUPSTART
 
 loop:
+	CMP    PFEND, PF                // prefetch the next line of pf, if any
+	BHS    nopf
+	PRFM   (PF), PLDL2KEEP
+	ADD    $64, PF, PF
+nopf:
 	VLD1.P 16(W0), [V28.H8] // 8 halves of each row
 	VLD1.P 16(W1), [V29.H8]
 	VLD1.P 16(W2), [V30.H8]

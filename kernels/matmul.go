@@ -52,29 +52,41 @@ func (p *Pool) MatMulRows(y, x []float32, rows []int, w Matrix) {
 }
 
 // gemmFunc computes y[m*ldy+n] (=, or += when add) Σ_k x[m][k]·W[n][k] for every
-// m < xs.m and n in [n0, n1). w is the whole matrix; rb its row length in bytes.
-type gemmFunc func(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool)
+// m < xs.m and n in [n0, n1). w is the whole matrix; rb its row length in bytes. pf is
+// memory the next call will read (the caller's next tile): a kernel may prefetch it
+// while it computes.
+type gemmFunc func(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, pf []byte)
 
 // mmCall is the state of one matrix multiply: the prepared activations and the
 // arguments of its tiles. It is the task the pool runs (Do computes one tile), and it
 // is recycled, scratch included, so a steady-state multiply allocates nothing.
 type mmCall struct {
-	xs   xPrep
-	g    []float32 // MatMulRows' gathered rows of x
-	y    []float32
-	w    Matrix
-	gemm gemmFunc
-	rb   int // bytes per weight row
-	tile int // weight rows per task
-	add  bool
+	xs    xPrep
+	g     []float32 // MatMulRows' gathered rows of x
+	y     []float32
+	w     Matrix
+	gemm  gemmFunc
+	rb    int // bytes per weight row
+	tile  int // weight rows per tile
+	strip int // consecutive tiles per task
+	add   bool
 }
 
 var mmCalls = sync.Pool{New: func() any { return new(mmCall) }}
 
-// Do computes tile t: weight rows [t·tile, (t+1)·tile) ∩ [0, N).
+// Do computes strip t: tiles [t·strip, (t+1)·strip), tile i being weight rows
+// [i·tile, (i+1)·tile) ∩ [0, N). Each tile's kernel may prefetch the next tile of the
+// strip, so that the weights stream from memory while the previous tile computes.
 func (c *mmCall) Do(t int) {
-	n0 := t * c.tile
-	c.gemm(c.y, c.w.Rows, &c.xs, c.w, c.rb, n0, min(n0+c.tile, c.w.Rows), c.add)
+	N := c.w.Rows
+	n0 := t * c.strip * c.tile
+	end := min(n0+c.strip*c.tile, N)
+	for n0 < end {
+		n1 := min(n0+c.tile, end)
+		next := c.w.Data[n1*c.rb : min(n1+c.tile, end)*c.rb]
+		c.gemm(c.y, N, &c.xs, c.w, c.rb, n0, n1, c.add, next)
+		n0 = n1
+	}
 }
 
 func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
@@ -120,15 +132,27 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 		}
 	}
 	rbTile := rb // bytes of a tile row that must stay cache-resident
-	if w.Format == F32 || w.Format == F16 || w.Format == BF16 {
+	float := w.Format == F32 || w.Format == F16 || w.Format == BF16
+	if float {
 		rbTile = min(rb, floatChunk*rb/K) // float kernels walk K in chunks
 	}
 	c.y, c.w, c.gemm, c.rb, c.add = y, w, active.gemm[w.Format], rb, add
 	c.tile = tileRows(M, N, K, rbTile, p.Threads())
-	p.run((N+c.tile-1)/c.tile, c)
+	tiles := (N + c.tile - 1) / c.tile
+	c.strip = 1
+	if M >= 4 && float {
+		// Float weights at M ≥ 4 are reused from L2 by every row of x: tiles run in
+		// strips, a few per thread, and each prefetches the next (see Do).
+		c.strip = max(1, tiles/(stripsPerThread*p.Threads()))
+	}
+	p.run((tiles+c.strip-1)/c.strip, c)
 	// Keep the scratch, drop the references to the caller's memory.
 	c.y, c.w, c.gemm, xs.f = nil, Matrix{}, nil, nil
 }
+
+// stripsPerThread is how many strips of tiles each thread gets (more balance the load
+// on a shared machine; fewer leave fewer tiles without prefetch).
+var stripsPerThread = 4
 
 // floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (16 KiB) stay in
 // L1 while the tile's weight chunk streams from L2. (A var only so benchmarks can

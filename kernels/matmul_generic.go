@@ -10,7 +10,7 @@ import (
 // computes the format's dot against every row of x, in plain sequential order. Every
 // product is converted to float32 explicitly, so the compiler cannot fuse it into an
 // FMA (it may on arm64): the reference gives the same bits on every platform.
-func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool) {
+func gemmGeneric(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
 	if w.Format == F16 || w.Format == BF16 {
 		gemmGenericHalf(y, ldy, xs, w, rb, n0, n1, add)
 		return

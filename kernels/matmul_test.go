@@ -378,3 +378,38 @@ func TestRowsIndependent(t *testing.T) {
 		})
 	}
 }
+
+// TestMatMulStrips covers float weights at M ≥ 4 over many tiles, which run in strips
+// whose kernels prefetch the next tile: the results must match the reference and be
+// the same bits whatever the number of threads (and so of strips).
+func TestMatMulStrips(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	M, N, K := 8, 1001, 2056
+	if testing.Short() || raceEnabled {
+		N = 301
+	}
+	for _, f := range []Format{F32, BF16, F16} {
+		w, _ := NewMatrix(f, N, K, randWeights(r, f, N, K))
+		x := randFloats(r, M*K)
+		want, mag := refMatMul(x, w)
+		tol := matMulTol(f, K)
+		eachImpl(t, func(t *testing.T) {
+			var first []float32
+			for threads := 1; threads <= 3; threads++ {
+				y := make([]float32, M*N)
+				p := NewPool(threads)
+				p.MatMul(y, x, w)
+				p.Close()
+				for i := range y {
+					if d := math.Abs(float64(y[i]) - want[i]); !(d <= tol*mag[i]+1e-30) {
+						t.Fatalf("%s, %d threads: y[%d] = %g, want %g", f, threads, i, y[i], want[i])
+					}
+					if first != nil && y[i] != first[i] {
+						t.Fatalf("%s: y[%d] with %d threads %g, with 1 %g", f, i, threads, y[i], first[i])
+					}
+				}
+				first = y
+			}
+		})
+	}
+}
