@@ -110,6 +110,35 @@
 	VPMOVZXBW X15, SCD                         \
 	VPERMQ $0x44, SCD, SCD
 
+
+// Q4KSCALESGPR(off, xsc, ysc, xt) is Q4KSCALES for the block at WP+off, computed mostly
+// in general registers (the one-row kernel is bound by its vector instructions): with
+// q = a0 | a1<<32 and c = a2,
+//	L = q & 0x3f…                              = [sc[0:4], m[0:4]]
+//	H = (q>>2) & 0x30… | (c | c<<28) & 0x0f…   = [sc[4:8], m[4:8]]
+// xsc gets [L.lo, H.lo, L.hi, H.hi] (X15's layout) and ysc the scales as SCD has them.
+// Needs SM3F, SM30, SM0F; clobbers BX, R9, R10 and xt.
+#define SM3F R12 // 0x3f3f…
+#define SM30 R14 // 0x3030…
+#define SM0F R13 // 0x0f0f…
+#define Q4KSCALESGPR(off, xsc, ysc, xt) \
+	MOVQ  4+off(WP), BX         \
+	MOVL  12+off(WP), R9        \
+	MOVQ  BX, R10               \
+	SHRQ  $2, R10               \
+	ANDQ  SM30, R10             \
+	ANDQ  SM3F, BX              \
+	VMOVQ BX, xt                \
+	MOVQ  R9, BX                \
+	SHLQ  $28, BX               \
+	ORQ   R9, BX                \
+	ANDQ  SM0F, BX              \
+	ORQ   R10, BX               \
+	VMOVQ BX, xsc               \
+	VPUNPCKLDQ xsc, xt, xsc     \
+	VPMOVZXBW xsc, ysc          \
+	VPERMQ $0x44, ysc, ysc
+
 // Q4KGROUP loads 64-element group g (32 bytes of nibbles) and its two scales.
 #define Q4KGROUP(g) \
 	VMOVDQU 16+32*g(WP), QLO                \
@@ -145,6 +174,24 @@
 	VBROADCASTSS (xr)(XOFF*1), KS     \
 	VMULPS DW, KS, KS1                \
 	VMULPS DMIN, KS, KS2              \
+	VCVTDQ2PS isum, isum              \
+	VFMADD231PS isum, KS1, acc        \
+	VCVTDQ2PS KT2, KT2                \
+	VFNMADD231PS KT2, KS2, acc
+
+// Q4KFIN1 is Q4KFINAL then Q4KFIN in fewer vector instructions, with the same products
+// and roundings: the (m_j, m_j) pairs by a byte interleave, and d, dmin converted
+// together and multiplied by dx before being spread to all lanes.
+#define Q4KFIN1(xr, isum, acc) \
+	VPUNPCKHBW X15, X15, X9           \
+	VPMOVZXBW X9, MM                  \
+	VPMADDWD 260(xr)(XOFF*1), MM, KT2 \
+	VPBROADCASTD (WP), X10            \
+	VCVTPH2PS X10, DW                 \
+	VBROADCASTSS (xr)(XOFF*1), KS     \
+	VMULPS DW, KS, KS                 \
+	VPERMILPS $0x00, KS, KS1          \
+	VPERMILPS $0x55, KS, KS2          \
 	VCVTDQ2PS isum, isum              \
 	VFMADD231PS isum, KS1, acc        \
 	VCVTDQ2PS KT2, KT2                \
@@ -226,6 +273,11 @@ block:
 	VZEROUPPER
 	RET
 
+// The one-row kernel unpacks the scales of block b+1 while block b computes (so the
+// unpacking is off the critical path), into these registers.
+#define NEXTSB X7   // scale bytes, X15's layout
+#define NEXTSCD Y6  // scales, SCD's layout
+
 // func gemvQ4_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, FMA, F16C
 //
@@ -237,9 +289,11 @@ TEXT ·gemvQ4_KAVX2(SB), NOSPLIT, $8-88
 	MOVQ BX, yend-8(SP)
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
-	MOVQ ldw+72(FP), LDW
 	MOVQ ·gemvPrefetch(SB), R8
 	K4CONST
+	MOVQ $0x3f3f3f3f3f3f3f3f, SM3F
+	MOVQ $0x3030303030303030, SM30
+	MOVQ $0x0f0f0f0f0f0f0f0f, SM0F
 
 row:
 	CMPQ   YP, yend-8(SP)
@@ -248,12 +302,18 @@ row:
 	XORQ   XOFF, XOFF
 	MOVQ   WROW, WP
 	MOVQ   nb+80(FP), BLEFT
+	Q4KSCALESGPR(0, NEXTSB, NEXTSCD, X9)
 
 block:
 	PREFETCHT0 (WP)(R8*1)      // a weight line gemvPrefetch bytes ahead
 	PREFETCHT0 64(WP)(R8*1)
 	PREFETCHT0 128(WP)(R8*1)
-	Q4KSCALES
+	VMOVDQA NEXTSCD, SCD       // this block's scales, unpacked during the previous one
+	VMOVDQA NEXTSB, X15
+	CMPQ    BLEFT, $1
+	JEQ     unpacked
+	Q4KSCALESGPR(144, NEXTSB, NEXTSCD, X9)
+unpacked:
 	VPXOR ISUM0, ISUM0, ISUM0
 	Q4KGROUP(0)
 	Q4KROW(0, XR0, ISUM0)
@@ -263,8 +323,7 @@ block:
 	Q4KROW(2, XR0, ISUM0)
 	Q4KGROUP(3)
 	Q4KROW(3, XR0, ISUM0)
-	Q4KFINAL
-	Q4KFIN(XR0, ISUM0, ACC0)
+	Q4KFIN1(XR0, ISUM0, ACC0)
 	ADDQ  $144, WP
 	ADDQ  $292, XOFF
 	DECQ  BLEFT
@@ -272,7 +331,7 @@ block:
 
 	STORE1
 	ADDQ $4, YP
-	ADDQ LDW, WROW
+	ADDQ ldw+72(FP), WROW       // (LDW's register holds a mask here)
 	JMP  row
 
 done:
