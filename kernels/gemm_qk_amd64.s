@@ -157,6 +157,14 @@
 	VPMADDWD SCB, KT, KT                      \
 	VPADDD KT, isum, isum
 
+// Q4KROW0 is Q4KROW for group 0 starting isum afresh (no separate zeroing).
+#define Q4KROW0(xr, isum) \
+	VPMADDUBSW 4(xr)(XOFF*1), QLO, KT     \
+	VPMADDWD SCA, KT, isum                \
+	VPMADDUBSW 4+32(xr)(XOFF*1), QHI, KT  \
+	VPMADDWD SCB, KT, KT                  \
+	VPADDD KT, isum, isum
+
 // Q4KFINAL loads the super-block's d, dmin and the mins (from X15) as int16 pairs.
 #define Q4KFINAL \
 	VPSRLDQ $8, X15, X9         \
@@ -314,9 +322,8 @@ block:
 	JEQ     unpacked
 	Q4KSCALESGPR(144, NEXTSB, NEXTSCD, X9)
 unpacked:
-	VPXOR ISUM0, ISUM0, ISUM0
 	Q4KGROUP(0)
-	Q4KROW(0, XR0, ISUM0)
+	Q4KROW0(XR0, ISUM0)
 	Q4KGROUP(1)
 	Q4KROW(1, XR0, ISUM0)
 	Q4KGROUP(2)
