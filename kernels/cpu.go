@@ -26,6 +26,8 @@ type table struct {
 	softmaxExp func(x []float32, mx float32) float64 // x[i] = exp(x[i]−mx); returns Σ
 	scaleRound func(x []float32, s float64)          // x[i] = float32(float64(x[i])·s)
 	maxNaN     func(x []float32) (float32, bool)     // max ignoring NaNs; any NaN?
+	quantQ8    func(dst []byte, x []float32)         // x as Q8_0 activation blocks
+	quantQ8K   func(dst []byte, x []float32)         // x as Q8_K activation blocks
 	gemm       [Q6_K + 1]gemmFunc
 }
 
@@ -56,6 +58,7 @@ func genericTable() table {
 		dot: dotGeneric, axpy: axpyGeneric, add: addGeneric, scale: scaleGeneric,
 		sumSquares: sumSquaresGeneric, mulScaled: mulScaledGeneric, siluMul: siluMulGeneric,
 		softmaxExp: softmaxExpGeneric, scaleRound: scaleRoundGeneric, maxNaN: maxNaNGeneric,
+		quantQ8: quantQ8Generic, quantQ8K: quantQ8KGeneric,
 	}
 	for f := range t.gemm {
 		t.gemm[f] = gemmGeneric
@@ -101,6 +104,12 @@ func selectKernels() {
 		}
 		if k.maxNaN != nil {
 			t.maxNaN = k.maxNaN
+		}
+		if k.quantQ8 != nil {
+			t.quantQ8 = k.quantQ8
+		}
+		if k.quantQ8K != nil {
+			t.quantQ8K = k.quantQ8K
 		}
 		for f, g := range k.gemm {
 			if g != nil {

@@ -16,6 +16,7 @@ func avx2Table() table {
 		dot: dotAVX2Go, axpy: axpyAVX2Go, add: addAVX2Go, scale: scaleAVX2Go,
 		sumSquares: sumSquaresAVX2Go, mulScaled: mulScaledAVX2Go, siluMul: siluMulAVX2Go,
 		softmaxExp: softmaxExpAVX2Go, scaleRound: scaleRoundAVX2Go, maxNaN: maxNaNAVX2Go,
+		quantQ8: quantQ8AVX2Go, quantQ8K: quantQ8KAVX2Go,
 	}
 	t.gemm[F32] = f32AVX2.gemm
 	t.gemm[BF16] = bf16AVX2.gemm

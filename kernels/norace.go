@@ -9,5 +9,6 @@ const raceEnabled = false
 func raceReadF32([]float32)  {}
 func raceWriteF32([]float32) {}
 func raceReadBytes([]byte)   {}
+func raceWriteBytes([]byte)  {}
 func raceReadI8([]int8)      {}
 func raceReadI16([]int16)    {}

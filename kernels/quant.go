@@ -33,9 +33,10 @@ func quantBlockQ8(q []int8, x []float32) uint16 {
 		amax = max(amax, float32(math.Abs(float64(v))))
 	}
 	d := amax / 127
-	var id float32
-	if d != 0 {
-		id = 1 / d
+	id := 1 / d
+	if id > math.MaxFloat32 {
+		// d is 0, or so small (< 2⁻¹²⁸) that its f16 is 0 too: the block is zeros.
+		id = 0
 	}
 	for j, v := range x {
 		q[j] = int8(math.Round(float64(v * id)))
@@ -95,13 +96,28 @@ func (xs *xPrep) grow(n int) {
 
 // quantizeQ8 fills xs.q with the Q8_0 quantization of xs.f.
 func (xs *xPrep) quantizeQ8() {
-	nb := xs.m * xs.k / 32
+	n := xs.m * xs.k
 	xs.qrow = xs.k / 32 * q8BlockBytes
-	xs.grow(nb * q8BlockBytes)
+	xs.grow(n / 32 * q8BlockBytes)
+	active.quantQ8(xs.q, xs.f[:n])
+}
+
+// quantizeQ8K fills xs.q with the Q8_K quantization of xs.f.
+func (xs *xPrep) quantizeQ8K() {
+	n := xs.m * xs.k
+	xs.qrow = xs.k / 256 * q8KBlockBytes
+	xs.grow(n / 256 * q8KBlockBytes)
+	active.quantQ8K(xs.q, xs.f[:n])
+}
+
+// quantQ8Generic sets dst (len(x)/32 blocks of q8BlockBytes) to the Q8_0 quantization
+// of x: per block of 32 the scale as quantBlockQ8 computes it, rounded to f16 and stored
+// widened to float32, then the 32 quants.
+func quantQ8Generic(dst []byte, x []float32) {
 	var q [32]int8
-	for b := 0; b < nb; b++ {
-		h := quantBlockQ8(q[:], xs.f[32*b:32*b+32])
-		blk := xs.q[b*q8BlockBytes : (b+1)*q8BlockBytes]
+	for b := 0; b < len(x)/32; b++ {
+		h := quantBlockQ8(q[:], x[32*b:32*b+32])
+		blk := dst[b*q8BlockBytes : (b+1)*q8BlockBytes]
 		binary.LittleEndian.PutUint32(blk, math.Float32bits(float16.Frombits(h).Float32()))
 		for j, v := range q {
 			blk[4+j] = byte(v)
@@ -109,16 +125,15 @@ func (xs *xPrep) quantizeQ8() {
 	}
 }
 
-// quantizeQ8K fills xs.q with the Q8_K quantization of xs.f (ggml's quantize_row_q8_K:
-// the element of largest magnitude maps to −127, scale d = 1/iscale with
-// iscale = −127/max, q = round-half-even(iscale·x) clamped to 127).
-func (xs *xPrep) quantizeQ8K() {
-	nb := xs.m * xs.k / 256
-	xs.qrow = xs.k / 256 * q8KBlockBytes
-	xs.grow(nb * q8KBlockBytes)
-	for b := 0; b < nb; b++ {
-		x := xs.f[256*b : 256*b+256]
-		blk := xs.q[b*q8KBlockBytes : (b+1)*q8KBlockBytes]
+// quantQ8KGeneric sets dst (len(x)/256 blocks of q8KBlockBytes) to the Q8_K quantization
+// of x (ggml's quantize_row_q8_K): the first element of largest magnitude, mx, maps to
+// −127; iscale = −127/mx, d = 1/iscale, q = round-half-even(iscale·x) clamped to 127;
+// then the int16 sums of each 16 quants. A block where iscale overflows (all zero, or
+// |mx| < 127·2⁻¹²⁸) is all zero bytes.
+func quantQ8KGeneric(dst []byte, x []float32) {
+	for b := 0; b < len(x)/256; b++ {
+		x := x[256*b : 256*b+256]
+		blk := dst[b*q8KBlockBytes : (b+1)*q8KBlockBytes]
 		q := blk[4:260]
 		var amax, mx float32
 		for _, v := range x {
@@ -126,11 +141,12 @@ func (xs *xPrep) quantizeQ8K() {
 				amax, mx = a, v
 			}
 		}
-		if amax == 0 {
+		iscale := -127 / mx
+		if math.IsInf(float64(iscale), 0) {
+			// All zero, or too small (|mx| < 127·2⁻¹²⁸) for a float32 scale.
 			clear(blk)
 			continue
 		}
-		iscale := -127 / mx
 		for j, v := range x {
 			q[j] = byte(int8(min(127, int32(math.RoundToEven(float64(iscale*v))))))
 		}

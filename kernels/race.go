@@ -30,6 +30,12 @@ func raceReadBytes(s []byte) {
 	}
 }
 
+func raceWriteBytes(s []byte) {
+	if len(s) > 0 {
+		runtime.RaceWriteRange(unsafe.Pointer(&s[0]), len(s))
+	}
+}
+
 func raceReadI8(s []int8) {
 	if len(s) > 0 {
 		runtime.RaceReadRange(unsafe.Pointer(&s[0]), len(s))

@@ -1,0 +1,271 @@
+//go:build gc && !purego
+
+#include "textflag.h"
+
+// Activation quantizers: rows of float32 x into the Q8_0 and Q8_K blocks the quantized
+// matrix kernels read (xPrep). Both give the bytes quantQ8Generic and quantQ8KGeneric
+// give: the same float32 operations in the same order, and exact conversions.
+
+#define PX SI  // next block of x
+#define PD DI  // next block of dst
+#define NB CX  // blocks left
+
+#define ABS Y15   // 0x7fffffff in every lane
+#define PERM Y14  // dword order undoing the in-lane packs: 0 4 1 5 2 6 3 7
+
+// HMAX leaves max(lanes of ymm y) in every lane of its X register x. Clobbers t.
+#define HMAX(y, x, t) \
+	VEXTRACTF128 $1, y, t    \
+	VMAXPS t, x, x           \
+	VPERMILPS $0x4e, x, t    \
+	VMAXPS t, x, x           \
+	VPERMILPS $0xb1, x, t    \
+	VMAXPS t, x, x
+
+// PACK32(a, b, c, d) packs the int32 lanes of a, b, c, d (elements 0–7, 8–15, 16–23,
+// 24–31, each within int8) into 32 int8s in a, in element order.
+#define PACK32(a, b, c, d) \
+	VPACKSSDW b, a, a        \
+	VPACKSSDW d, c, c        \
+	VPACKSSWB c, a, a        \
+	VPERMD a, PERM, a
+
+#define SETUP \
+	VPCMPEQD ABS, ABS, ABS         \
+	VPSRLD   $1, ABS, ABS          \
+	VMOVDQU  quantPerm<>(SB), PERM
+
+// func quantQ8AVX2(dst []byte, x []float32)
+// Requires: AVX, AVX2, F16C
+//
+//	for each block b < len(x)/32, with v = x[32b : 32b+32]:
+//		d = max|v|/127, id = 1/d (0 if that is +Inf), h = f16(d) (nearest even)
+//		dst[36b:] = float32(h) as 4 bytes, then int8(round-half-away(v[j]·id)), j < 32
+//	len(dst) >= len(x)/32*36; x finite
+TEXT ·quantQ8AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), PD
+	MOVQ x_base+24(FP), PX
+	MOVQ x_len+32(FP), NB
+	SHRQ $5, NB
+	JZ   done
+	SETUP
+	VBROADCASTSS quantConsts<>+0(SB), Y13  // 127
+	VBROADCASTSS quantConsts<>+4(SB), Y12  // 1
+	VBROADCASTSS quantConsts<>+8(SB), Y11  // 0.5
+	VPCMPEQD     Y10, Y10, Y10
+	VPSLLD       $31, Y10, Y10             // Y10 = sign bit in every lane
+
+block:
+	VMOVUPS (PX), Y0
+	VMOVUPS 32(PX), Y1
+	VMOVUPS 64(PX), Y2
+	VMOVUPS 96(PX), Y3
+	VANDPS  ABS, Y0, Y4                    // amax = max |v|
+	VANDPS  ABS, Y1, Y5
+	VANDPS  ABS, Y2, Y6
+	VANDPS  ABS, Y3, Y7
+	VMAXPS  Y5, Y4, Y4
+	VMAXPS  Y7, Y6, Y6
+	VMAXPS  Y6, Y4, Y4
+	HMAX(Y4, X4, X5)
+	VDIVSS     X13, X4, X5                 // d = amax/127
+	VDIVSS     X5, X12, X6                 // 1/d
+	VCMPSS     $1, quantConsts<>+24(SB), X6, X7 // 1/d < +Inf
+	VANDPS     X7, X6, X6                  // id (0 when d is 0 or below 2⁻¹²⁸)
+	VCVTPS2PH  $0, X5, X7                  // h = f16(d), to nearest even
+	VCVTPH2PS  X7, X7
+	VMOVSS     X7, (PD)
+	VBROADCASTSS X6, Y6
+
+	// q = round-half-away(v·id): t = trunc(y), then ±1 where |y − t| ≥ ½ (y − t is exact).
+#define ROUNDAWAY(v) \
+	VMULPS   Y6, v, v         \
+	VROUNDPS $3, v, Y8        \
+	VSUBPS   Y8, v, Y9        \
+	VANDPS   ABS, Y9, Y9      \
+	VCMPPS   $13, Y11, Y9, Y9 \
+	VANDPS   Y10, v, v        \
+	VORPS    Y12, v, v        \
+	VANDPS   Y9, v, v         \
+	VADDPS   v, Y8, v         \
+	VCVTTPS2DQ v, v
+	ROUNDAWAY(Y0)
+	ROUNDAWAY(Y1)
+	ROUNDAWAY(Y2)
+	ROUNDAWAY(Y3)
+	PACK32(Y0, Y1, Y2, Y3)
+	VMOVDQU Y0, 4(PD)
+
+	ADDQ $128, PX
+	ADDQ $36, PD
+	DECQ NB
+	JNZ  block
+	VZEROUPPER
+
+done:
+	RET
+
+// func quantQ8KAVX2(dst []byte, x []float32)
+// Requires: AVX, AVX2
+//
+//	for each block b < len(x)/256, with v = x[256b : 256b+256], out = dst[292b : 292b+292]:
+//		mx = the first v[j] of largest magnitude, iscale = −127/mx
+//		if iscale is ±Inf: out = 0…
+//		else out = float32(1/iscale), int8(min(127, round-half-even(iscale·v[j]))) for
+//		     j < 256, int16 sums of each 16 of those
+//	len(dst) >= len(x)/256*292; x finite
+TEXT ·quantQ8KAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), PD
+	MOVQ x_base+24(FP), PX
+	MOVQ x_len+32(FP), NB
+	SHRQ $8, NB
+	JZ   done
+	SETUP
+	VBROADCASTSS quantConsts<>+12(SB), Y13 // −127
+	VPBROADCASTD quantConsts<>+16(SB), Y12 // int32 127
+	VPCMPEQW     Y11, Y11, Y11
+	VPABSB       Y11, Y10                  // bytes 1
+	VPSRLW       $15, Y11, Y11             // int16 1
+
+block:
+	// amax over the 32 vectors, 4 at a time.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+
+amax:
+	VANDPS (PX)(AX*1), ABS, Y4
+	VANDPS 32(PX)(AX*1), ABS, Y5
+	VANDPS 64(PX)(AX*1), ABS, Y6
+	VANDPS 96(PX)(AX*1), ABS, Y7
+	VMAXPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VMAXPS Y6, Y2, Y2
+	VMAXPS Y7, Y3, Y3
+	ADDQ   $128, AX
+	CMPQ   AX, $1024
+	JNE    amax
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	HMAX(Y0, X0, X1)
+
+	// mx: the first element whose magnitude is amax (found even when amax is 0).
+	VBROADCASTSS X0, Y0
+	XORQ AX, AX
+
+find:
+	VANDPS    (PX)(AX*4), ABS, Y1
+	VCMPPS    $0, Y0, Y1, Y1
+	VMOVMSKPS Y1, BX
+	TESTL     BX, BX
+	JNZ       found
+	ADDQ      $8, AX
+	JMP       find
+
+found:
+	BSFL   BX, BX
+	ADDQ   BX, AX
+	VMOVSS (PX)(AX*4), X1
+	VDIVSS X1, X13, X2                     // iscale = −127/mx
+	VANDPS X2, X15, X3                     // (ABS's low lane)
+	VUCOMISS quantConsts<>+24(SB), X3
+	JNE    nonzero
+
+	// iscale overflowed (all zero, or |mx| < 127·2⁻¹²⁸): 292 zero bytes.
+	VPXOR   Y1, Y1, Y1
+	VMOVDQU Y1, (PD)
+	VMOVDQU Y1, 32(PD)
+	VMOVDQU Y1, 64(PD)
+	VMOVDQU Y1, 96(PD)
+	VMOVDQU Y1, 128(PD)
+	VMOVDQU Y1, 160(PD)
+	VMOVDQU Y1, 192(PD)
+	VMOVDQU Y1, 224(PD)
+	VMOVDQU Y1, 256(PD)
+	MOVL    $0, 288(PD)
+	JMP     next
+
+nonzero:
+	VBROADCASTSS quantConsts<>+20(SB), X3  // 1
+	VDIVSS X2, X3, X3                      // d = 1/iscale
+	VMOVSS X3, (PD)
+	VBROADCASTSS X2, Y9
+
+	// Q8KCHUNK(c, r) stores quants 32c…32c+31 and sets r to the int32 sums of each 4.
+#define Q8KCHUNK(c, r) \
+	VMULPS   128*c(PX), Y9, Y0          \
+	VMULPS   128*c+32(PX), Y9, Y1       \
+	VMULPS   128*c+64(PX), Y9, Y2       \
+	VMULPS   128*c+96(PX), Y9, Y3       \
+	VROUNDPS $0, Y0, Y0                 \
+	VROUNDPS $0, Y1, Y1                 \
+	VROUNDPS $0, Y2, Y2                 \
+	VROUNDPS $0, Y3, Y3                 \
+	VCVTPS2DQ Y0, Y0                    \
+	VCVTPS2DQ Y1, Y1                    \
+	VCVTPS2DQ Y2, Y2                    \
+	VCVTPS2DQ Y3, Y3                    \
+	VPMINSD  Y12, Y0, Y0                \
+	VPMINSD  Y12, Y1, Y1                \
+	VPMINSD  Y12, Y2, Y2                \
+	VPMINSD  Y12, Y3, Y3                \
+	PACK32(Y0, Y1, Y2, Y3)              \
+	VMOVDQU  Y0, 4+32*c(PD)             \
+	VPMADDUBSW Y0, Y10, r               \
+	VPMADDWD Y11, r, r
+
+	// Chunk c (elements 32c…32c+31) covers sum groups 2c and 2c+1: r holds 4 partial
+	// sums of each, [g2c ×4 | g2c+1 ×4]. Two rounds of horizontal adds give
+	// [g0 g2 g4 g6 | g1 g3 g5 g7] from chunks 0–3, the like for 4–7.
+	Q8KCHUNK(0, Y4)
+	Q8KCHUNK(1, Y5)
+	VPHADDD Y5, Y4, Y4
+	Q8KCHUNK(2, Y5)
+	Q8KCHUNK(3, Y6)
+	VPHADDD Y6, Y5, Y5
+	VPHADDD Y5, Y4, Y4
+	Q8KCHUNK(4, Y5)
+	Q8KCHUNK(5, Y6)
+	VPHADDD Y6, Y5, Y5
+	Q8KCHUNK(6, Y6)
+	Q8KCHUNK(7, Y7)
+	VPHADDD Y7, Y6, Y6
+	VPHADDD Y6, Y5, Y5
+	VPACKSSDW Y5, Y4, Y4                   // [g0 g2 … g14 | g1 g3 … g15] as int16
+	VEXTRACTI128 $1, Y4, X5
+	VPUNPCKLWD X5, X4, X6                  // g0 … g7
+	VPUNPCKHWD X5, X4, X7                  // g8 … g15
+	VMOVDQU X6, 260(PD)
+	VMOVDQU X7, 276(PD)
+
+next:
+	ADDQ $1024, PX
+	ADDQ $292, PD
+	DECQ NB
+	JNZ  block
+	VZEROUPPER
+
+done:
+	RET
+
+DATA quantConsts<>+0(SB)/4, $0x42fe0000  // 127
+DATA quantConsts<>+4(SB)/4, $0x3f800000  // 1
+DATA quantConsts<>+8(SB)/4, $0x3f000000  // 0.5
+DATA quantConsts<>+12(SB)/4, $0xc2fe0000 // −127
+DATA quantConsts<>+16(SB)/4, $127        // int32 127
+DATA quantConsts<>+20(SB)/4, $0x3f800000 // 1
+DATA quantConsts<>+24(SB)/4, $0x7f800000 // +Inf
+GLOBL quantConsts<>(SB), RODATA|NOPTR, $28
+
+DATA quantPerm<>+0(SB)/4, $0
+DATA quantPerm<>+4(SB)/4, $4
+DATA quantPerm<>+8(SB)/4, $1
+DATA quantPerm<>+12(SB)/4, $5
+DATA quantPerm<>+16(SB)/4, $2
+DATA quantPerm<>+20(SB)/4, $6
+DATA quantPerm<>+24(SB)/4, $3
+DATA quantPerm<>+28(SB)/4, $7
+GLOBL quantPerm<>(SB), RODATA|NOPTR, $32

@@ -1,0 +1,121 @@
+package kernels
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// activationInputs are rows that exercise the activation quantizers' corners: zero
+// blocks, halves exactly between two quants, ties for the largest magnitude (with
+// either sign first), negative maxima, tiny and subnormal values, and scales that
+// round to zero or overflow in f16.
+func activationInputs(r *rand.Rand) [][]float32 {
+	n := 512
+	var rows [][]float32
+	add := func(f func(i int) float32) {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = f(i)
+		}
+		rows = append(rows, x)
+	}
+	add(func(int) float32 { return 0 })
+	add(func(i int) float32 { return float32(r.NormFloat64()) })
+	add(func(i int) float32 { return float32(r.NormFloat64() * 1e-3) })
+	add(func(i int) float32 { return float32(i%41-20) / 40 * 127 })                      // many exact halves
+	add(func(i int) float32 { return float32(i%9-4) * 0.5 })                             // ties in magnitude
+	add(func(i int) float32 { return -float32(i%7) - float32(i%256)/8 })                 // negative maxima
+	add(func(i int) float32 { return float32(1-2*(i%2)) * 3 })                           // ±3: first sign wins
+	add(func(i int) float32 { return math.Float32frombits(uint32(i%5+1) * 0x00012345) }) // subnormal
+	add(func(i int) float32 { return float32(r.NormFloat64()) * 1e-30 })                 // f16 scale flushes to 0
+	add(func(i int) float32 { return float32(r.NormFloat64()) * 1e8 })                   // f16 scale overflows
+	add(func(i int) float32 {
+		if i%32 == 0 || i%256 == 7 {
+			return 0
+		}
+		return float32(r.IntN(255) - 127)
+	})
+	half := make([]float32, n) // a zero block next to a non-zero one
+	for i := 256; i < n; i++ {
+		half[i] = float32(r.NormFloat64())
+	}
+	rows = append(rows, half)
+	return rows
+}
+
+// TestQuantizeActivations checks that every implementation's activation quantizers
+// give exactly the generic bytes.
+func TestQuantizeActivations(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	inputs := activationInputs(r)
+	want8 := make([][]byte, len(inputs))
+	want8K := make([][]byte, len(inputs))
+	for i, x := range inputs {
+		want8[i] = make([]byte, len(x)/32*q8BlockBytes)
+		quantQ8Generic(want8[i], x)
+		want8K[i] = make([]byte, len(x)/256*q8KBlockBytes)
+		quantQ8KGeneric(want8K[i], x)
+	}
+	eachImpl(t, func(t *testing.T) {
+		for i, x := range inputs {
+			for _, f := range []struct {
+				name string
+				run  func(xs *xPrep)
+				want []byte
+			}{{"Q8_0", (*xPrep).quantizeQ8, want8[i]}, {"Q8_K", (*xPrep).quantizeQ8K, want8K[i]}} {
+				xs := &xPrep{m: 2, k: len(x) / 2, f: x}
+				xs.q = bytes.Repeat([]byte{0xa5}, len(f.want)+7)[:0] // stale bytes must not survive
+				f.run(xs)
+				if err := diffBlocks(xs.q, f.want); err != nil {
+					t.Fatalf("%s of input %d: %v", f.name, i, err)
+				}
+			}
+		}
+	})
+}
+
+func diffBlocks(got, want []byte) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d bytes, want %d", len(got), len(want))
+	}
+	for j := range got {
+		if got[j] != want[j] {
+			return fmt.Errorf("byte %d = %#x, want %#x", j, got[j], want[j])
+		}
+	}
+	return nil
+}
+
+// FuzzQuantizeActivations compares every implementation's activation quantizers with
+// the generic ones on arbitrary finite rows.
+func FuzzQuantizeActivations(f *testing.F) {
+	f.Add(make([]byte, 1024))
+	f.Add(bytes.Repeat([]byte{0, 0, 0xc0, 0x3f, 0, 0, 0, 0xbf}, 128))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x := floatsFrom(data)
+		x = x[:len(x)/256*256]
+		for i, v := range x {
+			if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+				x[i] = 1 // the quantizers require finite rows
+			}
+		}
+		want8 := make([]byte, len(x)/32*q8BlockBytes)
+		quantQ8Generic(want8, x)
+		want8K := make([]byte, len(x)/256*q8KBlockBytes)
+		quantQ8KGeneric(want8K, x)
+		eachImpl(t, func(t *testing.T) {
+			xs := &xPrep{m: 1, k: len(x), f: x}
+			xs.quantizeQ8()
+			if err := diffBlocks(xs.q, want8); err != nil {
+				t.Fatalf("Q8_0: %v", err)
+			}
+			xs.quantizeQ8K()
+			if err := diffBlocks(xs.q, want8K); err != nil {
+				t.Fatalf("Q8_K: %v", err)
+			}
+		})
+	})
+}
