@@ -8,9 +8,10 @@
 // Every kernel has a portable Go reference (the "generic" implementation), always
 // compiled and used for whatever an assembly implementation does not cover:
 //
-//   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats, Dot,
-//     Axpy, Add, Scale, SiLUMul, Softmax's exponentials and RMSNorm's float64 sum of
-//     squares and final multiply.
+//   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats with
+//     the quantization of x to Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
+//     Softmax's maximum, exponentials and scaling, and RMSNorm's float64 sum of squares
+//     and final multiply.
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply and the same vector kernels.
 //   - "neon-dotprod" (arm64 with FEAT_DotProd): adds Q8_0/Q4_0/Q4_K/Q6_K matrix multiply
 //     using SDOT.
@@ -35,7 +36,9 @@
 //     implementations differ only in the order of those float32 additions:
 //     |error| ≤ (4·K/blocksize+16)·2⁻²⁴·Σ|xq_k|·(|a_k|+|b_k|) against the quantized x,
 //     where a_k − b_k is the weight before any cancellation (b only for Q4_K's mins).
-//     The quantization of x itself is the documented approximation; x must be finite.
+//     The quantization of x itself is the documented approximation (the same bytes in
+//     every implementation; a block whose scale would overflow, all zero or below
+//     2⁻¹²⁸, quantizes to zeros); x must be finite.
 //   - Dot: float32 accumulation, |error| ≤ (n+2)·2⁻²⁴·Σ|a·b|. Axpy: one rounding in the
 //     assembly (FMA), two in the reference. Add, Scale: exact, bit-identical everywhere.
 //   - RMSNorm: sum of squares in float64, scale rounded once, then (x·s)·w with two
@@ -55,7 +58,11 @@
 //
 // A [Pool] splits a matrix multiply into tiles of weight rows (multiples of 12, sized
 // so a tile's weights stay in L2 while every row of x passes over them, at least four
-// tiles per thread when N allows, and at most ~2²² multiply-adds each). Within a tile
+// tiles per thread when N allows, and at most ~2²² multiply-adds each). Float weights
+// at M ≥ 4 run in strips of consecutive tiles, about four per thread, and each tile's
+// kernel prefetches the next tile of its strip, so the weights stream from memory
+// while the previous tile computes. With one row of x the tiles are long runs of
+// weight rows that the one-row kernels stream with software prefetch. Within a tile
 // the assembly takes 4 rows of x at a time against 3 (AVX2) or 4 (NEON) weight rows
 // for floats, so each weight vector is loaded once per 4 rows of x, and one weight
 // row at a time for quantized blocks, decoded once per 4 rows of x. Each assembly call
