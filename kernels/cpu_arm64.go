@@ -24,7 +24,8 @@ func dotprodTable() table {
 func neonTable() table {
 	t := table{
 		dot: dotNEONGo, axpy: axpyNEONGo, add: addNEONGo, scale: scaleNEONGo,
-		mulScaled: mulScaledNEONGo, sumSquares: sumSquaresNEONGo,
+		mulScaled: mulScaledNEONGo, sumSquares: sumSquaresNEONGo, siluMul: siluMulNEONGo,
+		softmaxExp: softmaxExpNEONGo, scaleRound: scaleRoundNEONGo, maxNaN: maxNaNNEONGo,
 	}
 	t.gemm[F32] = f32NEON.gemm
 	t.gemm[BF16] = bf16NEON.gemm

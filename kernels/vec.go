@@ -58,9 +58,9 @@ func RMSNorm(dst, x, weight []float32, eps float32) {
 }
 
 // SiLUMul sets dst[i] = gate[i]·σ(gate[i])·up[i], σ(g) = 1/(1+e^−g). The reference
-// evaluates in float64 and rounds once; the AVX2 kernel's polynomial exponential keeps
-// the relative error within 8·2⁻²⁴ for gates ≥ −87 (see the package documentation).
-// dst may alias gate or up.
+// evaluates in float64 and rounds once; the AVX2 and NEON kernels' polynomial
+// exponential keeps the relative error within 8·2⁻²⁴ for gates ≥ −87 (see the package
+// documentation). dst may alias gate or up.
 func SiLUMul(dst, gate, up []float32) {
 	sameLen("SiLUMul", len(dst), len(gate), len(up))
 	active.siluMul(dst, gate, up)
@@ -68,9 +68,9 @@ func SiLUMul(dst, gate, up []float32) {
 
 // Softmax replaces x by softmax(x) in place: e[i] = exp(x[i]−max), normalized by their
 // float64 sum with one rounding per output. The reference evaluates the exponentials
-// in float64; the AVX2 kernel uses a float32 polynomial (results within 8·2⁻²⁴
-// relative, plus 2⁻¹²⁵ absolute: tiny results may flush to 0). If every element is
-// −Inf the result is uniform; a NaN or +Inf anywhere makes every output NaN.
+// in float64; the AVX2 and NEON kernels use a float32 polynomial (results within
+// 8·2⁻²⁴ relative, plus 2⁻¹²⁵ absolute: tiny results may flush to 0). If every element
+// is −Inf the result is uniform; a NaN or +Inf anywhere makes every output NaN.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return

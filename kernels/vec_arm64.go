@@ -2,8 +2,9 @@
 
 package kernels
 
-// Vector kernels in vec_arm64.s. Each covers the first len&^15 elements; the wrappers
-// below finish the tail with the generic code and report memory to the race detector.
+// Vector kernels in vec_arm64.s. Each covers the first len&^15 elements (siluMulNEON and
+// softmaxExpNEON len&^7); the wrappers below finish the tail with the generic code and
+// report memory to the race detector.
 
 // dotNEON returns Σ_{i < len(a)&^15} a[i]·b[i]. len(b) >= len(a)&^15.
 //
@@ -79,4 +80,59 @@ func sumSquaresNEONGo(x []float32) float64 {
 	n := len(x) &^ 15
 	raceReadF32(x)
 	return sumSquaresNEON(x) + sumSquaresGeneric(x[n:])
+}
+
+// siluMulNEON sets dst[i] = (g·σ(g))·up[i], g = gate[i], for i < len(dst)&^7, by the
+// operations of siluMulAVX2 (see vec_arm64.s): relative error within 8·2⁻²⁴ of the exact
+// value for g ≥ −87; below that the result is smaller than 2⁻¹²⁰·|g·up| in magnitude.
+//
+//go:noescape
+func siluMulNEON(dst, gate, up []float32)
+
+func siluMulNEONGo(dst, gate, up []float32) {
+	n := len(dst) &^ 7
+	raceReadF32(gate)
+	raceReadF32(up)
+	raceWriteF32(dst)
+	siluMulNEON(dst, gate[:len(dst)], up[:len(dst)])
+	siluMulGeneric(dst[n:], gate[n:len(dst)], up[n:len(dst)])
+}
+
+// softmaxExpNEON sets x[i] = exp(x[i]−mx) for i < len(x)&^7 (the polynomial exponential
+// of softmaxExpAVX2, arguments ≤ 0, results below 2⁻¹²⁶ flushed to 0) and returns their
+// float64 sum.
+//
+//go:noescape
+func softmaxExpNEON(x []float32, mx float32) float64
+
+func softmaxExpNEONGo(x []float32, mx float32) float64 {
+	n := len(x) &^ 7
+	raceWriteF32(x)
+	return softmaxExpNEON(x, mx) + softmaxExpGeneric(x[n:], mx)
+}
+
+// scaleRoundNEON sets x[i] = float32(float64(x[i])·s) for i < len(x)&^15.
+//
+//go:noescape
+func scaleRoundNEON(x []float32, s float64)
+
+func scaleRoundNEONGo(x []float32, s float64) {
+	n := len(x) &^ 15
+	raceWriteF32(x)
+	scaleRoundNEON(x, s)
+	scaleRoundGeneric(x[n:], s)
+}
+
+// maxNEON returns the largest of x[i], i < len(x)&^15, ignoring NaNs (−Inf if there is
+// none), and whether any of them is NaN.
+//
+//go:noescape
+func maxNEON(x []float32) (mx float32, nan bool)
+
+func maxNaNNEONGo(x []float32) (float32, bool) {
+	n := len(x) &^ 15
+	raceReadF32(x)
+	mx, nan := maxNEON(x)
+	tm, tn := maxNaNGeneric(x[n:])
+	return max(mx, tm), nan || tn // neither is NaN
 }

@@ -24,15 +24,24 @@ trap 'rm -f "$bin"' EXIT INT TERM
 GOARCH=arm64 CGO_ENABLED=0 go vet ./kernels/
 GOARCH=arm64 CGO_ENABLED=0 go test -c -o "$bin" ./kernels/
 
-# The WORD-encoded instructions (SDOT, SCVTF, FCVTL) must disassemble as intended.
+# The WORD-encoded instructions must disassemble as intended: each check is
+# function:mnemonic, or function:mnemonic:arrangement when the macro fixes one (.4s, .2d).
 OBJDUMP=${OBJDUMP:-aarch64-linux-gnu-objdump}
 if command -v "$OBJDUMP" >/dev/null 2>&1; then
 	"$OBJDUMP" -d "$bin" >"$bin.dis"
 	for check in gemmQ8_0x4NEON:sdot gemmQ8_0x4NEON:scvtf gemmQ4_Kx4NEON:sdot \
-		gemvQ6_KNEON:sdot gemmF16x4NEON:fcvtl gemmF16x4NEON:fcvtl2 sumSquaresNEON:fcvtl2; do
-		fn=${check%%:*} op=${check#*:}
-		if ! awk "/<github.com\\/dllm-go\\/dllm\\/kernels.$fn.abi0>:/,/^\$/" "$bin.dis" | grep -q "	$op	"; then
-			echo "test-arm64: $op not found in $fn" >&2
+		gemvQ6_KNEON:sdot gemmF16x4NEON:fcvtl gemmF16x4NEON:fcvtl2 sumSquaresNEON:fcvtl2 \
+		siluMulNEON:fadd:4s siluMulNEON:fmul:4s siluMulNEON:fdiv:4s siluMulNEON:fmax:4s \
+		siluMulNEON:frintn:4s siluMulNEON:fcvtzs:4s softmaxExpNEON:fsub:4s \
+		softmaxExpNEON:fcmgt:4s softmaxExpNEON:fcvtl:2d softmaxExpNEON:fcvtl2:2d \
+		softmaxExpNEON:fadd:2d scaleRoundNEON:fmul:2d scaleRoundNEON:fcvtn:2s \
+		scaleRoundNEON:fcvtn2:4s maxNEON:fcmgt:4s maxNEON:fmax:4s maxNEON:fmaxv:4s; do
+		fn=${check%%:*} op=${check#*:} arr=
+		case $op in *:*) arr=${op#*:} op=${op%%:*} ;; esac
+		pat="	$op	"
+		[ -z "$arr" ] || pat="$pat.*\.$arr\>"
+		if ! awk "/<github.com\\/dllm-go\\/dllm\\/kernels.$fn.abi0>:/,/^\$/" "$bin.dis" | grep -q "$pat"; then
+			echo "test-arm64: $op${arr:+ (.$arr)} not found in $fn" >&2
 			rm -f "$bin.dis"
 			exit 1
 		fi
