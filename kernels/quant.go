@@ -96,18 +96,30 @@ func (xs *xPrep) grow(n int) {
 
 // quantizeQ8 fills xs.q with the Q8_0 quantization of xs.f.
 func (xs *xPrep) quantizeQ8() {
-	n := xs.m * xs.k
 	xs.qrow = xs.k / 32 * q8BlockBytes
-	xs.grow(n / 32 * q8BlockBytes)
-	active.quantQ8(xs.q, xs.f[:n])
+	xs.grow(xs.m * xs.qrow)
+	quantInChunks(active.quantQ8, xs.q, xs.f[:xs.m*xs.k], 32, q8BlockBytes)
 }
 
 // quantizeQ8K fills xs.q with the Q8_K quantization of xs.f.
 func (xs *xPrep) quantizeQ8K() {
-	n := xs.m * xs.k
 	xs.qrow = xs.k / 256 * q8KBlockBytes
-	xs.grow(n / 256 * q8KBlockBytes)
-	active.quantQ8K(xs.q, xs.f[:n])
+	xs.grow(xs.m * xs.qrow)
+	quantInChunks(active.quantQ8K, xs.q, xs.f[:xs.m*xs.k], 256, q8KBlockBytes)
+}
+
+// quantChunk bounds the elements one quantizer call takes (a few tens of microseconds
+// in assembly, which is not preemptible).
+const quantChunk = 1 << 16
+
+// quantInChunks runs quant over x in pieces of whole blocks of be elements (bb bytes
+// each in dst).
+func quantInChunks(quant func(dst []byte, x []float32), dst []byte, x []float32, be, bb int) {
+	for len(x) > 0 {
+		n := min(len(x), quantChunk)
+		quant(dst[:n/be*bb], x[:n])
+		dst, x = dst[n/be*bb:], x[n:]
+	}
 }
 
 // quantQ8Generic sets dst (len(x)/32 blocks of q8BlockBytes) to the Q8_0 quantization
