@@ -102,34 +102,26 @@ func FuzzQuantizeActivations(f *testing.F) {
 				x[i] = 1 // the quantizers require finite rows
 			}
 		}
-		want8 := make([]byte, len(x)/32*q8BlockBytes)
-		quantQ8Generic(want8, x)
-		want8K := make([]byte, len(x)/256*q8KBlockBytes)
-		quantQ8KGeneric(want8K, x)
-		eachImpl(t, func(t *testing.T) {
-			xs := &xPrep{m: 1, k: len(x), f: x}
-			xs.quantizeQ8()
-			if err := diffBlocks(xs.q, want8); err != nil {
-				t.Fatalf("Q8_0: %v", err)
-			}
-			xs.quantizeQ8K()
-			if err := diffBlocks(xs.q, want8K); err != nil {
-				t.Fatalf("Q8_K: %v", err)
-			}
-		})
+		checkQuantizers(t, 1, len(x), x)
 	})
 }
 
 // TestQuantizeActivationsChunks covers inputs longer than one quantizer call takes.
 func TestQuantizeActivationsChunks(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
-	xs0 := &xPrep{m: 3, k: quantChunk/2 + 256, f: randFloats(r, 3*(quantChunk/2+256))}
-	want8 := make([]byte, len(xs0.f)/32*q8BlockBytes)
-	quantQ8Generic(want8, xs0.f)
-	want8K := make([]byte, len(xs0.f)/256*q8KBlockBytes)
-	quantQ8KGeneric(want8K, xs0.f)
+	k := quantChunk/2 + 256
+	checkQuantizers(t, 3, k, randFloats(r, 3*k))
+}
+
+// checkQuantizers checks that every implementation quantizes the m×k rows x to the
+// generic bytes, as Q8_0 and as Q8_K blocks.
+func checkQuantizers(t *testing.T, m, k int, x []float32) {
+	want8 := make([]byte, len(x)/32*q8BlockBytes)
+	quantQ8Generic(want8, x)
+	want8K := make([]byte, len(x)/256*q8KBlockBytes)
+	quantQ8KGeneric(want8K, x)
 	eachImpl(t, func(t *testing.T) {
-		xs := &xPrep{m: xs0.m, k: xs0.k, f: xs0.f}
+		xs := &xPrep{m: m, k: k, f: x}
 		xs.quantizeQ8()
 		if err := diffBlocks(xs.q, want8); err != nil {
 			t.Fatalf("Q8_0: %v", err)
