@@ -5,8 +5,9 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 // NEON (ASIMD) is part of the arm64 baseline, so "neon" is always available: the F32,
-// BF16 and F16 matrix kernels and the vector kernels. "neon-dotprod" adds the Q8_0,
-// Q4_0, Q4_K and Q6_K matrix kernels, which need FEAT_DotProd (SDOT).
+// BF16 and F16 matrix kernels, the vector kernels and the activation quantizers.
+// "neon-dotprod" adds the Q8_0, Q4_0, Q4_K and Q6_K matrix kernels, which need
+// FEAT_DotProd (SDOT).
 var archImpls = []*impl{
 	{name: "neon-dotprod", available: cpu.ARM64.HasASIMDDP, enabled: cpu.ARM64.HasASIMDDP, kernels: dotprodTable()},
 	{name: "neon", available: true, enabled: true, kernels: neonTable()},
@@ -26,6 +27,7 @@ func neonTable() table {
 		dot: dotNEONGo, axpy: axpyNEONGo, add: addNEONGo, scale: scaleNEONGo,
 		mulScaled: mulScaledNEONGo, sumSquares: sumSquaresNEONGo, siluMul: siluMulNEONGo,
 		softmaxExp: softmaxExpNEONGo, scaleRound: scaleRoundNEONGo, maxNaN: maxNaNNEONGo,
+		quantQ8: quantQ8NEONGo, quantQ8K: quantQ8KNEONGo,
 	}
 	t.gemm[F32] = f32NEON.gemm
 	t.gemm[BF16] = bf16NEON.gemm

@@ -12,7 +12,10 @@
 //     the quantization of x to Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
 //     Softmax's maximum, exponentials and scaling, and RMSNorm's float64 sum of squares
 //     and final multiply.
-//   - "neon" (arm64): F32/BF16/F16 matrix multiply and the same vector kernels.
+//   - "neon" (arm64): F32/BF16/F16 matrix multiply, the same vector kernels (Dot, Axpy,
+//     Add, Scale, SiLUMul, Softmax's maximum, exponentials and scaling, and RMSNorm's
+//     float64 sum of squares and final multiply), and the quantization of x to
+//     Q8_0/Q8_K blocks.
 //   - "neon-dotprod" (arm64 with FEAT_DotProd): adds Q8_0/Q4_0/Q4_K/Q6_K matrix multiply
 //     using SDOT.
 //
@@ -44,12 +47,12 @@
 //   - RMSNorm: sum of squares in float64, scale rounded once, then (x·s)·w with two
 //     float32 roundings: identical bits in every implementation up to the float64 sum
 //     order, within 3·2⁻²⁴ relative.
-//   - SiLUMul: the reference evaluates in float64 and rounds once; the AVX2 kernel uses a
-//     float32 polynomial exponential: within 8·2⁻²⁴ relative for gates ≥ −87 (below,
-//     both are under 2⁻¹²⁰·|gate·up|). Softmax: float64 sum, one rounding per output;
-//     exponentials in float64 (reference, within 2·2⁻²⁴) or by the same polynomial
-//     (AVX2: within 8·2⁻²⁴ relative plus 2⁻¹²⁵ absolute). RoPENeoX: two rounded
-//     products and a rounded sum.
+//   - SiLUMul: the reference evaluates in float64 and rounds once; the assembly kernels
+//     (AVX2 and NEON) use a float32 polynomial exponential: within 8·2⁻²⁴ relative for
+//     gates ≥ −87 (below, all are under 2⁻¹²⁰·|gate·up|). Softmax: float64 sum, one
+//     rounding per output; exponentials in float64 (reference, within 2·2⁻²⁴) or by the
+//     same polynomial (AVX2 and NEON: within 8·2⁻²⁴ relative plus 2⁻¹²⁵ absolute).
+//     RoPENeoX: two rounded products and a rounded sum.
 //
 // Results are reproducible: for a given implementation, a row of a matrix product has
 // the same bits whatever M, the row's position in x and the number of threads.

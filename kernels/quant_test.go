@@ -10,8 +10,8 @@ import (
 
 // activationInputs are rows that exercise the activation quantizers' corners: zero
 // blocks, halves exactly between two quants, ties for the largest magnitude (with
-// either sign first), negative maxima, tiny and subnormal values, and scales that
-// round to zero or overflow in f16.
+// either sign first, the first at many positions), negative maxima, tiny and subnormal
+// values, and scales that round to zero or overflow in f16, some at the thresholds.
 func activationInputs(r *rand.Rand) [][]float32 {
 	n := 512
 	var rows [][]float32
@@ -32,6 +32,13 @@ func activationInputs(r *rand.Rand) [][]float32 {
 	add(func(i int) float32 { return math.Float32frombits(uint32(i%5+1) * 0x00012345) }) // subnormal
 	add(func(i int) float32 { return float32(r.NormFloat64()) * 1e-30 })                 // f16 scale flushes to 0
 	add(func(i int) float32 { return float32(r.NormFloat64()) * 1e8 })                   // f16 scale overflows
+	// Scales ±1 (q = round(±v)): halves next to odd and to even integers, both signs.
+	add(func(i int) float32 {
+		if i%32 == 0 {
+			return float32(127 - 254*(i/256%2))
+		}
+		return float32(i%64-32) + 0.5
+	})
 	add(func(i int) float32 {
 		if i%32 == 0 || i%256 == 7 {
 			return 0
@@ -43,6 +50,44 @@ func activationInputs(r *rand.Rand) [][]float32 {
 		half[i] = float32(r.NormFloat64())
 	}
 	rows = append(rows, half)
+
+	// The first element of largest magnitude (2) at positions a vector kernel treats
+	// differently (first and last lanes of vectors, of 8- and 16-element groups, of the
+	// block), tied later in the block with the other sign: negative first in block 0,
+	// positive first in block 1.
+	for _, p := range []int{0, 1, 3, 4, 7, 8, 11, 12, 15, 16, 31, 32, 100, 127, 128, 200, 252, 255} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.Float64()*2 - 1)
+		}
+		for b, s := range []float32{-2, 2} {
+			x[256*b+p] = s
+			for _, q := range []int{p + 1, p + 5, p + 12, 255} {
+				if q > p && q < 256 {
+					x[256*b+q] = -s
+				}
+			}
+		}
+		rows = append(rows, x)
+	}
+
+	// Largest magnitudes mx a few ulps either side of where the scales stop being finite
+	// (Q8_K's iscale at 127·2⁻¹²⁸, Q8_0's 1/d 2 to 5 ulps above), and of where Q8_0's
+	// f16 scale overflows (d = 65520), flushes to 0 (d = 2⁻²⁵) or rounds a tie between
+	// subnormals (d = 3·2⁻²⁵). Every block of 32 holds ±mx, alternating signs.
+	for _, m := range []float64{127 * 0x1p-128, 127 * 65520, 127 * 0x1p-25, 127 * 3 * 0x1p-25} {
+		for _, k := range []int32{-5, -2, -1, 0, 1, 2, 5} {
+			mx := math.Float32frombits(uint32(int32(math.Float32bits(float32(m))) + k))
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = mx * float32(r.Float64()*2-1)
+			}
+			for c := 0; c < n/32; c++ {
+				x[32*c+c*5%32] = mx * float32(1-2*(c%2))
+			}
+			rows = append(rows, x)
+		}
+	}
 	return rows
 }
 

@@ -35,7 +35,11 @@ if command -v "$OBJDUMP" >/dev/null 2>&1; then
 		siluMulNEON:frintn:4s siluMulNEON:fcvtzs:4s softmaxExpNEON:fsub:4s \
 		softmaxExpNEON:fcmgt:4s softmaxExpNEON:fcvtl:2d softmaxExpNEON:fcvtl2:2d \
 		softmaxExpNEON:fadd:2d scaleRoundNEON:fmul:2d scaleRoundNEON:fcvtn:2s \
-		scaleRoundNEON:fcvtn2:4s maxNEON:fcmgt:4s maxNEON:fmax:4s maxNEON:fmaxv:4s; do
+		scaleRoundNEON:fcvtn2:4s maxNEON:fcmgt:4s maxNEON:fmax:4s maxNEON:fmaxv:4s \
+		quantQ8NEON:umaxv:4s quantQ8NEON:fmul:4s quantQ8NEON:fcvtas:4s \
+		quantQ8KNEON:umaxv:4s quantQ8KNEON:fmul:4s quantQ8KNEON:fcvtns:4s \
+		quantQ8KNEON:sqxtn:4h quantQ8KNEON:sqxtn2:8h quantQ8KNEON:sqxtn:8b \
+		quantQ8KNEON:sqxtn2:16b quantQ8KNEON:saddlp:8h; do
 		fn=${check%%:*} op=${check#*:} arr=
 		case $op in *:*) arr=${op#*:} op=${op%%:*} ;; esac
 		pat="	$op	"
