@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a fixed set of worker goroutines that run the tiles of a kernel. It is safe
@@ -90,11 +91,37 @@ func (p *Pool) Close() {
 }
 
 func (p *Pool) worker() {
-	for j := range p.jobs {
+	for {
+		j, ok := spinRecv(p.jobs)
+		if !ok {
+			return
+		}
 		if j.work() {
 			j.wake <- struct{}{}
 		}
 		p.release(j)
+	}
+}
+
+// spinWait is how long a worker polls for its next job, and a caller for the end of
+// its job, before sleeping: waking a sleeping thread takes tens of microseconds, as
+// long as a small matrix multiply, and a model runs its kernels back to back.
+const spinWait = 500 * time.Microsecond
+
+// spinRecv receives from ch, polling for up to spinWait before blocking.
+func spinRecv[T any](ch <-chan T) (T, bool) {
+	deadline := time.Now().Add(spinWait)
+	for {
+		select {
+		case v, ok := <-ch:
+			return v, ok
+		default:
+		}
+		if time.Now().After(deadline) {
+			v, ok := <-ch
+			return v, ok
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -166,7 +193,7 @@ func (p *Pool) run(n int, t task) {
 	}
 	p.mu.RUnlock()
 	if !j.work() {
-		<-j.wake
+		spinRecv(j.wake)
 	}
 	p.release(j)
 }
