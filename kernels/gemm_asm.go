@@ -2,7 +2,7 @@
 
 package kernels
 
-// Go drivers shared by the amd64 and arm64 assembly matrix kernels: they split a tile of
+// Go drivers shared by the amd64 and arm64 assembly kernels: they split a tile of
 // weight rows into the blocks the micro-kernels take, finish tails the kernels leave,
 // and report memory to the race detector.
 
@@ -120,4 +120,13 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 	for m := M4; m < M; m++ {
 		qk.gemv(y[m*ldy+n0:m*ldy+n1], xs.q[m*xs.qrow:(m+1)*xs.qrow], wt, rb, nb)
 	}
+}
+
+// quantRows runs the assembly activation quantizer asm over the whole blocks of x (be
+// elements, bb bytes each in dst), reporting its memory to the race detector.
+func quantRows(asm func(dst []byte, x []float32), dst []byte, x []float32, be, bb int) {
+	n := len(x) / be
+	raceReadF32(x)
+	raceWriteBytes(dst[:n*bb])
+	asm(dst[:n*bb], x[:n*be])
 }

@@ -15,16 +15,6 @@ func quantQ8AVX2(dst []byte, x []float32)
 //go:noescape
 func quantQ8KAVX2(dst []byte, x []float32)
 
-func quantQ8AVX2Go(dst []byte, x []float32) {
-	n := len(x) / 32
-	raceReadF32(x)
-	raceWriteBytes(dst[:n*q8BlockBytes])
-	quantQ8AVX2(dst[:n*q8BlockBytes], x[:n*32])
-}
+func quantQ8AVX2Go(dst []byte, x []float32) { quantRows(quantQ8AVX2, dst, x, 32, q8BlockBytes) }
 
-func quantQ8KAVX2Go(dst []byte, x []float32) {
-	n := len(x) / 256
-	raceReadF32(x)
-	raceWriteBytes(dst[:n*q8KBlockBytes])
-	quantQ8KAVX2(dst[:n*q8KBlockBytes], x[:n*256])
-}
+func quantQ8KAVX2Go(dst []byte, x []float32) { quantRows(quantQ8KAVX2, dst, x, 256, q8KBlockBytes) }

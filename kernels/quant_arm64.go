@@ -15,16 +15,6 @@ func quantQ8NEON(dst []byte, x []float32)
 //go:noescape
 func quantQ8KNEON(dst []byte, x []float32)
 
-func quantQ8NEONGo(dst []byte, x []float32) {
-	n := len(x) / 32
-	raceReadF32(x)
-	raceWriteBytes(dst[:n*q8BlockBytes])
-	quantQ8NEON(dst[:n*q8BlockBytes], x[:n*32])
-}
+func quantQ8NEONGo(dst []byte, x []float32) { quantRows(quantQ8NEON, dst, x, 32, q8BlockBytes) }
 
-func quantQ8KNEONGo(dst []byte, x []float32) {
-	n := len(x) / 256
-	raceReadF32(x)
-	raceWriteBytes(dst[:n*q8KBlockBytes])
-	quantQ8KNEON(dst[:n*q8KBlockBytes], x[:n*256])
-}
+func quantQ8KNEONGo(dst []byte, x []float32) { quantRows(quantQ8KNEON, dst, x, 256, q8KBlockBytes) }
