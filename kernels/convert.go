@@ -14,6 +14,10 @@ func BF16ToF32(dst []float32, src []byte) {
 	if len(src) != 2*len(dst) {
 		panic(fmt.Sprintf("kernels: BF16ToF32: %d bytes for %d values", len(src), len(dst)))
 	}
+	active.bf16ToF32(dst, src)
+}
+
+func bf16ToF32Generic(dst []float32, src []byte) {
 	for i := range dst {
 		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
 	}
@@ -24,6 +28,10 @@ func F16ToF32(dst []float32, src []byte) {
 	if len(src) != 2*len(dst) {
 		panic(fmt.Sprintf("kernels: F16ToF32: %d bytes for %d values", len(src), len(dst)))
 	}
+	active.f16ToF32(dst, src)
+}
+
+func f16ToF32Generic(dst []float32, src []byte) {
 	for i := range dst {
 		dst[i] = float16.Frombits(binary.LittleEndian.Uint16(src[2*i:])).Float32()
 	}
@@ -35,6 +43,10 @@ func F32ToBF16(dst []byte, src []float32) {
 	if len(dst) != 2*len(src) {
 		panic(fmt.Sprintf("kernels: F32ToBF16: %d bytes for %d values", len(dst), len(src)))
 	}
+	active.f32ToBF16(dst, src)
+}
+
+func f32ToBF16Generic(dst []byte, src []float32) {
 	for i, v := range src {
 		binary.LittleEndian.PutUint16(dst[2*i:], bf16Bits(v))
 	}
@@ -55,6 +67,10 @@ func F32ToF16(dst []byte, src []float32) {
 	if len(dst) != 2*len(src) {
 		panic(fmt.Sprintf("kernels: F32ToF16: %d bytes for %d values", len(dst), len(src)))
 	}
+	active.f32ToF16(dst, src)
+}
+
+func f32ToF16Generic(dst []byte, src []float32) {
 	for i, v := range src {
 		binary.LittleEndian.PutUint16(dst[2*i:], float16.Fromfloat32(v).Bits())
 	}

@@ -28,6 +28,10 @@ type table struct {
 	maxNaN     func(x []float32) (float32, bool)     // max ignoring NaNs; any NaN?
 	quantQ8    func(dst []byte, x []float32)         // x as Q8_0 activation blocks
 	quantQ8K   func(dst []byte, x []float32)         // x as Q8_K activation blocks
+	f16ToF32   func(dst []float32, src []byte)
+	bf16ToF32  func(dst []float32, src []byte)
+	f32ToF16   func(dst []byte, src []float32)
+	f32ToBF16  func(dst []byte, src []float32)
 	gemm       [Q6_K + 1]gemmFunc
 }
 
@@ -59,6 +63,8 @@ func genericTable() table {
 		sumSquares: sumSquaresGeneric, mulScaled: mulScaledGeneric, siluMul: siluMulGeneric,
 		softmaxExp: softmaxExpGeneric, scaleRound: scaleRoundGeneric, maxNaN: maxNaNGeneric,
 		quantQ8: quantQ8Generic, quantQ8K: quantQ8KGeneric,
+		f16ToF32: f16ToF32Generic, bf16ToF32: bf16ToF32Generic,
+		f32ToF16: f32ToF16Generic, f32ToBF16: f32ToBF16Generic,
 	}
 	for f := range t.gemm {
 		t.gemm[f] = gemmGeneric
@@ -110,6 +116,18 @@ func selectKernels() {
 		}
 		if k.quantQ8K != nil {
 			t.quantQ8K = k.quantQ8K
+		}
+		if k.f16ToF32 != nil {
+			t.f16ToF32 = k.f16ToF32
+		}
+		if k.bf16ToF32 != nil {
+			t.bf16ToF32 = k.bf16ToF32
+		}
+		if k.f32ToF16 != nil {
+			t.f32ToF16 = k.f32ToF16
+		}
+		if k.f32ToBF16 != nil {
+			t.f32ToBF16 = k.f32ToBF16
 		}
 		for f, g := range k.gemm {
 			if g != nil {

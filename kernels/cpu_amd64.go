@@ -17,6 +17,8 @@ func avx2Table() table {
 		sumSquares: sumSquaresAVX2Go, mulScaled: mulScaledAVX2Go, siluMul: siluMulAVX2Go,
 		softmaxExp: softmaxExpAVX2Go, scaleRound: scaleRoundAVX2Go, maxNaN: maxNaNAVX2Go,
 		quantQ8: quantQ8AVX2Go, quantQ8K: quantQ8KAVX2Go,
+		f16ToF32: f16ToF32AVX2Go, bf16ToF32: bf16ToF32AVX2Go,
+		f32ToF16: f32ToF16AVX2Go, f32ToBF16: f32ToBF16AVX2Go,
 	}
 	t.gemm[F32] = f32AVX2.gemm
 	t.gemm[BF16] = bf16AVX2.gemm

@@ -10,8 +10,8 @@
 //
 //   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats with
 //     the quantization of x to Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
-//     Softmax's maximum, exponentials and scaling, and RMSNorm's float64 sum of squares
-//     and final multiply.
+//     Softmax's maximum, exponentials and scaling, RMSNorm's float64 sum of squares
+//     and final multiply, and the f16/bf16 conversions (the generic code's bits).
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply, the same vector kernels (Dot, Axpy,
 //     Add, Scale, SiLUMul, Softmax's maximum, exponentials and scaling, and RMSNorm's
 //     float64 sum of squares and final multiply), and the quantization of x to
