@@ -81,9 +81,9 @@ func floatAt(f Format, row []byte, p int) float32 {
 	case F32:
 		return bytesAsF32(row)[p]
 	case BF16:
-		BF16ToF32(v[:], row[2*p:2*p+2])
+		bf16ToF32Generic(v[:], row[2*p:2*p+2])
 	case F16:
-		F16ToF32(v[:], row[2*p:2*p+2])
+		f16ToF32Generic(v[:], row[2*p:2*p+2])
 	}
 	return v[0]
 }

@@ -61,9 +61,9 @@ func gemmGenericHalf(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, 
 				k1 := min(k0+wideChunk, K)
 				wc := wide[:k1-k0]
 				if w.Format == F16 {
-					F16ToF32(wc, row[2*k0:2*k1])
+					f16ToF32Generic(wc, row[2*k0:2*k1])
 				} else {
-					BF16ToF32(wc, row[2*k0:2*k1])
+					bf16ToF32Generic(wc, row[2*k0:2*k1])
 				}
 				for m := m0; m < m1; m++ {
 					s := acc[m-m0]
