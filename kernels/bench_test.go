@@ -178,11 +178,14 @@ func activeIsGeneric() bool {
 	return true
 }
 
-// BenchmarkVector reports GB/s (bytes read + written) for the vector kernels.
+// BenchmarkVector reports GB/s (bytes read + written) for the vector kernels, the
+// float conversions and the activation quantizers.
 func BenchmarkVector(b *testing.B) {
 	r := rand.New(rand.NewPCG(2, 2))
 	for _, n := range []int{256, 4096, 1 << 16} {
 		x, y, z := randFloats(r, n), randFloats(r, n), randFloats(r, n)
+		h := make([]byte, 2*n)
+		xs := &xPrep{m: 1, k: n, f: x}
 		kernels := []struct {
 			name  string
 			bytes int
@@ -194,6 +197,12 @@ func BenchmarkVector(b *testing.B) {
 			{"rmsnorm", 16 * n, func() { RMSNorm(z, x, y, 1e-6) }},
 			{"silumul", 12 * n, func() { SiLUMul(z, x, y) }},
 			{"softmax", 8 * n, func() { copy(z, x); Softmax(z) }},
+			{"f16to32", 6 * n, func() { F16ToF32(z, h) }},
+			{"f32to16", 6 * n, func() { F32ToF16(h, x) }},
+			{"bf16to32", 6 * n, func() { BF16ToF32(z, h) }},
+			{"f32tobf16", 6 * n, func() { F32ToBF16(h, x) }},
+			{"quantq8_0", 4*n + n/32*q8BlockBytes, func() { xs.quantizeQ8() }},
+			{"quantq8_k", 4*n + n/256*q8KBlockBytes, func() { xs.quantizeQ8K() }},
 		}
 		for _, k := range kernels {
 			b.Run(fmt.Sprintf("%s/n=%d", k.name, n), func(b *testing.B) {
