@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -68,6 +69,64 @@ func TestConvertExact(t *testing.T) {
 				g, w := binary.LittleEndian.Uint16(b[2*i:]), binary.LittleEndian.Uint16(c.want[2*i:])
 				if g != w {
 					t.Fatalf("%s(%#08x) = %#04x, want %#04x", c.name, bits[i], g, w)
+				}
+			}
+		}
+	})
+}
+
+// TestConvertLengths checks every implementation's conversions at every length up to 80
+// (no, one and several blocks of 16, and every tail) against the generic bits, each
+// output inside guard bands that must stay untouched, so an assembly loop that stops a
+// block early or runs one block past its end fails.
+func TestConvertLengths(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	const maxN = 80
+	halves := make([]byte, 2*maxN)
+	f32 := make([]float32, maxN)
+	for i := range maxN {
+		binary.LittleEndian.PutUint16(halves[2*i:], uint16(r.Uint32()))
+		f32[i] = math.Float32frombits(r.Uint32())
+	}
+	eachImpl(t, func(t *testing.T) {
+		for n := 0; n <= maxN; n++ {
+			for _, c := range []struct {
+				name      string
+				conv, gen func([]float32, []byte)
+			}{{"F16ToF32", F16ToF32, f16ToF32Generic}, {"BF16ToF32", BF16ToF32, bf16ToF32Generic}} {
+				want := make([]float32, n)
+				c.gen(want, halves[:2*n])
+				got, check := guarded(t, n, 5)
+				c.conv(got, halves[:2*n])
+				check()
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s, %d values: [%d] = %#08x, want %#08x", c.name, n, i, math.Float32bits(got[i]), math.Float32bits(want[i]))
+					}
+				}
+			}
+			for _, c := range []struct {
+				name      string
+				conv, gen func([]byte, []float32)
+			}{{"F32ToF16", F32ToF16, f32ToF16Generic}, {"F32ToBF16", F32ToBF16, f32ToBF16Generic}} {
+				want := make([]byte, 2*n)
+				c.gen(want, f32[:n])
+				const guard = 32
+				buf := make([]byte, 2*n+2*guard)
+				for i := range buf {
+					buf[i] = 0xa5
+				}
+				c.conv(buf[guard:guard+2*n:guard+2*n], f32[:n])
+				for i, b := range buf {
+					if (i < guard || i >= guard+2*n) && b != 0xa5 {
+						t.Fatalf("%s, %d values: guard byte %d overwritten", c.name, n, i-guard)
+					}
+				}
+				for i := range n {
+					g, w := binary.LittleEndian.Uint16(buf[guard+2*i:]), binary.LittleEndian.Uint16(want[2*i:])
+					if g != w {
+						t.Fatalf("%s, %d values: [%d] = %#04x, want %#04x", c.name, n, i, g, w)
+					}
 				}
 			}
 		}

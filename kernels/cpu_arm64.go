@@ -5,7 +5,8 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 // NEON (ASIMD) is part of the arm64 baseline, so "neon" is always available: the F32,
-// BF16 and F16 matrix kernels, the vector kernels and the activation quantizers.
+// BF16 and F16 matrix kernels, the vector kernels, the activation quantizers and the
+// f16/bf16 conversions.
 // "neon-dotprod" adds the Q8_0, Q4_0, Q4_K and Q6_K matrix kernels, which need
 // FEAT_DotProd (SDOT).
 var archImpls = []*impl{
@@ -28,6 +29,8 @@ func neonTable() table {
 		mulScaled: mulScaledNEONGo, sumSquares: sumSquaresNEONGo, siluMul: siluMulNEONGo,
 		softmaxExp: softmaxExpNEONGo, scaleRound: scaleRoundNEONGo, maxNaN: maxNaNNEONGo,
 		quantQ8: quantQ8NEONGo, quantQ8K: quantQ8KNEONGo,
+		f16ToF32: f16ToF32NEONGo, bf16ToF32: bf16ToF32NEONGo,
+		f32ToF16: f32ToF16NEONGo, f32ToBF16: f32ToBF16NEONGo,
 	}
 	t.gemm[F32] = f32NEON.gemm
 	t.gemm[BF16] = bf16NEON.gemm

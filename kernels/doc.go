@@ -14,8 +14,8 @@
 //     and final multiply, and the f16/bf16 conversions (the generic code's bits).
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply, the same vector kernels (Dot, Axpy,
 //     Add, Scale, SiLUMul, Softmax's maximum, exponentials and scaling, and RMSNorm's
-//     float64 sum of squares and final multiply), and the quantization of x to
-//     Q8_0/Q8_K blocks.
+//     float64 sum of squares and final multiply), the quantization of x to Q8_0/Q8_K
+//     blocks, and the f16/bf16 conversions (the generic code's bits).
 //   - "neon-dotprod" (arm64 with FEAT_DotProd): adds Q8_0/Q4_0/Q4_K/Q6_K matrix multiply
 //     using SDOT.
 //

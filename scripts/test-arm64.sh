@@ -39,7 +39,9 @@ if command -v "$OBJDUMP" >/dev/null 2>&1; then
 		quantQ8NEON:umaxv:4s quantQ8NEON:fmul:4s quantQ8NEON:fcvtas:4s \
 		quantQ8KNEON:umaxv:4s quantQ8KNEON:fmul:4s quantQ8KNEON:fcvtns:4s \
 		quantQ8KNEON:sqxtn:4h quantQ8KNEON:sqxtn2:8h quantQ8KNEON:sqxtn:8b \
-		quantQ8KNEON:sqxtn2:16b quantQ8KNEON:saddlp:8h; do
+		quantQ8KNEON:sqxtn2:16b quantQ8KNEON:saddlp:8h f16ToF32NEON:fcvtl:4h \
+		f16ToF32NEON:fcvtl2:8h f32ToF16NEON:fcvtn:4h f32ToF16NEON:fcvtn2:8h \
+		f32ToBF16NEON:fcmeq:4s; do
 		fn=${check%%:*} op=${check#*:} arr=
 		case $op in *:*) arr=${op#*:} op=${op%%:*} ;; esac
 		pat="	$op	"
