@@ -152,7 +152,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 
 // stripsPerThread is how many strips of tiles each thread gets (more balance the load
 // on a shared machine; fewer leave fewer tiles without prefetch).
-var stripsPerThread = 4
+const stripsPerThread = 4
 
 // floatChunk is the K-chunk of the 4-row float kernels: 4 rows of x (16 KiB) stay in
 // L1 while the tile's weight chunk streams from L2. (A var only so benchmarks can
