@@ -1,6 +1,7 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "gemm_quant_amd64.h"
 
 // Matrix-multiply kernels for Q4_K and Q6_K weights against activations quantized to
 // Q8_K blocks (xPrep layout, 292 bytes: float32 d, 256 int8 q, 16 int16 sums of each 16).
@@ -12,62 +13,10 @@
 // Q4_K:  Σ = dx·d·Σ_j sc_j·Σ w·q  −  dx·dmin·Σ_j m_j·(bsum_2j + bsum_2j+1)
 // Q6_K:  Σ = dx·d·Σ_g sc_g·(Σ w·q − 32·bsum_g), w = 6-bit unsigned quant (q6 + 32)
 
-#define YP DX     // &y[j]
-#define XR0 SI    // activation rows
-#define XR1 R8
-#define XR2 R9
-#define XR3 R10
-#define WP DI     // current weight super-block
-#define WROW R11  // current weight row
-#define XOFF AX   // byte offset of the current activation block
-#define BLEFT CX  // super-blocks left in the row
-#define LDY R12   // ldy in bytes
-#define LDW R13   // ldw in bytes
-
-#define ACC0 Y0
-#define ACC1 Y1
-#define ACC2 Y2
-#define ACC3 Y3
 #define ISUM0 Y4
 #define ISUM1 Y5
 #define ISUM2 Y6
 #define ISUM3 Y7
-
-// SETUP4 derives XR1..XR3 from XR0 and BX = ldx, and scales LDY to bytes.
-#define SETUP4 \
-	LEAQ (XR0)(BX*1), XR1 \
-	LEAQ (XR1)(BX*1), XR2 \
-	LEAQ (XR2)(BX*1), XR3 \
-	SHLQ $2, LDY
-
-// STORE4 adds the lane sums of ACC0..ACC3 into y[0], y[ldy], y[2ldy], y[3ldy] at YP.
-#define STORE4 \
-	VHADDPS ACC1, ACC0, ACC0              \
-	VHADDPS ACC3, ACC2, ACC2              \
-	VHADDPS ACC2, ACC0, ACC0              \
-	VEXTRACTF128 $1, ACC0, X1             \
-	VADDPS X1, X0, X0                     \
-	LEAQ (YP)(LDY*2), BX                  \
-	VMOVSS (YP), X1                       \
-	VINSERTPS $0x10, (YP)(LDY*1), X1, X1  \
-	VINSERTPS $0x20, (BX), X1, X1         \
-	VINSERTPS $0x30, (BX)(LDY*1), X1, X1  \
-	VADDPS X1, X0, X0                     \
-	VMOVSS X0, (YP)                       \
-	VEXTRACTPS $1, X0, (YP)(LDY*1)        \
-	VEXTRACTPS $2, X0, (BX)               \
-	VEXTRACTPS $3, X0, (BX)(LDY*1)
-
-// STORE1 adds the lane sum of ACC0 into y[0] at YP, summing the lanes in the order
-// STORE4 does ((a0+a1)+(a2+a3)) + ((a4+a5)+(a6+a7)), so a row's result does not depend
-// on which kernel handled it.
-#define STORE1 \
-	VHADDPS ACC0, ACC0, ACC0  \
-	VHADDPS ACC0, ACC0, ACC0  \
-	VEXTRACTF128 $1, ACC0, X1 \
-	VADDPS X1, X0, X0         \
-	VADDSS (YP), X0, X0       \
-	VMOVSS X0, (YP)
 
 // ---- Q4_K ----
 
