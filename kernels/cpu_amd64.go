@@ -13,10 +13,17 @@ var archImpls = []*impl{
 
 func avx2Table() table {
 	t := table{
-		dot: dotAVX2Go, axpy: axpyAVX2Go, add: addAVX2Go, scale: scaleAVX2Go,
-		sumSquares: sumSquaresAVX2Go, mulScaled: mulScaledAVX2Go, siluMul: siluMulAVX2Go,
-		softmaxExp: softmaxExpAVX2Go, scaleRound: scaleRoundAVX2Go, maxNaN: maxNaNAVX2Go,
-		quantQ8: quantQ8AVX2Go, quantQ8K: quantQ8KAVX2Go,
+		dot:        asmDot(dotAVX2, 8),
+		axpy:       asmAxpy(axpyAVX2, 8),
+		add:        asmElementwise(addAVX2, addGeneric, 8),
+		scale:      asmScale(scaleAVX2, 8),
+		sumSquares: asmSumSquares(sumSquaresAVX2, 8),
+		mulScaled:  asmMulScaled(mulScaledAVX2, 8),
+		siluMul:    asmElementwise(siluMulAVX2, siluMulGeneric, 8),
+		softmaxExp: asmSoftmaxExp(softmaxExpAVX2, 8),
+		scaleRound: asmScaleRound(scaleRoundAVX2, 8),
+		maxNaN:     asmMaxNaN(maxAVX2, 8),
+		quantQ8:    quantQ8AVX2Go, quantQ8K: quantQ8KAVX2Go,
 		f16ToF32: f16ToF32AVX2Go, bf16ToF32: bf16ToF32AVX2Go,
 		f32ToF16: f32ToF16AVX2Go, f32ToBF16: f32ToBF16AVX2Go,
 	}

@@ -25,10 +25,17 @@ func dotprodTable() table {
 
 func neonTable() table {
 	t := table{
-		dot: dotNEONGo, axpy: axpyNEONGo, add: addNEONGo, scale: scaleNEONGo,
-		mulScaled: mulScaledNEONGo, sumSquares: sumSquaresNEONGo, siluMul: siluMulNEONGo,
-		softmaxExp: softmaxExpNEONGo, scaleRound: scaleRoundNEONGo, maxNaN: maxNaNNEONGo,
-		quantQ8: quantQ8NEONGo, quantQ8K: quantQ8KNEONGo,
+		dot:        asmDot(dotNEON, 16),
+		axpy:       asmAxpy(axpyNEON, 16),
+		add:        asmElementwise(addNEON, addGeneric, 16),
+		scale:      asmScale(scaleNEON, 16),
+		mulScaled:  asmMulScaled(mulScaledNEON, 16),
+		sumSquares: asmSumSquares(sumSquaresNEON, 16),
+		siluMul:    asmElementwise(siluMulNEON, siluMulGeneric, 8),
+		softmaxExp: asmSoftmaxExp(softmaxExpNEON, 8),
+		scaleRound: asmScaleRound(scaleRoundNEON, 16),
+		maxNaN:     asmMaxNaN(maxNEON, 16),
+		quantQ8:    quantQ8NEONGo, quantQ8K: quantQ8KNEONGo,
 		f16ToF32: f16ToF32NEONGo, bf16ToF32: bf16ToF32NEONGo,
 		f32ToF16: f32ToF16NEONGo, f32ToBF16: f32ToBF16NEONGo,
 	}

@@ -2,8 +2,8 @@
 
 package kernels
 
-// Vector kernels in vec_amd64.s. Each covers the first len&^7 elements; the wrappers
-// below finish the tail with the generic code and report memory to the race detector.
+// Vector kernels in vec_amd64.s. Each covers the first len&^7 elements; avx2Table wraps
+// them (vec_asm.go) to finish the tail and report memory to the race detector.
 
 // dotAVX2 returns Σ_{i < len(a)&^7} a[i]·b[i]. len(b) >= len(a)&^7.
 //
@@ -35,67 +35,12 @@ func mulScaledAVX2(dst, x, w []float32, s float32)
 //go:noescape
 func sumSquaresAVX2(x []float32) float64
 
-func dotAVX2Go(a, b []float32) float32 {
-	n := len(a) &^ 7
-	raceReadF32(a)
-	raceReadF32(b)
-	return dotAVX2(a, b) + dotGeneric(a[n:], b[n:len(a)])
-}
-
-func axpyAVX2Go(y []float32, alpha float32, x []float32) {
-	n := len(y) &^ 7
-	raceReadF32(x)
-	raceWriteF32(y)
-	axpyAVX2(y, alpha, x[:len(y)])
-	axpyGeneric(y[n:], alpha, x[n:len(y)])
-}
-
-func addAVX2Go(dst, a, b []float32) {
-	n := len(dst) &^ 7
-	raceReadF32(a)
-	raceReadF32(b)
-	raceWriteF32(dst)
-	addAVX2(dst, a[:len(dst)], b[:len(dst)])
-	addGeneric(dst[n:], a[n:len(dst)], b[n:len(dst)])
-}
-
-func scaleAVX2Go(x []float32, alpha float32) {
-	n := len(x) &^ 7
-	raceWriteF32(x)
-	scaleAVX2(x, alpha)
-	scaleGeneric(x[n:], alpha)
-}
-
-func mulScaledAVX2Go(dst, x, w []float32, s float32) {
-	n := len(dst) &^ 7
-	raceReadF32(x)
-	raceReadF32(w)
-	raceWriteF32(dst)
-	mulScaledAVX2(dst, x[:len(dst)], w[:len(dst)], s)
-	mulScaledGeneric(dst[n:], x[n:len(dst)], w[n:len(dst)], s)
-}
-
-func sumSquaresAVX2Go(x []float32) float64 {
-	n := len(x) &^ 7
-	raceReadF32(x)
-	return sumSquaresAVX2(x) + sumSquaresGeneric(x[n:])
-}
-
 // siluMulAVX2 sets dst[i] = (g·σ(g))·up[i], g = gate[i], for i < len(dst)&^7, with a
 // polynomial exponential (see vec_amd64.s): relative error within 8·2⁻²⁴ of the exact
 // value for g ≥ −87; below that the result is smaller than 2⁻¹²⁰·|g·up| in magnitude.
 //
 //go:noescape
 func siluMulAVX2(dst, gate, up []float32)
-
-func siluMulAVX2Go(dst, gate, up []float32) {
-	n := len(dst) &^ 7
-	raceReadF32(gate)
-	raceReadF32(up)
-	raceWriteF32(dst)
-	siluMulAVX2(dst, gate[:len(dst)], up[:len(dst)])
-	siluMulGeneric(dst[n:], gate[n:len(dst)], up[n:len(dst)])
-}
 
 // softmaxExpAVX2 sets x[i] = exp(x[i]−mx) for i < len(x)&^7 (polynomial exponential,
 // arguments ≤ 0, results below 2⁻¹²⁶ flushed to 0) and returns their float64 sum.
@@ -108,29 +53,8 @@ func softmaxExpAVX2(x []float32, mx float32) float64
 //go:noescape
 func scaleRoundAVX2(x []float32, s float64)
 
-func softmaxExpAVX2Go(x []float32, mx float32) float64 {
-	n := len(x) &^ 7
-	raceWriteF32(x)
-	return softmaxExpAVX2(x, mx) + softmaxExpGeneric(x[n:], mx)
-}
-
-func scaleRoundAVX2Go(x []float32, s float64) {
-	n := len(x) &^ 7
-	raceWriteF32(x)
-	scaleRoundAVX2(x, s)
-	scaleRoundGeneric(x[n:], s)
-}
-
 // maxAVX2 returns the largest of x[i], i < len(x)&^7, ignoring NaNs (−Inf if there is
 // none), and whether any of them is NaN.
 //
 //go:noescape
 func maxAVX2(x []float32) (mx float32, nan bool)
-
-func maxNaNAVX2Go(x []float32) (float32, bool) {
-	n := len(x) &^ 7
-	raceReadF32(x)
-	mx, nan := maxAVX2(x)
-	tm, tn := maxNaNGeneric(x[n:])
-	return max(mx, tm), nan || tn // neither is NaN
-}

@@ -3,7 +3,7 @@
 package kernels
 
 // Vector kernels in vec_arm64.s. Each covers the first len&^15 elements (siluMulNEON and
-// softmaxExpNEON len&^7); the wrappers below finish the tail with the generic code and
+// softmaxExpNEON len&^7); neonTable wraps them (vec_asm.go) to finish the tail and
 // report memory to the race detector.
 
 // dotNEON returns Σ_{i < len(a)&^15} a[i]·b[i]. len(b) >= len(a)&^15.
@@ -31,56 +31,10 @@ func scaleNEON(x []float32, alpha float32)
 //go:noescape
 func mulScaledNEON(dst, x, w []float32, s float32)
 
-func dotNEONGo(a, b []float32) float32 {
-	n := len(a) &^ 15
-	raceReadF32(a)
-	raceReadF32(b)
-	return dotNEON(a, b[:len(a)]) + dotGeneric(a[n:], b[n:len(a)])
-}
-
-func axpyNEONGo(y []float32, alpha float32, x []float32) {
-	n := len(y) &^ 15
-	raceReadF32(x)
-	raceWriteF32(y)
-	axpyNEON(y, alpha, x[:len(y)])
-	axpyGeneric(y[n:], alpha, x[n:len(y)])
-}
-
-func addNEONGo(dst, a, b []float32) {
-	n := len(dst) &^ 15
-	raceReadF32(a)
-	raceReadF32(b)
-	raceWriteF32(dst)
-	addNEON(dst, a[:len(dst)], b[:len(dst)])
-	addGeneric(dst[n:], a[n:len(dst)], b[n:len(dst)])
-}
-
-func scaleNEONGo(x []float32, alpha float32) {
-	n := len(x) &^ 15
-	raceWriteF32(x)
-	scaleNEON(x, alpha)
-	scaleGeneric(x[n:], alpha)
-}
-
-func mulScaledNEONGo(dst, x, w []float32, s float32) {
-	n := len(dst) &^ 15
-	raceReadF32(x)
-	raceReadF32(w)
-	raceWriteF32(dst)
-	mulScaledNEON(dst, x[:len(dst)], w[:len(dst)], s)
-	mulScaledGeneric(dst[n:], x[n:len(dst)], w[n:len(dst)], s)
-}
-
 // sumSquaresNEON returns Σ_{i < len(x)&^15} float64(x[i])², in float64.
 //
 //go:noescape
 func sumSquaresNEON(x []float32) float64
-
-func sumSquaresNEONGo(x []float32) float64 {
-	n := len(x) &^ 15
-	raceReadF32(x)
-	return sumSquaresNEON(x) + sumSquaresGeneric(x[n:])
-}
 
 // siluMulNEON sets dst[i] = (g·σ(g))·up[i], g = gate[i], for i < len(dst)&^7, by the
 // operations of siluMulAVX2 (see vec_arm64.s): relative error within 8·2⁻²⁴ of the exact
@@ -89,15 +43,6 @@ func sumSquaresNEONGo(x []float32) float64 {
 //go:noescape
 func siluMulNEON(dst, gate, up []float32)
 
-func siluMulNEONGo(dst, gate, up []float32) {
-	n := len(dst) &^ 7
-	raceReadF32(gate)
-	raceReadF32(up)
-	raceWriteF32(dst)
-	siluMulNEON(dst, gate[:len(dst)], up[:len(dst)])
-	siluMulGeneric(dst[n:], gate[n:len(dst)], up[n:len(dst)])
-}
-
 // softmaxExpNEON sets x[i] = exp(x[i]−mx) for i < len(x)&^7 (the polynomial exponential
 // of softmaxExpAVX2, arguments ≤ 0, results below 2⁻¹²⁶ flushed to 0) and returns their
 // float64 sum.
@@ -105,34 +50,13 @@ func siluMulNEONGo(dst, gate, up []float32) {
 //go:noescape
 func softmaxExpNEON(x []float32, mx float32) float64
 
-func softmaxExpNEONGo(x []float32, mx float32) float64 {
-	n := len(x) &^ 7
-	raceWriteF32(x)
-	return softmaxExpNEON(x, mx) + softmaxExpGeneric(x[n:], mx)
-}
-
 // scaleRoundNEON sets x[i] = float32(float64(x[i])·s) for i < len(x)&^15.
 //
 //go:noescape
 func scaleRoundNEON(x []float32, s float64)
-
-func scaleRoundNEONGo(x []float32, s float64) {
-	n := len(x) &^ 15
-	raceWriteF32(x)
-	scaleRoundNEON(x, s)
-	scaleRoundGeneric(x[n:], s)
-}
 
 // maxNEON returns the largest of x[i], i < len(x)&^15, ignoring NaNs (−Inf if there is
 // none), and whether any of them is NaN.
 //
 //go:noescape
 func maxNEON(x []float32) (mx float32, nan bool)
-
-func maxNaNNEONGo(x []float32) (float32, bool) {
-	n := len(x) &^ 15
-	raceReadF32(x)
-	mx, nan := maxNEON(x)
-	tm, tn := maxNaNGeneric(x[n:])
-	return max(mx, tm), nan || tn // neither is NaN
-}
