@@ -170,104 +170,6 @@ kdone:
 //	w_base+64 w_len+72 w_cap+80 ldw+88 n+96 k+104 pf_base+112 pf_len+120 pf_cap+128;
 //	locals yend-8(SP) = &y[n], pfend-16(SP) = &pf[len(pf)].
 
-// func gemmF32x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
-// Requires: AVX, FMA
-//
-//	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
-//	n > 0, n%3 == 0, k > 0, k%8 == 0
-//	and, as a hint, prefetch one line of pf per 16 elements of k until pf is covered
-TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $16-136
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), KLEFT
-	MOVQ w_base+64(FP), W0
-	MOVQ ldw+88(FP), LDW
-	MOVQ n+96(FP), AX
-	LEAQ (YP)(AX*4), AX
-	MOVQ AX, yend-8(SP)
-	MOVQ pf_base+112(FP), PF
-	MOVQ pf_len+120(FP), AX
-	ADDQ PF, AX
-	MOVQ AX, pfend-16(SP)
-	SETUP4
-
-group:
-	ZERO4x3
-	MOVQ k+104(FP), KLEFT
-
-	KLOOP(LOAD3F32, 32)       // WVj = W_j[p : p+8]; ACCij += x_i[p : p+8]·WVj
-
-	STORE4x3
-	CMPQ YP, yend-8(SP)
-	JNE  group
-	VZEROUPPER
-	RET
-
-// func gemmBF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
-// Requires: AVX, AVX2, FMA
-//
-//	as gemmF32x4AVX2 with W_j = bfloat16s at w[j*ldw:], widened by w<<16
-TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $16-136
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), KLEFT
-	MOVQ w_base+64(FP), W0
-	MOVQ ldw+88(FP), LDW
-	MOVQ n+96(FP), AX
-	LEAQ (YP)(AX*4), AX
-	MOVQ AX, yend-8(SP)
-	MOVQ pf_base+112(FP), PF
-	MOVQ pf_len+120(FP), AX
-	ADDQ PF, AX
-	MOVQ AX, pfend-16(SP)
-	SETUP4
-
-group:
-	ZERO4x3
-	MOVQ k+104(FP), KLEFT
-
-	KLOOP(LOAD3BF16, 16)      // WVj = uint32(W_j[p : p+8]) << 16
-
-	STORE4x3
-	CMPQ YP, yend-8(SP)
-	JNE  group
-	VZEROUPPER
-	RET
-
-// func gemmF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
-// Requires: AVX, F16C, FMA
-//
-//	as gemmF32x4AVX2 with W_j = IEEE halves at w[j*ldw:]
-TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $16-136
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), KLEFT
-	MOVQ w_base+64(FP), W0
-	MOVQ ldw+88(FP), LDW
-	MOVQ n+96(FP), AX
-	LEAQ (YP)(AX*4), AX
-	MOVQ AX, yend-8(SP)
-	MOVQ pf_base+112(FP), PF
-	MOVQ pf_len+120(FP), AX
-	ADDQ PF, AX
-	MOVQ AX, pfend-16(SP)
-	SETUP4
-
-group:
-	ZERO4x3
-	MOVQ k+104(FP), KLEFT
-
-	KLOOP(LOAD3F16, 16)       // WVj = float32(W_j[p : p+8])
-
-	STORE4x3
-	CMPQ YP, yend-8(SP)
-	JNE  group
-	VZEROUPPER
-	RET
-
 // GEMV runs y[j] += Σ_p x[p]·W_j[p] over the rows of w with exactly the arithmetic of
 // the 4×3 kernels as the Go driver calls them, so a row's result does not depend on
 // which kernel computed it: per K-chunk of floatChunk elements, one 8-lane accumulator
@@ -276,8 +178,9 @@ group:
 // then one at a time.
 //
 // LOADW(base, reg) widens the 8 weights at base+WOFF into reg; wstep is their size in
-// bytes. Inputs: YP = &y[0], YEND = &y[len(y)], XR0 = &x[0], ROW0 = &w[0], LDW2 = ldw,
-// and locals xlen-8(SP) = len(x), chunk-16(SP) = floatChunk.
+// bytes. It loads the arguments of a gemv* kernel (YP = &y[0], YEND = &y[len(y)],
+// XR0 = &x[0], ROW0 = &w[0], LDW2 = ldw, locals xlen-8(SP) = len(x), chunk-16(SP) =
+// floatChunk) and is the whole of the kernel.
 #define YEND R13
 #define ROW0 DI
 #define ROW1 R9
@@ -298,6 +201,16 @@ group:
 	SUBQ CLEFT, KLEFT
 
 #define GEMV(LOADW, wstep) \
+	MOVQ y_base+0(FP), YP          \
+	MOVQ y_len+8(FP), YEND         \
+	LEAQ (YP)(YEND*4), YEND        \
+	MOVQ x_base+24(FP), XR0        \
+	MOVQ x_len+32(FP), R12         \
+	MOVQ R12, xlen-8(SP)           \
+	MOVQ ·floatChunk(SB), R12      \
+	MOVQ R12, chunk-16(SP)         \
+	MOVQ w_base+48(FP), ROW0       \
+	MOVQ ldw+72(FP), LDW2          \
 row4:                              \
 	MOVQ YEND, R12                 \
 	SUBQ YP, R12                   \
@@ -368,22 +281,62 @@ done:                              \
 #define LOADBF16(base, reg) VPMOVZXWD (base)(WOFF*1), reg; VPSLLD $16, reg, reg
 #define LOADF16(base, reg) VCVTPH2PS (base)(WOFF*1), reg
 
+// GEMM4x3(LOAD3, wstep) is the whole of a gemm*x4 kernel: arguments, then for each
+// group of 3 weight rows the k loop and the stores.
+#define GEMM4x3(LOAD3, wstep) \
+	MOVQ y_base+0(FP), YP         \
+	MOVQ ldy+24(FP), LDY          \
+	MOVQ x_base+32(FP), XR0       \
+	MOVQ ldx+56(FP), KLEFT        \
+	MOVQ w_base+64(FP), W0        \
+	MOVQ ldw+88(FP), LDW          \
+	MOVQ n+96(FP), AX             \
+	LEAQ (YP)(AX*4), AX           \
+	MOVQ AX, yend-8(SP)           \
+	MOVQ pf_base+112(FP), PF      \
+	MOVQ pf_len+120(FP), AX       \
+	ADDQ PF, AX                   \
+	MOVQ AX, pfend-16(SP)         \
+	SETUP4                        \
+group:                            \
+	ZERO4x3                       \
+	MOVQ k+104(FP), KLEFT         \
+	KLOOP(LOAD3, wstep)           \
+	STORE4x3                      \
+	CMPQ YP, yend-8(SP)           \
+	JNE  group                    \
+	VZEROUPPER                    \
+	RET
+
+// func gemmF32x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
+// Requires: AVX, FMA
+//
+//	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
+//	n > 0, n%3 == 0, k > 0, k%8 == 0
+//	and, as a hint, prefetch one line of pf per 16 elements of k until pf is covered
+TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $16-136
+	GEMM4x3(LOAD3F32, 32)       // WVj = W_j[p : p+8]; ACCij += x_i[p : p+8]·WVj
+
+// func gemmBF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
+// Requires: AVX, AVX2, FMA
+//
+//	as gemmF32x4AVX2 with W_j = bfloat16s at w[j*ldw:], widened by w<<16
+TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $16-136
+	GEMM4x3(LOAD3BF16, 16)      // WVj = uint32(W_j[p : p+8]) << 16
+
+// func gemmF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
+// Requires: AVX, F16C, FMA
+//
+//	as gemmF32x4AVX2 with W_j = IEEE halves at w[j*ldw:]
+TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $16-136
+	GEMM4x3(LOAD3F16, 16)       // WVj = float32(W_j[p : p+8])
+
 // func gemvF32AVX2(y []float32, x []float32, w []byte, ldw int)
 // Requires: AVX, FMA
 //
 //	for j < len(y): y[j] += Σ_{p<len(x)} x[p]·W_j[p], W_j = float32s at w[j*ldw:]
 //	len(x)%8 == 0, floatChunk%8 == 0 (summed chunk by chunk, see GEMV)
 TEXT ·gemvF32AVX2(SB), NOSPLIT, $16-80
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), YEND
-	LEAQ (YP)(YEND*4), YEND
-	MOVQ x_base+24(FP), XR0
-	MOVQ x_len+32(FP), R12
-	MOVQ R12, xlen-8(SP)
-	MOVQ ·floatChunk(SB), R12
-	MOVQ R12, chunk-16(SP)
-	MOVQ w_base+48(FP), ROW0
-	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADF32, 32)
 
 // func gemvBF16AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -391,16 +344,6 @@ TEXT ·gemvF32AVX2(SB), NOSPLIT, $16-80
 //
 //	as gemvF32AVX2 with W_j = bfloat16s at w[j*ldw:]
 TEXT ·gemvBF16AVX2(SB), NOSPLIT, $16-80
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), YEND
-	LEAQ (YP)(YEND*4), YEND
-	MOVQ x_base+24(FP), XR0
-	MOVQ x_len+32(FP), R12
-	MOVQ R12, xlen-8(SP)
-	MOVQ ·floatChunk(SB), R12
-	MOVQ R12, chunk-16(SP)
-	MOVQ w_base+48(FP), ROW0
-	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADBF16, 16)
 
 // func gemvF16AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -408,14 +351,4 @@ TEXT ·gemvBF16AVX2(SB), NOSPLIT, $16-80
 //
 //	as gemvF32AVX2 with W_j = IEEE halves at w[j*ldw:]
 TEXT ·gemvF16AVX2(SB), NOSPLIT, $16-80
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), YEND
-	LEAQ (YP)(YEND*4), YEND
-	MOVQ x_base+24(FP), XR0
-	MOVQ x_len+32(FP), R12
-	MOVQ R12, xlen-8(SP)
-	MOVQ ·floatChunk(SB), R12
-	MOVQ R12, chunk-16(SP)
-	MOVQ w_base+48(FP), ROW0
-	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADF16, 16)
