@@ -116,6 +116,88 @@
 	FMOVS $1.0, F26                \
 	VDUP V26.S[0], ONES.S4
 
+// Weight loads of the 4×4 kernels: the next 8 weights of each of the 4 rows, widened
+// to float32 in V16…V23 (two vectors per row). bfloat16 widens by interleaving zero
+// halves below it (zip(0, w) = w<<16); IEEE halves by FCVTL/FCVTL2.
+#define LOADW4F32 \
+	VLD1.P 32(W0), [V16.S4, V17.S4] \
+	VLD1.P 32(W1), [V18.S4, V19.S4] \
+	VLD1.P 32(W2), [V20.S4, V21.S4] \
+	VLD1.P 32(W3), [V22.S4, V23.S4]
+#define LOADW4BF16 \
+	VLD1.P 16(W0), [V28.H8]         \
+	VLD1.P 16(W1), [V29.H8]         \
+	VLD1.P 16(W2), [V30.H8]         \
+	VLD1.P 16(W3), [V31.H8]         \
+	VZIP1  V28.H8, ZERO.H8, V16.H8  \
+	VZIP2  V28.H8, ZERO.H8, V17.H8  \
+	VZIP1  V29.H8, ZERO.H8, V18.H8  \
+	VZIP2  V29.H8, ZERO.H8, V19.H8  \
+	VZIP1  V30.H8, ZERO.H8, V20.H8  \
+	VZIP2  V30.H8, ZERO.H8, V21.H8  \
+	VZIP1  V31.H8, ZERO.H8, V22.H8  \
+	VZIP2  V31.H8, ZERO.H8, V23.H8
+#define LOADW4F16 \
+	VLD1.P 16(W0), [V28.H8] \
+	VLD1.P 16(W1), [V29.H8] \
+	VLD1.P 16(W2), [V30.H8] \
+	VLD1.P 16(W3), [V31.H8] \
+	FCVTL(16, 28)           \
+	FCVTL2(17, 28)          \
+	FCVTL(18, 29)           \
+	FCVTL2(19, 29)          \
+	FCVTL(20, 30)           \
+	FCVTL2(21, 30)          \
+	FCVTL(22, 31)           \
+	FCVTL2(23, 31)
+
+// GEMM4x4(LOADW4, esz) is the whole of a gemm*x4 kernel with weights of 1<<esz bytes:
+// arguments, then for each group of 4 weight rows the k loop (prefetching the next
+// line of pf, if any, each step) and the stores; W3 has then advanced k<<esz bytes, so
+// the next group starts at W3 − k<<esz + ldw.
+#define GEMM4x4(LOADW4, esz) \
+	MOVD y_base+0(FP), YP             \
+	MOVD ldy+24(FP), LDY              \
+	LSL  $2, LDY, LDY                 \
+	MOVD x_base+32(FP), XBASE         \
+	MOVD ldx+56(FP), LDX              \
+	LSL  $2, LDX, LDX                 \
+	MOVD w_base+64(FP), WROW          \
+	MOVD ldw+88(FP), LDW              \
+	MOVD n+96(FP), NLEFT              \
+	MOVD k+104(FP), KARG              \
+	MOVD pf_base+112(FP), PF          \
+	MOVD pf_len+120(FP), PFEND        \
+	ADD  PF, PFEND, PFEND             \
+	ONESINIT                          \
+	VEOR ZERO.B16, ZERO.B16, ZERO.B16 \
+group:                                \
+	GROUPSTART                        \
+loop:                                 \
+	CMP    PFEND, PF                  \
+	BHS    nopf                       \
+	PRFM   (PF), PLDL2KEEP            \
+	ADD    $64, PF, PF                \
+nopf:                                 \
+	LOADW4                            \
+	BODY                              \
+	SUBS   $8, KLEFT, KLEFT           \
+	BNE    loop                       \
+	MOVD YP, YR                       \
+	STOREROW(V0, V1, V2, V3)          \
+	ADD  LDY, YR, YR                  \
+	STOREROW(V4, V5, V6, V7)          \
+	ADD  LDY, YR, YR                  \
+	STOREROW(V8, V9, V10, V11)        \
+	ADD  LDY, YR, YR                  \
+	STOREROW(V12, V13, V14, V15)      \
+	ADD  $16, YP, YP                  \
+	SUB  KARG<<esz, W3, WROW          \
+	ADD  LDW, WROW, WROW              \
+	SUBS $4, NLEFT, NLEFT             \
+	BNE  group                        \
+	RET
+
 // func gemmF32x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: NEON
 //
@@ -123,173 +205,21 @@
 //	n > 0, n%4 == 0, k > 0, k%8 == 0
 //	and, as a hint, prefetch one line of pf per 8 elements of k until pf is covered
 TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-136
-	MOVD y_base+0(FP), YP
-	MOVD ldy+24(FP), LDY
-	LSL  $2, LDY, LDY
-	MOVD x_base+32(FP), XBASE
-	MOVD ldx+56(FP), LDX
-	LSL  $2, LDX, LDX
-	MOVD w_base+64(FP), WROW
-	MOVD ldw+88(FP), LDW
-	MOVD n+96(FP), NLEFT
-	MOVD k+104(FP), KARG
-	MOVD pf_base+112(FP), PF
-	MOVD pf_len+120(FP), PFEND
-	ADD  PF, PFEND, PFEND
-	ONESINIT
-
-group:
-	GROUPSTART
-
-loop:
-	CMP    PFEND, PF                // prefetch the next line of pf, if any
-	BHS    nopf
-	PRFM   (PF), PLDL2KEEP
-	ADD    $64, PF, PF
-nopf:
-	VLD1.P 32(W0), [V16.S4, V17.S4] // weights p…p+7 of each row
-	VLD1.P 32(W1), [V18.S4, V19.S4]
-	VLD1.P 32(W2), [V20.S4, V21.S4]
-	VLD1.P 32(W3), [V22.S4, V23.S4]
-	BODY
-	SUBS   $8, KLEFT, KLEFT
-	BNE    loop
-
-	MOVD YP, YR
-	STOREROW(V0, V1, V2, V3)
-	ADD  LDY, YR, YR
-	STOREROW(V4, V5, V6, V7)
-	ADD  LDY, YR, YR
-	STOREROW(V8, V9, V10, V11)
-	ADD  LDY, YR, YR
-	STOREROW(V12, V13, V14, V15)
-	ADD  $16, YP, YP
-	SUB  KARG<<2, W3, WROW          // W3 advanced 4k bytes: back to row 3, then +ldw
-	ADD  LDW, WROW, WROW
-	SUBS $4, NLEFT, NLEFT
-	BNE  group
-	RET
+	GEMM4x4(LOADW4F32, 2)
 
 // func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: NEON
 //
 //	as gemmF32x4NEON with W_j = bfloat16s at w[j*ldw:], widened by zip(0, w) = w<<16
 TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-136
-	MOVD y_base+0(FP), YP
-	MOVD ldy+24(FP), LDY
-	LSL  $2, LDY, LDY
-	MOVD x_base+32(FP), XBASE
-	MOVD ldx+56(FP), LDX
-	LSL  $2, LDX, LDX
-	MOVD w_base+64(FP), WROW
-	MOVD ldw+88(FP), LDW
-	MOVD n+96(FP), NLEFT
-	MOVD k+104(FP), KARG
-	MOVD pf_base+112(FP), PF
-	MOVD pf_len+120(FP), PFEND
-	ADD  PF, PFEND, PFEND
-	ONESINIT
-	VEOR ZERO.B16, ZERO.B16, ZERO.B16
-
-group:
-	GROUPSTART
-
-loop:
-	CMP    PFEND, PF                // prefetch the next line of pf, if any
-	BHS    nopf
-	PRFM   (PF), PLDL2KEEP
-	ADD    $64, PF, PF
-nopf:
-	VLD1.P 16(W0), [V28.H8]         // 8 bf16 of each row
-	VLD1.P 16(W1), [V29.H8]
-	VLD1.P 16(W2), [V30.H8]
-	VLD1.P 16(W3), [V31.H8]
-	VZIP1  V28.H8, ZERO.H8, V16.H8  // V16 = float32(w[p:p+4]): halves (0, w)
-	VZIP2  V28.H8, ZERO.H8, V17.H8  // V17 = float32(w[p+4:p+8])
-	VZIP1  V29.H8, ZERO.H8, V18.H8
-	VZIP2  V29.H8, ZERO.H8, V19.H8
-	VZIP1  V30.H8, ZERO.H8, V20.H8
-	VZIP2  V30.H8, ZERO.H8, V21.H8
-	VZIP1  V31.H8, ZERO.H8, V22.H8
-	VZIP2  V31.H8, ZERO.H8, V23.H8
-	BODY
-	SUBS   $8, KLEFT, KLEFT
-	BNE    loop
-
-	MOVD YP, YR
-	STOREROW(V0, V1, V2, V3)
-	ADD  LDY, YR, YR
-	STOREROW(V4, V5, V6, V7)
-	ADD  LDY, YR, YR
-	STOREROW(V8, V9, V10, V11)
-	ADD  LDY, YR, YR
-	STOREROW(V12, V13, V14, V15)
-	ADD  $16, YP, YP
-	SUB  KARG<<1, W3, WROW          // W3 advanced 2k bytes
-	ADD  LDW, WROW, WROW
-	SUBS $4, NLEFT, NLEFT
-	BNE  group
-	RET
+	GEMM4x4(LOADW4BF16, 1)
 
 // func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: NEON, FP16 conversions (ARMv8.0)
 //
 //	as gemmF32x4NEON with W_j = IEEE halves at w[j*ldw:]
 TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-136
-	MOVD y_base+0(FP), YP
-	MOVD ldy+24(FP), LDY
-	LSL  $2, LDY, LDY
-	MOVD x_base+32(FP), XBASE
-	MOVD ldx+56(FP), LDX
-	LSL  $2, LDX, LDX
-	MOVD w_base+64(FP), WROW
-	MOVD ldw+88(FP), LDW
-	MOVD n+96(FP), NLEFT
-	MOVD k+104(FP), KARG
-	MOVD pf_base+112(FP), PF
-	MOVD pf_len+120(FP), PFEND
-	ADD  PF, PFEND, PFEND
-	ONESINIT
-
-group:
-	GROUPSTART
-
-loop:
-	CMP    PFEND, PF                // prefetch the next line of pf, if any
-	BHS    nopf
-	PRFM   (PF), PLDL2KEEP
-	ADD    $64, PF, PF
-nopf:
-	VLD1.P 16(W0), [V28.H8] // 8 halves of each row
-	VLD1.P 16(W1), [V29.H8]
-	VLD1.P 16(W2), [V30.H8]
-	VLD1.P 16(W3), [V31.H8]
-	FCVTL(16, 28)           // V16 = float32(w[p:p+4])
-	FCVTL2(17, 28)          // V17 = float32(w[p+4:p+8])
-	FCVTL(18, 29)
-	FCVTL2(19, 29)
-	FCVTL(20, 30)
-	FCVTL2(21, 30)
-	FCVTL(22, 31)
-	FCVTL2(23, 31)
-	BODY
-	SUBS   $8, KLEFT, KLEFT
-	BNE    loop
-
-	MOVD YP, YR
-	STOREROW(V0, V1, V2, V3)
-	ADD  LDY, YR, YR
-	STOREROW(V4, V5, V6, V7)
-	ADD  LDY, YR, YR
-	STOREROW(V8, V9, V10, V11)
-	ADD  LDY, YR, YR
-	STOREROW(V12, V13, V14, V15)
-	ADD  $16, YP, YP
-	SUB  KARG<<1, W3, WROW
-	ADD  LDW, WROW, WROW
-	SUBS $4, NLEFT, NLEFT
-	BNE  group
-	RET
+	GEMM4x4(LOADW4F16, 1)
 
 // GEMV: y[j] += Σ_p x[p]·W_j[p] with exactly the arithmetic of the 4×4 kernels as the
 // Go driver calls them, so a row's result does not depend on which kernel computed it:
