@@ -1,20 +1,30 @@
-# dllm build and test entry points. `make` builds everything; `make test` runs every test
-# that exists: formatting, vet, Go tests under the race detector, the pure-Go kernels,
-# the arm64 build under qemu, and (from mk/*.mk) the C ABI and the language bindings.
+# dllm build and test entry points. `make` builds everything; `make test` installs what
+# the tests need (`make deps`), then runs every test that exists: formatting, vet, Go tests
+# under the race detector, the pure-Go kernels, the arm64 build under qemu, and (from
+# mk/*.mk) the C ABI, the language bindings, installation and the READMEs. Each stage runs
+# in its own make and is timed; the times are printed at the end.
 
 GO ?= go
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 export CGO_ENABLED ?= 1
 
-.PHONY: all build test lint test-go test-purego test-arm64
+.PHONY: all build deps test lint test-go test-purego test-arm64
+
+# The stages of `make test`, in order; mk/*.mk files append theirs.
+TEST_STAGES := lint test-go test-purego test-arm64
 
 all: build
 
 build:
 	$(GO) build ./...
 
-test: lint test-go test-purego test-arm64
+test:
+	@scripts/stages.sh "$(MAKE)" deps $(TEST_STAGES)
+
+# Installs the missing system packages as root on Debian; otherwise names the command.
+deps:
+	@scripts/deps.sh
 
 # gofmt must have nothing to say, and vet must pass, on every tracked Go file.
 lint:
@@ -31,8 +41,8 @@ test-go:
 test-purego:
 	$(GO) test -tags purego ./kernels/... ./dllm/...
 
-# The arm64 build of the kernels, run under qemu-user (skipped when the script is absent).
+# The arm64 build of the kernels, run under qemu-user.
 test-arm64:
-	@if [ -x scripts/test-arm64.sh ]; then scripts/test-arm64.sh; else echo "test-arm64: scripts/test-arm64.sh not present"; fi
+	scripts/test-arm64.sh
 
 -include mk/*.mk
