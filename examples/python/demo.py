@@ -1,8 +1,8 @@
 """The demo: a question in, the answer out, with the block denoising shown step by step.
 
-    PYTHONPATH=bindings/python DLLM_LIBRARY_PATH=build python3 examples/python/demo.py [MODEL] [QUESTION]
+    python3 examples/python/demo.py [MODEL [QUESTION]]
 
-With no MODEL the binding loads the demo model (testdata/llada2-tiny-chat/hf).
+MODEL defaults to "demo", the model built into the library.
 """
 import sys
 
@@ -10,7 +10,7 @@ import dllm
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None
+    path = sys.argv[1] if len(sys.argv) > 1 else "demo"
     question = sys.argv[2] if len(sys.argv) > 2 else "What is 12+9?"
 
     def on_step(ev) -> bool:
@@ -19,7 +19,7 @@ def main() -> None:
 
     with dllm.Model(path) as m:
         r = m.generate(question, chat=True, on_step=on_step)
-    print(r.text)
+    print(r.text, flush=True)  # before the statistics on stderr, also through a pipe
     s = r.stats
     print(f"[{s.tokens} tokens, {s.forwards} forwards filling {s.tokens_per_forward:.2f} positions each, "
           f"{s.tokens_per_second:.1f} tokens/s, stop: {r.stop_reason}]", file=sys.stderr)
