@@ -15,6 +15,7 @@
 #   make test-arm64-capi   cross-built libdllm + C example under qemu-aarch64
 #   make test-install-c    `make install` to a temporary prefix; the C example built with
 #                          pkg-config (shared and --static) answers from an empty folder
+#   make test-install-go   the README's Go program in a module of its own answers
 #   make test-install-python  `pip install ./bindings/python` in a fresh venv, and its
 #                          wheel in another one without Go, answer from an empty folder
 #   make test-install-rust a new crate depending on bindings/rust/dllm (the Rust README's
@@ -33,8 +34,9 @@ RPATH := -Wl,-rpath,$(abspath $(DLLM_BUILD))
 PREFIX ?= /usr/local
 DLLM_VERSION := $(shell awk '/^\#define DLLM_VERSION_(MAJOR|MINOR|PATCH) /{print $$3}' include/dllm.h | paste -sd.)
 
+INSTALL_TESTS := test-install-c test-install-go test-install-python test-install-rust
 BINDINGS_TESTS := test-capi-symbols test-c test-python test-rust test-xlang test-arm64-capi \
-	test-install-c test-install-python test-install-rust
+	$(INSTALL_TESTS)
 
 .PHONY: lib install test-bindings $(BINDINGS_TESTS) python-lib clean-bindings
 
@@ -118,7 +120,7 @@ test-xlang: $(DLLM_BUILD)/libdllm.so $(DLLM_BUILD)/example
 test-arm64-capi:
 	scripts/test-capi-arm64.sh
 
-test-install-c test-install-python test-install-rust: test-install-%: lib
+$(INSTALL_TESTS): test-install-%: lib
 	scripts/test-install.sh $*
 
 clean-bindings:

@@ -6,10 +6,12 @@
 #   python  `pip install ./bindings/python` in a fresh venv (libdllm built by Go during
 #           the build); its unit tests on the installed copy; `pip wheel`, installed in
 #           another fresh venv with no Go on PATH
+#   go      the Go program of README.md, in a module of its own whose go.mod is the
+#           README's (with a replace line pointing at this checkout)
 #   rust    a new crate with a path dependency on bindings/rust/dllm whose main.rs is the
 #           Rust README's snippet: libdllm built by cargo, then linked from a DLLM_LIB_DIR
 #           that holds only libdllm.a
-# Usage: scripts/test-install.sh c|python|rust   (MAKE, if set, names the make to run)
+# Usage: scripts/test-install.sh c|go|python|rust   (MAKE, if set, names the make to run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -70,18 +72,28 @@ test_c() {
 	answers "C (pkg-config --static)" "$tmp/example-static" demo "$question"
 }
 
+test_go() {
+	ln -s "$repo" "$tmp/dllm" # where the README's replace line points: ../dllm
+	mkdir "$tmp/hello"
+	scripts/readme.py snippet README.md go.mod >"$tmp/hello/go.mod"
+	scripts/readme.py snippet README.md go >"$tmp/hello/main.go"
+	cp go.sum "$tmp/hello/" # the checkout's checksums, so tidy needs no network
+	(cd "$tmp/hello" && GOPROXY=off go mod tidy && go build -o hello .)
+	answers "Go (README program)" "$tmp/hello/hello"
+}
+
 test_python() {
 	local venv=$tmp/venv wheels=$tmp/wheels nogo= dir
 	trap 'rm -rf "$tmp" bindings/python/build bindings/python/*.egg-info' EXIT
 	python3 -m venv "$venv"
-	clean "$venv/bin/pip" install --quiet "$repo/bindings/python"
+	clean "$venv/bin/pip" install --quiet --disable-pip-version-check "$repo/bindings/python"
 	compgen -G "$venv/lib/python3*/site-packages/dllm/libdllm.so" >/dev/null ||
 		{ echo "test-install: pip installed no libdllm.so into the package" >&2; exit 1; }
 	answers "Python (pip install)" "$venv/bin/python" "$repo/examples/python/demo.py" demo "$question"
 	clean DLLM_TEST_INSTALLED=1 DLLM_TEST_MODEL="$repo/testdata/llada2-micro/hf" \
 		"$venv/bin/python" -m unittest discover -s "$repo/bindings/python/tests"
 
-	clean "$venv/bin/pip" wheel --quiet --no-deps -w "$wheels" "$repo/bindings/python"
+	clean "$venv/bin/pip" wheel --quiet --disable-pip-version-check --no-deps -w "$wheels" "$repo/bindings/python"
 	local wheel=("$wheels"/dllm-*-py3-none-linux_*.whl)
 	test -f "${wheel[0]}" || { echo "test-install: no platform wheel in $(ls "$wheels")" >&2; exit 1; }
 	IFS=: read -ra dirs <<<"$PATH"
@@ -93,7 +105,7 @@ test_python() {
 		exit 1
 	fi
 	python3 -m venv "$tmp/venv-nogo"
-	clean PATH="$nogo" "$tmp/venv-nogo/bin/pip" install --quiet "${wheel[0]}"
+	clean PATH="$nogo" "$tmp/venv-nogo/bin/pip" install --quiet --disable-pip-version-check "${wheel[0]}"
 	answers "Python (wheel, no Go)" PATH="$nogo" "$tmp/venv-nogo/bin/python" "$repo/examples/python/demo.py" demo "$question"
 }
 
@@ -119,9 +131,9 @@ test_rust() {
 }
 
 case ${1:-} in
-c | python | rust) "test_$1" ;;
+c | go | python | rust) "test_$1" ;;
 *)
-	echo "usage: $0 c|python|rust" >&2
+	echo "usage: $0 c|go|python|rust" >&2
 	exit 2
 	;;
 esac
