@@ -70,9 +70,9 @@
 #define SETUP4 \
 	SHLQ $2, LDY                \
 	SHLQ $2, KLEFT              \
-	LEAQ (XR0)(KLEFT*1), XR1     \
-	LEAQ (XR1)(KLEFT*1), XR2     \
-	LEAQ (XR2)(KLEFT*1), XR3     \
+	LEAQ (XR0)(KLEFT*1), XR1    \
+	LEAQ (XR1)(KLEFT*1), XR2    \
+	LEAQ (XR2)(KLEFT*1), XR3    \
 	LEAQ (W0)(LDW*1), W1        \
 	LEAQ (W1)(LDW*1), W2
 

@@ -1,6 +1,7 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // NEON matrix-multiply micro-kernels for float weights (F32, BF16) against float32
 // activations, accumulating with FMLA in 4-lane float32 accumulators.
@@ -11,11 +12,6 @@
 //
 // The assembler has no vector FADD; a + b is written FMLA(a, b, ONES), which rounds
 // once exactly like FADD.
-
-// FCVTL Vd.4S, Vn.4H: Vd.S[i] = float32(half Vn.H[i]), i < 4 (not in the Go assembler)
-#define FCVTL(d, n) WORD $(0x0e217800 | (n<<5) | d)
-// FCVTL2 Vd.4S, Vn.8H: Vd.S[i] = float32(half Vn.H[4+i])
-#define FCVTL2(d, n) WORD $(0x4e217800 | (n<<5) | d)
 
 #define XBASE R0  // &x[0]
 #define LDX R1    // ldx in bytes
@@ -138,18 +134,18 @@
 	VZIP1  V31.H8, ZERO.H8, V22.H8  \
 	VZIP2  V31.H8, ZERO.H8, V23.H8
 #define LOADW4F16 \
-	VLD1.P 16(W0), [V28.H8] \
-	VLD1.P 16(W1), [V29.H8] \
-	VLD1.P 16(W2), [V30.H8] \
-	VLD1.P 16(W3), [V31.H8] \
-	FCVTL(16, 28)           \
-	FCVTL2(17, 28)          \
-	FCVTL(18, 29)           \
-	FCVTL2(19, 29)          \
-	FCVTL(20, 30)           \
-	FCVTL2(21, 30)          \
-	FCVTL(22, 31)           \
-	FCVTL2(23, 31)
+	VLD1.P 16(W0), [V28.H8]    \
+	VLD1.P 16(W1), [V29.H8]    \
+	VLD1.P 16(W2), [V30.H8]    \
+	VLD1.P 16(W3), [V31.H8]    \
+	FCVTL_4S(16, 28)           \
+	FCVTL2_4S(17, 28)          \
+	FCVTL_4S(18, 29)           \
+	FCVTL2_4S(19, 29)          \
+	FCVTL_4S(20, 30)           \
+	FCVTL2_4S(21, 30)          \
+	FCVTL_4S(22, 31)           \
+	FCVTL2_4S(23, 31)
 
 // GEMM4x4(LOADW4, esz) is the whole of a gemm*x4 kernel with weights of 1<<esz bytes:
 // arguments, then for each group of 4 weight rows the k loop (prefetching the next
@@ -309,7 +305,7 @@ done:                                  \
 
 #define LOADF32(w, a, b, an, bn) VLD1.P 32(w), [a.S4, b.S4]
 #define LOADBF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
-#define LOADF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; FCVTL(an, 28); FCVTL2(bn, 28)
+#define LOADF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; FCVTL_4S(an, 28); FCVTL2_4S(bn, 28)
 
 // Arguments: y_base+0 y_len+8 y_cap+16 x_base+24 x_len+32 x_cap+40 w_base+48 w_len+56
 // w_cap+64 ldw+72. YR = &y[len(y)]; KARG = len(x).

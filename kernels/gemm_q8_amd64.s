@@ -1,5 +1,6 @@
 //go:build gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
 
@@ -28,27 +29,27 @@
 #define LOADQ8_0 \
 	VPBROADCASTW (WP), X6 \
 	VCVTPH2PS X6, DW      \
-	VMOVDQU 2(WP), WS     \
+	VMOVDQU const_q8_0QuantsOff(WP), WS \
 	VPABSB WS, WA         \
-	ADDQ $34, WP
+	ADDQ $const_q8_0BlockBytes, WP
 
 // LOADQ4_0 decodes the Q4_0 block at WP (f16 d, 16 bytes: element j low nibble,
 // element j+16 high nibble; value nibble−8) and advances WP.
 #define LOADQ4_0 \
 	VPBROADCASTW (WP), X6       \
 	VCVTPH2PS X6, DW            \
-	VMOVDQU 2(WP), X4           \
+	VMOVDQU const_q4_0QuantsOff(WP), X4 \
 	VPSRLW $4, X4, X5           \
 	VINSERTI128 $1, X5, WS, WS  \
 	VPAND MASK, WS, WS          \
 	VPSUBB EIGHTS, WS, WS       \
 	VPABSB WS, WA               \
-	ADDQ $18, WP
+	ADDQ $const_q4_0BlockBytes, WP
 
 // DOT8 adds dw·dx·(Σ w·q of the block) into the 8 lanes of acc, for the activation
 // block at XOFF of row xr.
 #define DOT8(xr, acc) \
-	VMOVDQU 4(xr)(XOFF*1), T      \
+	VMOVDQU const_q8QuantsOff(xr)(XOFF*1), T \
 	VPSIGNB WS, T, T              \
 	VPMADDUBSW T, WA, T           \
 	VPMADDWD ONES, T, T           \
@@ -85,7 +86,7 @@ block:                        \
 	DOT8(XR1, ACC1)           \
 	DOT8(XR2, ACC2)           \
 	DOT8(XR3, ACC3)           \
-	ADDQ $36, XOFF            \
+	ADDQ $const_q8BlockBytes, XOFF \
 	DECQ BLEFT                \
 	JNZ block                 \
 	STORE4                    \
@@ -112,7 +113,7 @@ block:                        \
 	PREFETCHT0 (WP)(R8*1)     \
 	LOAD                      \
 	DOT8(XR0, ACC0)           \
-	ADDQ $36, XOFF            \
+	ADDQ $const_q8BlockBytes, XOFF \
 	DECQ BLEFT                \
 	JNZ block                 \
 	STORE1                    \

@@ -1,5 +1,6 @@
 //go:build gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
 
@@ -42,7 +43,7 @@
 // X15 gets [sc[0:4], sc[4:8], m[0:4], m[4:8]] as dwords (kept for Q4KFINAL) and SCD
 // the 8 scales as int16s in both 128-bit lanes. Clobbers X9–X14.
 #define Q4KSCALES \
-	VMOVDQU 4(WP), X9                          \
+	VMOVDQU const_q4KScalesOff(WP), X9         \
 	VPAND q4kMasks<>+0(SB), X9, X10            \
 	VPSRLD $2, X9, X11                         \
 	VPAND q4kMasks<>+16(SB), X11, X11          \
@@ -71,8 +72,8 @@
 #define SM30 R14 // 0x3030…
 #define SM0F R13 // 0x0f0f…
 #define Q4KSCALESGPR(off, xsc, ysc, xt) \
-	MOVQ  4+off(WP), BX         \
-	MOVL  12+off(WP), R9        \
+	MOVQ  const_q4KScalesOff+off(WP), BX \
+	MOVL  const_q4KScalesOff+8+off(WP), R9 \
 	MOVQ  BX, R10               \
 	SHRQ  $2, R10               \
 	ANDQ  SM30, R10             \
@@ -90,7 +91,7 @@
 
 // Q4KGROUP loads 64-element group g (32 bytes of nibbles) and its two scales.
 #define Q4KGROUP(g) \
-	VMOVDQU 16+32*g(WP), QLO                \
+	VMOVDQU const_q4KQuantsOff+32*g(WP), QLO \
 	VPSRLW $4, QLO, QHI                     \
 	VPAND K4MASK, QLO, QLO                  \
 	VPAND K4MASK, QHI, QHI                  \
@@ -99,18 +100,18 @@
 
 // Q4KROW adds sc_2g·Σ w·q + sc_2g+1·Σ w·q of group g of row xr into isum's lanes.
 #define Q4KROW(g, xr, isum) \
-	VPMADDUBSW 4+64*g(xr)(XOFF*1), QLO, KT    \
+	VPMADDUBSW const_q8QuantsOff+64*g(xr)(XOFF*1), QLO, KT \
 	VPMADDWD SCA, KT, KT                      \
 	VPADDD KT, isum, isum                     \
-	VPMADDUBSW 4+64*g+32(xr)(XOFF*1), QHI, KT \
+	VPMADDUBSW const_q8QuantsOff+64*g+32(xr)(XOFF*1), QHI, KT \
 	VPMADDWD SCB, KT, KT                      \
 	VPADDD KT, isum, isum
 
 // Q4KROW0 is Q4KROW for group 0 starting isum afresh (no separate zeroing).
 #define Q4KROW0(xr, isum) \
-	VPMADDUBSW 4(xr)(XOFF*1), QLO, KT     \
+	VPMADDUBSW const_q8QuantsOff(xr)(XOFF*1), QLO, KT \
 	VPMADDWD SCA, KT, isum                \
-	VPMADDUBSW 4+32(xr)(XOFF*1), QHI, KT  \
+	VPMADDUBSW const_q8QuantsOff+32(xr)(XOFF*1), QHI, KT \
 	VPMADDWD SCB, KT, KT                  \
 	VPADDD KT, isum, isum
 
@@ -122,12 +123,12 @@
 	VPOR KT2, MM, MM            \
 	VPBROADCASTW (WP), X10      \
 	VCVTPH2PS X10, DW           \
-	VPBROADCASTW 2(WP), X11     \
+	VPBROADCASTW const_q4KDMinOff(WP), X11 \
 	VCVTPH2PS X11, DMIN
 
 // Q4KFIN: acc += dx·d·float(isum) − dx·dmin·float(Σ_j m_j·(bsum_2j + bsum_2j+1)).
 #define Q4KFIN(xr, isum, acc) \
-	VPMADDWD 260(xr)(XOFF*1), MM, KT2 \
+	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), MM, KT2 \
 	VBROADCASTSS (xr)(XOFF*1), KS     \
 	VMULPS DW, KS, KS1                \
 	VMULPS DMIN, KS, KS2              \
@@ -142,7 +143,7 @@
 #define Q4KFIN1(xr, isum, acc) \
 	VPUNPCKHBW X15, X15, X9           \
 	VPMOVZXBW X9, MM                  \
-	VPMADDWD 260(xr)(XOFF*1), MM, KT2 \
+	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), MM, KT2 \
 	VPBROADCASTD (WP), X10            \
 	VCVTPH2PS X10, DW                 \
 	VBROADCASTSS (xr)(XOFF*1), KS     \
@@ -217,8 +218,8 @@ block:
 	Q4KFIN(XR1, ISUM1, ACC1)
 	Q4KFIN(XR2, ISUM2, ACC2)
 	Q4KFIN(XR3, ISUM3, ACC3)
-	ADDQ  $144, WP
-	ADDQ  $292, XOFF
+	ADDQ  $const_q4KBlockBytes, WP
+	ADDQ  $const_q8KBlockBytes, XOFF
 	DECQ  BLEFT
 	JNZ   block
 
@@ -269,7 +270,7 @@ block:
 	VMOVDQA NEXTSB, X15
 	CMPQ    BLEFT, $1
 	JEQ     unpacked
-	Q4KSCALESGPR(144, NEXTSB, NEXTSCD, X9)
+	Q4KSCALESGPR(const_q4KBlockBytes, NEXTSB, NEXTSCD, X9)
 unpacked:
 	Q4KGROUP(0)
 	Q4KROW0(XR0, ISUM0)
@@ -280,8 +281,8 @@ unpacked:
 	Q4KGROUP(3)
 	Q4KROW(3, XR0, ISUM0)
 	Q4KFIN1(XR0, ISUM0, ACC0)
-	ADDQ  $144, WP
-	ADDQ  $292, XOFF
+	ADDQ  $const_q4KBlockBytes, WP
+	ADDQ  $const_q8KBlockBytes, XOFF
 	DECQ  BLEFT
 	JNZ   block
 
@@ -309,10 +310,10 @@ done:
 //	ql = WP+64h, qh = WP+128+32h
 //	v0 = ql[0:32]&15  | (qh<<4)&0x30    v1 = ql[32:64]&15  | (qh<<2)&0x30
 //	v2 = ql[0:32]>>4  | qh&0x30         v3 = ql[32:64]>>4  | (qh>>2)&0x30
-#define Q6KHI0(h) VMOVDQU 128+32*h(WP), T6; VPSLLW $4, T6, T6; VPAND M30, T6, T6
-#define Q6KHI1(h) VMOVDQU 128+32*h(WP), T6; VPSLLW $2, T6, T6; VPAND M30, T6, T6
-#define Q6KHI2(h) VPAND 128+32*h(WP), M30, T6
-#define Q6KHI3(h) VMOVDQU 128+32*h(WP), T6; VPSRLW $2, T6, T6; VPAND M30, T6, T6
+#define Q6KHI0(h) VMOVDQU const_q6KHighOff+32*h(WP), T6; VPSLLW $4, T6, T6; VPAND M30, T6, T6
+#define Q6KHI1(h) VMOVDQU const_q6KHighOff+32*h(WP), T6; VPSLLW $2, T6, T6; VPAND M30, T6, T6
+#define Q6KHI2(h) VPAND const_q6KHighOff+32*h(WP), M30, T6
+#define Q6KHI3(h) VMOVDQU const_q6KHighOff+32*h(WP), T6; VPSRLW $2, T6, T6; VPAND M30, T6, T6
 #define Q6KLO0(h) VPAND 64*h(WP), M0F, V6
 #define Q6KLO1(h) VPAND 64*h+32(WP), M0F, V6
 #define Q6KLO2(h) VMOVDQU 64*h(WP), V6; VPSRLW $4, V6, V6; VPAND M0F, V6, V6
@@ -326,13 +327,13 @@ done:
 
 // Q6KROW adds the scaled Σ w·q of vector v of half h of row xr into isum's lanes.
 #define Q6KROW(h, v, xr, isum) \
-	VPMADDUBSW 4+128*h+32*v(xr)(XOFF*1), V6, T6 \
-	VPMADDWD SV, T6, T6                         \
+	VPMADDUBSW const_q8QuantsOff+128*h+32*v(xr)(XOFF*1), V6, T6 \
+	VPMADDWD SV, T6, T6                                         \
 	VPADDD T6, isum, isum
 
 // Q6KFIN: acc += dx·d·float(isum − 32·Σ_g sc_g·bsum_g). DW6 = d in Y13 (SCH is dead).
 #define Q6KFIN(xr, isum, acc) \
-	VPMADDWD 260(xr)(XOFF*1), S16, T6 \
+	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), S16, T6 \
 	VPSLLD $5, T6, T6                 \
 	VPSUBD T6, isum, isum             \
 	VBROADCASTSS (xr)(XOFF*1), S6     \
@@ -392,7 +393,7 @@ block:
 	VPXOR     ISUM1, ISUM1, ISUM1
 	VPXOR     ISUM2, ISUM2, ISUM2
 	VPXOR     ISUM3, ISUM3, ISUM3
-	VPMOVSXBW 192(WP), S16        // S16 = int16(scales[0:16])
+	VPMOVSXBW const_q6KScalesOff(WP), S16        // S16 = int16(scales[0:16])
 	VPERMQ    $0x44, S16, SCH     // half 0: scales 0…7 in both lanes
 	Q6KVEC4(Q6KHI0, Q6KLO0, 0, 0)
 	Q6KVEC4(Q6KHI1, Q6KLO1, 0, 1)
@@ -403,14 +404,14 @@ block:
 	Q6KVEC4(Q6KHI1, Q6KLO1, 1, 1)
 	Q6KVEC4(Q6KHI2, Q6KLO2, 1, 2)
 	Q6KVEC4(Q6KHI3, Q6KLO3, 1, 3)
-	VPBROADCASTW 208(WP), X13
+	VPBROADCASTW const_q6KDOff(WP), X13
 	VCVTPH2PS    X13, Y13         // d
 	Q6KFIN(XR0, ISUM0, ACC0)
 	Q6KFIN(XR1, ISUM1, ACC1)
 	Q6KFIN(XR2, ISUM2, ACC2)
 	Q6KFIN(XR3, ISUM3, ACC3)
-	ADDQ      $210, WP
-	ADDQ      $292, XOFF
+	ADDQ      $const_q6KBlockBytes, WP
+	ADDQ      $const_q8KBlockBytes, XOFF
 	DECQ      BLEFT
 	JNZ       block
 
@@ -450,7 +451,7 @@ block:
 	PREFETCHT0 64(WP)(R8*1)
 	PREFETCHT0 128(WP)(R8*1)
 	VPXOR     ISUM0, ISUM0, ISUM0
-	VPMOVSXBW 192(WP), S16
+	VPMOVSXBW const_q6KScalesOff(WP), S16
 	VPERMQ    $0x44, S16, SCH
 	Q6KVEC1(Q6KHI0, Q6KLO0, 0, 0)
 	Q6KVEC1(Q6KHI1, Q6KLO1, 0, 1)
@@ -461,11 +462,11 @@ block:
 	Q6KVEC1(Q6KHI1, Q6KLO1, 1, 1)
 	Q6KVEC1(Q6KHI2, Q6KLO2, 1, 2)
 	Q6KVEC1(Q6KHI3, Q6KLO3, 1, 3)
-	VPBROADCASTW 208(WP), X13
+	VPBROADCASTW const_q6KDOff(WP), X13
 	VCVTPH2PS    X13, Y13
 	Q6KFIN(XR0, ISUM0, ACC0)
-	ADDQ      $210, WP
-	ADDQ      $292, XOFF
+	ADDQ      $const_q6KBlockBytes, WP
+	ADDQ      $const_q8KBlockBytes, XOFF
 	DECQ      BLEFT
 	JNZ       block
 
