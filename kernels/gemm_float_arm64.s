@@ -147,23 +147,14 @@
 	FCVTL_4S(22, 31)           \
 	FCVTL2_4S(23, 31)
 
-// GEMM4x4(LOADW4, esz) is the whole of a gemm*x4 kernel with weights of 1<<esz bytes:
-// arguments, then for each group of 4 weight rows the k loop (prefetching the next
-// line of pf, if any, each step) and the stores; W3 has then advanced k<<esz bytes, so
-// the next group starts at W3 − k<<esz + ldw.
+// GEMM4x4(LOADW4, esz) is the whole of a gemm*x4 kernel with weights of 1<<esz bytes,
+// after its TEXT body has loaded the arguments (YP, LDY, XBASE, LDX, WROW, LDW, NLEFT,
+// KARG, PF and PFEND = len(pf)): for each group of 4 weight rows the k loop
+// (prefetching the next line of pf, if any, each step) and the stores; W3 has then
+// advanced k<<esz bytes, so the next group starts at W3 − k<<esz + ldw.
 #define GEMM4x4(LOADW4, esz) \
-	MOVD y_base+0(FP), YP             \
-	MOVD ldy+24(FP), LDY              \
 	LSL  $2, LDY, LDY                 \
-	MOVD x_base+32(FP), XBASE         \
-	MOVD ldx+56(FP), LDX              \
 	LSL  $2, LDX, LDX                 \
-	MOVD w_base+64(FP), WROW          \
-	MOVD ldw+88(FP), LDW              \
-	MOVD n+96(FP), NLEFT              \
-	MOVD k+104(FP), KARG              \
-	MOVD pf_base+112(FP), PF          \
-	MOVD pf_len+120(FP), PFEND        \
 	ADD  PF, PFEND, PFEND             \
 	ONESINIT                          \
 	VEOR ZERO.B16, ZERO.B16, ZERO.B16 \
@@ -201,6 +192,16 @@ nopf:                                 \
 //	n > 0, n%4 == 0, k > 0, k%8 == 0
 //	and, as a hint, prefetch one line of pf per 8 elements of k until pf is covered
 TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
 	GEMM4x4(LOADW4F32, 2)
 
 // func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
@@ -208,6 +209,16 @@ TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-136
 //
 //	as gemmF32x4NEON with W_j = bfloat16s at w[j*ldw:], widened by zip(0, w) = w<<16
 TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
 	GEMM4x4(LOADW4BF16, 1)
 
 // func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
@@ -215,6 +226,16 @@ TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-136
 //
 //	as gemmF32x4NEON with W_j = IEEE halves at w[j*ldw:]
 TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
 	GEMM4x4(LOADW4F16, 1)
 
 // GEMV: y[j] += Σ_p x[p]·W_j[p] with exactly the arithmetic of the 4×4 kernels as the

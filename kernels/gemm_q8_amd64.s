@@ -69,7 +69,8 @@
 	VMOVD BX, X9              \
 	VPBROADCASTB X9, EIGHTS
 
-// GEMM4(LOAD) is the body of a 4-row kernel after the arguments are loaded.
+// GEMM4(LOAD) is the body of a 4-row kernel after the arguments are loaded (nb in
+// blocks-16(SP)).
 #define GEMM4(LOAD) \
 	CONSTS                    \
 row:                          \
@@ -79,7 +80,7 @@ row:                          \
 	VXORPS ACC3, ACC3, ACC3   \
 	XORQ XOFF, XOFF           \
 	MOVQ WROW, WP             \
-	MOVQ nb+104(FP), BLEFT    \
+	MOVQ blocks-16(SP), BLEFT \
 block:                        \
 	LOAD                      \
 	DOT8(XR0, ACC0)           \
@@ -97,9 +98,9 @@ block:                        \
 	VZEROUPPER                \
 	RET
 
-// GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded; R8 is
-// the software-prefetch distance in bytes (one weight stream: the prefetch runs that
-// far ahead so DRAM latency overlaps the block arithmetic).
+// GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded (nb in
+// blocks-16(SP)); R8 is the software-prefetch distance in bytes (one weight stream: the
+// prefetch runs that far ahead so DRAM latency overlaps the block arithmetic).
 #define GEMV1(LOAD) \
 	CONSTS                    \
 row:                          \
@@ -108,7 +109,7 @@ row:                          \
 	VXORPS ACC0, ACC0, ACC0   \
 	XORQ XOFF, XOFF           \
 	MOVQ WROW, WP             \
-	MOVQ nb+80(FP), BLEFT     \
+	MOVQ blocks-16(SP), BLEFT \
 block:                        \
 	PREFETCHT0 (WP)(R8*1)     \
 	LOAD                      \
@@ -129,7 +130,7 @@ done:                         \
 //
 //	for i < 4, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, x[i*ldx:][:nb*36]), W_j = w[j*ldw:]
 //	n > 0, nb > 0 (the per-block float32 sums are kept in 8 lanes)
-TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $8-112
+TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $16-112
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -140,6 +141,8 @@ TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
+	MOVQ nb+104(FP), BX
+	MOVQ BX, blocks-16(SP)
 	GEMM4(LOADQ8_0)
 
 // func gemmQ4_0x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
@@ -147,7 +150,7 @@ TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $8-112
 //
 //	for i < 4, j < n: y[i*ldy+j] += dotQ4_0Generic(W_j, x[i*ldx:][:nb*36]), W_j = w[j*ldw:]
 //	n > 0, nb > 0
-TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $8-112
+TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $16-112
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -158,13 +161,15 @@ TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
+	MOVQ nb+104(FP), BX
+	MOVQ BX, blocks-16(SP)
 	GEMM4(LOADQ4_0)
 
 // func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, FMA, F16C
 //
 //	for j < len(y): y[j] += dotQ8_0Generic(W_j, x[:nb*36]), W_j = w[j*ldw:]; nb > 0
-TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
+TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $16-88
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), BX
 	LEAQ (YP)(BX*4), BX
@@ -172,6 +177,8 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ nb+80(FP), BX
+	MOVQ BX, blocks-16(SP)
 	MOVQ ·gemvPrefetch(SB), R8
 	GEMV1(LOADQ8_0)
 
@@ -179,7 +186,7 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
 // Requires: AVX, AVX2, FMA, F16C
 //
 //	for j < len(y): y[j] += dotQ4_0Generic(W_j, x[:nb*36]), W_j = w[j*ldw:]; nb > 0
-TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $8-88
+TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $16-88
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), BX
 	LEAQ (YP)(BX*4), BX
@@ -187,5 +194,7 @@ TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ nb+80(FP), BX
+	MOVQ BX, blocks-16(SP)
 	MOVQ ·gemvPrefetch(SB), R8
 	GEMV1(LOADQ4_0)
