@@ -3,7 +3,7 @@
 #include "textflag.h"
 #include "neon_arm64.h"
 
-// NEON matrix-multiply micro-kernels for float weights (F32, BF16) against float32
+// NEON matrix-multiply micro-kernels for float weights (F32, BF16, F16) against float32
 // activations, accumulating with FMLA in 4-lane float32 accumulators.
 //
 // gemm*x4: 4 rows of x against n weight rows, 4 at a time: a 4×4 block keeps 16
