@@ -129,12 +129,8 @@ func (g *genFlags) options(fs *flag.FlagSet) (dllm.GenerateOptions, error) {
 func (g *genFlags) load() (*dllm.Model, bool, error) {
 	path, demo := g.model, false
 	if path == "" {
-		p, err := demoModelPath()
-		if err != nil {
-			return nil, false, err
-		}
-		path, demo = p, true
-		fmt.Fprintf(os.Stderr, "no -m given: using the built-in demo model %s (a tiny trained LLaDA2; chat format on)\n", path)
+		path, demo = dllm.DemoModel, true
+		fmt.Fprintln(os.Stderr, "no -m given: using the built-in demo model (a tiny trained LLaDA2; chat format on)")
 	}
 	m, err := dllm.Load(path, dllm.LoadOptions{Threads: g.threads})
 	return m, demo, err
