@@ -3,7 +3,7 @@
  *
  *   main [--raw] [--json] [--max-tokens N] [--block-length N] [--steps N] [MODEL [PROMPT]]
  *
- * MODEL defaults to testdata/llada2-tiny-chat/hf and PROMPT to "What is 12+9?". The
+ * MODEL defaults to "demo" (the built-in demo model) and PROMPT to "What is 12+9?". The
  * prompt is sent as one user message through the chat template unless --raw is given.
  * --json prints only {"tokens":[...],"text":...,"stop_reason":...} (for the
  * cross-language test).
@@ -64,7 +64,7 @@ static void print_json_string(const char *s) {
 }
 
 int main(int argc, char **argv) {
-	const char *path = "testdata/llada2-tiny-chat/hf";
+	const char *path = "demo";
 	const char *prompt = "What is 12+9?";
 	int raw = 0, json = 0, npos = 0;
 	dllm_generate_params params = {.struct_size = sizeof params};

@@ -2,7 +2,7 @@
 //!
 //!     cargo run --example demo [MODEL] [QUESTION]
 //!
-//! With no MODEL, the demo model testdata/llada2-tiny-chat/hf is found by walking up from
+//! With no MODEL, the demo model dllm/internal/demo/hf is found by walking up from
 //! the working directory.
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use dllm::{Callbacks, GenerateParams, Message, Model};
 fn demo_model() -> Option<PathBuf> {
     let mut dir = std::env::current_dir().ok()?;
     loop {
-        let p = dir.join("testdata/llada2-tiny-chat/hf");
+        let p = dir.join("dllm/internal/demo/hf");
         if p.join("config.json").is_file() {
             return Some(p);
         }
