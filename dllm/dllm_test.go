@@ -14,7 +14,8 @@ import (
 )
 
 const (
-	demoDir  = "../testdata/llada2-tiny-chat"
+	demoDir  = "../testdata/llada2-tiny-chat" // the demo model's goldens and evaluation set
+	demoHF   = "internal/demo/hf"             // the demo model's files, which DemoModel embeds
 	microDir = "../testdata/llada2-micro"
 )
 
@@ -99,11 +100,11 @@ func readGoldens(t *testing.T, dir string) map[string]*golden {
 // public API: the chat template renders the prompt, the decoder runs with and without the
 // KV cache, and tokens, stop reason and the committed positions of every step agree.
 func TestGoldensThroughAPI(t *testing.T) {
-	for _, fx := range []string{microDir, demoDir} {
-		m := loadModel(t, filepath.Join(fx, "hf"))
-		for name, g := range readGoldens(t, fx) {
+	for _, fx := range []struct{ dir, model string }{{microDir, filepath.Join(microDir, "hf")}, {demoDir, DemoModel}} {
+		m := loadModel(t, fx.model)
+		for name, g := range readGoldens(t, fx.dir) {
 			for _, noCache := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/%s/nocache=%v", filepath.Base(fx), name, noCache), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s/nocache=%v", filepath.Base(fx.dir), name, noCache), func(t *testing.T) {
 					s := newSession(t, m)
 					o := g.options()
 					o.NoCache = noCache
@@ -177,7 +178,7 @@ func TestDemoAccuracy(t *testing.T) {
 	if err := json.Unmarshal(data, &ev); err != nil {
 		t.Fatal(err)
 	}
-	m := loadModel(t, filepath.Join(demoDir, "hf"))
+	m := loadModel(t, DemoModel)
 	s := newSession(t, m)
 	o := DefaultOptions()
 	o.MaxTokens = 64
@@ -217,7 +218,7 @@ func TestDemoAccuracy(t *testing.T) {
 // TestConcurrentSessions runs two sessions of one model at once and checks that each
 // gets the sequential result.
 func TestConcurrentSessions(t *testing.T) {
-	m := loadModel(t, filepath.Join(demoDir, "hf"))
+	m := loadModel(t, DemoModel)
 	questions := []string{"What is 12+9?", "Reverse: a b c d", "Count from 3 to 9.", "What color is the sky?"}
 	want := make([][]int32, len(questions))
 	s := newSession(t, m)
@@ -378,7 +379,7 @@ func TestBadInput(t *testing.T) {
 // TestChatReusesCache checks that a second chat turn reuses the KV cache of the first
 // and gives exactly what a fresh session gives for the same conversation.
 func TestChatReusesCache(t *testing.T) {
-	m := loadModel(t, filepath.Join(demoDir, "hf"))
+	m := loadModel(t, DemoModel)
 	s := newSession(t, m)
 	ctx := context.Background()
 	if _, err := s.Chat(ctx, "What is 12+9?", DefaultOptions()); err != nil {

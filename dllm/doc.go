@@ -11,6 +11,9 @@
 //	res, err := s.GenerateChat(ctx, []dllm.Message{{Role: "user", Content: "Hi!"}}, dllm.DefaultOptions())
 //	fmt.Println(res.Text)
 //
+// The name DemoModel ("demo") loads the built-in demo model, a tiny LLaDA2 compiled into
+// the library, from any folder: dllm.Load(dllm.DemoModel, dllm.LoadOptions{}).
+//
 // A diffusion model does not write left to right: it starts from a block of masked
 // positions and fills in, at every forward pass, each position whose confidence clears
 // GenerateOptions.Threshold, so several tokens can land per pass. OnStep shows every pass

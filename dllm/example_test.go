@@ -8,11 +8,9 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
-// The demo model in testdata is a tiny LLaDA2 trained on simple questions.
-const demoModel = "../testdata/llada2-tiny-chat/hf"
-
+// The built-in demo model is a tiny LLaDA2 trained on simple questions.
 func Example() {
-	m, err := dllm.Load(demoModel, dllm.LoadOptions{})
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,7 +31,7 @@ func Example() {
 
 // OnStep shows the denoising: every forward pass, which positions were filled.
 func ExampleGenerateOptions_onStep() {
-	m, err := dllm.Load(demoModel, dllm.LoadOptions{})
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +56,7 @@ func ExampleGenerateOptions_onStep() {
 // Chat keeps the conversation in the session and reuses its KV cache turn after turn.
 // (The demo model was trained on single questions, so this shows one turn.)
 func ExampleSession_Chat() {
-	m, err := dllm.Load(demoModel, dllm.LoadOptions{})
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

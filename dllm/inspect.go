@@ -2,8 +2,9 @@ package dllm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
@@ -36,20 +37,20 @@ type TensorInfo struct {
 	Shape []int  `json:"shape"` // row-major, outermost first
 }
 
-// Inspect opens the checkpoint at path (a Hugging Face directory or a .gguf file), reads
+// Inspect opens the checkpoint at path (whatever Load accepts, DemoModel included), reads
 // its configuration, special tokens and tensor list, and closes it. No tensor data is
 // read, so it is fast for any model size. Architectures other than LLaDA2 are an error.
 func Inspect(path string) (*CheckpointInfo, error) {
-	ck, err := weights.Open(path)
+	ck, err := openCheckpoint(path)
 	if err != nil {
 		return nil, err
 	}
 	defer ck.Close()
-	cfg, err := llada2.LoadConfig(ck)
+	cfg, err := llada2.LoadConfig(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	ts, err := llada2.CanonicalTensors(ck)
+	ts, err := llada2.CanonicalTensors(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func Inspect(path string) (*CheckpointInfo, error) {
 	}
 	json.Unmarshal(ck.Config, &hdr) // LoadConfig has parsed it already
 	info.Architecture = hdr.ModelType
-	info.SpecialTokens, err = inspectHFSpecials(ck.Dir())
+	info.SpecialTokens, err = inspectHFSpecials(ck)
 	if err != nil {
 		return nil, err
 	}
@@ -110,12 +111,12 @@ func isInspectSpecial(s string) bool {
 }
 
 // inspectHFSpecials reads tokenizer.json's added_tokens and, through them, the
-// bos/eos/pad/mask tokens named by tokenizer_config.json. A directory without
+// bos/eos/pad/mask tokens named by tokenizer_config.json. A checkpoint without
 // tokenizer.json has none (nil, no error). This is a plain JSON read: the tokenizer
 // proper lives in package tokenizer.
-func inspectHFSpecials(dir string) (map[string]int, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
-	if os.IsNotExist(err) {
+func inspectHFSpecials(ck *checkpoint) (map[string]int, error) {
+	raw, err := ck.sideFile("tokenizer.json")
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -128,7 +129,7 @@ func inspectHFSpecials(dir string) (map[string]int, error) {
 		} `json:"added_tokens"`
 	}
 	if err := json.Unmarshal(raw, &tj); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "tokenizer.json"), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(ck.Dir(), "tokenizer.json"), err)
 	}
 	byText := map[string]int{}
 	out := map[string]int{}
@@ -138,7 +139,7 @@ func inspectHFSpecials(dir string) (map[string]int, error) {
 			out[t.Content] = t.ID
 		}
 	}
-	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+	if raw, err := ck.sideFile("tokenizer_config.json"); err == nil {
 		var tc map[string]json.RawMessage
 		if json.Unmarshal(raw, &tc) == nil {
 			for role, key := range map[string]string{"bos_token": "bos", "eos_token": "eos", "pad_token": "padding", "mask_token": "mask"} {

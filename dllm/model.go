@@ -3,8 +3,6 @@ package dllm
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"unicode/utf8"
 
@@ -54,13 +52,15 @@ type Model struct {
 }
 
 // Load opens a LLaDA2 checkpoint: a Hugging Face directory (config.json, safetensors,
-// tokenizer.json) or a GGUF file. Weights are memory-mapped, not read: loading is fast
-// and the pages fault in on first use.
+// tokenizer.json), a GGUF file, or a folder holding exactly one of those (such as a
+// download with an hf/ subfolder). Weights are memory-mapped, not read: loading is fast
+// and the pages fault in on first use. The name DemoModel ("demo") loads the built-in
+// demo model unless a file or folder of that name exists.
 func Load(path string, opts LoadOptions) (*Model, error) {
 	if opts.Threads < 0 {
 		return nil, invalidf("dllm: Threads must not be negative, got %d", opts.Threads)
 	}
-	ck, err := weights.Open(path)
+	ck, err := openCheckpoint(path)
 	if err != nil {
 		return nil, err
 	}
@@ -72,12 +72,12 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
-	cfg, err := llada2.LoadConfig(ck)
+func bindModel(ck *checkpoint, opts LoadOptions) (*Model, error) {
+	cfg, err := llada2.LoadConfig(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	tensors, err := llada2.CanonicalTensors(ck)
+	tensors, err := llada2.CanonicalTensors(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	net = net.WithThreads(opts.Threads)
-	tok, err := loadTokenizer(ck)
+	tok, err := ck.loadTokenizer()
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
 	if sp.EOS < 0 {
 		return nil, fmt.Errorf("dllm: %s: the tokenizer has no end-of-text token", ck.Path)
 	}
-	m := &Model{ck: ck, net: net, tok: tok, kv16: opts.KVCacheF16}
+	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16}
 	m.info = ModelInfo{
 		Architecture: "llada2", Format: ck.Format, Path: ck.Path,
 		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,
@@ -108,26 +108,6 @@ func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
 		MaskID: int32(sp.Mask), EOSID: int32(sp.EOS), RoleEndID: int32(sp.RoleEnd),
 	}
 	return m, nil
-}
-
-// loadTokenizer reads tokenizer.json from a checkpoint directory, or the tokenizer.ggml.*
-// keys of a GGUF file.
-func loadTokenizer(ck *weights.Checkpoint) (*tokenizer.Tokenizer, error) {
-	if ck.Format == weights.FormatGGUF {
-		if ck.Meta == nil {
-			return nil, fmt.Errorf("dllm: %s: no GGUF metadata", ck.Path)
-		}
-		v, err := tokenizer.VocabFromGGUF(ck.Meta)
-		if err != nil {
-			return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
-		}
-		return tokenizer.FromGGUF(v)
-	}
-	dir := ck.Path
-	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
-		return nil, fmt.Errorf("dllm: %s has no tokenizer.json: %w", dir, err)
-	}
-	return tokenizer.Load(dir)
 }
 
 // Close releases the weights. Sessions of the model fail with ErrClosed afterwards; a

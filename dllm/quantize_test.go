@@ -281,7 +281,7 @@ func TestQuantizedDemoAccuracy(t *testing.T) {
 	}
 	for _, typ := range []string{"bf16", "q8_0", "q4_0"} {
 		dst := filepath.Join(t.TempDir(), "demo-"+typ+".gguf")
-		if _, err := Quantize(context.Background(), filepath.Join(demoDir, "hf"), dst, QuantizeOptions{Type: typ}); err != nil {
+		if _, err := Quantize(context.Background(), demoHF, dst, QuantizeOptions{Type: typ}); err != nil {
 			t.Fatal(err)
 		}
 		m := loadModel(t, dst)

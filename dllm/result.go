@@ -1,8 +1,11 @@
 package dllm
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/dllm-go/dllm/dllm/internal/decode"
 )
 
 // ErrStopped is returned, together with the partial Result, when an OnStep or OnText
@@ -47,7 +50,14 @@ type StepEvent struct {
 	Scheduled int  // LLaDA2.0: positions the schedule asked for in this step
 	Fallback  bool // the most confident positions were taken because too few cleared the threshold
 	PostStep  int  // LLaDA2.1: iterations run after the block had no mask left
+
+	trace decode.TraceStep // the decoder's record, for TraceJSON
 }
+
+// TraceJSON is the step as one entry of the reference goldens' trace, the form
+// `dllm generate --json` prints: LLaDA2.0 steps carry "scheduled", LLaDA2.1 steps
+// "post_step" and "edited", confidences as float32.
+func (ev StepEvent) TraceJSON() ([]byte, error) { return json.Marshal(ev.trace) }
 
 // Stop reasons reported in Result.StopReason.
 const (

@@ -262,6 +262,7 @@ func publicStep(ev decode.StepEvent) StepEvent {
 		Block: ev.Block, Step: ev.Step, Window: ev.Window, Start: ev.BlockStart, Prompt: ev.Prompt,
 		Canvas: append([]int32(nil), ev.Canvas...),
 		Masked: ev.Masked, Above: ev.Above, Scheduled: ev.Scheduled, Fallback: ev.Fallback, PostStep: ev.PostStep,
+		trace: ev.TraceStep,
 	}
 	for _, c := range ev.Committed {
 		out.Committed = append(out.Committed, Commit{Pos: c.Pos, Token: c.Token, Confidence: float64(c.Conf)})

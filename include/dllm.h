@@ -137,7 +137,11 @@ typedef struct dllm_load_params {
 DLLM_API dllm_status dllm_load_default_params(dllm_load_params *p);
 
 /* Loads a model from a Hugging Face directory (config.json, tokenizer.json,
- * *.safetensors) or a .gguf file. params may be NULL for the defaults. On success
+ * *.safetensors), a .gguf file, or a folder holding exactly one of those. The path
+ * "demo" loads the built-in demo model (a 2.4 MB LLaDA2 compiled into the library,
+ * trained to answer simple questions such as "What is 3+4?" in chat format) unless a
+ * file or folder named "demo" exists in the working directory, which then wins.
+ * params may be NULL for the defaults. On success
  * *out is the new model; on failure *out is set to NULL and the reason is in
  * dllm_last_errmsg. Returns OK, INVALID_ARGUMENT, IO, FORMAT, UNSUPPORTED. */
 DLLM_API dllm_status dllm_model_load(const char *path, const dllm_load_params *params,

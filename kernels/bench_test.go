@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/dllm-go/dllm/kernels/probe"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -9,68 +10,23 @@ import (
 	"time"
 )
 
-// Machine limits, measured once per process with the assembly probes and reported next
-// to every kernel figure, so results read as fractions of this machine's ceilings
-// (the machine may be shared: compare ratios from one run).
-var (
-	limitsOnce         sync.Once
-	peakGFLOPS, readGB float64 // all threads
-)
-
-func machineLimits() (gflops, gbps float64) {
-	limitsOnce.Do(func() {
-		threads := runtime.GOMAXPROCS(0)
-		if perIter := peakProbe(1); perIter > 0 {
-			const iters = 1 << 17
-			best := 0.0
-			for range 40 {
-				start := time.Now()
-				parallel(threads, func(int) { peakProbe(iters) })
-				best = max(best, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
-			}
-			peakGFLOPS = best
-		}
-		if hasReadProbe() {
-			buf := make([]byte, 256<<20) // far beyond any cache
-			for i := 0; i < len(buf); i += 4096 {
-				buf[i] = 1
-			}
-			part := len(buf) / threads / 128 * 128
-			best := 0.0
-			for range 8 {
-				start := time.Now()
-				parallel(threads, func(t int) { readProbe(buf[t*part : (t+1)*part]) })
-				best = max(best, float64(part*threads)/time.Since(start).Seconds()/1e9)
-			}
-			readGB = best
-		}
-	})
-	return peakGFLOPS, readGB
-}
-
-func parallel(n int, fn func(t int)) {
-	var wg sync.WaitGroup
-	for t := range n {
-		wg.Add(1)
-		go func() { defer wg.Done(); fn(t) }()
-	}
-	wg.Wait()
-}
-
-func hasReadProbe() bool { _, ok := readProbe(nil); return ok }
+// Machine limits, measured once per process and reported next to every kernel figure,
+// so results read as fractions of this machine's ceilings (the machine may be shared:
+// compare ratios from one run).
+var machineLimits = sync.OnceValue(func() probe.Limits { return probe.Measure(runtime.GOMAXPROCS(0)) })
 
 // BenchmarkLimits reports the machine limits: FMA GFLOP/s and memory-read GB/s with one
 // thread and with GOMAXPROCS threads.
 func BenchmarkLimits(b *testing.B) {
-	if peakProbe(1) == 0 {
+	if probe.FMA(1) == 0 {
 		b.Skip("no probe in this build")
 	}
 	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("fma/threads=%d", threads), func(b *testing.B) {
 			const iters = 1 << 19
-			perIter := peakProbe(1)
+			perIter := probe.FMA(1)
 			for b.Loop() {
-				parallel(threads, func(int) { peakProbe(iters) })
+				probe.Parallel(threads, func(int) { probe.FMA(iters) })
 			}
 			b.ReportMetric(perIter*iters*float64(threads)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
@@ -83,7 +39,7 @@ func BenchmarkLimits(b *testing.B) {
 		b.Run(fmt.Sprintf("read/threads=%d", threads), func(b *testing.B) {
 			part := len(buf) / threads / 128 * 128
 			for b.Loop() {
-				parallel(threads, func(t int) { readProbe(buf[t*part : (t+1)*part]) })
+				probe.Parallel(threads, func(t int) { probe.Read(buf[t*part : (t+1)*part]) })
 			}
 			b.ReportMetric(float64(part*threads)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})
@@ -100,7 +56,8 @@ func BenchmarkLimits(b *testing.B) {
 // copies totalling more than the last-level cache, so the weights stream from DRAM as
 // they do in a real model; the others may be served from L3.
 func BenchmarkMatMul(b *testing.B) {
-	peak, bw := machineLimits()
+	limits := machineLimits()
+	peak, bw := limits.GFLOPS, limits.GBps
 	shapes := []benchShape{{1, 2048, 5120, false}, {1, 2048, 5120, true}, {32, 2048, 5120, false}}
 	if !testing.Short() {
 		shapes = append(shapes, benchShape{32, 5120, 2048, false}, benchShape{4, 2048, 5120, false},
@@ -229,7 +186,7 @@ func BenchmarkVector(b *testing.B) {
 //	f32, bf16 at M=32, K=2048, N=5120: GFLOP/s as % of the FMA peak     (target ≥ 60 %)
 //	q8_0, q4_k at M=1, K=2048, N=5120: weight GB/s as % of read bandwidth (target ≥ 70 %)
 func BenchmarkTargets(b *testing.B) {
-	if peakProbe(1) == 0 || !hasReadProbe() {
+	if _, ok := probe.Read(nil); probe.FMA(1) == 0 || !ok {
 		b.Skip("no machine probes in this build")
 	}
 	threads := runtime.GOMAXPROCS(0)
@@ -270,10 +227,10 @@ func BenchmarkTargets(b *testing.B) {
 	for b.Loop() {
 		const iters = 1 << 21 // a few ms, like the kernels: same odds of a quiet window
 		t0 := time.Now()
-		parallel(threads, func(int) { peakProbe(iters) })
-		peak = max(peak, peakProbe(1)*iters*float64(threads)/time.Since(t0).Seconds()/1e9)
+		probe.Parallel(threads, func(int) { probe.FMA(iters) })
+		peak = max(peak, probe.FMA(1)*iters*float64(threads)/time.Since(t0).Seconds()/1e9)
 		t0 = time.Now()
-		parallel(threads, func(t int) { readProbe(buf[t*part : (t+1)*part]) })
+		probe.Parallel(threads, func(t int) { probe.Read(buf[t*part : (t+1)*part]) })
 		bw = max(bw, float64(part*threads)/time.Since(t0).Seconds()/1e9)
 		for _, t := range ts {
 			pool.MatMul(t.y, t.x, t.ws[(i+1)%len(t.ws)])

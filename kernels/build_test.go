@@ -3,6 +3,8 @@ package kernels
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +29,34 @@ func TestBuildMatrix(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Errorf("GOOS=%s GOARCH=%s tags=%q: %v\n%s", target[0], target[1], tags, err, out)
 			}
+		}
+	}
+}
+
+// TestAsmArgsInTextBodies keeps every argument load (name+off(FP)) in a TEXT body:
+// go vet's asmdecl checks offsets line by line against the enclosing function, so a
+// load inside a #define is checked against the wrong function or, before the first
+// TEXT, not at all.
+func TestAsmArgsInTextBodies(t *testing.T) {
+	files, err := filepath.Glob("*.s")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no assembly files found: %v", err)
+	}
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inMacro := false
+		for i, line := range strings.Split(string(src), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			if strings.HasPrefix(code, "#define") {
+				inMacro = true
+			}
+			if inMacro && strings.Contains(code, "(FP)") {
+				t.Errorf("%s:%d: argument load inside a macro: %s", name, i+1, strings.TrimSpace(line))
+			}
+			inMacro = inMacro && strings.HasSuffix(strings.TrimSpace(code), `\`)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // Float format conversions, 16 values per loop; the Go wrappers (convert_arm64.go)
 // finish the tails. Each gives exactly the generic code's bits. FCVTL and FCVTN convert
@@ -8,19 +9,7 @@
 // quiet NaNs keeping their payload's top bits (DN = 0): Go programs run with FPCR = 0.
 // ARMv8.0 has no BFCVTN, so float32 → bfloat16 rounds with integer steps.
 
-// Instructions the Go assembler lacks, WORD-encoded. Operands are register numbers in
-// ARM order, destination first. scripts/test-arm64.sh checks that each disassembles as
-// intended.
-
-// FCVTL Vd.4S, Vn.4H / FCVTL2 Vd.4S, Vn.8H: d[i] = float32(half n[i]) / (half n[4+i])
-#define FCVTL(d, n) WORD $(0x0e217800 | (n<<5) | d)
-#define FCVTL2(d, n) WORD $(0x4e217800 | (n<<5) | d)
-// FCVTN Vd.4H, Vn.4S / FCVTN2 Vd.8H, Vn.4S: the float32 lanes of n rounded to half, into
-// lanes 0–3 of d (lanes 4–7 zeroed) / lanes 4–7 of d (lanes 0–3 kept)
-#define FCVTN(d, n) WORD $(0x0e216800 | (n<<5) | d)
-#define FCVTN2(d, n) WORD $(0x4e216800 | (n<<5) | d)
-// FCMEQ Vd.4S, Vn.4S, Vm.4S: d = all ones where n == m as floats (false for NaNs), else 0
-#define FCMEQ4S(d, n, m) WORD $(0x4e20e400 | (m<<16) | (n<<5) | d)
+// The conversions the Go assembler lacks are WORD-encoded (neon_arm64.h).
 
 #define PS R0 // source
 #define PD R1 // destination
@@ -39,10 +28,10 @@ TEXT ·f16ToF32NEON(SB), NOSPLIT, $0-48
 
 loop:
 	VLD1.P 32(PS), [V0.H8, V1.H8]
-	FCVTL(2, 0)
-	FCVTL2(3, 0)
-	FCVTL(4, 1)
-	FCVTL2(5, 1)
+	FCVTL_4S(2, 0)
+	FCVTL2_4S(3, 0)
+	FCVTL_4S(4, 1)
+	FCVTL2_4S(5, 1)
 	VST1.P [V2.S4, V3.S4, V4.S4, V5.S4], 64(PD)
 	SUBS   $16, N, N
 	BNE    loop
@@ -63,10 +52,10 @@ TEXT ·f32ToF16NEON(SB), NOSPLIT, $0-48
 
 loop:
 	VLD1.P 64(PS), [V0.S4, V1.S4, V2.S4, V3.S4]
-	FCVTN(4, 0)
-	FCVTN2(4, 1)
-	FCVTN(5, 2)
-	FCVTN2(5, 3)
+	FCVTN_4H(4, 0)
+	FCVTN2_8H(4, 1)
+	FCVTN_4H(5, 2)
+	FCVTN2_8H(5, 3)
 	VST1.P [V4.H8, V5.H8], 32(PD)
 	SUBS   $16, N, N
 	BNE    loop
@@ -114,7 +103,7 @@ done:
 	VAND  ODD.B16, v.B16, t.B16  \
 	VADD  HALF.S4, v.S4, r.S4    \
 	VUSRA $16, t.S4, r.S4        \
-	FCMEQ4S(tn, vn, vn)          \
+	FCMEQ_4S(tn, vn, vn)         \
 	VORR  QBIT.B16, v.B16, v.B16 \
 	VBIT  t.B16, r.B16, v.B16
 

@@ -23,6 +23,23 @@ const (
 	Q6_K               // super-blocks of 256: 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16×int8 scales, f16 d
 )
 
+// Block layouts in bytes. The assembly reads them from go_asm.h (const_…), so each
+// number is written once.
+const (
+	q8_0QuantsOff  = 2 // after the f16 d: 32 int8
+	q8_0BlockBytes = q8_0QuantsOff + 32
+	q4_0QuantsOff  = 2 // after the f16 d: 16 bytes of nibbles
+	q4_0BlockBytes = q4_0QuantsOff + 16
+	q4KDMinOff     = 2              // after the f16 d: the f16 dmin
+	q4KScalesOff   = q4KDMinOff + 2 // 12 bytes of 6-bit scales and mins
+	q4KQuantsOff   = q4KScalesOff + 12
+	q4KBlockBytes  = q4KQuantsOff + 128
+	q6KHighOff     = 128             // after 128 bytes of low nibbles: 64 bytes of 2-bit pairs
+	q6KScalesOff   = q6KHighOff + 64 // 16 int8 scales
+	q6KDOff        = q6KScalesOff + 16
+	q6KBlockBytes  = q6KDOff + 2
+)
+
 var formatInfo = [...]struct {
 	name       string
 	blockElems int // elements per block
@@ -31,10 +48,10 @@ var formatInfo = [...]struct {
 	F32:  {"f32", 1, 4},
 	F16:  {"f16", 1, 2},
 	BF16: {"bf16", 1, 2},
-	Q8_0: {"q8_0", 32, 34},
-	Q4_0: {"q4_0", 32, 18},
-	Q4_K: {"q4_k", 256, 144},
-	Q6_K: {"q6_k", 256, 210},
+	Q8_0: {"q8_0", 32, q8_0BlockBytes},
+	Q4_0: {"q4_0", 32, q4_0BlockBytes},
+	Q4_K: {"q4_k", 256, q4KBlockBytes},
+	Q6_K: {"q6_k", 256, q6KBlockBytes},
 }
 
 func (f Format) valid() bool { return int(f) < len(formatInfo) }

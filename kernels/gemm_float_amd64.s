@@ -70,9 +70,9 @@
 #define SETUP4 \
 	SHLQ $2, LDY                \
 	SHLQ $2, KLEFT              \
-	LEAQ (XR0)(KLEFT*1), XR1     \
-	LEAQ (XR1)(KLEFT*1), XR2     \
-	LEAQ (XR2)(KLEFT*1), XR3     \
+	LEAQ (XR0)(KLEFT*1), XR1    \
+	LEAQ (XR1)(KLEFT*1), XR2    \
+	LEAQ (XR2)(KLEFT*1), XR3    \
 	LEAQ (W0)(LDW*1), W1        \
 	LEAQ (W1)(LDW*1), W2
 
@@ -178,9 +178,9 @@ kdone:
 // then one at a time.
 //
 // LOADW(base, reg) widens the 8 weights at base+WOFF into reg; wstep is their size in
-// bytes. It loads the arguments of a gemv* kernel (YP = &y[0], YEND = &y[len(y)],
-// XR0 = &x[0], ROW0 = &w[0], LDW2 = ldw, locals xlen-8(SP) = len(x), chunk-16(SP) =
-// floatChunk) and is the whole of the kernel.
+// bytes. GEMV is the whole of a gemv* kernel after its TEXT body has loaded YP = &y[0],
+// YEND = len(y), XR0 = &x[0], R12 = len(x), ROW0 = &w[0] and LDW2 = ldw; its locals are
+// xlen-8(SP) = len(x) and chunk-16(SP) = floatChunk.
 #define YEND R13
 #define ROW0 DI
 #define ROW1 R9
@@ -201,16 +201,10 @@ kdone:
 	SUBQ CLEFT, KLEFT
 
 #define GEMV(LOADW, wstep) \
-	MOVQ y_base+0(FP), YP          \
-	MOVQ y_len+8(FP), YEND         \
 	LEAQ (YP)(YEND*4), YEND        \
-	MOVQ x_base+24(FP), XR0        \
-	MOVQ x_len+32(FP), R12         \
 	MOVQ R12, xlen-8(SP)           \
 	MOVQ ·floatChunk(SB), R12      \
 	MOVQ R12, chunk-16(SP)         \
-	MOVQ w_base+48(FP), ROW0       \
-	MOVQ ldw+72(FP), LDW2          \
 row4:                              \
 	MOVQ YEND, R12                 \
 	SUBQ YP, R12                   \
@@ -281,26 +275,19 @@ done:                              \
 #define LOADBF16(base, reg) VPMOVZXWD (base)(WOFF*1), reg; VPSLLD $16, reg, reg
 #define LOADF16(base, reg) VCVTPH2PS (base)(WOFF*1), reg
 
-// GEMM4x3(LOAD3, wstep) is the whole of a gemm*x4 kernel: arguments, then for each
-// group of 3 weight rows the k loop and the stores.
+// GEMM4x3(LOAD3, wstep) is the whole of a gemm*x4 kernel after its TEXT body has loaded
+// YP = &y[0], LDY = ldy, XR0 = &x[0], KLEFT = ldx, W0 = &w[0], LDW = ldw, AX = n,
+// PF = &pf[0] and BX = len(pf), and stored k in k-24(SP): for each group of 3 weight
+// rows, the k loop and the stores.
 #define GEMM4x3(LOAD3, wstep) \
-	MOVQ y_base+0(FP), YP         \
-	MOVQ ldy+24(FP), LDY          \
-	MOVQ x_base+32(FP), XR0       \
-	MOVQ ldx+56(FP), KLEFT        \
-	MOVQ w_base+64(FP), W0        \
-	MOVQ ldw+88(FP), LDW          \
-	MOVQ n+96(FP), AX             \
 	LEAQ (YP)(AX*4), AX           \
 	MOVQ AX, yend-8(SP)           \
-	MOVQ pf_base+112(FP), PF      \
-	MOVQ pf_len+120(FP), AX       \
-	ADDQ PF, AX                   \
-	MOVQ AX, pfend-16(SP)         \
+	ADDQ PF, BX                   \
+	MOVQ BX, pfend-16(SP)         \
 	SETUP4                        \
 group:                            \
 	ZERO4x3                       \
-	MOVQ k+104(FP), KLEFT         \
+	MOVQ k-24(SP), KLEFT          \
 	KLOOP(LOAD3, wstep)           \
 	STORE4x3                      \
 	CMPQ YP, yend-8(SP)           \
@@ -314,21 +301,54 @@ group:                            \
 //	for i < 4, j < n: y[i*ldy+j] += Σ_{p<k} x[i*ldx+p]·W_j[p], W_j = float32s at w[j*ldw:]
 //	n > 0, n%3 == 0, k > 0, k%8 == 0
 //	and, as a hint, prefetch one line of pf per 16 elements of k until pf is covered
-TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $16-136
+TEXT ·gemmF32x4AVX2(SB), NOSPLIT, $24-136
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), KLEFT
+	MOVQ w_base+64(FP), W0
+	MOVQ ldw+88(FP), LDW
+	MOVQ n+96(FP), AX
+	MOVQ k+104(FP), BX
+	MOVQ BX, k-24(SP)
+	MOVQ pf_base+112(FP), PF
+	MOVQ pf_len+120(FP), BX
 	GEMM4x3(LOAD3F32, 32)       // WVj = W_j[p : p+8]; ACCij += x_i[p : p+8]·WVj
 
 // func gemmBF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: AVX, AVX2, FMA
 //
 //	as gemmF32x4AVX2 with W_j = bfloat16s at w[j*ldw:], widened by w<<16
-TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $16-136
+TEXT ·gemmBF16x4AVX2(SB), NOSPLIT, $24-136
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), KLEFT
+	MOVQ w_base+64(FP), W0
+	MOVQ ldw+88(FP), LDW
+	MOVQ n+96(FP), AX
+	MOVQ k+104(FP), BX
+	MOVQ BX, k-24(SP)
+	MOVQ pf_base+112(FP), PF
+	MOVQ pf_len+120(FP), BX
 	GEMM4x3(LOAD3BF16, 16)      // WVj = uint32(W_j[p : p+8]) << 16
 
 // func gemmF16x4AVX2(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
 // Requires: AVX, F16C, FMA
 //
 //	as gemmF32x4AVX2 with W_j = IEEE halves at w[j*ldw:]
-TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $16-136
+TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $24-136
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), KLEFT
+	MOVQ w_base+64(FP), W0
+	MOVQ ldw+88(FP), LDW
+	MOVQ n+96(FP), AX
+	MOVQ k+104(FP), BX
+	MOVQ BX, k-24(SP)
+	MOVQ pf_base+112(FP), PF
+	MOVQ pf_len+120(FP), BX
 	GEMM4x3(LOAD3F16, 16)       // WVj = float32(W_j[p : p+8])
 
 // func gemvF32AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -337,6 +357,12 @@ TEXT ·gemmF16x4AVX2(SB), NOSPLIT, $16-136
 //	for j < len(y): y[j] += Σ_{p<len(x)} x[p]·W_j[p], W_j = float32s at w[j*ldw:]
 //	len(x)%8 == 0, floatChunk%8 == 0 (summed chunk by chunk, see GEMV)
 TEXT ·gemvF32AVX2(SB), NOSPLIT, $16-80
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), YEND
+	MOVQ x_base+24(FP), XR0
+	MOVQ x_len+32(FP), R12
+	MOVQ w_base+48(FP), ROW0
+	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADF32, 32)
 
 // func gemvBF16AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -344,6 +370,12 @@ TEXT ·gemvF32AVX2(SB), NOSPLIT, $16-80
 //
 //	as gemvF32AVX2 with W_j = bfloat16s at w[j*ldw:]
 TEXT ·gemvBF16AVX2(SB), NOSPLIT, $16-80
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), YEND
+	MOVQ x_base+24(FP), XR0
+	MOVQ x_len+32(FP), R12
+	MOVQ w_base+48(FP), ROW0
+	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADBF16, 16)
 
 // func gemvF16AVX2(y []float32, x []float32, w []byte, ldw int)
@@ -351,4 +383,10 @@ TEXT ·gemvBF16AVX2(SB), NOSPLIT, $16-80
 //
 //	as gemvF32AVX2 with W_j = IEEE halves at w[j*ldw:]
 TEXT ·gemvF16AVX2(SB), NOSPLIT, $16-80
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), YEND
+	MOVQ x_base+24(FP), XR0
+	MOVQ x_len+32(FP), R12
+	MOVQ w_base+48(FP), ROW0
+	MOVQ ldw+72(FP), LDW2
 	GEMV(LOADF16, 16)

@@ -1,8 +1,9 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
-// NEON matrix-multiply micro-kernels for float weights (F32, BF16) against float32
+// NEON matrix-multiply micro-kernels for float weights (F32, BF16, F16) against float32
 // activations, accumulating with FMLA in 4-lane float32 accumulators.
 //
 // gemm*x4: 4 rows of x against n weight rows, 4 at a time: a 4×4 block keeps 16
@@ -11,11 +12,6 @@
 //
 // The assembler has no vector FADD; a + b is written FMLA(a, b, ONES), which rounds
 // once exactly like FADD.
-
-// FCVTL Vd.4S, Vn.4H: Vd.S[i] = float32(half Vn.H[i]), i < 4 (not in the Go assembler)
-#define FCVTL(d, n) WORD $(0x0e217800 | (n<<5) | d)
-// FCVTL2 Vd.4S, Vn.8H: Vd.S[i] = float32(half Vn.H[4+i])
-#define FCVTL2(d, n) WORD $(0x4e217800 | (n<<5) | d)
 
 #define XBASE R0  // &x[0]
 #define LDX R1    // ldx in bytes
@@ -138,36 +134,27 @@
 	VZIP1  V31.H8, ZERO.H8, V22.H8  \
 	VZIP2  V31.H8, ZERO.H8, V23.H8
 #define LOADW4F16 \
-	VLD1.P 16(W0), [V28.H8] \
-	VLD1.P 16(W1), [V29.H8] \
-	VLD1.P 16(W2), [V30.H8] \
-	VLD1.P 16(W3), [V31.H8] \
-	FCVTL(16, 28)           \
-	FCVTL2(17, 28)          \
-	FCVTL(18, 29)           \
-	FCVTL2(19, 29)          \
-	FCVTL(20, 30)           \
-	FCVTL2(21, 30)          \
-	FCVTL(22, 31)           \
-	FCVTL2(23, 31)
+	VLD1.P 16(W0), [V28.H8]    \
+	VLD1.P 16(W1), [V29.H8]    \
+	VLD1.P 16(W2), [V30.H8]    \
+	VLD1.P 16(W3), [V31.H8]    \
+	FCVTL_4S(16, 28)           \
+	FCVTL2_4S(17, 28)          \
+	FCVTL_4S(18, 29)           \
+	FCVTL2_4S(19, 29)          \
+	FCVTL_4S(20, 30)           \
+	FCVTL2_4S(21, 30)          \
+	FCVTL_4S(22, 31)           \
+	FCVTL2_4S(23, 31)
 
-// GEMM4x4(LOADW4, esz) is the whole of a gemm*x4 kernel with weights of 1<<esz bytes:
-// arguments, then for each group of 4 weight rows the k loop (prefetching the next
-// line of pf, if any, each step) and the stores; W3 has then advanced k<<esz bytes, so
-// the next group starts at W3 − k<<esz + ldw.
+// GEMM4x4(LOADW4, esz) is the whole of a gemm*x4 kernel with weights of 1<<esz bytes,
+// after its TEXT body has loaded the arguments (YP, LDY, XBASE, LDX, WROW, LDW, NLEFT,
+// KARG, PF and PFEND = len(pf)): for each group of 4 weight rows the k loop
+// (prefetching the next line of pf, if any, each step) and the stores; W3 has then
+// advanced k<<esz bytes, so the next group starts at W3 − k<<esz + ldw.
 #define GEMM4x4(LOADW4, esz) \
-	MOVD y_base+0(FP), YP             \
-	MOVD ldy+24(FP), LDY              \
 	LSL  $2, LDY, LDY                 \
-	MOVD x_base+32(FP), XBASE         \
-	MOVD ldx+56(FP), LDX              \
 	LSL  $2, LDX, LDX                 \
-	MOVD w_base+64(FP), WROW          \
-	MOVD ldw+88(FP), LDW              \
-	MOVD n+96(FP), NLEFT              \
-	MOVD k+104(FP), KARG              \
-	MOVD pf_base+112(FP), PF          \
-	MOVD pf_len+120(FP), PFEND        \
 	ADD  PF, PFEND, PFEND             \
 	ONESINIT                          \
 	VEOR ZERO.B16, ZERO.B16, ZERO.B16 \
@@ -205,6 +192,16 @@ nopf:                                 \
 //	n > 0, n%4 == 0, k > 0, k%8 == 0
 //	and, as a hint, prefetch one line of pf per 8 elements of k until pf is covered
 TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
 	GEMM4x4(LOADW4F32, 2)
 
 // func gemmBF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
@@ -212,6 +209,16 @@ TEXT ·gemmF32x4NEON(SB), NOSPLIT, $0-136
 //
 //	as gemmF32x4NEON with W_j = bfloat16s at w[j*ldw:], widened by zip(0, w) = w<<16
 TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
 	GEMM4x4(LOADW4BF16, 1)
 
 // func gemmF16x4NEON(y []float32, ldy int, x []float32, ldx int, w []byte, ldw int, n int, k int, pf []byte)
@@ -219,6 +226,16 @@ TEXT ·gemmBF16x4NEON(SB), NOSPLIT, $0-136
 //
 //	as gemmF32x4NEON with W_j = IEEE halves at w[j*ldw:]
 TEXT ·gemmF16x4NEON(SB), NOSPLIT, $0-136
+	MOVD y_base+0(FP), YP
+	MOVD ldy+24(FP), LDY
+	MOVD x_base+32(FP), XBASE
+	MOVD ldx+56(FP), LDX
+	MOVD w_base+64(FP), WROW
+	MOVD ldw+88(FP), LDW
+	MOVD n+96(FP), NLEFT
+	MOVD k+104(FP), KARG
+	MOVD pf_base+112(FP), PF
+	MOVD pf_len+120(FP), PFEND
 	GEMM4x4(LOADW4F16, 1)
 
 // GEMV: y[j] += Σ_p x[p]·W_j[p] with exactly the arithmetic of the 4×4 kernels as the
@@ -309,7 +326,7 @@ done:                                  \
 
 #define LOADF32(w, a, b, an, bn) VLD1.P 32(w), [a.S4, b.S4]
 #define LOADBF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; VZIP1 V28.H8, ZERO.H8, a.H8; VZIP2 V28.H8, ZERO.H8, b.H8
-#define LOADF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; FCVTL(an, 28); FCVTL2(bn, 28)
+#define LOADF16(w, a, b, an, bn) VLD1.P 16(w), [V28.H8]; FCVTL_4S(an, 28); FCVTL2_4S(bn, 28)
 
 // Arguments: y_base+0 y_len+8 y_cap+16 x_base+24 x_len+32 x_cap+40 w_base+48 w_len+56
 // w_cap+64 ldw+72. YR = &y[len(y)]; KARG = len(x).

@@ -1,5 +1,6 @@
 //go:build gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
 
@@ -28,27 +29,27 @@
 #define LOADQ8_0 \
 	VPBROADCASTW (WP), X6 \
 	VCVTPH2PS X6, DW      \
-	VMOVDQU 2(WP), WS     \
+	VMOVDQU const_q8_0QuantsOff(WP), WS \
 	VPABSB WS, WA         \
-	ADDQ $34, WP
+	ADDQ $const_q8_0BlockBytes, WP
 
 // LOADQ4_0 decodes the Q4_0 block at WP (f16 d, 16 bytes: element j low nibble,
 // element j+16 high nibble; value nibble−8) and advances WP.
 #define LOADQ4_0 \
 	VPBROADCASTW (WP), X6       \
 	VCVTPH2PS X6, DW            \
-	VMOVDQU 2(WP), X4           \
+	VMOVDQU const_q4_0QuantsOff(WP), X4 \
 	VPSRLW $4, X4, X5           \
 	VINSERTI128 $1, X5, WS, WS  \
 	VPAND MASK, WS, WS          \
 	VPSUBB EIGHTS, WS, WS       \
 	VPABSB WS, WA               \
-	ADDQ $18, WP
+	ADDQ $const_q4_0BlockBytes, WP
 
 // DOT8 adds dw·dx·(Σ w·q of the block) into the 8 lanes of acc, for the activation
 // block at XOFF of row xr.
 #define DOT8(xr, acc) \
-	VMOVDQU 4(xr)(XOFF*1), T      \
+	VMOVDQU const_q8QuantsOff(xr)(XOFF*1), T \
 	VPSIGNB WS, T, T              \
 	VPMADDUBSW T, WA, T           \
 	VPMADDWD ONES, T, T           \
@@ -68,7 +69,8 @@
 	VMOVD BX, X9              \
 	VPBROADCASTB X9, EIGHTS
 
-// GEMM4(LOAD) is the body of a 4-row kernel after the arguments are loaded.
+// GEMM4(LOAD) is the body of a 4-row kernel after the arguments are loaded (nb in
+// blocks-16(SP)).
 #define GEMM4(LOAD) \
 	CONSTS                    \
 row:                          \
@@ -78,14 +80,14 @@ row:                          \
 	VXORPS ACC3, ACC3, ACC3   \
 	XORQ XOFF, XOFF           \
 	MOVQ WROW, WP             \
-	MOVQ nb+104(FP), BLEFT    \
+	MOVQ blocks-16(SP), BLEFT \
 block:                        \
 	LOAD                      \
 	DOT8(XR0, ACC0)           \
 	DOT8(XR1, ACC1)           \
 	DOT8(XR2, ACC2)           \
 	DOT8(XR3, ACC3)           \
-	ADDQ $36, XOFF            \
+	ADDQ $const_q8BlockBytes, XOFF \
 	DECQ BLEFT                \
 	JNZ block                 \
 	STORE4                    \
@@ -96,9 +98,9 @@ block:                        \
 	VZEROUPPER                \
 	RET
 
-// GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded; R8 is
-// the software-prefetch distance in bytes (one weight stream: the prefetch runs that
-// far ahead so DRAM latency overlaps the block arithmetic).
+// GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded (nb in
+// blocks-16(SP)); R8 is the software-prefetch distance in bytes (one weight stream: the
+// prefetch runs that far ahead so DRAM latency overlaps the block arithmetic).
 #define GEMV1(LOAD) \
 	CONSTS                    \
 row:                          \
@@ -107,12 +109,12 @@ row:                          \
 	VXORPS ACC0, ACC0, ACC0   \
 	XORQ XOFF, XOFF           \
 	MOVQ WROW, WP             \
-	MOVQ nb+80(FP), BLEFT     \
+	MOVQ blocks-16(SP), BLEFT \
 block:                        \
 	PREFETCHT0 (WP)(R8*1)     \
 	LOAD                      \
 	DOT8(XR0, ACC0)           \
-	ADDQ $36, XOFF            \
+	ADDQ $const_q8BlockBytes, XOFF \
 	DECQ BLEFT                \
 	JNZ block                 \
 	STORE1                    \
@@ -128,7 +130,7 @@ done:                         \
 //
 //	for i < 4, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, x[i*ldx:][:nb*36]), W_j = w[j*ldw:]
 //	n > 0, nb > 0 (the per-block float32 sums are kept in 8 lanes)
-TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $8-112
+TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $16-112
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -139,6 +141,8 @@ TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
+	MOVQ nb+104(FP), BX
+	MOVQ BX, blocks-16(SP)
 	GEMM4(LOADQ8_0)
 
 // func gemmQ4_0x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
@@ -146,7 +150,7 @@ TEXT ·gemmQ8_0x4AVX2(SB), NOSPLIT, $8-112
 //
 //	for i < 4, j < n: y[i*ldy+j] += dotQ4_0Generic(W_j, x[i*ldx:][:nb*36]), W_j = w[j*ldw:]
 //	n > 0, nb > 0
-TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $8-112
+TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $16-112
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -157,13 +161,15 @@ TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $8-112
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
+	MOVQ nb+104(FP), BX
+	MOVQ BX, blocks-16(SP)
 	GEMM4(LOADQ4_0)
 
 // func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, FMA, F16C
 //
 //	for j < len(y): y[j] += dotQ8_0Generic(W_j, x[:nb*36]), W_j = w[j*ldw:]; nb > 0
-TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
+TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $16-88
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), BX
 	LEAQ (YP)(BX*4), BX
@@ -171,6 +177,8 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ nb+80(FP), BX
+	MOVQ BX, blocks-16(SP)
 	MOVQ ·gemvPrefetch(SB), R8
 	GEMV1(LOADQ8_0)
 
@@ -178,7 +186,7 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $8-88
 // Requires: AVX, AVX2, FMA, F16C
 //
 //	for j < len(y): y[j] += dotQ4_0Generic(W_j, x[:nb*36]), W_j = w[j*ldw:]; nb > 0
-TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $8-88
+TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $16-88
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), BX
 	LEAQ (YP)(BX*4), BX
@@ -186,5 +194,7 @@ TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
+	MOVQ nb+80(FP), BX
+	MOVQ BX, blocks-16(SP)
 	MOVQ ·gemvPrefetch(SB), R8
 	GEMV1(LOADQ4_0)

@@ -1,6 +1,7 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // NEON matrix-multiply kernels for Q8_0 and Q4_0 weights against activations quantized
 // to Q8_0 blocks (xPrep layout: float32 d, then 32 int8 — 36 bytes a block), using the
@@ -10,14 +11,7 @@
 // lanes (exact), SCVTF converts the lanes, and FMLA adds them scaled by dw·dx into the
 // row's float32 accumulator.
 //
-// The Go assembler has no SDOT or vector SCVTF; they are WORD-encoded below, one macro
-// each, with the mnemonic. scripts/test-arm64.sh disassembles the test binary to check
-// them.
-
-// SDOT Vd.4S, Vn.16B, Vm.16B: Vd.S[i] += Σ_{k<4} int8(Vn.B[4i+k])·int8(Vm.B[4i+k])
-#define SDOT(d, n, m) WORD $(0x4e809400 | (m<<16) | (n<<5) | d)
-// SCVTF Vd.4S, Vn.4S: Vd.S[i] = float32(int32(Vn.S[i]))
-#define SCVTF(d, n) WORD $(0x4e21d800 | (n<<5) | d)
+// The Go assembler has no SDOT or vector SCVTF; they are WORD-encoded (neon_arm64.h).
 
 #define YP R0     // &y[j]
 #define LDY R1    // ldy in bytes
@@ -64,9 +58,9 @@
 	FMOVS.P 4(xr), F19                  \
 	VLD1.P 32(xr), [V20.B16, V21.B16]   \
 	VEOR V22.B16, V22.B16, V22.B16      \
-	SDOT(22, 17, 20)                    \
-	SDOT(22, 18, 21)                    \
-	SCVTF(22, 22)                       \
+	SDOT_4S(22, 17, 20)                 \
+	SDOT_4S(22, 18, 21)                 \
+	SCVTF_4S(22, 22)                    \
 	FMULS F16, F19, F19                 \
 	VDUP V19.S[0], V19.S4               \
 	VFMLA V19.S4, V22.S4, acc.S4

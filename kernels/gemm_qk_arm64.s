@@ -1,6 +1,8 @@
 //go:build gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // NEON matrix-multiply kernels for Q4_K and Q6_K weights against Q8_K activation blocks
 // (xPrep layout, 292 bytes: float32 d, 256 int8 q, 16 int16 sums of each 16), using
@@ -12,9 +14,6 @@
 // summed in general registers; the float combination then follows dotQ4_KGeneric /
 // dotQ6_KGeneric operation for operation (no fused multiply-add), so each super-block
 // contributes exactly what the generic kernel adds.
-
-// SDOT Vd.4S, Vn.16B, Vm.16B: Vd.S[i] += Σ_{k<4} int8(Vn.B[4i+k])·int8(Vm.B[4i+k])
-#define SDOT(d, n, m) WORD $(0x4e809400 | (m<<16) | (n<<5) | d)
 
 #define YP R0     // &y[j]
 #define LDY R1    // ldy in bytes
@@ -45,8 +44,8 @@
 #define SUB32(j, va, vb) \
 	VLD1.P 32(T2), [V16.B16, V17.B16] \
 	VEOR V18.B16, V18.B16, V18.B16    \
-	SDOT(18, va, 16)                  \
-	SDOT(18, vb, 17)                  \
+	SDOT_4S(18, va, 16)               \
+	SDOT_4S(18, vb, 17)               \
 	VADDV V18.S4, V18                 \
 	VMOV V18.S[0], T
 
@@ -67,18 +66,18 @@
 	MOVHU (WP), T                       \
 	FMOVS T, F29                        \
 	FCVTHS F29, F29                     \
-	MOVHU 2(WP), T                      \
+	MOVHU const_q4KDMinOff(WP), T       \
 	FMOVS T, F30                        \
 	FCVTHS F30, F30                     \
-	MOVWU 4(WP), T                      \
-	MOVWU 12(WP), T3                    \
+	MOVWU const_q4KScalesOff(WP), T     \
+	MOVWU const_q4KScalesOff+8(WP), T3  \
 	ANDW $0x3f3f3f3f, T, SC             \
 	LSRW $2, T, T                       \
 	ANDW $0x30303030, T, T              \
 	ANDW $0x0f0f0f0f, T3, T4            \
 	ORRW T4, T, T                       \
 	ORR T<<32, SC, SC                   \
-	MOVWU 8(WP), T                      \
+	MOVWU const_q4KScalesOff+4(WP), T   \
 	ANDW $0x3f3f3f3f, T, MN             \
 	LSRW $2, T, T                       \
 	ANDW $0x30303030, T, T              \
@@ -86,7 +85,7 @@
 	ANDW $0x0f0f0f0f, T4, T4            \
 	ORRW T4, T, T                       \
 	ORR T<<32, MN, MN                   \
-	ADD $16, WP, T2                     \
+	ADD $const_q4KQuantsOff, WP, T2     \
 	Q4KGROUP(0, V0, V1, V2, V3)         \
 	Q4KGROUP(1, V4, V5, V6, V7)         \
 	Q4KGROUP(2, V8, V9, V10, V11)       \
@@ -164,7 +163,7 @@
 	VORR V23.B16, V17.B16, r1.B16
 
 #define Q6KHALF(h, a0, a1, b0, b1, c0, c1, d0, d1) \
-	ADD $(128+32*h), WP, T2                       \
+	ADD $(const_q6KHighOff+32*h), WP, T2          \
 	VLD1 (T2), [V20.B16, V21.B16]                 \
 	Q6KPART(64*h, Q6KLO0, Q6KHI0, a0, a1)         \
 	Q6KPART(64*h+32, Q6KLO0, Q6KHI1, b0, b1)      \
@@ -172,7 +171,7 @@
 	Q6KPART(64*h+32, Q6KLO4, Q6KHI3, d0, d1)
 
 #define Q6KDECODE \
-	MOVHU 208(WP), T                    \
+	MOVHU const_q6KDOff(WP), T          \
 	FMOVS T, F29                        \
 	FCVTHS F29, F29                     \
 	Q6KHALF(0, V0, V1, V2, V3, V4, V5, V6, V7) \
@@ -183,7 +182,7 @@
 #define Q6KGRP(g, v) \
 	VLD1.P 16(T2), [V16.B16]            \
 	VEOR V18.B16, V18.B16, V18.B16      \
-	SDOT(18, v, 16)                     \
+	SDOT_4S(18, v, 16)                  \
 	VADDV V18.S4, V18                   \
 	VMOV V18.S[0], T                    \
 	MOVH (260+2*g)(XI), T4              \
@@ -248,7 +247,7 @@ block:                                  \
 	ROW(F27)                            \
 	ROW(F28)                            \
 	ADD $wsize, WP, WP                  \
-	ADD $292, XOFF, XOFF                \
+	ADD $const_q8KBlockBytes, XOFF, XOFF \
 	SUBS $1, BLEFT, BLEFT               \
 	BNE block                           \
 	MOVD YP, YR                         \
@@ -280,7 +279,7 @@ block:                                  \
 	ADD XB, XOFF, XI                    \
 	ROW(F25)                            \
 	ADD $wsize, WP, WP                  \
-	ADD $292, XOFF, XOFF                \
+	ADD $const_q8KBlockBytes, XOFF, XOFF \
 	SUBS $1, BLEFT, BLEFT               \
 	BNE block                           \
 	MOVD YP, YR                         \
@@ -307,7 +306,7 @@ TEXT ·gemmQ4_Kx4NEON(SB), NOSPLIT, $0-112
 	MOVD n+96(FP), YEND
 	ADD  YEND<<2, YP, YEND
 	MOVD nb+104(FP), NB
-	GEMM4(Q4KDECODE, Q4KROW, 144)
+	GEMM4(Q4KDECODE, Q4KROW, const_q4KBlockBytes)
 
 // func gemvQ4_KNEON(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: NEON, DotProd
@@ -322,7 +321,7 @@ TEXT ·gemvQ4_KNEON(SB), NOSPLIT, $0-88
 	MOVD ldw+72(FP), LDW
 	MOVD nb+80(FP), NB
 	MOVD ZR, LDX
-	GEMV1(Q4KDECODE, Q4KROW, 144)
+	GEMV1(Q4KDECODE, Q4KROW, const_q4KBlockBytes)
 
 // func gemmQ6_Kx4NEON(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
 // Requires: NEON, DotProd
@@ -340,7 +339,7 @@ TEXT ·gemmQ6_Kx4NEON(SB), NOSPLIT, $0-112
 	MOVD n+96(FP), YEND
 	ADD  YEND<<2, YP, YEND
 	MOVD nb+104(FP), NB
-	GEMM4(Q6KDECODE, Q6KROW, 210)
+	GEMM4(Q6KDECODE, Q6KROW, const_q6KBlockBytes)
 
 // func gemvQ6_KNEON(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: NEON, DotProd
@@ -355,4 +354,4 @@ TEXT ·gemvQ6_KNEON(SB), NOSPLIT, $0-88
 	MOVD ldw+72(FP), LDW
 	MOVD nb+80(FP), NB
 	MOVD ZR, LDX
-	GEMV1(Q6KDECODE, Q6KROW, 210)
+	GEMV1(Q6KDECODE, Q6KROW, const_q6KBlockBytes)

@@ -2,8 +2,9 @@
 
 package kernels
 
-// Quantized matrix-multiply kernels (gemm_q8_amd64.s, gemm_qk_amd64.s). x holds
-// activation blocks in the xPrep layout; each doc comment is the exact Go specification.
+// Quantized matrix-multiply kernels (gemm_q8_amd64.s, gemm_q4k_amd64.s,
+// gemm_q6k_amd64.s). x holds activation blocks in the xPrep layout; each doc comment is
+// the exact Go specification.
 
 // gemmQ8_0x4AVX2 sets y[i*ldy+j] += dotQ8_0Generic(W_j, x[i*ldx:][:nb*36]) for i < 4,
 // j < n, W_j = w[j*ldw:] (up to float32 summation order). n > 0, nb > 0.

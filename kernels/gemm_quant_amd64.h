@@ -1,5 +1,5 @@
 // Register names and macros shared by the amd64 quantized matrix kernels
-// (gemm_q8_amd64.s, gemm_qk_amd64.s): one weight row against 4 activation rows (or 1),
+// (gemm_q8_amd64.s, gemm_q4k_amd64.s, gemm_q6k_amd64.s): one weight row against 4 activation rows (or 1),
 // with ACC0..ACC3 the float32 lane accumulators of the rows.
 
 #define YP DX     // &y[j]
@@ -18,6 +18,12 @@
 #define ACC1 Y1
 #define ACC2 Y2
 #define ACC3 Y3
+
+// The K-quant kernels' exact int32 sums of a super-block, one per activation row.
+#define ISUM0 Y4
+#define ISUM1 Y5
+#define ISUM2 Y6
+#define ISUM3 Y7
 
 // SETUP4 derives XR1..XR3 from XR0 and BX = ldx, and scales LDY to bytes.
 #define SETUP4 \

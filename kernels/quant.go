@@ -81,10 +81,12 @@ func (xs *xPrep) pack() {
 	}
 }
 
-// Sizes of the activation blocks in xPrep.q.
+// Layouts of the activation blocks in xPrep.q, shared with the assembly (go_asm.h).
 const (
-	q8BlockBytes  = 4 + 32
-	q8KBlockBytes = 4 + 256 + 32
+	q8QuantsOff   = 4 // after the float32 d, in both layouts
+	q8BlockBytes  = q8QuantsOff + 32
+	q8KSumsOff    = q8QuantsOff + 256 // 16 int16 sums of each 16 quants
+	q8KBlockBytes = q8KSumsOff + 32
 )
 
 func (xs *xPrep) grow(n int) {

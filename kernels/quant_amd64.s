@@ -1,5 +1,6 @@
 //go:build gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
 
 // Activation quantizers: rows of float32 x into the Q8_0 and Q8_K blocks the quantized
@@ -94,10 +95,10 @@ block:
 	ROUNDAWAY(Y2)
 	ROUNDAWAY(Y3)
 	PACK32(Y0, Y1, Y2, Y3)
-	VMOVDQU Y0, 4(PD)
+	VMOVDQU Y0, const_q8QuantsOff(PD)
 
 	ADDQ $128, PX
-	ADDQ $36, PD
+	ADDQ $const_q8BlockBytes, PD
 	DECQ NB
 	JNZ  block
 	VZEROUPPER
@@ -185,7 +186,7 @@ found:
 	VMOVDQU Y1, 192(PD)
 	VMOVDQU Y1, 224(PD)
 	VMOVDQU Y1, 256(PD)
-	MOVL    $0, 288(PD)
+	MOVL    $0, const_q8KBlockBytes-4(PD)
 	JMP     next
 
 nonzero:
@@ -213,7 +214,7 @@ nonzero:
 	VPMINSD  Y12, Y2, Y2                \
 	VPMINSD  Y12, Y3, Y3                \
 	PACK32(Y0, Y1, Y2, Y3)              \
-	VMOVDQU  Y0, 4+32*c(PD)             \
+	VMOVDQU  Y0, const_q8QuantsOff+32*c(PD) \
 	VPMADDUBSW Y0, Y10, r               \
 	VPMADDWD Y11, r, r
 
@@ -238,12 +239,12 @@ nonzero:
 	VEXTRACTI128 $1, Y4, X5
 	VPUNPCKLWD X5, X4, X6                  // g0 … g7
 	VPUNPCKHWD X5, X4, X7                  // g8 … g15
-	VMOVDQU X6, 260(PD)
-	VMOVDQU X7, 276(PD)
+	VMOVDQU X6, const_q8KSumsOff(PD)
+	VMOVDQU X7, const_q8KSumsOff+16(PD)
 
 next:
 	ADDQ $1024, PX
-	ADDQ $292, PD
+	ADDQ $const_q8KBlockBytes, PD
 	DECQ NB
 	JNZ  block
 	VZEROUPPER

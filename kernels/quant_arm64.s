@@ -1,6 +1,8 @@
 //go:build gc && !purego
 
+#include "go_asm.h"
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // Activation quantizers: rows of float32 x into the Q8_0 and Q8_K blocks the quantized
 // matrix kernels read (xPrep). Both give the bytes quantQ8Generic and quantQ8KGeneric
@@ -11,28 +13,7 @@
 // floats order like their bit patterns as unsigned integers, so VUMAX (which the Go
 // assembler has) stands in for FMAX.
 
-// Instructions the Go assembler lacks, WORD-encoded. Operands are register numbers in
-// ARM order, destination first. scripts/test-arm64.sh checks that each disassembles as
-// intended.
-
-// UMAXV Sd, Vn.4S: d = the largest of n's 4 lanes as unsigned integers
-#define UMAXV4S(d, n) WORD $(0x6eb0a800 | (n<<5) | d)
-// FMUL Vd.4S, Vn.4S, Vm.4S: d = n·m
-#define FMUL4S(d, n, m) WORD $(0x6e20dc00 | (m<<16) | (n<<5) | d)
-// FCVTAS Vd.4S, Vn.4S: d = int32(n) rounded to nearest, ties away from zero
-#define FCVTAS4S(d, n) WORD $(0x4e21c800 | (n<<5) | d)
-// FCVTNS Vd.4S, Vn.4S: d = int32(n) rounded to nearest, ties to even
-#define FCVTNS4S(d, n) WORD $(0x4e21a800 | (n<<5) | d)
-// SQXTN Vd.4H, Vn.4S / SQXTN2 Vd.8H, Vn.4S: the int32 lanes of n saturated to int16,
-// into lanes 0–3 of d (lanes 4–7 zeroed) / lanes 4–7 of d (lanes 0–3 kept)
-#define SQXTN4H(d, n) WORD $(0x0e614800 | (n<<5) | d)
-#define SQXTN28H(d, n) WORD $(0x4e614800 | (n<<5) | d)
-// SQXTN Vd.8B, Vn.8H / SQXTN2 Vd.16B, Vn.8H: the int16 lanes of n saturated to int8,
-// into bytes 0–7 of d (8–15 zeroed) / bytes 8–15 of d (0–7 kept)
-#define SQXTN8B(d, n) WORD $(0x0e214800 | (n<<5) | d)
-#define SQXTN216B(d, n) WORD $(0x4e214800 | (n<<5) | d)
-// SADDLP Vd.8H, Vn.16B: d[i] = int16(n[2i]) + int16(n[2i+1]), the bytes signed
-#define SADDLP8H(d, n) WORD $(0x4e202800 | (n<<5) | d)
+// UMAXV, FMUL, FCVTAS, FCVTNS, SQXTN and SADDLP are WORD-encoded (neon_arm64.h).
 
 #define PX R0  // next block of x
 #define PD R1  // next block of dst
@@ -91,7 +72,7 @@ block:
 	VUMAX  V18.S4, V16.S4, V16.S4
 	VUMAX  V22.S4, V20.S4, V20.S4
 	VUMAX  V20.S4, V16.S4, V16.S4
-	UMAXV4S(16, 16)                        // amax = max |v|
+	UMAXV_4S(16, 16)                        // amax = max |v|
 	FDIVS  F26, F16, F17                   // d = amax/127
 	FDIVS  F17, F27, F18                   // 1/d
 	FCMPS  F28, F18
@@ -101,22 +82,22 @@ block:
 	FMOVS.P F19, 4(PD)
 	VDUP   V18.S[0], SC.S4
 
-	FMUL4S(0, 0, SCn)                      // v·id, rounded to float32 as the Go code does
-	FMUL4S(1, 1, SCn)
-	FMUL4S(2, 2, SCn)
-	FMUL4S(3, 3, SCn)
-	FMUL4S(4, 4, SCn)
-	FMUL4S(5, 5, SCn)
-	FMUL4S(6, 6, SCn)
-	FMUL4S(7, 7, SCn)
-	FCVTAS4S(0, 0)                         // round half away, to int32
-	FCVTAS4S(1, 1)
-	FCVTAS4S(2, 2)
-	FCVTAS4S(3, 3)
-	FCVTAS4S(4, 4)
-	FCVTAS4S(5, 5)
-	FCVTAS4S(6, 6)
-	FCVTAS4S(7, 7)
+	FMUL_4S(0, 0, SCn)                      // v·id, rounded to float32 as the Go code does
+	FMUL_4S(1, 1, SCn)
+	FMUL_4S(2, 2, SCn)
+	FMUL_4S(3, 3, SCn)
+	FMUL_4S(4, 4, SCn)
+	FMUL_4S(5, 5, SCn)
+	FMUL_4S(6, 6, SCn)
+	FMUL_4S(7, 7, SCn)
+	FCVTAS_4S(0, 0)                         // round half away, to int32
+	FCVTAS_4S(1, 1)
+	FCVTAS_4S(2, 2)
+	FCVTAS_4S(3, 3)
+	FCVTAS_4S(4, 4)
+	FCVTAS_4S(5, 5)
+	FCVTAS_4S(6, 6)
+	FCVTAS_4S(7, 7)
 
 	// |v·id| ≤ 127·(1+2⁻²¹) rounds to at most 127, so keeping the low half of each lane
 	// (UZP1 of the even halves, then of the even bytes) is exact and keeps element order.
@@ -140,21 +121,21 @@ done:
 // Vq, and sets Vs to the int16 sums of each pair of them. Clobbers V0–V5.
 #define Q8KGROUP(q, s) \
 	VLD1.P 64(XP), [V0.S4, V1.S4, V2.S4, V3.S4] \
-	FMUL4S(0, 0, SCn)                          \
-	FMUL4S(1, 1, SCn)                          \
-	FMUL4S(2, 2, SCn)                          \
-	FMUL4S(3, 3, SCn)                          \
-	FCVTNS4S(0, 0)                             \
-	FCVTNS4S(1, 1)                             \
-	FCVTNS4S(2, 2)                             \
-	FCVTNS4S(3, 3)                             \
-	SQXTN4H(4, 0)                              \
-	SQXTN28H(4, 1)                             \
-	SQXTN4H(5, 2)                              \
-	SQXTN28H(5, 3)                             \
-	SQXTN8B(q, 4)                              \
-	SQXTN216B(q, 5)                            \
-	SADDLP8H(s, q)
+	FMUL_4S(0, 0, SCn)                          \
+	FMUL_4S(1, 1, SCn)                          \
+	FMUL_4S(2, 2, SCn)                          \
+	FMUL_4S(3, 3, SCn)                          \
+	FCVTNS_4S(0, 0)                             \
+	FCVTNS_4S(1, 1)                             \
+	FCVTNS_4S(2, 2)                             \
+	FCVTNS_4S(3, 3)                             \
+	SQXTN_4H(4, 0)                              \
+	SQXTN2_8H(4, 1)                             \
+	SQXTN_4H(5, 2)                              \
+	SQXTN2_8H(5, 3)                             \
+	SQXTN_8B(q, 4)                              \
+	SQXTN2_16B(q, 5)                            \
+	SADDLP_8H(s, q)
 
 // func quantQ8KNEON(dst []byte, x []float32)
 // Requires: NEON
@@ -212,7 +193,7 @@ amax:
 	VUMAX  V17.S4, V16.S4, V16.S4
 	VUMAX  V19.S4, V18.S4, V18.S4
 	VUMAX  V18.S4, V16.S4, V16.S4
-	UMAXV4S(16, 16)                        // amax
+	UMAXV_4S(16, 16)                        // amax
 	FDIVS  F16, F6, F17                    // iscale for mx = +amax: −127/amax
 	FCMPS  F7, F17
 	BEQ    zero                            // −Inf: amax is 0 or below 127·2⁻¹²⁸
@@ -258,7 +239,7 @@ positive:
 	FDIVS  F17, F27, F18                   // d = 1/iscale
 	MOVD   PD, PQ
 	FMOVS.P F18, 4(PQ)
-	ADD    $260, PD, PS
+	ADD    $const_q8KSumsOff, PD, PS
 	VDUP   V17.S[0], SC.S4
 	MOVD   PX, XP
 	MOVD   $2, CNT
@@ -301,7 +282,7 @@ zero:
 
 next:
 	ADD    $1024, PX, PX
-	ADD    $292, PD, PD
+	ADD    $const_q8KBlockBytes, PD, PD
 	SUBS   $1, NB, NB
 	BNE    block
 

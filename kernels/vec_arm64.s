@@ -1,13 +1,14 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // NEON vector kernels. Each processes the first len&^15 elements (siluMulNEON and
 // softmaxExpNEON, 8 at a time, len&^7); the Go wrapper in vec_arm64.go finishes the
 // tail. Without a vector FADD/FMUL in the assembler, the simple kernels write sums as
 // FMLA(a, b, ONES) and products as FMLA(−0, x, alpha): both round once, exactly like
 // FADD and FMUL (−0 + p == p for every p, signed zeros included). The kernels from
-// siluMulNEON on use WORD-encoded FADD, FMUL and friends instead (defined there).
+// siluMulNEON on use WORD-encoded FADD, FMUL and friends instead (neon_arm64.h).
 
 #define PA R0
 #define PB R1
@@ -185,11 +186,6 @@ loop:
 done:
 	RET
 
-// FCVTL Vd.2D, Vn.2S / FCVTL2 Vd.2D, Vn.4S: widen float32 lanes 0–1 / 2–3 to float64
-// (not in the Go assembler).
-#define FCVTLD(d, n) WORD $(0x0e617800 | (n<<5) | d)
-#define FCVTL2D(d, n) WORD $(0x4e617800 | (n<<5) | d)
-
 // func sumSquaresNEON(x []float32) float64
 // Requires: NEON
 //
@@ -206,18 +202,18 @@ TEXT ·sumSquaresNEON(SB), NOSPLIT, $0-32
 
 loop:
 	VLD1.P 64(PA), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FCVTLD(16, 4)                // exact float64 widening
-	FCVTL2D(17, 4)
-	FCVTLD(18, 5)
-	FCVTL2D(19, 5)
+	FCVTL_2D(16, 4)                // exact float64 widening
+	FCVTL2_2D(17, 4)
+	FCVTL_2D(18, 5)
+	FCVTL2_2D(19, 5)
 	VFMLA  V16.D2, V16.D2, V0.D2 // squares of float32s are exact in float64
 	VFMLA  V17.D2, V17.D2, V1.D2
 	VFMLA  V18.D2, V18.D2, V2.D2
 	VFMLA  V19.D2, V19.D2, V3.D2
-	FCVTLD(16, 6)
-	FCVTL2D(17, 6)
-	FCVTLD(18, 7)
-	FCVTL2D(19, 7)
+	FCVTL_2D(16, 6)
+	FCVTL2_2D(17, 6)
+	FCVTL_2D(18, 7)
+	FCVTL2_2D(19, 7)
 	VFMLA  V16.D2, V16.D2, V0.D2
 	VFMLA  V17.D2, V17.D2, V1.D2
 	VFMLA  V18.D2, V18.D2, V2.D2
@@ -236,38 +232,6 @@ sum:
 	FADDD F1, F0, F0
 	FMOVD F0, ret+24(FP)
 	RET
-
-// Instructions the Go assembler lacks, WORD-encoded. Operands are register numbers in
-// ARM order, destination first; lanes are .4S unless the name ends in D (.2D) or the
-// comment says otherwise. scripts/test-arm64.sh checks that each disassembles as
-// intended.
-
-// FADD Vd.4S, Vn.4S, Vm.4S: d = n + m
-#define VFADDS(d, n, m) WORD $(0x4e20d400 | (m<<16) | (n<<5) | d)
-// FSUB Vd.4S, Vn.4S, Vm.4S: d = n − m
-#define VFSUBS(d, n, m) WORD $(0x4ea0d400 | (m<<16) | (n<<5) | d)
-// FMUL Vd.4S, Vn.4S, Vm.4S: d = n·m
-#define VFMULS(d, n, m) WORD $(0x6e20dc00 | (m<<16) | (n<<5) | d)
-// FDIV Vd.4S, Vn.4S, Vm.4S: d = n/m
-#define VFDIVS(d, n, m) WORD $(0x6e20fc00 | (m<<16) | (n<<5) | d)
-// FMAX Vd.4S, Vn.4S, Vm.4S: d = max(n, m), NaN if either is NaN
-#define VFMAXS(d, n, m) WORD $(0x4e20f400 | (m<<16) | (n<<5) | d)
-// FCMGT Vd.4S, Vn.4S, Vm.4S: d = n > m ? all ones : 0 (0 if either is NaN)
-#define VFCMGTS(d, n, m) WORD $(0x6ea0e400 | (m<<16) | (n<<5) | d)
-// FRINTN Vd.4S, Vn.4S: d = n rounded to an integral value, ties to even
-#define VFRINTNS(d, n) WORD $(0x4e218800 | (n<<5) | d)
-// FCVTZS Vd.4S, Vn.4S: d = int32(n), rounding toward zero
-#define VFCVTZSS(d, n) WORD $(0x4ea1b800 | (n<<5) | d)
-// FMAXV Sd, Vn.4S: d = the largest of n's 4 lanes, NaN if any is NaN
-#define VFMAXVS(d, n) WORD $(0x6e30f800 | (n<<5) | d)
-// FADD Vd.2D, Vn.2D, Vm.2D: d = n + m
-#define VFADDD(d, n, m) WORD $(0x4e60d400 | (m<<16) | (n<<5) | d)
-// FMUL Vd.2D, Vn.2D, Vm.2D: d = n·m
-#define VFMULD(d, n, m) WORD $(0x6e60dc00 | (m<<16) | (n<<5) | d)
-// FCVTN Vd.2S, Vn.2D / FCVTN2 Vd.4S, Vn.2D: round the float64 lanes of n to float32
-// lanes 0–1 of d (lanes 2–3 zeroed) / lanes 2–3 of d (lanes 0–1 kept)
-#define FCVTN(d, n) WORD $(0x0e616800 | (n<<5) | d)
-#define FCVTN2(d, n) WORD $(0x4e616800 | (n<<5) | d)
 
 // Constants of the float32 exponential, as in vec_amd64.s (Cody–Waite reduction by ln 2
 // in two parts and the Cephes expf polynomial on |r| ≤ ln2/2). EXPCONSTS relies on
@@ -345,12 +309,12 @@ GLOBL expConsts<>(SB), RODATA|NOPTR, $48
 //	k = round(t·log2 e) (ties to even); r = t − k·C1 − k·C2 (each step fused)
 // leaving r in T and k in K.
 #define EXPREDUCE \
-	VFMAXS(T0n, T0n, CLOn)      \
-	VFMAXS(T1n, T1n, CLOn)      \
-	VFMULS(K0n, T0n, CLOG2En)   \
-	VFMULS(K1n, T1n, CLOG2En)   \
-	VFRINTNS(K0n, K0n)          \
-	VFRINTNS(K1n, K1n)          \
+	FMAX_4S(T0n, T0n, CLOn)      \
+	FMAX_4S(T1n, T1n, CLOn)      \
+	FMUL_4S(K0n, T0n, CLOG2En)   \
+	FMUL_4S(K1n, T1n, CLOG2En)   \
+	FRINTN_4S(K0n, K0n)          \
+	FRINTN_4S(K1n, K1n)          \
 	VFMLS   CC1.S4, K0.S4, T0.S4 \
 	VFMLS   CC1.S4, K1.S4, T1.S4 \
 	VFMLS   CC2.S4, K0.S4, T0.S4 \
@@ -366,8 +330,8 @@ GLOBL expConsts<>(SB), RODATA|NOPTR, $48
 	VMOV      CP1.B16, Q1.B16       \
 	VFMLA     CP0.S4, T0.S4, Q0.S4  \
 	VFMLA     CP0.S4, T1.S4, Q1.S4  \
-	VFCVTZSS(K0n, K0n)              \
-	VFCVTZSS(K1n, K1n)              \
+	FCVTZS_4S(K0n, K0n)             \
+	FCVTZS_4S(K1n, K1n)             \
 	VMOV      CP2.B16, P0.B16       \
 	VMOV      CP2.B16, P1.B16       \
 	VFMLA     Q0.S4, T0.S4, P0.S4   \
@@ -388,14 +352,14 @@ GLOBL expConsts<>(SB), RODATA|NOPTR, $48
 	VMOV      CP5.B16, Q1.B16       \
 	VFMLA     P0.S4, T0.S4, Q0.S4   \
 	VFMLA     P1.S4, T1.S4, Q1.S4   \
-	VFMULS(P0n, T0n, T0n)           \
-	VFMULS(P1n, T1n, T1n)           \
-	VFADDS(T0n, T0n, CONEn)         \
-	VFADDS(T1n, T1n, CONEn)         \
+	FMUL_4S(P0n, T0n, T0n)          \
+	FMUL_4S(P1n, T1n, T1n)          \
+	FADD_4S(T0n, T0n, CONEn)        \
+	FADD_4S(T1n, T1n, CONEn)        \
 	VFMLA     Q0.S4, P0.S4, T0.S4   \
 	VFMLA     Q1.S4, P1.S4, T1.S4   \
-	VFMULS(T0n, T0n, K0n)           \
-	VFMULS(T1n, T1n, K1n)
+	FMUL_4S(T0n, T0n, K0n)          \
+	FMUL_4S(T1n, T1n, K1n)
 
 #define SIGN V18 // 0x80000000 in every lane
 
@@ -428,14 +392,14 @@ loop:
 	VCMTST SIGN.S4, A1.S4, M1.S4
 	VBSL   CONE.B16, T0.B16, M0.B16 // numerator: e where g < 0, else 1
 	VBSL   CONE.B16, T1.B16, M1.B16
-	VFADDS(T0n, T0n, CONEn)         // 1 + e
-	VFADDS(T1n, T1n, CONEn)
-	VFDIVS(M0n, M0n, T0n)           // σ
-	VFDIVS(M1n, M1n, T1n)
-	VFMULS(A0n, A0n, M0n)           // g·σ
-	VFMULS(A1n, A1n, M1n)
-	VFMULS(A0n, A0n, L0n)           // ·up
-	VFMULS(A1n, A1n, L1n)
+	FADD_4S(T0n, T0n, CONEn)         // 1 + e
+	FADD_4S(T1n, T1n, CONEn)
+	FDIV_4S(M0n, M0n, T0n)           // σ
+	FDIV_4S(M1n, M1n, T1n)
+	FMUL_4S(A0n, A0n, M0n)           // g·σ
+	FMUL_4S(A1n, A1n, M1n)
+	FMUL_4S(A0n, A0n, L0n)           // ·up
+	FMUL_4S(A1n, A1n, L1n)
 	VST1.P [A0.S4, A1.S4], 32(PD)
 	SUBS   $8, N, N
 	BNE    loop
@@ -477,42 +441,42 @@ TEXT ·softmaxExpNEON(SB), NOSPLIT, $0-40
 
 loop:
 	VLD1    (PD), [A0.S4, A1.S4]    // a = x
-	VFSUBS(T0n, A0n, MXn)           // t = fl(a − mx)
-	VFSUBS(T1n, A1n, MXn)
-	VFSUBS(K0n, T0n, A0n)           // TwoSum: lo = (a − (t − bb)) − (mx + bb),
-	VFSUBS(K1n, T1n, A1n)           // bb = t − a (in K)
-	VFSUBS(L0n, T0n, K0n)
-	VFSUBS(L1n, T1n, K1n)
-	VFSUBS(L0n, A0n, L0n)
-	VFSUBS(L1n, A1n, L1n)
-	VFADDS(K0n, K0n, MXn)
-	VFADDS(K1n, K1n, MXn)
-	VFSUBS(L0n, L0n, K0n)
-	VFSUBS(L1n, L1n, K1n)
-	VFCMGTS(M0n, CLOn, T0n)         // t < −87.3: e flushes to 0
-	VFCMGTS(M1n, CLOn, T1n)
+	FSUB_4S(T0n, A0n, MXn)           // t = fl(a − mx)
+	FSUB_4S(T1n, A1n, MXn)
+	FSUB_4S(K0n, T0n, A0n)           // TwoSum: lo = (a − (t − bb)) − (mx + bb),
+	FSUB_4S(K1n, T1n, A1n)           // bb = t − a (in K)
+	FSUB_4S(L0n, T0n, K0n)
+	FSUB_4S(L1n, T1n, K1n)
+	FSUB_4S(L0n, A0n, L0n)
+	FSUB_4S(L1n, A1n, L1n)
+	FADD_4S(K0n, K0n, MXn)
+	FADD_4S(K1n, K1n, MXn)
+	FSUB_4S(L0n, L0n, K0n)
+	FSUB_4S(L1n, L1n, K1n)
+	FCMGT_4S(M0n, CLOn, T0n)         // t < −87.3: e flushes to 0
+	FCMGT_4S(M1n, CLOn, T1n)
 	EXPREDUCE
-	VFADDS(T0n, T0n, L0n)           // r += lo
-	VFADDS(T1n, T1n, L1n)
+	FADD_4S(T0n, T0n, L0n)           // r += lo
+	FADD_4S(T1n, T1n, L1n)
 	EXPPOLY
 	VBIT    M0.B16, ZERO.B16, T0.B16
 	VBIT    M1.B16, ZERO.B16, T1.B16
 	VST1.P  [T0.S4, T1.S4], 32(PD)
-	FCVTLD(A0n, T0n)                // exact float64 widening
-	FCVTL2D(A1n, T0n)
-	FCVTLD(K0n, T1n)
-	FCVTL2D(K1n, T1n)
-	VFADDD(SUM0n, SUM0n, A0n)
-	VFADDD(SUM1n, SUM1n, A1n)
-	VFADDD(SUM2n, SUM2n, K0n)
-	VFADDD(SUM3n, SUM3n, K1n)
+	FCVTL_2D(A0n, T0n)                // exact float64 widening
+	FCVTL2_2D(A1n, T0n)
+	FCVTL_2D(K0n, T1n)
+	FCVTL2_2D(K1n, T1n)
+	FADD_2D(SUM0n, SUM0n, A0n)
+	FADD_2D(SUM1n, SUM1n, A1n)
+	FADD_2D(SUM2n, SUM2n, K0n)
+	FADD_2D(SUM3n, SUM3n, K1n)
 	SUBS    $8, N, N
 	BNE     loop
 
 sum:
-	VFADDD(SUM0n, SUM0n, SUM1n)
-	VFADDD(SUM2n, SUM2n, SUM3n)
-	VFADDD(0, SUM0n, SUM2n)
+	FADD_2D(SUM0n, SUM0n, SUM1n)
+	FADD_2D(SUM2n, SUM2n, SUM3n)
+	FADD_2D(0, SUM0n, SUM2n)
 	VMOV  V0.D[1], R4
 	FMOVD R4, F1
 	FADDD F1, F0, F0
@@ -534,30 +498,30 @@ TEXT ·scaleRoundNEON(SB), NOSPLIT, $0-32
 
 loop:
 	VLD1   (PD), [V0.S4, V1.S4, V2.S4, V3.S4]
-	FCVTLD(4, 0)                           // exact float64 widening
-	FCVTL2D(5, 0)
-	FCVTLD(6, 1)
-	FCVTL2D(7, 1)
-	FCVTLD(8, 2)
-	FCVTL2D(9, 2)
-	FCVTLD(10, 3)
-	FCVTL2D(11, 3)
-	VFMULD(4, 4, 16)                       // ·s (V16)
-	VFMULD(5, 5, 16)
-	VFMULD(6, 6, 16)
-	VFMULD(7, 7, 16)
-	VFMULD(8, 8, 16)
-	VFMULD(9, 9, 16)
-	VFMULD(10, 10, 16)
-	VFMULD(11, 11, 16)
-	FCVTN(0, 4)                            // back to float32, in place
-	FCVTN2(0, 5)
-	FCVTN(1, 6)
-	FCVTN2(1, 7)
-	FCVTN(2, 8)
-	FCVTN2(2, 9)
-	FCVTN(3, 10)
-	FCVTN2(3, 11)
+	FCVTL_2D(4, 0)                           // exact float64 widening
+	FCVTL2_2D(5, 0)
+	FCVTL_2D(6, 1)
+	FCVTL2_2D(7, 1)
+	FCVTL_2D(8, 2)
+	FCVTL2_2D(9, 2)
+	FCVTL_2D(10, 3)
+	FCVTL2_2D(11, 3)
+	FMUL_2D(4, 4, 16)                       // ·s (V16)
+	FMUL_2D(5, 5, 16)
+	FMUL_2D(6, 6, 16)
+	FMUL_2D(7, 7, 16)
+	FMUL_2D(8, 8, 16)
+	FMUL_2D(9, 9, 16)
+	FMUL_2D(10, 10, 16)
+	FMUL_2D(11, 11, 16)
+	FCVTN_2S(0, 4)                            // back to float32, in place
+	FCVTN2_4S(0, 5)
+	FCVTN_2S(1, 6)
+	FCVTN2_4S(1, 7)
+	FCVTN_2S(2, 8)
+	FCVTN2_4S(2, 9)
+	FCVTN_2S(3, 10)
+	FCVTN2_4S(3, 11)
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(PD)
 	SUBS   $16, N, N
 	BNE    loop
@@ -587,28 +551,28 @@ TEXT ·maxNEON(SB), NOSPLIT, $0-29
 
 loop:
 	VLD1.P 64(PA), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VFCMGTS(8, 0, 4)                         // x > acc
-	VFCMGTS(9, 1, 5)
-	VFCMGTS(10, 2, 6)
-	VFCMGTS(11, 3, 7)
+	FCMGT_4S(8, 0, 4)                         // x > acc
+	FCMGT_4S(9, 1, 5)
+	FCMGT_4S(10, 2, 6)
+	FCMGT_4S(11, 3, 7)
 	VBIT   V8.B16, V0.B16, V4.B16            // acc = x there
 	VBIT   V9.B16, V1.B16, V5.B16
 	VBIT   V10.B16, V2.B16, V6.B16
 	VBIT   V11.B16, V3.B16, V7.B16
-	VFMAXS(17, 0, 1)
-	VFMAXS(18, 2, 3)
-	VFMAXS(17, 17, 18)
-	VFMAXS(16, 16, 17)
+	FMAX_4S(17, 0, 1)
+	FMAX_4S(18, 2, 3)
+	FMAX_4S(17, 17, 18)
+	FMAX_4S(16, 16, 17)
 	SUBS   $16, N, N
 	BNE    loop
 
 reduce:
-	VFMAXS(4, 4, 5)                          // the maxima hold no NaN
-	VFMAXS(6, 6, 7)
-	VFMAXS(4, 4, 6)
-	VFMAXVS(0, 4)
+	FMAX_4S(4, 4, 5)                          // the maxima hold no NaN
+	FMAX_4S(6, 6, 7)
+	FMAX_4S(4, 4, 6)
+	FMAXV_4S(0, 4)
 	FMOVS  F0, mx+24(FP)
-	VFMAXVS(1, 16)
+	FMAXV_4S(1, 16)
 	FCMPS  F1, F1                            // unordered iff a NaN was seen
 	CSET   VS, R4
 	MOVB   R4, nan+28(FP)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,11 +16,16 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
-func runBench(args []string) error { return bench(args, os.Stdout) }
-
-func bench(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	model := fs.String("m", "", "model: a Hugging Face checkpoint directory or a .gguf file")
+func runBench(args []string, std stdio) error {
+	out := std.out
+	fs := newCommandFlags("bench", "dllm bench -m PATH [--json] [--threads N] [--reps N]", out)
+	fs.notes = `Measures block-forward throughput (one diffusion step: a block of tokens against a
+committed prefix, logits for every row; and with the LM head on the last row only,
+which is what llama-bench's pp measures), prompt prefill and an end-to-end generation,
+each after warm-up, repeated, with min and median. The machine, thread count and kernel
+implementation are printed with the figures.
+`
+	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	reps := fs.Int("reps", 5, "timed repetitions of each measurement")
@@ -30,25 +34,15 @@ func bench(args []string, out io.Writer) error {
 	prefill := fs.String("prefill", "128,512", "prompt lengths to prefill, comma-separated (empty: none)")
 	gen := fs.Int("gen", 32, "tokens to generate end to end (0: skip)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	quiet := fs.Bool("q", false, "no progress lines on stderr")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: dllm bench -m PATH [--json] [--threads N] [--reps N]
-
-Measures block-forward throughput (one diffusion step: a block of tokens against a
-committed prefix, logits for every row; and with the LM head on the last row only,
-which is what llama-bench's pp measures), prompt prefill and an end-to-end generation,
-each after warm-up, repeated, with min and median. The machine, thread count and kernel
-implementation are printed with the figures.
-
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	quiet := fs.BoolP("quiet", "q", false, "no progress lines on stderr")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *model == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("need -m PATH")
+	if err := fs.noArgs(); err != nil {
+		return err
+	}
+	if *model == "" {
+		return fs.required("-m PATH")
 	}
 	var lengths []int
 	for _, f := range strings.Split(*prefill, ",") {
@@ -57,7 +51,7 @@ implementation are printed with the figures.
 		}
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 {
-			return fmt.Errorf("bad --prefill length %q", f)
+			return usagef("--prefill: %q is not a positive length", f)
 		}
 		lengths = append(lengths, n)
 	}
@@ -68,7 +62,7 @@ implementation are printed with the figures.
 	if genTokens == 0 {
 		genTokens = -1
 	}
-	m, err := dllm.Load(*model, dllm.LoadOptions{Threads: *threads})
+	m, err := loadModel(*model, *threads)
 	if err != nil {
 		return err
 	}
@@ -93,7 +87,7 @@ implementation are printed with the figures.
 		opts.Warmup = -1
 	}
 	if !*quiet {
-		opts.Log = func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) }
+		opts.Log = func(s string) { fmt.Fprintln(std.err, "bench:", s) }
 	}
 	r, err := m.Bench(ctx, opts)
 	if err != nil {

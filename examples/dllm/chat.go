@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,21 +13,43 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
+// chatCommands are the slash commands of `dllm chat`, shown at start and in -h.
+var chatCommands = []struct{ names, what string }{
+	{"/reset", "start a new conversation"},
+	{"/quit, /exit", "leave (so does end of input, Ctrl-D)"},
+	{"/help", "list these commands"},
+}
+
+func printChatCommands(w io.Writer) {
+	fmt.Fprintln(w, "chat commands:")
+	for _, c := range chatCommands {
+		fmt.Fprintf(w, "  %-14s %s\n", c.names, c.what)
+	}
+}
+
 // runChat is an interactive multi-turn chat. Each turn reuses the KV cache of the
-// conversation so far; /reset starts over, /quit or end of input leaves.
-func runChat(args []string) error {
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+// conversation so far.
+func runChat(args []string, std stdio) error {
+	stdin, stdout, stderr := std.in, std.out, std.err
+	fs := newCommandFlags("chat", "dllm chat [-m PATH] [flags]", stdout)
+	var notes strings.Builder
+	printChatCommands(&notes)
+	fs.notes = notes.String()
 	var g genFlags
-	g.register(fs)
+	g.registerModel(fs)
 	system := fs.String("system", "", "system prompt")
-	if err := fs.Parse(args); err != nil {
+	g.register(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := fs.noArgs(); err != nil {
 		return err
 	}
 	opts, err := g.options(fs)
 	if err != nil {
 		return err
 	}
-	m, _, err := g.load()
+	m, _, err := g.load(stderr)
 	if err != nil {
 		return err
 	}
@@ -40,31 +62,39 @@ func runChat(args []string) error {
 	if *system != "" {
 		s.SetSystem(*system)
 	}
-	in := bufio.NewScanner(os.Stdin)
+	printChatCommands(stderr)
+	in := bufio.NewScanner(stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
 	for {
-		fmt.Fprint(os.Stderr, "> ")
+		fmt.Fprint(stderr, "> ")
 		if !in.Scan() {
-			fmt.Fprintln(os.Stderr)
+			fmt.Fprintln(stderr)
 			return in.Err()
 		}
 		line := strings.TrimSpace(in.Text())
-		switch line {
-		case "":
+		switch {
+		case line == "":
 			continue
-		case "/quit", "/exit":
+		case line == "/quit" || line == "/exit":
 			return nil
-		case "/reset":
+		case line == "/reset":
 			s.Reset()
+			fmt.Fprintln(stderr, "(new conversation)")
+			continue
+		case line == "/help":
+			printChatCommands(stderr)
+			continue
+		case strings.HasPrefix(line, "/") && !strings.ContainsAny(line, " \t"):
+			fmt.Fprintf(stderr, "unknown command %s (/help lists them)\n", line)
 			continue
 		}
 		var view *liveView
 		turn := opts
 		if g.visual {
-			view = newLiveView(m, os.Stdout)
+			view = newLiveView(m, stdout)
 			turn.OnStep = func(ev dllm.StepEvent) bool { view.step(ev); return true }
 		} else {
-			turn.OnText = func(d string) bool { fmt.Print(d); return true }
+			turn.OnText = func(d string) bool { fmt.Fprint(stdout, d); return true }
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		res, err := s.Chat(ctx, line, turn)
@@ -72,11 +102,11 @@ func runChat(args []string) error {
 		if view != nil {
 			view.finish(res)
 		} else {
-			fmt.Println()
+			fmt.Fprintln(stdout)
 		}
 		if err != nil && !errors.Is(err, dllm.ErrStopped) && !errors.Is(err, context.Canceled) {
 			return err
 		}
-		fmt.Fprintln(os.Stderr, statsLine(res))
+		fmt.Fprintln(stderr, statsLine(res))
 	}
 }

@@ -4,14 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 
 	"github.com/dllm-go/dllm/dllm"
+	"github.com/spf13/pflag"
 )
 
 // genFlags are the decoding flags shared by generate and chat (DESIGN.md §4).
@@ -51,36 +53,55 @@ func (o *optionalFloat) String() string {
 func (o *optionalFloat) Set(s string) error {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return err
+		return errors.New("not a number")
 	}
 	o.set, o.v = true, v
 	return nil
 }
 
-func (g *genFlags) register(fs *flag.FlagSet) {
+func (o *optionalFloat) Type() string { return "float" }
+
+// modelFlagHelp describes -m for every command that loads a model.
+const modelFlagHelp = "the model: a Hugging Face folder, a .gguf file, a folder holding one, or demo (the built-in demo model)"
+
+// registerModel registers -m; the command's own flags follow it, then register's.
+func (g *genFlags) registerModel(fs *commandFlags) {
+	fs.StringVarP(&g.model, "model", "m", "", "`PATH` of "+modelFlagHelp+"; default: demo")
+}
+
+// register registers the decoding flags.
+func (g *genFlags) register(fs *commandFlags) {
 	d := dllm.DefaultOptions()
-	fs.StringVar(&g.model, "m", "", "model: Hugging Face directory or .gguf file (default: the built-in demo model)")
-	fs.IntVar(&g.threads, "threads", 0, "worker threads (0 = all cores)")
 	fs.StringVar(&g.preset, "preset", "default", "decoding preset: default (LLaDA2.0 threshold 0.95), quality or speed (LLaDA2.1 editing); other flags override it")
 	fs.IntVar(&g.blockLength, "block-length", d.BlockLength, "tokens decoded together per block")
 	fs.IntVar(&g.steps, "steps", d.Steps, "maximum denoising steps per block (LLaDA2.0)")
-	fs.Float64Var(&g.threshold, "threshold", d.Threshold, "confidence a masked position must exceed to be filled")
-	fs.Var(&g.editThreshold, "edit-threshold", "enable LLaDA2.1 token editing with this confidence (off unless given)")
+	fs.Float64Var(&g.threshold, "threshold", d.Threshold, "confidence a masked position must exceed to be filled, in [0,1]")
+	fs.Var(&g.editThreshold, "edit-threshold", "enable LLaDA2.1 token editing with this confidence, in [0,1]")
 	fs.IntVar(&g.maxPostSteps, "max-post-steps", d.MaxPostSteps, "LLaDA2.1 editing steps after a block is filled")
-	fs.IntVar(&g.maxTokens, "n", d.MaxTokens, "maximum new tokens")
+	fs.IntVarP(&g.maxTokens, "max-tokens", "n", d.MaxTokens, "maximum new tokens")
 	fs.Float64Var(&g.temp, "temp", 0, "sampling temperature (0 = greedy)")
 	fs.IntVar(&g.topK, "top-k", 0, "top-k filter when sampling (0 = off)")
-	fs.Float64Var(&g.topP, "top-p", 1, "nucleus filter when sampling (1 = off)")
+	fs.Float64Var(&g.topP, "top-p", 1, "nucleus filter when sampling, in (0,1] (1 = off)")
 	fs.Uint64Var(&g.seed, "seed", 0, "sampling seed")
 	fs.BoolVar(&g.eosEarlyStop, "eos-early-stop", false, "stop as soon as the end of text is final")
-	fs.BoolVar(&g.noCache, "no-cache", false, "recompute the whole window every step (reference behaviour, slow)")
-	fs.BoolVar(&g.visual, "visual", false, "show the block denoising live in the terminal")
 	fs.BoolVar(&g.roleEndStop, "stop-on-role-end", d.StopOnRoleEnd, "end the output at <|role_end|> too (the reference stops at <|endoftext|> only)")
+	fs.BoolVar(&g.noCache, "no-cache", false, "recompute the whole window every step (reference behaviour, slow)")
+	fs.IntVar(&g.threads, "threads", 0, "worker threads (0 = all cores)")
+	fs.BoolVar(&g.visual, "visual", false, "show the block denoising live in the terminal")
 }
 
-// options starts from the chosen preset and applies the flags given on the command line
-// over it, so `--preset speed --threshold 0.6` means exactly that.
-func (g *genFlags) options(fs *flag.FlagSet) (dllm.GenerateOptions, error) {
+// flagOfOption names the flag that sets each GenerateOptions field, so that the
+// library's range checks (GenerateOptions.Validate) read as command-line errors.
+var flagOfOption = map[string]string{
+	"MaxTokens": "--max-tokens", "BlockLength": "--block-length", "Steps": "--steps",
+	"Threshold": "--threshold", "EditThreshold": "--edit-threshold", "MaxPostSteps": "--max-post-steps",
+	"Temperature": "--temp", "TopK": "--top-k", "TopP": "--top-p",
+}
+
+// options starts from the chosen preset, applies the flags given on the command line
+// over it (so `--preset speed --threshold 0.6` means exactly that) and checks the result
+// before any model is loaded.
+func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
 	var o dllm.GenerateOptions
 	switch g.preset {
 	case "default", "":
@@ -90,9 +111,9 @@ func (g *genFlags) options(fs *flag.FlagSet) (dllm.GenerateOptions, error) {
 	case "speed":
 		o = dllm.SpeedOptions()
 	default:
-		return o, fmt.Errorf("unknown --preset %q (want default, quality or speed)", g.preset)
+		return o, usagef("--preset must be default, quality or speed, got %q", g.preset)
 	}
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "block-length":
 			o.BlockLength = g.blockLength
@@ -104,7 +125,7 @@ func (g *genFlags) options(fs *flag.FlagSet) (dllm.GenerateOptions, error) {
 			o.EditThreshold = g.editThreshold.v
 		case "max-post-steps":
 			o.MaxPostSteps = g.maxPostSteps
-		case "n":
+		case "max-tokens":
 			o.MaxTokens = g.maxTokens
 		case "temp":
 			o.Temperature = g.temp
@@ -122,52 +143,87 @@ func (g *genFlags) options(fs *flag.FlagSet) (dllm.GenerateOptions, error) {
 			o.StopOnRoleEnd = g.roleEndStop
 		}
 	})
+	if g.threads < 0 {
+		return o, usagef("--threads must not be negative, got %d", g.threads)
+	}
+	if err := o.Validate(); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "dllm: ")
+		field, rest, _ := strings.Cut(msg, " ")
+		if flag, ok := flagOfOption[field]; ok {
+			msg = flag + " " + rest
+		}
+		return o, usagef("%s", msg)
+	}
 	return o, nil
 }
 
-// load opens the model named by -m, or the built-in demo model, saying which on stderr.
-func (g *genFlags) load() (*dllm.Model, bool, error) {
-	path, demo := g.model, false
+// load opens the model named by -m, or the built-in demo model, saying so on stderr.
+// demo reports the demo model, whose prompts are chat turns.
+func (g *genFlags) load(stderr io.Writer) (m *dllm.Model, demo bool, err error) {
+	path := g.model
 	if path == "" {
-		p, err := demoModelPath()
-		if err != nil {
-			return nil, false, err
-		}
-		path, demo = p, true
-		fmt.Fprintf(os.Stderr, "no -m given: using the built-in demo model %s (a tiny trained LLaDA2; chat format on)\n", path)
+		path = dllm.DemoModel
+		fmt.Fprintln(stderr, "no -m given: using the built-in demo model (a tiny trained LLaDA2; chat format on)")
 	}
-	m, err := dllm.Load(path, dllm.LoadOptions{Threads: g.threads})
+	demo = path == dllm.DemoModel
+	m, err = loadModel(path, g.threads)
 	return m, demo, err
 }
 
-func runGenerate(args []string) error {
-	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+// loadModel opens the model at path; a path that does not exist is reported as such,
+// with what -m accepts.
+func loadModel(path string, threads int) (*dllm.Model, error) {
+	m, err := dllm.Load(path, dllm.LoadOptions{Threads: threads})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, noSuchModel(path)
+	}
+	return m, err
+}
+
+func noSuchModel(path string) error {
+	return fmt.Errorf("-m %s: no such file or folder (-m takes a Hugging Face folder, a .gguf file or demo)", path)
+}
+
+func runGenerate(args []string, std stdio) error {
+	stdout, stderr := std.out, std.err
+	fs := newCommandFlags("generate", "dllm generate [-m PATH] [flags] (-p TEXT | TEXT... | --prompt-ids 1,2,3)", stdout)
 	var g genFlags
-	g.register(fs)
-	prompt := fs.String("p", "", "prompt text (special tokens such as <|role_end|> are recognised)")
-	promptIDs := fs.String("prompt-ids", "", "prompt as comma-separated token ids")
-	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template as a user turn")
+	g.registerModel(fs)
+	prompt := fs.StringP("prompt", "p", "", "prompt `TEXT` (special tokens such as <|role_end|> are recognised); or give it as arguments")
+	promptIDs := fs.String("prompt-ids", "", "prompt as comma-separated token `IDS`")
+	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template as a user turn (on for the demo model, unless --prompt-ids)")
 	system := fs.String("system", "", "system prompt (implies --chat)")
-	asJSON := fs.Bool("json", false, "print one JSON object with tokens, text, trace and stats")
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, `print one JSON object: {"tokens","text","stop_reason","trace","stats"}`)
+	g.register(fs)
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 && *prompt == "" {
+	if fs.NArg() > 0 {
+		if *prompt != "" || *promptIDs != "" {
+			return usagef("the prompt is given twice: as -p/--prompt-ids and as arguments %q", strings.Join(fs.Args(), " "))
+		}
 		*prompt = strings.Join(fs.Args(), " ")
 	}
 	if (*prompt == "") == (*promptIDs == "") {
-		return errors.New("generate: give exactly one of -p TEXT or --prompt-ids 1,2,3")
+		return usagef("give exactly one of -p TEXT (or the text as arguments) or --prompt-ids 1,2,3 (see dllm generate -h)")
+	}
+	var ids []int32
+	if *promptIDs != "" {
+		var err error
+		if ids, err = parseIDs(*promptIDs); err != nil {
+			return usagef("--prompt-ids: %v", err)
+		}
 	}
 	opts, err := g.options(fs)
 	if err != nil {
 		return err
 	}
-	m, demo, err := g.load()
+	m, demo, err := g.load(stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if demo && *promptIDs == "" {
+	if demo && ids == nil {
 		*chat = true
 	}
 	s, err := m.NewSession()
@@ -176,14 +232,20 @@ func runGenerate(args []string) error {
 	}
 	defer s.Close()
 
-	var trace []traceEntry
+	trace := []json.RawMessage{}
+	var traceErr error
 	var view *liveView
 	if g.visual && !*asJSON {
-		view = newLiveView(m, os.Stdout)
+		view = newLiveView(m, stdout)
 	}
 	opts.OnStep = func(ev dllm.StepEvent) bool {
 		if *asJSON {
-			trace = append(trace, newTraceEntry(ev))
+			entry, err := ev.TraceJSON()
+			if err != nil {
+				traceErr = err
+				return false
+			}
+			trace = append(trace, entry)
 		}
 		if view != nil {
 			view.step(ev)
@@ -192,7 +254,7 @@ func runGenerate(args []string) error {
 	}
 	if !*asJSON && view == nil {
 		opts.OnText = func(delta string) bool {
-			fmt.Print(delta)
+			fmt.Fprint(stdout, delta)
 			return true
 		}
 	}
@@ -201,11 +263,7 @@ func runGenerate(args []string) error {
 	defer stop()
 	var res dllm.Result
 	switch {
-	case *promptIDs != "":
-		ids, perr := parseIDs(*promptIDs)
-		if perr != nil {
-			return perr
-		}
+	case ids != nil:
 		res, err = s.GenerateIDs(ctx, ids, opts)
 	case *chat || *system != "":
 		var msgs []dllm.Message
@@ -217,18 +275,21 @@ func runGenerate(args []string) error {
 	default:
 		res, err = s.Generate(ctx, *prompt, opts)
 	}
+	if traceErr != nil {
+		return traceErr
+	}
 	if err != nil && !errors.Is(err, dllm.ErrStopped) && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	if *asJSON {
-		return printJSON(res, trace)
+		return printJSON(stdout, res, trace)
 	}
 	if view != nil {
 		view.finish(res)
 	} else {
-		fmt.Println()
+		fmt.Fprintln(stdout)
 	}
-	fmt.Fprintln(os.Stderr, statsLine(res))
+	fmt.Fprintln(stderr, statsLine(res))
 	return err
 }
 
@@ -241,7 +302,7 @@ func parseIDs(s string) ([]int32, error) {
 		}
 		v, err := strconv.ParseInt(f, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("bad token id %q: %v", f, err)
+			return nil, fmt.Errorf("bad token id %q", f)
 		}
 		ids = append(ids, int32(v))
 	}
@@ -251,54 +312,34 @@ func parseIDs(s string) ([]int32, error) {
 	return ids, nil
 }
 
-// traceEntry is one forward in --json output, with the fields of the fixture goldens.
-type traceEntry struct {
-	Block     int      `json:"block"`
-	Step      int      `json:"step"`
-	PostStep  int      `json:"post_step"`
-	Window    int      `json:"window"`
-	Masked    int      `json:"masked"`
-	Above     int      `json:"above"`
-	Scheduled int      `json:"scheduled,omitempty"`
-	Fallback  bool     `json:"fallback"`
-	Committed [][3]any `json:"committed"`
-	Edited    [][4]any `json:"edited"`
+// generateJSON is the `generate --json` object (DESIGN.md §4: an interface). Each trace
+// entry is the decoder's record in the form of the reference goldens' traces.
+type generateJSON struct {
+	Tokens     []int32           `json:"tokens"`
+	Text       string            `json:"text"`
+	StopReason string            `json:"stop_reason"`
+	Trace      []json.RawMessage `json:"trace"`
+	Stats      struct {
+		PromptTokens     int     `json:"prompt_tokens"`
+		Tokens           int     `json:"tokens"`
+		Forwards         int     `json:"forwards"`
+		TokensPerForward float64 `json:"tokens_per_forward"`
+		Seconds          float64 `json:"seconds"`
+		TimeToFirstToken float64 `json:"time_to_first_token"`
+		TokensPerSecond  float64 `json:"tokens_per_second"`
+	} `json:"stats"`
 }
 
-func newTraceEntry(ev dllm.StepEvent) traceEntry {
-	t := traceEntry{Block: ev.Block, Step: ev.Step, PostStep: ev.PostStep, Window: ev.Window,
-		Masked: ev.Masked, Above: ev.Above, Scheduled: ev.Scheduled, Fallback: ev.Fallback,
-		Committed: [][3]any{}, Edited: [][4]any{}}
-	for _, c := range ev.Committed {
-		t.Committed = append(t.Committed, [3]any{c.Pos, c.Token, c.Confidence})
+func printJSON(w io.Writer, res dllm.Result, trace []json.RawMessage) error {
+	out := generateJSON{Tokens: res.Tokens, Text: res.Text, StopReason: res.StopReason, Trace: trace}
+	if out.Tokens == nil {
+		out.Tokens = []int32{}
 	}
-	for _, e := range ev.Edited {
-		t.Edited = append(t.Edited, [4]any{e.Pos, e.Old, e.New, e.Confidence})
-	}
-	return t
-}
-
-func printJSON(res dllm.Result, trace []traceEntry) error {
-	out := map[string]any{
-		"tokens":      res.Tokens,
-		"text":        res.Text,
-		"stop_reason": res.StopReason,
-		"trace":       trace,
-		"stats": map[string]any{
-			"prompt_tokens":       res.Stats.PromptTokens,
-			"tokens":              res.Stats.Tokens,
-			"forwards":            res.Stats.Forwards,
-			"tokens_per_forward":  res.Stats.TokensPerForward,
-			"seconds":             res.Stats.Duration.Seconds(),
-			"time_to_first_token": res.Stats.TimeToFirstToken.Seconds(),
-			"tokens_per_second":   res.Stats.TokensPerSecond,
-		},
-	}
-	if out["tokens"] == nil || len(res.Tokens) == 0 {
-		out["tokens"] = []int32{}
-	}
-	enc := json.NewEncoder(os.Stdout)
-	return enc.Encode(out)
+	st := &out.Stats
+	st.PromptTokens, st.Tokens, st.Forwards = res.Stats.PromptTokens, res.Stats.Tokens, res.Stats.Forwards
+	st.TokensPerForward, st.TokensPerSecond = res.Stats.TokensPerForward, res.Stats.TokensPerSecond
+	st.Seconds, st.TimeToFirstToken = res.Stats.Duration.Seconds(), res.Stats.TimeToFirstToken.Seconds()
+	return json.NewEncoder(w).Encode(out)
 }
 
 func statsLine(res dllm.Result) string {

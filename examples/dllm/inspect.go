@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	iofs "io/fs"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,26 +14,25 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
-func runInspect(args []string) error {
-	return inspect(args, os.Stdout)
-}
-
-func inspect(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	model := fs.String("m", "", "model: a Hugging Face checkpoint directory or a .gguf file")
+func runInspect(args []string, std stdio) error {
+	out := std.out
+	fs := newCommandFlags("inspect", "dllm inspect -m PATH [--json]", out)
+	fs.notes = "Tensor names are canonical (Hugging Face names, one tensor per expert) for every format.\n"
+	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: dllm inspect -m PATH [--json]\n\nShows format, architecture, config, special tokens and tensors (canonical names).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *model == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("need -m PATH and no other arguments")
+	if err := fs.noArgs(); err != nil {
+		return err
+	}
+	if *model == "" {
+		return fs.required("-m PATH")
 	}
 	info, err := dllm.Inspect(*model)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return noSuchModel(*model)
+	}
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func TestInspectForms(t *testing.T) {
 	var ref *report
 	for _, form := range []string{"hf", "hf-sharded", "gguf/micro-f32.gguf", "gguf/micro-bf16.gguf", "gguf/micro-q8_0.gguf", "gguf/micro-q4_0.gguf"} {
 		var out bytes.Buffer
-		if err := inspect([]string{"-m", micro + form, "--json"}, &out); err != nil {
+		if err := runInspect([]string{"-m", micro + form, "--json"}, outTo(&out)); err != nil {
 			t.Fatalf("%s: %v", form, err)
 		}
 		var r report
@@ -56,7 +56,7 @@ func TestInspectForms(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := inspect([]string{"-m", micro + "gguf/micro-q4_0.gguf"}, &out); err != nil {
+	if err := runInspect([]string{"-m", micro + "gguf/micro-q4_0.gguf"}, outTo(&out)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"format        gguf", "model.layers.2.mlp.experts.15.down_proj.weight", "q4_0", "[64, 32]", "<|mask|>"} {
@@ -64,10 +64,10 @@ func TestInspectForms(t *testing.T) {
 			t.Errorf("human output lacks %q", want)
 		}
 	}
-	if err := inspect([]string{"-m", micro + "golden"}, &out); err == nil {
+	if err := runInspect([]string{"-m", micro + "golden"}, outTo(&out)); err == nil {
 		t.Error("inspect of a directory without a checkpoint succeeded")
 	}
-	if err := inspect(nil, &out); err == nil {
+	if err := runInspect(nil, outTo(&out)); err == nil {
 		t.Error("inspect without -m succeeded")
 	}
 }

@@ -3,36 +3,36 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
-
-	"github.com/dllm-go/dllm/dllm"
 )
 
 // runLogits is `dllm logits`: float32 little-endian logits [tokens × vocab] of one forward
 // pass with a block:N, causal or bidir mask, on a fresh cache (DESIGN.md §4).
-func runLogits(args []string) error {
-	fs := flag.NewFlagSet("logits", flag.ContinueOnError)
-	model := fs.String("m", "", "model: Hugging Face directory or .gguf file")
-	toks := fs.String("tokens", "", "input token ids, comma-separated")
+func runLogits(args []string, std stdio) error {
+	fs := newCommandFlags("logits", "dllm logits -m PATH --tokens 1,2,3 [--mask block:N|causal|bidir] -o FILE", std.out)
+	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
+	toks := fs.String("tokens", "", "input token ids, comma-separated (required)")
 	mask := fs.String("mask", "block:32", "attention mask: block:N, causal or bidir")
-	out := fs.String("out", "", "output file (float32 little-endian, [tokens × vocab])")
+	out := fs.StringP("out", "o", "", "output file, float32 little-endian [tokens × vocab] (required)")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *model == "" || *out == "" || *toks == "" {
-		fs.Usage()
-		return errors.New("-m, --tokens and --out are required")
+	if err := fs.noArgs(); err != nil {
+		return err
+	}
+	for _, req := range []struct{ flag, value string }{{"-m PATH", *model}, {"--tokens", *toks}, {"-o/--out FILE", *out}} {
+		if req.value == "" {
+			return fs.required(req.flag)
+		}
 	}
 	tokens, err := parseIDs(*toks)
 	if err != nil {
-		return err
+		return usagef("--tokens: %v", err)
 	}
-	m, err := dllm.Load(*model, dllm.LoadOptions{Threads: *threads})
+	m, err := loadModel(*model, *threads)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func runLogits(args []string) error {
 	if err := writeFloats(*out, logits); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %d × %d logits to %s\n", len(tokens), m.Info().VocabSize, *out)
+	fmt.Fprintf(std.err, "wrote %d × %d logits to %s\n", len(tokens), m.Info().VocabSize, *out)
 	return nil
 }
 

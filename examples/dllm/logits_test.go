@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func TestLogitsCommand(t *testing.T) {
 		}
 		out := filepath.Join(t.TempDir(), "l.bin")
 		args := []string{"-m", filepath.Join(microDir, "gguf", "micro-f32.gguf"), "--tokens", strings.Join(ids, ","), "--mask", g.Mask, "--out", out}
-		if err := runLogits(args); err != nil {
+		if err := runLogits(args, outTo(io.Discard)); err != nil {
 			t.Fatal(err)
 		}
 		got := readFloats(t, out)
@@ -55,7 +56,7 @@ func TestLogitsCommand(t *testing.T) {
 		{"-m", filepath.Join(microDir, "hf"), "--tokens", "1,99999", "--mask", "causal", "--out", "/dev/null"},
 		{"--tokens", "1,2", "--out", "/dev/null"},
 	} {
-		if err := runLogits(bad); err == nil {
+		if err := runLogits(bad, outTo(io.Discard)); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}
@@ -81,18 +82,18 @@ func TestMkModelCommand(t *testing.T) {
 		{"-o", filepath.Join(dir, "t.gguf"), "--preset", "tiny", "--layers", "2", "--type", "q8_0", "--arch", "bailingmoe2"},
 		{"-o", filepath.Join(dir, "t-hf"), "--preset", "tiny", "--layers", "2", "--type", "bf16"},
 	} {
-		if err := runMkModel(args); err != nil {
+		if err := runMkModel(args, outTo(io.Discard)); err != nil {
 			t.Fatal(err)
 		}
 		out := filepath.Join(dir, "l.bin")
-		if err := runLogits([]string{"-m", args[1], "--tokens", "1,2,3", "--mask", "block:2", "--out", out}); err != nil {
+		if err := runLogits([]string{"-m", args[1], "--tokens", "1,2,3", "--mask", "block:2", "--out", out}, outTo(io.Discard)); err != nil {
 			t.Fatalf("%s: %v", args[1], err)
 		}
 	}
-	if err := runMkModel([]string{"-o", filepath.Join(dir, "x"), "--type", "q8_0"}); err == nil {
+	if err := runMkModel([]string{"-o", filepath.Join(dir, "x"), "--type", "q8_0"}, outTo(io.Discard)); err == nil {
 		t.Error("q8_0 safetensors accepted")
 	}
-	if err := runMkModel([]string{"-o", filepath.Join(dir, "x.gguf"), "--preset", "huge"}); err == nil {
+	if err := runMkModel([]string{"-o", filepath.Join(dir, "x.gguf"), "--preset", "huge"}, outTo(io.Discard)); err == nil {
 		t.Error("unknown preset accepted")
 	}
 }

@@ -1,65 +1,89 @@
 // Command dllm runs diffusion language models on the CPU: generate text, chat, inspect
 // checkpoints, tokenize, dump logits, make synthetic models, quantize and benchmark.
 //
-// Usage: dllm <command> [flags]; `dllm <command> -h` lists a command's flags.
+// Usage: dllm <command> [flags]; `dllm <command> -h` lists a command's flags. Flags
+// take the GNU forms (--long, -s, anywhere on the line; -- ends them).
 package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // command is one subcommand: its name, a one-line summary, and its entry point.
 type command struct {
 	name, summary string
-	run           func(args []string) error
+	run           func(args []string, std stdio) error
 }
 
-var commands = []command{
-	{"generate", "generate text from a prompt (with --visual, watch the blocks denoise)", runGenerate},
-	{"chat", "interactive multi-turn chat", runChat},
-	{"tokenize", "token ids and pieces of a text (--chat renders it as a user turn)", runTokenize},
-	{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
-	{"logits", "raw float32 logits of a forward pass (block:N, causal or bidir mask)", runLogits},
-	{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
-	{"bench", "block-forward, prefill and generation speed, with the machine and kernels", runBench},
-	{"mkmodel", "write a synthetic LLaDA2 checkpoint (mini-shaped, any layer count) for benchmarks", runMkModel},
+// stdio is where a command reads and writes: the process's streams, or buffers in tests.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: dllm <command> [flags]\n\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
+// commands is filled in init: the help of each command reads its summary from here.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"generate", "generate text from a prompt (with --visual, watch the blocks denoise)", runGenerate},
+		{"chat", "interactive multi-turn chat (slash commands: /reset, /quit, /help)", runChat},
+		{"tokenize", "token ids and pieces of a text (--chat renders it as a user turn)", runTokenize},
+		{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
+		{"logits", "raw float32 logits of a forward pass (block:N, causal or bidir mask)", runLogits},
+		{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
+		{"bench", "block-forward, prefill and generation speed, with the machine and kernels", runBench},
+		{"mkmodel", "write a synthetic LLaDA2 checkpoint (mini-shaped, any layer count) for benchmarks", runMkModel},
 	}
-	fmt.Fprintln(os.Stderr, "\nWith no -m, generate and chat use the built-in demo model.")
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "dllm runs LLaDA2 diffusion language models on the CPU.\n\nusage: dllm <command> [flags]   (dllm <command> -h for its flags)\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nWith no -m, generate and chat use the built-in demo model; -m demo names it anywhere.")
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], stdio{os.Stdin, os.Stdout, os.Stderr}))
+}
+
+// run runs one command line and returns the exit status: 0, 1 when the command failed,
+// 2 for a mistake on the command line.
+func run(args []string, std stdio) int {
+	if len(args) == 0 {
+		usage(std.err)
+		return 2
 	}
-	name := os.Args[1]
+	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
-		usage()
-		return
+		usage(std.out)
+		return 0
 	}
 	for _, c := range commands {
 		if c.name != name {
 			continue
 		}
-		if err := c.run(os.Args[2:]); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return
-			}
-			fmt.Fprintf(os.Stderr, "dllm %s: %v\n", name, err)
-			os.Exit(1)
+		err := c.run(args[1:], std)
+		var bad *usageError
+		switch {
+		case err == nil || errors.Is(err, pflag.ErrHelp):
+			return 0
+		case errors.As(err, &bad):
+			fmt.Fprintf(std.err, "dllm %s: %v\n", name, err)
+			return 2
 		}
-		return
+		// Library errors start with "dllm: "; the command name already says where.
+		fmt.Fprintf(std.err, "dllm %s: %s\n", name, strings.TrimPrefix(err.Error(), "dllm: "))
+		return 1
 	}
-	fmt.Fprintf(os.Stderr, "dllm: unknown command %q\n\n", name)
-	usage()
-	os.Exit(2)
+	fmt.Fprintf(std.err, "dllm: unknown command %q (dllm -h lists them)\n", name)
+	return 2
 }

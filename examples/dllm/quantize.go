@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,39 +16,42 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
-func runQuantize(args []string) error {
-	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
-	model := fs.String("m", "", "Hugging Face LLaDA2 directory (config.json, safetensors, tokenizer.json)")
-	out := fs.String("o", "", "output .gguf file")
-	typ := fs.String("t", "q8_0", "weight type: f32, f16, bf16, q8_0, q4_0, q4_k or q6_k")
+func runQuantize(args []string, std stdio) error {
+	fs := newCommandFlags("quantize", "dllm quantize -m HF_DIR -o OUT.gguf [-t q8_0]", std.out)
+	fs.notes = `Streams one tensor at a time in llama.cpp's LLaDA2 GGUF layout. Norms, the MoE router
+and the expert bias stay f32; matrices whose rows are not whole blocks fall back to q8_0
+(K-quants) or f16. Interrupting leaves no file.
+`
+	model := fs.StringP("model", "m", "", "Hugging Face LLaDA2 folder `HF_DIR`: config.json, safetensors, tokenizer.json (required)")
+	out := fs.StringP("out", "o", "", "output `FILE`, ending in .gguf (required)")
+	typ := fs.StringP("type", "t", "q8_0", "weight type: f32, f16, bf16, q8_0, q4_0, q4_k or q6_k")
 	outType := fs.String("output-type", "", "type of the LM head (default: q6_k with q4_k, else the -t type)")
 	arch := fs.String("arch", "llada2", "general.architecture: llada2, or bailingmoe2 for llama.cpp master")
 	name := fs.String("name", "", "general.name (default: the source directory's name)")
 	tok := fs.String("tokenizer", "", "directory with tokenizer.json and tokenizer_config.json (default: -m)")
 	threads := fs.Int("threads", 0, "conversion threads (0 = all cores)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: dllm quantize -m HF_DIR -o OUT.gguf [-t q8_0]
-
-Converts a Hugging Face LLaDA2 checkpoint to GGUF (llama.cpp's LLaDA2 layout), streaming
-one tensor at a time. Norms, the MoE router and the expert bias stay f32; matrices whose
-rows are not whole blocks fall back to q8_0 (K-quants) or f16. Interrupting leaves no file.
-
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *model == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("need -m HF_DIR and -o OUT.gguf")
+	if err := fs.noArgs(); err != nil {
+		return err
+	}
+	if *model == "" {
+		return fs.required("-m HF_DIR")
+	}
+	if *out == "" {
+		return fs.required("-o OUT.gguf")
 	}
 	if !strings.HasSuffix(strings.ToLower(*out), ".gguf") {
-		return fmt.Errorf("output %q must end in .gguf", *out)
+		return usagef("-o %s must end in .gguf", *out)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bar := newProgressBar(os.Stderr, isTerminal(os.Stderr), "quantize "+*typ)
+	tty := false
+	if f, ok := std.err.(*os.File); ok {
+		tty = isTerminal(f)
+	}
+	bar := newProgressBar(std.err, tty, "quantize "+*typ)
 	sum, err := dllm.Quantize(ctx, *model, *out, dllm.QuantizeOptions{
 		Type: *typ, OutputType: *outType, Arch: *arch, Name: *name, Tokenizer: *tok, Threads: *threads,
 		Progress: bar.update,
@@ -61,11 +63,11 @@ rows are not whole blocks fall back to q8_0 (K-quants) or f16. Interrupting leav
 		}
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: %d tensors (%s), %s → %s in %.1f s (%s/s)\n", *out, sum.Tensors,
+	fmt.Fprintf(std.err, "wrote %s: %d tensors (%s), %s → %s in %.1f s (%s/s)\n", *out, sum.Tensors,
 		typeCounts(sum.Types), humanBytes(sum.InBytes), humanBytes(sum.OutBytes), sum.Elapsed.Seconds(),
 		humanBytes(int64(float64(sum.InBytes)/max(sum.Elapsed.Seconds(), 1e-9))))
 	if n := len(sum.Fallbacks); n > 0 {
-		fmt.Fprintf(os.Stderr, "%d matrices fell back to another type (rows not whole blocks), e.g. %s\n", n, sum.Fallbacks[0])
+		fmt.Fprintf(std.err, "%d matrices fell back to another type (rows not whole blocks), e.g. %s\n", n, sum.Fallbacks[0])
 	}
 	return nil
 }

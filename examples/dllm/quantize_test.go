@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ import (
 // TestQuantizeCommand converts the micro fixture with the command and benches the result.
 func TestQuantizeCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.gguf")
-	if err := runQuantize([]string{"-m", "../../testdata/llada2-micro/hf", "-o", out, "-t", "q4_0", "--name", "LLaDA2 synthetic micro"}); err != nil {
+	if err := runQuantize([]string{"-m", "../../testdata/llada2-micro/hf", "-o", out, "-t", "q4_0", "--name", "LLaDA2 synthetic micro"}, outTo(io.Discard)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(out)
@@ -21,11 +22,11 @@ func TestQuantizeCommand(t *testing.T) {
 	if want, _ := os.ReadFile("../../testdata/llada2-micro/gguf/micro-q4_0.gguf"); !bytes.Equal(got, want) {
 		t.Fatalf("output (%d bytes) is not the fixture's micro-q4_0.gguf (%d bytes)", len(got), len(want))
 	}
-	if err := runQuantize([]string{"-m", "../../testdata/llada2-micro/hf", "-o", out + ".bin"}); err == nil {
+	if err := runQuantize([]string{"-m", "../../testdata/llada2-micro/hf", "-o", out + ".bin"}, outTo(io.Discard)); err == nil {
 		t.Error("accepted an output not ending in .gguf")
 	}
 	var buf bytes.Buffer
-	if err := bench([]string{"-m", out, "--reps", "1", "--prefill", "64", "--gen", "8", "-q"}, &buf); err != nil {
+	if err := runBench([]string{"-m", out, "--reps", "1", "--prefill", "64", "--gen", "8", "-q"}, outTo(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"machine", "kernels", "block forward (all rows)", "block forward (1 row)", "prefill 64", "generate", "tokens/forward"} {

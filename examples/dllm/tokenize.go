@@ -2,15 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/dllm-go/dllm/dllm"
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
@@ -21,25 +19,19 @@ import (
 // user message rendered with the model's chat template and the generation
 // prompt. With --json the output is {"ids":[…],"pieces":[…]}, pieces being
 // the vocabulary's token strings (as Hugging Face's tokens).
-func runTokenize(args []string) error { return tokenizeTo(os.Stdout, os.Stdin, args) }
-
-func tokenizeTo(stdout io.Writer, stdin io.Reader, args []string) error {
-	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	model := fs.String("m", "", "model: a directory with tokenizer.json, or a .gguf file (required)")
+func runTokenize(args []string, std stdio) error {
+	stdout, stdin := std.out, std.in
+	fs := newCommandFlags("tokenize", "dllm tokenize -m PATH [--chat] [--json] [TEXT...]   (TEXT from stdin when absent)", stdout)
+	model := fs.StringP("model", "m", "", "`PATH` of the model: a folder with tokenizer.json, a .gguf file, or demo (required)")
 	chat := fs.Bool("chat", false, "render TEXT as a user message with the chat template (and generation prompt)")
 	system := fs.String("system", "", "with --chat: a system message before the user message")
 	asJSON := fs.Bool("json", false, `print {"ids":[...],"pieces":[...]}`)
 	plain := fs.Bool("plain", false, "treat special-token text in TEXT as ordinary text")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: dllm tokenize -m PATH [--chat] [--json] TEXT")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *model == "" {
-		fs.Usage()
-		return errors.New("-m PATH is required")
+		return fs.required("-m PATH")
 	}
 	text := strings.Join(fs.Args(), " ")
 	if fs.NArg() == 0 {
@@ -87,19 +79,15 @@ func tokenizeTo(stdout io.Writer, stdin io.Reader, args []string) error {
 	return err
 }
 
-// openTokenizer loads the tokenizer of a Hugging Face directory directly,
-// or of a GGUF file through the model loader (which reads its
-// tokenizer.ggml.* metadata).
+// openTokenizer loads the tokenizer of a folder with tokenizer.json directly (it needs
+// no weights), or otherwise through the model loader: a GGUF file's tokenizer.ggml.*
+// metadata, the demo model, a folder holding one model.
 func openTokenizer(path string) (*tokenizer.Tokenizer, func(), error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if st.IsDir() {
+	if _, err := os.Stat(filepath.Join(path, "tokenizer.json")); err == nil {
 		tk, err := tokenizer.Load(path)
 		return tk, func() {}, err
 	}
-	m, err := dllm.Load(path, dllm.LoadOptions{})
+	m, err := loadModel(path, 0)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -27,7 +28,7 @@ func TestTokenizeCommand(t *testing.T) {
 	c := g.Cases[0] // a single user turn with the generation prompt
 	var out bytes.Buffer
 	args := []string{"-m", "../../testdata/llada2-micro/hf", "--chat", "--json", c.Messages[0].Content}
-	if err := tokenizeTo(&out, nil, args); err != nil {
+	if err := runTokenize(args, outTo(&out)); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -42,13 +43,13 @@ func TestTokenizeCommand(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := tokenizeTo(&out, strings.NewReader("hello"), []string{"-m", "../../testdata/llada2-micro/hf"}); err != nil {
+	if err := runTokenize([]string{"-m", "../../testdata/llada2-micro/hf"}, stdio{in: strings.NewReader("hello"), out: &out, err: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"ll"`) || !strings.HasSuffix(out.String(), "3 tokens\n") {
 		t.Fatalf("text output:\n%s", out.String())
 	}
-	if err := tokenizeTo(&out, nil, []string{"x"}); err == nil {
+	if err := runTokenize([]string{"x"}, outTo(&out)); err == nil {
 		t.Fatal("missing -m accepted")
 	}
 }

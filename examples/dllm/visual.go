@@ -24,10 +24,9 @@ type liveView struct {
 	started  bool
 }
 
-func newLiveView(m *dllm.Model, w *os.File) *liveView {
-	fi, err := w.Stat()
-	tty := err == nil && fi.Mode()&os.ModeCharDevice != 0
-	return &liveView{m: m, w: w, tty: tty, mask: m.Info().MaskID, block: -1}
+func newLiveView(m *dllm.Model, w io.Writer) *liveView {
+	f, isFile := w.(*os.File)
+	return &liveView{m: m, w: w, tty: isFile && isTerminal(f), mask: m.Info().MaskID, block: -1}
 }
 
 func (v *liveView) step(ev dllm.StepEvent) {

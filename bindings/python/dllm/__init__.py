@@ -1,7 +1,7 @@
 """Python bindings of libdllm (diffusion language models on CPUs), through ctypes.
 
     import dllm
-    with dllm.Model("testdata/llada2-tiny-chat/hf") as m:
+    with dllm.Model("dllm/internal/demo/hf") as m:
         r = m.generate("What is 12+9?", chat=True, max_tokens=32)
         print(r.text, r.stats.tokens_per_second)
         for piece in m.stream("Count to five.", chat=True):

@@ -10,7 +10,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 
-DEMO_MODEL = os.path.join("testdata", "llada2-tiny-chat", "hf")
+DEMO_MODEL = os.path.join("dllm", "internal", "demo", "hf")
 
 
 class DllmError(Exception):
@@ -43,7 +43,7 @@ def _utf8(s: str, what: str) -> bytes:
 
 
 def default_model_path() -> Optional[str]:
-    """The demo model: $DLLM_MODEL, else testdata/llada2-tiny-chat/hf found by walking up
+    """The demo model: $DLLM_MODEL, else dllm/internal/demo/hf found by walking up
     from the working directory or from this package."""
     env = os.environ.get("DLLM_MODEL")
     if env:

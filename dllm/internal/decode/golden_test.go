@@ -116,7 +116,16 @@ var (
 	models   = map[string]*llada2.Model{}
 )
 
-// fixtureModel opens testdata/<fixture>/hf once per test binary.
+// fixtureHF is the Hugging Face directory of a fixture. The tiny-chat model's files live
+// in the package that embeds them as the built-in demo model.
+func fixtureHF(fixture string) string {
+	if fixture == "llada2-tiny-chat" {
+		return filepath.Join("..", "demo", "hf")
+	}
+	return filepath.Join("..", "..", "..", "testdata", fixture, "hf")
+}
+
+// fixtureModel opens a fixture's model once per test binary.
 func fixtureModel(t testing.TB, fixture string) *llada2.Model {
 	t.Helper()
 	modelsMu.Lock()
@@ -124,7 +133,7 @@ func fixtureModel(t testing.TB, fixture string) *llada2.Model {
 	if m := models[fixture]; m != nil {
 		return m
 	}
-	ck, err := weights.Open(filepath.Join("..", "..", "..", "testdata", fixture, "hf"))
+	ck, err := weights.Open(fixtureHF(fixture))
 	if err != nil {
 		t.Fatal(err)
 	}

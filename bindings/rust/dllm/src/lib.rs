@@ -1,7 +1,7 @@
 //! Safe Rust bindings of libdllm (`include/dllm.h`): diffusion language models on CPUs.
 //!
 //! ```no_run
-//! let model = dllm::Model::load("testdata/llada2-tiny-chat/hf")?;
+//! let model = dllm::Model::load("dllm/internal/demo/hf")?;
 //! let mut session = model.session()?;
 //! let params = dllm::GenerateParams::new().max_tokens(32);
 //! let out = session.generate_chat(&[dllm::Message::user("What is 12+9?")], &params)?;

@@ -1,6 +1,6 @@
 //go:build gc && !purego
 
-package kernels
+package probe
 
 // fmaLoopNEON runs n iterations of 16 independent 4-lane FMLAs (128 flops each).
 func fmaLoopNEON(n int)
@@ -11,14 +11,13 @@ func fmaLoopNEON(n int)
 //go:noescape
 func readNEON(b []byte) uint64
 
-// peakProbe runs n iterations of the FMA probe and returns the flops done.
-func peakProbe(n int) float64 {
+// FMA runs n iterations of the FMA loop and returns the flops done.
+func FMA(n int) float64 {
 	fmaLoopNEON(n)
 	return 128 * float64(n)
 }
 
-// readProbe reads b (len(b)%128 == 0) with vector loads.
-func readProbe(b []byte) (uint64, bool) {
-	raceReadBytes(b)
+// Read reads b (len(b)%128 == 0) with vector loads.
+func Read(b []byte) (uint64, bool) {
 	return readNEON(b), true
 }

@@ -1,6 +1,10 @@
 //go:build gc && !purego
 
-package kernels
+package probe
+
+import "golang.org/x/sys/cpu"
+
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // fmaLoopAVX2 runs n iterations of 12 independent 8-lane FMAs (192 flops each).
 func fmaLoopAVX2(n int)
@@ -11,21 +15,20 @@ func fmaLoopAVX2(n int)
 //go:noescape
 func readAVX2(b []byte) uint64
 
-// peakProbe runs n iterations of the FMA probe and returns the flops done (0 when the
+// FMA runs n iterations of the FMA loop and returns the flops done (0 when the
 // machine has no such probe).
-func peakProbe(n int) float64 {
-	if !useAVX2 {
+func FMA(n int) float64 {
+	if !hasAVX2 {
 		return 0
 	}
 	fmaLoopAVX2(n)
 	return 192 * float64(n)
 }
 
-// readProbe reads b (len(b)%128 == 0) with vector loads; false when unavailable.
-func readProbe(b []byte) (uint64, bool) {
-	if !useAVX2 {
+// Read reads b (len(b)%128 == 0) with vector loads; false when unavailable.
+func Read(b []byte) (uint64, bool) {
+	if !hasAVX2 {
 		return 0, false
 	}
-	raceReadBytes(b)
 	return readAVX2(b), true
 }

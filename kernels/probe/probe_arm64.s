@@ -2,7 +2,8 @@
 
 #include "textflag.h"
 
-// Machine-limit probes for the benchmarks: peak FMA throughput and memory read bandwidth.
+// The probes behind probe.FMA and probe.Read: peak FMA throughput and memory read
+// bandwidth.
 
 // func fmaLoopNEON(n int)
 // Requires: NEON

@@ -1,0 +1,56 @@
+// Package probe measures two ceilings of the machine it runs on, peak float32 FMA
+// throughput and memory read bandwidth, with small assembly loops, so benchmarks can
+// state their figures as fractions of what this machine can do. It is a benchmarking
+// aid: the kernels and the library do not use it.
+//
+// The machine may be shared, so each figure is the best of several runs, and only
+// ratios measured in the same run should be compared.
+package probe
+
+import (
+	"sync"
+	"time"
+)
+
+// Limits are the machine's measured ceilings with a given number of threads; a zero
+// field means this build has no probe for it.
+type Limits struct {
+	GFLOPS float64 // float32 FMA, 2 flops each
+	GBps   float64 // bytes read from memory, far beyond any cache
+}
+
+// Measure runs both probes on threads goroutines (about a second in all).
+func Measure(threads int) Limits {
+	var l Limits
+	if perIter := FMA(1); perIter > 0 {
+		const iters = 1 << 17
+		for range 40 {
+			start := time.Now()
+			Parallel(threads, func(int) { FMA(iters) })
+			l.GFLOPS = max(l.GFLOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
+		}
+	}
+	if _, ok := Read(nil); ok {
+		buf := make([]byte, 256<<20)
+		for i := 0; i < len(buf); i += 4096 {
+			buf[i] = 1 // touch every page, so the read measures memory, not page faults
+		}
+		part := len(buf) / threads / 128 * 128
+		for range 8 {
+			start := time.Now()
+			Parallel(threads, func(t int) { Read(buf[t*part : (t+1)*part]) })
+			l.GBps = max(l.GBps, float64(part*threads)/time.Since(start).Seconds()/1e9)
+		}
+	}
+	return l
+}
+
+// Parallel runs fn(0) … fn(n−1) on n goroutines and waits for them.
+func Parallel(n int, fn func(t int)) {
+	var wg sync.WaitGroup
+	for t := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); fn(t) }()
+	}
+	wg.Wait()
+}
