@@ -15,3 +15,17 @@ test: test-kernels-asm
 
 test-kernels-asm:
 	KERNELS_REQUIRE=$(KERNELS_REQUIRE) $(GO) test ./kernels/... ./dllm/...
+
+# (Uses the variables of mk/bindings.mk, which sorts and so is included before this file.)
+# The generation goldens of the micro fixture (LLaDA2.1 editing included) from C through
+# the C ABI's step callback, under AddressSanitizer. Python and Rust run the same
+# goldens in their own test suites (make test-python, make test-rust).
+.PHONY: test-c-goldens
+
+test: test-c-goldens
+
+$(DLLM_BUILD)/goldens-asan: examples/c/goldens.c include/dllm.h $(DLLM_BUILD)/libdllm.so
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $(ASAN_FLAGS) $< -L$(DLLM_BUILD) -ldllm -lm $(RPATH) -o $@
+
+test-c-goldens: $(DLLM_BUILD)/goldens-asan
+	ASAN_OPTIONS=detect_leaks=1 $< testdata/llada2-micro/hf testdata/llada2-micro/golden/gen_v2*.json
