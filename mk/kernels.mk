@@ -29,3 +29,6 @@ $(DLLM_BUILD)/goldens-asan: examples/c/goldens.c include/dllm.h $(DLLM_BUILD)/li
 
 test-c-goldens: $(DLLM_BUILD)/goldens-asan
 	ASAN_OPTIONS=detect_leaks=1 $< testdata/llada2-micro/hf testdata/llada2-micro/golden/gen_v2*.json
+
+# The arm64 C ABI test compares its tokens with the host build of the C example.
+test-arm64-capi: $(DLLM_BUILD)/example
