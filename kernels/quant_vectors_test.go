@@ -12,18 +12,19 @@ import (
 )
 
 // TestQuantizeVectors anchors the quantizers to references outside this project:
-// testdata/quant/vectors.json holds rows quantized by gguf-py (Q8_0, Q4_0) and by a
-// transcription of ggml's quantize_row_q8_K_ref (Q8_K); scripts/gen-quant-vectors.py
-// wrote it. The generic activation quantizers must give those blocks (Q8_0's f16 scale
-// widened to float32, as xPrep stores it), every implementation the generic bytes, and
-// the weight quantizers the same bytes as gguf-py.
+// testdata/quant/vectors.json holds rows quantized by gguf-py (Q8_0, Q4_0) and by
+// transcriptions of ggml's reference quantizers (Q8_K, Q4_K, Q6_K), which
+// scripts/gen-quant-vectors.py wrote. The weight quantizers must give those bytes, the
+// generic activation quantizers those blocks (Q8_0's f16 scale widened to float32, as
+// xPrep stores it), and every implementation the generic bytes. An empty K-quant field
+// marks a row whose scales overflow, where ggml's result is undefined.
 func TestQuantizeVectors(t *testing.T) {
 	raw, err := os.ReadFile("testdata/quant/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v struct {
-		Cases []struct{ X, Q8_0, Q4_0, Q8_K string } `json:"cases"`
+		Cases []struct{ X, Q8_0, Q4_0, Q8_K, Q4_K, Q6_K string } `json:"cases"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)
@@ -39,8 +40,9 @@ func TestQuantizeVectors(t *testing.T) {
 		return b
 	}
 	var all []float32
+	kquants := 0
 	for i, c := range v.Cases {
-		xb, q8, q4, q8K := unhex(c.X), unhex(c.Q8_0), unhex(c.Q4_0), unhex(c.Q8_K)
+		xb, q8, q8K := unhex(c.X), unhex(c.Q8_0), unhex(c.Q8_K)
 		x := make([]float32, len(xb)/4)
 		for j := range x {
 			x[j] = math.Float32frombits(binary.LittleEndian.Uint32(xb[4*j:]))
@@ -48,7 +50,13 @@ func TestQuantizeVectors(t *testing.T) {
 		for _, f := range []struct {
 			format Format
 			want   []byte
-		}{{Q8_0, q8}, {Q4_0, q4}} {
+		}{{Q8_0, q8}, {Q4_0, unhex(c.Q4_0)}, {Q4_K, unhex(c.Q4_K)}, {Q6_K, unhex(c.Q6_K)}} {
+			if len(f.want) == 0 {
+				continue
+			}
+			if f.format == Q4_K {
+				kquants++
+			}
 			got := make([]byte, len(f.want))
 			if err := Quantize(f.format, got, x); err != nil {
 				t.Fatal(err)
@@ -77,6 +85,9 @@ func TestQuantizeVectors(t *testing.T) {
 			t.Fatalf("row %d: %d elements, not as long as the others", i, len(x))
 		}
 		all = append(all, x...)
+	}
+	if kquants == 0 {
+		t.Error("no K-quant vectors")
 	}
 	checkQuantizers(t, len(v.Cases), len(all)/len(v.Cases), all)
 }
