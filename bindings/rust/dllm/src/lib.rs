@@ -291,6 +291,7 @@ impl Model {
                 closed: AtomicBool::new(false),
             }),
             _model: PhantomData,
+            _not_sync: PhantomData,
         })
     }
 }
@@ -527,6 +528,8 @@ unsafe extern "C" fn text_trampoline(utf8: *const c_char, len: usize, ud: *mut c
 pub struct Session<'m> {
     raw: Arc<RawSession>,
     _model: PhantomData<&'m Model>,
+    // Send but not Sync: a session serves one call at a time, which &mut self enforces.
+    _not_sync: PhantomData<std::cell::Cell<()>>,
 }
 
 /// The library's session object, shared by a [`Session`] and its cancel handles and
@@ -538,9 +541,8 @@ struct RawSession {
 }
 
 // SAFETY: a session may move between threads (the C API has no thread affinity), and
-// the only call made through a shared reference, dllm_session_cancel, is documented to
-// be made from other threads while a generation runs. The Session itself is not Sync:
-// it serves one call at a time, which &mut self enforces.
+// the only call made through a shared RawSession, dllm_session_cancel, is documented to
+// be made from other threads while a generation runs.
 unsafe impl Send for RawSession {}
 unsafe impl Sync for RawSession {}
 
