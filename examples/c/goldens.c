@@ -203,9 +203,10 @@ static int compare(const json *g, const dllm_result *r, const trace *t) {
 	for (size_t i = 0; i < out->n; i++) {
 		SAME("token", i, r->tokens[i], out->kids[i].num);
 	}
-	if (strcmp(r->stop_reason, get(g, "stop_reason")->str) != 0) {
+	const char *want = get(g, "stop_reason")->str;
+	if (!want || strcmp(r->stop_reason, want) != 0) {
 		fprintf(stderr, "goldens: %s: stop reason %s, want %s\n", name, r->stop_reason,
-		        get(g, "stop_reason")->str);
+		        want ? want : "(none)");
 		return 1;
 	}
 	SAME("forwards", 0, r->stats.forwards, num(get(g, "stats"), "forwards"));
