@@ -8,7 +8,8 @@
 GO ?= go
 KERNELS_ARCH := $(shell $(GO) env GOARCH)
 KERNELS_REQUIRE ?= $(if $(filter amd64,$(KERNELS_ARCH)),avx2,$(if $(filter arm64,$(KERNELS_ARCH)),neon))
-# Only the runs of the assembly see it (test-purego, say, must not).
+# On a machine without them, `make test KERNELS_REQUIRE=` runs what it can. Only the runs
+# of the assembly see the variable (test-purego, say, must not).
 unexport KERNELS_REQUIRE
 test-go test-kernels-asm: export KERNELS_REQUIRE := $(KERNELS_REQUIRE)
 
