@@ -4,6 +4,8 @@ deterministic). Run from the repository root or anywhere with DLLM_TEST_MODEL se
     DLLM_LIBRARY_PATH=build python3 -m unittest discover -s bindings/python/tests
 """
 
+import glob
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +23,8 @@ import dllm  # noqa: E402
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(dllm.__file__)))
 MICRO = os.environ.get("DLLM_TEST_MODEL", os.path.join(ROOT, "testdata", "llada2-micro", "hf"))
+GOLDENS = os.path.join(ROOT, "testdata", "llada2-micro", "golden")
+CONF_TOL = 1e-4  # the goldens' README: confidences agree within 1e-4
 SMALL = dict(max_tokens=16, block_length=8, steps=8)
 
 
@@ -109,6 +113,52 @@ class ModelTest(unittest.TestCase):
         for pos, token, conf in committed:
             self.assertGreaterEqual(pos, 0)
             self.assertTrue(0 <= conf <= 1)
+
+    def test_on_text_false_stops(self):
+        pieces = []
+
+        def stop(delta):
+            pieces.append(delta)
+            return False
+
+        full = self.model.generate("hello", max_tokens=64, block_length=8, steps=8)
+        r = self.model.generate("hello", on_text=stop, max_tokens=64, block_length=8, steps=8)
+        self.assertEqual(r.stop_reason, "stopped")
+        self.assertEqual(len(pieces), 1)
+        self.assertLess(r.stats.forwards, full.stats.forwards)
+        self.assertEqual(r.text, pieces[0])
+
+    def test_v21_goldens(self):
+        """LLaDA2.1 decoding (edit threshold, post steps) through the C ABI reproduces
+        the float64 reference: tokens, stop reason, forwards, and every step's commits
+        and token edits."""
+        paths = sorted(glob.glob(os.path.join(GOLDENS, "gen_v21_*.json")))
+        self.assertTrue(paths, GOLDENS)
+        for path in paths:
+            with open(path) as f:
+                g = json.load(f)
+            with self.subTest(golden=os.path.basename(path)):
+                p = g["params"]
+                events = []
+                r = self.model.generate(
+                    prompt_ids=g["prompt_ids"], on_step=events.append,
+                    max_tokens=p["gen_length"], block_length=p["block_length"], steps=p["steps"],
+                    threshold=p["threshold"], edit_threshold=p["editing_threshold"],
+                    max_post_steps=p["max_post_steps"], num_to_transfer=p["num_to_transfer"],
+                    eos_early_stop=p["eos_early_stop"], stop_on_role_end=False)
+                self.assertEqual(r.tokens, g["output_ids"])
+                self.assertEqual(r.stop_reason, g["stop_reason"])
+                self.assertEqual(r.stats.forwards, g["stats"]["forwards"])
+                self.assertEqual(len(events), len(g["trace"]))
+                for i, (ev, want) in enumerate(zip(events, g["trace"])):
+                    at = f"forward {i} (block {want['block']} step {want['step']})"
+                    self.assertEqual((ev.block, ev.step, ev.post_step),
+                                     (want["block"], want["step"], want["post_step"]), at)
+                    self.assertEqual([list(c[:2]) for c in ev.committed], [c[:2] for c in want["committed"]], at)
+                    self.assertEqual([list(e[:3]) for e in ev.edited], [e[:3] for e in want["edited"]], at)
+                    for got, ref in zip(ev.committed + ev.edited, want["committed"] + want["edited"]):
+                        self.assertAlmostEqual(got[-1], ref[-1], delta=CONF_TOL, msg=at)
+                self.assertEqual(sum(len(e.edited) for e in events), g["stats"]["edits"])
 
     def test_callback_stops(self):
         calls = []

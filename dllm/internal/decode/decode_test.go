@@ -640,8 +640,19 @@ func TestAllocations(t *testing.T) {
 	o := fakeOpts(V20, 8, 64)
 	o.Threshold = 0.99
 	prompt := []int32{1, 2, 3, 4, 5, 6, 7, 8}
-	res, _ := d.Generate(context.Background(), prompt, o)
-	allocs := testing.AllocsPerRun(3, func() { d.Generate(context.Background(), prompt, o) })
+	res, err := d.Generate(context.Background(), prompt, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With no forwards the per-step figure below is meaningless (and passes).
+	if res.Stats.Forwards == 0 {
+		t.Fatal("no forwards")
+	}
+	allocs := testing.AllocsPerRun(3, func() {
+		if _, err := d.Generate(context.Background(), prompt, o); err != nil {
+			t.Fatal(err)
+		}
+	})
 	// Per generation: sampler, run state, result copies, trace growth (~log2 of its
 	// length); per step: the commit list.
 	perStep := (allocs - 25) / float64(res.Stats.Forwards)
