@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/regfile"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -114,7 +115,7 @@ func isInspectSpecial(s string) bool {
 // tokenizer.json has none (nil, no error). This is a plain JSON read: the tokenizer
 // proper lives in package tokenizer.
 func inspectHFSpecials(dir string) (map[string]int, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	raw, err := regfile.ReadFile(filepath.Join(dir, "tokenizer.json"), regfile.MaxTextBytes)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
@@ -138,7 +139,7 @@ func inspectHFSpecials(dir string) (map[string]int, error) {
 			out[t.Content] = t.ID
 		}
 	}
-	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+	if raw, err := regfile.ReadFile(filepath.Join(dir, "tokenizer_config.json"), regfile.MaxTextBytes); err == nil {
 		var tc map[string]json.RawMessage
 		if json.Unmarshal(raw, &tc) == nil {
 			for role, key := range map[string]string{"bos_token": "bos", "eos_token": "eos", "pad_token": "padding", "mask_token": "mask"} {

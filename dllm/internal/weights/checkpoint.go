@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/dllm-go/dllm/dllm/internal/regfile"
 )
 
 // Checkpoint formats.
@@ -92,17 +94,6 @@ func openGGUF(path string) (*Checkpoint, error) {
 	return &Checkpoint{Format: FormatGGUF, Tensors: ts, Meta: g.Meta, GGUF: g, maps: []*mapping{m}}, nil
 }
 
-func readSmallFile(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", path, st.Size(), limit)
-	}
-	return os.ReadFile(path)
-}
-
 func openSafetensorsDir(dir string) (*Checkpoint, error) {
 	ck := &Checkpoint{Format: FormatSafetensors}
 	if err := ck.loadDir(dir); err != nil {
@@ -114,7 +105,7 @@ func openSafetensorsDir(dir string) (*Checkpoint, error) {
 
 func (ck *Checkpoint) loadDir(dir string) error {
 	var err error
-	ck.Config, err = readSmallFile(filepath.Join(dir, ConfigFile), maxConfigBytes)
+	ck.Config, err = regfile.ReadFile(filepath.Join(dir, ConfigFile), maxConfigBytes)
 	if err != nil {
 		return fmt.Errorf("%s: checkpoint directory without a readable %s: %w", dir, ConfigFile, err)
 	}
@@ -156,7 +147,7 @@ type shardIndex struct {
 // shards agree exactly: each indexed tensor is in its shard, and each shard tensor is
 // indexed to that shard.
 func (ck *Checkpoint) openShards(dir, indexPath string) error {
-	raw, err := readSmallFile(indexPath, maxShardIndexFileSize)
+	raw, err := regfile.ReadFile(indexPath, maxShardIndexFileSize)
 	if err != nil {
 		return err
 	}
@@ -257,6 +248,18 @@ func (ck *Checkpoint) Dir() string {
 		return filepath.Dir(ck.Path)
 	}
 	return ck.Path
+}
+
+// Verify reports ErrChanged, naming the file, when a mapped file was truncated or
+// rewritten since it was opened: the tensors then no longer hold the weights that were
+// checked at open, and reading past a truncated end would fault. One fstat per file.
+func (ck *Checkpoint) Verify() error {
+	for _, m := range ck.maps {
+		if err := m.verify(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close unmaps every file. Tensor data obtained from the checkpoint must not be used
