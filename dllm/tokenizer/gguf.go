@@ -54,9 +54,14 @@ func VocabFromGGUF(md GGUFMetadata) (GGUFVocab, error) {
 		"tokenizer.ggml.padding_token_id": &v.Pad,
 		"tokenizer.ggml.mask_token_id":    &v.Mask,
 	} {
-		if id, ok := md.Uint(key); ok && id < uint64(len(v.Tokens)) {
-			*dst = int(id)
+		id, ok := md.Uint(key)
+		if !ok {
+			continue
 		}
+		if id >= uint64(len(v.Tokens)) {
+			return v, fmt.Errorf("tokenizer: GGUF %s = %d is outside the vocabulary of %d tokens", key, id, len(v.Tokens))
+		}
+		*dst = int(id)
 	}
 	v.ChatTemplate, _ = md.String("tokenizer.chat_template")
 	return v, nil
