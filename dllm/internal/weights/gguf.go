@@ -391,15 +391,19 @@ func parseGGUF(data []byte) (*GGUF, error) {
 		g.Tensors[i] = t
 		g.Offsets[i] = int64(in.off)
 	}
-	if err := checkOverlap(g.Tensors, g.Offsets); err != nil {
+	if err := checkLayout(g.Tensors, g.Offsets, avail, int64(g.Alignment)); err != nil {
 		return nil, err
 	}
 	return g, nil
 }
 
-// checkOverlap reports two tensors whose byte ranges intersect. Empty tensors occupy
-// nothing and cannot overlap.
-func checkOverlap(ts []Tensor, offs []int64) error {
+// checkLayout checks that the tensors tile the data section of n bytes: sorted by
+// offset, each starts where the previous one ends (or after fewer than align bytes of
+// padding), the first at 0, and the last ends within align bytes of the end. Overlaps
+// would alias weights; a gap or a tail means a tensor is missing from the header or
+// every offset is shifted, and the weights would silently be read off by that much.
+// Empty tensors occupy nothing.
+func checkLayout(ts []Tensor, offs []int64, n int64, align int64) error {
 	order := make([]int, 0, len(ts))
 	for i := range ts {
 		if len(ts[i].Data) > 0 {
@@ -407,12 +411,20 @@ func checkOverlap(ts []Tensor, offs []int64) error {
 		}
 	}
 	sort.Slice(order, func(a, b int) bool { return offs[order[a]] < offs[order[b]] })
-	for k := 1; k < len(order); k++ {
-		p, c := order[k-1], order[k]
-		if offs[p]+int64(len(ts[p].Data)) > offs[c] {
-			return fmt.Errorf("tensor %q (bytes %d..%d) overlaps tensor %q (from byte %d)",
-				ts[c].Name, offs[c], offs[c]+int64(len(ts[c].Data)), ts[p].Name, offs[p])
+	end, prev := int64(0), -1
+	for _, c := range order {
+		switch {
+		case offs[c] < end:
+			return fmt.Errorf("tensor %q (bytes %d..%d) overlaps tensor %q (bytes %d..%d)",
+				ts[c].Name, offs[c], offs[c]+int64(len(ts[c].Data)), ts[prev].Name, offs[prev], end)
+		case offs[c]-end >= align:
+			return fmt.Errorf("bytes %d..%d of the data section, before tensor %q, belong to no tensor (a tensor missing from the header, or shifted offsets?)",
+				end, offs[c], ts[c].Name)
 		}
+		end, prev = offs[c]+int64(len(ts[c].Data)), c
+	}
+	if n-end >= align {
+		return fmt.Errorf("the last %d bytes of the data section (from byte %d) belong to no tensor (a tensor missing from the header, or shifted offsets?)", n-end, end)
 	}
 	return nil
 }

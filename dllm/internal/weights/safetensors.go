@@ -107,7 +107,7 @@ func parseSafetensors(data []byte, file string) (*Safetensors, error) {
 		sorted[k], sortedOffs[k] = st.Tensors[i], offs[i]
 	}
 	st.Tensors = sorted
-	if err := checkOverlap(sorted, sortedOffs); err != nil {
+	if err := checkLayout(sorted, sortedOffs, int64(len(body)), 1); err != nil {
 		return nil, err
 	}
 	return st, nil
