@@ -73,18 +73,11 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 }
 
 func bindModel(ck *weights.Checkpoint, opts LoadOptions) (*Model, error) {
-	cfg, err := llada2.LoadConfig(ck)
+	net, err := llada2.Load(ck)
 	if err != nil {
 		return nil, err
 	}
-	tensors, err := llada2.CanonicalTensors(ck)
-	if err != nil {
-		return nil, err
-	}
-	net, err := llada2.Bind(cfg, tensors)
-	if err != nil {
-		return nil, err
-	}
+	cfg := net.Config()
 	net = net.WithThreads(opts.Threads)
 	tok, err := loadTokenizer(ck)
 	if err != nil {

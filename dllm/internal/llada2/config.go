@@ -291,6 +291,16 @@ func (k *ggufKeys) float(key string, def float64) float64 {
 	return f
 }
 
+// Limits on the sizes a configuration may state. Every size is later checked against the
+// tensors present, but some are used before that or size memory of their own (the RoPE
+// table); the limits keep any product of sizes well inside int64 and any table small.
+// They are far above every LLaDA2 model (32 768 positions, 157 184 tokens).
+const (
+	MaxSize      = 1 << 24 // any dimension or count
+	MaxContext   = 1 << 22 // max_position_embeddings
+	maxRopeBytes = 1 << 30 // cos and sin tables together
+)
+
 // Validate rejects configurations that are not a runnable LLaDA2 model, naming the field:
 // later code relies on positive sizes and exact divisions.
 func (c Config) Validate() error {
@@ -307,11 +317,34 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s = %d, want > 0", p.name, p.v)
 		}
 	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{
+		{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumLayers},
+		{"num_attention_heads", c.NumHeads}, {"num_key_value_heads", c.NumKVHeads},
+		{"head_dim", c.HeadDim}, {"vocab_size", c.VocabSize}, {"rotary_dim", c.RotaryDim},
+		{"intermediate_size", c.IntermediateSize}, {"moe_intermediate_size", c.MoEIntermediateSize},
+		{"num_experts", c.NumExperts}, {"num_experts_per_tok", c.NumExpertsPerTok},
+		{"num_shared_experts", c.NumSharedExperts}, {"n_group", c.NumGroups}, {"topk_group", c.TopKGroups},
+		{"first_k_dense_replace", c.FirstKDenseReplace},
+	} {
+		if p.v > MaxSize {
+			return fmt.Errorf("%s = %d is beyond the limit of %d", p.name, p.v, MaxSize)
+		}
+	}
+	if c.MaxPositionEmbeddings > MaxContext {
+		return fmt.Errorf("max_position_embeddings = %d is beyond the limit of %d", c.MaxPositionEmbeddings, MaxContext)
+	}
 	if c.NumHeads%c.NumKVHeads != 0 {
 		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumHeads, c.NumKVHeads)
 	}
 	if c.RotaryDim <= 0 || c.RotaryDim > c.HeadDim || c.RotaryDim%2 != 0 {
 		return fmt.Errorf("rotary_dim %d must be even and in 2…head_dim %d", c.RotaryDim, c.HeadDim)
+	}
+	if b := int64(c.MaxPositionEmbeddings) * int64(c.RotaryDim/2) * 8; b > maxRopeBytes {
+		return fmt.Errorf("max_position_embeddings %d × rotary_dim %d needs a RoPE table of %d MiB, beyond the limit of %d MiB",
+			c.MaxPositionEmbeddings, c.RotaryDim, b>>20, maxRopeBytes>>20)
 	}
 	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
 		return fmt.Errorf("rope_theta %g, want > 0", c.RopeTheta)

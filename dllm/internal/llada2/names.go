@@ -2,6 +2,7 @@ package llada2
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,8 +156,10 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 // splitExperts cuts a stacked [E, rows, cols] tensor into E views of [rows, cols]. Each
 // expert's bytes are contiguous because the expert index is the outermost dimension.
 func splitExperts(t weights.Tensor, prefix, proj string) ([]weights.Tensor, error) {
-	if len(t.Shape) != 3 || t.Shape[0] <= 0 {
-		return nil, fmt.Errorf("llada2: %s: stacked expert tensor %q has shape %v, want [experts, rows, cols]", t.File, t.Name, t.Shape)
+	// No dimension may be zero: E views of zero bytes each would let a hostile expert
+	// count (2^40) allocate without bound, where non-empty views are bounded by the file.
+	if len(t.Shape) != 3 || slices.Contains(t.Shape, 0) {
+		return nil, fmt.Errorf("llada2: %s: stacked expert tensor %q has shape %v, want [experts, rows, cols], none zero", t.File, t.Name, t.Shape)
 	}
 	e := t.Shape[0]
 	per, err := t.DType.ByteSize(t.Shape[1:], int64(len(t.Data)))

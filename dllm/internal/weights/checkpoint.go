@@ -62,9 +62,9 @@ func Open(path string) (*Checkpoint, error) {
 	var ck *Checkpoint
 	switch {
 	case st.IsDir():
-		ck, err = openSafetensorsDir(path)
+		err = CatchFaults(path, func() (err error) { ck, err = openSafetensorsDir(path); return err })
 	case strings.HasSuffix(strings.ToLower(path), ".gguf"):
-		ck, err = openGGUF(path)
+		err = CatchFaults(path, func() (err error) { ck, err = openGGUF(path); return err })
 	default:
 		return nil, fmt.Errorf("%s: not a checkpoint directory or a .gguf file", path)
 	}

@@ -107,8 +107,8 @@ func (m *mapping) unmap() error {
 // CatchFaults runs f with memory faults turned into errors: a file truncated under its
 // mapping makes a read past the new end raise SIGBUS, which would otherwise kill the
 // process. Only faults on the calling goroutine are caught, so f must not hand mapped
-// memory to other goroutines.
-func CatchFaults(f func() error) (err error) {
+// memory to other goroutines. file names what is read in the error.
+func CatchFaults(file string, f func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
@@ -116,7 +116,7 @@ func CatchFaults(f func() error) (err error) {
 			return
 		}
 		if fault, ok := r.(interface{ Addr() uintptr }); ok {
-			err = fmt.Errorf("%w: memory fault at %#x reading a mapped file (truncated?)", ErrChanged, fault.Addr())
+			err = fmt.Errorf("%s: %w: memory fault at %#x reading it (truncated?)", file, ErrChanged, fault.Addr())
 			return
 		}
 		panic(r)
