@@ -16,6 +16,10 @@ import (
 // ErrClosed is returned by a Model or Session used after Close.
 var ErrClosed = errors.New("dllm: model or session is closed")
 
+// ErrModelChanged is returned by a Model whose files were truncated or rewritten after
+// loading: the memory-mapped weights are no longer those that were checked. Reload it.
+var ErrModelChanged = weights.ErrChanged
+
 // LoadOptions controls Load.
 type LoadOptions struct {
 	// Threads is the size of the model's worker pool; 0 means GOMAXPROCS.
@@ -136,6 +140,16 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	return m.ck.Close()
+}
+
+// usable reports why the model cannot run: closed, or its files changed on disk since
+// loading (one fstat per file, so a truncated file is an error here rather than a
+// SIGBUS in the forward pass). The caller holds m.mu for reading.
+func (m *Model) usable() error {
+	if m.closed {
+		return ErrClosed
+	}
+	return m.ck.Verify()
 }
 
 // Info describes the model.
