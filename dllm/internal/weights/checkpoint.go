@@ -161,7 +161,7 @@ func (ck *Checkpoint) openShards(dir, indexPath string) error {
 	shards := map[string][]string{} // shard file -> tensor names indexed to it
 	for name, file := range idx.WeightMap {
 		if file == "" || file != filepath.Base(file) || file == "." || file == ".." || strings.ContainsAny(file, `/\`) {
-			return fmt.Errorf("%s: tensor %q: shard %q is not a plain file name", indexPath, name, file)
+			return fmt.Errorf("%s: tensor %s: shard %s is not a plain file name", indexPath, Quote(name), Quote(file))
 		}
 		shards[file] = append(shards[file], name)
 	}
@@ -176,7 +176,7 @@ func (ck *Checkpoint) openShards(dir, indexPath string) error {
 		st, err := ck.mapSafetensors(path)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("%s: shard %s (holding tensor %q) is missing", indexPath, file, shards[file][0])
+				return fmt.Errorf("%s: shard %s (holding tensor %s) is missing", indexPath, file, Quote(shards[file][0]))
 			}
 			return err
 		}
@@ -184,15 +184,15 @@ func (ck *Checkpoint) openShards(dir, indexPath string) error {
 		for _, t := range st.Tensors {
 			have[t.Name] = true
 			if want, ok := idx.WeightMap[t.Name]; !ok {
-				return fmt.Errorf("%s: tensor %q is not in the index %s", path, t.Name, SafetensorsIndexFile)
+				return fmt.Errorf("%s: tensor %s is not in the index %s", path, Quote(t.Name), SafetensorsIndexFile)
 			} else if want != file {
-				return fmt.Errorf("%s: tensor %q is indexed to shard %s", path, t.Name, want)
+				return fmt.Errorf("%s: tensor %s is indexed to shard %s", path, Quote(t.Name), want)
 			}
 			total += int64(len(t.Data))
 		}
 		for _, name := range shards[file] {
 			if !have[name] {
-				return fmt.Errorf("%s: tensor %q, indexed to this shard, is not in it", path, name)
+				return fmt.Errorf("%s: tensor %s, indexed to this shard, is not in it", path, Quote(name))
 			}
 		}
 		ck.Tensors = append(ck.Tensors, st.Tensors...)
@@ -216,8 +216,8 @@ func (ck *Checkpoint) buildIndex() error {
 	for i, t := range ck.Tensors {
 		if _, dup := ck.index[t.Name]; dup {
 			prev := ck.Tensors[ck.index[t.Name]]
-			return fmt.Errorf("tensor %q is in both %s (%s %v) and %s (%s %v)",
-				t.Name, prev.File, prev.DType, prev.Shape, t.File, t.DType, t.Shape)
+			return fmt.Errorf("tensor %s is in both %s (%s %v) and %s (%s %v)",
+				Quote(t.Name), prev.File, prev.DType, prev.Shape, t.File, t.DType, t.Shape)
 		}
 		ck.index[t.Name] = i
 	}
