@@ -206,6 +206,11 @@ func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	c.NumExperts = k.int("expert_count", 0)
 	c.NumExpertsPerTok = k.int("expert_used_count", 0)
 	c.NumSharedExperts = k.int("expert_shared_count", 0)
+	// llama.cpp sizes the shared expert by this key; a file where it disagrees with the
+	// expert width would run differently there than here.
+	if v := k.int("expert_shared_feed_forward_length", c.MoEIntermediateSize); v != c.MoEIntermediateSize {
+		k.errs = append(k.errs, fmt.Errorf("%s.expert_shared_feed_forward_length %d differs from expert_feed_forward_length %d", arch, v, c.MoEIntermediateSize))
+	}
 	c.NumGroups = k.int("expert_group_count", 1)
 	c.TopKGroups = k.int("expert_group_used_count", c.NumGroups)
 	c.RoutedScalingFactor = k.float("expert_weights_scale", 1)
@@ -299,6 +304,8 @@ const (
 	MaxSize      = 1 << 24 // any dimension or count
 	MaxContext   = 1 << 22 // max_position_embeddings
 	maxRopeBytes = 1 << 30 // cos and sin tables together
+
+	maxRoutedScaling = 1e3
 )
 
 // Validate rejects configurations that are not a runnable LLaDA2 model, naming the field:
@@ -332,6 +339,9 @@ func (c Config) Validate() error {
 		if p.v > MaxSize {
 			return fmt.Errorf("%s = %d is beyond the limit of %d", p.name, p.v, MaxSize)
 		}
+	}
+	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize {
+		return fmt.Errorf("pad_token_id %d is outside the vocabulary of %d", c.PadTokenID, c.VocabSize)
 	}
 	if c.MaxPositionEmbeddings > MaxContext {
 		return fmt.Errorf("max_position_embeddings = %d is beyond the limit of %d", c.MaxPositionEmbeddings, MaxContext)
@@ -386,8 +396,10 @@ func (c Config) Validate() error {
 	if c.ScoreFunction != "sigmoid" {
 		return fmt.Errorf("score_function %q is not supported (LLaDA2 routes with sigmoid)", c.ScoreFunction)
 	}
-	if !(c.RoutedScalingFactor > 0) || math.IsInf(c.RoutedScalingFactor, 0) {
-		return fmt.Errorf("routed_scaling_factor %g, want > 0", c.RoutedScalingFactor)
+	// Bounded because it scales activations: 1e308 overflows float32 to Inf and the
+	// logits to NaN. LLaDA2 uses 2.5.
+	if !(c.RoutedScalingFactor > 0) || c.RoutedScalingFactor > maxRoutedScaling {
+		return fmt.Errorf("routed_scaling_factor %g, want in (0, %g]", c.RoutedScalingFactor, float64(maxRoutedScaling))
 	}
 	return nil
 }

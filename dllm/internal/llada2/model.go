@@ -217,7 +217,7 @@ func (b *binder) unused(tensors []weights.Tensor) {
 	var names []string
 	for _, t := range tensors {
 		if !b.used[t.Name] {
-			names = append(names, t.Name)
+			names = append(names, weights.Quote(t.Name))
 		}
 	}
 	if len(names) == 0 {

@@ -136,7 +136,7 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 		l, rest, ok := splitLayer(t.Name, "blk.")
 		proj, stacked := ggufStacked[rest]
 		if !ok || !stacked {
-			return nil, fmt.Errorf("llada2: %s: tensor %q is not part of the LLaDA2 layout", t.File, t.Name)
+			return nil, fmt.Errorf("llada2: %s: tensor %s is not part of the LLaDA2 layout", t.File, weights.Quote(t.Name))
 		}
 		experts, err := splitExperts(t, fmt.Sprintf("model.layers.%d.mlp.experts.", l), proj)
 		if err != nil {
@@ -147,7 +147,7 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	for i := 1; i < len(out); i++ {
 		if out[i].Name == out[i-1].Name {
-			return nil, fmt.Errorf("llada2: %s: two tensors map to %q", ck.Path, out[i].Name)
+			return nil, fmt.Errorf("llada2: %s: two tensors map to %s", ck.Path, weights.Quote(out[i].Name))
 		}
 	}
 	return out, nil
