@@ -118,7 +118,11 @@ func loadTokenizer(ck *weights.Checkpoint) (*tokenizer.Tokenizer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
 		}
-		return tokenizer.FromGGUF(v)
+		tok, err := tokenizer.FromGGUF(v)
+		if err != nil {
+			return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
+		}
+		return tok, nil
 	}
 	dir := ck.Path
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
