@@ -32,7 +32,9 @@ func TestCases(t *testing.T) {
 			"truncated at byte 24 (after the header)", "tensor info 0 dropped, its data kept",
 			"every tensor offset shifted by the alignment",
 		}},
-		{"safetensors", st, func(b []byte) ([]Case, error) { return Safetensors(b, func(n string) bool { return n == "model.norm.weight" || n == "lm_head.weight" }) }, []string{
+		{"safetensors", st, func(b []byte) ([]Case, error) {
+			return Safetensors(b, func(n string) bool { return n == "model.norm.weight" || n == "lm_head.weight" })
+		}, []string{
 			"header length = 9223372036854775808", "tensor model.norm.weight dim 0 = -1",
 			"tensor lm_head.weight data_offsets 1 = 9223372036854775808", "tensor model.norm.weight dropped from the header",
 			"every data offset shifted by 2",
