@@ -38,7 +38,23 @@ type hostileCase struct {
 	file    string // the file replaced, relative to the model directory
 	build   func() []byte
 	special string // instead of data: "fifo", "dir" or "dev" (a symlink to /dev/zero)
+	expect  outcome
 }
+
+// outcome is what a case may end in besides a clean error.
+type outcome int
+
+const (
+	// sameOutput: damage to the file's structure (sizes, offsets, tensor entries,
+	// truncation) or to the tokenizer. If it loads, nothing may have changed: the logits
+	// of fixed token ids must equal the base model's bit for bit.
+	sameOutput outcome = iota
+	// otherOutput: a changed configuration value that may describe another valid
+	// model; if it loads, the logits need only be finite.
+	otherOutput
+	// mustFail: a file known to be inconsistent; it must be refused.
+	mustFail
+)
 
 // hostileBases are the files of each base model, by name in the case directory.
 func hostileBases(t testing.TB) map[string]map[string]string {
@@ -70,17 +86,29 @@ func hostileCorpus(t testing.TB) []hostileCase {
 		return b
 	}
 	var cs []hostileCase
-	add := func(base, file string, gen func([]byte) ([]corpus.Case, error)) {
+	add := func(base, file string, gen func([]byte) ([]corpus.Case, error), expect func(name string) outcome) {
 		got, err := gen(read(base, file))
 		if err != nil {
 			t.Fatalf("%s/%s: %v", base, file, err)
 		}
 		for _, c := range got {
-			cs = append(cs, hostileCase{name: c.Name, base: base, file: file, build: c.Build})
+			cs = append(cs, hostileCase{name: c.Name, base: base, file: file, build: c.Build, expect: expect(c.Name)})
 		}
 	}
-	add("gguf", "model.gguf", corpus.GGUF)
-	add("gguf", "model.gguf", consistentGGUFs)
+	always := func(o outcome) func(string) outcome { return func(string) outcome { return o } }
+	// A metadata value or type ("kv <key> ...") may change the configuration; key
+	// lengths ("kv <n> key"), counts and tensor infos are structure.
+	add("gguf", "model.gguf", corpus.GGUF, func(name string) outcome {
+		if strings.HasPrefix(name, "kv ") && !strings.ContainsAny(name[3:4], "0123456789") {
+			return otherOutput
+		}
+		return sameOutput
+	})
+	consistent, err := consistentGGUFs(read("gguf", "model.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs = append(cs, consistent...)
 	// Layer 0's tensors and expert 0 cover every kind of tensor; the other layers
 	// would repeat the same checks.
 	add("hf", "model.safetensors", func(b []byte) ([]corpus.Case, error) {
@@ -89,14 +117,15 @@ func hostileCorpus(t testing.TB) []hostileCase {
 				strings.HasPrefix(name, "model.layers.1.") && !strings.Contains(name, "experts.") ||
 				strings.HasPrefix(name, "model.layers.1.mlp.experts.0.")
 		})
-	})
-	for _, f := range []string{"config.json", "tokenizer.json", "tokenizer_config.json"} {
-		add("hf", f, corpus.JSON)
+	}, always(sameOutput))
+	add("hf", "config.json", corpus.JSON, always(otherOutput))
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		add("hf", f, corpus.JSON, always(sameOutput))
 	}
-	add("sharded", "model.safetensors.index.json", corpus.JSON)
+	add("sharded", "model.safetensors.index.json", corpus.JSON, always(sameOutput))
 	add("sharded", "model-00002-of-00002.safetensors", func(b []byte) ([]corpus.Case, error) {
 		return []corpus.Case{{Name: "shard truncated to half", Build: func() []byte { return b[:len(b)/2] }}}, nil
-	})
+	}, always(mustFail))
 	edits := []struct{ base, file, name, old, new string }{
 		{"hf", "tokenizer_config.json", "eos_token is the mask", `"eos_token": "<|endoftext|>"`, `"eos_token": "<|mask|>"`},
 		{"hf", "tokenizer_config.json", "eos_token absent from the vocabulary", `"eos_token": "<|endoftext|>"`, `"eos_token": "<|no such token|>"`},
@@ -112,7 +141,7 @@ func hostileCorpus(t testing.TB) []hostileCase {
 			t.Fatalf("%s: %s has no %s", e.name, e.file, e.old)
 		}
 		edited := bytes.Replace(b, []byte(e.old), []byte(e.new), 1)
-		cs = append(cs, hostileCase{name: e.name, base: e.base, file: e.file, build: func() []byte { return edited }})
+		cs = append(cs, hostileCase{name: e.name, base: e.base, file: e.file, build: func() []byte { return edited }, expect: mustFail})
 	}
 	specials := map[string][]string{
 		"gguf":    {"model.gguf"},
@@ -122,7 +151,7 @@ func hostileCorpus(t testing.TB) []hostileCase {
 	for base, files := range specials {
 		for _, f := range files {
 			for _, kind := range []string{"fifo", "dir", "dev"} {
-				cs = append(cs, hostileCase{name: kind + " as " + f, base: base, file: f, special: kind})
+				cs = append(cs, hostileCase{name: kind + " as " + f, base: base, file: f, special: kind, expect: mustFail})
 			}
 		}
 	}
@@ -133,7 +162,7 @@ func hostileCorpus(t testing.TB) []hostileCase {
 // all agree and only the meaning is hostile: keys retyped to absurd values, special ids
 // colliding or outside the vocabulary, a block count below the layers present, a
 // stacked expert tensor of 2^40 empty experts, each tensor missing.
-func consistentGGUFs(data []byte) ([]corpus.Case, error) {
+func consistentGGUFs(data []byte) ([]hostileCase, error) {
 	g, err := weights.ParseGGUF(data, "base.gguf")
 	if err != nil {
 		return nil, err
@@ -142,11 +171,11 @@ func consistentGGUFs(data []byte) ([]corpus.Case, error) {
 	for i, t := range g.Tensors {
 		infos[i] = weights.TensorInfo{Name: t.Name, DType: t.DType, Shape: t.Shape}
 	}
-	var cs []corpus.Case
+	var cs []hostileCase
 	// write adds a case written lazily (the corpus would not fit in memory at once);
 	// the writer cannot refuse these headers, so a failure is a bug in the test.
-	write := func(name string, kvs []weights.KV, infos []weights.TensorInfo) {
-		cs = append(cs, corpus.Case{Name: name, Build: func() []byte {
+	write := func(name string, expect outcome, kvs []weights.KV, infos []weights.TensorInfo) {
+		cs = append(cs, hostileCase{name: name, base: "gguf", file: "model.gguf", expect: expect, build: func() []byte {
 			var buf bytes.Buffer
 			w, err := weights.NewGGUFWriter(&buf, kvs, infos)
 			for _, in := range infos {
@@ -168,7 +197,7 @@ func consistentGGUFs(data []byte) ([]corpus.Case, error) {
 			return buf.Bytes()
 		}})
 	}
-	keyed := func(name, key string, v weights.Value) {
+	keyed := func(name string, expect outcome, key string, v weights.Value) {
 		kvs := append([]weights.KV(nil), g.Meta.KVs()...)
 		found := false
 		for i := range kvs {
@@ -179,14 +208,14 @@ func consistentGGUFs(data []byte) ([]corpus.Case, error) {
 		if !found {
 			kvs = append(kvs, weights.KV{Key: key, Value: v})
 		}
-		write(name, kvs, infos)
+		write(name, expect, kvs, infos)
 	}
 	for _, kv := range g.Meta.KVs() {
 		if _, isInt := kv.Value.Int(); !isInt || kv.Value.Type() == weights.TypeArray {
 			continue
 		}
 		for _, v := range []any{uint64(1) << 63, int32(-1), uint64(1) << 31, "1", []uint32{1, 2}} {
-			keyed(fmt.Sprintf("%s retyped as %T %v", kv.Key, v, v), kv.Key, weights.MustValue(v))
+			keyed(fmt.Sprintf("%s retyped as %T %v", kv.Key, v, v), otherOutput, kv.Key, weights.MustValue(v))
 		}
 	}
 	mask, _ := g.Meta.Uint("tokenizer.ggml.mask_token_id")
@@ -196,19 +225,25 @@ func consistentGGUFs(data []byte) ([]corpus.Case, error) {
 	}
 	for _, k := range []string{"eos", "bos", "padding"} {
 		key := "tokenizer.ggml." + k + "_token_id"
-		keyed(k+" id is the mask id", key, weights.MustValue(uint32(mask)))
-		keyed(k+" id is the vocabulary size", key, weights.MustValue(vocab))
+		keyed(k+" id is the mask id", mustFail, key, weights.MustValue(uint32(mask)))
+		keyed(k+" id is the vocabulary size", mustFail, key, weights.MustValue(vocab))
 	}
-	keyed("block_count below the layers present", "llada2.block_count", weights.MustValue(uint32(2)))
-	keyed("context_length 2^31", "llada2.context_length", weights.MustValue(uint32(1)<<31))
+	keyed("block_count below the layers present", mustFail, "llada2.block_count", weights.MustValue(uint32(2)))
+	keyed("context_length 2^31", mustFail, "llada2.context_length", weights.MustValue(uint32(1)<<31))
 	for i, in := range infos {
 		if strings.HasSuffix(in.Name, "_exps.weight") {
 			huge := append([]weights.TensorInfo(nil), infos...)
 			huge[i].Shape = []int{1 << 40, 0, in.Shape[2]}
-			write(in.Name+" as 2^40 empty experts", g.Meta.KVs(), huge)
+			write(in.Name+" as 2^40 empty experts", mustFail, g.Meta.KVs(), huge)
 		}
 		less := append(append([]weights.TensorInfo(nil), infos[:i]...), infos[i+1:]...)
-		write(in.Name+" missing", g.Meta.KVs(), less)
+		// Without output.weight the head is tied to the embedding, and the expert
+		// bias is optional: both describe other valid models.
+		missing := mustFail
+		if in.Name == "output.weight" || strings.HasSuffix(in.Name, "exp_probs_b.bias") {
+			missing = otherOutput
+		}
+		write(in.Name+" missing", missing, g.Meta.KVs(), less)
 	}
 	return cs, nil
 }
@@ -270,18 +305,41 @@ func runHostileChild(t *testing.T) {
 	cases := hostileCorpus(t)
 	bases := hostileBases(t)
 	scratch := t.TempDir()
-	loaded := 0
+	// The logits of each base model, for the cases that must not change them: each
+	// base loaded through a case that replaces one file with itself.
+	want := map[string][]float32{}
+	for base, files := range bases {
+		for file, src := range files {
+			orig, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path, _ := materialize(t, filepath.Join(scratch, base), files, hostileCase{base: base, file: file, build: func() []byte { return orig }})
+			m, err := Load(path, LoadOptions{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[base], err = m.Logits(hostileTokens[:], "block:4")
+			m.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	counts := map[string]int{}
 	for i, c := range cases {
 		fmt.Fprintf(os.Stderr, "CASE %d %s/%s: %s\n", i, c.base, c.file, c.name)
 		dir := filepath.Join(scratch, fmt.Sprint(i))
-		path, target := materialize(t, dir, bases[c.base], c)
+		path, _ := materialize(t, dir, bases[c.base], c)
 		done := make(chan error, 1)
-		go func() { done <- checkHostile(path, target) }()
+		go func() { done <- checkHostile(path, c.expect, want[c.base]) }()
 		select {
 		case err := <-done:
-			if errors.Is(err, errLoaded) {
-				loaded++
-			} else if err != nil {
+			var res hostileResult
+			if errors.As(err, &res) {
+				counts[string(res)]++
+			} else {
 				t.Errorf("%s/%s: %s: %v", c.base, c.file, c.name, err)
 			}
 		case <-time.After(20 * time.Second):
@@ -290,8 +348,24 @@ func runHostileChild(t *testing.T) {
 		}
 		os.RemoveAll(dir)
 	}
-	fmt.Printf("CORPUS %d cases: %d loaded consistently, %d refused with a clean error\n", len(cases), loaded, len(cases)-loaded)
+	fmt.Printf("CORPUS %d cases: %d refused with a clean error, %d loaded unchanged, %d loaded as another valid model\n",
+		len(cases), counts[string(refused)], counts[string(unchanged)], counts[string(other)])
 }
+
+// hostileTokens are the ids whose logits are compared: no special token, so a change
+// to the tokenizer's special ids cannot change them.
+var hostileTokens = [4]int32{1, 2, 3, 4}
+
+// hostileResult is how a case ended when it ended well.
+type hostileResult string
+
+func (r hostileResult) Error() string { return string(r) }
+
+const (
+	refused   hostileResult = "refused"
+	unchanged hostileResult = "loaded unchanged"
+	other     hostileResult = "loaded as another model"
+)
 
 // materialize writes the case's model directory: base files as symlinks, the replaced
 // one as given. It returns the path to load and the replaced file's path.
@@ -327,16 +401,15 @@ func materialize(t *testing.T, dir string, base map[string]string, c hostileCase
 	return dir, target
 }
 
-var errLoaded = errors.New("loaded")
-
 // maxErrorLen bounds a load error's message: lists of problems are capped.
 const maxErrorLen = 4096
 
 // checkHostile loads path (and inspects it). A failure must be an error naming the path
 // (the model directory, or the file for a GGUF), of bounded length. A success must be a
 // consistent model: special tokens distinct and inside the vocabulary, Inspect agreeing,
-// and a forward pass giving finite logits. It returns errLoaded for a consistent model.
-func checkHostile(path, file string) error {
+// finite logits, and for expect == sameOutput the base model's logits (want) exactly.
+// It returns the hostileResult of a case that ended well, any other error otherwise.
+func checkHostile(path string, expect outcome, want []float32) error {
 	_, ierr := Inspect(path)
 	m, err := Load(path, LoadOptions{Threads: 1})
 	if err != nil {
@@ -347,18 +420,19 @@ func checkHostile(path, file string) error {
 		case len(msg) > maxErrorLen:
 			return fmt.Errorf("an error of %d bytes: %.300s…", len(msg), msg)
 		}
-		return nil
+		return refused
 	}
 	defer m.Close()
 	info := m.Info()
 	switch {
+	case expect == mustFail:
+		return errors.New("loads, but the file is inconsistent")
 	case ierr != nil:
 		return fmt.Errorf("loads, but Inspect fails: %v", ierr)
 	case info.MaskID < 0 || info.EOSID < 0 || int(info.MaskID) >= info.VocabSize || int(info.EOSID) >= info.VocabSize || info.MaskID == info.EOSID:
 		return fmt.Errorf("loads with special tokens mask %d, eos %d in a vocabulary of %d", info.MaskID, info.EOSID, info.VocabSize)
 	}
-	tokens := []int32{info.MaskID, 1, 2, 3}
-	logits, err := m.Logits(tokens[:min(len(tokens), info.ContextLength)], "block:4")
+	logits, err := m.Logits(hostileTokens[:min(len(hostileTokens), info.ContextLength)], "block:4")
 	if err != nil {
 		return fmt.Errorf("loads, but the forward pass fails: %v", err)
 	}
@@ -367,7 +441,18 @@ func checkHostile(path, file string) error {
 			return fmt.Errorf("loads, but logit %d is %v", i, x)
 		}
 	}
-	return errLoaded
+	if expect == otherOutput {
+		return other
+	}
+	if len(logits) != len(want) {
+		return fmt.Errorf("loads, but gives %d logits where the intact model gives %d", len(logits), len(want))
+	}
+	for i := range want {
+		if logits[i] != want[i] {
+			return fmt.Errorf("loads, but logit %d is %g where the intact model gives %g", i, logits[i], want[i])
+		}
+	}
+	return unchanged
 }
 
 // A weights file truncated or rewritten in place after loading is an error at the next
