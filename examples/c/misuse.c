@@ -608,8 +608,8 @@ static void test_hostile_files(const char *path) {
 	expect_message(p);
 	EXPECT(m == NULL);
 
-	/* A config whose context would size gigabytes of tables: FORMAT, not a recovered
-	 * panic that poisons the library... */
+	/* A config whose context (2^62) overflows the size of the RoPE tables: FORMAT, not
+	 * a recovered panic that poisons the library... */
 	model_dir(path, dir, "huge-context", "config.json", NULL, model, sizeof model);
 	snprintf(p, sizeof p, "%s/config.json", path);
 	size_t len = 0;
@@ -620,7 +620,7 @@ static void test_hostile_files(const char *path) {
 	if (at != NULL) {
 		char *end = at + strlen(key) + strspn(at + strlen(key), "0123456789");
 		char *edited = malloc(len + 32);
-		int k = snprintf(edited, len + 32, "%.*s2147483648%s", (int)(at + strlen(key) - cfg), cfg, end);
+		int k = snprintf(edited, len + 32, "%.*s4611686018427387904%s", (int)(at + strlen(key) - cfg), cfg, end);
 		snprintf(p, sizeof p, "%s/config.json", model);
 		EXPECT(write_all(p, edited, (size_t)k) == 0);
 		free(edited);
