@@ -352,9 +352,10 @@ func (c Config) Validate() error {
 	if c.RotaryDim <= 0 || c.RotaryDim > c.HeadDim || c.RotaryDim%2 != 0 {
 		return fmt.Errorf("rotary_dim %d must be even and in 2…head_dim %d", c.RotaryDim, c.HeadDim)
 	}
-	if b := int64(c.MaxPositionEmbeddings) * int64(c.RotaryDim/2) * 8; b > maxRopeBytes {
-		return fmt.Errorf("max_position_embeddings %d × rotary_dim %d needs a RoPE table of %d MiB, beyond the limit of %d MiB",
-			c.MaxPositionEmbeddings, c.RotaryDim, b>>20, maxRopeBytes>>20)
+	// Divided, not multiplied: the check must hold even for sizes that overflow.
+	if half := c.RotaryDim / 2; half > 0 && c.MaxPositionEmbeddings > maxRopeBytes/8/half {
+		return fmt.Errorf("max_position_embeddings %d × rotary_dim %d needs RoPE tables of %.0f MiB, beyond the limit of %d MiB",
+			c.MaxPositionEmbeddings, c.RotaryDim, float64(c.MaxPositionEmbeddings)*float64(half)*8/(1<<20), maxRopeBytes>>20)
 	}
 	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
 		return fmt.Errorf("rope_theta %g, want > 0", c.RopeTheta)
