@@ -293,6 +293,8 @@ func TestHostileCorpus(t *testing.T) {
 			report = report[max(0, strings.LastIndex(report[:i], "\n")):]
 		} else if i := strings.Index(report, "\npanic:"); i >= 0 {
 			report = report[i:]
+		} else if i := strings.LastIndex(report, "\nCASE "); i >= 0 {
+			report = report[i+1:] // a hang or an exit: what followed the last case
 		}
 		t.Fatalf("child process failed (%v) in case %q:\n%.4000s", err, last, report)
 	}
