@@ -206,10 +206,12 @@ func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	c.NumExperts = k.int("expert_count", 0)
 	c.NumExpertsPerTok = k.int("expert_used_count", 0)
 	c.NumSharedExperts = k.int("expert_shared_count", 0)
-	// llama.cpp sizes the shared expert by this key; a file where it disagrees with the
-	// expert width would run differently there than here.
-	if v := k.int("expert_shared_feed_forward_length", c.MoEIntermediateSize); v != c.MoEIntermediateSize {
-		k.errs = append(k.errs, fmt.Errorf("%s.expert_shared_feed_forward_length %d differs from expert_feed_forward_length %d", arch, v, c.MoEIntermediateSize))
+	// llama.cpp sizes the shared expert by this key, a file where it disagrees with the
+	// expert width would run differently there than here. Converters write the width of
+	// one shared expert or of all of them together; either agrees.
+	if v := k.int("expert_shared_feed_forward_length", c.MoEIntermediateSize); v != c.MoEIntermediateSize && v != c.MoEIntermediateSize*c.NumSharedExperts {
+		k.errs = append(k.errs, fmt.Errorf("%s.expert_shared_feed_forward_length %d is neither expert_feed_forward_length %d nor %d times it",
+			arch, v, c.MoEIntermediateSize, c.NumSharedExperts))
 	}
 	c.NumGroups = k.int("expert_group_count", 1)
 	c.TopKGroups = k.int("expert_group_used_count", c.NumGroups)
