@@ -36,6 +36,10 @@ type stamp struct {
 	ctime int64 // nanoseconds; 0 where unavailable
 }
 
+func (a stamp) same(b stamp) bool {
+	return a.size == b.size && a.mtime.Equal(b.mtime) && a.ctime == b.ctime
+}
+
 func stampOf(st os.FileInfo) stamp {
 	return stamp{size: st.Size(), mtime: st.ModTime(), ctime: changeTime(st)}
 }
@@ -79,7 +83,7 @@ func (m *mapping) verify() error {
 	switch {
 	case now.size != m.stamp.size:
 		return fmt.Errorf("%s: %w: %d bytes, %d when loaded; reload the model", m.path, ErrChanged, now.size, m.stamp.size)
-	case now != m.stamp:
+	case !now.same(m.stamp):
 		return fmt.Errorf("%s: %w: rewritten at %s; reload the model", m.path, ErrChanged, now.mtime.Format(time.RFC3339))
 	}
 	return nil
