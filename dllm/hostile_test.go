@@ -109,11 +109,11 @@ func hostileCorpus(t testing.TB) []hostileCase {
 		t.Fatal(err)
 	}
 	cs = append(cs, consistent...)
-	// Layer 0's tensors and expert 0 cover every kind of tensor; the other layers
-	// would repeat the same checks.
+	// The global tensors, dense layer 0, and MoE layer 1 with its expert 0 cover every
+	// kind of tensor; the other layers and experts would repeat the same checks.
 	add("hf", "model.safetensors", func(b []byte) ([]corpus.Case, error) {
 		return corpus.Safetensors(b, func(name string) bool {
-			return !strings.HasPrefix(name, "model.layers.") ||
+			return !strings.HasPrefix(name, "model.layers.") || strings.HasPrefix(name, "model.layers.0.") ||
 				strings.HasPrefix(name, "model.layers.1.") && !strings.Contains(name, "experts.") ||
 				strings.HasPrefix(name, "model.layers.1.mlp.experts.0.")
 		})
