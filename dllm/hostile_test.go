@@ -143,15 +143,17 @@ func hostileCorpus(t testing.TB) []hostileCase {
 		edited := bytes.Replace(b, []byte(e.old), []byte(e.new), 1)
 		cs = append(cs, hostileCase{name: e.name, base: e.base, file: e.file, build: func() []byte { return edited }, expect: mustFail})
 	}
-	specials := map[string][]string{
-		"gguf":    {"model.gguf"},
-		"hf":      {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"},
-		"sharded": {"model.safetensors.index.json", "model-00001-of-00002.safetensors"},
-	}
-	for base, files := range specials {
-		for _, f := range files {
+	for _, sp := range []struct {
+		base  string
+		files []string
+	}{
+		{"gguf", []string{"model.gguf"}},
+		{"hf", []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"}},
+		{"sharded", []string{"model.safetensors.index.json", "model-00001-of-00002.safetensors"}},
+	} {
+		for _, f := range sp.files {
 			for _, kind := range []string{"fifo", "dir", "dev"} {
-				cs = append(cs, hostileCase{name: kind + " as " + f, base: base, file: f, special: kind, expect: mustFail})
+				cs = append(cs, hostileCase{name: kind + " as " + f, base: sp.base, file: f, special: kind, expect: mustFail})
 			}
 		}
 	}
