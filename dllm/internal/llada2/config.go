@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -73,7 +74,11 @@ func LoadConfig(ck *weights.Checkpoint) (Config, error) {
 		err = c.Validate()
 	}
 	if err != nil {
-		return Config{}, fmt.Errorf("llada2: %s: %w", ck.Path, err)
+		where := ck.Path
+		if ck.Format == weights.FormatSafetensors {
+			where = filepath.Join(ck.Path, weights.ConfigFile) // the file at fault
+		}
+		return Config{}, fmt.Errorf("llada2: %s: %w", where, err)
 	}
 	return c, nil
 }
