@@ -37,8 +37,8 @@ type Session struct {
 func (m *Model) NewSession() (*Session, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
+	if err := m.usable(); err != nil {
+		return nil, err
 	}
 	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16})
 	if err != nil {
@@ -157,8 +157,8 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	m := s.m
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed {
-		return Result{}, ErrClosed
+	if err := m.usable(); err != nil {
+		return Result{}, err
 	}
 
 	do, flush := s.decodeOptions(prompt, &opts)

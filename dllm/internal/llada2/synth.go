@@ -142,8 +142,10 @@ func hfLayout(cfg *Config) []hfTensor {
 		p := fmt.Sprintf("model.layers.%d.", i)
 		add(p+"input_layernorm.weight", H)
 		add(p+"attention.query_key_value.weight", (Nq+2*Nkv)*D, H)
-		add(p+"attention.query_layernorm.weight", D)
-		add(p+"attention.key_layernorm.weight", D)
+		if cfg.UseQKNorm {
+			add(p+"attention.query_layernorm.weight", D)
+			add(p+"attention.key_layernorm.weight", D)
+		}
 		add(p+"attention.dense.weight", H, Nq*D)
 		add(p+"post_attention_layernorm.weight", H)
 		if i < cfg.FirstKDenseReplace {
@@ -220,7 +222,7 @@ func checkSynth(o *SynthOptions, gguf bool) error {
 		return fmt.Errorf("synth: unsupported weight type %s (want f32, f16, bf16 or q8_0)", o.DType)
 	}
 	c := o.Config
-	return checkConfig(&c)
+	return c.Validate()
 }
 
 // WriteSyntheticGGUF writes a synthetic model as a GGUF file with the keys and tensor
