@@ -40,11 +40,11 @@ func (m *Model) NewSession() (*Session, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
-	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16})
+	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16, MaxRun: MaxBlockLength})
 	if err != nil {
 		return nil, err
 	}
-	return &Session{m: m, st: st, dec: decode.New(st, m.info.VocabSize, st.Capacity())}, nil
+	return &Session{m: m, st: st, dec: decode.New(st, m.info.VocabSize, st.Capacity(), st.MaxRun())}, nil
 }
 
 // Close releases the session's KV cache. Closing twice is harmless.
@@ -159,6 +159,13 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	defer m.mu.RUnlock()
 	if m.closed {
 		return Result{}, ErrClosed
+	}
+	switch c := s.st.Capacity(); {
+	case len(prompt) > c:
+		return Result{}, invalidf("dllm: prompt of %d tokens exceeds the context of %d", len(prompt), c)
+	case opts.MaxTokens > c-len(prompt):
+		return Result{}, invalidf("dllm: MaxTokens %d after a prompt of %d tokens exceeds the context of %d",
+			opts.MaxTokens, len(prompt), c)
 	}
 
 	do, flush := s.decodeOptions(prompt, &opts)

@@ -129,8 +129,9 @@ func invalid(format string, args ...any) error {
 
 func badUnit(x float64) bool { return math.IsNaN(x) || x < 0 || x > 1 }
 
-// validate checks a request against the model's vocabulary and context capacity.
-func (o *Options) validate(prompt []int32, vocab, capacity int) error {
+// validate checks a request against the model's vocabulary, context capacity and the
+// longest run one forward takes (maxBlock).
+func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error {
 	switch {
 	case o.Variant != V20 && o.Variant != V21:
 		return invalid("unknown variant %v", o.Variant)
@@ -193,6 +194,16 @@ func (o *Options) validate(prompt []int32, vocab, capacity int) error {
 	}
 	if o.ReusePrefix < 0 || o.ReusePrefix > len(prompt) {
 		return invalid("reuse prefix %d outside [0, %d]", o.ReusePrefix, len(prompt))
+	}
+	// Each term alone is bounded by the capacity first, so that the sum below cannot
+	// overflow whatever sizes the caller passed.
+	switch {
+	case o.BlockLength > maxBlock:
+		return invalid("block length %d exceeds %d, the most positions one forward can hold", o.BlockLength, maxBlock)
+	case o.GenLength > capacity:
+		return invalid("generation length %d exceeds the context of %d", o.GenLength, capacity)
+	case len(prompt) > capacity:
+		return invalid("prompt of %d tokens exceeds the context of %d", len(prompt), capacity)
 	}
 	// The canvas is the prompt plus GenLength, rounded up to whole blocks.
 	lp, b := int64(len(prompt)), int64(o.BlockLength)

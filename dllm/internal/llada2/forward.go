@@ -149,6 +149,10 @@ func (s *State) Len() int { return s.n }
 // Capacity returns the most positions the cache may hold.
 func (s *State) Capacity() int { return s.kv.capacity }
 
+// MaxRun returns the most tokens one internal pass processes, hence the longest block a
+// Forward can run.
+func (s *State) MaxRun() int { return s.maxRun }
+
 // Truncate drops committed positions n… from the cache (chat prefix reuse).
 func (s *State) Truncate(n int) error {
 	if n < 0 || n > s.n {
