@@ -94,6 +94,9 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 
 // GenerateChat renders msgs with the model's chat template, adds the assistant
 // generation prompt and generates the reply. The session's history is not changed.
+// Message contents are plain text: special-token text in them is not parsed, so a
+// message cannot forge a turn or inject mask tokens (use Generate to pass special
+// tokens on purpose).
 func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts GenerateOptions) (Result, error) {
 	ids, err := s.m.encodeChat(msgs)
 	if err != nil {

@@ -311,14 +311,19 @@ typedef struct dllm_message {
 } dllm_message;
 
 /* Renders messages with the model's chat template plus the generation prompt and
- * generates the assistant's reply. The session's conversation is not changed. */
+ * generates the assistant's reply. The session's conversation is not changed.
+ * Message contents are plain text: special-token text in them (such as
+ * "<|role_end|>" or "<|mask|>") is encoded as ordinary characters, so a message cannot
+ * forge a turn; to pass special tokens on purpose, render the prompt yourself and use
+ * dllm_session_generate. */
 DLLM_API dllm_status dllm_session_generate_chat(dllm_session *s, const dllm_message *msgs,
                                                 size_t n_msgs,
                                                 const dllm_generate_params *params,
                                                 dllm_result **out);
 
 /* Multi-turn chat: appends the user message to the session's conversation, generates
- * the reply and keeps it in the conversation (reusing the cached prefix). */
+ * the reply and keeps it in the conversation (reusing the cached prefix). Messages are
+ * plain text, as for dllm_session_generate_chat. */
 DLLM_API dllm_status dllm_session_chat(dllm_session *s, const char *user,
                                        const dllm_generate_params *params,
                                        dllm_result **out);
