@@ -81,7 +81,9 @@ func (s *Session) History() []Message {
 }
 
 // Generate continues a raw prompt. Special-token text in it (such as <|role_end|>) is
-// recognised, so a prompt rendered by hand in the model's chat format works.
+// recognised, so a prompt rendered by hand in the model's chat format works. A prompt
+// holding the mask token, here or in GenerateIDs, is ErrInvalid: infilling is not
+// supported, and the decoder would overwrite it unreported.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (Result, error) {
 	if !utf8.ValidString(prompt) {
 		return Result{}, invalidf("dllm: prompt is not valid UTF-8")

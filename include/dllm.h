@@ -294,7 +294,9 @@ DLLM_API void dllm_session_free(dllm_session *s);
  * DLLM_STATUS_CANCELLED (a partial result for the last two), and to NULL otherwise.
  * params may be NULL for dllm_generate_default_params. */
 
-/* Generates a continuation of raw text (special tokens in it are parsed). */
+/* Generates a continuation of raw text (special tokens in it are parsed). A prompt
+ * containing the mask token (here or in dllm_session_generate_ids) is
+ * DLLM_STATUS_INVALID_ARGUMENT: infilling is not supported. */
 DLLM_API dllm_status dllm_session_generate(dllm_session *s, const char *prompt,
                                            const dllm_generate_params *params,
                                            dllm_result **out);

@@ -254,6 +254,10 @@ static void test_arguments(dllm_session *s, const dllm_model_info *info) {
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
 	ids[1] = info->vocab_size;
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	ids[1] = info->mask_id; /* a mask in the prompt would be overwritten unreported */
+	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT_STATUS(dllm_session_generate(s, "fill <|mask|> in", &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT(r == NULL);
 	/* A prompt longer than the context: rejected, not a crash. */
 	size_t n_long = (size_t)info->context_length + 1;
 	int32_t *long_ids = calloc(n_long, sizeof *long_ids);

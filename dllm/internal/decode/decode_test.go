@@ -488,6 +488,9 @@ func TestBadInputs(t *testing.T) {
 		{"stop id", func(o *Options) { o.StopIDs = []int32{fEOS, 99} }, nil, "stop id 99"},
 		{"stop id mask", func(o *Options) { o.StopIDs = []int32{fMask} }, nil, "is the mask token"},
 		{"prompt token", nil, []int32{1, 77}, "prompt token 77 at position 1"},
+		{"mask in the prompt's last block", nil, []int32{1, 2, 3, 4, 5, fMask}, "position 5 is the mask token"},
+		{"mask in a whole prompt block", nil, []int32{fMask, 2, 3, 4, 5, 6}, "position 0 is the mask token"},
+		{"mask in the prompt, 2.1", func(o *Options) { o.Variant = V21 }, []int32{1, fMask, 3}, "position 1 is the mask token"},
 		{"reuse prefix", func(o *Options) { o.ReusePrefix = 4 }, nil, "reuse prefix 4"},
 		// Sizes whose sum would overflow, and a block longer than one forward holds.
 		{"max gen length", func(o *Options) { o.GenLength = math.MaxInt }, nil, "generation length 9223372036854775807 exceeds"},

@@ -191,6 +191,12 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 		if !inVocab(t) {
 			return invalid("prompt token %d at position %d outside the vocabulary [0, %d)", t, i, vocab)
 		}
+		// The reference would fill a mask in the prompt's last block and drop the result
+		// (the output starts after the prompt) while leaving masks in earlier blocks
+		// as they are: no coherent meaning, so it is refused (llada2-spec.md §3.2).
+		if t == o.MaskID {
+			return invalid("prompt token at position %d is the mask token %d (masks in a prompt are not supported)", i, t)
+		}
 	}
 	if o.ReusePrefix < 0 || o.ReusePrefix > len(prompt) {
 		return invalid("reuse prefix %d outside [0, %d]", o.ReusePrefix, len(prompt))
