@@ -134,6 +134,8 @@ func generateStatus(err error) C.dllm_status {
 		return C.DLLM_STATUS_BUSY
 	case errors.Is(err, dllm.ErrInvalid):
 		return C.DLLM_STATUS_INVALID_ARGUMENT
+	case errors.Is(err, dllm.ErrNonFinite):
+		return C.DLLM_STATUS_NON_FINITE
 	}
 	return C.DLLM_STATUS_FAILED
 }

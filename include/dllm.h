@@ -89,7 +89,11 @@ enum {
 	DLLM_STATUS_STOPPED = 8,          /* a callback returned non-zero; partial result */
 	DLLM_STATUS_CANCELLED = 9,        /* dllm_session_cancel; partial result */
 	DLLM_STATUS_FAILED = 10,          /* any other failure; see the message */
-	DLLM_STATUS_INTERNAL = 11         /* the library panicked and is now poisoned */
+	DLLM_STATUS_INTERNAL = 11,        /* the library panicked and is now poisoned */
+	DLLM_STATUS_NON_FINITE = 12       /* a forward pass produced NaN or infinite logits
+	                                     (a corrupt weight or overflow); the message
+	                                     names the tensor and layer where they first
+	                                     appeared */
 };
 
 /* The name of a status ("OK", "INVALID_ARGUMENT", ...), a static string; "UNKNOWN"

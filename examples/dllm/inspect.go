@@ -22,8 +22,9 @@ func inspect(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	model := fs.String("m", "", "model: a Hugging Face checkpoint directory or a .gguf file")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	check := fs.Bool("check", false, "also read every weight and list tensors holding NaN or infinite values (an error if any)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: dllm inspect -m PATH [--json]\n\nShows format, architecture, config, special tokens and tensors (canonical names).")
+		fmt.Fprintln(fs.Output(), "usage: dllm inspect -m PATH [--json] [--check]\n\nShows format, architecture, config, special tokens and tensors (canonical names).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -37,12 +38,49 @@ func inspect(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+	var bad []dllm.NonFiniteTensor
+	if *check {
+		if bad, err = dllm.CheckWeights(*model); err != nil {
+			return err
+		}
 	}
-	return printInspect(out, *model, info)
+	switch {
+	case *asJSON && *check:
+		err = encodeJSON(out, struct {
+			*dllm.CheckpointInfo
+			NonFinite []dllm.NonFiniteTensor `json:"non_finite"`
+		}{info, bad})
+	case *asJSON:
+		err = encodeJSON(out, info)
+	default:
+		err = printInspect(out, *model, info)
+		if err == nil && *check {
+			err = printCheck(out, len(info.Tensors), bad)
+		}
+	}
+	if err == nil && len(bad) > 0 {
+		err = fmt.Errorf("%d of %d tensors hold NaN or infinite values, first %s", len(bad), len(info.Tensors), bad[0].Name)
+	}
+	return err
+}
+
+func encodeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printCheck(out io.Writer, tensors int, bad []dllm.NonFiniteTensor) error {
+	if len(bad) == 0 {
+		_, err := fmt.Fprintf(out, "\ncheck: all %d tensors finite\n", tensors)
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "\nNON-FINITE\tVALUES\tFIRST INDEX")
+	for _, b := range bad {
+		fmt.Fprintf(w, "%s\t%d\t%d\n", b.Name, b.Count, b.First)
+	}
+	return w.Flush()
 }
 
 func printInspect(out io.Writer, path string, rep *dllm.CheckpointInfo) error {

@@ -216,7 +216,40 @@ class LibraryTest(unittest.TestCase):
                     _lib._check(fake(bad), "x")
 
 
+def corrupt_micro(tmp, tensor):
+    """A copy of the micro model whose BF16 tensor starts with NaN."""
+    import json
+    import shutil
+    import struct
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"):
+        shutil.copy(os.path.join(MICRO, f), tmp)
+    path = os.path.join(tmp, "model.safetensors")
+    with open(path, "r+b") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        entry = json.loads(f.read(n))[tensor]
+        assert entry["dtype"] == "BF16"
+        f.seek(8 + n + entry["data_offsets"][0])
+        f.write(struct.pack("<H", 0x7FC0))
+    return tmp
+
+
 class ErrorTest(unittest.TestCase):
+    def test_non_finite(self):
+        # A NaN weight is an error naming the tensor, not garbage text.
+        import tempfile
+        tensor = "model.layers.1.attention.dense.weight"
+        with tempfile.TemporaryDirectory() as tmp:
+            m = dllm.Model(corrupt_micro(tmp, tensor))
+            try:
+                for kw in (dict(), dict(chat=True)):
+                    with self.subTest(**kw), self.assertRaises(dllm.DllmError) as cm:
+                        m.generate("hello", **kw, **SMALL)
+                    self.assertEqual(cm.exception.status_name, "NON_FINITE")
+                    self.assertEqual(cm.exception.status, 12)
+                    self.assertIn(tensor, str(cm.exception))
+            finally:
+                m.close()
+
     def test_missing_model(self):
         with self.assertRaises(dllm.DllmError) as cm:
             dllm.Model("/nonexistent/model")

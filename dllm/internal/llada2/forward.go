@@ -60,6 +60,7 @@ type State struct {
 	moeN        int         // its rows
 	wave        int         // index in active of its wave's first expert
 	expertTask  func(i int) // s.expert, bound once
+	probe       *probe      // set while locating a non-finite value
 }
 
 // NewState allocates a session state for m.
@@ -173,7 +174,9 @@ func (s *State) Truncate(n int) error {
 //
 // Runs longer than MaxRun are processed in pieces that end on block boundaries, which is
 // exact because no query sees keys of a later block; a long run with block <= 0 or a
-// block longer than MaxRun is an error. On error the state is unchanged.
+// block longer than MaxRun is an error. Logits holding a NaN or an infinity are a
+// *NonFiniteError naming the step that first produced one (found by running the forward
+// again with a check after every step). On error the state is unchanged.
 func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logits []float32) error {
 	cfg := &s.m.cfg
 	V := cfg.VocabSize
@@ -214,6 +217,24 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 	if err := s.kv.ensure(end); err != nil {
 		return err
 	}
+	if err := s.run(tokens, block, rows, logits); err != nil {
+		return err
+	}
+	// One pass over the logits; only when it finds something does the forward run again
+	// with a check after every step, to say where the value came from.
+	if i := firstNonFinite(logits[:len(rows)*V]); i >= 0 {
+		return s.locate(tokens, block, rows, logits, i)
+	}
+	if commit {
+		s.n = end
+	}
+	return nil
+}
+
+// run computes the forward of tokens piece by piece (see Forward), without committing.
+func (s *State) run(tokens []int32, block int, rows []int, logits []float32) error {
+	n := len(tokens)
+	end := s.n + n
 	for p := s.n; p < end; {
 		q := end
 		if n > s.maxRun {
@@ -229,10 +250,23 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 		s.head(rows, logits, p-s.n, q-s.n)
 		p = q
 	}
-	if commit {
-		s.n = end
-	}
 	return nil
+}
+
+// locate runs again a forward whose logits held a non-finite value at index i, checking
+// after every step, and returns where such a value first appeared. Forwards are
+// deterministic, so the run reproduces it; nothing is committed.
+func (s *State) locate(tokens []int32, block int, rows []int, logits []float32, i int) error {
+	s.probe = &probe{layer: -1}
+	defer func() { s.probe = nil }()
+	if err := s.run(tokens, block, rows, logits); err != nil {
+		return err
+	}
+	if err := s.probe.err; err != nil {
+		return err
+	}
+	V := s.m.cfg.VocabSize
+	return &NonFiniteError{Tensor: "lm_head.weight", Layer: -1, Position: s.n + rows[i/V], Value: logits[i]}
 }
 
 // pieceEnd returns the end of the longest piece starting at p that fits maxRun and ends
@@ -264,21 +298,27 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		}
 	}
 	h, x := s.h[:n*H], s.x[:n*H]
+	s.probeAt(-1)
+	s.watch(h, H, start, nil, "model.word_embeddings.weight")
 	for li := range m.Layers {
 		l := &m.Layers[li]
+		s.probeAt(li)
 		rmsNormRows(x, h, l.InputNorm, eps, H)
+		s.watch(x, H, start, nil, "input_layernorm.weight")
 		last := li == len(m.Layers)-1 && !logits
 		s.attention(li, start, n, block, !last)
 		if last {
 			break
 		}
 		rmsNormRows(x, h, l.PostNorm, eps, H)
+		s.watch(x, H, start, nil, "post_attention_layernorm.weight")
 		if l.Dense != nil {
-			s.mlp(l.Dense, x, h, n)
+			s.mlp(l.Dense, x, h, n, start, "mlp")
 		} else {
-			s.moe(l.MoE, n)
+			s.moe(l.MoE, n, start)
 		}
 	}
+	s.probeAt(-1)
 	return nil
 }
 
@@ -300,7 +340,9 @@ func (s *State) head(rows []int, logits []float32, a, b int) {
 			rmsNormRows(s.x[(k-k0)*H:(k-k0+1)*H], s.h[r*H:(r+1)*H], s.m.Norm, eps, H)
 			k++
 		}
+		s.watch(s.x[:(k-k0)*H], H, s.n, rows[k0:k], "model.norm.weight")
 		s.m.pool.MatMul(logits[k0*V:k*V], s.x[:(k-k0)*H], s.m.LMHead)
+		s.watch(logits[k0*V:k*V], V, s.n, rows[k0:k], "lm_head.weight")
 	}
 }
 
