@@ -99,3 +99,34 @@ func TestFloatOptionBounds(t *testing.T) {
 		t.Errorf("EditThreshold -Inf: %v", err)
 	}
 }
+
+// FuzzGenerateOptions: no combination of option values panics or fails mid-run: each is
+// rejected as ErrInvalid before any forward, or decodes (stopped after two forwards to
+// stay fast).
+func FuzzGenerateOptions(f *testing.F) {
+	f.Add(int64(8), int64(4), int64(4), int64(16), int64(1), int64(0), 0.95, -1.0, 0.0, 1.0)
+	f.Add(int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64), 1.0, 0.0, 1e308, 0.5)
+	f.Add(int64(math.MinInt64), int64(-1), int64(0), int64(-1), int64(0), int64(-1), math.NaN(), math.NaN(), math.Inf(1), math.NaN())
+	f.Add(int64(4088), int64(513), int64(65537), int64(65537), int64(1<<31), int64(1<<31), 0.5, 0.5, 0.7, 0.9)
+	f.Add(int64(4088), int64(512), int64(65536), int64(65536), int64(3), int64(5), 0.0, 1.0, 2.0, 1e-300)
+	m := loadModel(f, filepath.Join(microDir, "hf"))
+	s := newSession(f, m)
+	f.Fuzz(func(t *testing.T, maxTokens, block, steps, post, transfer, topK int64, thr, edit, temp, topP float64) {
+		o := DefaultOptions()
+		o.MaxTokens, o.BlockLength, o.Steps, o.MaxPostSteps = int(maxTokens), int(block), int(steps), int(post)
+		o.NumToTransfer, o.TopK = int(transfer), int(topK)
+		o.Threshold, o.EditThreshold, o.Temperature, o.TopP = thr, edit, temp, topP
+		forwards := 0
+		o.OnStep = func(StepEvent) bool { forwards++; return forwards < 2 }
+		_, err := s.GenerateIDs(context.Background(), []int32{1, 2, 3, 4, 5, 6, 7, 8}, o)
+		switch {
+		case err == nil, errors.Is(err, ErrStopped):
+		case errors.Is(err, ErrInvalid):
+			if forwards != 0 {
+				t.Fatalf("rejected after %d forwards: %v", forwards, err)
+			}
+		default:
+			t.Fatalf("%+v: %v", o, err)
+		}
+	})
+}
