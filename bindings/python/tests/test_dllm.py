@@ -101,7 +101,9 @@ class ModelTest(unittest.TestCase):
     def test_options_out_of_range(self):
         for bad in (dict(max_tokens=0), dict(threshold=2.0), dict(top_p=0.0),
                     dict(temperature=-1.0), dict(block_length=-8), dict(steps=0),
-                    dict(max_tokens=2**31 - 1), dict(edit_threshold=float("nan"))):
+                    dict(max_tokens=2**31 - 1), dict(edit_threshold=float("nan")),
+                    dict(block_length=513), dict(block_length=2**31 - 1), dict(block_length=-2**31),
+                    dict(steps=65537), dict(max_post_steps=2**31 - 1), dict(temperature=float("inf"))):
             with self.subTest(bad=bad):
                 opts = dict(SMALL, **bad)
                 with self.assertRaises(dllm.DllmError) as cm:
