@@ -12,6 +12,10 @@ import (
 // ErrNonFinite is matched (errors.Is) by every NonFiniteError.
 var ErrNonFinite = errors.New("non-finite value in a forward pass")
 
+// errNonFiniteRouting stops a forward whose router produced a non-finite score; Forward
+// then locates the value like one found in the logits.
+var errNonFiniteRouting = errors.New("llada2: non-finite router score")
+
 // NonFiniteError says where a forward pass first produced a NaN or an infinity: a
 // corrupt weight, or activations overflowing. Decoding cannot go on from such logits
 // (every confidence compares false), so it is an error rather than garbage output.

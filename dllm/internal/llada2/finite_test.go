@@ -87,8 +87,7 @@ func TestNonFiniteLocated(t *testing.T) {
 				l.MoE = &e
 			}
 		}
-		// A bad router weight is not listed: the expert it scores is simply not chosen and
-		// the logits stay finite (inspect --check finds such a weight).
+		add("router", "mlp.gate.weight", moe(func(e *MoE, v float32) { e.Router = withBadValue(t, e.Router, 0, v) }))
 		add("shared gate", "mlp.shared_experts.gate_proj.weight", moe(func(e *MoE, v float32) { e.Shared.Gate = withBadValue(t, e.Shared.Gate, 0, v) }))
 		add("shared down", "mlp.shared_experts.down_proj.weight", moe(func(e *MoE, v float32) { e.Shared.Down = withBadValue(t, e.Shared.Down, 0, v) }))
 		add("routed experts", "mlp.experts", moe(func(e *MoE, v float32) {
@@ -111,12 +110,15 @@ func TestNonFiniteLocated(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := s.Forward(tokens[:block], block, true, nil, nil); err != nil {
-					t.Fatal(err) // a commit forward reads no logits: nothing to check
+				// A commit forward reads no logits; it stops only on a bad router score, which
+				// a bad value before any MoE layer's router also makes.
+				committed, rows, logits := block, span(0, block), make([]float32, block*cfg.VocabSize)
+				err = s.Forward(tokens[:block], block, true, nil, nil)
+				if err == nil {
+					err = s.Forward(tokens[block:], block, false, rows, logits)
+				} else {
+					committed = 0
 				}
-				rows := span(0, block)
-				logits := make([]float32, block*cfg.VocabSize)
-				err = s.Forward(tokens[block:], block, false, rows, logits)
 				var nf *NonFiniteError
 				if !errors.As(err, &nf) || !errors.Is(err, ErrNonFinite) {
 					t.Fatalf("err %v, want a NonFiniteError", err)
@@ -124,10 +126,10 @@ func TestNonFiniteLocated(t *testing.T) {
 				if nf.Layer != c.layer || !strings.Contains(nf.Tensor, c.tensor) {
 					t.Fatalf("located at %q (layer %d), want %q in layer %d", nf.Tensor, nf.Layer, c.tensor, c.layer)
 				}
-				if nf.Position < block || nf.Position >= 2*block || math.Abs(float64(nf.Value)) <= math.MaxFloat32 && !math.IsNaN(float64(nf.Value)) {
+				if nf.Position < committed || nf.Position >= committed+block || math.Abs(float64(nf.Value)) <= math.MaxFloat32 && !math.IsNaN(float64(nf.Value)) {
 					t.Fatalf("position %d, value %v", nf.Position, nf.Value)
 				}
-				if s.Len() != block || s.probe != nil {
+				if s.Len() != committed || s.probe != nil {
 					t.Fatalf("state changed by a failed forward: %d positions", s.Len())
 				}
 			})

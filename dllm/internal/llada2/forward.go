@@ -1,6 +1,7 @@
 package llada2
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dllm-go/dllm/kernels"
@@ -217,13 +218,15 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 	if err := s.kv.ensure(end); err != nil {
 		return err
 	}
-	if err := s.run(tokens, block, rows, logits); err != nil {
-		return err
+	err := s.run(tokens, block, rows, logits)
+	// One pass over the logits (and the router's, see moe); only when it finds something
+	// does the forward run again with a check after every step, to say where the value
+	// came from.
+	if errors.Is(err, errNonFiniteRouting) || err == nil && firstNonFinite(logits[:len(rows)*V]) >= 0 {
+		return s.locate(tokens, block, rows, logits)
 	}
-	// One pass over the logits; only when it finds something does the forward run again
-	// with a check after every step, to say where the value came from.
-	if i := firstNonFinite(logits[:len(rows)*V]); i >= 0 {
-		return s.locate(tokens, block, rows, logits, i)
+	if err != nil {
+		return err
 	}
 	if commit {
 		s.n = end
@@ -253,10 +256,10 @@ func (s *State) run(tokens []int32, block int, rows []int, logits []float32) err
 	return nil
 }
 
-// locate runs again a forward whose logits held a non-finite value at index i, checking
-// after every step, and returns where such a value first appeared. Forwards are
-// deterministic, so the run reproduces it; nothing is committed.
-func (s *State) locate(tokens []int32, block int, rows []int, logits []float32, i int) error {
+// locate runs again a forward that produced a non-finite value, checking after every
+// step, and returns where such a value first appeared. Forwards are deterministic, so
+// the run reproduces it; nothing is committed.
+func (s *State) locate(tokens []int32, block int, rows []int, logits []float32) error {
 	s.probe = &probe{layer: -1}
 	defer func() { s.probe = nil }()
 	if err := s.run(tokens, block, rows, logits); err != nil {
@@ -265,8 +268,7 @@ func (s *State) locate(tokens []int32, block int, rows []int, logits []float32, 
 	if err := s.probe.err; err != nil {
 		return err
 	}
-	V := s.m.cfg.VocabSize
-	return &NonFiniteError{Tensor: "lm_head.weight", Layer: -1, Position: s.n + rows[i/V], Value: logits[i]}
+	return fmt.Errorf("llada2: %w at positions %d…%d, not reproduced when run again", ErrNonFinite, s.n, s.n+len(tokens)-1)
 }
 
 // pieceEnd returns the end of the longest piece starting at p that fits maxRun and ends
@@ -314,8 +316,8 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		s.watch(x, H, start, nil, "post_attention_layernorm.weight")
 		if l.Dense != nil {
 			s.mlp(l.Dense, x, h, n, start, "mlp")
-		} else {
-			s.moe(l.MoE, n, start)
+		} else if err := s.moe(l.MoE, n, start); err != nil {
+			return err
 		}
 	}
 	s.probeAt(-1)

@@ -32,13 +32,18 @@ func (s *State) mlp(w *MLP, x, out []float32, n, start int, name string) {
 // Tokens are grouped by expert (a counting sort of the assignments), so every touched
 // expert's weights are streamed once per forward: its rows are gathered, multiplied as one
 // small batch, and scattered back with their routing weights.
-func (s *State) moe(w *MoE, n, start int) {
+func (s *State) moe(w *MoE, n, start int) error {
 	cfg := &s.m.cfg
 	H, E, K := cfg.HiddenSize, cfg.NumExperts, cfg.NumExpertsPerTok
 	x, h := s.x[:n*H], s.h[:n*H]
 
 	logits := s.router[:n*E]
 	s.m.pool.MatMul(logits, x, w.Router)
+	// Routing on a NaN would quietly pick other experts, logits staying finite, so the
+	// router's output is checked on every forward (n·experts values: cheap).
+	if s.probe == nil && firstNonFinite(logits) >= 0 {
+		return errNonFiniteRouting
+	}
 	s.watch(logits, E, start, nil, "mlp.gate.weight")
 
 	clear(s.count)
@@ -107,6 +112,7 @@ func (s *State) moe(w *MoE, n, start int) {
 	}
 	s.moeW = nil
 	s.watch(h, H, start, nil, "mlp.experts (routed, or mlp.gate.expert_bias)")
+	return nil
 }
 
 // expert runs active expert s.wave+i of the current moe call on the caller's goroutine:
