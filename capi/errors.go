@@ -139,6 +139,8 @@ func generateStatus(err error) C.dllm_status {
 		return C.DLLM_STATUS_INVALID_ARGUMENT
 	case errors.Is(err, dllm.ErrModelChanged):
 		return C.DLLM_STATUS_IO
+	case errors.Is(err, dllm.ErrNonFinite):
+		return C.DLLM_STATUS_NON_FINITE
 	}
 	return C.DLLM_STATUS_FAILED
 }

@@ -98,7 +98,11 @@ enum {
 	DLLM_STATUS_STOPPED = 8,          /* a callback returned non-zero; partial result */
 	DLLM_STATUS_CANCELLED = 9,        /* dllm_session_cancel; partial result */
 	DLLM_STATUS_FAILED = 10,          /* any other failure; see the message */
-	DLLM_STATUS_INTERNAL = 11         /* the library panicked and is now poisoned */
+	DLLM_STATUS_INTERNAL = 11,        /* the library panicked and is now poisoned */
+	DLLM_STATUS_NON_FINITE = 12       /* a forward pass produced NaN or infinite logits
+	                                     (a corrupt weight or overflow); the message
+	                                     names the tensor and layer where they first
+	                                     appeared */
 };
 
 /* The name of a status ("OK", "INVALID_ARGUMENT", ...), a static string; "UNKNOWN"
@@ -311,7 +315,9 @@ DLLM_API void dllm_session_free(dllm_session *s);
  * return DLLM_STATUS_IO when a file of the model was truncated or rewritten since it
  * was loaded. */
 
-/* Generates a continuation of raw text (special tokens in it are parsed). */
+/* Generates a continuation of raw text (special tokens in it are parsed). A prompt
+ * containing the mask token (here or in dllm_session_generate_ids) is
+ * DLLM_STATUS_INVALID_ARGUMENT: infilling is not supported. */
 DLLM_API dllm_status dllm_session_generate(dllm_session *s, const char *prompt,
                                            const dllm_generate_params *params,
                                            dllm_result **out);
@@ -328,14 +334,19 @@ typedef struct dllm_message {
 } dllm_message;
 
 /* Renders messages with the model's chat template plus the generation prompt and
- * generates the assistant's reply. The session's conversation is not changed. */
+ * generates the assistant's reply. The session's conversation is not changed.
+ * Message contents are plain text: special-token text in them (such as
+ * "<|role_end|>" or "<|mask|>") is encoded as ordinary characters, so a message cannot
+ * forge a turn; to pass special tokens on purpose, render the prompt yourself and use
+ * dllm_session_generate. */
 DLLM_API dllm_status dllm_session_generate_chat(dllm_session *s, const dllm_message *msgs,
                                                 size_t n_msgs,
                                                 const dllm_generate_params *params,
                                                 dllm_result **out);
 
 /* Multi-turn chat: appends the user message to the session's conversation, generates
- * the reply and keeps it in the conversation (reusing the cached prefix). */
+ * the reply and keeps it in the conversation (reusing the cached prefix). Messages are
+ * plain text, as for dllm_session_generate_chat. */
 DLLM_API dllm_status dllm_session_chat(dllm_session *s, const char *user,
                                        const dllm_generate_params *params,
                                        dllm_result **out);

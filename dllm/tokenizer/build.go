@@ -108,6 +108,7 @@ func build(sp *spec) (*Tokenizer, error) {
 	// out of the raw text, the rest after normalization.
 	t.rawAdded = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized })
 	t.normAdded = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized })
+	t.specialAdded = newAddedMatcher(added, func(a AddedToken) bool { return a.Special })
 
 	var err error
 	if t.specials, err = t.resolveSpecials(sp); err != nil {

@@ -209,10 +209,21 @@ static void test_options(dllm_session *s, const dllm_model_info *info) {
 	BAD_OPTION(max_tokens, 0);
 	BAD_OPTION(max_tokens, -5);
 	BAD_OPTION(max_tokens, INT32_MAX);
+	BAD_OPTION(max_tokens, INT32_MIN);
+	BAD_OPTION(max_tokens, info->context_length);
 	BAD_OPTION(block_length, 0);
+	BAD_OPTION(block_length, -1);
+	BAD_OPTION(block_length, 513); /* longer than one forward holds */
 	BAD_OPTION(block_length, info->context_length + 1);
+	BAD_OPTION(block_length, INT32_MAX);
+	BAD_OPTION(block_length, INT32_MIN);
 	BAD_OPTION(steps, -1);
+	BAD_OPTION(steps, 65537);
 	BAD_OPTION(steps, INT32_MAX);
+	BAD_OPTION(max_post_steps, 65537);
+	BAD_OPTION(max_post_steps, INT32_MAX);
+	BAD_OPTION(num_to_transfer, INT32_MIN);
+	BAD_OPTION(top_k, INT32_MIN);
 	BAD_OPTION(threshold, 1.5);
 	BAD_OPTION(threshold, NAN);
 	BAD_OPTION(edit_threshold, 2);
@@ -251,15 +262,19 @@ static void test_arguments(dllm_session *s, const dllm_model_info *info) {
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
 	ids[1] = info->vocab_size;
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	ids[1] = info->mask_id; /* a mask in the prompt would be overwritten unreported */
+	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT_STATUS(dllm_session_generate(s, "fill <|mask|> in", &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT(r == NULL);
 	/* A prompt longer than the context: rejected, not a crash. */
 	size_t n_long = (size_t)info->context_length + 1;
 	int32_t *long_ids = calloc(n_long, sizeof *long_ids);
 	EXPECT_STATUS(dllm_session_generate_ids(s, long_ids, n_long, &p, &r),
 	              DLLM_STATUS_INVALID_ARGUMENT);
-	/* Long, within the context, but no room left for max_tokens: an error either way. */
+	/* Long, within the context, but no room left for max_tokens: rejected up front. */
 	p.max_tokens = 64;
-	dllm_status st = dllm_session_generate_ids(s, long_ids, n_long - 32, &p, &r);
-	EXPECT(st == DLLM_STATUS_INVALID_ARGUMENT || st == DLLM_STATUS_FAILED);
+	EXPECT_STATUS(dllm_session_generate_ids(s, long_ids, n_long - 32, &p, &r),
+	              DLLM_STATUS_INVALID_ARGUMENT);
 	EXPECT(r == NULL);
 	free(long_ids);
 	p = small_params();

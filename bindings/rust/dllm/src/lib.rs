@@ -41,6 +41,7 @@ pub enum Status {
     Cancelled,
     Failed,
     Internal,
+    NonFinite,
     Unknown(i32),
 }
 
@@ -58,6 +59,7 @@ impl Status {
             sys::DLLM_STATUS_CANCELLED => Status::Cancelled,
             sys::DLLM_STATUS_FAILED => Status::Failed,
             sys::DLLM_STATUS_INTERNAL => Status::Internal,
+            sys::DLLM_STATUS_NON_FINITE => Status::NonFinite,
             c => Status::Unknown(c),
         }
     }
