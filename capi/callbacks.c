@@ -53,6 +53,7 @@ static const char *const status_names[] = {
 	[DLLM_STATUS_CANCELLED] = "CANCELLED",
 	[DLLM_STATUS_FAILED] = "FAILED",
 	[DLLM_STATUS_INTERNAL] = "INTERNAL",
+	[DLLM_STATUS_NON_FINITE] = "NON_FINITE",
 };
 
 const char *dllmcapi_status_name(dllm_status status) {

@@ -332,7 +332,7 @@ func dllm_session_new(box *C.dllm_model, out **C.dllm_session) (st C.dllm_status
 	}
 	s, err := h.m.NewSession()
 	if err != nil {
-		return fail(&h.errs, C.DLLM_STATUS_FAILED, err.Error())
+		return fail(&h.errs, generateStatus(err), err.Error())
 	}
 	*out = newSessionBox(&sessionHandle{model: h, s: s})
 	return C.DLLM_STATUS_OK

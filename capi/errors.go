@@ -102,11 +102,14 @@ func copyMessage(msg string, buf *C.char, n C.size_t) C.dllm_status {
 	return st
 }
 
-// loadStatus classifies an error from dllm.Load.
+// loadStatus classifies an error from dllm.Load. Everything the files themselves are
+// to blame for (malformed, inconsistent, special files, absurd sizes) is FORMAT: a bad
+// file is never a panic, so it never poisons the library.
 func loadStatus(err error) C.dllm_status {
 	var pe *fs.PathError
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.As(err, &pe):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.As(err, &pe),
+		errors.Is(err, dllm.ErrModelChanged):
 		return C.DLLM_STATUS_IO
 	case isUnsupported(err):
 		return C.DLLM_STATUS_UNSUPPORTED
@@ -134,6 +137,10 @@ func generateStatus(err error) C.dllm_status {
 		return C.DLLM_STATUS_BUSY
 	case errors.Is(err, dllm.ErrInvalid):
 		return C.DLLM_STATUS_INVALID_ARGUMENT
+	case errors.Is(err, dllm.ErrModelChanged):
+		return C.DLLM_STATUS_IO
+	case errors.Is(err, dllm.ErrNonFinite):
+		return C.DLLM_STATUS_NON_FINITE
 	}
 	return C.DLLM_STATUS_FAILED
 }

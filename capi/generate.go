@@ -8,7 +8,6 @@ import "C"
 import (
 	"context"
 	"fmt"
-	"math"
 	"unicode/utf8"
 	"unsafe"
 
@@ -81,13 +80,9 @@ func dllm_generate_speed_params(p *C.dllm_generate_params) (st C.dllm_status) {
 	return writeParams(p, dllm.SpeedOptions())
 }
 
-// Bounds the C ABI adds to GenerateOptions.Validate, so that no int32 a caller passes
-// can make the library allocate absurd amounts of memory.
-const maxSteps = 1 << 16
-
 // goOptions reads and validates the caller's params; the callbacks are bridged to the
 // caller's C function pointers.
-func goOptions(params *C.cdllm_generate_params, info dllm.ModelInfo) (dllm.GenerateOptions, string) {
+func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 	p := cParams(dllm.DefaultOptions())
 	if params != nil {
 		if params.struct_size < C.sizeof_size_t {
@@ -111,18 +106,9 @@ func goOptions(params *C.cdllm_generate_params, info dllm.ModelInfo) (dllm.Gener
 		StopOnRoleEnd: p.stop_on_role_end != 0,
 		NoCache:       p.no_cache != 0,
 	}
+	// Every bound lives in Validate and the session, so Go callers get the same ones.
 	if err := o.Validate(); err != nil {
 		return o, err.Error()
-	}
-	switch {
-	case info.ContextLength > 0 && o.MaxTokens > info.ContextLength:
-		return o, fmt.Sprintf("max_tokens %d exceeds the model's context length %d", o.MaxTokens, info.ContextLength)
-	case info.ContextLength > 0 && o.BlockLength > info.ContextLength:
-		return o, fmt.Sprintf("block_length %d exceeds the model's context length %d", o.BlockLength, info.ContextLength)
-	case o.Steps > maxSteps || o.MaxPostSteps > maxSteps:
-		return o, fmt.Sprintf("steps and max_post_steps must be at most %d", maxSteps)
-	case math.IsInf(o.Temperature, 0):
-		return o, "temperature must be finite"
 	}
 	if cb, ud := p.on_step, p.step_user_data; cb != nil {
 		o.OnStep = func(ev dllm.StepEvent) bool { return callStep(cb, ud, ev) }
@@ -256,7 +242,7 @@ func generate(box *C.dllm_session, params *C.cdllm_generate_params, out **C.dllm
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
 	}
 	info := h.model.info
-	o, msg := goOptions(params, info)
+	o, msg := goOptions(params)
 	if msg == "" {
 		msg = prepare(info)
 	}

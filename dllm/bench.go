@@ -115,8 +115,8 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
+	if err := m.usable(); err != nil {
+		return nil, err
 	}
 	threads := o.Threads
 	if threads <= 0 {

@@ -75,6 +75,40 @@ func Inspect(path string) (*CheckpointInfo, error) {
 	return info, nil
 }
 
+// NonFiniteTensor is a tensor holding NaN or infinite values, found by CheckWeights.
+type NonFiniteTensor struct {
+	Name  string `json:"name"`  // canonical name, as in CheckpointInfo
+	Count int64  `json:"count"` // NaN and infinite values
+	First int64  `json:"first"` // flat (row-major) index of the first
+}
+
+// CheckWeights reads every value of every tensor of the checkpoint at path
+// (dequantizing block formats) and lists the tensors holding NaN or infinite values;
+// an empty list means all are finite. Unlike Inspect it reads all the data. Such a
+// weight makes forwards fail with ErrNonFinite, or silently changes routing.
+func CheckWeights(path string) ([]NonFiniteTensor, error) {
+	ck, err := weights.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
+	ts, err := llada2.CanonicalTensors(ck)
+	if err != nil {
+		return nil, err
+	}
+	out := []NonFiniteTensor{}
+	for i := range ts {
+		n, first, err := llada2.ScanNonFinite(&ts[i])
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			out = append(out, NonFiniteTensor{Name: ts[i].Name, Count: n, First: first})
+		}
+	}
+	return out, nil
+}
+
 // inspectSpecialTexts are the LLaDA2 special tokens worth knowing by text: the diffusion mask,
 // end of text, chat turn markers. Ids are always looked up, never assumed.
 var inspectSpecialTexts = []string{"<|mask|>", "<|endoftext|>", "<|role_end|>", "<|startoftext|>", "<role>", "</role>"}

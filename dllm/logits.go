@@ -28,8 +28,8 @@ func (m *Model) Logits(tokens []int32, mask string) ([]float32, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
+	if err := m.usable(); err != nil {
+		return nil, err
 	}
 	return m.net.Logits(tokens, block)
 }

@@ -14,6 +14,10 @@ import (
 // ErrClosed is returned by a Model or Session used after Close.
 var ErrClosed = errors.New("dllm: model or session is closed")
 
+// ErrModelChanged is returned by a Model whose files were truncated or rewritten after
+// loading: the memory-mapped weights are no longer those that were checked. Reload it.
+var ErrModelChanged = weights.ErrChanged
+
 // LoadOptions controls Load.
 type LoadOptions struct {
 	// Threads is the size of the model's worker pool; 0 means GOMAXPROCS.
@@ -73,18 +77,11 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 }
 
 func bindModel(ck *checkpoint, opts LoadOptions) (*Model, error) {
-	cfg, err := llada2.LoadConfig(ck.Checkpoint)
+	net, err := llada2.Load(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	tensors, err := llada2.CanonicalTensors(ck.Checkpoint)
-	if err != nil {
-		return nil, err
-	}
-	net, err := llada2.Bind(cfg, tensors)
-	if err != nil {
-		return nil, err
-	}
+	cfg := net.Config()
 	net = net.WithThreads(opts.Threads)
 	tok, err := ck.loadTokenizer()
 	if err != nil {
@@ -123,6 +120,16 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	return m.ck.Close()
+}
+
+// usable reports why the model cannot run: closed, or its files changed on disk since
+// loading (one fstat per file, so a truncated file is an error here rather than a
+// SIGBUS in the forward pass). The caller holds m.mu for reading.
+func (m *Model) usable() error {
+	if m.closed {
+		return ErrClosed
+	}
+	return m.ck.Verify()
 }
 
 // Info describes the model.

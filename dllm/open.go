@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dllm-go/dllm/dllm/internal/demo"
+	"github.com/dllm-go/dllm/dllm/internal/regfile"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
@@ -104,7 +105,7 @@ func modelInFolder(path string) (string, error) {
 // sideFile reads one of the checkpoint's side files; a missing one is fs.ErrNotExist.
 func (c *checkpoint) sideFile(name string) ([]byte, error) {
 	if c.files == nil {
-		return os.ReadFile(filepath.Join(c.Dir(), name))
+		return regfile.ReadFile(filepath.Join(c.Dir(), name), regfile.MaxTextBytes)
 	}
 	b, ok := c.files[name]
 	if !ok {
@@ -125,7 +126,11 @@ func (c *checkpoint) loadTokenizer() (*tokenizer.Tokenizer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dllm: %s: %w", c.Path, err)
 		}
-		return tokenizer.FromGGUF(v)
+		tok, err := tokenizer.FromGGUF(v)
+		if err != nil {
+			return nil, fmt.Errorf("dllm: %s: %w", c.Path, err)
+		}
+		return tok, nil
 	case c.files != nil:
 		return tokenizer.FromJSON(c.files["tokenizer.json"], c.files["tokenizer_config.json"])
 	}

@@ -3,6 +3,7 @@ package dllm
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // ErrInvalid marks errors caused by the caller's input: options out of range, a prompt
@@ -19,6 +20,16 @@ func (e invalidArg) Unwrap() []error { return []error{ErrInvalid, e.err} }
 func invalidf(format string, args ...any) error {
 	return invalidArg{fmt.Errorf(format, args...)}
 }
+
+// Upper bounds that Validate enforces, so that no option value can make a request
+// allocate or loop without limit. MaxTokens is bounded by the model's context, checked
+// when a session runs the request.
+const (
+	// MaxBlockLength is the longest block one forward pass of a Session holds.
+	MaxBlockLength = 512
+	// MaxSteps bounds Steps and MaxPostSteps.
+	MaxSteps = 1 << 16
+)
 
 // GenerateOptions controls one generation. Start from DefaultOptions (LLaDA2.0 threshold
 // decoding), QualityOptions or SpeedOptions (LLaDA2.1 draft-and-edit presets) and change
@@ -103,20 +114,20 @@ func (o *GenerateOptions) Validate() error {
 	switch {
 	case o.MaxTokens <= 0:
 		return invalidf("dllm: MaxTokens must be positive, got %d", o.MaxTokens)
-	case o.BlockLength <= 0:
-		return invalidf("dllm: BlockLength must be positive, got %d", o.BlockLength)
-	case o.Steps <= 0:
-		return invalidf("dllm: Steps must be positive, got %d", o.Steps)
+	case o.BlockLength <= 0 || o.BlockLength > MaxBlockLength:
+		return invalidf("dllm: BlockLength must be in [1,%d], got %d", MaxBlockLength, o.BlockLength)
+	case o.Steps <= 0 || o.Steps > MaxSteps:
+		return invalidf("dllm: Steps must be in [1,%d], got %d", MaxSteps, o.Steps)
 	case !(o.Threshold >= 0 && o.Threshold <= 1):
 		return invalidf("dllm: Threshold must be in [0,1], got %g", o.Threshold)
 	case o.EditThreshold > 1 || o.EditThreshold != o.EditThreshold:
 		return invalidf("dllm: EditThreshold must be in [0,1] (or negative to disable editing), got %g", o.EditThreshold)
-	case o.MaxPostSteps < 0:
-		return invalidf("dllm: MaxPostSteps must not be negative, got %d", o.MaxPostSteps)
+	case o.MaxPostSteps < 0 || o.MaxPostSteps > MaxSteps:
+		return invalidf("dllm: MaxPostSteps must be in [0,%d], got %d", MaxSteps, o.MaxPostSteps)
 	case o.NumToTransfer <= 0:
 		return invalidf("dllm: NumToTransfer must be positive, got %d", o.NumToTransfer)
-	case !(o.Temperature >= 0):
-		return invalidf("dllm: Temperature must not be negative, got %g", o.Temperature)
+	case !(o.Temperature >= 0) || math.IsInf(o.Temperature, 1):
+		return invalidf("dllm: Temperature must be finite and not negative, got %g", o.Temperature)
 	case o.TopK < 0:
 		return invalidf("dllm: TopK must not be negative, got %d", o.TopK)
 	case !(o.TopP > 0 && o.TopP <= 1):

@@ -17,14 +17,18 @@ import (
 var ErrBusy = errors.New("dllm: session is already generating (use one Session per goroutine)")
 
 // Session is one conversation on a Model: a KV cache, scratch buffers and the chat
-// history. It is used by one goroutine at a time.
+// history. It generates for one goroutine at a time (a concurrent call is ErrBusy);
+// Close may be called at any time.
 type Session struct {
-	m   *Model
+	m *Model
+	// st and dec are used by the one generation that holds busy, without mu; they are
+	// released by whoever sees the session closed and not busy (Close or release).
 	st  *llada2.State
 	dec *decode.Decoder
 
 	mu      sync.Mutex
 	busy    bool
+	cancel  context.CancelCauseFunc // of the running generation
 	closed  bool
 	cached  []int32 // canvas tokens whose K/V the state holds
 	block   int     // block length the cache was computed with
@@ -37,26 +41,37 @@ type Session struct {
 func (m *Model) NewSession() (*Session, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
+	if err := m.usable(); err != nil {
+		return nil, err
 	}
-	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16})
+	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16, MaxRun: MaxBlockLength})
 	if err != nil {
 		return nil, err
 	}
-	return &Session{m: m, st: st, dec: decode.New(st, m.info.VocabSize, st.Capacity())}, nil
+	return &Session{m: m, st: st, dec: decode.New(st, m.info.VocabSize, st.Capacity(), st.MaxRun())}, nil
 }
 
-// Close releases the session's KV cache. Closing twice is harmless.
+// Close releases the session's KV cache. It may be called at any time, from any
+// goroutine, a callback included: a generation running on the session is cancelled
+// and returns ErrClosed with its partial result, and the cache is released when it
+// returns (Close does not wait for it). Closing twice is harmless.
 func (s *Session) Close() error {
 	if s == nil {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed, s.st, s.dec, s.cached = true, nil, nil, nil
+	s.closed = true
+	if s.busy {
+		s.cancel(ErrClosed)
+		return nil
+	}
+	s.free()
 	return nil
 }
+
+// free drops the cache; s.mu is held and no generation runs.
+func (s *Session) free() { s.st, s.dec, s.cached = nil, nil, nil }
 
 // SetSystem sets the system prompt used by Chat from the next turn on.
 func (s *Session) SetSystem(text string) {
@@ -81,7 +96,9 @@ func (s *Session) History() []Message {
 }
 
 // Generate continues a raw prompt. Special-token text in it (such as <|role_end|>) is
-// recognised, so a prompt rendered by hand in the model's chat format works.
+// recognised, so a prompt rendered by hand in the model's chat format works. A prompt
+// holding the mask token, here or in GenerateIDs, is ErrInvalid: infilling is not
+// supported, and the decoder would overwrite it unreported.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (Result, error) {
 	if !utf8.ValidString(prompt) {
 		return Result{}, invalidf("dllm: prompt is not valid UTF-8")
@@ -94,6 +111,9 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 
 // GenerateChat renders msgs with the model's chat template, adds the assistant
 // generation prompt and generates the reply. The session's history is not changed.
+// Message contents are plain text: special-token text in them is not parsed, so a
+// message cannot forge a turn or inject mask tokens (use Generate to pass special
+// tokens on purpose).
 func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts GenerateOptions) (Result, error) {
 	ids, err := s.m.encodeChat(msgs)
 	if err != nil {
@@ -150,15 +170,23 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := s.acquire(); err != nil {
+	ctx, err := s.acquire(ctx)
+	if err != nil {
 		return Result{}, err
 	}
 	defer s.release()
 	m := s.m
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed {
-		return Result{}, ErrClosed
+	if err := m.usable(); err != nil {
+		return Result{}, err
+	}
+	switch c := s.st.Capacity(); {
+	case len(prompt) > c:
+		return Result{}, invalidf("dllm: prompt of %d tokens exceeds the context of %d", len(prompt), c)
+	case opts.MaxTokens > c-len(prompt):
+		return Result{}, invalidf("dllm: MaxTokens %d after a prompt of %d tokens exceeds the context of %d",
+			opts.MaxTokens, len(prompt), c)
 	}
 
 	do, flush := s.decodeOptions(prompt, &opts)
@@ -192,7 +220,7 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 		return out, ErrStopped
 	case err != nil && ctx.Err() != nil:
 		out.StopReason = StopCancellation
-		return out, ctx.Err()
+		return out, context.Cause(ctx) // ErrClosed when Close cancelled it
 	}
 	return out, err
 }
@@ -273,23 +301,30 @@ func publicStep(ev decode.StepEvent) StepEvent {
 	return out
 }
 
-func (s *Session) acquire() error {
+// acquire makes the caller the session's one generation and returns its context,
+// which Close cancels.
+func (s *Session) acquire(ctx context.Context) (context.Context, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closed:
-		return ErrClosed
+		return nil, ErrClosed
 	case s.busy:
-		return ErrBusy
+		return nil, ErrBusy
 	}
+	ctx, s.cancel = context.WithCancelCause(ctx)
 	s.busy = true
-	return nil
+	return ctx, nil
 }
 
 func (s *Session) release() {
 	s.mu.Lock()
-	s.busy = false
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.cancel(nil)
+	s.busy, s.cancel = false, nil
+	if s.closed {
+		s.free()
+	}
 }
 
 func commonPrefix(a, b []int32) int {

@@ -36,6 +36,14 @@
  *   - If the library ever panics internally, the call returns DLLM_STATUS_INTERNAL and
  *     the library is poisoned: every later call returns DLLM_STATUS_INTERNAL.
  *
+ * Model files: a malformed, inconsistent or special file (a FIFO, a device) fails
+ * dllm_model_load with DLLM_STATUS_FORMAT and a message naming the path; it never
+ * poisons the library. Weights are memory-mapped, not copied: do not truncate or
+ * rewrite a model file in place while it is loaded (replace it by renaming a new file
+ * over it). The library checks each file's size and times before every new session and
+ * generation and returns DLLM_STATUS_IO once one changed (reload the model), but a file
+ * truncated during a generation can still kill the process with SIGBUS.
+ *
  * Runtime caveats (the library embeds the Go runtime): it cannot be unloaded
  * (do not dlclose it), do not fork() a process that has called into it and then use it
  * in the child, and load at most one Go-built shared library per process.
@@ -80,7 +88,8 @@ enum {
 	DLLM_STATUS_INVALID_ARGUMENT = 1, /* NULL where an object or string is required,
 	                                     invalid UTF-8, option out of range, unknown
 	                                     token id or chat role */
-	DLLM_STATUS_IO = 2,               /* a file could not be read */
+	DLLM_STATUS_IO = 2,               /* a file could not be read, or a loaded
+	                                     model's file changed on disk */
 	DLLM_STATUS_FORMAT = 3,           /* a model file is malformed */
 	DLLM_STATUS_UNSUPPORTED = 4,      /* a valid model this library cannot run */
 	DLLM_STATUS_BUFFER_TOO_SMALL = 5, /* the result did not fit; see the function */
@@ -89,7 +98,11 @@ enum {
 	DLLM_STATUS_STOPPED = 8,          /* a callback returned non-zero; partial result */
 	DLLM_STATUS_CANCELLED = 9,        /* dllm_session_cancel; partial result */
 	DLLM_STATUS_FAILED = 10,          /* any other failure; see the message */
-	DLLM_STATUS_INTERNAL = 11         /* the library panicked and is now poisoned */
+	DLLM_STATUS_INTERNAL = 11,        /* the library panicked and is now poisoned */
+	DLLM_STATUS_NON_FINITE = 12       /* a forward pass produced NaN or infinite logits
+	                                     (a corrupt weight or overflow); the message
+	                                     names the tensor and layer where they first
+	                                     appeared */
 };
 
 /* The name of a status ("OK", "INVALID_ARGUMENT", ...), a static string; "UNKNOWN"
@@ -141,9 +154,11 @@ DLLM_API dllm_status dllm_load_default_params(dllm_load_params *p);
  * "demo" loads the built-in demo model (a 2.4 MB LLaDA2 compiled into the library,
  * trained to answer simple questions such as "What is 3+4?" in chat format) unless a
  * file or folder named "demo" exists in the working directory, which then wins.
- * params may be NULL for the defaults. On success
- * *out is the new model; on failure *out is set to NULL and the reason is in
- * dllm_last_errmsg. Returns OK, INVALID_ARGUMENT, IO, FORMAT, UNSUPPORTED. */
+ * params may be NULL for the defaults. On success *out is the new model; on failure
+ * *out is set to NULL and the reason, naming the file, is in dllm_last_errmsg. Returns
+ * OK, INVALID_ARGUMENT, IO (unreadable), FORMAT (malformed, inconsistent or not a
+ * regular file), UNSUPPORTED. The files are memory-mapped and must not be modified in
+ * place while the model is loaded (see "Model files" above). */
 DLLM_API dllm_status dllm_model_load(const char *path, const dllm_load_params *params,
                                      dllm_model **out);
 
@@ -296,9 +311,13 @@ DLLM_API void dllm_session_free(dllm_session *s);
 /* The generating functions below set *out to a result to release with
  * dllm_result_free when they return DLLM_STATUS_OK, DLLM_STATUS_STOPPED or
  * DLLM_STATUS_CANCELLED (a partial result for the last two), and to NULL otherwise.
- * params may be NULL for dllm_generate_default_params. */
+ * params may be NULL for dllm_generate_default_params. They, and dllm_session_new,
+ * return DLLM_STATUS_IO when a file of the model was truncated or rewritten since it
+ * was loaded. */
 
-/* Generates a continuation of raw text (special tokens in it are parsed). */
+/* Generates a continuation of raw text (special tokens in it are parsed). A prompt
+ * containing the mask token (here or in dllm_session_generate_ids) is
+ * DLLM_STATUS_INVALID_ARGUMENT: infilling is not supported. */
 DLLM_API dllm_status dllm_session_generate(dllm_session *s, const char *prompt,
                                            const dllm_generate_params *params,
                                            dllm_result **out);
@@ -315,14 +334,19 @@ typedef struct dllm_message {
 } dllm_message;
 
 /* Renders messages with the model's chat template plus the generation prompt and
- * generates the assistant's reply. The session's conversation is not changed. */
+ * generates the assistant's reply. The session's conversation is not changed.
+ * Message contents are plain text: special-token text in them (such as
+ * "<|role_end|>" or "<|mask|>") is encoded as ordinary characters, so a message cannot
+ * forge a turn; to pass special tokens on purpose, render the prompt yourself and use
+ * dllm_session_generate. */
 DLLM_API dllm_status dllm_session_generate_chat(dllm_session *s, const dllm_message *msgs,
                                                 size_t n_msgs,
                                                 const dllm_generate_params *params,
                                                 dllm_result **out);
 
 /* Multi-turn chat: appends the user message to the session's conversation, generates
- * the reply and keeps it in the conversation (reusing the cached prefix). */
+ * the reply and keeps it in the conversation (reusing the cached prefix). Messages are
+ * plain text, as for dllm_session_generate_chat. */
 DLLM_API dllm_status dllm_session_chat(dllm_session *s, const char *user,
                                        const dllm_generate_params *params,
                                        dllm_result **out);

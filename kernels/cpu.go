@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -211,4 +212,38 @@ func Use(name string) (restore func(), err error) {
 		}
 		selectKernels()
 	}, nil
+}
+
+// Require returns an error unless every named implementation is compiled into this
+// binary, available on this machine and enabled, so that a test run meant to exercise
+// assembly cannot silently fall back to the generic kernels. Empty names are ignored.
+func Require(names ...string) error {
+	implMu.Lock()
+	defer implMu.Unlock()
+	var missing []string
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		state := "not compiled in"
+		for _, im := range impls {
+			if im.name == name {
+				switch {
+				case !im.available:
+					state = "not available on this machine"
+				case !im.enabled:
+					state = "disabled"
+				default:
+					state = ""
+				}
+			}
+		}
+		if state != "" {
+			missing = append(missing, fmt.Sprintf("%s (%s)", name, state))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("kernels: required implementations not active: %s", strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -68,26 +68,26 @@ func randFloats(r *rand.Rand, n int) []float32 {
 }
 
 // refMatMul is the float64 reference over dequantized weights and (for quantized formats)
-// the dequantized 8-bit activations. It also returns, per output, the magnitude that
-// bounds rounding: Σ|x|·(|a|+|b|) where each weight is a − b before any cancellation
-// (for Q4_K, a = d·sc·q and b = dmin·m; otherwise b = 0).
+// the dequantized 8-bit activations. The activations are quantized by the generic
+// quantizers, which TestQuantizeVectors holds to gguf-py's and ggml's bytes, not by the
+// implementation under test. It also returns, per output, the magnitude that bounds
+// rounding: Σ|x|·(|a|+|b|) where each weight is a − b before any cancellation (for
+// Q4_K, a = d·sc·q and b = dmin·m; otherwise b = 0).
 func refMatMul(x []float32, w Matrix) (y, mag []float64) {
 	K, N := w.Cols, w.Rows
 	M := len(x) / K
 	xq := x
 	switch w.Format {
 	case Q8_0, Q4_0, Q4_K, Q6_K:
-		xs := &xPrep{m: M, k: K, f: x}
-		bs, bb := 32, q8BlockBytes
+		bs, bb, quant := 32, q8BlockBytes, quantQ8Generic
 		if w.Format == Q4_K || w.Format == Q6_K {
-			xs.quantizeQ8K()
-			bs, bb = 256, q8KBlockBytes
-		} else {
-			xs.quantizeQ8()
+			bs, bb, quant = 256, q8KBlockBytes, quantQ8KGeneric
 		}
+		q := make([]byte, len(x)/bs*bb)
+		quant(q, x)
 		xq = make([]float32, len(x))
 		for i := range xq {
-			blk := xs.q[i/bs*bb:]
+			blk := q[i/bs*bb:]
 			xq[i] = float32(blockQ(blk, i%bs)) * blockD(blk)
 		}
 	}

@@ -96,7 +96,7 @@ $(DLLM_BUILD)/race/misuse: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/race
 test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example-asan $(DLLM_BUILD)/misuse-asan $(DLLM_BUILD)/race/misuse
 	@echo "== C example (static), demo model: expects 21"
 	$(DLLM_BUILD)/example-static dllm/internal/demo/hf "What is 12+9?" | tee $(DLLM_BUILD)/example.out
-	@grep -q 21 $(DLLM_BUILD)/example.out
+	@grep -qx 21 $(DLLM_BUILD)/example.out
 	@echo "== C example under ASan, micro model"
 	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/example-asan --raw testdata/llada2-micro/hf "Once upon a time"
 	@echo "== misuse test under ASan"

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -107,8 +108,12 @@ func build(sp *spec) (*Tokenizer, error) {
 	// out of the raw text, the rest after normalization.
 	t.rawAdded = newAddedMatcher(added, func(a AddedToken) bool { return !a.Normalized })
 	t.normAdded = newAddedMatcher(added, func(a AddedToken) bool { return a.Normalized })
+	t.specialAdded = newAddedMatcher(added, func(a AddedToken) bool { return a.Special })
 
-	t.specials = t.resolveSpecials(sp)
+	var err error
+	if t.specials, err = t.resolveSpecials(sp); err != nil {
+		return nil, err
+	}
 	t.chat, t.chatErr = detectChat(sp.chatTemplate)
 	return t, nil
 }
@@ -129,15 +134,24 @@ type SpecialTokens struct {
 // Specials returns the special token ids.
 func (t *Tokenizer) Specials() SpecialTokens { return t.specials }
 
-func (t *Tokenizer) resolveSpecials(sp *spec) SpecialTokens {
-	find := func(name string, id int, fallback string) int {
+func (t *Tokenizer) resolveSpecials(sp *spec) (SpecialTokens, error) {
+	var errs []error
+	// A token the configuration names (or an id it gives) must exist: dropping it would
+	// leave the model without, say, its end-of-text token and fail far from the cause.
+	find := func(role, name string, id int, fallback string) int {
 		if name != "" {
 			if v, ok := t.idOf[name]; ok {
 				return v
 			}
+			errs = append(errs, fmt.Errorf("%s %q is not in the vocabulary", role, name))
+			return -1
 		}
-		if id >= 0 && id < len(t.pieces) {
-			return id
+		if id >= 0 {
+			if id < len(t.pieces) {
+				return id
+			}
+			errs = append(errs, fmt.Errorf("%s id %d is outside the vocabulary of %d", role, id, len(t.pieces)))
+			return -1
 		}
 		if fallback != "" {
 			if v, ok := t.idOf[fallback]; ok {
@@ -146,13 +160,27 @@ func (t *Tokenizer) resolveSpecials(sp *spec) SpecialTokens {
 		}
 		return -1
 	}
-	return SpecialTokens{
-		BOS:       find(sp.bosName, sp.bosID, "<|startoftext|>"),
-		EOS:       find(sp.eosName, sp.eosID, "<|endoftext|>"),
-		Pad:       find(sp.padName, sp.padID, ""),
-		Mask:      find(sp.maskName, sp.maskID, "<|mask|>"),
-		RoleEnd:   find("<|role_end|>", -1, ""),
-		RoleOpen:  find("<role>", -1, ""),
-		RoleClose: find("</role>", -1, ""),
+	s := SpecialTokens{
+		BOS:       find("bos_token", sp.bosName, sp.bosID, "<|startoftext|>"),
+		EOS:       find("eos_token", sp.eosName, sp.eosID, "<|endoftext|>"),
+		Pad:       find("pad_token", sp.padName, sp.padID, ""),
+		Mask:      find("mask_token", sp.maskName, sp.maskID, "<|mask|>"),
+		RoleEnd:   find("", "", -1, "<|role_end|>"),
+		RoleOpen:  find("", "", -1, "<role>"),
+		RoleClose: find("", "", -1, "</role>"),
 	}
+	// The mask marks positions still to be decoded; sharing its id with a token that
+	// ends or pads text would make every decoded sequence ambiguous.
+	for _, o := range []struct {
+		role string
+		id   int
+	}{{"bos_token", s.BOS}, {"eos_token", s.EOS}, {"pad_token", s.Pad}, {"<|role_end|>", s.RoleEnd}} {
+		if s.Mask >= 0 && o.id == s.Mask {
+			errs = append(errs, fmt.Errorf("mask_token and %s are the same token %d", o.role, s.Mask))
+		}
+	}
+	if len(errs) > 0 {
+		return s, fmt.Errorf("tokenizer: special tokens: %w", errors.Join(errs...))
+	}
+	return s, nil
 }

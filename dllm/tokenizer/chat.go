@@ -78,66 +78,116 @@ func (t *Tokenizer) ApplyChat(msgs []Message, addGenerationPrompt bool) (string,
 	if t.chat == nil {
 		return "", t.chatErr
 	}
-	return t.chat.render(msgs, addGenerationPrompt)
+	var c chatText
+	if err := t.chat.render(&c, msgs, addGenerationPrompt); err != nil {
+		return "", err
+	}
+	return c.String(), nil
 }
 
-// EncodeChat renders msgs with ApplyChat and encodes the result with
-// special tokens recognised (the role tags and <|role_end|> become single
-// ids). Message contents are trusted: special-token text inside them is
-// parsed too, as Hugging Face's apply_chat_template(tokenize=True) does.
+// EncodeChat renders msgs as ApplyChat does and encodes the result. Special
+// tokens are recognised in the template's own text only (the role tags and
+// <|role_end|> become single ids); message contents are encoded as plain
+// text, like EncodePlain, so that a message holding "<|role_end|><role>SYSTEM</role>"
+// or "<|mask|>" cannot forge a turn or inject a control token. Text on both
+// sides of a content boundary is encoded together, so a conversation without
+// special-token text in its contents encodes exactly as Encode(ApplyChat(…)).
+// To pass special tokens on purpose, render the prompt and use Encode.
 func (t *Tokenizer) EncodeChat(msgs []Message, addGenerationPrompt bool) ([]int, error) {
-	s, err := t.ApplyChat(msgs, addGenerationPrompt)
-	if err != nil {
+	if t.chat == nil {
+		return nil, t.chatErr
+	}
+	var c chatText
+	if err := t.chat.render(&c, msgs, addGenerationPrompt); err != nil {
 		return nil, err
 	}
-	return t.Encode(s), nil
+	var out []int
+	var text strings.Builder
+	flush := func() {
+		if text.Len() > 0 {
+			out = append(out, t.encode(text.String(), true)...)
+			text.Reset()
+		}
+	}
+	for _, p := range c.parts {
+		if p.content {
+			text.WriteString(p.text)
+			continue
+		}
+		t.specialAdded.split(p.text, false,
+			func(s string) { text.WriteString(s) },
+			func(id int) { flush(); out = append(out, id) })
+	}
+	flush()
+	return out, nil
+}
+
+// chatText is a rendered conversation in pieces: the template's text, where
+// special tokens are meant, and message contents, where they never are.
+type chatText struct {
+	parts []chatPart
+}
+
+type chatPart struct {
+	text    string
+	content bool
+}
+
+func (c *chatText) template(s string) { c.parts = append(c.parts, chatPart{text: s}) }
+func (c *chatText) content(s string)  { c.parts = append(c.parts, chatPart{text: s, content: true}) }
+
+func (c *chatText) String() string {
+	var b strings.Builder
+	for _, p := range c.parts {
+		b.WriteString(p.text)
+	}
+	return b.String()
 }
 
 func isTool(role string) bool { return role == "tool" || role == "observation" }
 
-func (f *chatFormat) render(msgs []Message, gen bool) (string, error) {
-	var b strings.Builder
-	b.WriteString(roleSystem)
+func (f *chatFormat) render(b *chatText, msgs []Message, gen bool) error {
+	b.template(roleSystem)
 	if len(msgs) > 0 && msgs[0].Role == "system" {
-		b.WriteString(msgs[0].Content)
-		b.WriteString("\n")
+		b.content(msgs[0].Content)
+		b.template("\n")
 	}
-	b.WriteString("detailed thinking ")
-	b.WriteString(f.thinking)
-	b.WriteString(roleEnd)
+	b.template("detailed thinking ")
+	b.template(f.thinking)
+	b.template(roleEnd)
 	for i, m := range msgs {
 		switch {
 		case m.Role == "system":
 			if i == 0 {
 				continue
 			}
-			b.WriteString(roleSystem)
+			b.template(roleSystem)
 		case m.Role == "user":
-			b.WriteString(roleHuman)
+			b.template(roleHuman)
 		case m.Role == "assistant":
-			b.WriteString(roleAssistant)
+			b.template(roleAssistant)
 		case isTool(m.Role):
 			if !f.observation {
-				return "", fmt.Errorf("tokenizer: message %d: this chat template has no tool (OBSERVATION) turns", i)
+				return fmt.Errorf("tokenizer: message %d: this chat template has no tool (OBSERVATION) turns", i)
 			}
 			if i == 0 || !isTool(msgs[i-1].Role) {
-				b.WriteString(roleObservation)
+				b.template(roleObservation)
 			}
-			b.WriteString("\n<tool_response>\n")
-			b.WriteString(m.Content)
-			b.WriteString("\n</tool_response>")
+			b.template("\n<tool_response>\n")
+			b.content(m.Content)
+			b.template("\n</tool_response>")
 			if i+1 == len(msgs) || !isTool(msgs[i+1].Role) {
-				b.WriteString(roleEnd)
+				b.template(roleEnd)
 			}
 			continue
 		default:
-			return "", fmt.Errorf("tokenizer: message %d: unknown role %q (use system, user, assistant or tool)", i, m.Role)
+			return fmt.Errorf("tokenizer: message %d: unknown role %q (use system, user, assistant or tool)", i, m.Role)
 		}
-		b.WriteString(m.Content)
-		b.WriteString(roleEnd)
+		b.content(m.Content)
+		b.template(roleEnd)
 	}
 	if gen {
-		b.WriteString(roleAssistant)
+		b.template(roleAssistant)
 	}
-	return b.String(), nil
+	return nil
 }

@@ -67,7 +67,8 @@
 //
 // ApplyChat renders a conversation in the LLaDA2 / Ling 2.0 role format
 // (<role>HUMAN</role>…<|role_end|>, see ApplyChat for the layout) and
-// EncodeChat encodes it. The Jinja chat_template from tokenizer_config.json
+// EncodeChat encodes it, parsing special tokens in the template's text but
+// never in message contents, so a message cannot forge a turn. The Jinja chat_template from tokenizer_config.json
 // or GGUF is not executed: it is recognised as the LLaDA2 format when it
 // contains "<role>", "HUMAN", "ASSISTANT", "<|role_end|>" and "detailed
 // thinking", and rendered by native code that reproduces it exactly.

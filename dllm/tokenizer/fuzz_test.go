@@ -3,10 +3,13 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/dllm-go/dllm/dllm/internal/corpus"
 )
 
 func addGoldenSeeds(f *testing.F) {
@@ -156,6 +159,23 @@ func FuzzMergeQwen3(f *testing.F) {
 func FuzzFromJSON(f *testing.F) {
 	f.Add([]byte(`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},"pre_tokenizer":{"type":"ByteLevel"},"added_tokens":[{"id":3,"content":"<x>","special":true,"lstrip":true}]}`), []byte(`{"chat_template":"<role>HUMAN ASSISTANT <|role_end|> detailed thinking","eos_token":{"content":"<x>"}}`))
 	f.Add([]byte(`{"model":{"vocab":{"Ġ":0},"merges":[["Ġ","Ġ"]]},"normalizer":{"type":"Sequence","normalizers":[{"type":"NFKC"}]},"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\p{N}"},"behavior":"Removed","invert":true},{"type":"ByteLevel","add_prefix_space":true,"use_regex":false}]}}`), []byte(nil))
+	// The hostile corpus of the micro fixture's files: every top-level scalar of each
+	// at 0, −1, 2^31, 2^63, of the wrong type or removed, and truncations.
+	tj, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer.json"))
+	cfg, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer_config.json"))
+	for i, base := range [][]byte{tj, cfg} {
+		cases, err := corpus.JSON(base)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, c := range cases {
+			if i == 0 {
+				f.Add(c.Build(), cfg)
+			} else {
+				f.Add(tj, c.Build())
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, tj, cfg []byte) {
 		tk, err := FromJSON(tj, cfg)
 		if err != nil {

@@ -54,9 +54,17 @@ func VocabFromGGUF(md GGUFMetadata) (GGUFVocab, error) {
 		"tokenizer.ggml.padding_token_id": &v.Pad,
 		"tokenizer.ggml.mask_token_id":    &v.Mask,
 	} {
-		if id, ok := md.Uint(key); ok && id < uint64(len(v.Tokens)) {
-			*dst = int(id)
+		id, ok := md.Uint(key)
+		if !ok {
+			if present(md, key) {
+				return v, fmt.Errorf("tokenizer: GGUF %s is not a token id (an unsigned integer)", key)
+			}
+			continue
 		}
+		if id >= uint64(len(v.Tokens)) {
+			return v, fmt.Errorf("tokenizer: GGUF %s = %d is outside the vocabulary of %d tokens", key, id, len(v.Tokens))
+		}
+		*dst = int(id)
 	}
 	v.ChatTemplate, _ = md.String("tokenizer.chat_template")
 	return v, nil
@@ -137,4 +145,17 @@ func FromGGUF(meta GGUFVocab) (*Tokenizer, error) {
 		sp.merges = append(sp.merges, [2]string{m[:k], m[k+1:]})
 	}
 	return build(sp)
+}
+
+// present reports whether md holds key with a value of any type, as far as md can tell:
+// a special token id stored as a string, an array or a negative number must not be
+// mistaken for an absent one.
+func present(md GGUFMetadata, key string) bool {
+	if g, ok := md.(interface{ Has(string) bool }); ok {
+		return g.Has(key)
+	}
+	_, s := md.String(key)
+	_, a := md.Ints(key)
+	_, ss := md.Strings(key)
+	return s || a || ss
 }

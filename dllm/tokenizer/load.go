@@ -7,26 +7,40 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/dllm-go/dllm/dllm/internal/regfile"
 )
 
 // Load reads tokenizer.json and, if present, tokenizer_config.json (chat
 // template and special token names) from a Hugging Face model directory. A
 // chat_template.jinja file, as newer releases ship, supplies the template
 // when tokenizer_config.json has none.
+// Only regular files are read (a FIFO would block forever); errors name the directory.
 func Load(dir string) (*Tokenizer, error) {
-	tj, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	read := func(name string, optional bool) ([]byte, error) {
+		b, err := regfile.ReadFile(filepath.Join(dir, name), regfile.MaxTextBytes)
+		if optional && errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	tj, err := read("tokenizer.json", false)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	cfg, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	cfg, err := read("tokenizer_config.json", true)
+	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	tpl, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	tpl, err := read("chat_template.jinja", true)
+	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	return fromJSON(tj, cfg, string(tpl))
+	t, err := fromJSON(tj, cfg, string(tpl))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return t, nil
 }
 
 // FromJSON builds a tokenizer from the contents of tokenizer.json and

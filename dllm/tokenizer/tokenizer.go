@@ -16,14 +16,16 @@ type Tokenizer struct {
 	normalize func(string) string // nil: no normalizer
 	steps     []preStep           // pre-tokenizer pipeline (byte-level mapping implicit)
 
-	added      []AddedToken
-	rawAdded   *addedMatcher // added tokens matched on the raw text (normalized=false)
-	normAdded  *addedMatcher // added tokens matched after normalization
-	pieces     []string      // id -> token string as written in the vocabulary ("" if unused)
-	pieceBytes []byte        // concatenated decoded bytes of every id
-	pieceOff   []uint32      // id -> offset into pieceBytes; len = vocab size + 1
-	special    []bool        // id -> special added token
-	idOf       map[string]int
+	added     []AddedToken
+	rawAdded  *addedMatcher // added tokens matched on the raw text (normalized=false)
+	normAdded *addedMatcher // added tokens matched after normalization
+	// specialAdded matches special tokens in chat template text (EncodeChat).
+	specialAdded *addedMatcher
+	pieces       []string // id -> token string as written in the vocabulary ("" if unused)
+	pieceBytes   []byte   // concatenated decoded bytes of every id
+	pieceOff     []uint32 // id -> offset into pieceBytes; len = vocab size + 1
+	special      []bool   // id -> special added token
+	idOf         map[string]int
 
 	specials     SpecialTokens
 	chatTemplate string

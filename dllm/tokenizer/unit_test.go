@@ -245,11 +245,14 @@ func TestGGUFErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mod := range map[string]func(*GGUFVocab){
-		"model": func(v *GGUFVocab) { v.Model = "llama" },
-		"pre":   func(v *GGUFVocab) { v.Pre = "mystery-pre" },
-		"types": func(v *GGUFVocab) { v.TokenTypes = v.TokenTypes[:3] },
-		"merge": func(v *GGUFVocab) { v.Merges = append([]string{"nospace"}, v.Merges...) },
-		"empty": func(v *GGUFVocab) { v.Tokens, v.TokenTypes = nil, nil },
+		"model":    func(v *GGUFVocab) { v.Model = "llama" },
+		"pre":      func(v *GGUFVocab) { v.Pre = "mystery-pre" },
+		"types":    func(v *GGUFVocab) { v.TokenTypes = v.TokenTypes[:3] },
+		"merge":    func(v *GGUFVocab) { v.Merges = append([]string{"nospace"}, v.Merges...) },
+		"empty":    func(v *GGUFVocab) { v.Tokens, v.TokenTypes = nil, nil },
+		"eos=mask": func(v *GGUFVocab) { v.EOS = v.Mask },
+		"pad=mask": func(v *GGUFVocab) { v.Pad = v.Mask },
+		"mask id":  func(v *GGUFVocab) { v.Mask = len(v.Tokens) },
 	} {
 		v := base
 		mod(&v)
@@ -423,5 +426,21 @@ func TestLoadChatTemplateFile(t *testing.T) {
 	}
 	if _, err := tk.ApplyChat([]Message{{Role: "user", Content: "x"}}, true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A special token the configuration names must exist and the mask must be a token of
+// its own: either mistake loads silently otherwise and fails every generation later.
+func TestSpecialTokenErrors(t *testing.T) {
+	b, _ := os.ReadFile(filepath.Join(microDir, "hf", "tokenizer.json"))
+	for _, c := range []struct{ cfg, want string }{
+		{`{"eos_token": "<|no-such-token|>"}`, `eos_token "<|no-such-token|>" is not in the vocabulary`},
+		{`{"mask_token": {"content": "nope"}}`, `mask_token "nope" is not in the vocabulary`},
+		{`{"eos_token": "<|mask|>"}`, "mask_token and eos_token are the same token"},
+	} {
+		_, err := FromJSON(b, []byte(c.cfg))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.cfg, err, c.want)
+		}
 	}
 }

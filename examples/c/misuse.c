@@ -2,17 +2,25 @@
  * Misuse test of the C ABI: NULL handles and strings, invalid UTF-8, options out of
  * range, callbacks that stop, cancel or re-enter, a session used after its model was
  * freed, many sessions on one model in parallel threads, and finally a panic inside
- * the library (which poisons it). Every misuse must return a status and a message,
- * never crash; run it under AddressSanitizer or valgrind.
+ * the library (which poisons it). Hostile files too: a FIFO as the model or as its
+ * config.json (an error, not a hang), a malformed config (FORMAT, and the library stays
+ * healthy), a weights file truncated after loading (IO at the next call, not SIGBUS).
+ * Every misuse must return a status and a message, never crash; run it under
+ * AddressSanitizer or valgrind.
  *
  *   misuse [MODEL]      (default testdata/llada2-micro/hf)
  */
+#define _XOPEN_SOURCE 700 /* mkdtemp, mkfifo, realpath, truncate */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dllm.h"
 
@@ -201,10 +209,21 @@ static void test_options(dllm_session *s, const dllm_model_info *info) {
 	BAD_OPTION(max_tokens, 0);
 	BAD_OPTION(max_tokens, -5);
 	BAD_OPTION(max_tokens, INT32_MAX);
+	BAD_OPTION(max_tokens, INT32_MIN);
+	BAD_OPTION(max_tokens, info->context_length);
 	BAD_OPTION(block_length, 0);
+	BAD_OPTION(block_length, -1);
+	BAD_OPTION(block_length, 513); /* longer than one forward holds */
 	BAD_OPTION(block_length, info->context_length + 1);
+	BAD_OPTION(block_length, INT32_MAX);
+	BAD_OPTION(block_length, INT32_MIN);
 	BAD_OPTION(steps, -1);
+	BAD_OPTION(steps, 65537);
 	BAD_OPTION(steps, INT32_MAX);
+	BAD_OPTION(max_post_steps, 65537);
+	BAD_OPTION(max_post_steps, INT32_MAX);
+	BAD_OPTION(num_to_transfer, INT32_MIN);
+	BAD_OPTION(top_k, INT32_MIN);
 	BAD_OPTION(threshold, 1.5);
 	BAD_OPTION(threshold, NAN);
 	BAD_OPTION(edit_threshold, 2);
@@ -243,15 +262,19 @@ static void test_arguments(dllm_session *s, const dllm_model_info *info) {
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
 	ids[1] = info->vocab_size;
 	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	ids[1] = info->mask_id; /* a mask in the prompt would be overwritten unreported */
+	EXPECT_STATUS(dllm_session_generate_ids(s, ids, 3, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT_STATUS(dllm_session_generate(s, "fill <|mask|> in", &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT(r == NULL);
 	/* A prompt longer than the context: rejected, not a crash. */
 	size_t n_long = (size_t)info->context_length + 1;
 	int32_t *long_ids = calloc(n_long, sizeof *long_ids);
 	EXPECT_STATUS(dllm_session_generate_ids(s, long_ids, n_long, &p, &r),
 	              DLLM_STATUS_INVALID_ARGUMENT);
-	/* Long, within the context, but no room left for max_tokens: an error either way. */
+	/* Long, within the context, but no room left for max_tokens: rejected up front. */
 	p.max_tokens = 64;
-	dllm_status st = dllm_session_generate_ids(s, long_ids, n_long - 32, &p, &r);
-	EXPECT(st == DLLM_STATUS_INVALID_ARGUMENT || st == DLLM_STATUS_FAILED);
+	EXPECT_STATUS(dllm_session_generate_ids(s, long_ids, n_long - 32, &p, &r),
+	              DLLM_STATUS_INVALID_ARGUMENT);
 	EXPECT(r == NULL);
 	free(long_ids);
 	p = small_params();
@@ -513,6 +536,148 @@ static void test_free_model_while_generating(const char *path) {
 	dllm_session_free(r.session);
 }
 
+/* The files of a Hugging Face model directory. */
+static const char *model_files[] = {"config.json", "model.safetensors", "tokenizer.json",
+                                    "tokenizer_config.json"};
+enum { N_MODEL_FILES = sizeof model_files / sizeof model_files[0] };
+
+static char *read_all(const char *path, size_t *len) {
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	*len = fread(b, 1, (size_t)n, f);
+	b[*len] = 0;
+	fclose(f);
+	return b;
+}
+
+static int write_all(const char *path, const char *b, size_t len) {
+	FILE *f = fopen(path, "wb");
+	if (f == NULL) {
+		return -1;
+	}
+	size_t n = fwrite(b, 1, len, f);
+	return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+/* Makes dir/name a copy of the model directory src: each file a symlink to the
+ * original, except `copy` (copied, so it can be truncated) and `skip` (left out). */
+static void model_dir(const char *src, const char *dir, const char *name, const char *skip,
+                      const char *copy, char *out, size_t n) {
+	snprintf(out, n, "%s/%s", dir, name);
+	mkdir(out, 0755);
+	for (int i = 0; i < N_MODEL_FILES; i++) {
+		const char *f = model_files[i];
+		char from[4096], to[4096], real[PATH_MAX];
+		snprintf(from, sizeof from, "%s/%s", src, f);
+		snprintf(to, sizeof to, "%s/%s", out, f);
+		if ((skip != NULL && strcmp(f, skip) == 0) || realpath(from, real) == NULL) {
+			continue;
+		}
+		if (copy != NULL && strcmp(f, copy) == 0) {
+			size_t len = 0;
+			char *b = read_all(real, &len);
+			EXPECT(b != NULL && write_all(to, b, len) == 0);
+			free(b);
+		} else {
+			EXPECT(symlink(real, to) == 0);
+		}
+	}
+}
+
+/* Expects the calling thread's last error to mention s. */
+static void expect_message(const char *s) {
+	char msg[1024] = "";
+	dllm_last_errmsg(msg, sizeof msg);
+	if (strstr(msg, s) == NULL) {
+		failed++;
+		fprintf(stderr, "FAILED: message %s does not mention %s\n", msg, s);
+	} else {
+		passed++;
+	}
+}
+
+static void test_hostile_files(const char *path) {
+	char dir[] = "/tmp/dllm-misuse-XXXXXX";
+	if (mkdtemp(dir) == NULL) {
+		failed++;
+		return;
+	}
+	char p[4096], model[1024];
+	dllm_model *m = NULL;
+
+	/* A FIFO named like a model, and a FIFO as config.json: errors, not a hang. */
+	snprintf(p, sizeof p, "%s/x.gguf", dir);
+	EXPECT(mkfifo(p, 0644) == 0);
+	EXPECT_STATUS(dllm_model_load(p, NULL, &m), DLLM_STATUS_FORMAT);
+	expect_message(p);
+	model_dir(path, dir, "fifo-config", "config.json", NULL, model, sizeof model);
+	snprintf(p, sizeof p, "%s/config.json", model);
+	EXPECT(mkfifo(p, 0644) == 0);
+	EXPECT_STATUS(dllm_model_load(model, NULL, &m), DLLM_STATUS_FORMAT);
+	expect_message(p);
+	EXPECT(m == NULL);
+
+	/* A config whose context (2^62) overflows the size of the RoPE tables: FORMAT, not
+	 * a recovered panic that poisons the library... */
+	model_dir(path, dir, "huge-context", "config.json", NULL, model, sizeof model);
+	snprintf(p, sizeof p, "%s/config.json", path);
+	size_t len = 0;
+	char *cfg = read_all(p, &len);
+	const char *key = "\"max_position_embeddings\": ";
+	char *at = cfg == NULL ? NULL : strstr(cfg, key);
+	EXPECT(at != NULL);
+	if (at != NULL) {
+		char *end = at + strlen(key) + strspn(at + strlen(key), "0123456789");
+		char *edited = malloc(len + 32);
+		int k = snprintf(edited, len + 32, "%.*s4611686018427387904%s", (int)(at + strlen(key) - cfg), cfg, end);
+		snprintf(p, sizeof p, "%s/config.json", model);
+		EXPECT(write_all(p, edited, (size_t)k) == 0);
+		free(edited);
+		EXPECT_STATUS(dllm_model_load(model, NULL, &m), DLLM_STATUS_FORMAT);
+		expect_message("max_position_embeddings");
+	}
+	free(cfg);
+
+	/* ...so healthy calls, on a healthy model, keep working. */
+	EXPECT_STATUS(dllm_model_load(path, NULL, &m), DLLM_STATUS_OK);
+	dllm_session *s = NULL;
+	EXPECT_STATUS(dllm_session_new(m, &s), DLLM_STATUS_OK);
+	dllm_generate_params gp = small_params();
+	dllm_result *r = NULL;
+	EXPECT_STATUS(dllm_session_generate(s, "hello", &gp, &r), DLLM_STATUS_OK);
+	dllm_result_free(r);
+	dllm_session_free(s);
+	dllm_model_free(m);
+
+	/* Weights truncated after loading: IO at the next call, naming the file, instead
+	 * of SIGBUS. */
+	model_dir(path, dir, "truncated", NULL, "model.safetensors", model, sizeof model);
+	m = NULL;
+	s = NULL;
+	EXPECT_STATUS(dllm_model_load(model, NULL, &m), DLLM_STATUS_OK);
+	EXPECT_STATUS(dllm_session_new(m, &s), DLLM_STATUS_OK);
+	snprintf(p, sizeof p, "%s/model.safetensors", model);
+	EXPECT(truncate(p, 4096) == 0);
+	r = NULL;
+	EXPECT_STATUS(dllm_session_generate(s, "hello", &gp, &r), DLLM_STATUS_IO);
+	expect_message(p);
+	EXPECT(r == NULL);
+	dllm_session *s2 = NULL;
+	EXPECT_STATUS(dllm_session_new(m, &s2), DLLM_STATUS_IO);
+	dllm_session_free(s);
+	dllm_model_free(m);
+
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	EXPECT(system(cmd) == 0);
+}
+
 int main(int argc, char **argv) {
 	const char *path = argc > 1 ? argv[1] : "testdata/llada2-micro/hf";
 	main_thread = pthread_self();
@@ -538,6 +703,7 @@ int main(int argc, char **argv) {
 	dllm_model_free(m);
 	test_model_freed(path);
 	test_free_model_while_generating(path);
+	test_hostile_files(path);
 
 	/* Last: a panic inside the library poisons it. */
 	EXPECT_STATUS(dllm_test_panic(), DLLM_STATUS_INTERNAL);

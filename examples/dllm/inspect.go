@@ -16,10 +16,11 @@ import (
 
 func runInspect(args []string, std stdio) error {
 	out := std.out
-	fs := newCommandFlags("inspect", "dllm inspect -m PATH [--json]", out)
+	fs := newCommandFlags("inspect", "dllm inspect -m PATH [--json] [--check]", out)
 	fs.notes = "Tensor names are canonical (Hugging Face names, one tensor per expert) for every format.\n"
 	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	check := fs.Bool("check", false, "also read every weight and list tensors holding NaN or infinite values (an error if any)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -36,12 +37,49 @@ func runInspect(args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+	var bad []dllm.NonFiniteTensor
+	if *check {
+		if bad, err = dllm.CheckWeights(*model); err != nil {
+			return err
+		}
 	}
-	return printInspect(out, *model, info)
+	switch {
+	case *asJSON && *check:
+		err = encodeJSON(out, struct {
+			*dllm.CheckpointInfo
+			NonFinite []dllm.NonFiniteTensor `json:"non_finite"`
+		}{info, bad})
+	case *asJSON:
+		err = encodeJSON(out, info)
+	default:
+		err = printInspect(out, *model, info)
+		if err == nil && *check {
+			err = printCheck(out, len(info.Tensors), bad)
+		}
+	}
+	if err == nil && len(bad) > 0 {
+		err = fmt.Errorf("%d of %d tensors hold NaN or infinite values, first %s", len(bad), len(info.Tensors), bad[0].Name)
+	}
+	return err
+}
+
+func encodeJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printCheck(out io.Writer, tensors int, bad []dllm.NonFiniteTensor) error {
+	if len(bad) == 0 {
+		_, err := fmt.Fprintf(out, "\ncheck: all %d tensors finite\n", tensors)
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "\nNON-FINITE\tVALUES\tFIRST INDEX")
+	for _, b := range bad {
+		fmt.Fprintf(w, "%s\t%d\t%d\n", b.Name, b.Count, b.First)
+	}
+	return w.Flush()
 }
 
 func printInspect(out io.Writer, path string, rep *dllm.CheckpointInfo) error {

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dllm-go/dllm/dllm"
 )
 
 // TestInspectForms: `dllm inspect --json` lists the same canonical tensors and config for
@@ -69,5 +72,30 @@ func TestInspectForms(t *testing.T) {
 	}
 	if err := runInspect(nil, outTo(&out)); err == nil {
 		t.Error("inspect without -m succeeded")
+	}
+}
+
+// TestInspectCheck: --check reads every weight: a clean model passes, with the result in
+// both outputs; a NaN stored in one tensor is an error naming it.
+func TestInspectCheck(t *testing.T) {
+	src := filepath.Join(microDir, "hf")
+	var out bytes.Buffer
+	if err := runInspect([]string{"-m", src, "--check"}, outTo(&out)); err != nil || !strings.Contains(out.String(), "all 130 tensors finite") {
+		t.Fatalf("clean model: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	var r struct {
+		NonFinite []any `json:"non_finite"`
+		Tensors   []any `json:"tensors"`
+	}
+	if err := runInspect([]string{"-m", src, "--check", "--json"}, outTo(&out)); err != nil || json.Unmarshal(out.Bytes(), &r) != nil || r.NonFinite == nil || len(r.NonFinite) != 0 || len(r.Tensors) != 130 {
+		t.Fatalf("clean model, JSON: %v\n%s", err, out.String())
+	}
+
+	// The table of a model with bad tensors (CheckWeights itself is tested in package dllm).
+	out.Reset()
+	bad := []dllm.NonFiniteTensor{{Name: "lm_head.weight", Count: 3, First: 17}}
+	if err := printCheck(&out, 130, bad); err != nil || !strings.Contains(out.String(), "lm_head.weight  3       17") {
+		t.Fatalf("table of non-finite tensors: %v\n%s", err, out.String())
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
-	"os"
+
+	"github.com/dllm-go/dllm/dllm"
 )
 
 // runLogits is `dllm logits`: float32 little-endian logits [tokens × vocab] of one forward
@@ -48,24 +50,18 @@ func runLogits(args []string, std stdio) error {
 	return nil
 }
 
-// writeFloats writes v as little-endian float32, leaving no partial file behind on error.
+// writeFloats writes v as little-endian float32. On error the file at path is left as
+// it was (dllm.WriteFile): never removed, never half written.
 func writeFloats(path string, v []float32) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var b [4]byte
-	for _, x := range v {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		w.Write(b[:])
-	}
-	err = w.Flush()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-	}
-	return err
+	return dllm.WriteFile(path, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		var b [4]byte
+		for _, x := range v {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+			if _, err := w.Write(b[:]); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	})
 }

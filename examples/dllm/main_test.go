@@ -40,7 +40,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"generate", "-m", "nosuch"}, "dllm generate: give exactly one of -p TEXT (or the text as arguments) or --prompt-ids 1,2,3 (see dllm generate -h)"},
 		{[]string{"generate", "-m", "nosuch", "-p", "x", "y"}, `dllm generate: the prompt is given twice: as -p/--prompt-ids and as arguments "y"`},
 		{[]string{"generate", "-m", "nosuch", "--prompt-ids", "1,x"}, `dllm generate: --prompt-ids: bad token id "x"`},
-		{[]string{"chat", "-m", "nosuch", "--steps", "0"}, "dllm chat: --steps must be positive, got 0"},
+		{[]string{"chat", "-m", "nosuch", "--steps", "0"}, "dllm chat: --steps must be in [1,65536], got 0"},
 		{[]string{"chat", "-m", "nosuch", "hello"}, `dllm chat: unexpected argument "hello" (see dllm chat -h)`},
 		{[]string{"inspect"}, "dllm inspect: -m PATH is required (see dllm inspect -h)"},
 		{[]string{"inspect", "-m", "x", "--jsn"}, "dllm inspect: unknown flag --jsn; did you mean --json? (see dllm inspect -h)"},

@@ -27,6 +27,7 @@ STOPPED = 8
 CANCELLED = 9
 FAILED = 10
 INTERNAL = 11
+NON_FINITE = 12
 
 
 class model_p(c_void_p):

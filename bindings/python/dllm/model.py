@@ -263,7 +263,8 @@ class Model:
 
         Give either ``prompt`` (raw text with special tokens parsed; with ``chat=True``
         a user message, or a list of (role, content) pairs, rendered with the chat
-        template, ``system`` adding a system message) or ``prompt_ids``. Options are
+        template, ``system`` adding a system message; message contents are plain text,
+        special tokens in them are not parsed) or ``prompt_ids``. Options are
         the fields of dllm_generate_params (max_tokens, block_length, steps, threshold,
         edit_threshold, max_post_steps, num_to_transfer, temperature, top_k, top_p,
         seed, eos_early_stop, stop_on_role_end, no_cache) plus ``preset`` ("default", "quality",

@@ -376,7 +376,9 @@ func TestLogitsWithinTolerance(t *testing.T) {
 // within 0.5 and top-1 ≥ 85 % (the random weights give near-flat logits over 1024 tokens
 // and 8 experts with small routing margins, so the activation quantization of the 4-bit
 // kernels flips ~1 in 8 argmaxes; q8_0/q6_k agree on 95–100 %). The distance to the f32
-// conversion (the weight quantization error itself) is logged.
+// conversion (the weight quantization error itself) is logged. The quantizers behind
+// these files are held byte for byte to ggml's reference quantizers by the kernels'
+// TestQuantizeVectors, and the dequantization to gguf-py's by TestDequantGolden.
 func TestKQuantModel(t *testing.T) {
 	dir := t.TempDir()
 	hf := filepath.Join(dir, "hf")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/dllm-go/dllm/dllm/internal/regfile"
 )
 
 // GGUF token types (llama.cpp's llama_token_type), as its converter assigns them.
@@ -63,7 +65,7 @@ type hfTokenizerConfig struct {
 // user-defined otherwise, everything else is normal. padFallback (config.json's
 // pad_token_id) is used when the tokenizer config names no pad token.
 func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	raw, err := regfile.ReadFile(filepath.Join(dir, "tokenizer.json"), regfile.MaxTextBytes)
 	if err != nil {
 		return nil, fmt.Errorf("convert: the tokenizer is needed for the GGUF vocabulary: %w", err)
 	}
@@ -123,7 +125,7 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 	}
 
 	var tc hfTokenizerConfig
-	if raw, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+	if raw, err := regfile.ReadFile(filepath.Join(dir, "tokenizer_config.json"), regfile.MaxTextBytes); err == nil {
 		if err := json.Unmarshal(raw, &tc); err != nil {
 			return nil, fmt.Errorf("convert: tokenizer_config.json: %w", err)
 		}
@@ -158,7 +160,7 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 	}
 	if v.chatTemplate == "" {
 		// Newer checkpoints keep the template in its own file.
-		if b, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
+		if b, err := regfile.ReadFile(filepath.Join(dir, "chat_template.jinja"), regfile.MaxTextBytes); err == nil {
 			v.chatTemplate = string(b)
 		}
 	}

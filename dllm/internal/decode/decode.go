@@ -42,6 +42,7 @@ type Decoder struct {
 	m        Model
 	vocab    int
 	capacity int
+	maxBlock int
 
 	canvas []int32
 	logits []float32
@@ -57,10 +58,11 @@ type Decoder struct {
 	old    []int32 // 2.1: the block before the step
 }
 
-// New returns a decoder for a model with the given vocabulary size and context capacity
-// (the number of positions its state can hold).
-func New(m Model, vocab, capacity int) *Decoder {
-	return &Decoder{m: m, vocab: vocab, capacity: capacity}
+// New returns a decoder for a model with the given vocabulary size, context capacity
+// (the number of positions its state can hold) and longest forward run (the largest
+// block length it can decode).
+func New(m Model, vocab, capacity, maxBlock int) *Decoder {
+	return &Decoder{m: m, vocab: vocab, capacity: capacity, maxBlock: maxBlock}
 }
 
 // Generate decodes one prompt. On success the error is nil and Result.Reason says why it
@@ -69,7 +71,7 @@ func New(m Model, vocab, capacity int) *Decoder {
 // checked before every forward, so cancellation takes effect within one forward. A
 // failed forward returns its error with the partial Result and an empty Reason.
 func (d *Decoder) Generate(ctx context.Context, prompt []int32, o Options) (Result, error) {
-	if err := o.validate(prompt, d.vocab, d.capacity); err != nil {
+	if err := o.validate(prompt, d.vocab, d.capacity, d.maxBlock); err != nil {
 		return Result{}, err
 	}
 	if ctx == nil {

@@ -36,7 +36,7 @@ func table(m map[int][2]float64) predictFn {
 
 func generate(t *testing.T, f *fakeModel, prompt []int32, o Options) Result {
 	t.Helper()
-	res, err := New(f, fV, f.capacity).Generate(context.Background(), prompt, o)
+	res, err := New(f, fV, f.capacity, f.capacity).Generate(context.Background(), prompt, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestCancelFromOnStep(t *testing.T) {
 		o.Threshold = 0.99 // one commit per step
 		n := 0
 		o.OnStep = func(StepEvent) bool { n++; return n < 3 }
-		res, err := New(f, fV, f.capacity).Generate(context.Background(), []int32{1, 2, 3, 4}, o)
+		res, err := New(f, fV, f.capacity, f.capacity).Generate(context.Background(), []int32{1, 2, 3, 4}, o)
 		if !errors.Is(err, ErrStopped) || res.Reason != StopCancelled {
 			t.Fatalf("%v: err %v reason %s", v, err, res.Reason)
 		}
@@ -396,7 +396,7 @@ func TestCancelFromOnCommit(t *testing.T) {
 	f := newFake(4, randomPredict(0))
 	o := fakeOpts(V21, 4, 16)
 	o.OnCommit = func(CommitEvent) bool { return false }
-	res, err := New(f, fV, f.capacity).Generate(context.Background(), []int32{1, 2, 3, 4}, o)
+	res, err := New(f, fV, f.capacity, f.capacity).Generate(context.Background(), []int32{1, 2, 3, 4}, o)
 	if !errors.Is(err, ErrStopped) || res.Reason != StopCancelled || !slices.Equal(res.Blocks, []int{1}) {
 		t.Fatalf("err %v reason %s blocks %v", err, res.Reason, res.Blocks)
 	}
@@ -417,7 +417,7 @@ func TestCancelFromContext(t *testing.T) {
 		}
 		o := fakeOpts(V20, 4, 16)
 		o.Threshold = 0.99
-		res, err := New(f, fV, f.capacity).Generate(ctx, []int32{1, 2, 3, 4}, o)
+		res, err := New(f, fV, f.capacity, f.capacity).Generate(ctx, []int32{1, 2, 3, 4}, o)
 		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrStopped) || res.Reason != StopCancelled {
 			t.Fatalf("at %d: err %v reason %s", at, err, res.Reason)
 		}
@@ -430,7 +430,7 @@ func TestCancelFromContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	f := newFake(4, randomPredict(0))
-	_, err := New(f, fV, f.capacity).Generate(ctx, []int32{1, 2}, fakeOpts(V21, 4, 8))
+	_, err := New(f, fV, f.capacity, f.capacity).Generate(ctx, []int32{1, 2}, fakeOpts(V21, 4, 8))
 	if !errors.Is(err, context.Canceled) || f.calls != 0 {
 		t.Fatalf("err %v, %d calls", err, f.calls)
 	}
@@ -445,7 +445,7 @@ func TestForwardError(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := New(f, fV, f.capacity).Generate(context.Background(), []int32{1, 2, 3, 4, 5}, fakeOpts(V20, 4, 16))
+	_, err := New(f, fV, f.capacity, f.capacity).Generate(context.Background(), []int32{1, 2, 3, 4, 5}, fakeOpts(V20, 4, 16))
 	if !errors.Is(err, boom) {
 		t.Fatalf("err %v", err)
 	}
@@ -488,7 +488,16 @@ func TestBadInputs(t *testing.T) {
 		{"stop id", func(o *Options) { o.StopIDs = []int32{fEOS, 99} }, nil, "stop id 99"},
 		{"stop id mask", func(o *Options) { o.StopIDs = []int32{fMask} }, nil, "is the mask token"},
 		{"prompt token", nil, []int32{1, 77}, "prompt token 77 at position 1"},
+		{"mask in the prompt's last block", nil, []int32{1, 2, 3, 4, 5, fMask}, "position 5 is the mask token"},
+		{"mask in a whole prompt block", nil, []int32{fMask, 2, 3, 4, 5, 6}, "position 0 is the mask token"},
+		{"mask in the prompt, 2.1", func(o *Options) { o.Variant = V21 }, []int32{1, fMask, 3}, "position 1 is the mask token"},
 		{"reuse prefix", func(o *Options) { o.ReusePrefix = 4 }, nil, "reuse prefix 4"},
+		// Sizes whose sum would overflow, and a block longer than one forward holds.
+		{"max gen length", func(o *Options) { o.GenLength = math.MaxInt }, nil, "generation length 9223372036854775807 exceeds"},
+		{"max gen length, 2.1", func(o *Options) { o.Variant = V21; o.GenLength = math.MaxInt - 2 }, nil, "exceeds the context"},
+		{"max block", func(o *Options) { o.BlockLength = math.MaxInt }, nil, "block length 9223372036854775807 exceeds 32"},
+		{"block beyond a forward", func(o *Options) { o.BlockLength = 33 }, nil, "block length 33 exceeds 32"},
+		{"max both", func(o *Options) { o.BlockLength, o.GenLength = math.MaxInt, math.MaxInt }, nil, "exceeds"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -501,7 +510,7 @@ func TestBadInputs(t *testing.T) {
 				p = c.prompt
 			}
 			f := newFake(max(o.BlockLength, 1), randomPredict(0))
-			res, err := New(f, fV, 64).Generate(context.Background(), p, o)
+			res, err := New(f, fV, 64, 32).Generate(context.Background(), p, o)
 			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v, want ErrInvalid mentioning %q", err, c.want)
 			}
@@ -513,7 +522,7 @@ func TestBadInputs(t *testing.T) {
 	// The edges are valid.
 	o := fakeOpts(V20, 4, 61)
 	o.Threshold = 1
-	if _, err := New(newFake(4, randomPredict(0)), fV, 64).Generate(context.Background(), prompt, o); err != nil {
+	if _, err := New(newFake(4, randomPredict(0)), fV, 64, 64).Generate(context.Background(), prompt, o); err != nil {
 		t.Fatalf("exactly at capacity, τ = 1: %v", err)
 	}
 }
@@ -595,7 +604,7 @@ func TestReusePrefix(t *testing.T) {
 	pred := randomPredict(0.05)
 	o := fakeOpts(V20, 4, 12)
 	f := newFake(4, pred)
-	d := New(f, fV, f.capacity)
+	d := New(f, fV, f.capacity, f.capacity)
 	first, err := d.Generate(context.Background(), []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, o)
 	if err != nil {
 		t.Fatal(err)
@@ -636,12 +645,23 @@ func TestReusePrefix(t *testing.T) {
 func TestAllocations(t *testing.T) {
 	f := newFake(8, func(p int, _ []int32) (int32, float64) { return int32(p % 12), 0.5 })
 	f.quiet = true
-	d := New(f, fV, f.capacity)
+	d := New(f, fV, f.capacity, f.capacity)
 	o := fakeOpts(V20, 8, 64)
 	o.Threshold = 0.99
 	prompt := []int32{1, 2, 3, 4, 5, 6, 7, 8}
-	res, _ := d.Generate(context.Background(), prompt, o)
-	allocs := testing.AllocsPerRun(3, func() { d.Generate(context.Background(), prompt, o) })
+	res, err := d.Generate(context.Background(), prompt, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With no forwards the per-step figure below is meaningless (and passes).
+	if res.Stats.Forwards == 0 {
+		t.Fatal("no forwards")
+	}
+	allocs := testing.AllocsPerRun(3, func() {
+		if _, err := d.Generate(context.Background(), prompt, o); err != nil {
+			t.Fatal(err)
+		}
+	})
 	// Per generation: sampler, run state, result copies, trace growth (~log2 of its
 	// length); per step: the commit list.
 	perStep := (allocs - 25) / float64(res.Stats.Forwards)

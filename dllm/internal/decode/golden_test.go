@@ -160,7 +160,7 @@ func newDecoder(t testing.TB, m *llada2.Model) *Decoder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(st, m.Config().VocabSize, st.Capacity())
+	return New(st, m.Config().VocabSize, st.Capacity(), st.MaxRun())
 }
 
 // checkGolden compares a result with a golden: tokens, stop reason, blocks, final canvas,

@@ -129,8 +129,9 @@ func invalid(format string, args ...any) error {
 
 func badUnit(x float64) bool { return math.IsNaN(x) || x < 0 || x > 1 }
 
-// validate checks a request against the model's vocabulary and context capacity.
-func (o *Options) validate(prompt []int32, vocab, capacity int) error {
+// validate checks a request against the model's vocabulary, context capacity and the
+// longest run one forward takes (maxBlock).
+func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error {
 	switch {
 	case o.Variant != V20 && o.Variant != V21:
 		return invalid("unknown variant %v", o.Variant)
@@ -190,9 +191,25 @@ func (o *Options) validate(prompt []int32, vocab, capacity int) error {
 		if !inVocab(t) {
 			return invalid("prompt token %d at position %d outside the vocabulary [0, %d)", t, i, vocab)
 		}
+		// The reference would fill a mask in the prompt's last block and drop the result
+		// (the output starts after the prompt) while leaving masks in earlier blocks
+		// as they are: no coherent meaning, so it is refused (llada2-spec.md §3.2).
+		if t == o.MaskID {
+			return invalid("prompt token at position %d is the mask token %d (masks in a prompt are not supported)", i, t)
+		}
 	}
 	if o.ReusePrefix < 0 || o.ReusePrefix > len(prompt) {
 		return invalid("reuse prefix %d outside [0, %d]", o.ReusePrefix, len(prompt))
+	}
+	// Each term alone is bounded by the capacity first, so that the sum below cannot
+	// overflow whatever sizes the caller passed.
+	switch {
+	case o.BlockLength > maxBlock:
+		return invalid("block length %d exceeds %d, the most positions one forward can hold", o.BlockLength, maxBlock)
+	case o.GenLength > capacity:
+		return invalid("generation length %d exceeds the context of %d", o.GenLength, capacity)
+	case len(prompt) > capacity:
+		return invalid("prompt of %d tokens exceeds the context of %d", len(prompt), capacity)
 	}
 	// The canvas is the prompt plus GenLength, rounded up to whole blocks.
 	lp, b := int64(len(prompt)), int64(o.BlockLength)

@@ -40,6 +40,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 
 	qkv := s.qkv[:n*width]
 	m.pool.MatMul(qkv, s.x[:n*cfg.HiddenSize], l.QKV)
+	s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
 
 	scale := float32(1 / math.Sqrt(float64(D)))
 	for t := 0; t < n; t++ {
@@ -117,7 +118,11 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 			}
 		}
 	}
+	// Scores and values have no weight of their own: a bad value here comes from the
+	// query/key norms or from keys and values already in the cache.
+	s.watch(attn, Nq*D, start, nil, "attention (query_layernorm, key_layernorm or cached keys/values)")
 	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
+	s.watch(s.h[:n*cfg.HiddenSize], cfg.HiddenSize, start, nil, "attention.dense.weight")
 }
 
 // softmaxRows turns rows r0…r0+R-1 of the score tile sc ([R, stride], J keys a row) into

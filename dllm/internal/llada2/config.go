@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -73,7 +74,11 @@ func LoadConfig(ck *weights.Checkpoint) (Config, error) {
 		err = c.Validate()
 	}
 	if err != nil {
-		return Config{}, fmt.Errorf("llada2: %s: %w", ck.Path, err)
+		where := ck.Path
+		if ck.Format == weights.FormatSafetensors {
+			where = filepath.Join(ck.Path, weights.ConfigFile) // the file at fault
+		}
+		return Config{}, fmt.Errorf("llada2: %s: %w", where, err)
 	}
 	return c, nil
 }
@@ -206,6 +211,13 @@ func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	c.NumExperts = k.int("expert_count", 0)
 	c.NumExpertsPerTok = k.int("expert_used_count", 0)
 	c.NumSharedExperts = k.int("expert_shared_count", 0)
+	// llama.cpp sizes the shared expert by this key, a file where it disagrees with the
+	// expert width would run differently there than here. Converters write the width of
+	// one shared expert or of all of them together; either agrees.
+	if v := k.int("expert_shared_feed_forward_length", c.MoEIntermediateSize); v != c.MoEIntermediateSize && v != c.MoEIntermediateSize*c.NumSharedExperts {
+		k.errs = append(k.errs, fmt.Errorf("%s.expert_shared_feed_forward_length %d is neither expert_feed_forward_length %d nor %d times it",
+			arch, v, c.MoEIntermediateSize, c.NumSharedExperts))
+	}
 	c.NumGroups = k.int("expert_group_count", 1)
 	c.TopKGroups = k.int("expert_group_used_count", c.NumGroups)
 	c.RoutedScalingFactor = k.float("expert_weights_scale", 1)
@@ -291,6 +303,18 @@ func (k *ggufKeys) float(key string, def float64) float64 {
 	return f
 }
 
+// Limits on the sizes a configuration may state. Every size is later checked against the
+// tensors present, but some are used before that or size memory of their own (the RoPE
+// table); the limits keep any product of sizes well inside int64 and any table small.
+// They are far above every LLaDA2 model (32 768 positions, 157 184 tokens).
+const (
+	MaxSize      = 1 << 24 // any dimension or count
+	MaxContext   = 1 << 22 // max_position_embeddings
+	maxRopeBytes = 1 << 30 // cos and sin tables together
+
+	maxRoutedScaling = 1e3
+)
+
 // Validate rejects configurations that are not a runnable LLaDA2 model, naming the field:
 // later code relies on positive sizes and exact divisions.
 func (c Config) Validate() error {
@@ -307,11 +331,38 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s = %d, want > 0", p.name, p.v)
 		}
 	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{
+		{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumLayers},
+		{"num_attention_heads", c.NumHeads}, {"num_key_value_heads", c.NumKVHeads},
+		{"head_dim", c.HeadDim}, {"vocab_size", c.VocabSize}, {"rotary_dim", c.RotaryDim},
+		{"intermediate_size", c.IntermediateSize}, {"moe_intermediate_size", c.MoEIntermediateSize},
+		{"num_experts", c.NumExperts}, {"num_experts_per_tok", c.NumExpertsPerTok},
+		{"num_shared_experts", c.NumSharedExperts}, {"n_group", c.NumGroups}, {"topk_group", c.TopKGroups},
+		{"first_k_dense_replace", c.FirstKDenseReplace},
+	} {
+		if p.v > MaxSize {
+			return fmt.Errorf("%s = %d is beyond the limit of %d", p.name, p.v, MaxSize)
+		}
+	}
+	if c.PadTokenID < 0 || c.PadTokenID >= c.VocabSize {
+		return fmt.Errorf("pad_token_id %d is outside the vocabulary of %d", c.PadTokenID, c.VocabSize)
+	}
+	if c.MaxPositionEmbeddings > MaxContext {
+		return fmt.Errorf("max_position_embeddings = %d is beyond the limit of %d", c.MaxPositionEmbeddings, MaxContext)
+	}
 	if c.NumHeads%c.NumKVHeads != 0 {
 		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumHeads, c.NumKVHeads)
 	}
 	if c.RotaryDim <= 0 || c.RotaryDim > c.HeadDim || c.RotaryDim%2 != 0 {
 		return fmt.Errorf("rotary_dim %d must be even and in 2…head_dim %d", c.RotaryDim, c.HeadDim)
+	}
+	// Divided, not multiplied: the check must hold even for sizes that overflow.
+	if half := c.RotaryDim / 2; half > 0 && c.MaxPositionEmbeddings > maxRopeBytes/8/half {
+		return fmt.Errorf("max_position_embeddings %d × rotary_dim %d needs RoPE tables of %.0f MiB, beyond the limit of %d MiB",
+			c.MaxPositionEmbeddings, c.RotaryDim, float64(c.MaxPositionEmbeddings)*float64(half)*8/(1<<20), maxRopeBytes>>20)
 	}
 	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
 		return fmt.Errorf("rope_theta %g, want > 0", c.RopeTheta)
@@ -353,8 +404,10 @@ func (c Config) Validate() error {
 	if c.ScoreFunction != "sigmoid" {
 		return fmt.Errorf("score_function %q is not supported (LLaDA2 routes with sigmoid)", c.ScoreFunction)
 	}
-	if !(c.RoutedScalingFactor > 0) || math.IsInf(c.RoutedScalingFactor, 0) {
-		return fmt.Errorf("routed_scaling_factor %g, want > 0", c.RoutedScalingFactor)
+	// Bounded because it scales activations: 1e308 overflows float32 to Inf and the
+	// logits to NaN. LLaDA2 uses 2.5.
+	if !(c.RoutedScalingFactor > 0) || c.RoutedScalingFactor > maxRoutedScaling {
+		return fmt.Errorf("routed_scaling_factor %g, want in (0, %g]", c.RoutedScalingFactor, float64(maxRoutedScaling))
 	}
 	return nil
 }

@@ -148,6 +148,10 @@ func TestValidate(t *testing.T) {
 		{"softmax", func(c *Config) { c.ScoreFunction = "softmax" }, `score_function "softmax"`},
 		{"scaling", func(c *Config) { c.RoutedScalingFactor = 0 }, "routed_scaling_factor"},
 		{"shared", func(c *Config) { c.NumSharedExperts = -1 }, "num_shared_experts"},
+		{"context 2^31", func(c *Config) { c.MaxPositionEmbeddings = 1 << 31 }, "max_position_embeddings = 2147483648 is beyond the limit"},
+		{"rope table", func(c *Config) { c.MaxPositionEmbeddings, c.HeadDim, c.RotaryDim = MaxContext, 1024, 1024 }, "needs RoPE tables of 16384 MiB"},
+		{"layers 2^31", func(c *Config) { c.NumLayers = 1 << 31 }, "num_hidden_layers = 2147483648 is beyond the limit"},
+		{"experts 2^40", func(c *Config) { c.NumExperts = 1 << 40 }, "num_experts = 1099511627776 is beyond the limit"},
 	}
 	for _, b := range bad {
 		c := microConfig

@@ -1,6 +1,7 @@
 package llada2
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dllm-go/dllm/kernels"
@@ -60,6 +61,7 @@ type State struct {
 	moeN        int         // its rows
 	wave        int         // index in active of its wave's first expert
 	expertTask  func(i int) // s.expert, bound once
+	probe       *probe      // set while locating a non-finite value
 }
 
 // NewState allocates a session state for m.
@@ -149,6 +151,10 @@ func (s *State) Len() int { return s.n }
 // Capacity returns the most positions the cache may hold.
 func (s *State) Capacity() int { return s.kv.capacity }
 
+// MaxRun returns the most tokens one internal pass processes, hence the longest block a
+// Forward can run.
+func (s *State) MaxRun() int { return s.maxRun }
+
 // Truncate drops committed positions n… from the cache (chat prefix reuse).
 func (s *State) Truncate(n int) error {
 	if n < 0 || n > s.n {
@@ -169,7 +175,9 @@ func (s *State) Truncate(n int) error {
 //
 // Runs longer than MaxRun are processed in pieces that end on block boundaries, which is
 // exact because no query sees keys of a later block; a long run with block <= 0 or a
-// block longer than MaxRun is an error. On error the state is unchanged.
+// block longer than MaxRun is an error. Logits holding a NaN or an infinity are a
+// *NonFiniteError naming the step that first produced one (found by running the forward
+// again with a check after every step). On error the state is unchanged.
 func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logits []float32) error {
 	cfg := &s.m.cfg
 	V := cfg.VocabSize
@@ -210,6 +218,26 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 	if err := s.kv.ensure(end); err != nil {
 		return err
 	}
+	err := s.run(tokens, block, rows, logits)
+	// One pass over the logits (and the router's, see moe); only when it finds something
+	// does the forward run again with a check after every step, to say where the value
+	// came from.
+	if errors.Is(err, errNonFiniteRouting) || err == nil && firstNonFinite(logits[:len(rows)*V]) >= 0 {
+		return s.locate(tokens, block, rows, logits)
+	}
+	if err != nil {
+		return err
+	}
+	if commit {
+		s.n = end
+	}
+	return nil
+}
+
+// run computes the forward of tokens piece by piece (see Forward), without committing.
+func (s *State) run(tokens []int32, block int, rows []int, logits []float32) error {
+	n := len(tokens)
+	end := s.n + n
 	for p := s.n; p < end; {
 		q := end
 		if n > s.maxRun {
@@ -225,10 +253,22 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 		s.head(rows, logits, p-s.n, q-s.n)
 		p = q
 	}
-	if commit {
-		s.n = end
-	}
 	return nil
+}
+
+// locate runs again a forward that produced a non-finite value, checking after every
+// step, and returns where such a value first appeared. Forwards are deterministic, so
+// the run reproduces it; nothing is committed.
+func (s *State) locate(tokens []int32, block int, rows []int, logits []float32) error {
+	s.probe = &probe{layer: -1}
+	defer func() { s.probe = nil }()
+	if err := s.run(tokens, block, rows, logits); err != nil {
+		return err
+	}
+	if err := s.probe.err; err != nil {
+		return err
+	}
+	return fmt.Errorf("llada2: %w at positions %d…%d, not reproduced when run again", ErrNonFinite, s.n, s.n+len(tokens)-1)
 }
 
 // pieceEnd returns the end of the longest piece starting at p that fits maxRun and ends
@@ -260,21 +300,27 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		}
 	}
 	h, x := s.h[:n*H], s.x[:n*H]
+	s.probeAt(-1)
+	s.watch(h, H, start, nil, "model.word_embeddings.weight")
 	for li := range m.Layers {
 		l := &m.Layers[li]
+		s.probeAt(li)
 		rmsNormRows(x, h, l.InputNorm, eps, H)
+		s.watch(x, H, start, nil, "input_layernorm.weight")
 		last := li == len(m.Layers)-1 && !logits
 		s.attention(li, start, n, block, !last)
 		if last {
 			break
 		}
 		rmsNormRows(x, h, l.PostNorm, eps, H)
+		s.watch(x, H, start, nil, "post_attention_layernorm.weight")
 		if l.Dense != nil {
-			s.mlp(l.Dense, x, h, n)
-		} else {
-			s.moe(l.MoE, n)
+			s.mlp(l.Dense, x, h, n, start, "mlp")
+		} else if err := s.moe(l.MoE, n, start); err != nil {
+			return err
 		}
 	}
+	s.probeAt(-1)
 	return nil
 }
 
@@ -296,7 +342,9 @@ func (s *State) head(rows []int, logits []float32, a, b int) {
 			rmsNormRows(s.x[(k-k0)*H:(k-k0+1)*H], s.h[r*H:(r+1)*H], s.m.Norm, eps, H)
 			k++
 		}
+		s.watch(s.x[:(k-k0)*H], H, s.n, rows[k0:k], "model.norm.weight")
 		s.m.pool.MatMul(logits[k0*V:k*V], s.x[:(k-k0)*H], s.m.LMHead)
+		s.watch(logits[k0*V:k*V], V, s.n, rows[k0:k], "lm_head.weight")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -385,7 +386,26 @@ func TestModelLogits(t *testing.T) {
 			t.Errorf("%s: max|diff| %g", mask, d)
 		}
 	}
-	for _, bad := range []string{"block:0", "block:-2", "blocks:8", "", "causal "} {
+	// A block at least as long as the input is one bidirectional block, however large
+	// the number written: buffers follow the input, not the mask's number.
+	want, err := m.Logits(tokens, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mask := range []string{"block:" + strconv.Itoa(len(tokens)), "block:2147483648", "block:9223372036854775807"} {
+		block, err := ParseMask(mask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Logits(tokens, block)
+		if err != nil {
+			t.Fatalf("%s: %v", mask, err)
+		}
+		if d := maxAbsDiff(got, want); d > 1e-5 {
+			t.Errorf("%s: max|diff| %g from bidir", mask, d)
+		}
+	}
+	for _, bad := range []string{"block:0", "block:-2", "blocks:8", "", "causal ", "block:9223372036854775808"} {
 		if _, err := ParseMask(bad); err == nil {
 			t.Errorf("ParseMask(%q) accepted", bad)
 		}

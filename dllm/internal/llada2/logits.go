@@ -36,7 +36,10 @@ func (m *Model) Logits(tokens []int32, block int) ([]float32, error) {
 	run, maxRun := len(tokens), len(tokens)
 	switch {
 	case block > 1:
-		run, maxRun = block, block
+		// A block covering the whole input is the same mask as one block of its length,
+		// and buffers must be sized by the input, not by the number the caller wrote.
+		run = min(block, len(tokens))
+		maxRun = run
 	case block == 1:
 		maxRun = min(maxRun, 512) // causal runs split anywhere, exactly
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
@@ -76,15 +78,44 @@ func (m *Model) WithThreads(n int) *Model {
 // per process, so binding many models starts no extra goroutines.
 var defaultPool = sync.OnceValue(func() *kernels.Pool { return kernels.NewPool(0) })
 
+// Load binds the model of an opened checkpoint: its configuration, its tensors under
+// canonical names, then Bind. Every error names the checkpoint, and a fault on a mapped
+// file that shrank meanwhile is an error too.
+func Load(ck *weights.Checkpoint) (*Model, error) {
+	cfg, err := LoadConfig(ck)
+	if err != nil {
+		return nil, err
+	}
+	tensors, err := CanonicalTensors(ck)
+	if err != nil {
+		return nil, err
+	}
+	var m *Model
+	err = weights.CatchFaults(ck.Path, func() (err error) {
+		m, err = Bind(cfg, tensors)
+		return err
+	})
+	if err != nil && !errors.Is(err, weights.ErrChanged) {
+		err = fmt.Errorf("%s: %w", ck.Path, err)
+	}
+	return m, err
+}
+
 // Bind builds a Model from tensors under their canonical Hugging Face names
 // (llada2-spec.md §1.3; GGUF files are mapped to those names by CanonicalTensors).
 // Every shape is checked against cfg; an error names the offending tensor. Norm weights
 // and expert biases are widened to float32 once here; matrices stay views of the data.
 func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
-	if err := checkConfig(&cfg); err != nil {
-		return nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("llada2: config: %w", err)
 	}
-	b := binder{byName: make(map[string]*weights.Tensor, len(tensors))}
+	if need := minTensors(&cfg); need > int64(len(tensors)) {
+		// Checked before anything is sized by the counts: a hostile num_hidden_layers or
+		// num_experts would otherwise allocate gigabytes of empty layers first.
+		return nil, fmt.Errorf("llada2: config of %d layers and %d experts needs at least %d tensors, the checkpoint has %d",
+			cfg.NumLayers, cfg.NumExperts, need, len(tensors))
+	}
+	b := binder{byName: make(map[string]*weights.Tensor, len(tensors)), used: make(map[string]bool, len(tensors))}
 	for i := range tensors {
 		t := &tensors[i]
 		if _, dup := b.byName[t.Name]; dup {
@@ -136,7 +167,8 @@ func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
 		}
 		l.MoE = moe
 	}
-	if err := errors.Join(b.errs...); err != nil {
+	b.unused(tensors)
+	if err := b.err(); err != nil {
 		return nil, err
 	}
 	m.rope = newRopeTable(cfg.MaxPositionEmbeddings, cfg.RotaryDim, cfg.RopeTheta)
@@ -144,72 +176,59 @@ func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
 	return m, nil
 }
 
-// checkConfig rejects configurations the forward pass cannot run, so that later code can
-// rely on positive sizes and exact divisions.
-func checkConfig(c *Config) error {
-	pos := []struct {
-		name string
-		v    int
-	}{
-		{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumLayers},
-		{"num_attention_heads", c.NumHeads}, {"num_key_value_heads", c.NumKVHeads},
-		{"head_dim", c.HeadDim}, {"vocab_size", c.VocabSize},
-		{"max_position_embeddings", c.MaxPositionEmbeddings},
+// minTensors is the fewest tensors a checkpoint of cfg holds: embedding, final norm,
+// and per layer the attention and either a dense MLP or a router and the experts. The
+// sizes are bounded by Validate, so the sum cannot overflow.
+func minTensors(cfg *Config) int64 {
+	dense := int64(cfg.FirstKDenseReplace)
+	moe := int64(cfg.NumLayers) - dense
+	perMoE := 1 + 3*int64(cfg.NumExperts)
+	if cfg.NumSharedExperts > 0 {
+		perMoE += 3
 	}
-	for _, p := range pos {
-		if p.v <= 0 {
-			return fmt.Errorf("llada2: config %s = %d, want > 0", p.name, p.v)
-		}
-	}
-	if c.NumHeads%c.NumKVHeads != 0 {
-		return fmt.Errorf("llada2: num_attention_heads %d is not a multiple of num_key_value_heads %d", c.NumHeads, c.NumKVHeads)
-	}
-	if c.RotaryDim < 0 || c.RotaryDim > c.HeadDim || c.RotaryDim%2 != 0 {
-		return fmt.Errorf("llada2: rotary_dim %d must be even and within head_dim %d", c.RotaryDim, c.HeadDim)
-	}
-	if c.RopeTheta <= 0 && c.RotaryDim > 0 {
-		return fmt.Errorf("llada2: rope_theta %g, want > 0", c.RopeTheta)
-	}
-	if c.FirstKDenseReplace < c.NumLayers && c.FirstKDenseReplace >= 0 {
-		// at least one MoE layer: the router parameters must make sense
-		if c.NumExperts <= 0 || c.MoEIntermediateSize <= 0 {
-			return fmt.Errorf("llada2: num_experts %d / moe_intermediate_size %d, want > 0", c.NumExperts, c.MoEIntermediateSize)
-		}
-		if c.NumExpertsPerTok <= 0 || c.NumExpertsPerTok > c.NumExperts {
-			return fmt.Errorf("llada2: num_experts_per_tok %d not in 1…%d", c.NumExpertsPerTok, c.NumExperts)
-		}
-		g := c.NumGroups
-		if g <= 0 {
-			g = 1
-		}
-		if c.NumExperts%g != 0 {
-			return fmt.Errorf("llada2: num_experts %d is not a multiple of n_group %d", c.NumExperts, g)
-		}
-		tg := c.TopKGroups
-		if tg <= 0 || tg > g {
-			tg = g
-		}
-		if c.NumExperts/g < 2 && g > 1 {
-			return fmt.Errorf("llada2: groups of %d experts cannot be scored by their top-2", c.NumExperts/g)
-		}
-		if tg*(c.NumExperts/g) < c.NumExpertsPerTok {
-			return fmt.Errorf("llada2: topk_group %d × %d experts per group < num_experts_per_tok %d", tg, c.NumExperts/g, c.NumExpertsPerTok)
-		}
-		if c.ScoreFunction != "" && c.ScoreFunction != "sigmoid" {
-			return fmt.Errorf("llada2: score_function %q not supported (want sigmoid)", c.ScoreFunction)
-		}
-	}
-	if c.FirstKDenseReplace > 0 && c.IntermediateSize <= 0 {
-		return fmt.Errorf("llada2: intermediate_size %d, want > 0", c.IntermediateSize)
-	}
-	return nil
+	return 2 + int64(cfg.NumLayers)*4 + dense*3 + moe*perMoE
 }
+
+// maxListed caps the problems one error lists: a file whose header is garbage would
+// otherwise produce a message with a line for each of thousands of tensors.
+const maxListed = 10
 
 // binder looks tensors up by name and collects every problem instead of stopping at the
 // first, so a broken checkpoint reports all its bad tensors at once.
 type binder struct {
 	byName map[string]*weights.Tensor
+	used   map[string]bool
 	errs   []error
+}
+
+// err joins the first maxListed problems and counts the rest.
+func (b *binder) err() error {
+	if len(b.errs) > maxListed {
+		more := fmt.Errorf("llada2: … and %d more problems", len(b.errs)-maxListed)
+		return errors.Join(append(b.errs[:maxListed:maxListed], more)...)
+	}
+	return errors.Join(b.errs...)
+}
+
+// unused reports the tensors no part of the model bound: a num_hidden_layers or
+// num_experts smaller than the checkpoint, or a flag that disagrees with the tensors,
+// would otherwise silently drop weights.
+func (b *binder) unused(tensors []weights.Tensor) {
+	var names []string
+	for _, t := range tensors {
+		if !b.used[t.Name] {
+			names = append(names, weights.Quote(t.Name))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	sort.Strings(names)
+	list := strings.Join(names[:min(len(names), maxListed)], ", ")
+	if len(names) > maxListed {
+		list += fmt.Sprintf(" and %d more", len(names)-maxListed)
+	}
+	b.errs = append(b.errs, fmt.Errorf("llada2: %d tensors are not part of the model the config describes: %s", len(names), list))
 }
 
 func (b *binder) get(name string, shape ...int) *weights.Tensor {
@@ -218,6 +237,7 @@ func (b *binder) get(name string, shape ...int) *weights.Tensor {
 		b.errs = append(b.errs, fmt.Errorf("llada2: missing tensor %s", name))
 		return nil
 	}
+	b.used[name] = true
 	ok := len(t.Shape) == len(shape)
 	for i := 0; ok && i < len(shape); i++ {
 		ok = t.Shape[i] == shape[i]

@@ -6,14 +6,22 @@ import (
 	"github.com/dllm-go/dllm/kernels"
 )
 
-// mlp adds Down(silu(Gate·x) ⊙ Up·x) for the n rows of x to out.
-func (s *State) mlp(w *MLP, x, out []float32, n int) {
+// mlp adds Down(silu(Gate·x) ⊙ Up·x) for the n rows of x (positions start…) to out;
+// name is the block's weight prefix ("mlp" or "mlp.shared_experts").
+func (s *State) mlp(w *MLP, x, out []float32, n, start int, name string) {
 	width := w.Gate.Rows
 	gate, up := s.gate[:n*width], s.up[:n*width]
 	s.m.pool.MatMul(gate, x, w.Gate)
 	s.m.pool.MatMul(up, x, w.Up)
+	if s.probe != nil { // names only when locating: no string work per forward
+		s.watch(gate, width, start, nil, name+".gate_proj.weight")
+		s.watch(up, width, start, nil, name+".up_proj.weight")
+	}
 	kernels.SiLUMul(gate, gate, up)
 	s.m.pool.MatMulAdd(out, gate, w.Down)
+	if s.probe != nil {
+		s.watch(out, s.m.cfg.HiddenSize, start, nil, name+".down_proj.weight")
+	}
 }
 
 // moe adds the mixture-of-experts output for the n rows of s.x to s.h
@@ -24,13 +32,19 @@ func (s *State) mlp(w *MLP, x, out []float32, n int) {
 // Tokens are grouped by expert (a counting sort of the assignments), so every touched
 // expert's weights are streamed once per forward: its rows are gathered, multiplied as one
 // small batch, and scattered back with their routing weights.
-func (s *State) moe(w *MoE, n int) {
+func (s *State) moe(w *MoE, n, start int) error {
 	cfg := &s.m.cfg
 	H, E, K := cfg.HiddenSize, cfg.NumExperts, cfg.NumExpertsPerTok
 	x, h := s.x[:n*H], s.h[:n*H]
 
 	logits := s.router[:n*E]
 	s.m.pool.MatMul(logits, x, w.Router)
+	// Routing on a NaN would quietly pick other experts, logits staying finite, so the
+	// router's output is checked on every forward (n·experts values: cheap).
+	if s.probe == nil && firstNonFinite(logits) >= 0 {
+		return errNonFiniteRouting
+	}
+	s.watch(logits, E, start, nil, "mlp.gate.weight")
 
 	clear(s.count)
 	for t := 0; t < n; t++ {
@@ -57,7 +71,7 @@ func (s *State) moe(w *MoE, n int) {
 
 	// Shared expert first: it runs on all rows and adds straight into the residual.
 	if w.Shared.Gate.Rows > 0 {
-		s.mlp(&w.Shared, x, h, n)
+		s.mlp(&w.Shared, x, h, n, start, "mlp.shared_experts")
 	}
 
 	// The routed experts run in parallel across experts, each on one goroutine with the
@@ -97,6 +111,8 @@ func (s *State) moe(w *MoE, n int) {
 		a0 = a1
 	}
 	s.moeW = nil
+	s.watch(h, H, start, nil, "mlp.experts (routed, or mlp.gate.expert_bias)")
+	return nil
 }
 
 // expert runs active expert s.wave+i of the current moe call on the caller's goroutine:

@@ -2,6 +2,7 @@ package llada2
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,7 +136,7 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 		l, rest, ok := splitLayer(t.Name, "blk.")
 		proj, stacked := ggufStacked[rest]
 		if !ok || !stacked {
-			return nil, fmt.Errorf("llada2: %s: tensor %q is not part of the LLaDA2 layout", t.File, t.Name)
+			return nil, fmt.Errorf("llada2: %s: tensor %s is not part of the LLaDA2 layout", t.File, weights.Quote(t.Name))
 		}
 		experts, err := splitExperts(t, fmt.Sprintf("model.layers.%d.mlp.experts.", l), proj)
 		if err != nil {
@@ -146,7 +147,7 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	for i := 1; i < len(out); i++ {
 		if out[i].Name == out[i-1].Name {
-			return nil, fmt.Errorf("llada2: %s: two tensors map to %q", ck.Path, out[i].Name)
+			return nil, fmt.Errorf("llada2: %s: two tensors map to %s", ck.Path, weights.Quote(out[i].Name))
 		}
 	}
 	return out, nil
@@ -155,8 +156,10 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 // splitExperts cuts a stacked [E, rows, cols] tensor into E views of [rows, cols]. Each
 // expert's bytes are contiguous because the expert index is the outermost dimension.
 func splitExperts(t weights.Tensor, prefix, proj string) ([]weights.Tensor, error) {
-	if len(t.Shape) != 3 || t.Shape[0] <= 0 {
-		return nil, fmt.Errorf("llada2: %s: stacked expert tensor %q has shape %v, want [experts, rows, cols]", t.File, t.Name, t.Shape)
+	// No dimension may be zero: E views of zero bytes each would let a hostile expert
+	// count (2^40) allocate without bound, where non-empty views are bounded by the file.
+	if len(t.Shape) != 3 || slices.Contains(t.Shape, 0) {
+		return nil, fmt.Errorf("llada2: %s: stacked expert tensor %q has shape %v, want [experts, rows, cols], none zero", t.File, t.Name, t.Shape)
 	}
 	e := t.Shape[0]
 	per, err := t.DType.ByteSize(t.Shape[1:], int64(len(t.Data)))

@@ -270,6 +270,7 @@ func TestCanonicalTensorsErrors(t *testing.T) {
 	}{
 		{"unknown tensor", []weights.TensorInfo{{Name: "rope_freqs.weight", DType: weights.F32, Shape: []int{4}}}, `"rope_freqs.weight" is not part`},
 		{"2-D stack", []weights.TensorInfo{{Name: "blk.1.ffn_up_exps.weight", DType: weights.F32, Shape: []int{4, 4}}}, "want [experts, rows, cols]"},
+		{"2^40 empty experts", []weights.TensorInfo{{Name: "blk.1.ffn_up_exps.weight", DType: weights.F32, Shape: []int{1 << 40, 0, 4}}}, "none zero"},
 		{"same layer twice", []weights.TensorInfo{
 			{Name: "blk.1.attn_norm.weight", DType: weights.F32, Shape: []int{4}},
 			{Name: "blk.01.attn_norm.weight", DType: weights.F32, Shape: []int{4}},

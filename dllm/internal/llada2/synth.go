@@ -13,6 +13,8 @@ import (
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
+
+	"github.com/dllm-go/dllm/dllm/internal/outfile"
 )
 
 // Synthetic models: LLaDA2 checkpoints of any shape with deterministic random weights,
@@ -142,8 +144,10 @@ func hfLayout(cfg *Config) []hfTensor {
 		p := fmt.Sprintf("model.layers.%d.", i)
 		add(p+"input_layernorm.weight", H)
 		add(p+"attention.query_key_value.weight", (Nq+2*Nkv)*D, H)
-		add(p+"attention.query_layernorm.weight", D)
-		add(p+"attention.key_layernorm.weight", D)
+		if cfg.UseQKNorm {
+			add(p+"attention.query_layernorm.weight", D)
+			add(p+"attention.key_layernorm.weight", D)
+		}
 		add(p+"attention.dense.weight", H, Nq*D)
 		add(p+"post_attention_layernorm.weight", H)
 		if i < cfg.FirstKDenseReplace {
@@ -220,7 +224,7 @@ func checkSynth(o *SynthOptions, gguf bool) error {
 		return fmt.Errorf("synth: unsupported weight type %s (want f32, f16, bf16 or q8_0)", o.DType)
 	}
 	c := o.Config
-	return checkConfig(&c)
+	return c.Validate()
 }
 
 // WriteSyntheticGGUF writes a synthetic model as a GGUF file with the keys and tensor
@@ -412,7 +416,7 @@ func WriteSyntheticSafetensors(dir string, o SynthOptions) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), synthConfigJSON(cfg), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, "config.json"), synthConfigJSON(cfg)); err != nil {
 		return err
 	}
 	if err := writeSynthTokenizer(dir, cfg); err != nil {
@@ -446,38 +450,31 @@ func WriteSyntheticSafetensors(dir string, o SynthOptions) error {
 	for len(hj)%8 != 0 {
 		hj = append(hj, ' ')
 	}
-	path := filepath.Join(dir, "model.safetensors")
-	f, err := os.CreateTemp(dir, ".model.safetensors.tmp*")
-	if err != nil {
-		return err
-	}
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
-	w.Write(n[:])
-	w.Write(hj)
-	for i, t := range layout {
-		rows, cols := 1, t.shape[len(t.shape)-1]
-		if len(t.shape) == 2 {
-			rows = t.shape[0]
+	return outfile.Write(filepath.Join(dir, "model.safetensors"), func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
+		w.Write(n[:])
+		w.Write(hj)
+		for i, t := range layout {
+			rows, cols := 1, t.shape[len(t.shape)-1]
+			if len(t.shape) == 2 {
+				rows = t.shape[0]
+			}
+			if err := encodeRows(w, o.Seed, []string{t.name}, rows, cols, dts[i]); err != nil {
+				return err
+			}
 		}
-		if err := encodeRows(w, o.Seed, []string{t.name}, rows, cols, dts[i]); err != nil {
-			return fail(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
+		return w.Flush()
+	})
+}
+
+// writeFileAtomic writes a small file with the rule of package outfile.
+func writeFileAtomic(path string, data []byte) error {
+	return outfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }
 
 // lingSplit is the pre-tokenizer split pattern of the Ling / LLaDA2 tokenizers
@@ -543,7 +540,7 @@ func writeSynthTokenizer(dir string, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), js, 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, "tokenizer.json"), js); err != nil {
 		return err
 	}
 	tc := map[string]any{
@@ -557,7 +554,7 @@ func writeSynthTokenizer(dir string, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), append(js, '\n'), 0o644)
+	return writeFileAtomic(filepath.Join(dir, "tokenizer_config.json"), append(js, '\n'))
 }
 
 // synthConfigJSON renders cfg as an llada2_moe config.json.

@@ -2,8 +2,10 @@ package llada2
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
@@ -170,6 +172,30 @@ func TestBindErrors(t *testing.T) {
 	if _, err := Bind(cfg, missing); err == nil || !bytes.Contains([]byte(err.Error()), []byte("experts.3.up_proj")) {
 		t.Errorf("missing expert: %v", err)
 	}
+	// Counts within the limits but beyond the tensors present fail before allocating.
+	huge := cfg
+	huge.NumLayers, huge.FirstKDenseReplace = MaxSize, 0
+	if _, err := Bind(huge, ts); err == nil || !strings.Contains(err.Error(), "needs at least") {
+		t.Errorf("16M layers: %v", err)
+	}
+	// Fewer layers or experts than the checkpoint holds leave tensors unused: an error
+	// that names them, the list capped.
+	fewer := cfg
+	fewer.NumLayers = cfg.NumLayers - 1
+	err = errOf(Bind(fewer, ts))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("model.layers.%d.", fewer.NumLayers)) || !strings.Contains(err.Error(), "more") {
+		t.Errorf("one layer fewer: %v", err)
+	}
+	noQK := cfg
+	noQK.UseQKNorm = false
+	if err := errOf(Bind(noQK, ts)); err == nil || !strings.Contains(err.Error(), "model.layers.0.attention.key_layernorm.weight") {
+		t.Errorf("use_qk_norm false with the norms present: %v", err)
+	}
+	wrong := cfg
+	wrong.HiddenSize *= 2
+	if err := errOf(Bind(wrong, ts)); err == nil || strings.Count(err.Error(), "\n") > maxListed || !strings.Contains(err.Error(), "more problems") {
+		t.Errorf("every tensor wrong: the list is not capped: %v", err)
+	}
 	odd := append([]weights.Tensor(nil), ts...)
 	for i := range odd {
 		if odd[i].Name == "model.norm.weight" {
@@ -259,3 +285,5 @@ func TestSyntheticTokenizer(t *testing.T) {
 		t.Errorf("chat template: %v", err)
 	}
 }
+
+func errOf(_ *Model, err error) error { return err }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/dllm-go/dllm/dllm/internal/regfile"
 )
 
 // Checkpoint formats.
@@ -60,9 +62,9 @@ func Open(path string) (*Checkpoint, error) {
 	var ck *Checkpoint
 	switch {
 	case st.IsDir():
-		ck, err = openSafetensorsDir(path)
+		err = CatchFaults(path, func() (err error) { ck, err = openSafetensorsDir(path); return err })
 	case strings.HasSuffix(strings.ToLower(path), ".gguf"):
-		ck, err = openGGUF(path)
+		err = CatchFaults(path, func() (err error) { ck, err = openGGUF(path); return err })
 	default:
 		return nil, fmt.Errorf("%s: not a checkpoint directory or a .gguf file", path)
 	}
@@ -92,17 +94,6 @@ func openGGUF(path string) (*Checkpoint, error) {
 	return &Checkpoint{Format: FormatGGUF, Tensors: ts, Meta: g.Meta, GGUF: g, maps: []*mapping{m}}, nil
 }
 
-func readSmallFile(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", path, st.Size(), limit)
-	}
-	return os.ReadFile(path)
-}
-
 func openSafetensorsDir(dir string) (*Checkpoint, error) {
 	ck := &Checkpoint{Format: FormatSafetensors}
 	if err := ck.loadDir(dir); err != nil {
@@ -114,7 +105,7 @@ func openSafetensorsDir(dir string) (*Checkpoint, error) {
 
 func (ck *Checkpoint) loadDir(dir string) error {
 	var err error
-	ck.Config, err = readSmallFile(filepath.Join(dir, ConfigFile), maxConfigBytes)
+	ck.Config, err = regfile.ReadFile(filepath.Join(dir, ConfigFile), maxConfigBytes)
 	if err != nil {
 		return fmt.Errorf("%s: checkpoint directory without a readable %s: %w", dir, ConfigFile, err)
 	}
@@ -156,7 +147,7 @@ type shardIndex struct {
 // shards agree exactly: each indexed tensor is in its shard, and each shard tensor is
 // indexed to that shard.
 func (ck *Checkpoint) openShards(dir, indexPath string) error {
-	raw, err := readSmallFile(indexPath, maxShardIndexFileSize)
+	raw, err := regfile.ReadFile(indexPath, maxShardIndexFileSize)
 	if err != nil {
 		return err
 	}
@@ -170,7 +161,7 @@ func (ck *Checkpoint) openShards(dir, indexPath string) error {
 	shards := map[string][]string{} // shard file -> tensor names indexed to it
 	for name, file := range idx.WeightMap {
 		if file == "" || file != filepath.Base(file) || file == "." || file == ".." || strings.ContainsAny(file, `/\`) {
-			return fmt.Errorf("%s: tensor %q: shard %q is not a plain file name", indexPath, name, file)
+			return fmt.Errorf("%s: tensor %s: shard %s is not a plain file name", indexPath, Quote(name), Quote(file))
 		}
 		shards[file] = append(shards[file], name)
 	}
@@ -185,7 +176,7 @@ func (ck *Checkpoint) openShards(dir, indexPath string) error {
 		st, err := ck.mapSafetensors(path)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("%s: shard %s (holding tensor %q) is missing", indexPath, file, shards[file][0])
+				return fmt.Errorf("%s: shard %s (holding tensor %s) is missing", indexPath, file, Quote(shards[file][0]))
 			}
 			return err
 		}
@@ -193,15 +184,15 @@ func (ck *Checkpoint) openShards(dir, indexPath string) error {
 		for _, t := range st.Tensors {
 			have[t.Name] = true
 			if want, ok := idx.WeightMap[t.Name]; !ok {
-				return fmt.Errorf("%s: tensor %q is not in the index %s", path, t.Name, SafetensorsIndexFile)
+				return fmt.Errorf("%s: tensor %s is not in the index %s", path, Quote(t.Name), SafetensorsIndexFile)
 			} else if want != file {
-				return fmt.Errorf("%s: tensor %q is indexed to shard %s", path, t.Name, want)
+				return fmt.Errorf("%s: tensor %s is indexed to shard %s", path, Quote(t.Name), want)
 			}
 			total += int64(len(t.Data))
 		}
 		for _, name := range shards[file] {
 			if !have[name] {
-				return fmt.Errorf("%s: tensor %q, indexed to this shard, is not in it", path, name)
+				return fmt.Errorf("%s: tensor %s, indexed to this shard, is not in it", path, Quote(name))
 			}
 		}
 		ck.Tensors = append(ck.Tensors, st.Tensors...)
@@ -225,8 +216,8 @@ func (ck *Checkpoint) buildIndex() error {
 	for i, t := range ck.Tensors {
 		if _, dup := ck.index[t.Name]; dup {
 			prev := ck.Tensors[ck.index[t.Name]]
-			return fmt.Errorf("tensor %q is in both %s (%s %v) and %s (%s %v)",
-				t.Name, prev.File, prev.DType, prev.Shape, t.File, t.DType, t.Shape)
+			return fmt.Errorf("tensor %s is in both %s (%s %v) and %s (%s %v)",
+				Quote(t.Name), prev.File, prev.DType, prev.Shape, t.File, t.DType, t.Shape)
 		}
 		ck.index[t.Name] = i
 	}
@@ -257,6 +248,18 @@ func (ck *Checkpoint) Dir() string {
 		return filepath.Dir(ck.Path)
 	}
 	return ck.Path
+}
+
+// Verify reports ErrChanged, naming the file, when a mapped file was truncated or
+// rewritten since it was opened: the tensors then no longer hold the weights that were
+// checked at open, and reading past a truncated end would fault. One fstat per file.
+func (ck *Checkpoint) Verify() error {
+	for _, m := range ck.maps {
+		if err := m.verify(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close unmaps every file. Tensor data obtained from the checkpoint must not be used

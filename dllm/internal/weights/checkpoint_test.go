@@ -3,10 +3,12 @@ package weights
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const micro = "../../../testdata/llada2-micro/"
@@ -231,5 +233,87 @@ func TestOpenOddPaths(t *testing.T) {
 	// A directory named like a GGUF file is still a directory.
 	if _, err := Open(filepath.Join(dir)); err == nil {
 		t.Error("directory without config opened")
+	}
+}
+
+// Special files in place of any file of a checkpoint are refused at once: opening a FIFO
+// for reading would block until a writer came.
+func TestOpenSpecialFiles(t *testing.T) {
+	fifo := func(path string) {
+		os.Remove(path)
+		if err := mkfifo(path); err != nil {
+			t.Skip("no FIFOs here:", err)
+		}
+	}
+	gguf := filepath.Join(t.TempDir(), "x.gguf")
+	fifo(gguf)
+	for _, name := range []string{"", ConfigFile, SafetensorsFile, SafetensorsIndexFile, "model-00001-of-00002.safetensors"} {
+		path, open := gguf, gguf
+		if name != "" {
+			dir := copyDir(t, micro+"hf-sharded")
+			if name == SafetensorsFile {
+				dir = copyDir(t, micro+"hf")
+			}
+			path, open = filepath.Join(dir, name), dir
+			fifo(path)
+		}
+		done := make(chan error, 1)
+		go func() {
+			ck, err := Open(open)
+			if err == nil {
+				ck.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "a FIFO") {
+				t.Errorf("%s as a FIFO: %v", path, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s as a FIFO: Open blocked", path)
+		}
+	}
+}
+
+// A file truncated under its mapping: Verify reports it, and a read past the new end
+// inside CatchFaults is an error instead of a SIGBUS that kills the process.
+func TestTruncatedAfterOpen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.gguf")
+	raw, err := os.ReadFile(micro + "gguf/micro-q8_0.gguf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, raw, 0o644)
+	ck, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	if err := ck.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if err := ck.Verify(); !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Verify after truncation: %v", err)
+	}
+	last := 0
+	for i, off := range ck.GGUF.Offsets {
+		if off > ck.GGUF.Offsets[last] {
+			last = i
+		}
+	}
+	var sum byte
+	err = CatchFaults(path, func() error {
+		for _, b := range ck.GGUF.Tensors[last].Data {
+			sum += b
+		}
+		return nil
+	})
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), path) {
+		t.Errorf("reading past the truncated end: %v", err)
 	}
 }

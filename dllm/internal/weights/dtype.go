@@ -189,19 +189,25 @@ func (d DType) ByteSize(shape []int, limit int64) (int64, error) {
 	if !d.Valid() {
 		return 0, fmt.Errorf("invalid dtype %d", uint8(d))
 	}
-	elems := int64(1)
+	// The product of the non-zero dimensions is bounded too: a zero dimension makes the
+	// tensor empty, but code that multiplies the others (an expert count times the
+	// rest) must not overflow.
+	elems, empty := int64(1), false
 	for _, n := range shape {
 		if n < 0 {
 			return 0, fmt.Errorf("negative dimension in shape %v", shape)
 		}
 		if n == 0 {
-			elems = 0
+			empty = true
 			continue
 		}
-		if elems > 0 && int64(n) > (1<<62)/elems {
+		if int64(n) > (1<<62)/elems {
 			return 0, fmt.Errorf("shape %v overflows", shape)
 		}
 		elems *= int64(n)
+	}
+	if empty {
+		elems = 0
 	}
 	be := int64(d.BlockElems())
 	if be > 1 {

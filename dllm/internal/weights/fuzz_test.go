@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dllm-go/dllm/dllm/internal/corpus"
 )
 
 // The fuzz targets check the parsers' contract on arbitrary bytes: an error or a result
@@ -18,6 +20,9 @@ func FuzzGGUF(f *testing.F) {
 	for _, s := range ggufSeeds(f) {
 		f.Add(s)
 	}
+	// The hostile corpus of the richest seed: every header field at 0, −1, 2^31, 2^63
+	// and one off, truncations at each boundary, dropped infos, shifted offsets.
+	addCorpus(f, corpus.GGUF, ggufSeeds(f)[0])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := ParseGGUF(data, "fuzz.gguf")
 		if err != nil {
@@ -50,6 +55,17 @@ func FuzzGGUF(f *testing.F) {
 	})
 }
 
+// addCorpus adds every hostile variant of base as a seed.
+func addCorpus(f *testing.F, gen func([]byte) ([]corpus.Case, error), base []byte) {
+	cases, err := gen(base)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		f.Add(c.Build())
+	}
+}
+
 // reencode writes g with the writer; ok is false for files the writer legitimately
 // refuses (an alignment key stored as another integer type than uint32).
 func reencode(t *testing.T, g *GGUF) ([]byte, bool) {
@@ -76,6 +92,9 @@ func FuzzSafetensors(f *testing.F) {
 	for _, s := range safetensorsSeeds() {
 		f.Add(s)
 	}
+	addCorpus(f, func(b []byte) ([]corpus.Case, error) {
+		return corpus.Safetensors(b, func(string) bool { return true })
+	}, safetensorsSeeds()[0])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseSafetensors(data, "fuzz.safetensors")
 		if err != nil {

@@ -311,7 +311,7 @@ func parseGGUF(data []byte) (*GGUF, error) {
 		t := ValueType(r.u32())
 		v := r.value(t, 0)
 		if r.err != nil {
-			return nil, fmt.Errorf("metadata entry %d (%q): %w", i, key, r.err)
+			return nil, fmt.Errorf("metadata entry %d (%s): %w", i, Quote(key), r.err)
 		}
 		if err := g.Meta.add(KV{key, v}); err != nil {
 			return nil, err
@@ -338,27 +338,27 @@ func parseGGUF(data []byte) (*GGUF, error) {
 			return nil, fmt.Errorf("tensor info %d: %w", i, r.err)
 		}
 		if nd > ggufMaxDims {
-			return nil, fmt.Errorf("tensor %q: %d dimensions (at most %d)", name, nd, ggufMaxDims)
+			return nil, fmt.Errorf("tensor %s: %d dimensions (at most %d)", Quote(name), nd, ggufMaxDims)
 		}
 		shape := make([]int, nd)
 		for j := range shape {
 			d := r.u64()
 			if d > math.MaxInt32*uint64(math.MaxInt32) { // far beyond any file, well inside int64
-				return nil, fmt.Errorf("tensor %q: dimension %d = %d is absurd", name, j, d)
+				return nil, fmt.Errorf("tensor %s: dimension %d = %d is absurd", Quote(name), j, d)
 			}
 			shape[int(nd)-1-j] = int(d) // ggml lists the innermost dimension first
 		}
 		typ := r.u32()
 		off := r.u64()
 		if r.err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, r.err)
+			return nil, fmt.Errorf("tensor %s: %w", Quote(name), r.err)
 		}
 		dt, ok := DTypeFromGGUF(typ)
 		if !ok {
-			return nil, fmt.Errorf("tensor %q: unknown tensor type %d", name, typ)
+			return nil, fmt.Errorf("tensor %s: unknown tensor type %d", Quote(name), typ)
 		}
 		if _, dup := names[name]; dup {
-			return nil, fmt.Errorf("tensor %q appears twice", name)
+			return nil, fmt.Errorf("tensor %s appears twice", Quote(name))
 		}
 		names[name] = struct{}{}
 		infos = append(infos, info{Tensor{Name: name, DType: dt, Shape: shape}, off})
@@ -373,14 +373,14 @@ func parseGGUF(data []byte) (*GGUF, error) {
 		t := in.t
 		size, err := t.DType.ByteSize(t.Shape, max(avail, 0))
 		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+			return nil, fmt.Errorf("tensor %s: %w", Quote(t.Name), err)
 		}
 		if in.off%uint64(g.Alignment) != 0 {
-			return nil, fmt.Errorf("tensor %q: offset %d is not a multiple of the alignment %d", t.Name, in.off, g.Alignment)
+			return nil, fmt.Errorf("tensor %s: offset %d is not a multiple of the alignment %d", Quote(t.Name), in.off, g.Alignment)
 		}
 		if size > 0 && (in.off > uint64(max(avail, 0)) || int64(in.off) > avail-size) {
-			return nil, fmt.Errorf("tensor %q: bytes [%d, %d) of the data section run past the end of the file (%d data bytes)",
-				t.Name, in.off, in.off+uint64(size), max(avail, 0))
+			return nil, fmt.Errorf("tensor %s: bytes [%d, %d) of the data section run past the end of the file (%d data bytes)",
+				Quote(t.Name), in.off, in.off+uint64(size), max(avail, 0))
 		}
 		if size > 0 {
 			start := dataOff + int64(in.off)
@@ -391,15 +391,19 @@ func parseGGUF(data []byte) (*GGUF, error) {
 		g.Tensors[i] = t
 		g.Offsets[i] = int64(in.off)
 	}
-	if err := checkOverlap(g.Tensors, g.Offsets); err != nil {
+	if err := checkLayout(g.Tensors, g.Offsets, avail, int64(g.Alignment)); err != nil {
 		return nil, err
 	}
 	return g, nil
 }
 
-// checkOverlap reports two tensors whose byte ranges intersect. Empty tensors occupy
-// nothing and cannot overlap.
-func checkOverlap(ts []Tensor, offs []int64) error {
+// checkLayout checks that the tensors tile the data section of n bytes: sorted by
+// offset, each starts where the previous one ends (or after fewer than align bytes of
+// padding), the first at 0, and the last ends within align bytes of the end. Overlaps
+// would alias weights; a gap or a tail means a tensor is missing from the header or
+// every offset is shifted, and the weights would silently be read off by that much.
+// Empty tensors occupy nothing.
+func checkLayout(ts []Tensor, offs []int64, n int64, align int64) error {
 	order := make([]int, 0, len(ts))
 	for i := range ts {
 		if len(ts[i].Data) > 0 {
@@ -407,12 +411,20 @@ func checkOverlap(ts []Tensor, offs []int64) error {
 		}
 	}
 	sort.Slice(order, func(a, b int) bool { return offs[order[a]] < offs[order[b]] })
-	for k := 1; k < len(order); k++ {
-		p, c := order[k-1], order[k]
-		if offs[p]+int64(len(ts[p].Data)) > offs[c] {
-			return fmt.Errorf("tensor %q (bytes %d..%d) overlaps tensor %q (from byte %d)",
-				ts[c].Name, offs[c], offs[c]+int64(len(ts[c].Data)), ts[p].Name, offs[p])
+	end, prev := int64(0), -1
+	for _, c := range order {
+		switch {
+		case offs[c] < end:
+			return fmt.Errorf("tensor %s (bytes %d..%d) overlaps tensor %s (bytes %d..%d)",
+				Quote(ts[c].Name), offs[c], offs[c]+int64(len(ts[c].Data)), Quote(ts[prev].Name), offs[prev], end)
+		case offs[c]-end >= align:
+			return fmt.Errorf("bytes %d..%d of the data section, before tensor %s, belong to no tensor (a tensor missing from the header, or shifted offsets?)",
+				end, offs[c], Quote(ts[c].Name))
 		}
+		end, prev = offs[c]+int64(len(ts[c].Data)), c
+	}
+	if n-end >= align {
+		return fmt.Errorf("the last %d bytes of the data section (from byte %d) belong to no tensor (a tensor missing from the header, or shifted offsets?)", n-end, end)
 	}
 	return nil
 }

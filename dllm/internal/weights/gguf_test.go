@@ -333,6 +333,10 @@ func TestGGUFMalformed(t *testing.T) {
 		{"partial block", ggufStart(3, 1, 0).tensorInfo("w", 8, 0, 16).data(64), `tensor "w": q8_0 row of 16 elements`},
 		{"overlap", ggufStart(3, 2, 0).tensorInfo("a", f32, 0, 16).tensorInfo("b", f32, 32, 16).data(128), `tensor "b" (bytes 32..96) overlaps tensor "a"`},
 		{"truncated tensor info", ggufStart(3, 1, 0).str("w").u32(1).u64(4).b, "truncated"},
+		{"zero dim hides an overflow", ggufStart(3, 1, 0).tensorInfo("w", f32, 0, 0, 1<<40, 1<<40).data(0), `tensor "w": shape [1099511627776 1099511627776 0] overflows`},
+		{"tensor info missing", ggufStart(3, 1, 0).tensorInfo("b", f32, 64, 16).data(128), `bytes 0..64 of the data section, before tensor "b", belong to no tensor`},
+		{"gap", ggufStart(3, 2, 0).tensorInfo("a", f32, 0, 8).tensorInfo("b", f32, 64, 8).data(96), `bytes 32..64 of the data section, before tensor "b"`},
+		{"tail", ggufStart(3, 1, 0).tensorInfo("a", f32, 0, 8).data(64), "the last 32 bytes of the data section (from byte 32) belong to no tensor"},
 	}
 	for _, c := range cases {
 		g, err := ParseGGUF(c.data, "bad.gguf")

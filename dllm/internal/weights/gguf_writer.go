@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/dllm-go/dllm/dllm/internal/outfile"
 )
 
 // TensorInfo declares one tensor of a GGUF file before its data is written.
@@ -237,10 +237,11 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // GGUFFile is a GGUFWriter onto a file that only appears under its final name once Close
-// succeeds, so an interrupted quantization never leaves a truncated model behind.
+// succeeds, so an interrupted quantization never leaves a truncated model behind (see
+// package outfile for pipes and devices).
 type GGUFFile struct {
 	*GGUFWriter
-	f    *os.File
+	f    *outfile.File
 	path string
 	done bool
 }
@@ -248,14 +249,13 @@ type GGUFFile struct {
 // CreateGGUF starts writing a GGUF file at path (via a temporary file in the same
 // directory). Write every tensor, then Close; on any error call Abort.
 func CreateGGUF(path string, meta []KV, tensors []TensorInfo) (*GGUFFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := outfile.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	w, err := NewGGUFWriter(f, meta, tensors)
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, err
 	}
 	return &GGUFFile{GGUFWriter: w, f: f, path: path}, nil
@@ -270,16 +270,11 @@ func (g *GGUFFile) Close() error {
 	g.done = true
 	err := g.Finish()
 	if err == nil {
-		err = g.f.Sync()
-	}
-	if cerr := g.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(g.f.Name(), g.path)
+		err = g.f.Commit()
+	} else {
+		g.f.Abort()
 	}
 	if err != nil {
-		os.Remove(g.f.Name())
 		return fmt.Errorf("gguf write %s: %w", g.path, err)
 	}
 	return nil
@@ -291,6 +286,5 @@ func (g *GGUFFile) Abort() {
 		return
 	}
 	g.done = true
-	g.f.Close()
-	os.Remove(g.f.Name())
+	g.f.Abort()
 }

@@ -68,7 +68,7 @@ func parseSafetensors(data []byte, file string) (*Safetensors, error) {
 			return nil, fmt.Errorf("header: unexpected %v", tok)
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("tensor %q appears twice in the header", name)
+			return nil, fmt.Errorf("tensor %s appears twice in the header", Quote(name))
 		}
 		seen[name] = true
 		if name == "__metadata__" {
@@ -79,11 +79,11 @@ func parseSafetensors(data []byte, file string) (*Safetensors, error) {
 		}
 		var e stEntry
 		if err := dec.Decode(&e); err != nil {
-			return nil, fmt.Errorf("tensor %q: header entry: %w", name, err)
+			return nil, fmt.Errorf("tensor %s: header entry: %w", Quote(name), err)
 		}
 		t, begin, err := stTensor(name, e, body)
 		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
+			return nil, fmt.Errorf("tensor %s: %w", Quote(name), err)
 		}
 		t.File = file
 		st.Tensors = append(st.Tensors, t)
@@ -107,7 +107,7 @@ func parseSafetensors(data []byte, file string) (*Safetensors, error) {
 		sorted[k], sortedOffs[k] = st.Tensors[i], offs[i]
 	}
 	st.Tensors = sorted
-	if err := checkOverlap(sorted, sortedOffs); err != nil {
+	if err := checkLayout(sorted, sortedOffs, int64(len(body)), 1); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -120,7 +120,7 @@ func stTensor(name string, e stEntry, body []byte) (Tensor, int64, error) {
 	}
 	dt, ok := DTypeFromSafetensors(*e.DType)
 	if !ok {
-		return Tensor{}, 0, fmt.Errorf("unknown dtype %q", *e.DType)
+		return Tensor{}, 0, fmt.Errorf("unknown dtype %s", Quote(*e.DType))
 	}
 	shape := make([]int, len(*e.Shape))
 	for i, d := range *e.Shape {

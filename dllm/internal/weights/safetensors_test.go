@@ -27,12 +27,12 @@ func TestSafetensorsDTypes(t *testing.T) {
 	"i8":{"dtype":"I8","shape":[1],"data_offsets":[46,47]},
 	"u8":{"dtype":"U8","shape":[1],"data_offsets":[47,48]},
 	"u16":{"dtype":"U16","shape":[1],"data_offsets":[48,50]},
-	"u32":{"dtype":"U32","shape":[1],"data_offsets":[52,56]},
-	"u64":{"dtype":"U64","shape":[1],"data_offsets":[56,64]},
-	"bool":{"dtype":"BOOL","shape":[],"data_offsets":[64,65]},
-	"empty":{"dtype":"F32","shape":[0,3],"data_offsets":[65,65]}
+	"u32":{"dtype":"U32","shape":[1],"data_offsets":[50,54]},
+	"u64":{"dtype":"U64","shape":[1],"data_offsets":[54,62]},
+	"bool":{"dtype":"BOOL","shape":[],"data_offsets":[62,63]},
+	"empty":{"dtype":"F32","shape":[0,3],"data_offsets":[63,63]}
 	}   `
-	data := make([]byte, 65)
+	data := make([]byte, 63)
 	for i := range data {
 		data[i] = byte(i)
 	}
@@ -51,8 +51,8 @@ func TestSafetensorsDTypes(t *testing.T) {
 	}{
 		{"f64", F64, 0, 16}, {"f32", F32, 16, 8}, {"f16", F16, 24, 4}, {"bf16", BF16, 28, 4},
 		{"i64", I64, 32, 8}, {"i32", I32, 40, 4}, {"i16", I16, 44, 2}, {"i8", I8, 46, 1},
-		{"u8", U8, 47, 1}, {"u16", U16, 48, 2}, {"u32", U32, 52, 4}, {"u64", U64, 56, 8},
-		{"bool", Bool, 64, 1}, {"empty", F32, 0, 0},
+		{"u8", U8, 47, 1}, {"u16", U16, 48, 2}, {"u32", U32, 50, 4}, {"u64", U64, 54, 8},
+		{"bool", Bool, 62, 1}, {"empty", F32, 0, 0},
 	}
 	if len(st.Tensors) != len(want) {
 		t.Fatalf("%d tensors", len(st.Tensors))
@@ -103,6 +103,9 @@ func TestSafetensorsMalformed(t *testing.T) {
 		{"one offset", buildST(`{"w":{"dtype":"F32","shape":[0],"data_offsets":[0]}}`, nil), `tensor "w": data_offsets has 1 elements`},
 		{"overlap", buildST(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, make([]byte, 12)), `overlaps`},
 		{"bad metadata", buildST(`{"__metadata__":{"a":1}}`, nil), "__metadata__"},
+		{"hole", buildST(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}`, make([]byte, 12)), `bytes 4..8 of the data section, before tensor "b", belong to no tensor`},
+		{"tail", buildST(ok, make([]byte, 9)), "the last 1 bytes of the data section"},
+		{"shifted", buildST(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, make([]byte, 12)), `bytes 0..4 of the data section, before tensor "w"`},
 	}
 	for _, c := range cases {
 		st, err := ParseSafetensors(c.data, "bad.safetensors")

@@ -3,6 +3,11 @@
 // opening a checkpoint touches no tensor data.
 package weights
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Tensor is a view of one tensor inside a mapped file. Shape is row-major, outermost
 // dimension first (the PyTorch order; GGUF dims are reversed on reading). Data aliases
 // the mapping and is valid until the Checkpoint that produced it is closed.
@@ -21,4 +26,16 @@ func (t *Tensor) Elems() int {
 		n *= d
 	}
 	return n
+}
+
+// maxQuoted bounds how much of a name from a file an error message quotes: a corrupt
+// length can turn a key or tensor name into kilobytes of header bytes.
+const maxQuoted = 96
+
+// Quote quotes a name read from a file for an error message, clipped to maxQuoted bytes.
+func Quote(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
 }

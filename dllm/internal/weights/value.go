@@ -464,7 +464,7 @@ func NewMetadata(kvs []KV) (*Metadata, error) {
 
 func (m *Metadata) add(kv KV) error {
 	if _, dup := m.idx[kv.Key]; dup {
-		return fmt.Errorf("duplicate metadata key %q", kv.Key)
+		return fmt.Errorf("duplicate metadata key %s", Quote(kv.Key))
 	}
 	m.idx[kv.Key] = len(m.kvs)
 	m.kvs = append(m.kvs, kv)
@@ -496,6 +496,12 @@ func (m *Metadata) Get(key string) (Value, bool) {
 		return Value{}, false
 	}
 	return m.kvs[i].Value, true
+}
+
+// Has reports whether key is present, whatever its type.
+func (m *Metadata) Has(key string) bool {
+	_, ok := m.Get(key)
+	return ok
 }
 
 // String returns a string-typed value; ok is false if key is missing or of another type.

@@ -27,6 +27,7 @@ pub const DLLM_STATUS_STOPPED: dllm_status = 8;
 pub const DLLM_STATUS_CANCELLED: dllm_status = 9;
 pub const DLLM_STATUS_FAILED: dllm_status = 10;
 pub const DLLM_STATUS_INTERNAL: dllm_status = 11;
+pub const DLLM_STATUS_NON_FINITE: dllm_status = 12;
 
 /// Opaque model.
 #[repr(C)]

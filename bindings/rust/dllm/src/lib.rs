@@ -10,8 +10,9 @@
 //! ```
 //!
 //! A [`Model`] is shared (`Send + Sync`); each [`Session`] borrows it, so no session can
-//! outlive its model, and is used by one thread at a time. Callbacks are closures; a
-//! panic inside one stops generation and resumes unwinding once the C call has returned.
+//! outlive its model, and is used by one thread at a time; a [`CancelHandle`] stops its
+//! generation from any thread. Callbacks are closures; a panic inside one stops
+//! generation and resumes unwinding once the C call has returned.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::fmt;
@@ -19,6 +20,8 @@ use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use dllm_sys as sys;
 
@@ -38,6 +41,7 @@ pub enum Status {
     Cancelled,
     Failed,
     Internal,
+    NonFinite,
     Unknown(i32),
 }
 
@@ -55,6 +59,7 @@ impl Status {
             sys::DLLM_STATUS_CANCELLED => Status::Cancelled,
             sys::DLLM_STATUS_FAILED => Status::Failed,
             sys::DLLM_STATUS_INTERNAL => Status::Internal,
+            sys::DLLM_STATUS_NON_FINITE => Status::NonFinite,
             c => Status::Unknown(c),
         }
     }
@@ -283,8 +288,12 @@ impl Model {
             message: "dllm_session_new returned OK and NULL".into(),
         })?;
         Ok(Session {
-            ptr,
+            raw: Arc::new(RawSession {
+                ptr,
+                closed: AtomicBool::new(false),
+            }),
             _model: PhantomData,
+            _not_sync: PhantomData,
         })
     }
 }
@@ -519,25 +528,82 @@ unsafe extern "C" fn text_trampoline(utf8: *const c_char, len: usize, ud: *mut c
 
 /// A decoding state (KV cache) and a conversation on a model.
 pub struct Session<'m> {
-    ptr: NonNull<sys::dllm_session>,
+    raw: Arc<RawSession>,
     _model: PhantomData<&'m Model>,
+    // Send but not Sync: a session serves one call at a time, which &mut self enforces.
+    _not_sync: PhantomData<std::cell::Cell<()>>,
 }
 
-// SAFETY: a session may move between threads (the C API has no thread affinity); it is
-// not Sync because it serves one call at a time, which &mut self enforces.
-unsafe impl Send for Session<'_> {}
+/// The library's session object, shared by a [`Session`] and its cancel handles and
+/// freed when the last of them goes, so that a handle never points at freed memory.
+struct RawSession {
+    ptr: NonNull<sys::dllm_session>,
+    /// The [`Session`] was dropped: handles report `Closed`, as Python's do.
+    closed: AtomicBool,
+}
 
-impl Drop for Session<'_> {
+// SAFETY: a session may move between threads (the C API has no thread affinity), and
+// the only call made through a shared RawSession, dllm_session_cancel, is documented to
+// be made from other threads while a generation runs.
+unsafe impl Send for RawSession {}
+unsafe impl Sync for RawSession {}
+
+impl Drop for RawSession {
     fn drop(&mut self) {
-        // SAFETY: created by dllm_session_new, freed once.
+        // SAFETY: created by dllm_session_new, freed once, by the last owner.
         unsafe { sys::dllm_session_free(self.ptr.as_ptr()) }
     }
 }
 
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.raw.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Cancels the generation running on a session, from any thread or from inside one of
+/// its callbacks: the generating call returns its partial result with stop reason
+/// "cancelled". Cancelling when nothing runs does nothing. Once the session is dropped,
+/// [`CancelHandle::cancel`] returns a `Closed` error.
+#[derive(Clone)]
+pub struct CancelHandle {
+    raw: Arc<RawSession>,
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle").finish_non_exhaustive()
+    }
+}
+
+impl CancelHandle {
+    pub fn cancel(&self) -> Result<()> {
+        if self.raw.closed.load(Ordering::SeqCst) {
+            return Err(Error {
+                status: Status::Closed,
+                message: "the session is closed".into(),
+            });
+        }
+        // SAFETY: the session object lives as long as raw.
+        check(unsafe { sys::dllm_session_cancel(self.raw.ptr.as_ptr()) })
+    }
+}
+
 impl<'m> Session<'m> {
+    fn ptr(&self) -> *mut sys::dllm_session {
+        self.raw.ptr.as_ptr()
+    }
+
+    /// A handle that cancels this session's generations from another thread.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle {
+            raw: Arc::clone(&self.raw),
+        }
+    }
+
     fn err(&self, code: sys::dllm_status) -> Error {
         // SAFETY: the session is alive and the buffer valid.
-        let message = read_msg(|b, n| unsafe { sys::dllm_session_errmsg(self.ptr.as_ptr(), b, n) });
+        let message = read_msg(|b, n| unsafe { sys::dllm_session_errmsg(self.ptr(), b, n) });
         Error {
             status: Status::from_code(code),
             message,
@@ -574,7 +640,7 @@ impl<'m> Session<'m> {
             raw.text_user_data = ud;
         }
         let mut out: *mut sys::dllm_result = ptr::null_mut();
-        let st = call(self.ptr.as_ptr(), &raw, &mut out);
+        let st = call(self.ptr(), &raw, &mut out);
         let generation = NonNull::new(out).map(|r| {
             // SAFETY: a library result, read then freed once.
             let g = unsafe { convert(r.as_ref()) };
@@ -685,13 +751,13 @@ impl<'m> Session<'m> {
         let c = text.map(|t| cstring(t, "system")).transpose()?;
         let p = c.as_ref().map_or(ptr::null(), |c| c.as_ptr());
         // SAFETY: the session is alive; p is NULL or a valid string.
-        self.check(unsafe { sys::dllm_session_set_system(self.ptr.as_ptr(), p) })
+        self.check(unsafe { sys::dllm_session_set_system(self.ptr(), p) })
     }
 
     /// Forgets the conversation.
     pub fn reset(&mut self) -> Result<()> {
         // SAFETY: the session is alive.
-        self.check(unsafe { sys::dllm_session_reset(self.ptr.as_ptr()) })
+        self.check(unsafe { sys::dllm_session_reset(self.ptr()) })
     }
 }
 

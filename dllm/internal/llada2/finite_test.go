@@ -1,0 +1,169 @@
+package llada2
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dllm-go/dllm/kernels"
+)
+
+// withBadValue returns a copy of mat whose row r starts with v (NaN or ±Inf); mat is
+// float32 (the f32 fixture).
+func withBadValue(t *testing.T, mat kernels.Matrix, r int, v float32) kernels.Matrix {
+	t.Helper()
+	if mat.Format != kernels.F32 {
+		t.Fatalf("matrix format %v, want f32", mat.Format)
+	}
+	mat.Data = slices.Clone(mat.Data)
+	bits := math.Float32bits(v)
+	off := r * mat.Cols * 4
+	mat.Data[off], mat.Data[off+1], mat.Data[off+2], mat.Data[off+3] = byte(bits), byte(bits>>8), byte(bits>>16), byte(bits>>24)
+	return mat
+}
+
+// withBadNorm returns a copy of w with w[0] = v.
+func withBadNorm(w []float32, v float32) []float32 {
+	w = slices.Clone(w)
+	w[0] = v
+	return w
+}
+
+// TestNonFiniteLocated puts one NaN or infinity into every kind of weight of every layer
+// in turn: the forward fails with a NonFiniteError naming that weight (or, for the
+// query/key norms, the attention step), its layer and the first affected position,
+// and leaves the state unchanged; the intact model still runs on the same state.
+func TestNonFiniteLocated(t *testing.T) {
+	base := openModel(t, filepath.Join(microDir, "gguf", "micro-f32.gguf"))
+	cfg := base.Config()
+	tokens := []int32{5, 17, 99, 250, 3, 8, 41, 700}
+	const block = 4
+	cases := []struct {
+		name   string
+		layer  int // -1: outside the layers
+		tensor string
+		edit   func(m *Model, l *Layer, v float32)
+	}{
+		{"embedding", -1, "model.word_embeddings.weight", func(m *Model, _ *Layer, v float32) { m.Embed = withBadValue(t, m.Embed, int(tokens[6]), v) }},
+		{"final norm", -1, "model.norm.weight", func(m *Model, _ *Layer, v float32) { m.Norm = withBadNorm(m.Norm, v) }},
+		{"lm head", -1, "lm_head.weight", func(m *Model, _ *Layer, v float32) { m.LMHead = withBadValue(t, m.LMHead, 3, v) }},
+	}
+	for li := range cfg.NumLayers {
+		add := func(name, tensor string, edit func(l *Layer, v float32)) {
+			cases = append(cases, struct {
+				name   string
+				layer  int
+				tensor string
+				edit   func(m *Model, l *Layer, v float32)
+			}{fmt.Sprintf("layer %d %s", li, name), li, tensor, func(_ *Model, l *Layer, v float32) { edit(l, v) }})
+		}
+		add("input norm", "input_layernorm.weight", func(l *Layer, v float32) { l.InputNorm = withBadNorm(l.InputNorm, v) })
+		add("qkv", "attention.query_key_value.weight", func(l *Layer, v float32) { l.QKV = withBadValue(t, l.QKV, 0, v) })
+		add("q norm", "attention (query_layernorm", func(l *Layer, v float32) { l.QNorm = withBadNorm(l.QNorm, v) })
+		add("k norm", "attention (query_layernorm", func(l *Layer, v float32) { l.KNorm = withBadNorm(l.KNorm, v) })
+		add("dense", "attention.dense.weight", func(l *Layer, v float32) { l.Out = withBadValue(t, l.Out, 1, v) })
+		add("post norm", "post_attention_layernorm.weight", func(l *Layer, v float32) { l.PostNorm = withBadNorm(l.PostNorm, v) })
+		if li < cfg.FirstKDenseReplace {
+			add("mlp gate", "mlp.gate_proj.weight", func(l *Layer, v float32) {
+				l.Dense = &MLP{withBadValue(t, l.Dense.Gate, 0, v), l.Dense.Up, l.Dense.Down}
+			})
+			add("mlp up", "mlp.up_proj.weight", func(l *Layer, v float32) {
+				l.Dense = &MLP{l.Dense.Gate, withBadValue(t, l.Dense.Up, 0, v), l.Dense.Down}
+			})
+			add("mlp down", "mlp.down_proj.weight", func(l *Layer, v float32) {
+				l.Dense = &MLP{l.Dense.Gate, l.Dense.Up, withBadValue(t, l.Dense.Down, 0, v)}
+			})
+			continue
+		}
+		moe := func(edit func(e *MoE, v float32)) func(l *Layer, v float32) {
+			return func(l *Layer, v float32) {
+				e := *l.MoE
+				e.Experts = slices.Clone(e.Experts)
+				edit(&e, v)
+				l.MoE = &e
+			}
+		}
+		add("router", "mlp.gate.weight", moe(func(e *MoE, v float32) { e.Router = withBadValue(t, e.Router, 0, v) }))
+		add("shared gate", "mlp.shared_experts.gate_proj.weight", moe(func(e *MoE, v float32) { e.Shared.Gate = withBadValue(t, e.Shared.Gate, 0, v) }))
+		add("shared down", "mlp.shared_experts.down_proj.weight", moe(func(e *MoE, v float32) { e.Shared.Down = withBadValue(t, e.Shared.Down, 0, v) }))
+		add("routed experts", "mlp.experts", moe(func(e *MoE, v float32) {
+			for i := range e.Experts { // every expert, so whichever are routed to
+				e.Experts[i].Down = withBadValue(t, e.Experts[i].Down, 0, v)
+			}
+		}))
+	}
+	for _, c := range cases {
+		for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			t.Run(fmt.Sprintf("%s %v", c.name, v), func(t *testing.T) {
+				m := *base
+				m.Layers = slices.Clone(base.Layers)
+				var l *Layer
+				if c.layer >= 0 {
+					l = &m.Layers[c.layer]
+				}
+				c.edit(&m, l, v)
+				s, err := m.NewState(StateOptions{Capacity: 64})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A commit forward reads no logits; it stops only on a bad router score, which
+				// a bad value before any MoE layer's router also makes.
+				committed, rows, logits := block, span(0, block), make([]float32, block*cfg.VocabSize)
+				err = s.Forward(tokens[:block], block, true, nil, nil)
+				if err == nil {
+					err = s.Forward(tokens[block:], block, false, rows, logits)
+				} else {
+					committed = 0
+				}
+				var nf *NonFiniteError
+				if !errors.As(err, &nf) || !errors.Is(err, ErrNonFinite) {
+					t.Fatalf("err %v, want a NonFiniteError", err)
+				}
+				if nf.Layer != c.layer || !strings.Contains(nf.Tensor, c.tensor) {
+					t.Fatalf("located at %q (layer %d), want %q in layer %d", nf.Tensor, nf.Layer, c.tensor, c.layer)
+				}
+				if nf.Position < committed || nf.Position >= committed+block || math.Abs(float64(nf.Value)) <= math.MaxFloat32 && !math.IsNaN(float64(nf.Value)) {
+					t.Fatalf("position %d, value %v", nf.Position, nf.Value)
+				}
+				if s.Len() != committed || s.probe != nil {
+					t.Fatalf("state changed by a failed forward: %d positions", s.Len())
+				}
+			})
+		}
+	}
+}
+
+func TestFirstNonFinite(t *testing.T) {
+	for _, n := range []int{0, 1, 255, 256, 257, 1000} {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(i) - 500
+		}
+		if got := firstNonFinite(v); got != -1 {
+			t.Fatalf("n %d: finite slice reported at %d", n, got)
+		}
+		for _, at := range []int{0, n / 2, n - 1} {
+			if n == 0 {
+				continue
+			}
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				w := slices.Clone(v)
+				w[at] = bad
+				if n > 3 {
+					w[n-1-at/2] = bad // a later one must not win
+				}
+				if got := firstNonFinite(w); got != min(at, n-1-at/2) && !(n <= 3 && got == at) {
+					t.Fatalf("n %d, %v at %d: found at %d", n, bad, at, got)
+				}
+			}
+		}
+	}
+	// Extremes that are finite, and overflow of x·0 cannot happen (it is 0).
+	if got := firstNonFinite([]float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}); got != -1 {
+		t.Fatalf("extremes reported at %d", got)
+	}
+}

@@ -1,0 +1,16 @@
+package dllm
+
+import (
+	"io"
+
+	"github.com/dllm-go/dllm/dllm/internal/outfile"
+)
+
+// WriteFile writes path with what write writes, by the rule every writer of the library
+// follows (Quantize, WriteSyntheticModel): a new or regular file is written beside the
+// target and renamed over it when complete, so a failed write leaves the old file as it
+// was; a pipe or device is written in place; nothing the write did not create is ever
+// removed. It is for tools built on the library, such as the dllm command.
+func WriteFile(path string, write func(w io.Writer) error) error {
+	return outfile.Write(path, write)
+}
