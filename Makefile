@@ -11,7 +11,8 @@ export CGO_ENABLED ?= 1
 
 .PHONY: all build deps test lint test-go test-purego test-arm64
 
-# The stages of `make test`, in order; mk/*.mk files append theirs.
+# The stages of `make test`, in order, after `deps`; mk/*.mk files append theirs. A
+# target they make `test` depend on instead runs as a stage after these.
 TEST_STAGES := lint test-go test-purego test-arm64
 
 all: build
@@ -20,7 +21,7 @@ build:
 	$(GO) build ./...
 
 test:
-	@scripts/stages.sh "$(MAKE)" deps $(TEST_STAGES)
+	@scripts/stages.sh "$(MAKE)"
 
 # Installs the missing system packages as root on Debian; otherwise names the command.
 deps:
@@ -45,4 +46,8 @@ test-purego:
 test-arm64:
 	scripts/test-arm64.sh
 
+# A plain `make test` reads no mk/*.mk, so that nothing they make `test` depend on runs
+# before `deps`; scripts/stages.sh runs each stage in a make that reads them all.
+ifneq ($(MAKECMDGOALS)$(DLLM_STAGES),test)
 -include mk/*.mk
+endif

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Runs each make target given in its own make, in order, timing each; prints a table of
-# wall times at the end (also when a stage fails, which stops the run).
-#   scripts/stages.sh MAKE STAGE...
+# Runs the stages of `make test`, each in its own make, in order, timing each; prints a
+# table of wall times at the end (also when a stage fails, which stops the run). The
+# stages are `deps`, then TEST_STAGES, then any other target mk/*.mk files make `test`
+# depend on, as the database (make -p) of a make that reads every mk/*.mk lists them.
+#   scripts/stages.sh MAKE
 set -uo pipefail
 make=$1
-shift
+db=$($make -pq --no-print-directory DLLM_STAGES=1 deps 2>/dev/null)
+stages=(deps $(sed -n 's/^TEST_STAGES :\{0,1\}= //p' <<<"$db"))
+for extra in $(sed -n 's/^test: //p' <<<"$db"); do
+	[[ " ${stages[*]} " == *" $extra "* ]] || stages+=("$extra")
+done
+
 names=() times=()
 summary() {
 	local total=0 i
@@ -16,10 +23,10 @@ summary() {
 	done
 	printf '%-22s %8s\n' total "$total"
 }
-for stage in "$@"; do
+for stage in "${stages[@]}"; do
 	echo "=== $stage"
 	start=$SECONDS
-	$make --no-print-directory "$stage"
+	$make --no-print-directory DLLM_STAGES=1 "$stage"
 	rc=$?
 	names+=("$stage") times+=($((SECONDS - start)))
 	if [ $rc -ne 0 ]; then
