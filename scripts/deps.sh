@@ -22,6 +22,7 @@ need gcc has gcc
 need make has make
 need pkg-config has pkg-config
 need binutils has readelf
+need binutils-aarch64-linux-gnu has aarch64-linux-gnu-objdump
 need qemu-user has qemu-aarch64
 need gcc-aarch64-linux-gnu has aarch64-linux-gnu-gcc
 need libc6-dev-arm64-cross test -f /usr/aarch64-linux-gnu/include/stdio.h
