@@ -51,11 +51,11 @@ type golden struct {
 		GenLength     int      `json:"gen_length"`
 		EOSEarlyStop  bool     `json:"eos_early_stop"`
 	} `json:"params"`
-	PromptMessages []Message `json:"prompt_messages"`
-	PromptText     string    `json:"prompt_text"`
-	PromptIDs      []int32   `json:"prompt_ids"`
-	OutputIDs      []int32   `json:"output_ids"`
-	StopReason     string    `json:"stop_reason"`
+	PromptMessages []Message  `json:"prompt_messages"`
+	PromptText     string     `json:"prompt_text"`
+	PromptIDs      []int32    `json:"prompt_ids"`
+	OutputIDs      []int32    `json:"output_ids"`
+	StopReason     StopReason `json:"stop_reason"`
 	Stats          struct {
 		Forwards int `json:"forwards"`
 	} `json:"stats"`
@@ -274,7 +274,7 @@ func TestStopping(t *testing.T) {
 		o, steps := base, 0
 		o.OnStep = func(StepEvent) bool { steps++; return steps < 3 }
 		res, err := s.GenerateChat(context.Background(), prompt, o)
-		if !errors.Is(err, ErrStopped) || res.StopReason != StopByCallback {
+		if !errors.Is(err, ErrStopped) || res.StopReason != StopCallback {
 			t.Fatalf("err %v, reason %q; want ErrStopped", err, res.StopReason)
 		}
 		if res.Stats.Forwards != 3 {
@@ -306,7 +306,7 @@ func TestStopping(t *testing.T) {
 			return true
 		}
 		res, err := s.GenerateChat(ctx, prompt, o)
-		if !errors.Is(err, context.Canceled) || res.StopReason != StopCancellation {
+		if !errors.Is(err, context.Canceled) || res.StopReason != StopCancelled {
 			t.Fatalf("err %v, reason %q; want context.Canceled", err, res.StopReason)
 		}
 		if res.Stats.Forwards != 2 {

@@ -18,9 +18,13 @@ var ErrClosed = errors.New("dllm: model or session is closed")
 // loading: the memory-mapped weights are no longer those that were checked. Reload it.
 var ErrModelChanged = weights.ErrChanged
 
+// MaxThreads bounds LoadOptions.Threads (each thread is a worker goroutine).
+const MaxThreads = 4096
+
 // LoadOptions controls Load.
 type LoadOptions struct {
-	// Threads is the size of the model's worker pool; 0 means GOMAXPROCS.
+	// Threads is the size of the model's worker pool, at most MaxThreads; 0 means
+	// GOMAXPROCS.
 	Threads int
 	// KVCacheF16 stores the KV cache in half precision (half the memory, tiny error).
 	KVCacheF16 bool
@@ -61,8 +65,8 @@ type Model struct {
 // and the pages fault in on first use. The name DemoModel ("demo") loads the built-in
 // demo model unless a file or folder of that name exists.
 func Load(path string, opts LoadOptions) (*Model, error) {
-	if opts.Threads < 0 {
-		return nil, invalidf("dllm: Threads must not be negative, got %d", opts.Threads)
+	if opts.Threads < 0 || opts.Threads > MaxThreads {
+		return nil, invalidf("dllm: Threads must be in [0,%d], got %d", MaxThreads, opts.Threads)
 	}
 	ck, err := openCheckpoint(path)
 	if err != nil {

@@ -71,21 +71,25 @@ type StepEvent struct {
 // "post_step" and "edited", confidences as float32.
 func (ev StepEvent) TraceJSON() ([]byte, error) { return json.Marshal(ev.trace) }
 
-// Stop reasons reported in Result.StopReason.
+// StopReason says why a generation ended. It is a string (JSON and %v print the
+// name); the C ABI numbers the same reasons as enum dllm_stop_reason.
+type StopReason = decode.StopReason
+
+// The stop reasons reported in Result.StopReason.
 const (
-	StopLength       = "gen_length"     // MaxTokens reached
-	StopEOSBlock     = "eos_block"      // a finished block contained an end-of-text token
-	StopEOSEarly     = "eos_early_stop" // EOSEarlyStop saw a final end-of-text token
-	StopToken        = "stop_token"     // a finished block contained an end-of-turn token
-	StopByCallback   = "stopped"        // a callback returned false
-	StopCancellation = "cancelled"      // the context was cancelled
+	StopLength    = decode.StopLength    // "gen_length": MaxTokens reached
+	StopEOSBlock  = decode.StopEOSBlock  // "eos_block": a finished block contained an end-of-text token
+	StopEOSEarly  = decode.StopEOSEarly  // "eos_early_stop": EOSEarlyStop saw a final end-of-text token
+	StopToken     = decode.StopToken     // "stop_token": a finished block contained an end-of-turn token
+	StopCallback  = decode.StopCallback  // "stopped": a callback returned false
+	StopCancelled = decode.StopCancelled // "cancelled": the context was cancelled
 )
 
 // Result is the outcome of a generation.
 type Result struct {
 	Tokens     []int32 // generated ids, cut after the first end-of-text token (inclusive)
 	Text       string  // Tokens decoded, special tokens removed
-	StopReason string
+	StopReason StopReason
 	Stats      Stats
 }
 

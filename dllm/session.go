@@ -202,7 +202,7 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	out := Result{
 		Tokens:     res.Tokens,
 		Text:       m.tok.DecodeSkipSpecial(toInt(res.Tokens)),
-		StopReason: string(res.Reason),
+		StopReason: res.Reason,
 		Stats: Stats{
 			PromptTokens:     len(prompt),
 			Tokens:           len(res.Tokens),
@@ -216,10 +216,10 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	out.Stats.TokensPerForward = res.Stats.TokensPerForward
 	switch {
 	case errors.Is(err, decode.ErrStopped):
-		out.StopReason = StopByCallback
+		out.StopReason = StopCallback
 		return out, ErrStopped
 	case err != nil && ctx.Err() != nil:
-		out.StopReason = StopCancellation
+		out.StopReason = StopCancelled
 		return out, context.Cause(ctx) // ErrClosed when Close cancelled it
 	}
 	return out, err

@@ -317,7 +317,7 @@ func parseIDs(s string) ([]int32, error) {
 type generateJSON struct {
 	Tokens     []int32           `json:"tokens"`
 	Text       string            `json:"text"`
-	StopReason string            `json:"stop_reason"`
+	StopReason dllm.StopReason   `json:"stop_reason"`
 	Trace      []json.RawMessage `json:"trace"`
 	Stats      struct {
 		PromptTokens     int     `json:"prompt_tokens"`
