@@ -1,7 +1,7 @@
 package main
 
 /*
-#include "callbacks.h"
+#include "private.h"
 */
 import "C"
 
@@ -54,34 +54,22 @@ func writeParams(p *C.dllm_generate_params, o dllm.GenerateOptions) C.dllm_statu
 }
 
 //export dllm_generate_default_params
-func dllm_generate_default_params(p *C.dllm_generate_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	return writeParams(p, dllm.DefaultOptions())
+func dllm_generate_default_params(p *C.dllm_generate_params) C.dllm_status {
+	return export(func() C.dllm_status { return writeParams(p, dllm.DefaultOptions()) })
 }
 
 //export dllm_generate_quality_params
-func dllm_generate_quality_params(p *C.dllm_generate_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	return writeParams(p, dllm.QualityOptions())
+func dllm_generate_quality_params(p *C.dllm_generate_params) C.dllm_status {
+	return export(func() C.dllm_status { return writeParams(p, dllm.QualityOptions()) })
 }
 
 //export dllm_generate_speed_params
-func dllm_generate_speed_params(p *C.dllm_generate_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	return writeParams(p, dllm.SpeedOptions())
+func dllm_generate_speed_params(p *C.dllm_generate_params) C.dllm_status {
+	return export(func() C.dllm_status { return writeParams(p, dllm.SpeedOptions()) })
 }
 
-// goOptions reads and validates the caller's params; the callbacks are bridged to the
-// caller's C function pointers.
+// goOptions reads the caller's params; the callbacks are bridged to the caller's C
+// function pointers. The session checks the options (GenerateOptions.Validate).
 func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 	p := cParams(dllm.DefaultOptions())
 	if params != nil {
@@ -105,10 +93,6 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 		EOSEarlyStop:  p.eos_early_stop != 0,
 		StopOnRoleEnd: p.stop_on_role_end != 0,
 		NoCache:       p.no_cache != 0,
-	}
-	// Every bound lives in Validate and the session, so Go callers get the same ones.
-	if err := o.Validate(); err != nil {
-		return o, err.Error()
 	}
 	if cb, ud := p.on_step, p.step_user_data; cb != nil {
 		o.OnStep = func(ev dllm.StepEvent) bool { return callStep(cb, ud, ev) }
@@ -171,13 +155,42 @@ func callText(cb C.dllm_text_callback, ud unsafe.Pointer, delta string) bool {
 	return C.dllmcapi_call_text(cb, s, C.size_t(len(delta)), ud) == 0
 }
 
-var stopReasonIndex = map[string]C.int{
-	dllm.StopLength:       0,
-	dllm.StopEOSBlock:     1,
-	dllm.StopEOSEarly:     2,
-	dllm.StopToken:        3,
-	dllm.StopByCallback:   4,
-	dllm.StopCancellation: 5,
+// stopReasons joins the header's dllm_stop_reason values to package dllm's reasons,
+// whose strings are also the names dllm_stop_reason_string returns.
+var stopReasons = [...]dllm.StopReason{
+	C.DLLM_STOP_LENGTH:    dllm.StopLength,
+	C.DLLM_STOP_EOS_BLOCK: dllm.StopEOSBlock,
+	C.DLLM_STOP_EOS_EARLY: dllm.StopEOSEarly,
+	C.DLLM_STOP_TOKEN:     dllm.StopToken,
+	C.DLLM_STOP_CALLBACK:  dllm.StopCallback,
+	C.DLLM_STOP_CANCELLED: dllm.StopCancelled,
+}
+
+// The names as static C strings (the library is never unloaded), the last "unknown".
+var stopReasonNames = func() (names [len(stopReasons) + 1]*C.cchar_t) {
+	for i, r := range stopReasons {
+		names[i] = (*C.cchar_t)(C.CString(string(r)))
+	}
+	names[len(stopReasons)] = (*C.cchar_t)(C.CString("unknown"))
+	return names
+}()
+
+// stopCode is the dllm_stop_reason of r, or -1.
+func stopCode(r dllm.StopReason) C.dllm_stop_reason {
+	for i, known := range stopReasons {
+		if known == r {
+			return C.dllm_stop_reason(i)
+		}
+	}
+	return -1
+}
+
+//export dllm_stop_reason_string
+func dllm_stop_reason_string(r C.dllm_stop_reason) *C.cchar_t {
+	if r < 0 || int(r) >= len(stopReasons) {
+		return stopReasonNames[len(stopReasons)]
+	}
+	return stopReasonNames[r]
 }
 
 // cResult copies a Go result into a C allocation for dllm_result_free.
@@ -191,11 +204,8 @@ func cResult(r dllm.Result) *C.dllm_result {
 	}
 	cr.text = C.CString(r.Text)
 	cr.text_len = C.size_t(len(r.Text))
-	idx, ok := stopReasonIndex[r.StopReason]
-	if !ok {
-		idx = -1
-	}
-	cr.stop_reason = C.dllmcapi_static_string(idx)
+	cr.stop = stopCode(r.StopReason)
+	cr.stop_reason = dllm_stop_reason_string(cr.stop)
 	s := r.Stats
 	cr.stats = C.dllm_stats{
 		prompt_tokens:          C.int32_t(s.PromptTokens),
@@ -225,32 +235,31 @@ func dllm_result_free(r *C.dllm_result) {
 // session, lets prepare check the call's own arguments (returning a non-empty message
 // to reject them) and run returns the Go result.
 func generate(box *C.dllm_session, params *C.cdllm_generate_params, out **C.dllm_result,
-	prepare func(info dllm.ModelInfo) string,
+	prepare func() string,
 	run func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error)) C.dllm_status {
 	if out != nil {
 		*out = nil
 	}
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, ctx, st, msg := acquireSession(box)
-	if st != C.DLLM_STATUS_OK {
-		return failSession(h, st, msg)
-	}
-	defer h.release()
-	if out == nil {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
-	}
-	info := h.model.info
-	o, msg := goOptions(params)
-	if msg == "" {
-		msg = prepare(info)
-	}
-	if msg != "" {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, msg)
-	}
-	res, err := run(ctx, h.s, o)
-	st = generateStatus(err)
+	return withSession(box, func(h *sessionHandle, ctx context.Context) C.dllm_status {
+		if out == nil {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
+		}
+		o, msg := goOptions(params)
+		if msg == "" {
+			msg = prepare()
+		}
+		if msg != "" {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, msg)
+		}
+		res, err := run(ctx, h.s, o)
+		return finish(h, res, err, out)
+	})
+}
+
+// finish hands a generation's result to the caller: for OK, and with the partial result
+// for STOPPED and CANCELLED.
+func finish(h *sessionHandle, res dllm.Result, err error, out **C.dllm_result) C.dllm_status {
+	st := generateStatus(err)
 	switch st {
 	case C.DLLM_STATUS_OK:
 	case C.DLLM_STATUS_STOPPED, C.DLLM_STATUS_CANCELLED:
@@ -274,15 +283,11 @@ func validText(name string, p *C.cchar_t) (string, string) {
 }
 
 //export dllm_session_generate
-func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var text string
 	return generate(box, params, out,
-		func(dllm.ModelInfo) (msg string) {
+		func() (msg string) {
 			text, msg = validText("prompt", prompt)
-			if msg == "" && text == "" {
-				msg = "prompt is empty"
-			}
 			return msg
 		},
 		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
@@ -291,19 +296,11 @@ func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdl
 }
 
 //export dllm_session_generate_ids
-func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var toks []int32
 	return generate(box, params, out,
-		func(info dllm.ModelInfo) (msg string) {
-			toks, msg = goIDs(ids, nIDs, info.VocabSize)
-			switch {
-			case msg != "":
-			case len(toks) == 0:
-				msg = "the prompt has no ids"
-			case info.ContextLength > 0 && uint64(nIDs) > uint64(info.ContextLength):
-				msg = fmt.Sprintf("the prompt's %d ids exceed the model's context length %d", nIDs, info.ContextLength)
-			}
+		func() (msg string) {
+			toks, msg = goIDs(ids, nIDs)
 			return msg
 		},
 		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
@@ -311,14 +308,13 @@ func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size
 		})
 }
 
-var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true, "observation": true}
-
+// dllm_session_generate_chat leaves roles to the chat template, the one list of them.
+//
 //export dllm_session_generate_chat
-func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsgs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsgs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var conv []dllm.Message
 	return generate(box, params, out,
-		func(dllm.ModelInfo) string {
+		func() string {
 			switch {
 			case nMsgs == 0:
 				return "no messages"
@@ -331,9 +327,6 @@ func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsg
 				role, msg := validText(fmt.Sprintf("msgs[%d].role", i), m.role)
 				if msg != "" {
 					return msg
-				}
-				if !chatRoles[role] {
-					return fmt.Sprintf("msgs[%d].role %q is not system, user, assistant or observation", i, role)
 				}
 				content, msg := validText(fmt.Sprintf("msgs[%d].content", i), m.content)
 				if msg != "" {
@@ -349,11 +342,10 @@ func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsg
 }
 
 //export dllm_session_chat
-func dllm_session_chat(box *C.dllm_session, user *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_chat(box *C.dllm_session, user *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var text string
 	return generate(box, params, out,
-		func(dllm.ModelInfo) (msg string) {
+		func() (msg string) {
 			text, msg = validText("user", user)
 			return msg
 		},
