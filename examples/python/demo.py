@@ -2,7 +2,7 @@
 
     PYTHONPATH=bindings/python DLLM_LIBRARY_PATH=build python3 examples/python/demo.py [MODEL] [QUESTION]
 
-With no MODEL the binding loads the demo model (dllm/internal/demo/hf).
+With no MODEL the binding loads the demo model built into the library ("demo").
 """
 import sys
 
