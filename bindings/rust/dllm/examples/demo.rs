@@ -2,38 +2,16 @@
 //!
 //!     cargo run --example demo [MODEL] [QUESTION]
 //!
-//! With no MODEL, the demo model dllm/internal/demo/hf is found by walking up from
-//! the working directory.
+//! With no MODEL, the demo model built into the library ("demo").
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use dllm::{Callbacks, GenerateParams, Message, Model};
 
-fn demo_model() -> Option<PathBuf> {
-    let mut dir = std::env::current_dir().ok()?;
-    loop {
-        let p = dir.join("dllm/internal/demo/hf");
-        if p.join("config.json").is_file() {
-            return Some(p);
-        }
-        if !dir.pop() {
-            return None;
-        }
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = match args.get(1) {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let p = demo_model().ok_or("demo model not found; pass a model path")?;
-            eprintln!("no model given: using the demo model {}", p.display());
-            p
-        }
-    };
+    let path = args.get(1).map(String::as_str).unwrap_or("demo");
     let question = args.get(2).map(String::as_str).unwrap_or("What is 12+9?");
-    let model = Model::load(Path::new(&path))?;
+    let model = Model::load(path)?;
     let mut session = model.session()?;
     let mut on_step = |ev: &dllm::StepEvent<'_>| {
         eprintln!(
