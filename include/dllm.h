@@ -89,8 +89,9 @@ typedef int32_t dllm_status;
 enum {
 	DLLM_STATUS_OK = 0,
 	DLLM_STATUS_INVALID_ARGUMENT = 1, /* NULL where an object or string is required,
-	                                     invalid UTF-8, option out of range, unknown
-	                                     token id or chat role */
+	                                     an object never created, invalid UTF-8,
+	                                     option out of range, unknown token id or
+	                                     chat role */
 	DLLM_STATUS_IO = 2,               /* a file could not be read, or a loaded
 	                                     model's file changed on disk */
 	DLLM_STATUS_FORMAT = 3,           /* a model file is malformed */
@@ -126,8 +127,8 @@ enum {
 	DLLM_STOP_EOS_EARLY = 2, /* eos_early_stop saw a final end-of-text token */
 	DLLM_STOP_TOKEN = 3,     /* a finished block contained the end-of-turn token */
 	DLLM_STOP_CALLBACK = 4,  /* a callback returned non-zero (DLLM_STATUS_STOPPED) */
-	DLLM_STOP_CANCELLED = 5  /* dllm_session_cancel or dllm_session_free
-	                            (DLLM_STATUS_CANCELLED) */
+	DLLM_STOP_CANCELLED = 5  /* dllm_session_cancel, or the session or its model
+	                            freed meanwhile (DLLM_STATUS_CANCELLED) */
 };
 
 /* The name of a stop reason, as dllm_result.stop_reason, the Go package and JSON output
