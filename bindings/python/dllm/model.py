@@ -63,40 +63,42 @@ class StopReason(enum.IntEnum):
 @dataclass
 class GenerateOptions:
     """The options of one generation (dllm_generate_params). A field left None keeps the
-    preset's value; Model.generate also takes each field as a keyword argument."""
+    preset's value; Model.generate also takes each field as a keyword argument.
+
+    preset            "default" (LLaDA2.0 threshold decoding: block 32, steps 32,
+                      threshold 0.95, greedy), "quality" (LLaDA2.1: threshold 0.7, edit
+                      threshold 0.5) or "speed" (LLaDA2.1: threshold 0.5, edit threshold 0)
+    max_tokens        new tokens at most, > 0 (default 2048)
+    block_length      positions decoded together, > 0
+    steps             denoising iterations per block, > 0
+    max_post_steps    LLaDA2.1 editing iterations after a block is full, >= 0
+    num_to_transfer   LLaDA2.1 minimum positions filled per iteration, > 0
+    top_k             0 = no top-k filter
+    threshold         fill a mask when its confidence exceeds this, in [0, 1]
+    edit_threshold    LLaDA2.1 editing when >= 0 (at most 1); < 0 disables it
+    temperature       0 = greedy; >= 0
+    top_p             in (0, 1]; 1 = no nucleus filter
+    seed              sampling seed
+    eos_early_stop    stop as soon as end-of-text is final
+    stop_on_role_end  the end-of-turn token also ends the output (default True)
+    no_cache          recompute the whole window every forward (for tests; slow)
+    """
 
     preset: str = "default"
-    """"default" (LLaDA2.0 threshold decoding: block 32, steps 32, threshold 0.95,
-    greedy), "quality" (LLaDA2.1: threshold 0.7, edit threshold 0.5) or "speed"
-    (LLaDA2.1: threshold 0.5, edit threshold 0)."""
     max_tokens: Optional[int] = None
-    """New tokens at most, > 0 (default 2048)."""
     block_length: Optional[int] = None
-    """Positions decoded together, > 0."""
     steps: Optional[int] = None
-    """Denoising iterations per block, > 0."""
     max_post_steps: Optional[int] = None
-    """LLaDA2.1 editing iterations after a block is full, >= 0."""
     num_to_transfer: Optional[int] = None
-    """LLaDA2.1 minimum positions filled per iteration, > 0."""
     top_k: Optional[int] = None
-    """0 = no top-k filter."""
     threshold: Optional[float] = None
-    """Fill a mask when its confidence exceeds this, in [0, 1]."""
     edit_threshold: Optional[float] = None
-    """LLaDA2.1 editing when >= 0 (at most 1); < 0 disables it."""
     temperature: Optional[float] = None
-    """0 = greedy; >= 0."""
     top_p: Optional[float] = None
-    """In (0, 1]; 1 = no nucleus filter."""
     seed: Optional[int] = None
-    """Sampling seed."""
     eos_early_stop: Optional[bool] = None
-    """Stop as soon as end-of-text is final."""
     stop_on_role_end: Optional[bool] = None
-    """The end-of-turn token also ends the output (default True)."""
     no_cache: Optional[bool] = None
-    """Recompute the whole window every forward (for tests; slow)."""
 
 
 @dataclass
