@@ -193,8 +193,10 @@ DLLM_API dllm_status dllm_model_load(const char *path, const dllm_load_params *p
                                      dllm_model **out);
 
 /* Releases the model. Its sessions stay valid objects that must still be freed, but
- * every call on them returns DLLM_STATUS_CLOSED. Generations running on its sessions
- * in other threads are cancelled; the memory is released when they return. */
+ * every call on them that needs the model (generating, dllm_session_set_system,
+ * dllm_session_reset) returns DLLM_STATUS_CLOSED; dllm_session_errmsg,
+ * dllm_session_cancel and dllm_session_free still work. Generations running on its
+ * sessions in other threads are cancelled; the memory is released when they return. */
 DLLM_API void dllm_model_free(dllm_model *m);
 
 typedef struct dllm_model_info {
