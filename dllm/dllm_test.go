@@ -51,11 +51,11 @@ type golden struct {
 		GenLength     int      `json:"gen_length"`
 		EOSEarlyStop  bool     `json:"eos_early_stop"`
 	} `json:"params"`
-	PromptMessages []Message  `json:"prompt_messages"`
-	PromptText     string     `json:"prompt_text"`
-	PromptIDs      []int32    `json:"prompt_ids"`
-	OutputIDs      []int32    `json:"output_ids"`
-	StopReason     StopReason `json:"stop_reason"`
+	PromptMessages []Message `json:"prompt_messages"`
+	PromptText     string    `json:"prompt_text"`
+	PromptIDs      []int32   `json:"prompt_ids"`
+	OutputIDs      []int32   `json:"output_ids"`
+	StopReason     string    `json:"stop_reason"`
 	Stats          struct {
 		Forwards int `json:"forwards"`
 	} `json:"stats"`
@@ -119,7 +119,7 @@ func TestGoldensThroughAPI(t *testing.T) {
 					if !slices.Equal(res.Tokens, g.OutputIDs) {
 						t.Fatalf("tokens %v, want %v", res.Tokens, g.OutputIDs)
 					}
-					if res.StopReason != g.StopReason {
+					if string(res.StopReason) != g.StopReason {
 						t.Errorf("stop reason %q, want %q", res.StopReason, g.StopReason)
 					}
 					if res.Stats.PromptTokens != len(g.PromptIDs) || res.Stats.Forwards != g.Stats.Forwards || len(steps) != len(g.Trace) {

@@ -96,7 +96,7 @@ func checkGoldens(t *testing.T, typ string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if slices.Equal(res.Tokens, g.OutputIDs) && res.StopReason == g.StopReason {
+		if slices.Equal(res.Tokens, g.OutputIDs) && string(res.StopReason) == g.StopReason {
 			reproduced++
 			t.Logf("%s: reproduced (%d tokens, %d forwards)", name, len(res.Tokens), res.Stats.Forwards)
 			continue
