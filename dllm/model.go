@@ -1,22 +1,23 @@
 package dllm
 
 import (
-	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
-// ErrClosed is returned by a Model or Session used after Close.
-var ErrClosed = errors.New("dllm: model or session is closed")
-
-// ErrModelChanged is returned by a Model whose files were truncated or rewritten after
-// loading: the memory-mapped weights are no longer those that were checked. Reload it.
-var ErrModelChanged = weights.ErrChanged
+// DemoModel is the name under which Load finds the built-in demo model: a tiny LLaDA2
+// (2.4 MB, compiled into the library) trained to answer simple questions such as
+// "What is 3+4?" through the chat template. A file or folder called "demo" in the
+// working directory wins over the name.
+const DemoModel = "demo" // checkpoint.DemoName, which TestDemoFromAnyFolder loads by this name
 
 // LoadOptions controls Load.
 type LoadOptions struct {
@@ -48,6 +49,8 @@ type Model struct {
 	tok  *tokenizer.Tokenizer
 	info ModelInfo
 	kv16 bool
+	// threads is the size of the worker pool, for the tools' reports.
+	threads int
 
 	// mu guards closed; generations hold it for reading so Close cannot unmap the
 	// weights under a running forward pass.
@@ -64,7 +67,7 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 	if opts.Threads < 0 {
 		return nil, invalidf("dllm: Threads must not be negative, got %d", opts.Threads)
 	}
-	ck, err := openCheckpoint(path)
+	ck, err := checkpoint.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +79,14 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-func bindModel(ck *checkpoint, opts LoadOptions) (*Model, error) {
+func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 	net, err := llada2.Load(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
 	cfg := net.Config()
 	net = net.WithThreads(opts.Threads)
-	tok, err := ck.loadTokenizer()
+	tok, err := ck.LoadTokenizer()
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +100,11 @@ func bindModel(ck *checkpoint, opts LoadOptions) (*Model, error) {
 	if sp.EOS < 0 {
 		return nil, fmt.Errorf("dllm: %s: the tokenizer has no end-of-text token", ck.Path)
 	}
-	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16}
+	threads := opts.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16, threads: threads}
 	m.info = ModelInfo{
 		Architecture: "llada2", Format: ck.Format, Path: ck.Path,
 		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,
@@ -130,6 +137,23 @@ func (m *Model) usable() error {
 		return ErrClosed
 	}
 	return m.ck.Verify()
+}
+
+func init() { modelview.Use = useInternals }
+
+// useInternals is modelview.Use: it lends the tools the model's network and files for
+// the duration of fn, under the same guard as a generation.
+func useInternals(model any, fn func(modelview.View) error) error {
+	m, ok := model.(*Model)
+	if !ok || m == nil {
+		return invalidf("dllm: a nil or foreign model (%T)", model)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	return fn(modelview.View{Net: m.net, Checkpoint: m.ck, Threads: m.threads})
 }
 
 // Info describes the model.

@@ -1,25 +1,8 @@
 package dllm
 
 import (
-	"errors"
-	"fmt"
 	"math"
 )
-
-// ErrInvalid marks errors caused by the caller's input: options out of range, a prompt
-// that is empty, not UTF-8 or too long for the context, a token id outside the
-// vocabulary, an unknown chat role. Test with errors.Is.
-var ErrInvalid = errors.New("dllm: invalid argument")
-
-// invalidArg is an input error: it reads as its cause and matches ErrInvalid.
-type invalidArg struct{ err error }
-
-func (e invalidArg) Error() string   { return e.err.Error() }
-func (e invalidArg) Unwrap() []error { return []error{ErrInvalid, e.err} }
-
-func invalidf(format string, args ...any) error {
-	return invalidArg{fmt.Errorf(format, args...)}
-}
 
 // Upper bounds that Validate enforces, so that no option value can make a request
 // allocate or loop without limit. MaxTokens is bounded by the model's context, checked

@@ -13,9 +13,6 @@ import (
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
-// ErrBusy is returned when a Session is used by two goroutines at once.
-var ErrBusy = errors.New("dllm: session is already generating (use one Session per goroutine)")
-
 // Session is one conversation on a Model: a KV cache, scratch buffers and the chat
 // history. It generates for one goroutine at a time (a concurrent call is ErrBusy);
 // Close may be called at any time.
@@ -157,7 +154,7 @@ func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 	}
 	ids, err := m.tok.EncodeChat(tm, true)
 	if err != nil {
-		return nil, invalidArg{err}
+		return nil, invalidArg(err)
 	}
 	return toInt32(ids), nil
 }
@@ -194,7 +191,7 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	flush()
 	if err != nil && res.Canvas == nil {
 		if errors.Is(err, decode.ErrInvalid) {
-			err = invalidArg{err}
+			err = invalidArg(err)
 		}
 		return Result{}, err // rejected before decoding started: the cache is untouched
 	}
