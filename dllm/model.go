@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
+	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
@@ -17,7 +18,7 @@ import (
 // (2.4 MB, compiled into the library) trained to answer simple questions such as
 // "What is 3+4?" through the chat template. A file or folder called "demo" in the
 // working directory wins over the name.
-const DemoModel = "demo" // checkpoint.DemoName, which TestDemoFromAnyFolder loads by this name
+const DemoModel = "demo" // = checkpoint.DemoName (TestDemoFromAnyFolder loads it by this name)
 
 // LoadOptions controls Load.
 type LoadOptions struct {
@@ -109,7 +110,7 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 		Architecture: "llada2", Format: ck.Format, Path: ck.Path,
 		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,
 		Layers: cfg.NumLayers, HiddenSize: cfg.HiddenSize, Experts: cfg.NumExperts,
-		MaskID: int32(sp.Mask), EOSID: int32(sp.EOS), RoleEndID: int32(sp.RoleEnd),
+		MaskID: sp.Mask, EOSID: sp.EOS, RoleEndID: sp.RoleEnd,
 	}
 	return m, nil
 }
@@ -168,39 +169,16 @@ func (m *Model) Tokenize(text string, parseSpecial bool) ([]int32, error) {
 	if !utf8.ValidString(text) {
 		return nil, invalidf("dllm: text is not valid UTF-8")
 	}
-	var ids []int
 	if parseSpecial {
-		ids = m.tok.Encode(text)
-	} else {
-		ids = m.tok.EncodePlain(text)
+		return m.tok.Encode(text), nil
 	}
-	return toInt32(ids), nil
+	return m.tok.EncodePlain(text), nil
 }
 
 // Detokenize decodes ids to text, special tokens included.
 func (m *Model) Detokenize(ids []int32) (string, error) {
-	out, err := m.checkIDs(ids)
-	if err != nil {
+	if err := invalid.CheckIDs(ids, m.info.VocabSize); err != nil {
 		return "", err
 	}
-	return m.tok.Decode(out), nil
-}
-
-func (m *Model) checkIDs(ids []int32) ([]int, error) {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		if id < 0 || int(id) >= m.info.VocabSize {
-			return nil, invalidf("dllm: token id %d at index %d is outside the vocabulary [0,%d)", id, i, m.info.VocabSize)
-		}
-		out[i] = int(id)
-	}
-	return out, nil
-}
-
-func toInt32(ids []int) []int32 {
-	out := make([]int32, len(ids))
-	for i, id := range ids {
-		out[i] = int32(id)
-	}
-	return out
+	return m.tok.Decode(ids), nil
 }

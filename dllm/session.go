@@ -10,7 +10,6 @@ import (
 	"github.com/dllm-go/dllm/dllm/internal/decode"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/sample"
-	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
 // Session is one conversation on a Model: a KV cache, scratch buffers and the chat
@@ -103,7 +102,7 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 	if prompt == "" {
 		return Result{}, invalidf("dllm: empty prompt")
 	}
-	return s.GenerateIDs(ctx, toInt32(s.m.tok.Encode(prompt)), opts)
+	return s.GenerateIDs(ctx, s.m.tok.Encode(prompt), opts)
 }
 
 // GenerateChat renders msgs with the model's chat template, adds the assistant
@@ -145,18 +144,16 @@ func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (
 }
 
 func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
-	tm := make([]tokenizer.Message, len(msgs))
 	for i, msg := range msgs {
 		if !utf8.ValidString(msg.Content) {
 			return nil, invalidf("dllm: message %d (%s) is not valid UTF-8", i, msg.Role)
 		}
-		tm[i] = tokenizer.Message{Role: msg.Role, Content: msg.Content}
 	}
-	ids, err := m.tok.EncodeChat(tm, true)
+	ids, err := m.tok.EncodeChat(msgs, true)
 	if err != nil {
 		return nil, invalidArg(err)
 	}
-	return toInt32(ids), nil
+	return ids, nil
 }
 
 // GenerateIDs generates from prompt token ids.
@@ -198,7 +195,7 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	s.cached, s.block = append(s.cached[:0], res.Canvas[:res.Cached]...), opts.BlockLength
 	out := Result{
 		Tokens:     res.Tokens,
-		Text:       m.tok.DecodeSkipSpecial(toInt(res.Tokens)),
+		Text:       m.tok.DecodeSkipSpecial(res.Tokens),
 		StopReason: string(res.Reason),
 		Stats: Stats{
 			PromptTokens:     len(prompt),
@@ -271,7 +268,7 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 		do.OnCommit = func(ev decode.CommitEvent) bool {
 			text.Reset()
 			for _, t := range ev.Tokens {
-				text.WriteString(sd.Add(int(t)))
+				text.WriteString(sd.Add(t))
 			}
 			if text.Len() == 0 {
 				return true
@@ -330,12 +327,4 @@ func commonPrefix(a, b []int32) int {
 		n++
 	}
 	return n
-}
-
-func toInt(ids []int32) []int {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return out
 }
