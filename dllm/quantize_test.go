@@ -52,7 +52,7 @@ func TestQuantizedLoads(t *testing.T) {
 }
 
 // TestQuantizedGoldens runs the f32 generation goldens on the q8_0 conversion through
-// the public API (with the KV cache, StopOnRoleEnd off as in the reference).
+// the public API (with the KV cache, IgnoreRoleEnd as in the reference).
 //
 // Result on the micro fixture: none of the 10 is reproduced token for token, and that is
 // what the weights dictate, not the converter (our q8_0 file is byte-identical to the

@@ -158,12 +158,13 @@ func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 
 // GenerateIDs generates from prompt token ids.
 func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts GenerateOptions) (Result, error) {
+	if ctx == nil {
+		return Result{}, invalidf("dllm: nil context (use context.Background())")
+	}
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	opts = opts.withDefaults()
 	ctx, err := s.acquire(ctx)
 	if err != nil {
 		return Result{}, err
@@ -242,10 +243,10 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 		StopIDs:       []int32{info.EOSID},
 		NoCache:       o.NoCache,
 	}
-	if o.StopOnRoleEnd && info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
+	if !o.IgnoreRoleEnd && info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
 		do.StopIDs = append(do.StopIDs, info.RoleEndID)
 	}
-	if o.EditThreshold >= 0 {
+	if o.Edit {
 		do.Variant, do.EditThreshold = decode.V21, o.EditThreshold
 	}
 	if !o.NoCache && s.block == o.BlockLength {
