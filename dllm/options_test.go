@@ -136,10 +136,13 @@ func TestNilContext(t *testing.T) {
 	s := newSession(t, m)
 	//lint:ignore SA1012 a nil context is the mistake under test
 	for name, run := range map[string]func() error{
-		"Generate":     func() error { _, err := s.Generate(nil, "hi", GenerateOptions{}); return err },
-		"GenerateIDs":  func() error { _, err := s.GenerateIDs(nil, []int32{1, 2}, GenerateOptions{}); return err },
-		"GenerateChat": func() error { _, err := s.GenerateChat(nil, []Message{{Role: "user", Content: "hi"}}, GenerateOptions{}); return err },
-		"Chat":         func() error { _, err := s.Chat(nil, "hi", GenerateOptions{}); return err },
+		"Generate":    func() error { _, err := s.Generate(nil, "hi", GenerateOptions{}); return err },
+		"GenerateIDs": func() error { _, err := s.GenerateIDs(nil, []int32{1, 2}, GenerateOptions{}); return err },
+		"GenerateChat": func() error {
+			_, err := s.GenerateChat(nil, []Message{{Role: "user", Content: "hi"}}, GenerateOptions{})
+			return err
+		},
+		"Chat": func() error { _, err := s.Chat(nil, "hi", GenerateOptions{}); return err },
 	} {
 		if err := run(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "context") {
 			t.Errorf("%s(nil, …): %v, want ErrInvalid naming the context", name, err)
