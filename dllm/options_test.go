@@ -134,7 +134,7 @@ func TestZeroOptions(t *testing.T) {
 func TestNilContext(t *testing.T) {
 	m := loadModel(t, DemoModel)
 	s := newSession(t, m)
-	//lint:ignore SA1012 a nil context is the mistake under test
+	// A nil context is the mistake under test.
 	for name, run := range map[string]func() error{
 		"Generate":    func() error { _, err := s.Generate(nil, "hi", GenerateOptions{}); return err },
 		"GenerateIDs": func() error { _, err := s.GenerateIDs(nil, []int32{1, 2}, GenerateOptions{}); return err },

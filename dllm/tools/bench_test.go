@@ -61,7 +61,7 @@ func TestBenchCancelled(t *testing.T) {
 	if _, err := Bench(ctx, m, BenchOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	//lint:ignore SA1012 a nil context is the mistake under test
+	// A nil context is the mistake under test.
 	if _, err := Bench(nil, m, BenchOptions{}); !errors.Is(err, dllm.ErrInvalid) || !strings.Contains(err.Error(), "context") {
 		t.Fatalf("nil context: %v", err)
 	}
