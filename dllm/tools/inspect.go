@@ -63,9 +63,10 @@ type TensorInfo struct {
 	Shape []int  `json:"shape"` // row-major, outermost first
 }
 
-// Inspect opens the checkpoint at path (whatever dllm.Load accepts, dllm.DemoModel included), reads
-// its configuration, special tokens and tensor list, and closes it. No tensor data is
-// read, so it is fast for any model size. Architectures other than LLaDA2 are an error.
+// Inspect opens the checkpoint at path (whatever dllm.Load accepts, dllm.DemoModel
+// included), reads its configuration, special tokens and tensor list, and closes it. No
+// tensor data is read, so it is fast for any model size. Architectures other than LLaDA2
+// are an error.
 func Inspect(path string) (*CheckpointInfo, error) {
 	ck, err := checkpoint.Open(path)
 	if err != nil {
@@ -99,41 +100,6 @@ func Inspect(path string) (*CheckpointInfo, error) {
 		return nil, err
 	}
 	return info, nil
-}
-
-// NonFiniteTensor is a tensor holding NaN or infinite values, found by CheckWeights.
-type NonFiniteTensor struct {
-	Name  string `json:"name"`  // canonical name, as in CheckpointInfo
-	Count int64  `json:"count"` // NaN and infinite values
-	First int64  `json:"first"` // flat (row-major) index of the first
-}
-
-// CheckWeights reads every value of every tensor of the checkpoint at path (whatever
-// Inspect accepts; block formats are dequantized) and lists the tensors holding NaN or
-// infinite values; an empty list means all are finite. Unlike Inspect it reads all the
-// data. Such a weight makes forwards fail with dllm.ErrNonFinite, or silently changes
-// routing.
-func CheckWeights(path string) ([]NonFiniteTensor, error) {
-	ck, err := checkpoint.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer ck.Close()
-	ts, err := llada2.CanonicalTensors(ck.Checkpoint)
-	if err != nil {
-		return nil, err
-	}
-	out := []NonFiniteTensor{}
-	for i := range ts {
-		n, first, err := llada2.ScanNonFinite(&ts[i])
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			out = append(out, NonFiniteTensor{Name: ts[i].Name, Count: n, First: first})
-		}
-	}
-	return out, nil
 }
 
 // inspectSpecialTexts are the LLaDA2 special tokens worth knowing by text: the diffusion mask,
