@@ -8,8 +8,10 @@ import (
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
-// Every error the package returns is one of these, matched with errors.Is (or
-// errors.As for NonFiniteError), or an error from the file system naming the path.
+// The errors a caller can act on are these values, matched with errors.Is (errors.As
+// for NonFiniteError). Any other error is a model that cannot be read — a missing,
+// malformed or unsupported file (fs.ErrNotExist where it is missing) — and its message
+// names the path.
 
 // ErrInvalid marks errors caused by the caller's input: a nil context, options out of
 // range, a prompt that is empty, not UTF-8 or too long for the context, a token id
