@@ -160,7 +160,9 @@ func useInternals(model any, fn func(modelview.View) error) error {
 // Info describes the model.
 func (m *Model) Info() ModelInfo { return m.info }
 
-// Tokenizer returns the model's tokenizer.
+// Tokenizer returns the model's tokenizer, for what Tokenize and Detokenize do not cover:
+// rendering a chat prompt (ApplyChat, EncodeChat), token pieces, the special token ids,
+// streaming decoding.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
 // Tokenize encodes text. With parseSpecial, special-token text such as <|role_end|> is

@@ -22,10 +22,12 @@ type Mask struct {
 // them. n must be positive.
 func BlockMask(n int) Mask { return Mask{block: max(n, 0)} }
 
-// CausalMask is the left-to-right mask of an autoregressive model.
+// CausalMask is the left-to-right mask of an autoregressive model: a block mask of one,
+// for comparing against code that runs the model causally.
 func CausalMask() Mask { return Mask{block: 1} }
 
-// BidirectionalMask lets every token attend to every other.
+// BidirectionalMask lets every token attend to every other: one block over the whole
+// input, as the reference runs a single diffusion window.
 func BidirectionalMask() Mask { return Mask{block: -1} }
 
 // ParseMask reads a mask as the dllm command's --mask flag writes it: "block:N",
