@@ -27,7 +27,7 @@ func BlockMask(n int) Mask { return Mask{block: max(n, 0)} }
 func CausalMask() Mask { return Mask{block: 1} }
 
 // BidirectionalMask lets every token attend to every other: one block over the whole
-// input, as the reference runs a single diffusion window.
+// input, as a masked diffusion model without blocks (LLaDA 1) attends.
 func BidirectionalMask() Mask { return Mask{block: -1} }
 
 // ParseMask reads a mask as the dllm command's --mask flag writes it: "block:N",
