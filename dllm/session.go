@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dllm-go/dllm/dllm/internal/decode"
+	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/sample"
 )
@@ -165,6 +166,9 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 		return Result{}, err
 	}
 	opts = opts.withDefaults()
+	if err := invalid.CheckIDs(prompt, s.m.info.VocabSize); err != nil {
+		return Result{}, err
+	}
 	ctx, err := s.acquire(ctx)
 	if err != nil {
 		return Result{}, err
