@@ -8,6 +8,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"math"
 	"unicode/utf8"
 	"unsafe"
 
@@ -22,6 +23,10 @@ func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 		}
 		return 0
 	}
+	editThreshold := -1.0 // the C struct's "editing off"
+	if o.Edit {
+		editThreshold = o.EditThreshold
+	}
 	return C.dllm_generate_params{
 		struct_size:      C.sizeof_dllm_generate_params,
 		max_tokens:       C.int32_t(o.MaxTokens),
@@ -31,12 +36,12 @@ func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 		num_to_transfer:  C.int32_t(o.NumToTransfer),
 		top_k:            C.int32_t(o.TopK),
 		threshold:        C.double(o.Threshold),
-		edit_threshold:   C.double(o.EditThreshold),
+		edit_threshold:   C.double(editThreshold),
 		temperature:      C.double(o.Temperature),
 		top_p:            C.double(o.TopP),
 		seed:             C.uint64_t(o.Seed),
 		eos_early_stop:   b(o.EOSEarlyStop),
-		stop_on_role_end: b(o.StopOnRoleEnd),
+		stop_on_role_end: b(!o.IgnoreRoleEnd),
 		no_cache:         b(o.NoCache),
 	}
 }
@@ -78,11 +83,33 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 		}
 		readStruct(&p, unsafe.Pointer(params), params.struct_size)
 	}
+	// In C a zero is literal, never "the default" as in Go: a zero count is a mistake,
+	// a zero threshold fills every position (math.SmallestNonzeroFloat64 is exactly that
+	// in Go), and a negative edit_threshold turns editing off.
+	for _, f := range []struct {
+		name string
+		v    C.int32_t
+	}{{"max_tokens", p.max_tokens}, {"block_length", p.block_length}, {"steps", p.steps}, {"num_to_transfer", p.num_to_transfer}} {
+		if f.v == 0 {
+			return dllm.GenerateOptions{}, "dllm: " + f.name + " must be positive, got 0"
+		}
+	}
+	if p.top_p == 0 {
+		return dllm.GenerateOptions{}, "dllm: top_p must be in (0,1], got 0"
+	}
+	if p.threshold == 0 {
+		p.threshold = math.SmallestNonzeroFloat64
+	}
+	edit := !(p.edit_threshold < 0) // NaN goes on to Validate, which refuses it
+	if !edit {
+		p.edit_threshold = 0
+	}
 	o := dllm.GenerateOptions{
 		MaxTokens:     int(p.max_tokens),
 		BlockLength:   int(p.block_length),
 		Steps:         int(p.steps),
 		Threshold:     float64(p.threshold),
+		Edit:          edit,
 		EditThreshold: float64(p.edit_threshold),
 		MaxPostSteps:  int(p.max_post_steps),
 		NumToTransfer: int(p.num_to_transfer),
@@ -91,7 +118,7 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 		TopP:          float64(p.top_p),
 		Seed:          uint64(p.seed),
 		EOSEarlyStop:  p.eos_early_stop != 0,
-		StopOnRoleEnd: p.stop_on_role_end != 0,
+		IgnoreRoleEnd: p.stop_on_role_end == 0,
 		NoCache:       p.no_cache != 0,
 	}
 	if cb, ud := p.on_step, p.step_user_data; cb != nil {

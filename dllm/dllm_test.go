@@ -68,9 +68,9 @@ func (g *golden) options() GenerateOptions {
 	o := DefaultOptions()
 	o.BlockLength, o.Steps, o.Threshold = g.Params.BlockLength, g.Params.Steps, g.Params.Threshold
 	o.MaxTokens, o.EOSEarlyStop = g.Params.GenLength, g.Params.EOSEarlyStop
-	o.StopOnRoleEnd = false // the reference stops on <|endoftext|> only
+	o.IgnoreRoleEnd = true // the reference stops on <|endoftext|> only
 	if g.Params.EditThreshold != nil {
-		o.EditThreshold, o.MaxPostSteps = *g.Params.EditThreshold, g.Params.MaxPostSteps
+		o.Edit, o.EditThreshold, o.MaxPostSteps = true, *g.Params.EditThreshold, g.Params.MaxPostSteps
 	}
 	return o
 }
@@ -333,8 +333,8 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"prompt beyond context", func() error { _, err := s.Generate(ctx, long, with(func(*GenerateOptions) {})); return err }, "exceeds the context"},
-		{"zero length", func() error {
-			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.MaxTokens = 0 }))
+		{"negative length", func() error {
+			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.MaxTokens = -1 }))
 			return err
 		}, "MaxTokens"},
 		{"threshold", func() error {
@@ -346,11 +346,11 @@ func TestBadInput(t *testing.T) {
 			return err
 		}, "EditThreshold"},
 		{"block length", func() error {
-			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.BlockLength = 0 }))
+			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.BlockLength = -32 }))
 			return err
 		}, "BlockLength"},
 		{"top-p", func() error {
-			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.TopP = 0 }))
+			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.TopP = -0.5 }))
 			return err
 		}, "TopP"},
 		{"unknown role", func() error {

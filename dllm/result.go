@@ -2,34 +2,16 @@ package dllm
 
 import (
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/dllm-go/dllm/dllm/internal/decode"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
-// ErrStopped is returned, together with the partial Result, when an OnStep or OnText
-// callback returned false. A cancelled context returns ctx.Err() instead.
-var ErrStopped = errors.New("dllm: generation stopped by a callback")
-
-// ErrNonFinite is matched (errors.Is) by a *NonFiniteError: a forward pass produced NaN
-// or infinite logits, from a corrupt weight or overflowing activations. Generate
-// returns it with the partial result; Logits returns it alone. CheckWeights finds
-// corrupt weights ahead of time.
-var ErrNonFinite = llada2.ErrNonFinite
-
-// NonFiniteError says where a forward pass first produced a non-finite value: the
-// weight's Hugging Face name (Tensor), its layer (-1 outside the layers), the first
-// affected position and the value. Use errors.As.
-type NonFiniteError = llada2.NonFiniteError
-
-// Message is one turn of a chat. Role is "system", "user", "assistant" or
-// "observation" (a tool result).
-type Message struct {
-	Role    string
-	Content string
-}
+// Message is one turn of a chat: Role is "system", "user", "assistant", or "tool"
+// (alias "observation") for a tool result. It is the tokenizer's type, whose chat
+// template renders it.
+type Message = tokenizer.Message
 
 // Commit is a position filled in one step.
 type Commit struct {

@@ -62,9 +62,9 @@ func qwen3(t testing.TB) *Tokenizer {
 }
 
 type oracleDoc struct {
-	Kind string `json:"kind"`
-	Text string `json:"text"`
-	IDs  []int  `json:"ids"`
+	Kind string  `json:"kind"`
+	Text string  `json:"text"`
+	IDs  []int32 `json:"ids"`
 }
 
 func readOracle(t testing.TB, path string) []oracleDoc {
