@@ -16,12 +16,7 @@ fi
 platform=$1 kind=$2 file=$(realpath "$3")
 cd "$(dirname "$0")/.."
 . scripts/dist-lib.sh
-for tool in file llvm-nm objdump; do
-	command -v "$tool" >/dev/null || {
-		echo "check-dist-artefact: $tool not found (apt-get install -y file llvm binutils)" >&2
-		exit 1
-	}
-done
+need file:file llvm-nm:llvm objdump:binutils
 fail() {
 	echo "check-dist-artefact: $file ($platform $kind): $*" >&2
 	exit 1

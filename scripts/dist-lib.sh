@@ -70,3 +70,21 @@ windows_import_libs() {
 	"$ZIG" dlltool -m i386:x86-64 -D dllm.dll -d "$1/dllm.def" -l "$1/dllm.lib"
 	cp "$1/dllm.lib" "$1/libdllm.dll.a"
 }
+
+# need COMMAND:PACKAGE...: installs the Debian packages of the missing commands when run
+# as root, else fails naming the one command that installs them.
+need() {
+	local pair pkgs=()
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null || pkgs+=("${pair#*:}")
+	done
+	[ ${#pkgs[@]} -gt 0 ] || return 0
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		echo "missing ${pkgs[*]}: apt-get install -y ${pkgs[*]}" >&2
+		return 1
+	fi
+	echo "installing ${pkgs[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq "${pkgs[@]}" >&2 ||
+		{ apt-get update -qq && apt-get install -y -qq "${pkgs[@]}"; } >&2
+}
