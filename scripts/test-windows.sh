@@ -88,7 +88,7 @@ gotest() {
 	prog=$(realpath "$3")
 	shift 3
 	if ! (cd "$dir" && wine "$prog" -test.v "$@") >"$log" 2>&1; then
-		tr -d '\r' <"$log" | grep -v '^=== ' | tail -n 40 >&2
+		tr -d '\r' <"$log" | grep -E -- '--- FAIL|_test\.go:[0-9]+:|^panic|^FAIL' | head -n 40 >&2
 		echo "test-windows: $name failed under wine (log: $log)" >&2
 		exit 1
 	fi
