@@ -27,7 +27,8 @@ build_cli windows amd64 "$out/dllm.exe"
 stage "built dllm.dll, dllm.exe and the C example"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/kernels.test.exe" ./kernels/
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/llada2.test.exe" ./dllm/internal/llada2/
-stage "built the kernel and model test programs"
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/dllm.test.exe" ./dllm/
+stage "built the kernel, model and API test programs"
 
 # A Wine prefix of our own, outside the repository, made once.
 export WINEPREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/dllm/wine WINEDEBUG=-all
@@ -73,8 +74,8 @@ expect example.exe "$out/example.exe" demo "$question"
 stage "demo answers"
 
 # The kernel tests with the AVX2 kernels required where this CPU has them (so they cannot
-# fall back to Go unnoticed), and the model's forward-pass tests (from the package
-# folder, for testdata). Tests that delete files are left out: Go's os.RemoveAll uses a
+# fall back to Go unnoticed), the model's forward-pass tests and the Go API's generation
+# tests (each from its package folder, for testdata). Tests that delete files are left out: Go's os.RemoveAll uses a
 # delete mode Wine 8 does not implement.
 flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
 require=
@@ -92,10 +93,19 @@ gotest() {
 		echo "test-windows: $name failed under wine (log: $log)" >&2
 		exit 1
 	fi
-	echo "test-windows: $name: $(grep -c '^--- PASS' "$log") passed, $(grep -c '^--- FAIL' "$log") failed"
+	local passed
+	passed=$(grep -c '^--- PASS' "$log" || true)
+	if [ "$passed" -eq 0 ]; then
+		echo "test-windows: $name ran no test (log: $log)" >&2
+		exit 1
+	fi
+	echo "test-windows: $name: $passed passed, 0 failed"
 }
 KERNELS_REQUIRE=$require gotest kernels kernels "$out/kernels.test.exe" -test.short
 stage "kernel tests${require:+ (avx2 required)}"
 forward='^Test(ForwardAllocs|ForwardErrors|CacheEqualsRecompute|BlockwiseEqualsOneRun|TruncateReuse|ConcurrentStates|RandomSessions|ModelLogits|GoldenLogits|GoldenQuantized|QuantizedBlocksReproduce)$'
 gotest llada2 dllm/internal/llada2 "$out/llada2.test.exe" -test.short -test.run "$forward"
 stage "model forward tests"
+api='^(TestBench|TestBenchCancelled|TestGoldensThroughAPI|TestConcurrentSessions|TestStopping|TestChatReusesCache|TestClosedModel|Example.*)$'
+gotest dllm dllm "$out/dllm.test.exe" -test.short -test.run "$api"
+stage "Go API tests"
