@@ -75,6 +75,15 @@ static)
 		case $(basename "$o") in __.SYMDEF*) continue ;; esac # Mach-O symbol table
 		is_format "$o" "member $(basename "$o") "
 	done
+	# Apple's linker refuses objects built for another of its platforms (macOS objects in
+	# an iOS app), so each member must name the archive's platform.
+	case $platform in darwin/* | ios/*)
+		apple=macos
+		[ "${platform%/*}" = darwin ] || apple=ios
+		seen=$(llvm-objdump --macho --private-headers "$file" 2>/dev/null | awk '$1 == "platform" {print $2}' | sort -u)
+		[ "$seen" = "$apple" ] || fail "members are built for platform(s) '$(echo $seen)', want $apple"
+		;;
+	esac
 	# Linkers find members through the archive's symbol table, which must list the API.
 	llvm-nm --print-armap "$file" 2>/dev/null | sed -n '/^Archive map/,/^$/p' |
 		grep -Eq '^_?dllm_model_load in ' || fail "no symbol table listing dllm_model_load"

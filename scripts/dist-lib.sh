@@ -71,12 +71,13 @@ windows_import_libs() {
 	cp "$1/dllm.lib" "$1/libdllm.dll.a"
 }
 
-# need COMMAND:PACKAGE...: installs the Debian packages of the missing commands when run
+# need COMMAND:PACKAGES...: installs the Debian packages of the missing commands when run
 # as root, else fails naming the one command that installs them.
 need() {
 	local pair pkgs=()
 	for pair in "$@"; do
-		command -v "${pair%%:*}" >/dev/null || pkgs+=("${pair#*:}")
+		# shellcheck disable=SC2206 # a command may need several packages: "wine:wine wine64"
+		command -v "${pair%%:*}" >/dev/null || pkgs+=(${pair#*:})
 	done
 	[ ${#pkgs[@]} -gt 0 ] || return 0
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then

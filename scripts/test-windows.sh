@@ -4,11 +4,11 @@
 # runs them under Wine: the command and the C example must give the Linux build's
 # answer on the built-in demo model, and the tests must pass with the AVX2 kernels.
 #
-# Needs wine64 (installed when run as root) and Zig (scripts/zig.sh fetches it).
+# Needs wine and wine64 (installed when run as root) and Zig (scripts/zig.sh fetches it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/dist-lib.sh
-need wine:wine64 file:file llvm-nm:llvm objdump:binutils
+need "wine:wine wine64" file:file llvm-nm:llvm objdump:binutils
 use_zig
 out=build/windows
 mkdir -p "$out"
