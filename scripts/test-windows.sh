@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds the windows/amd64 artefacts (dllm.dll with its import library, dllm.exe,
-# the C example linked against dllm.dll, the kernel and model-forward test programs) and
-# runs them under Wine: the command and the C example must give the Linux build's
+# the C example linked against dllm.dll, the kernel, model-forward and Go API test programs)
+# and runs them under Wine: the command and the C example must give the Linux build's
 # answer on the built-in demo model, and the tests must pass with the AVX2 kernels.
 #
 # Needs wine and wine64 (installed when run as root) and Zig (scripts/zig.sh fetches it).
@@ -12,7 +12,7 @@ need "wine:wine wine64" file:file llvm-nm:llvm objdump:binutils
 use_zig
 out=build/windows
 mkdir -p "$out"
-stage() { # stage NAME: per-stage timing on stderr
+stage() { # stage NAME: the time since the previous stage
 	echo "test-windows: $1 ($((SECONDS - t)) s)"
 	t=$SECONDS
 }
