@@ -6,7 +6,8 @@ set -euo pipefail
 version=0.17.1
 dir=${XDG_CACHE_HOME:-$HOME/.cache}/dllm/zig-$version
 zig=$dir/ziglang/zig
-if [ ! -x "$zig" ]; then
+# Both the program and its library must be there (a cleaner may have pruned the cache).
+if [ ! -x "$zig" ] || [ ! -f "$dir/ziglang/lib/std/std.zig" ]; then
 	python=${PYTHON:-python3}
 	if ! "$python" -m pip --version >/dev/null 2>&1; then
 		echo "zig.sh: $python has no pip, needed to fetch ziglang==$version (apt-get install -y python3-pip)" >&2
