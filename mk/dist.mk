@@ -8,8 +8,9 @@
 #                      for windows/amd64, run under wine (also run by `make test`)
 #   make test-darwin   the darwin/arm64 libdllm.a: Mach-O arm64, symbol table, exports
 #                      (also run by `make test`)
-#   make vet-platforms go vet, test files included, for windows, darwin and android, so
-#                      no unix-only call creeps in unnoticed (also run by `make test`)
+#   make vet-platforms go vet, test files included, for windows and darwin, so no
+#                      Linux-only call creeps in unnoticed (android builds with the linux
+#                      files, so the ordinary vet covers it; also run by `make test`)
 
 .PHONY: dist test-windows test-darwin vet-platforms
 
@@ -28,4 +29,3 @@ test-darwin:
 vet-platforms:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
-	GOOS=android GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
