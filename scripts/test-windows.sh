@@ -28,6 +28,7 @@ stage "built dllm.dll, dllm.exe and the C example"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/kernels.test.exe" ./kernels/
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/llada2.test.exe" ./dllm/internal/llada2/
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/dllm.test.exe" ./dllm/
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/cputime.test.exe" ./dllm/internal/cputime/
 stage "built the kernel, model and API test programs"
 
 # A Wine prefix of our own, outside the repository, made once.
@@ -75,7 +76,7 @@ stage "demo answers"
 
 # The kernel tests with the AVX2 kernels required where this CPU has them (so they cannot
 # fall back to Go unnoticed), the model's forward-pass tests and the Go API's generation
-# tests (each from its package folder, for testdata). Tests that delete files are left out: Go's os.RemoveAll uses a
+# tests (each from its package folder, for testdata), and the Windows CPU-time reader. Tests that delete files are left out: Go's os.RemoveAll uses a
 # delete mode Wine 8 does not implement.
 flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
 require=
@@ -109,3 +110,5 @@ stage "model forward tests"
 api='^(TestBench|TestBenchCancelled|TestGoldensThroughAPI|TestConcurrentSessions|TestStopping|TestChatReusesCache|TestClosedModel|Example.*)$'
 gotest dllm dllm "$out/dllm.test.exe" -test.short -test.run "$api"
 stage "Go API tests"
+gotest cputime dllm/internal/cputime "$out/cputime.test.exe"
+stage "CPU-time test"
