@@ -66,7 +66,7 @@ readme() {
 	darwin)
 		cat <<-'EOT'
 			- `bin/dllm`: the `dllm` command (`dllm generate -p "What is 3+4?"` runs the
-			  built-in demo model); not signed: `xattr -d com.apple.quarantine bin/dllm`
+			  built-in demo model); signed ad hoc, not notarized: `xattr -d com.apple.quarantine bin/dllm`
 			  if macOS refuses a downloaded copy
 			- `lib/libdllm.a`: the library (static); `include/dllm.h` declares its C interface
 
