@@ -263,11 +263,18 @@ func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (B
 		if err := ctx.Err(); err != nil {
 			return BenchTiming{}, err
 		}
-		t0 := time.Now()
-		if err := fn(); err != nil {
-			return BenchTiming{}, err
+		// A clock coarser than one run reads 0 (Windows' advances every 0.5–15.6 ms), so
+		// run again until it moves and take the mean: no rate may come out infinite.
+		t0, runs := time.Now(), 0
+		var d time.Duration
+		for d <= 0 {
+			if err := fn(); err != nil {
+				return BenchTiming{}, err
+			}
+			runs++
+			d = time.Since(t0)
 		}
-		secs = append(secs, time.Since(t0).Seconds())
+		secs = append(secs, d.Seconds()/float64(runs))
 	}
 	slices.Sort(secs)
 	med := secs[len(secs)/2]
