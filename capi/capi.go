@@ -5,18 +5,21 @@
 //	go build -buildmode=c-shared -o build/libdllm.so ./capi
 //	go build -buildmode=c-archive -o build/libdllm.a ./capi
 //
-// Every export is a thin wrapper over package dllm: it validates its C arguments,
-// defers guard (panic recovery and poisoning), resolves handles through the tables in
-// handles.go, and converts between C and Go values. Go pointers never reach C.
+// Every export is a thin wrapper over package dllm: its body runs inside export,
+// withModel or withSession (errors.go: panic recovery, poisoning and the handle
+// references of handles.go), checks the C arguments (NULL, sizes, UTF-8) and converts
+// between C and Go values; every other bound is package dllm's. Go pointers never
+// reach C.
 package main
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../include -DDLLM_BUILD
-#include "callbacks.h"
+#include "private.h"
 */
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
@@ -26,16 +29,11 @@ import (
 
 func main() {}
 
-// Version of the library; keep in step with include/dllm.h.
-const (
-	versionMajor = 0
-	versionMinor = 1
-	versionPatch = 0
-)
-
+// The version is the header's: dllm.h defines it once.
+//
 //export dllm_version
 func dllm_version() C.uint32_t {
-	return versionMajor*10000 + versionMinor*100 + versionPatch
+	return C.DLLM_VERSION_NUMBER
 }
 
 //export dllm_status_string
@@ -112,65 +110,55 @@ func structSizeError(name string, size C.size_t) string {
 
 // ---- models ----
 
-// maxThreads bounds dllm_load_params.threads (each thread is a worker goroutine).
-const maxThreads = 4096
-
 func defaultLoadParams() C.dllm_load_params {
 	return C.dllm_load_params{struct_size: C.sizeof_dllm_load_params}
 }
 
 //export dllm_load_default_params
-func dllm_load_default_params(p *C.dllm_load_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	if p == nil {
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "params is NULL")
-	}
-	if p.struct_size < C.sizeof_size_t {
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, structSizeError("dllm_load_params", p.struct_size))
-	}
-	d := defaultLoadParams()
-	writeStruct(unsafe.Pointer(p), &d, p.struct_size)
-	return C.DLLM_STATUS_OK
+func dllm_load_default_params(p *C.dllm_load_params) C.dllm_status {
+	return export(func() C.dllm_status {
+		if p == nil {
+			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "params is NULL")
+		}
+		if p.struct_size < C.sizeof_size_t {
+			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, structSizeError("dllm_load_params", p.struct_size))
+		}
+		d := defaultLoadParams()
+		writeStruct(unsafe.Pointer(p), &d, p.struct_size)
+		return C.DLLM_STATUS_OK
+	})
 }
 
 //export dllm_model_load
-func dllm_model_load(path *C.cchar_t, params *C.cdllm_load_params, out **C.dllm_model) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_model_load(path *C.cchar_t, params *C.cdllm_load_params, out **C.dllm_model) C.dllm_status {
 	if out != nil {
 		*out = nil
 	}
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	switch {
-	case out == nil:
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
-	case path == nil:
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "path is NULL")
-	}
-	p := defaultLoadParams()
-	if params != nil {
-		if params.struct_size < C.sizeof_size_t {
-			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, structSizeError("dllm_load_params", params.struct_size))
+	return export(func() C.dllm_status {
+		switch {
+		case out == nil:
+			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
+		case path == nil:
+			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "path is NULL")
 		}
-		readStruct(&p, unsafe.Pointer(params), params.struct_size)
-	}
-	if p.threads < 0 || p.threads > maxThreads {
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, fmt.Sprintf("threads must be in [0,%d], got %d", maxThreads, p.threads))
-	}
-	goPath := C.GoString((*C.char)(unsafe.Pointer(path)))
-	if !utf8.ValidString(goPath) {
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "path is not valid UTF-8")
-	}
-	m, err := dllm.Load(goPath, dllm.LoadOptions{Threads: int(p.threads), KVCacheF16: p.kv_cache_f16 != 0})
-	if err != nil {
-		return fail(nil, loadStatus(err), err.Error())
-	}
-	*out = newModelBox(&modelHandle{m: m, info: m.Info()})
-	return C.DLLM_STATUS_OK
+		p := defaultLoadParams()
+		if params != nil {
+			if params.struct_size < C.sizeof_size_t {
+				return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, structSizeError("dllm_load_params", params.struct_size))
+			}
+			readStruct(&p, unsafe.Pointer(params), params.struct_size)
+		}
+		goPath := C.GoString((*C.char)(unsafe.Pointer(path)))
+		if !utf8.ValidString(goPath) {
+			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "path is not valid UTF-8")
+		}
+		m, err := dllm.Load(goPath, dllm.LoadOptions{Threads: int(p.threads), KVCacheF16: p.kv_cache_f16 != 0})
+		if err != nil {
+			return fail(nil, loadStatus(err), err.Error())
+		}
+		*out = newModelBox(&modelHandle{m: m, info: m.Info()})
+		return C.DLLM_STATUS_OK
+	})
 }
 
 //export dllm_model_free
@@ -189,16 +177,13 @@ func cstrcpy(dst []C.char, s string) {
 }
 
 //export dllm_model_get_info
-func dllm_model_get_info(box *C.dllm_model, info *C.dllm_model_info) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, st, msg := acquireModel(box)
-	if h == nil {
-		return fail(nil, st, msg)
-	}
-	defer h.release()
+func dllm_model_get_info(box *C.dllm_model, info *C.dllm_model_info) C.dllm_status {
+	return withModel(box, func(h *modelHandle) C.dllm_status {
+		return modelInfo(h, info)
+	})
+}
+
+func modelInfo(h *modelHandle, info *C.dllm_model_info) C.dllm_status {
 	if info == nil {
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "info is NULL")
 	}
@@ -222,16 +207,13 @@ func dllm_model_get_info(box *C.dllm_model, info *C.dllm_model_info) (st C.dllm_
 }
 
 //export dllm_tokenize
-func dllm_tokenize(box *C.dllm_model, text *C.cchar_t, parseSpecial C.int, ids *C.int32_t, capacity C.size_t, nIDs *C.size_t) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, st, msg := acquireModel(box)
-	if h == nil {
-		return fail(nil, st, msg)
-	}
-	defer h.release()
+func dllm_tokenize(box *C.dllm_model, text *C.cchar_t, parseSpecial C.int, ids *C.int32_t, capacity C.size_t, nIDs *C.size_t) C.dllm_status {
+	return withModel(box, func(h *modelHandle) C.dllm_status {
+		return tokenize(h, text, parseSpecial != 0, ids, capacity, nIDs)
+	})
+}
+
+func tokenize(h *modelHandle, text *C.cchar_t, parseSpecial bool, ids *C.int32_t, capacity C.size_t, nIDs *C.size_t) C.dllm_status {
 	switch {
 	case text == nil:
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "text is NULL")
@@ -240,11 +222,7 @@ func dllm_tokenize(box *C.dllm_model, text *C.cchar_t, parseSpecial C.int, ids *
 	case ids == nil && capacity > 0:
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "ids is NULL but cap is not 0")
 	}
-	s := C.GoString((*C.char)(unsafe.Pointer(text)))
-	if !utf8.ValidString(s) {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "text is not valid UTF-8")
-	}
-	toks, err := h.m.Tokenize(s, parseSpecial != 0)
+	toks, err := h.m.Tokenize(C.GoString((*C.char)(unsafe.Pointer(text))), parseSpecial)
 	if err != nil {
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, err.Error())
 	}
@@ -258,8 +236,8 @@ func dllm_tokenize(box *C.dllm_model, text *C.cchar_t, parseSpecial C.int, ids *
 	return C.DLLM_STATUS_OK
 }
 
-// goIDs copies n C ids and checks them against the vocabulary.
-func goIDs(ids *C.cint32_t, n C.size_t, vocab int) ([]int32, string) {
+// goIDs copies n C ids (package dllm checks them against the vocabulary).
+func goIDs(ids *C.cint32_t, n C.size_t) ([]int32, string) {
 	if n == 0 {
 		return []int32{}, ""
 	}
@@ -271,32 +249,24 @@ func goIDs(ids *C.cint32_t, n C.size_t, vocab int) ([]int32, string) {
 	}
 	out := make([]int32, int(n))
 	copy(out, unsafe.Slice((*int32)(unsafe.Pointer(ids)), int(n)))
-	for i, id := range out {
-		if id < 0 || int(id) >= vocab {
-			return nil, fmt.Sprintf("ids[%d] = %d is outside the vocabulary [0,%d)", i, id, vocab)
-		}
-	}
 	return out, ""
 }
 
 //export dllm_detokenize
-func dllm_detokenize(box *C.dllm_model, ids *C.cint32_t, nIDs C.size_t, out **C.char, outLen *C.size_t) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_detokenize(box *C.dllm_model, ids *C.cint32_t, nIDs C.size_t, out **C.char, outLen *C.size_t) C.dllm_status {
 	if out != nil {
 		*out = nil
 	}
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, st, msg := acquireModel(box)
-	if h == nil {
-		return fail(nil, st, msg)
-	}
-	defer h.release()
+	return withModel(box, func(h *modelHandle) C.dllm_status {
+		return detokenize(h, ids, nIDs, out, outLen)
+	})
+}
+
+func detokenize(h *modelHandle, ids *C.cint32_t, nIDs C.size_t, out **C.char, outLen *C.size_t) C.dllm_status {
 	if out == nil {
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
 	}
-	toks, msg := goIDs(ids, nIDs, h.info.VocabSize)
+	toks, msg := goIDs(ids, nIDs)
 	if msg != "" {
 		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, msg)
 	}
@@ -314,28 +284,21 @@ func dllm_detokenize(box *C.dllm_model, ids *C.cint32_t, nIDs C.size_t, out **C.
 // ---- sessions ----
 
 //export dllm_session_new
-func dllm_session_new(box *C.dllm_model, out **C.dllm_session) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_new(box *C.dllm_model, out **C.dllm_session) C.dllm_status {
 	if out != nil {
 		*out = nil
 	}
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, st, msg := acquireModel(box)
-	if h == nil {
-		return fail(nil, st, msg)
-	}
-	defer h.release()
-	if out == nil {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
-	}
-	s, err := h.m.NewSession()
-	if err != nil {
-		return fail(&h.errs, generateStatus(err), err.Error())
-	}
-	*out = newSessionBox(&sessionHandle{model: h, s: s})
-	return C.DLLM_STATUS_OK
+	return withModel(box, func(h *modelHandle) C.dllm_status {
+		if out == nil {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
+		}
+		s, err := h.m.NewSession()
+		if err != nil {
+			return fail(&h.errs, errorStatus(err), err.Error())
+		}
+		*out = newSessionBox(&sessionHandle{model: h, s: s})
+		return C.DLLM_STATUS_OK
+	})
 }
 
 //export dllm_session_free
@@ -345,24 +308,14 @@ func dllm_session_free(box *C.dllm_session) {
 }
 
 //export dllm_session_cancel
-func dllm_session_cancel(box *C.dllm_session) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	if box == nil {
-		return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "session is NULL")
-	}
-	table.mu.Lock()
-	h := table.sessions[uint64(box.handle)]
-	if h != nil && h.cancel != nil {
-		h.cancel()
-	}
-	table.mu.Unlock()
-	if h == nil {
-		return fail(nil, C.DLLM_STATUS_CLOSED, "invalid session (freed or never created)")
-	}
-	return C.DLLM_STATUS_OK
+func dllm_session_cancel(box *C.dllm_session) C.dllm_status {
+	// Not withSession: cancelling must not wait for, nor be refused by, the busy session.
+	return export(func() C.dllm_status {
+		if !cancelSession(box) {
+			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, invalidSession(box))
+		}
+		return C.DLLM_STATUS_OK
+	})
 }
 
 // optionalText converts a string that may be NULL (meaning "").
@@ -375,52 +328,21 @@ func optionalText(p *C.cchar_t) (string, bool) {
 }
 
 //export dllm_session_set_system
-func dllm_session_set_system(box *C.dllm_session, text *C.cchar_t) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, _, st, msg := acquireSession(box)
-	if st != C.DLLM_STATUS_OK {
-		return failSession(h, st, msg)
-	}
-	defer h.release()
-	s, ok := optionalText(text)
-	if !ok {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "text is not valid UTF-8")
-	}
-	h.s.SetSystem(s)
-	return C.DLLM_STATUS_OK
+func dllm_session_set_system(box *C.dllm_session, text *C.cchar_t) C.dllm_status {
+	return withSession(box, func(h *sessionHandle, _ context.Context) C.dllm_status {
+		s, ok := optionalText(text)
+		if !ok {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "text is not valid UTF-8")
+		}
+		h.s.SetSystem(s)
+		return C.DLLM_STATUS_OK
+	})
 }
 
 //export dllm_session_reset
-func dllm_session_reset(box *C.dllm_session) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, _, st, msg := acquireSession(box)
-	if st != C.DLLM_STATUS_OK {
-		return failSession(h, st, msg)
-	}
-	defer h.release()
-	h.s.Reset()
-	return C.DLLM_STATUS_OK
-}
-
-// failSession records an acquireSession failure on the session when there is one.
-func failSession(h *sessionHandle, st C.dllm_status, msg string) C.dllm_status {
-	if h == nil {
-		return fail(nil, st, msg)
-	}
-	return fail(&h.errs, st, msg)
-}
-
-//export dllm_test_panic
-func dllm_test_panic() (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	panic("dllm_test_panic called")
+func dllm_session_reset(box *C.dllm_session) C.dllm_status {
+	return withSession(box, func(h *sessionHandle, _ context.Context) C.dllm_status {
+		h.s.Reset()
+		return C.DLLM_STATUS_OK
+	})
 }

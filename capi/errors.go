@@ -1,7 +1,7 @@
 package main
 
 /*
-#include "callbacks.h"
+#include "private.h"
 */
 import "C"
 
@@ -46,8 +46,9 @@ func poisonMessage() string {
 	return poisonMsg
 }
 
-// guard is deferred first by every export: it turns a panic into DLLM_STATUS_INTERNAL
-// and poisons the library. st may be nil for exports without a status.
+// guard is deferred first by every export (through export for those with a status): it
+// turns a panic into DLLM_STATUS_INTERNAL and poisons the library. st may be nil for
+// exports without a status.
 func guard(st *C.dllm_status) {
 	if r := recover(); r != nil {
 		poison(r)
@@ -58,13 +59,45 @@ func guard(st *C.dllm_status) {
 	}
 }
 
-// checkPoison reports DLLM_STATUS_INTERNAL once the library is poisoned.
-func checkPoison() (C.dllm_status, bool) {
+// export runs the body of an export that returns a status: it refuses every call once
+// the library is poisoned and recovers a panic of body.
+func export(body func() C.dllm_status) (st C.dllm_status) {
+	defer guard(&st)
 	if poisoned.Load() {
 		setLastError(poisonMessage())
-		return C.DLLM_STATUS_INTERNAL, true
+		return C.DLLM_STATUS_INTERNAL
 	}
-	return C.DLLM_STATUS_OK, false
+	return body()
+}
+
+// withModel is export for a call on a model: body holds a reference on it, so
+// dllm_model_free in another thread cannot close it under the call.
+func withModel(box *C.dllm_model, body func(h *modelHandle) C.dllm_status) C.dllm_status {
+	return export(func() C.dllm_status {
+		h, st, msg := acquireModel(box)
+		if h == nil {
+			return fail(nil, st, msg)
+		}
+		defer h.release()
+		return body(h)
+	})
+}
+
+// withSession is export for a call on a session: body is the one call the session
+// serves, and ctx is cancelled by dllm_session_cancel and by freeing the session or its
+// model.
+func withSession(box *C.dllm_session, body func(h *sessionHandle, ctx context.Context) C.dllm_status) C.dllm_status {
+	return export(func() C.dllm_status {
+		h, ctx, st, msg := acquireSession(box)
+		if st != C.DLLM_STATUS_OK {
+			if h != nil {
+				return fail(&h.errs, st, msg)
+			}
+			return fail(nil, st, msg)
+		}
+		defer h.release()
+		return body(h, ctx)
+	})
 }
 
 func setLastError(msg string) {
@@ -108,6 +141,8 @@ func copyMessage(msg string, buf *C.char, n C.size_t) C.dllm_status {
 func loadStatus(err error) C.dllm_status {
 	var pe *fs.PathError
 	switch {
+	case errors.Is(err, dllm.ErrInvalid):
+		return C.DLLM_STATUS_INVALID_ARGUMENT
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.As(err, &pe),
 		errors.Is(err, dllm.ErrModelChanged):
 		return C.DLLM_STATUS_IO
@@ -122,7 +157,21 @@ func isUnsupported(err error) bool {
 	return errors.Is(err, errors.ErrUnsupported)
 }
 
-// generateStatus classifies an error from a generating call.
+// errorStatus classifies an error from a call on a model or session.
+func errorStatus(err error) C.dllm_status {
+	switch {
+	case errors.Is(err, dllm.ErrClosed):
+		return C.DLLM_STATUS_CLOSED
+	case errors.Is(err, dllm.ErrInvalid):
+		return C.DLLM_STATUS_INVALID_ARGUMENT
+	case errors.Is(err, dllm.ErrModelChanged):
+		return C.DLLM_STATUS_IO
+	}
+	return C.DLLM_STATUS_FAILED
+}
+
+// generateStatus classifies the outcome of a generating call: errorStatus plus the ways
+// only a generation ends.
 func generateStatus(err error) C.dllm_status {
 	switch {
 	case err == nil:
@@ -131,16 +180,10 @@ func generateStatus(err error) C.dllm_status {
 		return C.DLLM_STATUS_STOPPED
 	case errors.Is(err, context.Canceled):
 		return C.DLLM_STATUS_CANCELLED
-	case errors.Is(err, dllm.ErrClosed):
-		return C.DLLM_STATUS_CLOSED
 	case errors.Is(err, dllm.ErrBusy):
 		return C.DLLM_STATUS_BUSY
-	case errors.Is(err, dllm.ErrInvalid):
-		return C.DLLM_STATUS_INVALID_ARGUMENT
-	case errors.Is(err, dllm.ErrModelChanged):
-		return C.DLLM_STATUS_IO
 	case errors.Is(err, dllm.ErrNonFinite):
 		return C.DLLM_STATUS_NON_FINITE
 	}
-	return C.DLLM_STATUS_FAILED
+	return errorStatus(err)
 }

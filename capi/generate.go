@@ -1,13 +1,14 @@
 package main
 
 /*
-#include "callbacks.h"
+#include "private.h"
 */
 import "C"
 
 import (
 	"context"
 	"fmt"
+	"math"
 	"unicode/utf8"
 	"unsafe"
 
@@ -22,6 +23,10 @@ func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 		}
 		return 0
 	}
+	editThreshold := -1.0 // the C struct's "editing off"
+	if o.Edit {
+		editThreshold = o.EditThreshold
+	}
 	return C.dllm_generate_params{
 		struct_size:      C.sizeof_dllm_generate_params,
 		max_tokens:       C.int32_t(o.MaxTokens),
@@ -31,12 +36,12 @@ func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 		num_to_transfer:  C.int32_t(o.NumToTransfer),
 		top_k:            C.int32_t(o.TopK),
 		threshold:        C.double(o.Threshold),
-		edit_threshold:   C.double(o.EditThreshold),
+		edit_threshold:   C.double(editThreshold),
 		temperature:      C.double(o.Temperature),
 		top_p:            C.double(o.TopP),
 		seed:             C.uint64_t(o.Seed),
 		eos_early_stop:   b(o.EOSEarlyStop),
-		stop_on_role_end: b(o.StopOnRoleEnd),
+		stop_on_role_end: b(!o.IgnoreRoleEnd),
 		no_cache:         b(o.NoCache),
 	}
 }
@@ -54,34 +59,22 @@ func writeParams(p *C.dllm_generate_params, o dllm.GenerateOptions) C.dllm_statu
 }
 
 //export dllm_generate_default_params
-func dllm_generate_default_params(p *C.dllm_generate_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	return writeParams(p, dllm.DefaultOptions())
+func dllm_generate_default_params(p *C.dllm_generate_params) C.dllm_status {
+	return export(func() C.dllm_status { return writeParams(p, dllm.DefaultOptions()) })
 }
 
 //export dllm_generate_quality_params
-func dllm_generate_quality_params(p *C.dllm_generate_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	return writeParams(p, dllm.QualityOptions())
+func dllm_generate_quality_params(p *C.dllm_generate_params) C.dllm_status {
+	return export(func() C.dllm_status { return writeParams(p, dllm.QualityOptions()) })
 }
 
 //export dllm_generate_speed_params
-func dllm_generate_speed_params(p *C.dllm_generate_params) (st C.dllm_status) {
-	defer guard(&st)
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	return writeParams(p, dllm.SpeedOptions())
+func dllm_generate_speed_params(p *C.dllm_generate_params) C.dllm_status {
+	return export(func() C.dllm_status { return writeParams(p, dllm.SpeedOptions()) })
 }
 
-// goOptions reads and validates the caller's params; the callbacks are bridged to the
-// caller's C function pointers.
+// goOptions reads the caller's params; the callbacks are bridged to the caller's C
+// function pointers. The session checks the options (GenerateOptions.Validate).
 func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 	p := cParams(dllm.DefaultOptions())
 	if params != nil {
@@ -90,11 +83,33 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 		}
 		readStruct(&p, unsafe.Pointer(params), params.struct_size)
 	}
+	// In C a zero is literal, never "the default" as in Go: a zero count is a mistake,
+	// a zero threshold fills every position (math.SmallestNonzeroFloat64 is exactly that
+	// in Go), and a negative edit_threshold turns editing off.
+	for _, f := range []struct {
+		name string
+		v    C.int32_t
+	}{{"max_tokens", p.max_tokens}, {"block_length", p.block_length}, {"steps", p.steps}, {"num_to_transfer", p.num_to_transfer}} {
+		if f.v == 0 {
+			return dllm.GenerateOptions{}, "dllm: " + f.name + " must be positive, got 0"
+		}
+	}
+	if p.top_p == 0 {
+		return dllm.GenerateOptions{}, "dllm: top_p must be in (0,1], got 0"
+	}
+	if p.threshold == 0 {
+		p.threshold = math.SmallestNonzeroFloat64
+	}
+	edit := !(p.edit_threshold < 0) // NaN goes on to Validate, which refuses it
+	if !edit {
+		p.edit_threshold = 0
+	}
 	o := dllm.GenerateOptions{
 		MaxTokens:     int(p.max_tokens),
 		BlockLength:   int(p.block_length),
 		Steps:         int(p.steps),
 		Threshold:     float64(p.threshold),
+		Edit:          edit,
 		EditThreshold: float64(p.edit_threshold),
 		MaxPostSteps:  int(p.max_post_steps),
 		NumToTransfer: int(p.num_to_transfer),
@@ -103,12 +118,8 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 		TopP:          float64(p.top_p),
 		Seed:          uint64(p.seed),
 		EOSEarlyStop:  p.eos_early_stop != 0,
-		StopOnRoleEnd: p.stop_on_role_end != 0,
+		IgnoreRoleEnd: p.stop_on_role_end == 0,
 		NoCache:       p.no_cache != 0,
-	}
-	// Every bound lives in Validate and the session, so Go callers get the same ones.
-	if err := o.Validate(); err != nil {
-		return o, err.Error()
 	}
 	if cb, ud := p.on_step, p.step_user_data; cb != nil {
 		o.OnStep = func(ev dllm.StepEvent) bool { return callStep(cb, ud, ev) }
@@ -171,13 +182,42 @@ func callText(cb C.dllm_text_callback, ud unsafe.Pointer, delta string) bool {
 	return C.dllmcapi_call_text(cb, s, C.size_t(len(delta)), ud) == 0
 }
 
-var stopReasonIndex = map[string]C.int{
-	dllm.StopLength:       0,
-	dllm.StopEOSBlock:     1,
-	dllm.StopEOSEarly:     2,
-	dllm.StopToken:        3,
-	dllm.StopByCallback:   4,
-	dllm.StopCancellation: 5,
+// stopReasons joins the header's dllm_stop_reason values to package dllm's reasons,
+// whose strings are also the names dllm_stop_reason_string returns.
+var stopReasons = [...]dllm.StopReason{
+	C.DLLM_STOP_LENGTH:    dllm.StopLength,
+	C.DLLM_STOP_EOS_BLOCK: dllm.StopEOSBlock,
+	C.DLLM_STOP_EOS_EARLY: dllm.StopEOSEarly,
+	C.DLLM_STOP_TOKEN:     dllm.StopToken,
+	C.DLLM_STOP_CALLBACK:  dllm.StopCallback,
+	C.DLLM_STOP_CANCELLED: dllm.StopCancelled,
+}
+
+// The names as static C strings (the library is never unloaded), the last "unknown".
+var stopReasonNames = func() (names [len(stopReasons) + 1]*C.cchar_t) {
+	for i, r := range stopReasons {
+		names[i] = (*C.cchar_t)(C.CString(string(r)))
+	}
+	names[len(stopReasons)] = (*C.cchar_t)(C.CString("unknown"))
+	return names
+}()
+
+// stopCode is the dllm_stop_reason of r, or -1.
+func stopCode(r dllm.StopReason) C.dllm_stop_reason {
+	for i, known := range stopReasons {
+		if known == r {
+			return C.dllm_stop_reason(i)
+		}
+	}
+	return -1
+}
+
+//export dllm_stop_reason_string
+func dllm_stop_reason_string(r C.dllm_stop_reason) *C.cchar_t {
+	if r < 0 || int(r) >= len(stopReasons) {
+		return stopReasonNames[len(stopReasons)]
+	}
+	return stopReasonNames[r]
 }
 
 // cResult copies a Go result into a C allocation for dllm_result_free.
@@ -191,11 +231,8 @@ func cResult(r dllm.Result) *C.dllm_result {
 	}
 	cr.text = C.CString(r.Text)
 	cr.text_len = C.size_t(len(r.Text))
-	idx, ok := stopReasonIndex[r.StopReason]
-	if !ok {
-		idx = -1
-	}
-	cr.stop_reason = C.dllmcapi_static_string(idx)
+	cr.stop = stopCode(r.StopReason)
+	cr.stop_reason = dllm_stop_reason_string(cr.stop)
 	s := r.Stats
 	cr.stats = C.dllm_stats{
 		prompt_tokens:          C.int32_t(s.PromptTokens),
@@ -225,32 +262,31 @@ func dllm_result_free(r *C.dllm_result) {
 // session, lets prepare check the call's own arguments (returning a non-empty message
 // to reject them) and run returns the Go result.
 func generate(box *C.dllm_session, params *C.cdllm_generate_params, out **C.dllm_result,
-	prepare func(info dllm.ModelInfo) string,
+	prepare func() string,
 	run func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error)) C.dllm_status {
 	if out != nil {
 		*out = nil
 	}
-	if st, bad := checkPoison(); bad {
-		return st
-	}
-	h, ctx, st, msg := acquireSession(box)
-	if st != C.DLLM_STATUS_OK {
-		return failSession(h, st, msg)
-	}
-	defer h.release()
-	if out == nil {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
-	}
-	info := h.model.info
-	o, msg := goOptions(params)
-	if msg == "" {
-		msg = prepare(info)
-	}
-	if msg != "" {
-		return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, msg)
-	}
-	res, err := run(ctx, h.s, o)
-	st = generateStatus(err)
+	return withSession(box, func(h *sessionHandle, ctx context.Context) C.dllm_status {
+		if out == nil {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
+		}
+		o, msg := goOptions(params)
+		if msg == "" {
+			msg = prepare()
+		}
+		if msg != "" {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, msg)
+		}
+		res, err := run(ctx, h.s, o)
+		return finish(h, res, err, out)
+	})
+}
+
+// finish hands a generation's result to the caller: for OK, and with the partial result
+// for STOPPED and CANCELLED.
+func finish(h *sessionHandle, res dllm.Result, err error, out **C.dllm_result) C.dllm_status {
+	st := generateStatus(err)
 	switch st {
 	case C.DLLM_STATUS_OK:
 	case C.DLLM_STATUS_STOPPED, C.DLLM_STATUS_CANCELLED:
@@ -274,15 +310,11 @@ func validText(name string, p *C.cchar_t) (string, string) {
 }
 
 //export dllm_session_generate
-func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var text string
 	return generate(box, params, out,
-		func(dllm.ModelInfo) (msg string) {
+		func() (msg string) {
 			text, msg = validText("prompt", prompt)
-			if msg == "" && text == "" {
-				msg = "prompt is empty"
-			}
 			return msg
 		},
 		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
@@ -291,19 +323,11 @@ func dllm_session_generate(box *C.dllm_session, prompt *C.cchar_t, params *C.cdl
 }
 
 //export dllm_session_generate_ids
-func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var toks []int32
 	return generate(box, params, out,
-		func(info dllm.ModelInfo) (msg string) {
-			toks, msg = goIDs(ids, nIDs, info.VocabSize)
-			switch {
-			case msg != "":
-			case len(toks) == 0:
-				msg = "the prompt has no ids"
-			case info.ContextLength > 0 && uint64(nIDs) > uint64(info.ContextLength):
-				msg = fmt.Sprintf("the prompt's %d ids exceed the model's context length %d", nIDs, info.ContextLength)
-			}
+		func() (msg string) {
+			toks, msg = goIDs(ids, nIDs)
 			return msg
 		},
 		func(ctx context.Context, s *dllm.Session, o dllm.GenerateOptions) (dllm.Result, error) {
@@ -311,14 +335,13 @@ func dllm_session_generate_ids(box *C.dllm_session, ids *C.cint32_t, nIDs C.size
 		})
 }
 
-var chatRoles = map[string]bool{"system": true, "user": true, "assistant": true, "observation": true}
-
+// dllm_session_generate_chat leaves roles to the chat template, the one list of them.
+//
 //export dllm_session_generate_chat
-func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsgs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsgs C.size_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var conv []dllm.Message
 	return generate(box, params, out,
-		func(dllm.ModelInfo) string {
+		func() string {
 			switch {
 			case nMsgs == 0:
 				return "no messages"
@@ -331,9 +354,6 @@ func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsg
 				role, msg := validText(fmt.Sprintf("msgs[%d].role", i), m.role)
 				if msg != "" {
 					return msg
-				}
-				if !chatRoles[role] {
-					return fmt.Sprintf("msgs[%d].role %q is not system, user, assistant or observation", i, role)
 				}
 				content, msg := validText(fmt.Sprintf("msgs[%d].content", i), m.content)
 				if msg != "" {
@@ -349,11 +369,10 @@ func dllm_session_generate_chat(box *C.dllm_session, msgs *C.cdllm_message, nMsg
 }
 
 //export dllm_session_chat
-func dllm_session_chat(box *C.dllm_session, user *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) (st C.dllm_status) {
-	defer guard(&st)
+func dllm_session_chat(box *C.dllm_session, user *C.cchar_t, params *C.cdllm_generate_params, out **C.dllm_result) C.dllm_status {
 	var text string
 	return generate(box, params, out,
-		func(dllm.ModelInfo) (msg string) {
+		func() (msg string) {
 			text, msg = validText("user", user)
 			return msg
 		},

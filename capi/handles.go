@@ -1,7 +1,7 @@
 package main
 
 /*
-#include "callbacks.h"
+#include "private.h"
 */
 import "C"
 
@@ -165,7 +165,7 @@ func acquireModel(box *C.dllm_model) (*modelHandle, C.dllm_status, string) {
 	defer table.mu.Unlock()
 	h := table.models[uint64(box.handle)]
 	if h == nil || h.freed {
-		return nil, C.DLLM_STATUS_CLOSED, "invalid model (freed or never created)"
+		return nil, C.DLLM_STATUS_INVALID_ARGUMENT, "invalid model (never created)"
 	}
 	h.refs++
 	return h, C.DLLM_STATUS_OK, ""
@@ -183,14 +183,14 @@ func (h *modelHandle) release() {
 // its model. ctx is cancelled by dllm_session_cancel and by freeing either object.
 func acquireSession(box *C.dllm_session) (*sessionHandle, context.Context, C.dllm_status, string) {
 	if box == nil {
-		return nil, nil, C.DLLM_STATUS_INVALID_ARGUMENT, "session is NULL"
+		return nil, nil, C.DLLM_STATUS_INVALID_ARGUMENT, invalidSession(box)
 	}
 	table.mu.Lock()
 	defer table.mu.Unlock()
 	h := table.sessions[uint64(box.handle)]
 	switch {
 	case h == nil || h.freed:
-		return nil, nil, C.DLLM_STATUS_CLOSED, "invalid session (freed or never created)"
+		return nil, nil, C.DLLM_STATUS_INVALID_ARGUMENT, invalidSession(box)
 	case h.model.freed || h.goClosed:
 		return h, nil, C.DLLM_STATUS_CLOSED, "the session's model was freed"
 	case h.busy:
@@ -201,6 +201,30 @@ func acquireSession(box *C.dllm_session) (*sessionHandle, context.Context, C.dll
 	h.refs++
 	h.model.refs++
 	return h, ctx, C.DLLM_STATUS_OK, ""
+}
+
+// invalidSession explains a box that names no session. (A freed box is freed memory:
+// only a box never created, or overwritten, gets here.)
+func invalidSession(box *C.dllm_session) string {
+	if box == nil {
+		return "session is NULL"
+	}
+	return "invalid session (never created)"
+}
+
+// cancelSession cancels the call the session serves, if any; false when box names no
+// session.
+func cancelSession(box *C.dllm_session) bool {
+	if box == nil {
+		return false
+	}
+	table.mu.Lock()
+	defer table.mu.Unlock()
+	h := table.sessions[uint64(box.handle)]
+	if h != nil && h.cancel != nil {
+		h.cancel()
+	}
+	return h != nil
 }
 
 func (h *sessionHandle) release() {

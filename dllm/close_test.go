@@ -23,7 +23,7 @@ func TestCloseDuringGenerate(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrClosed) {
 			t.Fatalf("generation ended with %v, want ErrClosed or success", err)
 		}
-		if err != nil && res.StopReason != StopCancellation {
+		if err != nil && res.StopReason != StopCancelled {
 			t.Fatalf("closed generation: stop reason %q", res.StopReason)
 		}
 		if _, err := s.GenerateIDs(context.Background(), prompt, o); !errors.Is(err, ErrClosed) {

@@ -68,9 +68,9 @@ func (g *golden) options() GenerateOptions {
 	o := DefaultOptions()
 	o.BlockLength, o.Steps, o.Threshold = g.Params.BlockLength, g.Params.Steps, g.Params.Threshold
 	o.MaxTokens, o.EOSEarlyStop = g.Params.GenLength, g.Params.EOSEarlyStop
-	o.StopOnRoleEnd = false // the reference stops on <|endoftext|> only
+	o.IgnoreRoleEnd = true // the reference stops on <|endoftext|> only
 	if g.Params.EditThreshold != nil {
-		o.EditThreshold, o.MaxPostSteps = *g.Params.EditThreshold, g.Params.MaxPostSteps
+		o.Edit, o.EditThreshold, o.MaxPostSteps = true, *g.Params.EditThreshold, g.Params.MaxPostSteps
 	}
 	return o
 }
@@ -119,7 +119,7 @@ func TestGoldensThroughAPI(t *testing.T) {
 					if !slices.Equal(res.Tokens, g.OutputIDs) {
 						t.Fatalf("tokens %v, want %v", res.Tokens, g.OutputIDs)
 					}
-					if res.StopReason != g.StopReason {
+					if string(res.StopReason) != g.StopReason {
 						t.Errorf("stop reason %q, want %q", res.StopReason, g.StopReason)
 					}
 					if res.Stats.PromptTokens != len(g.PromptIDs) || res.Stats.Forwards != g.Stats.Forwards || len(steps) != len(g.Trace) {
@@ -274,7 +274,7 @@ func TestStopping(t *testing.T) {
 		o, steps := base, 0
 		o.OnStep = func(StepEvent) bool { steps++; return steps < 3 }
 		res, err := s.GenerateChat(context.Background(), prompt, o)
-		if !errors.Is(err, ErrStopped) || res.StopReason != StopByCallback {
+		if !errors.Is(err, ErrStopped) || res.StopReason != StopCallback {
 			t.Fatalf("err %v, reason %q; want ErrStopped", err, res.StopReason)
 		}
 		if res.Stats.Forwards != 3 {
@@ -306,7 +306,7 @@ func TestStopping(t *testing.T) {
 			return true
 		}
 		res, err := s.GenerateChat(ctx, prompt, o)
-		if !errors.Is(err, context.Canceled) || res.StopReason != StopCancellation {
+		if !errors.Is(err, context.Canceled) || res.StopReason != StopCancelled {
 			t.Fatalf("err %v, reason %q; want context.Canceled", err, res.StopReason)
 		}
 		if res.Stats.Forwards != 2 {
@@ -333,8 +333,8 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"prompt beyond context", func() error { _, err := s.Generate(ctx, long, with(func(*GenerateOptions) {})); return err }, "exceeds the context"},
-		{"zero length", func() error {
-			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.MaxTokens = 0 }))
+		{"negative length", func() error {
+			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.MaxTokens = -1 }))
 			return err
 		}, "MaxTokens"},
 		{"threshold", func() error {
@@ -346,11 +346,11 @@ func TestBadInput(t *testing.T) {
 			return err
 		}, "EditThreshold"},
 		{"block length", func() error {
-			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.BlockLength = 0 }))
+			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.BlockLength = -32 }))
 			return err
 		}, "BlockLength"},
 		{"top-p", func() error {
-			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.TopP = 0 }))
+			_, err := s.Generate(ctx, "hi", with(func(o *GenerateOptions) { o.TopP = -0.5 }))
 			return err
 		}, "TopP"},
 		{"unknown role", func() error {

@@ -8,8 +8,11 @@
 //	defer m.Close()
 //	s, _ := m.NewSession()
 //	defer s.Close()
-//	res, err := s.GenerateChat(ctx, []dllm.Message{{Role: "user", Content: "Hi!"}}, dllm.DefaultOptions())
+//	res, err := s.GenerateChat(ctx, []dllm.Message{{Role: "user", Content: "Hi!"}}, dllm.GenerateOptions{})
 //	fmt.Println(res.Text)
+//
+// The zero GenerateOptions is the recommended LLaDA2.0 decoding; set only what you
+// change. Errors are listed in errors.go: mistakes in the arguments match ErrInvalid.
 //
 // The name DemoModel ("demo") loads the built-in demo model, a tiny LLaDA2 compiled into
 // the library, from any folder: dllm.Load(dllm.DemoModel, dllm.LoadOptions{}).
@@ -23,4 +26,7 @@
 // A Model is immutable and safe for concurrent use; it holds the memory-mapped weights
 // and a worker pool. A Session owns a KV cache and a conversation and is used by one
 // goroutine at a time; run as many Sessions on one Model as you like.
+//
+// Tooling beyond generation — inspecting, checking and converting checkpoints, raw
+// logits, benchmarks — is in package github.com/dllm-go/dllm/dllm/tools.
 package dllm

@@ -2,6 +2,8 @@ package dllm_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 
@@ -75,4 +77,237 @@ func ExampleSession_Chat() {
 	// Paris
 	// user: What is the capital of France?
 	// assistant: Paris
+}
+
+// Load takes a Hugging Face folder, a .gguf file, a folder holding one of those, or the
+// built-in demo model by name; Info describes what was loaded.
+func ExampleLoad() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{Threads: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	info := m.Info()
+	fmt.Println(info.Architecture, info.Format, info.Layers, "layers", info.HiddenSize, "wide")
+	fmt.Println("vocabulary", info.VocabSize, "context", info.ContextLength)
+	// Output:
+	// llada2 safetensors 4 layers 128 wide
+	// vocabulary 1024 context 4096
+}
+
+// The zero GenerateOptions is the recommended LLaDA2.0 decoding; OnText streams the
+// answer as it becomes final.
+func ExampleGenerateOptions() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	var opts dllm.GenerateOptions // block 32, steps 32, threshold 0.95, greedy
+	opts.OnText = func(delta string) bool { fmt.Printf("[%s]", delta); return true }
+	res, err := s.GenerateChat(context.Background(), []dllm.Message{{Role: "user", Content: "Reverse: a b c d"}}, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println()
+	fmt.Println(res.Text, res.Stats.Tokens, "tokens in", res.Stats.Forwards, "forwards")
+	// Output:
+	// [d c][ b][ a]
+	// d c b a 5 tokens in 3 forwards
+}
+
+// Validate checks options before a generation needs them, for example those read from a
+// configuration file.
+func ExampleGenerateOptions_Validate() {
+	opts := dllm.GenerateOptions{Threshold: 1.5}
+	err := opts.Validate()
+	fmt.Println(errors.Is(err, dllm.ErrInvalid), err)
+	// Output: true dllm: Threshold must be in [0,1], got 1.5
+}
+
+// SpeedOptions and QualityOptions are the LLaDA2.1 presets: draft with a low threshold,
+// then rewrite (edit) positions the model changes its mind about. They are for LLaDA2.1
+// models; the demo model was trained for LLaDA2.0 decoding and answers only easy
+// questions this way.
+func ExampleSpeedOptions() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	msgs := []dllm.Message{{Role: "user", Content: "What is 2+2?"}}
+	for name, opts := range map[string]dllm.GenerateOptions{"speed": dllm.SpeedOptions(), "quality": dllm.QualityOptions()} {
+		res, err := s.GenerateChat(context.Background(), msgs, opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(name, res.Text, res.StopReason)
+	}
+	// Unordered output:
+	// speed 4 eos_early_stop
+	// quality 4 eos_early_stop
+}
+
+// Tokenize and Detokenize convert between text and token ids; with parseSpecial, text
+// such as <|role_end|> is the special token rather than ordinary characters.
+func ExampleModel_Tokenize() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	plain, _ := m.Tokenize("hi<|role_end|>", false)
+	special, _ := m.Tokenize("hi<|role_end|>", true)
+	fmt.Println(len(plain), "tokens as text,", len(special), "with the special token", m.Info().RoleEndID)
+	text, _ := m.Detokenize(special)
+	fmt.Println(text)
+	// Output:
+	// 11 tokens as text, 3 with the special token 1021
+	// hi<|role_end|>
+}
+
+// Generate continues raw text: here the chat format rendered by the model's tokenizer,
+// which is what GenerateChat does in one call.
+func ExampleSession_Generate() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	prompt, err := m.Tokenizer().ApplyChat([]dllm.Message{{Role: "user", Content: "What is 2+2?"}}, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := s.Generate(context.Background(), prompt, dllm.GenerateOptions{MaxTokens: 32})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Text)
+	// Output: 4
+}
+
+// GenerateIDs takes a prompt already in token ids, such as one kept from an earlier
+// encoding; Result.Tokens are the generated ids.
+func ExampleSession_GenerateIDs() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	ids, err := m.Tokenizer().EncodeChat([]dllm.Message{{Role: "user", Content: "What is 5+5?"}}, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := s.GenerateIDs(context.Background(), ids, dllm.GenerateOptions{MaxTokens: 32})
+	if err != nil {
+		log.Fatal(err)
+	}
+	text, _ := m.Detokenize(res.Tokens)
+	fmt.Printf("%d prompt tokens → %q\n", res.Stats.PromptTokens, text)
+	// Output: 29 prompt tokens → "10<|endoftext|>"
+}
+
+// SetSystem gives the conversation a system prompt from the next turn on; Reset starts
+// a new conversation on the same session (and its cache).
+func ExampleSession_SetSystem() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	s.SetSystem("You are a calculator.")
+	if _, err := s.Chat(context.Background(), "What is 6+1?", dllm.GenerateOptions{}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(s.History()), "messages")
+	s.Reset()
+	fmt.Println(len(s.History()), "messages")
+	// Output:
+	// 2 messages
+	// 0 messages
+}
+
+// A callback that returns false stops the generation: the partial result comes back
+// with ErrStopped.
+func ExampleErrStopped() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	opts := dllm.GenerateOptions{OnStep: func(dllm.StepEvent) bool { return false }}
+	res, err := s.GenerateChat(context.Background(), []dllm.Message{{Role: "user", Content: "Count to five."}}, opts)
+	fmt.Println(errors.Is(err, dllm.ErrStopped), res.StopReason, res.Stats.Forwards, "forward")
+	// Output: true stopped 1 forward
+}
+
+// Mistakes in the arguments match ErrInvalid, and the message names the argument.
+func ExampleErrInvalid() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	_, err = s.Generate(context.Background(), "", dllm.GenerateOptions{})
+	fmt.Println(errors.Is(err, dllm.ErrInvalid), err)
+	// Output: true dllm: empty prompt
+}
+
+// TraceJSON records a step in the form of the reference implementation's traces, to
+// compare a run against it step by step.
+func ExampleStepEvent_TraceJSON() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	first := true
+	opts := dllm.GenerateOptions{OnStep: func(ev dllm.StepEvent) bool {
+		if first {
+			b, err := ev.TraceJSON()
+			if err != nil {
+				log.Fatal(err)
+			}
+			// Each committed entry is [position, token, confidence]; the confidences
+			// differ in the last digits between CPUs, so only the rest is printed.
+			var step struct {
+				Masked    int          `json:"masked"`
+				Above     int          `json:"above"`
+				Committed [][3]float64 `json:"committed"`
+			}
+			if err := json.Unmarshal(b, &step); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Printf("%d masked, %d above the threshold\n", step.Masked, step.Above)
+			for _, c := range step.Committed {
+				fmt.Printf("position %v ← token %v\n", c[0], c[1])
+			}
+			first = false
+		}
+		return true
+	}}
+	if _, err := s.GenerateChat(context.Background(), []dllm.Message{{Role: "user", Content: "What is 1+1?"}}, opts); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 3 masked, 3 above the threshold
+	// position 29 ← token 17
+	// position 30 ← token 1019
+	// position 31 ← token 1019
 }

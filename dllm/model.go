@@ -1,26 +1,32 @@
 package dllm
 
 import (
-	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
+	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
-// ErrClosed is returned by a Model or Session used after Close.
-var ErrClosed = errors.New("dllm: model or session is closed")
+// DemoModel is the name under which Load finds the built-in demo model: a tiny LLaDA2
+// (2.4 MB, compiled into the library) trained to answer simple questions such as
+// "What is 3+4?" through the chat template. A file or folder called "demo" in the
+// working directory wins over the name.
+const DemoModel = "demo" // = checkpoint.DemoName (TestDemoFromAnyFolder loads it by this name)
 
-// ErrModelChanged is returned by a Model whose files were truncated or rewritten after
-// loading: the memory-mapped weights are no longer those that were checked. Reload it.
-var ErrModelChanged = weights.ErrChanged
+// MaxThreads bounds LoadOptions.Threads (each thread is a worker goroutine).
+const MaxThreads = 4096
 
 // LoadOptions controls Load.
 type LoadOptions struct {
-	// Threads is the size of the model's worker pool; 0 means GOMAXPROCS.
+	// Threads is the size of the model's worker pool, at most MaxThreads; 0 means
+	// GOMAXPROCS.
 	Threads int
 	// KVCacheF16 stores the KV cache in half precision (half the memory, tiny error).
 	KVCacheF16 bool
@@ -48,6 +54,8 @@ type Model struct {
 	tok  *tokenizer.Tokenizer
 	info ModelInfo
 	kv16 bool
+	// threads is the size of the worker pool, for the tools' reports.
+	threads int
 
 	// mu guards closed; generations hold it for reading so Close cannot unmap the
 	// weights under a running forward pass.
@@ -61,10 +69,10 @@ type Model struct {
 // and the pages fault in on first use. The name DemoModel ("demo") loads the built-in
 // demo model unless a file or folder of that name exists.
 func Load(path string, opts LoadOptions) (*Model, error) {
-	if opts.Threads < 0 {
-		return nil, invalidf("dllm: Threads must not be negative, got %d", opts.Threads)
+	if opts.Threads < 0 || opts.Threads > MaxThreads {
+		return nil, invalidf("dllm: Threads must be in [0,%d], got %d", MaxThreads, opts.Threads)
 	}
-	ck, err := openCheckpoint(path)
+	ck, err := checkpoint.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +84,14 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-func bindModel(ck *checkpoint, opts LoadOptions) (*Model, error) {
+func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 	net, err := llada2.Load(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
 	cfg := net.Config()
 	net = net.WithThreads(opts.Threads)
-	tok, err := ck.loadTokenizer()
+	tok, err := ck.LoadTokenizer()
 	if err != nil {
 		return nil, err
 	}
@@ -97,12 +105,16 @@ func bindModel(ck *checkpoint, opts LoadOptions) (*Model, error) {
 	if sp.EOS < 0 {
 		return nil, fmt.Errorf("dllm: %s: the tokenizer has no end-of-text token", ck.Path)
 	}
-	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16}
+	threads := opts.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16, threads: threads}
 	m.info = ModelInfo{
 		Architecture: "llada2", Format: ck.Format, Path: ck.Path,
 		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,
 		Layers: cfg.NumLayers, HiddenSize: cfg.HiddenSize, Experts: cfg.NumExperts,
-		MaskID: int32(sp.Mask), EOSID: int32(sp.EOS), RoleEndID: int32(sp.RoleEnd),
+		MaskID: sp.Mask, EOSID: sp.EOS, RoleEndID: sp.RoleEnd,
 	}
 	return m, nil
 }
@@ -132,10 +144,29 @@ func (m *Model) usable() error {
 	return m.ck.Verify()
 }
 
+func init() { modelview.Use = useInternals }
+
+// useInternals is modelview.Use: it lends the tools the model's network and files for
+// the duration of fn, under the same guard as a generation.
+func useInternals(model any, fn func(modelview.View) error) error {
+	m, ok := model.(*Model)
+	if !ok || m == nil {
+		return invalidf("dllm: a nil or foreign model (%T)", model)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	return fn(modelview.View{Net: m.net, Checkpoint: m.ck, Threads: m.threads})
+}
+
 // Info describes the model.
 func (m *Model) Info() ModelInfo { return m.info }
 
-// Tokenizer returns the model's tokenizer.
+// Tokenizer returns the model's tokenizer, for what Tokenize and Detokenize do not cover:
+// rendering a chat prompt (ApplyChat, EncodeChat), token pieces, the special token ids,
+// streaming decoding.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
 // Tokenize encodes text. With parseSpecial, special-token text such as <|role_end|> is
@@ -144,39 +175,16 @@ func (m *Model) Tokenize(text string, parseSpecial bool) ([]int32, error) {
 	if !utf8.ValidString(text) {
 		return nil, invalidf("dllm: text is not valid UTF-8")
 	}
-	var ids []int
 	if parseSpecial {
-		ids = m.tok.Encode(text)
-	} else {
-		ids = m.tok.EncodePlain(text)
+		return m.tok.Encode(text), nil
 	}
-	return toInt32(ids), nil
+	return m.tok.EncodePlain(text), nil
 }
 
 // Detokenize decodes ids to text, special tokens included.
 func (m *Model) Detokenize(ids []int32) (string, error) {
-	out, err := m.checkIDs(ids)
-	if err != nil {
+	if err := invalid.CheckIDs(ids, m.info.VocabSize); err != nil {
 		return "", err
 	}
-	return m.tok.Decode(out), nil
-}
-
-func (m *Model) checkIDs(ids []int32) ([]int, error) {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		if id < 0 || int(id) >= m.info.VocabSize {
-			return nil, invalidf("dllm: token id %d at index %d is outside the vocabulary [0,%d)", id, i, m.info.VocabSize)
-		}
-		out[i] = int(id)
-	}
-	return out, nil
-}
-
-func toInt32(ids []int) []int32 {
-	out := make([]int32, len(ids))
-	for i, id := range ids {
-		out[i] = int32(id)
-	}
-	return out
+	return m.tok.Decode(ids), nil
 }

@@ -1,25 +1,8 @@
 package dllm
 
 import (
-	"errors"
-	"fmt"
 	"math"
 )
-
-// ErrInvalid marks errors caused by the caller's input: options out of range, a prompt
-// that is empty, not UTF-8 or too long for the context, a token id outside the
-// vocabulary, an unknown chat role. Test with errors.Is.
-var ErrInvalid = errors.New("dllm: invalid argument")
-
-// invalidArg is an input error: it reads as its cause and matches ErrInvalid.
-type invalidArg struct{ err error }
-
-func (e invalidArg) Error() string   { return e.err.Error() }
-func (e invalidArg) Unwrap() []error { return []error{ErrInvalid, e.err} }
-
-func invalidf(format string, args ...any) error {
-	return invalidArg{fmt.Errorf(format, args...)}
-}
 
 // Upper bounds that Validate enforces, so that no option value can make a request
 // allocate or loop without limit. MaxTokens is bounded by the model's context, checked
@@ -31,39 +14,62 @@ const (
 	MaxSteps = 1 << 16
 )
 
-// GenerateOptions controls one generation. Start from DefaultOptions (LLaDA2.0 threshold
-// decoding), QualityOptions or SpeedOptions (LLaDA2.1 draft-and-edit presets) and change
-// what you need; the zero value is not valid.
+// Defaults that a zero GenerateOptions field takes.
+const (
+	defaultMaxTokens     = 2048
+	defaultBlockLength   = 32
+	defaultSteps         = 32
+	defaultThreshold     = 0.95
+	defaultNumToTransfer = 1
+	defaultTopP          = 1
+	// recommendedPostSteps is what the presets give MaxPostSteps (llada2-spec.md §4).
+	recommendedPostSteps = 16
+)
+
+// GenerateOptions controls one generation. The zero value is LLaDA2.0 threshold
+// decoding with the recommended settings (block 32, steps 32, threshold 0.95, greedy,
+// 2048 new tokens at most, ending at the end of the assistant's turn): each field's zero
+// means the default its comment gives. QualityOptions and SpeedOptions are the LLaDA2.1
+// draft-and-edit presets; change what you need from there.
 type GenerateOptions struct {
 	// MaxTokens is the generation length (the reference's gen_length): the canvas holds
-	// the prompt followed by MaxTokens masks, rounded up to whole blocks.
+	// the prompt followed by MaxTokens masks, rounded up to whole blocks. 0 means 2048.
 	MaxTokens int
-	// BlockLength is the number of positions decoded together (B).
+	// BlockLength is the number of positions decoded together (B). 0 means 32.
 	BlockLength int
 	// Steps caps the denoising iterations per block and sets the LLaDA2.0 fallback
-	// schedule. LLaDA2.1 editing ignores it.
+	// schedule; 0 means 32. LLaDA2.1 editing ignores it.
 	Steps int
-	// Threshold is the confidence a masked position must strictly exceed to be filled.
+	// Threshold is the confidence a masked position must strictly exceed to be filled;
+	// 0 means 0.95. Confidences are float32 probabilities, so
+	// math.SmallestNonzeroFloat64 is exactly "any confidence": every position is filled
+	// at a block's first step.
 	Threshold float64
-	// EditThreshold enables LLaDA2.1 token editing when ≥ 0: an already filled position
-	// is rewritten when the model's choice differs and its confidence exceeds this value
-	// (0 means any change). Negative disables editing (LLaDA2.0 decoding).
+	// Edit turns on LLaDA2.1 token editing: an already filled position is rewritten when
+	// the model's choice differs with a confidence above EditThreshold. false (the zero
+	// value) decodes as LLaDA2.0, without editing.
+	Edit bool
+	// EditThreshold is the confidence an edit must strictly exceed, in [0,1]; 0 means any
+	// change is taken (the speed preset). Setting it without Edit is ErrInvalid.
 	EditThreshold float64
-	// MaxPostSteps bounds the editing iterations after a block has no mask left (2.1).
+	// MaxPostSteps bounds the editing iterations after a block has no mask left (with
+	// Edit); 0 means none. The presets and DefaultOptions use 16, the recommended value.
 	MaxPostSteps int
-	// NumToTransfer is the minimum number of positions filled per LLaDA2.1 iteration.
+	// NumToTransfer is the minimum number of positions filled per LLaDA2.1 iteration;
+	// 0 means 1.
 	NumToTransfer int
 	// Temperature 0 picks the most probable token; above 0 samples with TopK/TopP.
 	Temperature float64
 	TopK        int     // 0 = no top-k filter
-	TopP        float64 // 1 = no nucleus filter
+	TopP        float64 // nucleus filter in (0,1]; 0 means 1, no filter
 	Seed        uint64  // RNG seed for sampling
 	// EOSEarlyStop stops as soon as an end-of-text token is final and everything before
 	// it is decoded, instead of at the end of its block.
 	EOSEarlyStop bool
-	// StopOnRoleEnd also ends the output at the end-of-turn token <|role_end|>, not only
-	// at <|endoftext|> (the reference stops on the latter alone).
-	StopOnRoleEnd bool
+	// IgnoreRoleEnd keeps decoding past the end-of-turn token <|role_end|> and ends the
+	// output at <|endoftext|> only, as the reference does. By default (false) either ends
+	// it.
+	IgnoreRoleEnd bool
 	// NoCache recomputes the whole window every forward, as the reference does. Slower;
 	// for verification.
 	NoCache bool
@@ -76,20 +82,14 @@ type GenerateOptions struct {
 	OnText func(delta string) bool
 }
 
-// DefaultOptions returns the LLaDA2.0 recommended settings: block 32, steps 32,
-// threshold 0.95, greedy, 2048 new tokens at most.
+// DefaultOptions returns the zero GenerateOptions with every default written out
+// (LLaDA2.0 decoding: block 32, steps 32, threshold 0.95, greedy, 2048 new tokens at
+// most), MaxPostSteps at the recommended 16 for a caller who then turns on Edit. Use it
+// to read or show the defaults.
 func DefaultOptions() GenerateOptions {
-	return GenerateOptions{
-		MaxTokens:     2048,
-		BlockLength:   32,
-		Steps:         32,
-		Threshold:     0.95,
-		EditThreshold: -1,
-		MaxPostSteps:  16,
-		NumToTransfer: 1,
-		TopP:          1,
-		StopOnRoleEnd: true,
-	}
+	var o GenerateOptions
+	o.MaxPostSteps = recommendedPostSteps
+	return o.withDefaults()
 }
 
 // QualityOptions returns the LLaDA2.1 "quality" preset: threshold 0.7, edit threshold
@@ -97,7 +97,7 @@ func DefaultOptions() GenerateOptions {
 // end of text (as the reference does) only to cut the output there.
 func QualityOptions() GenerateOptions {
 	o := DefaultOptions()
-	o.Threshold, o.EditThreshold, o.EOSEarlyStop = 0.7, 0.5, true
+	o.Threshold, o.Edit, o.EditThreshold, o.EOSEarlyStop = 0.7, true, 0.5, true
 	return o
 }
 
@@ -105,33 +105,60 @@ func QualityOptions() GenerateOptions {
 // (edit whenever the model changes its mind), EOSEarlyStop on as in QualityOptions.
 func SpeedOptions() GenerateOptions {
 	o := DefaultOptions()
-	o.Threshold, o.EditThreshold, o.EOSEarlyStop = 0.5, 0, true
+	o.Threshold, o.Edit, o.EditThreshold, o.EOSEarlyStop = 0.5, true, 0, true
 	return o
 }
 
-// Validate reports the first option that is out of range.
+// withDefaults gives every zero field its default.
+func (o GenerateOptions) withDefaults() GenerateOptions {
+	set := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	set(&o.MaxTokens, defaultMaxTokens)
+	set(&o.BlockLength, defaultBlockLength)
+	set(&o.Steps, defaultSteps)
+	set(&o.NumToTransfer, defaultNumToTransfer)
+	if o.Threshold == 0 {
+		o.Threshold = defaultThreshold
+	}
+	if o.TopP == 0 {
+		o.TopP = defaultTopP
+	}
+	return o
+}
+
+// Validate reports the first option that is out of range; a zero field is valid (it
+// takes its default).
 func (o *GenerateOptions) Validate() error {
+	if o == nil {
+		return invalidf("dllm: nil GenerateOptions")
+	}
+	r := o.withDefaults()
 	switch {
-	case o.MaxTokens <= 0:
-		return invalidf("dllm: MaxTokens must be positive, got %d", o.MaxTokens)
-	case o.BlockLength <= 0 || o.BlockLength > MaxBlockLength:
-		return invalidf("dllm: BlockLength must be in [1,%d], got %d", MaxBlockLength, o.BlockLength)
-	case o.Steps <= 0 || o.Steps > MaxSteps:
-		return invalidf("dllm: Steps must be in [1,%d], got %d", MaxSteps, o.Steps)
-	case !(o.Threshold >= 0 && o.Threshold <= 1):
-		return invalidf("dllm: Threshold must be in [0,1], got %g", o.Threshold)
-	case o.EditThreshold > 1 || o.EditThreshold != o.EditThreshold:
-		return invalidf("dllm: EditThreshold must be in [0,1] (or negative to disable editing), got %g", o.EditThreshold)
-	case o.MaxPostSteps < 0 || o.MaxPostSteps > MaxSteps:
-		return invalidf("dllm: MaxPostSteps must be in [0,%d], got %d", MaxSteps, o.MaxPostSteps)
-	case o.NumToTransfer <= 0:
-		return invalidf("dllm: NumToTransfer must be positive, got %d", o.NumToTransfer)
-	case !(o.Temperature >= 0) || math.IsInf(o.Temperature, 1):
-		return invalidf("dllm: Temperature must be finite and not negative, got %g", o.Temperature)
-	case o.TopK < 0:
-		return invalidf("dllm: TopK must not be negative, got %d", o.TopK)
-	case !(o.TopP > 0 && o.TopP <= 1):
-		return invalidf("dllm: TopP must be in (0,1], got %g", o.TopP)
+	case r.MaxTokens < 0:
+		return invalidf("dllm: MaxTokens must not be negative, got %d", r.MaxTokens)
+	case r.BlockLength < 0 || r.BlockLength > MaxBlockLength:
+		return invalidf("dllm: BlockLength must be in [1,%d], got %d", MaxBlockLength, r.BlockLength)
+	case r.Steps < 0 || r.Steps > MaxSteps:
+		return invalidf("dllm: Steps must be in [1,%d], got %d", MaxSteps, r.Steps)
+	case !(r.Threshold >= 0 && r.Threshold <= 1):
+		return invalidf("dllm: Threshold must be in [0,1], got %g", r.Threshold)
+	case !(r.EditThreshold >= 0 && r.EditThreshold <= 1):
+		return invalidf("dllm: EditThreshold must be in [0,1], got %g", r.EditThreshold)
+	case !r.Edit && r.EditThreshold != 0:
+		return invalidf("dllm: EditThreshold %g without Edit (set Edit to turn on LLaDA2.1 editing)", r.EditThreshold)
+	case r.MaxPostSteps < 0 || r.MaxPostSteps > MaxSteps:
+		return invalidf("dllm: MaxPostSteps must be in [0,%d], got %d", MaxSteps, r.MaxPostSteps)
+	case r.NumToTransfer < 0:
+		return invalidf("dllm: NumToTransfer must not be negative, got %d", r.NumToTransfer)
+	case !(r.Temperature >= 0) || math.IsInf(r.Temperature, 1):
+		return invalidf("dllm: Temperature must be finite and not negative, got %g", r.Temperature)
+	case r.TopK < 0:
+		return invalidf("dllm: TopK must not be negative, got %d", r.TopK)
+	case !(r.TopP > 0 && r.TopP <= 1):
+		return invalidf("dllm: TopP must be in (0,1], got %g", r.TopP)
 	}
 	return nil
 }

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // TestOptionBounds runs every integer option at the edges of its type and of its range
 // through Validate and a real generation: each either decodes or is ErrInvalid naming the
-// option, before any forward runs; none panics or fails mid-run.
+// option, before any forward runs; none panics or fails mid-run. Zero takes the default.
 func TestOptionBounds(t *testing.T) {
 	m := loadModel(t, filepath.Join(microDir, "hf"))
 	s := newSession(t, m)
@@ -25,11 +27,13 @@ func TestOptionBounds(t *testing.T) {
 		set   func(o *GenerateOptions, v int)
 		valid func(v int64) bool
 	}{
-		{"MaxTokens", func(o *GenerateOptions, v int) { o.MaxTokens = v }, func(v int64) bool { return v > 0 && v <= ctxLen-8 }},
-		{"BlockLength", func(o *GenerateOptions, v int) { o.BlockLength = v }, func(v int64) bool { return v > 0 && v <= MaxBlockLength }},
-		{"Steps", func(o *GenerateOptions, v int) { o.Steps = v }, func(v int64) bool { return v > 0 && v <= MaxSteps }},
+		{"MaxTokens", func(o *GenerateOptions, v int) { o.MaxTokens = v }, func(v int64) bool {
+			return v > 0 && v <= ctxLen-8 || v == 0 && defaultMaxTokens <= ctxLen-8
+		}},
+		{"BlockLength", func(o *GenerateOptions, v int) { o.BlockLength = v }, func(v int64) bool { return v >= 0 && v <= MaxBlockLength }},
+		{"Steps", func(o *GenerateOptions, v int) { o.Steps = v }, func(v int64) bool { return v >= 0 && v <= MaxSteps }},
 		{"MaxPostSteps", func(o *GenerateOptions, v int) { o.MaxPostSteps = v }, func(v int64) bool { return v >= 0 && v <= MaxSteps }},
-		{"NumToTransfer", func(o *GenerateOptions, v int) { o.NumToTransfer = v }, func(v int64) bool { return v > 0 }},
+		{"NumToTransfer", func(o *GenerateOptions, v int) { o.NumToTransfer = v }, func(v int64) bool { return v >= 0 }},
 		{"TopK", func(o *GenerateOptions, v int) { o.TopK = v }, func(v int64) bool { return v >= 0 }},
 	}
 	for _, f := range fields {
@@ -42,7 +46,7 @@ func TestOptionBounds(t *testing.T) {
 					o.BlockLength = 64 // a long canvas in few blocks: the test stays fast
 				}
 				if f.name == "MaxPostSteps" || f.name == "NumToTransfer" {
-					o.EditThreshold = 0.5 // options of LLaDA2.1 editing
+					o.Edit, o.EditThreshold = true, 0.5 // options of LLaDA2.1 editing
 				}
 				verr := o.Validate()
 				steps := 0
@@ -83,7 +87,8 @@ func TestFloatOptionBounds(t *testing.T) {
 		{"Temperature", func(o *GenerateOptions) { o.Temperature = -1 }},
 		{"TopP", func(o *GenerateOptions) { o.TopP = nan }},
 		{"TopP", func(o *GenerateOptions) { o.TopP = inf }},
-		{"TopP", func(o *GenerateOptions) { o.TopP = 0 }},
+		{"TopP", func(o *GenerateOptions) { o.TopP = -1 }},
+		{"TopP", func(o *GenerateOptions) { o.TopP = 1.5 }},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -92,11 +97,59 @@ func TestFloatOptionBounds(t *testing.T) {
 			t.Errorf("%s: Validate %v, want ErrInvalid naming it", c.name, err)
 		}
 	}
-	// An edit threshold of -Inf only disables editing.
+	// An edit threshold without Edit is a forgotten switch, not a setting.
 	o := DefaultOptions()
-	o.EditThreshold = math.Inf(-1)
-	if err := o.Validate(); err != nil {
-		t.Errorf("EditThreshold -Inf: %v", err)
+	o.EditThreshold = 0.5
+	if err := o.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "without Edit") {
+		t.Errorf("EditThreshold without Edit: %v", err)
+	}
+}
+
+// TestZeroOptions: the zero GenerateOptions is DefaultOptions (MaxPostSteps aside, which
+// only editing reads) and decodes exactly as it does.
+func TestZeroOptions(t *testing.T) {
+	d := DefaultOptions()
+	d.MaxPostSteps = 0
+	if z := (GenerateOptions{}).withDefaults(); !reflect.DeepEqual(z, d) {
+		t.Fatalf("zero options give %+v, DefaultOptions %+v", z, d)
+	}
+	if err := (&GenerateOptions{}).Validate(); err != nil {
+		t.Fatalf("Validate of the zero options: %v", err)
+	}
+	m := loadModel(t, DemoModel)
+	s := newSession(t, m)
+	msgs := []Message{{Role: "user", Content: "What is 3+4?"}}
+	zero, err := s.GenerateChat(context.Background(), msgs, GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := s.GenerateChat(context.Background(), msgs, DefaultOptions())
+	if err != nil || !slices.Equal(zero.Tokens, def.Tokens) || zero.Stats.Forwards != def.Stats.Forwards || zero.Text != "7" {
+		t.Fatalf("zero options: %q in %d forwards; defaults: %q in %d forwards, %v",
+			zero.Text, zero.Stats.Forwards, def.Text, def.Stats.Forwards, err)
+	}
+}
+
+// TestNilContext: a nil context is refused by name, like a nil argument anywhere else.
+func TestNilContext(t *testing.T) {
+	m := loadModel(t, DemoModel)
+	s := newSession(t, m)
+	// A nil context is the mistake under test.
+	for name, run := range map[string]func() error{
+		"Generate":    func() error { _, err := s.Generate(nil, "hi", GenerateOptions{}); return err },
+		"GenerateIDs": func() error { _, err := s.GenerateIDs(nil, []int32{1, 2}, GenerateOptions{}); return err },
+		"GenerateChat": func() error {
+			_, err := s.GenerateChat(nil, []Message{{Role: "user", Content: "hi"}}, GenerateOptions{})
+			return err
+		},
+		"Chat": func() error { _, err := s.Chat(nil, "hi", GenerateOptions{}); return err },
+	} {
+		if err := run(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "context") {
+			t.Errorf("%s(nil, …): %v, want ErrInvalid naming the context", name, err)
+		}
+	}
+	if len(s.History()) != 0 {
+		t.Errorf("a refused Chat changed the history: %v", s.History())
 	}
 }
 
@@ -115,7 +168,7 @@ func FuzzGenerateOptions(f *testing.F) {
 		o := DefaultOptions()
 		o.MaxTokens, o.BlockLength, o.Steps, o.MaxPostSteps = int(maxTokens), int(block), int(steps), int(post)
 		o.NumToTransfer, o.TopK = int(transfer), int(topK)
-		o.Threshold, o.EditThreshold, o.Temperature, o.TopP = thr, edit, temp, topP
+		o.Threshold, o.Edit, o.EditThreshold, o.Temperature, o.TopP = thr, edit >= 0, edit, temp, topP
 		forwards := 0
 		o.OnStep = func(StepEvent) bool { forwards++; return forwards < 2 }
 		_, err := s.GenerateIDs(context.Background(), []int32{1, 2, 3, 4, 5, 6, 7, 8}, o)

@@ -18,7 +18,7 @@ func TestMaskInPrompt(t *testing.T) {
 	o.MaxTokens, o.BlockLength, o.Steps = 8, 4, 4
 	mask := m.Info().MaskID
 	for _, edit := range []float64{-1, 0.5} {
-		o.EditThreshold = edit
+		o.Edit, o.EditThreshold = edit >= 0, max(edit, 0)
 		for _, prompt := range [][]int32{{mask}, {1, mask}, {mask, 2, 3, 4, 5}, {1, 2, 3, 4, 5, 6, 7, mask}} {
 			_, err := s.GenerateIDs(ctx, prompt, o)
 			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "mask token") {

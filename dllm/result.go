@@ -2,34 +2,16 @@ package dllm
 
 import (
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/dllm-go/dllm/dllm/internal/decode"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
-// ErrStopped is returned, together with the partial Result, when an OnStep or OnText
-// callback returned false. A cancelled context returns ctx.Err() instead.
-var ErrStopped = errors.New("dllm: generation stopped by a callback")
-
-// ErrNonFinite is matched (errors.Is) by a *NonFiniteError: a forward pass produced NaN
-// or infinite logits, from a corrupt weight or overflowing activations. Generate
-// returns it with the partial result; Logits returns it alone. CheckWeights finds
-// corrupt weights ahead of time.
-var ErrNonFinite = llada2.ErrNonFinite
-
-// NonFiniteError says where a forward pass first produced a non-finite value: the
-// weight's Hugging Face name (Tensor), its layer (-1 outside the layers), the first
-// affected position and the value. Use errors.As.
-type NonFiniteError = llada2.NonFiniteError
-
-// Message is one turn of a chat. Role is "system", "user", "assistant" or
-// "observation" (a tool result).
-type Message struct {
-	Role    string
-	Content string
-}
+// Message is one turn of a chat: Role is "system", "user", "assistant", or "tool"
+// (alias "observation") for a tool result. It is the tokenizer's type, whose chat
+// template renders it.
+type Message = tokenizer.Message
 
 // Commit is a position filled in one step.
 type Commit struct {
@@ -71,21 +53,25 @@ type StepEvent struct {
 // "post_step" and "edited", confidences as float32.
 func (ev StepEvent) TraceJSON() ([]byte, error) { return json.Marshal(ev.trace) }
 
-// Stop reasons reported in Result.StopReason.
+// StopReason says why a generation ended. It is a string (JSON and %v print the
+// name); the C ABI numbers the same reasons as enum dllm_stop_reason.
+type StopReason = decode.StopReason
+
+// The stop reasons reported in Result.StopReason.
 const (
-	StopLength       = "gen_length"     // MaxTokens reached
-	StopEOSBlock     = "eos_block"      // a finished block contained an end-of-text token
-	StopEOSEarly     = "eos_early_stop" // EOSEarlyStop saw a final end-of-text token
-	StopToken        = "stop_token"     // a finished block contained an end-of-turn token
-	StopByCallback   = "stopped"        // a callback returned false
-	StopCancellation = "cancelled"      // the context was cancelled
+	StopLength    = decode.StopLength    // "gen_length": MaxTokens reached
+	StopEOSBlock  = decode.StopEOSBlock  // "eos_block": a finished block contained an end-of-text token
+	StopEOSEarly  = decode.StopEOSEarly  // "eos_early_stop": EOSEarlyStop saw a final end-of-text token
+	StopToken     = decode.StopToken     // "stop_token": a finished block contained an end-of-turn token
+	StopCallback  = decode.StopCallback  // "stopped": a callback returned false
+	StopCancelled = decode.StopCancelled // "cancelled": the context was cancelled
 )
 
 // Result is the outcome of a generation.
 type Result struct {
 	Tokens     []int32 // generated ids, cut after the first end-of-text token (inclusive)
 	Text       string  // Tokens decoded, special tokens removed
-	StopReason string
+	StopReason StopReason
 	Stats      Stats
 }
 

@@ -8,13 +8,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/dllm-go/dllm/dllm/internal/decode"
+	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/sample"
-	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
-
-// ErrBusy is returned when a Session is used by two goroutines at once.
-var ErrBusy = errors.New("dllm: session is already generating (use one Session per goroutine)")
 
 // Session is one conversation on a Model: a KV cache, scratch buffers and the chat
 // history. It generates for one goroutine at a time (a concurrent call is ErrBusy);
@@ -106,7 +103,7 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 	if prompt == "" {
 		return Result{}, invalidf("dllm: empty prompt")
 	}
-	return s.GenerateIDs(ctx, toInt32(s.m.tok.Encode(prompt)), opts)
+	return s.GenerateIDs(ctx, s.m.tok.Encode(prompt), opts)
 }
 
 // GenerateChat renders msgs with the model's chat template, adds the assistant
@@ -148,27 +145,29 @@ func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (
 }
 
 func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
-	tm := make([]tokenizer.Message, len(msgs))
 	for i, msg := range msgs {
 		if !utf8.ValidString(msg.Content) {
 			return nil, invalidf("dllm: message %d (%s) is not valid UTF-8", i, msg.Role)
 		}
-		tm[i] = tokenizer.Message{Role: msg.Role, Content: msg.Content}
 	}
-	ids, err := m.tok.EncodeChat(tm, true)
+	ids, err := m.tok.EncodeChat(msgs, true)
 	if err != nil {
-		return nil, invalidArg{err}
+		return nil, invalidArg(err)
 	}
-	return toInt32(ids), nil
+	return ids, nil
 }
 
 // GenerateIDs generates from prompt token ids.
 func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts GenerateOptions) (Result, error) {
+	if ctx == nil {
+		return Result{}, invalidf("dllm: nil context (use context.Background())")
+	}
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
 	}
-	if ctx == nil {
-		ctx = context.Background()
+	opts = opts.withDefaults()
+	if err := invalid.CheckIDs(prompt, s.m.info.VocabSize); err != nil {
+		return Result{}, err
 	}
 	ctx, err := s.acquire(ctx)
 	if err != nil {
@@ -194,15 +193,15 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	flush()
 	if err != nil && res.Canvas == nil {
 		if errors.Is(err, decode.ErrInvalid) {
-			err = invalidArg{err}
+			err = invalidArg(err)
 		}
 		return Result{}, err // rejected before decoding started: the cache is untouched
 	}
 	s.cached, s.block = append(s.cached[:0], res.Canvas[:res.Cached]...), opts.BlockLength
 	out := Result{
 		Tokens:     res.Tokens,
-		Text:       m.tok.DecodeSkipSpecial(toInt(res.Tokens)),
-		StopReason: string(res.Reason),
+		Text:       m.tok.DecodeSkipSpecial(res.Tokens),
+		StopReason: res.Reason,
 		Stats: Stats{
 			PromptTokens:     len(prompt),
 			Tokens:           len(res.Tokens),
@@ -216,10 +215,10 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	out.Stats.TokensPerForward = res.Stats.TokensPerForward
 	switch {
 	case errors.Is(err, decode.ErrStopped):
-		out.StopReason = StopByCallback
+		out.StopReason = StopCallback
 		return out, ErrStopped
 	case err != nil && ctx.Err() != nil:
-		out.StopReason = StopCancellation
+		out.StopReason = StopCancelled
 		return out, context.Cause(ctx) // ErrClosed when Close cancelled it
 	}
 	return out, err
@@ -248,10 +247,10 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 		StopIDs:       []int32{info.EOSID},
 		NoCache:       o.NoCache,
 	}
-	if o.StopOnRoleEnd && info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
+	if !o.IgnoreRoleEnd && info.RoleEndID >= 0 && info.RoleEndID != info.MaskID {
 		do.StopIDs = append(do.StopIDs, info.RoleEndID)
 	}
-	if o.EditThreshold >= 0 {
+	if o.Edit {
 		do.Variant, do.EditThreshold = decode.V21, o.EditThreshold
 	}
 	if !o.NoCache && s.block == o.BlockLength {
@@ -274,7 +273,7 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 		do.OnCommit = func(ev decode.CommitEvent) bool {
 			text.Reset()
 			for _, t := range ev.Tokens {
-				text.WriteString(sd.Add(int(t)))
+				text.WriteString(sd.Add(t))
 			}
 			if text.Len() == 0 {
 				return true
@@ -333,12 +332,4 @@ func commonPrefix(a, b []int32) int {
 		n++
 	}
 	return n
-}
-
-func toInt(ids []int32) []int {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return out
 }

@@ -10,8 +10,9 @@
  *   - Objects are opaque pointers (dllm_model, dllm_session) created by a named
  *     constructor and released by a destructor; passing NULL to any destructor or to
  *     dllm_free is a no-op.
- *   - Every function returns a dllm_status, except destructors, dllm_free, dllm_version
- *     and dllm_status_string. On failure the message is available from the object
+ *   - Every function returns a dllm_status, except destructors, dllm_free, dllm_version,
+ *     dllm_status_string and dllm_stop_reason_string, and its comment ends with the
+ *     list of statuses it can return ("Returns: OK, ..."). On failure the message is available from the object
  *     (dllm_model_errmsg, dllm_session_errmsg) and, for every failing call, from the
  *     calling thread's last error (dllm_last_errmsg), which is how a failed
  *     dllm_model_load is explained.
@@ -70,11 +71,13 @@ extern "C" {
 #  define DLLM_API
 #endif
 
-/* Version of this header. dllm_version() returns the library's DLLM_VERSION_NUMBER;
- * a library is compatible with this header when the major versions agree and the
- * library's minor version is at least the header's. */
+/* Version of this header, the one definition of the version: the library returns it
+ * from dllm_version() and the bindings' copies are checked against it. A library is
+ * compatible with this header when the major versions agree and the library's minor
+ * version is at least the header's (a minor version adds to the ABI, never changes
+ * it). */
 #define DLLM_VERSION_MAJOR 0
-#define DLLM_VERSION_MINOR 1
+#define DLLM_VERSION_MINOR 2
 #define DLLM_VERSION_PATCH 0
 #define DLLM_VERSION_NUMBER \
 	(DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH)
@@ -86,14 +89,15 @@ typedef int32_t dllm_status;
 enum {
 	DLLM_STATUS_OK = 0,
 	DLLM_STATUS_INVALID_ARGUMENT = 1, /* NULL where an object or string is required,
-	                                     invalid UTF-8, option out of range, unknown
-	                                     token id or chat role */
+	                                     an object never created, invalid UTF-8,
+	                                     option out of range, unknown token id or
+	                                     chat role */
 	DLLM_STATUS_IO = 2,               /* a file could not be read, or a loaded
 	                                     model's file changed on disk */
 	DLLM_STATUS_FORMAT = 3,           /* a model file is malformed */
 	DLLM_STATUS_UNSUPPORTED = 4,      /* a valid model this library cannot run */
 	DLLM_STATUS_BUFFER_TOO_SMALL = 5, /* the result did not fit; see the function */
-	DLLM_STATUS_CLOSED = 6,           /* the object (or the model of a session) was freed */
+	DLLM_STATUS_CLOSED = 6,           /* the session's model was freed (dllm_model_free) */
 	DLLM_STATUS_BUSY = 7,             /* the session is serving another call */
 	DLLM_STATUS_STOPPED = 8,          /* a callback returned non-zero; partial result */
 	DLLM_STATUS_CANCELLED = 9,        /* dllm_session_cancel; partial result */
@@ -112,6 +116,26 @@ DLLM_API const char *dllm_status_string(dllm_status status);
 /* DLLM_VERSION_NUMBER of the library (compare with the header's macros). */
 DLLM_API uint32_t dllm_version(void);
 
+/* ---- stop reasons ------------------------------------------------------------ */
+
+/* Why a generation ended (dllm_result.stop). */
+typedef int32_t dllm_stop_reason;
+
+enum {
+	DLLM_STOP_LENGTH = 0,    /* max_tokens were generated */
+	DLLM_STOP_EOS_BLOCK = 1, /* a finished block contained the end-of-text token */
+	DLLM_STOP_EOS_EARLY = 2, /* eos_early_stop saw a final end-of-text token */
+	DLLM_STOP_TOKEN = 3,     /* a finished block contained the end-of-turn token */
+	DLLM_STOP_CALLBACK = 4,  /* a callback returned non-zero (DLLM_STATUS_STOPPED) */
+	DLLM_STOP_CANCELLED = 5  /* dllm_session_cancel, or the session or its model
+	                            freed meanwhile (DLLM_STATUS_CANCELLED) */
+};
+
+/* The name of a stop reason, as dllm_result.stop_reason, the Go package and JSON output
+ * spell it ("gen_length", "eos_block", "eos_early_stop", "stop_token", "stopped",
+ * "cancelled"), a static string; "unknown" for a value not listed above. */
+DLLM_API const char *dllm_stop_reason_string(dllm_stop_reason reason);
+
 /* ---- errors and memory ------------------------------------------------------- */
 
 typedef struct dllm_model dllm_model;
@@ -121,18 +145,22 @@ typedef struct dllm_session dllm_session;
  * and returns DLLM_STATUS_OK, or DLLM_STATUS_BUFFER_TOO_SMALL when it had to truncate
  * (buf then holds the truncated, still terminated message), or
  * DLLM_STATUS_INVALID_ARGUMENT when buf is NULL or len is 0. The message is empty when
- * there was no error. A message is never cleared by a successful call. */
+ * there was no error. A message is never cleared by a successful call. Once the
+ * library is poisoned they copy the poisoning message and return INTERNAL. */
 
 /* The message of the last failed call on m (including calls on its sessions that
  * failed because of m). A NULL m gives "invalid model ...". (Like every function, it
- * must not be given an object already freed: that memory is gone.) */
+ * must not be given an object already freed: that memory is gone.)
+ * Returns: OK, BUFFER_TOO_SMALL, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_model_errmsg(dllm_model *m, char *buf, size_t len);
 
-/* The message of the last failed call on s. */
+/* The message of the last failed call on s. A NULL s gives "invalid session ...".
+ * Returns: OK, BUFFER_TOO_SMALL, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_session_errmsg(dllm_session *s, char *buf, size_t len);
 
 /* The message of the last call that failed on the calling thread, whatever the
- * object; the only explanation of a failed dllm_model_load. */
+ * object; the only explanation of a failed dllm_model_load.
+ * Returns: OK, BUFFER_TOO_SMALL, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_last_errmsg(char *buf, size_t len);
 
 /* Releases memory returned by the library (strings). NULL is a no-op. */
@@ -146,7 +174,8 @@ typedef struct dllm_load_params {
 	int32_t kv_cache_f16; /* non-zero stores the KV cache in float16; default 0 */
 } dllm_load_params;
 
-/* Fills *p (of p->struct_size bytes) with the defaults. */
+/* Fills *p (of p->struct_size bytes) with the defaults.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_load_default_params(dllm_load_params *p);
 
 /* Loads a model from a Hugging Face directory (config.json, tokenizer.json,
@@ -155,16 +184,19 @@ DLLM_API dllm_status dllm_load_default_params(dllm_load_params *p);
  * trained to answer simple questions such as "What is 3+4?" in chat format) unless a
  * file or folder named "demo" exists in the working directory, which then wins.
  * params may be NULL for the defaults. On success *out is the new model; on failure
- * *out is set to NULL and the reason, naming the file, is in dllm_last_errmsg. Returns
- * OK, INVALID_ARGUMENT, IO (unreadable), FORMAT (malformed, inconsistent or not a
- * regular file), UNSUPPORTED. The files are memory-mapped and must not be modified in
- * place while the model is loaded (see "Model files" above). */
+ * *out is set to NULL and the reason, naming the file, is in dllm_last_errmsg. The
+ * files are memory-mapped and must not be modified in place while the model is loaded
+ * (see "Model files" above).
+ * Returns: OK, INVALID_ARGUMENT, IO (unreadable), FORMAT (malformed, inconsistent or not
+ * a regular file), UNSUPPORTED, INTERNAL. */
 DLLM_API dllm_status dllm_model_load(const char *path, const dllm_load_params *params,
                                      dllm_model **out);
 
 /* Releases the model. Its sessions stay valid objects that must still be freed, but
- * every call on them returns DLLM_STATUS_CLOSED. Generations running on its sessions
- * in other threads are cancelled; the memory is released when they return. */
+ * every call on them that needs the model (generating, dllm_session_set_system,
+ * dllm_session_reset) returns DLLM_STATUS_CLOSED; dllm_session_errmsg,
+ * dllm_session_cancel and dllm_session_free still work. Generations running on its
+ * sessions in other threads are cancelled; the memory is released when they return. */
 DLLM_API void dllm_model_free(dllm_model *m);
 
 typedef struct dllm_model_info {
@@ -181,19 +213,22 @@ typedef struct dllm_model_info {
 	int32_t role_end_id;    /* end of a chat turn; -1 if the vocabulary has none */
 } dllm_model_info;
 
-/* Fills *info (of info->struct_size bytes) with facts about the model. */
+/* Fills *info (of info->struct_size bytes) with facts about the model.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_model_get_info(dllm_model *m, dllm_model_info *info);
 
 /* Encodes text into token ids. With parse_special non-zero, special tokens written in
  * the text (e.g. "<|role_end|>") become their ids. Two-call sizing: *n_ids receives
  * the number of ids; when it exceeds cap (ids may then be NULL) the call returns
- * DLLM_STATUS_BUFFER_TOO_SMALL and writes nothing. */
+ * DLLM_STATUS_BUFFER_TOO_SMALL and writes nothing.
+ * Returns: OK, BUFFER_TOO_SMALL, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_tokenize(dllm_model *m, const char *text, int parse_special,
                                    int32_t *ids, size_t cap, size_t *n_ids);
 
 /* Decodes ids into text. *out receives a NUL-terminated string to release with
  * dllm_free; *out_len (may be NULL) its length in bytes. Unknown ids are
- * DLLM_STATUS_INVALID_ARGUMENT. */
+ * DLLM_STATUS_INVALID_ARGUMENT.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_detokenize(dllm_model *m, const int32_t *ids, size_t n_ids,
                                      char **out, size_t *out_len);
 
@@ -262,12 +297,19 @@ typedef struct dllm_generate_params {
 	void *text_user_data;
 } dllm_generate_params;
 
+/* The presets fill *p (of p->struct_size bytes). */
+
 /* LLaDA2.0 threshold decoding: block 32, steps 32, threshold 0.95, greedy, no editing,
- * no callbacks. */
+ * no callbacks.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_generate_default_params(dllm_generate_params *p);
-/* LLaDA2.1 "quality" preset: threshold 0.7, edit threshold 0.5. */
+
+/* LLaDA2.1 "quality" preset: threshold 0.7, edit threshold 0.5.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_generate_quality_params(dllm_generate_params *p);
-/* LLaDA2.1 "speed" preset: threshold 0.5, edit threshold 0. */
+
+/* LLaDA2.1 "speed" preset: threshold 0.5, edit threshold 0.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_generate_speed_params(dllm_generate_params *p);
 
 /* ---- results ------------------------------------------------------------------ */
@@ -289,10 +331,9 @@ typedef struct dllm_result {
 	size_t n_tokens;
 	char *text;              /* their text, NUL-terminated */
 	size_t text_len;
-	/* Why generation ended, a static string: "gen_length", "eos_block",
-	 * "eos_early_stop", "stop_token", "stopped" or "cancelled". */
-	const char *stop_reason;
+	const char *stop_reason; /* dllm_stop_reason_string(stop) */
 	dllm_stats stats;
+	dllm_stop_reason stop;   /* why generation ended (since 0.2) */
 } dllm_result;
 
 /* Releases a result and everything it points to. NULL is a no-op. */
@@ -301,7 +342,8 @@ DLLM_API void dllm_result_free(dllm_result *r);
 /* ---- sessions ----------------------------------------------------------------- */
 
 /* A session holds the decoding state (KV cache) and, for dllm_session_chat, the
- * conversation. */
+ * conversation.
+ * Returns: OK, INVALID_ARGUMENT, CLOSED, IO, FAILED, INTERNAL. */
 DLLM_API dllm_status dllm_session_new(dllm_model *m, dllm_session **out);
 
 /* Releases the session; a generation running on it in another thread is cancelled.
@@ -313,23 +355,29 @@ DLLM_API void dllm_session_free(dllm_session *s);
  * DLLM_STATUS_CANCELLED (a partial result for the last two), and to NULL otherwise.
  * params may be NULL for dllm_generate_default_params. They, and dllm_session_new,
  * return DLLM_STATUS_IO when a file of the model was truncated or rewritten since it
- * was loaded. */
+ * was loaded. Option and prompt bounds are those of the Go package's
+ * GenerateOptions.Validate and session; breaking one is DLLM_STATUS_INVALID_ARGUMENT. */
 
 /* Generates a continuation of raw text (special tokens in it are parsed). A prompt
  * containing the mask token (here or in dllm_session_generate_ids) is
- * DLLM_STATUS_INVALID_ARGUMENT: infilling is not supported. */
+ * DLLM_STATUS_INVALID_ARGUMENT: infilling is not supported.
+ * Returns: OK, STOPPED, CANCELLED, INVALID_ARGUMENT, CLOSED, BUSY, IO, NON_FINITE, FAILED,
+ * INTERNAL. */
 DLLM_API dllm_status dllm_session_generate(dllm_session *s, const char *prompt,
                                            const dllm_generate_params *params,
                                            dllm_result **out);
 
-/* Generates a continuation of token ids. */
+/* Generates a continuation of token ids.
+ * Returns: OK, STOPPED, CANCELLED, INVALID_ARGUMENT, CLOSED, BUSY, IO, NON_FINITE, FAILED,
+ * INTERNAL. */
 DLLM_API dllm_status dllm_session_generate_ids(dllm_session *s, const int32_t *ids,
                                                size_t n_ids,
                                                const dllm_generate_params *params,
                                                dllm_result **out);
 
 typedef struct dllm_message {
-	const char *role;    /* "system", "user", "assistant" or "observation" */
+	const char *role;    /* "system", "user", "assistant" or "tool" (also spelled
+	                        "observation"): the roles of the model's chat template */
 	const char *content;
 } dllm_message;
 
@@ -338,7 +386,9 @@ typedef struct dllm_message {
  * Message contents are plain text: special-token text in them (such as
  * "<|role_end|>" or "<|mask|>") is encoded as ordinary characters, so a message cannot
  * forge a turn; to pass special tokens on purpose, render the prompt yourself and use
- * dllm_session_generate. */
+ * dllm_session_generate.
+ * Returns: OK, STOPPED, CANCELLED, INVALID_ARGUMENT, CLOSED, BUSY, IO, NON_FINITE, FAILED,
+ * INTERNAL. */
 DLLM_API dllm_status dllm_session_generate_chat(dllm_session *s, const dllm_message *msgs,
                                                 size_t n_msgs,
                                                 const dllm_generate_params *params,
@@ -346,26 +396,25 @@ DLLM_API dllm_status dllm_session_generate_chat(dllm_session *s, const dllm_mess
 
 /* Multi-turn chat: appends the user message to the session's conversation, generates
  * the reply and keeps it in the conversation (reusing the cached prefix). Messages are
- * plain text, as for dllm_session_generate_chat. */
+ * plain text, as for dllm_session_generate_chat.
+ * Returns: OK, STOPPED, CANCELLED, INVALID_ARGUMENT, CLOSED, BUSY, IO, NON_FINITE, FAILED,
+ * INTERNAL. */
 DLLM_API dllm_status dllm_session_chat(dllm_session *s, const char *user,
                                        const dllm_generate_params *params,
                                        dllm_result **out);
 
-/* Sets the system message of the conversation (NULL or "" removes it). */
+/* Sets the system message of the conversation (NULL or "" removes it).
+ * Returns: OK, INVALID_ARGUMENT, CLOSED, BUSY, INTERNAL. */
 DLLM_API dllm_status dllm_session_set_system(dllm_session *s, const char *text);
 
-/* Forgets the conversation (the system message stays). */
+/* Forgets the conversation (the system message stays).
+ * Returns: OK, INVALID_ARGUMENT, CLOSED, BUSY, INTERNAL. */
 DLLM_API dllm_status dllm_session_reset(dllm_session *s);
 
 /* Asks the generation running on s (in another thread) to stop; it returns
- * DLLM_STATUS_CANCELLED. OK when nothing runs. */
+ * DLLM_STATUS_CANCELLED. OK when nothing runs.
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_session_cancel(dllm_session *s);
-
-/* ---- testing ------------------------------------------------------------------ */
-
-/* TEST ONLY. Panics inside the library to exercise panic recovery: returns
- * DLLM_STATUS_INTERNAL and poisons the library for the rest of the process. */
-DLLM_API dllm_status dllm_test_panic(void);
 
 #ifdef __cplusplus
 }

@@ -88,7 +88,7 @@ $(DLLM_BUILD)/misuse-asan: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/libd
 # runtime needs to start with the program, which must not be PIE).
 $(DLLM_BUILD)/race/libdllm.a: $(LIBDLLM_SRC)
 	@mkdir -p $(DLLM_BUILD)/race
-	$(GO) build -race -buildmode=c-archive -o $@ ./capi
+	$(GO) build -race -tags dllmtest -buildmode=c-archive -o $@ ./capi
 
 $(DLLM_BUILD)/race/misuse: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/race/libdllm.a
 	$(BINDINGS_CC) $(BINDINGS_CFLAGS) -no-pie $< $(DLLM_BUILD)/race/libdllm.a -lpthread -lm -o $@

@@ -32,7 +32,7 @@ import json, sys, dllm
 mode, model, prompt, max_tokens = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 with dllm.Model(model) as m:
     r = m.generate(prompt, chat=(mode == "chat"), max_tokens=max_tokens)
-print(json.dumps({"tokens": r.tokens, "stop_reason": r.stop_reason}))
+print(json.dumps({"tokens": r.tokens, "stop_reason": str(r.stop_reason)}))
 ' "$mode" "$model" "$prompt" "$max" | tokens >"$out/$mode-python.json"
 	"$rust" "$mode" "$model" "$prompt" "$max" | tokens >"$out/$mode-rust.json"
 }

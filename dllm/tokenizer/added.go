@@ -11,7 +11,7 @@ import (
 // tokenizer.json "added_tokens"): special tokens such as <|endoftext|> and
 // user-defined ones.
 type AddedToken struct {
-	ID         int    // the token's id
+	ID         int32  // the token's id
 	Content    string // the text it matches, verbatim
 	Special    bool   // removed by DecodeSkipSpecial; not matched by EncodePlain
 	LStrip     bool   // the match absorbs whitespace on its left
@@ -55,7 +55,7 @@ func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode
 // follows the reference implementation: the leftmost-longest match wins; a
 // single_word token that is inside a word, or (with plain) a special token,
 // is not tried again shorter but left as text, and matching resumes after it.
-func (m *addedMatcher) split(s string, plain bool, text func(string), tok func(int)) {
+func (m *addedMatcher) split(s string, plain bool, text func(string), tok func(int32)) {
 	if !m.any {
 		if s != "" {
 			text(s)

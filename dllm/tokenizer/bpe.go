@@ -25,16 +25,16 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 const maxCachedWord = 256
 
 // encodeWord appends the ids of one pre-token (raw bytes) to out.
-func (m *bpe) encodeWord(w string, out []int) []int {
+func (m *bpe) encodeWord(w string, out []int32) []int32 {
 	if len(w) == 1 {
 		if id := m.byteID[w[0]]; id >= 0 {
-			out = append(out, int(id))
+			out = append(out, id)
 		}
 		return out
 	}
 	if m.ignoreMerges {
 		if id, ok := m.rawToID[w]; ok {
-			return append(out, int(id))
+			return append(out, id)
 		}
 	}
 	if len(w) < maxCachedWord && m.cache != nil {
@@ -50,7 +50,7 @@ func (m *bpe) encodeWord(w string, out []int) []int {
 }
 
 // merge runs the BPE merges on w and appends the resulting ids.
-func (m *bpe) merge(w string, out []int) []int {
+func (m *bpe) merge(w string, out []int32) []int32 {
 	var buf [64]int32
 	syms := buf[:0]
 	if len(w) > len(buf) {
@@ -68,10 +68,7 @@ func (m *bpe) merge(w string, out []int) []int {
 	} else {
 		syms = m.mergeHeap(syms)
 	}
-	for _, id := range syms {
-		out = append(out, int(id))
-	}
-	return out
+	return append(out, syms...)
 }
 
 const noRank = int32(1<<31 - 1)
@@ -242,13 +239,13 @@ const (
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[string][]int
+	m  map[string][]int32
 }
 
 func newWordCache() *wordCache {
 	c := &wordCache{}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string][]int)
+		c.shards[i].m = make(map[string][]int32)
 	}
 	return c
 }
@@ -260,7 +257,7 @@ func (c *wordCache) shard(w string) *cacheShard {
 	return &c.shards[(h^h>>7)%cacheShards]
 }
 
-func (c *wordCache) get(w string) ([]int, bool) {
+func (c *wordCache) get(w string) ([]int32, bool) {
 	s := c.shard(w)
 	s.mu.RLock()
 	ids, ok := s.m[w]
@@ -268,9 +265,8 @@ func (c *wordCache) get(w string) ([]int, bool) {
 	return ids, ok
 }
 
-func (c *wordCache) put(w string, ids []int) {
-	v := make([]int, len(ids))
-	copy(v, ids)
+func (c *wordCache) put(w string, ids []int32) {
+	v := append([]int32(nil), ids...)
 	key := string([]byte(w)) // detach from the caller's (possibly large) text
 	s := c.shard(w)
 	s.mu.Lock()

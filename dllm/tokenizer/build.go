@@ -8,9 +8,9 @@ import (
 
 // spec is the format-independent description a Tokenizer is built from.
 type spec struct {
-	vocab        map[string]int // model vocabulary, token string -> id
-	merges       [][2]string    // in rank order
-	strictMerges bool           // a merge with a missing part is an error (else skipped)
+	vocab        map[string]int32 // model vocabulary, token string -> id
+	merges       [][2]string      // in rank order
+	strictMerges bool             // a merge with a missing part is an error (else skipped)
 	ignoreMerges bool
 	added        []AddedToken
 	normalize    func(string) string
@@ -19,13 +19,17 @@ type spec struct {
 	// Special tokens named by the configuration ("" if not given) and ids
 	// given directly (GGUF metadata; -1 if not given).
 	bosName, eosName, padName, maskName string
-	bosID, eosID, padID, maskID         int
+	bosID, eosID, padID, maskID         int32
 
 	chatTemplate string
 }
 
+// maxVocab bounds the ids a tokenizer file may give (2^21, more than ten times the largest
+// vocabulary in use), so that every table indexed by id stays small and ids fit int32.
+const maxVocab = 1 << 21
+
 func build(sp *spec) (*Tokenizer, error) {
-	size := 0
+	size := int32(0)
 	for tok, id := range sp.vocab {
 		if id < 0 {
 			return nil, fmt.Errorf("tokenizer: negative id %d for token %q", id, tok)
@@ -38,7 +42,6 @@ func build(sp *spec) (*Tokenizer, error) {
 		}
 		size = max(size, a.ID+1)
 	}
-	const maxVocab = 1 << 21
 	if size > maxVocab {
 		return nil, fmt.Errorf("tokenizer: vocabulary of %d ids is too large", size)
 	}
@@ -47,7 +50,7 @@ func build(sp *spec) (*Tokenizer, error) {
 		steps:        sp.steps,
 		pieces:       make([]string, size),
 		special:      make([]bool, size),
-		idOf:         make(map[string]int, len(sp.vocab)+len(sp.added)),
+		idOf:         make(map[string]int32, len(sp.vocab)+len(sp.added)),
 		chatTemplate: sp.chatTemplate,
 	}
 	m := &t.model
@@ -57,7 +60,7 @@ func build(sp *spec) (*Tokenizer, error) {
 		t.pieces[id] = tok
 		t.idOf[tok] = id
 		if raw, ok := byteLevelDecode(tok); ok {
-			m.rawToID[string(raw)] = int32(id)
+			m.rawToID[string(raw)] = id
 		}
 	}
 	// Added tokens win over model tokens with the same id or text, as in
@@ -122,13 +125,13 @@ func build(sp *spec) (*Tokenizer, error) {
 // the tokenizer has no such token. All are looked up by their text in the
 // tokenizer files (or taken from GGUF metadata), never assumed.
 type SpecialTokens struct {
-	BOS       int // beginning of text (<|startoftext|>); never added automatically
-	EOS       int // end of sequence as configured (eos_token; <|endoftext|> for LLaDA2)
-	Pad       int // padding (pad_token)
-	Mask      int // the diffusion mask token (<|mask|>)
-	RoleEnd   int // end of a chat turn (<|role_end|>)
-	RoleOpen  int // <role>
-	RoleClose int // </role>
+	BOS       int32 // beginning of text (<|startoftext|>); never added automatically
+	EOS       int32 // end of sequence as configured (eos_token; <|endoftext|> for LLaDA2)
+	Pad       int32 // padding (pad_token)
+	Mask      int32 // the diffusion mask token (<|mask|>)
+	RoleEnd   int32 // end of a chat turn (<|role_end|>)
+	RoleOpen  int32 // <role>
+	RoleClose int32 // </role>
 }
 
 // Specials returns the special token ids.
@@ -138,7 +141,7 @@ func (t *Tokenizer) resolveSpecials(sp *spec) (SpecialTokens, error) {
 	var errs []error
 	// A token the configuration names (or an id it gives) must exist: dropping it would
 	// leave the model without, say, its end-of-text token and fail far from the cause.
-	find := func(role, name string, id int, fallback string) int {
+	find := func(role, name string, id int32, fallback string) int32 {
 		if name != "" {
 			if v, ok := t.idOf[name]; ok {
 				return v
@@ -147,7 +150,7 @@ func (t *Tokenizer) resolveSpecials(sp *spec) (SpecialTokens, error) {
 			return -1
 		}
 		if id >= 0 {
-			if id < len(t.pieces) {
+			if int(id) < len(t.pieces) {
 				return id
 			}
 			errs = append(errs, fmt.Errorf("%s id %d is outside the vocabulary of %d", role, id, len(t.pieces)))
@@ -173,7 +176,7 @@ func (t *Tokenizer) resolveSpecials(sp *spec) (SpecialTokens, error) {
 	// ends or pads text would make every decoded sequence ambiguous.
 	for _, o := range []struct {
 		role string
-		id   int
+		id   int32
 	}{{"bos_token", s.BOS}, {"eos_token", s.EOS}, {"pad_token", s.Pad}, {"<|role_end|>", s.RoleEnd}} {
 		if s.Mask >= 0 && o.id == s.Mask {
 			errs = append(errs, fmt.Errorf("mask_token and %s are the same token %d", o.role, s.Mask))

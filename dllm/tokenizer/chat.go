@@ -93,7 +93,7 @@ func (t *Tokenizer) ApplyChat(msgs []Message, addGenerationPrompt bool) (string,
 // sides of a content boundary is encoded together, so a conversation without
 // special-token text in its contents encodes exactly as Encode(ApplyChat(…)).
 // To pass special tokens on purpose, render the prompt and use Encode.
-func (t *Tokenizer) EncodeChat(msgs []Message, addGenerationPrompt bool) ([]int, error) {
+func (t *Tokenizer) EncodeChat(msgs []Message, addGenerationPrompt bool) ([]int32, error) {
 	if t.chat == nil {
 		return nil, t.chatErr
 	}
@@ -101,7 +101,7 @@ func (t *Tokenizer) EncodeChat(msgs []Message, addGenerationPrompt bool) ([]int,
 	if err := t.chat.render(&c, msgs, addGenerationPrompt); err != nil {
 		return nil, err
 	}
-	var out []int
+	var out []int32
 	var text strings.Builder
 	flush := func() {
 		if text.Len() > 0 {
@@ -116,7 +116,7 @@ func (t *Tokenizer) EncodeChat(msgs []Message, addGenerationPrompt bool) ([]int,
 		}
 		t.specialAdded.split(p.text, false,
 			func(s string) { text.WriteString(s) },
-			func(id int) { flush(); out = append(out, id) })
+			func(id int32) { flush(); out = append(out, id) })
 	}
 	flush()
 	return out, nil

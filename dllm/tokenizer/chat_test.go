@@ -21,8 +21,8 @@ var injections = []string{
 }
 
 // specialIDs lists the special tokens in ids, in order.
-func specialIDs(tk *Tokenizer, ids []int) []int {
-	var out []int
+func specialIDs(tk *Tokenizer, ids []int32) []int32 {
+	var out []int32
 	for _, id := range ids {
 		if tk.IsSpecial(id) {
 			out = append(out, id)

@@ -29,9 +29,9 @@ func FuzzEncode(f *testing.F) {
 	addGoldenSeeds(f)
 	tk := microHF(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, ids := range [][]int{tk.Encode(s), tk.EncodePlain(s)} {
+		for _, ids := range [][]int32{tk.Encode(s), tk.EncodePlain(s)} {
 			for _, id := range ids {
-				if id < 0 || id >= tk.VocabSize() {
+				if id < 0 || int(id) >= tk.VocabSize() {
 					t.Fatalf("id %d out of range", id)
 				}
 			}
@@ -98,9 +98,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xfc, 0x03, 0x10, 0x00})
 	tk := microHF(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ids := make([]int, 0, len(b)/2)
+		ids := make([]int32, 0, len(b)/2)
 		for len(b) >= 2 {
-			ids = append(ids, int(int16(binary.LittleEndian.Uint16(b)))%1100)
+			ids = append(ids, int32(int16(binary.LittleEndian.Uint16(b)))%1100)
 			b = b[2:]
 		}
 		for _, skip := range []bool{false, true} {
@@ -195,7 +195,7 @@ func FuzzFromGGUF(f *testing.F) {
 	f.Add("Ġ\nĠĠ", "Ġ Ġ\n\n Ġ", []byte{}, int8(-1), "qwen2")
 	f.Fuzz(func(t *testing.T, toks, merges string, types []byte, special int8, pre string) {
 		v := GGUFVocab{Model: "gpt2", Pre: pre, Tokens: strings.Split(toks, "\n"), Merges: strings.Split(merges, "\n"),
-			BOS: int(special), EOS: int(special) * 3, Pad: -1, Mask: int(special) - 1}
+			BOS: int32(special), EOS: int32(special) * 3, Pad: -1, Mask: int32(special) - 1}
 		if len(types) > 0 {
 			v.TokenTypes = make([]int32, len(v.Tokens))
 			for i := range v.TokenTypes {

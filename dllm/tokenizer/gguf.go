@@ -13,10 +13,10 @@ type GGUFVocab struct {
 	Tokens       []string // tokenizer.ggml.tokens; index = id
 	TokenTypes   []int32  // tokenizer.ggml.token_type (1 normal, 3 control, 4 user-defined, ...); may be nil
 	Merges       []string // tokenizer.ggml.merges, "left right" in rank order
-	BOS          int      // tokenizer.ggml.bos_token_id, -1 if absent
-	EOS          int      // tokenizer.ggml.eos_token_id, -1 if absent
-	Pad          int      // tokenizer.ggml.padding_token_id, -1 if absent
-	Mask         int      // tokenizer.ggml.mask_token_id, -1 if absent
+	BOS          int32    // tokenizer.ggml.bos_token_id, -1 if absent
+	EOS          int32    // tokenizer.ggml.eos_token_id, -1 if absent
+	Pad          int32    // tokenizer.ggml.padding_token_id, -1 if absent
+	Mask         int32    // tokenizer.ggml.mask_token_id, -1 if absent
 	ChatTemplate string   // tokenizer.chat_template, "" if absent
 }
 
@@ -48,7 +48,7 @@ func VocabFromGGUF(md GGUFMetadata) (GGUFVocab, error) {
 			v.TokenTypes[i] = int32(t)
 		}
 	}
-	for key, dst := range map[string]*int{
+	for key, dst := range map[string]*int32{
 		"tokenizer.ggml.bos_token_id":     &v.BOS,
 		"tokenizer.ggml.eos_token_id":     &v.EOS,
 		"tokenizer.ggml.padding_token_id": &v.Pad,
@@ -64,7 +64,7 @@ func VocabFromGGUF(md GGUFMetadata) (GGUFVocab, error) {
 		if id >= uint64(len(v.Tokens)) {
 			return v, fmt.Errorf("tokenizer: GGUF %s = %d is outside the vocabulary of %d tokens", key, id, len(v.Tokens))
 		}
-		*dst = int(id)
+		*dst = int32(id) // below len(v.Tokens), which FromGGUF bounds by maxVocab
 	}
 	v.ChatTemplate, _ = md.String("tokenizer.chat_template")
 	return v, nil
@@ -109,11 +109,14 @@ func FromGGUF(meta GGUFVocab) (*Tokenizer, error) {
 	if len(meta.Tokens) == 0 {
 		return nil, fmt.Errorf("tokenizer: GGUF metadata has no tokens")
 	}
+	if len(meta.Tokens) > maxVocab {
+		return nil, fmt.Errorf("tokenizer: vocabulary of %d ids is too large", len(meta.Tokens))
+	}
 	if meta.TokenTypes != nil && len(meta.TokenTypes) != len(meta.Tokens) {
 		return nil, fmt.Errorf("tokenizer: GGUF has %d tokens but %d token types", len(meta.Tokens), len(meta.TokenTypes))
 	}
 	sp := &spec{
-		vocab:        make(map[string]int, len(meta.Tokens)),
+		vocab:        make(map[string]int32, len(meta.Tokens)),
 		steps:        []preStep{{rule: &rule}},
 		bosID:        meta.BOS,
 		eosID:        meta.EOS,
@@ -121,7 +124,8 @@ func FromGGUF(meta GGUFVocab) (*Tokenizer, error) {
 		maskID:       meta.Mask,
 		chatTemplate: meta.ChatTemplate,
 	}
-	for id, tok := range meta.Tokens {
+	for i, tok := range meta.Tokens {
+		id := int32(i)
 		typ := int32(1)
 		if meta.TokenTypes != nil {
 			typ = meta.TokenTypes[id]

@@ -14,7 +14,7 @@ const microDir = "../../testdata/llada2-micro"
 type goldenCase struct {
 	Name               string   `json:"name"`
 	Text               string   `json:"text"`
-	IDs                []int    `json:"ids"`
+	IDs                []int32  `json:"ids"`
 	Tokens             []string `json:"tokens"`
 	Decoded            string   `json:"decoded"`
 	DecodedSkipSpecial string   `json:"decoded_skip_special"`
@@ -26,7 +26,7 @@ type chatCase struct {
 	Messages            []Message `json:"messages"`
 	AddGenerationPrompt bool      `json:"add_generation_prompt"`
 	Text                string    `json:"text"`
-	IDs                 []int     `json:"ids"`
+	IDs                 []int32   `json:"ids"`
 	Tokens              []string  `json:"tokens"`
 }
 
@@ -164,7 +164,7 @@ func TestSpecials(t *testing.T) {
 		if tk.VocabSize() != 1024 {
 			t.Errorf("%s: VocabSize() = %d", src, tk.VocabSize())
 		}
-		for _, id := range []int{1018, 1019, 1020, 1021, 1022, 1023} {
+		for _, id := range []int32{1018, 1019, 1020, 1021, 1022, 1023} {
 			if !tk.IsSpecial(id) {
 				t.Errorf("%s: %d not special", src, id)
 			}
@@ -172,9 +172,9 @@ func TestSpecials(t *testing.T) {
 	}
 }
 
-func nonNil(s []int) []int {
+func nonNil(s []int32) []int32 {
 	if s == nil {
-		return []int{}
+		return []int32{}
 	}
 	return s
 }

@@ -95,7 +95,7 @@ func fromJSON(tokenizerJSON, config []byte, template string) (*Tokenizer, error)
 
 type hfFile struct {
 	AddedTokens []struct {
-		ID         int    `json:"id"`
+		ID         int32  `json:"id"` // a larger number is a decoding error
 		Content    string `json:"content"`
 		SingleWord bool   `json:"single_word"`
 		LStrip     bool   `json:"lstrip"`
@@ -110,15 +110,15 @@ type hfFile struct {
 }
 
 type hfModel struct {
-	Type                    string         `json:"type"`
-	Dropout                 *float64       `json:"dropout"`
-	UnkToken                *string        `json:"unk_token"`
-	ContinuingSubwordPrefix *string        `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string        `json:"end_of_word_suffix"`
-	ByteFallback            bool           `json:"byte_fallback"`
-	IgnoreMerges            bool           `json:"ignore_merges"`
-	Vocab                   map[string]int `json:"vocab"`
-	Merges                  []hfMerge      `json:"merges"`
+	Type                    string           `json:"type"`
+	Dropout                 *float64         `json:"dropout"`
+	UnkToken                *string          `json:"unk_token"`
+	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
+	ByteFallback            bool             `json:"byte_fallback"`
+	IgnoreMerges            bool             `json:"ignore_merges"`
+	Vocab                   map[string]int32 `json:"vocab"`
+	Merges                  []hfMerge        `json:"merges"`
 }
 
 func (m *hfModel) fill(sp *spec) error {

@@ -10,10 +10,10 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dllm-go/dllm/dllm/internal/cputime"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -62,9 +62,9 @@ func qwen3(t testing.TB) *Tokenizer {
 }
 
 type oracleDoc struct {
-	Kind string `json:"kind"`
-	Text string `json:"text"`
-	IDs  []int  `json:"ids"`
+	Kind string  `json:"kind"`
+	Text string  `json:"text"`
+	IDs  []int32 `json:"ids"`
 }
 
 func readOracle(t testing.TB, path string) []oracleDoc {
@@ -190,7 +190,7 @@ func BenchmarkEncode(b *testing.B) {
 	text := benchText(b)
 	tk.Encode(text)
 	b.SetBytes(int64(len(text)))
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	n := 0
 	for b.Loop() {
 		tk.Encode(text)
@@ -199,19 +199,9 @@ func BenchmarkEncode(b *testing.B) {
 	reportCPU(b, cpu, n*len(text))
 }
 
-// cpuTime returns the process's user+system CPU time: on a shared machine
-// CPU-time throughput is steadier than wall-clock throughput.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU reports MB (10^6 bytes) per CPU-second since start.
 func reportCPU(b *testing.B, start time.Duration, bytes int) {
-	if d := cpuTime() - start; d > 0 && start > 0 {
+	if d := cputime.Process() - start; d > 0 && start > 0 {
 		b.ReportMetric(float64(bytes)/1e6/d.Seconds(), "cpu-MB/s")
 	}
 }
@@ -226,7 +216,7 @@ func BenchmarkEncodeParagraphs(b *testing.B) {
 		tk.Encode(p)
 	}
 	b.SetBytes(int64(len(text)))
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	n := 0
 	for b.Loop() {
 		for _, p := range paras {

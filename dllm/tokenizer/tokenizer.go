@@ -25,7 +25,7 @@ type Tokenizer struct {
 	pieceBytes   []byte   // concatenated decoded bytes of every id
 	pieceOff     []uint32 // id -> offset into pieceBytes; len = vocab size + 1
 	special      []bool   // id -> special added token
-	idOf         map[string]int
+	idOf         map[string]int32
 
 	specials     SpecialTokens
 	chatTemplate string
@@ -47,8 +47,8 @@ func (t *Tokenizer) VocabSize() int { return len(t.pieces) }
 // Token returns the token string of id as written in the vocabulary (in the
 // byte-level alphabet for model tokens, e.g. "Ġthe"), or false if id is out
 // of range or unused.
-func (t *Tokenizer) Token(id int) (string, bool) {
-	if id < 0 || id >= len(t.pieces) || t.pieces[id] == "" {
+func (t *Tokenizer) Token(id int32) (string, bool) {
+	if id < 0 || int(id) >= len(t.pieces) || t.pieces[id] == "" {
 		return "", false
 	}
 	return t.pieces[id], true
@@ -56,15 +56,15 @@ func (t *Tokenizer) Token(id int) (string, bool) {
 
 // ID returns the id of a token string as written in the vocabulary (added
 // tokens by their content, model tokens in the byte-level alphabet).
-func (t *Tokenizer) ID(token string) (int, bool) {
+func (t *Tokenizer) ID(token string) (int32, bool) {
 	id, ok := t.idOf[token]
 	return id, ok
 }
 
 // PieceBytes returns the raw bytes that id stands for in decoded text (the
 // byte-level alphabet undone). The returned slice must not be modified.
-func (t *Tokenizer) PieceBytes(id int) []byte {
-	if id < 0 || id >= len(t.pieces) {
+func (t *Tokenizer) PieceBytes(id int32) []byte {
+	if id < 0 || int(id) >= len(t.pieces) {
 		return nil
 	}
 	return t.pieceBytes[t.pieceOff[id]:t.pieceOff[id+1]:t.pieceOff[id+1]]
@@ -72,8 +72,8 @@ func (t *Tokenizer) PieceBytes(id int) []byte {
 
 // IsSpecial reports whether id is a special added token (dropped by
 // DecodeSkipSpecial).
-func (t *Tokenizer) IsSpecial(id int) bool {
-	return id >= 0 && id < len(t.special) && t.special[id]
+func (t *Tokenizer) IsSpecial(id int32) bool {
+	return id >= 0 && int(id) < len(t.special) && t.special[id]
 }
 
 // AddedTokens returns a copy of the added tokens.
@@ -84,7 +84,7 @@ func (t *Tokenizer) AddedTokens() []AddedToken {
 // Encode returns the ids of text. Added tokens, special ones included, are
 // recognised in the text (like Hugging Face's encode with default options);
 // no BOS or EOS is added. Use EncodePlain for untrusted text.
-func (t *Tokenizer) Encode(text string) []int {
+func (t *Tokenizer) Encode(text string) []int32 {
 	return t.encode(text, false)
 }
 
@@ -92,13 +92,13 @@ func (t *Tokenizer) Encode(text string) []int {
 // "<|endoftext|>" in user input becomes ordinary tokens rather than the EOS
 // id (Hugging Face's encode_special_tokens). Non-special added tokens are
 // still recognised.
-func (t *Tokenizer) EncodePlain(text string) []int {
+func (t *Tokenizer) EncodePlain(text string) []int32 {
 	return t.encode(text, true)
 }
 
-func (t *Tokenizer) encode(text string, plain bool) []int {
-	out := make([]int, 0, len(text)/3+1)
-	tok := func(id int) { out = append(out, id) }
+func (t *Tokenizer) encode(text string, plain bool) []int32 {
+	out := make([]int32, 0, len(text)/3+1)
+	tok := func(id int32) { out = append(out, id) }
 	word := func(w string) { out = t.model.encodeWord(w, out) }
 	normText := func(s string) {
 		if t.normalize != nil {
@@ -162,7 +162,7 @@ func (t *Tokenizer) PreTokenize(text string) []string {
 
 // Tokens returns the token strings of ids (as Token does); unknown ids give
 // "".
-func (t *Tokenizer) Tokens(ids []int) []string {
+func (t *Tokenizer) Tokens(ids []int32) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i], _ = t.Token(id)
@@ -173,18 +173,18 @@ func (t *Tokenizer) Tokens(ids []int) []string {
 // Decode returns the text of ids, special tokens included. Ids out of range
 // are ignored; bytes that do not form valid UTF-8 become U+FFFD (one per
 // maximal invalid sequence, like Hugging Face's decoder).
-func (t *Tokenizer) Decode(ids []int) string {
+func (t *Tokenizer) Decode(ids []int32) string {
 	return string(appendLossy(nil, t.DecodeBytes(ids, false)))
 }
 
 // DecodeSkipSpecial is Decode without special tokens.
-func (t *Tokenizer) DecodeSkipSpecial(ids []int) string {
+func (t *Tokenizer) DecodeSkipSpecial(ids []int32) string {
 	return string(appendLossy(nil, t.DecodeBytes(ids, true)))
 }
 
 // DecodeBytes returns the raw bytes of ids, which need not be valid UTF-8
 // (a character may be split across tokens).
-func (t *Tokenizer) DecodeBytes(ids []int, skipSpecial bool) []byte {
+func (t *Tokenizer) DecodeBytes(ids []int32, skipSpecial bool) []byte {
 	var out []byte
 	for _, id := range ids {
 		if skipSpecial && t.IsSpecial(id) {
@@ -213,7 +213,7 @@ func (t *Tokenizer) NewStreamDecoder(skipSpecial bool) *StreamDecoder {
 }
 
 // Add feeds one id and returns the text that became complete (possibly "").
-func (d *StreamDecoder) Add(id int) string {
+func (d *StreamDecoder) Add(id int32) string {
 	if d.skipSpecial && d.t.IsSpecial(id) {
 		return ""
 	}

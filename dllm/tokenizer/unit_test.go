@@ -20,7 +20,7 @@ func TestAddedTokensOracle(t *testing.T) {
 		Tokenizer json.RawMessage
 		Cases     []struct {
 			Text               string
-			IDs                []int
+			IDs                []int32
 			Decoded            string
 			DecodedSkipSpecial string `json:"decoded_skip_special"`
 		}
@@ -82,9 +82,9 @@ func TestIncompleteTail(t *testing.T) {
 func TestStreamDecoderHoldsPartialCharacters(t *testing.T) {
 	tk := microHF(t)
 	text := "a😀b€"
-	var ids []int
+	var ids []int32
 	for i := 0; i < len(text); i++ { // one id per byte
-		ids = append(ids, int(tk.model.byteID[text[i]]))
+		ids = append(ids, tk.model.byteID[text[i]])
 	}
 	d := tk.NewStreamDecoder(false)
 	var outs []string
@@ -125,7 +125,7 @@ func TestEncodePlain(t *testing.T) {
 	}
 }
 
-func contains(ids []int, id int) bool {
+func contains(ids []int32, id int32) bool {
 	for _, x := range ids {
 		if x == id {
 			return true
@@ -146,7 +146,7 @@ func TestLookups(t *testing.T) {
 		t.Fatal("Token(huge) ok")
 	}
 	id, ok := tk.ID("Ġthe")
-	if !ok || tk.Decode([]int{id}) != " the" || string(tk.PieceBytes(id)) != " the" {
+	if !ok || tk.Decode([]int32{id}) != " the" || string(tk.PieceBytes(id)) != " the" {
 		t.Fatalf("ID(Ġthe) = %d %v", id, ok)
 	}
 	if id, ok := tk.ID("</role>"); !ok || id != 1023 {
@@ -252,7 +252,7 @@ func TestGGUFErrors(t *testing.T) {
 		"empty":    func(v *GGUFVocab) { v.Tokens, v.TokenTypes = nil, nil },
 		"eos=mask": func(v *GGUFVocab) { v.EOS = v.Mask },
 		"pad=mask": func(v *GGUFVocab) { v.Pad = v.Mask },
-		"mask id":  func(v *GGUFVocab) { v.Mask = len(v.Tokens) },
+		"mask id":  func(v *GGUFVocab) { v.Mask = int32(len(v.Tokens)) },
 	} {
 		v := base
 		mod(&v)
@@ -277,6 +277,10 @@ func TestLoadErrors(t *testing.T) {
 		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Whitespace"}}`,
 		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"},"decoder":{"type":"WordPiece"}}`,
 		`{"model":{"type":"BPE","vocab":{"a":-1},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"}}`,
+		// ids are int32: one past it must not wrap to a small valid id
+		`{"model":{"type":"BPE","vocab":{"a":4294967296},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"},"added_tokens":[{"id":2147483648,"content":"x"}]}`,
+		`{"model":{"type":"BPE","vocab":{"a":2097152},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"}}`,
 	} {
 		if _, err := FromJSON([]byte(bad), nil); err == nil {
 			t.Errorf("FromJSON(%s) succeeded", bad)
@@ -289,7 +293,7 @@ func TestLoadErrors(t *testing.T) {
 func TestConcurrentEncode(t *testing.T) {
 	tk := microHF(t)
 	texts := make([]string, 64)
-	want := make([][]int, len(texts))
+	want := make([][]int32, len(texts))
 	for i := range texts {
 		texts[i] = fmt.Sprintf("Goroutine %d says: the quick brown fox %d jumps over <|mask|> lazy dogs %x.", i, i*i, i*7919)
 		want[i] = tk.Encode(texts[i])
@@ -341,17 +345,17 @@ func TestByteLevelPrefixSpace(t *testing.T) {
 	type tc struct {
 		text      string
 		pretokens []string
-		ids       []int
+		ids       []int32
 	}
 	alone := []tc{
-		{"hello world", []string{"Ġhello", "Ġworld"}, []int{490, 288, 78, 424, 319}},
-		{" hi  there\n", []string{"Ġhi", "Ġ", "Ġthere", "Ċ"}, []int{321, 72, 220, 845, 198}},
-		{"x<|mask|>y", []string{"Ġx", "<|", "mask", "|>", "y"}, []int{823, 1020, 372}},
+		{"hello world", []string{"Ġhello", "Ġworld"}, []int32{490, 288, 78, 424, 319}},
+		{" hi  there\n", []string{"Ġhi", "Ġ", "Ġthere", "Ċ"}, []int32{321, 72, 220, 845, 198}},
+		{"x<|mask|>y", []string{"Ġx", "<|", "mask", "|>", "y"}, []int32{823, 1020, 372}},
 	}
 	inSeq := []tc{
-		{"hello world", []string{"Ġhello", "Ġworld"}, []int{490, 288, 78, 424, 319}},
-		{" hi  there\n", []string{"Ġhi", "Ġ", "Ġthere", "ĠĊ"}, []int{321, 72, 220, 845, 220, 198}},
-		{"x<|mask|>y", []string{"Ġx", "Ġ<|", "Ġmask", "Ġ|>", "Ġy"}, []int{823, 1020, 372}},
+		{"hello world", []string{"Ġhello", "Ġworld"}, []int32{490, 288, 78, 424, 319}},
+		{" hi  there\n", []string{"Ġhi", "Ġ", "Ġthere", "ĠĊ"}, []int32{321, 72, 220, 845, 220, 198}},
+		{"x<|mask|>y", []string{"Ġx", "Ġ<|", "Ġmask", "Ġ|>", "Ġy"}, []int32{823, 1020, 372}},
 	}
 	for name, c := range map[string]struct {
 		pre   json.RawMessage
@@ -394,13 +398,13 @@ func TestIgnoreMergesAndStringMerges(t *testing.T) {
 		}
 		return tk
 	}
-	if got := mk(false).Encode("abc"); !reflect.DeepEqual(got, []int{0, 3}) {
+	if got := mk(false).Encode("abc"); !reflect.DeepEqual(got, []int32{0, 3}) {
 		t.Errorf("without ignore_merges: %v, want [0 3]", got)
 	}
-	if got := mk(true).Encode("abc"); !reflect.DeepEqual(got, []int{4}) {
+	if got := mk(true).Encode("abc"); !reflect.DeepEqual(got, []int32{4}) {
 		t.Errorf("with ignore_merges: %v, want [4]", got)
 	}
-	if got := mk(true).Encode("abab c"); !reflect.DeepEqual(got, []int{6, 6, 5, 2}) {
+	if got := mk(true).Encode("abab c"); !reflect.DeepEqual(got, []int32{6, 6, 5, 2}) {
 		t.Errorf("abab c: %v", got)
 	}
 }

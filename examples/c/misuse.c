@@ -2,7 +2,8 @@
  * Misuse test of the C ABI: NULL handles and strings, invalid UTF-8, options out of
  * range, callbacks that stop, cancel or re-enter, a session used after its model was
  * freed, many sessions on one model in parallel threads, and finally a panic inside
- * the library (which poisons it). Hostile files too: a FIFO as the model or as its
+ * the library (which poisons it; only a library built with -tags dllmtest has the
+ * function that panics, so against another that part is skipped). Hostile files too: a FIFO as the model or as its
  * config.json (an error, not a hang), a malformed config (FORMAT, and the library stays
  * healthy), a weights file truncated after loading (IO at the next call, not SIGBUS).
  * Every misuse must return a status and a message, never crash; run it under
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "dllm.h"
+#include "dllm_test.h"
 
 static int passed, failed;
 
@@ -72,6 +74,10 @@ static void test_no_model(void) {
 	EXPECT(strcmp(dllm_status_string(DLLM_STATUS_INTERNAL), "INTERNAL") == 0);
 	EXPECT(strcmp(dllm_status_string(-1), "UNKNOWN") == 0);
 	EXPECT(strcmp(dllm_status_string(1000), "UNKNOWN") == 0);
+	EXPECT(strcmp(dllm_stop_reason_string(DLLM_STOP_LENGTH), "gen_length") == 0);
+	EXPECT(strcmp(dllm_stop_reason_string(DLLM_STOP_CANCELLED), "cancelled") == 0);
+	EXPECT(strcmp(dllm_stop_reason_string(-1), "unknown") == 0);
+	EXPECT(strcmp(dllm_stop_reason_string(DLLM_STOP_CANCELLED + 1), "unknown") == 0);
 
 	/* Freeing NULL is a no-op. */
 	dllm_free(NULL);
@@ -279,8 +285,17 @@ static void test_arguments(dllm_session *s, const dllm_model_info *info) {
 	free(long_ids);
 	p = small_params();
 
+	/* Roles are the chat template's: it names an unknown one, and "tool" is known but
+	 * needs a template with tool turns, which this model's lacks. */
+	char msg[256];
 	dllm_message msgs[2] = {{"user", "hi"}, {"wizard", "abracadabra"}};
 	EXPECT_STATUS(dllm_session_generate_chat(s, msgs, 2, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT(dllm_session_errmsg(s, msg, sizeof msg) == DLLM_STATUS_OK &&
+	       strstr(msg, "unknown role") != NULL);
+	msgs[1].role = "tool";
+	EXPECT_STATUS(dllm_session_generate_chat(s, msgs, 2, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
+	EXPECT(dllm_session_errmsg(s, msg, sizeof msg) == DLLM_STATUS_OK &&
+	       strstr(msg, "no tool (OBSERVATION) turns") != NULL);
 	EXPECT_STATUS(dllm_session_generate_chat(s, msgs, 0, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
 	EXPECT_STATUS(dllm_session_generate_chat(s, NULL, 1, &p, &r), DLLM_STATUS_INVALID_ARGUMENT);
 	msgs[1].role = NULL;
@@ -349,7 +364,8 @@ static void test_callbacks(dllm_session *s) {
 	p.on_step = stopping_step;
 	p.step_user_data = &st;
 	EXPECT_STATUS(dllm_session_generate(s, "hello", &p, &r), DLLM_STATUS_STOPPED);
-	EXPECT(r != NULL && strcmp(r->stop_reason, "stopped") == 0 && st.calls == 2);
+	EXPECT(r != NULL && r->stop == DLLM_STOP_CALLBACK && strcmp(r->stop_reason, "stopped") == 0 &&
+	       st.calls == 2);
 	EXPECT(r != NULL && r->stats.forwards <= 3);
 	dllm_result_free(r);
 	r = NULL;
@@ -374,7 +390,7 @@ static void test_callbacks(dllm_session *s) {
 	p.on_step = stopping_step;
 	p.step_user_data = &cancel;
 	EXPECT_STATUS(dllm_session_generate(s, "hello", &p, &r), DLLM_STATUS_CANCELLED);
-	EXPECT(r != NULL && strcmp(r->stop_reason, "cancelled") == 0);
+	EXPECT(r != NULL && r->stop == DLLM_STOP_CANCELLED && strcmp(r->stop_reason, "cancelled") == 0);
 	dllm_result_free(r);
 	r = NULL;
 	/* Cancelling an idle session is fine. */
@@ -706,6 +722,11 @@ int main(int argc, char **argv) {
 	test_hostile_files(path);
 
 	/* Last: a panic inside the library poisons it. */
+	if (dllm_test_panic == NULL) {
+		printf("misuse: library built without -tags dllmtest: poisoning not tested\n");
+		printf("misuse: %d passed, %d failed\n", passed, failed);
+		return failed != 0;
+	}
 	EXPECT_STATUS(dllm_test_panic(), DLLM_STATUS_INTERNAL);
 	char msg[256];
 	EXPECT(dllm_last_errmsg(msg, sizeof msg) == DLLM_STATUS_INTERNAL);

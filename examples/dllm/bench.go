@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tools"
 )
 
 func runBench(args []string, std stdio) error {
@@ -80,8 +80,8 @@ implementation are printed with the figures.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := dllm.BenchOptions{
-		Threads: *threads, Reps: *reps, Warmup: *warmup, BlockLength: *block, Prefill: lengths, GenTokens: genTokens,
+	opts := tools.BenchOptions{
+		Reps: *reps, Warmup: *warmup, BlockLength: *block, Prefill: lengths, GenTokens: genTokens,
 	}
 	if *warmup == 0 {
 		opts.Warmup = -1
@@ -89,7 +89,7 @@ implementation are printed with the figures.
 	if !*quiet {
 		opts.Log = func(s string) { fmt.Fprintln(std.err, "bench:", s) }
 	}
-	r, err := m.Bench(ctx, opts)
+	r, err := tools.Bench(ctx, m, opts)
 	if err != nil {
 		return err
 	}
@@ -102,13 +102,13 @@ implementation are printed with the figures.
 	return nil
 }
 
-func printBench(out io.Writer, r *dllm.BenchResult) {
+func printBench(out io.Writer, r *tools.BenchResult) {
 	fmt.Fprintf(out, "model    %s (%s, %s, %s)\n", r.Model, r.Format, r.WeightType, humanBytes(r.FileBytes))
 	fmt.Fprintf(out, "shape    %d layers, hidden %d, %d experts, vocab %d\n", r.Layers, r.Hidden, r.Experts, r.Vocab)
 	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s; %s\n\n", r.CPU, r.Cores, r.Threads, r.Kernels, r.Go)
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measurement\ttokens\treps\tmin ms\tmedian ms\ttok/s (median)\ttok/s (best)\t")
-	row := func(name string, t dllm.BenchTiming) {
+	row := func(name string, t tools.BenchTiming) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, t.Tokens, t.Reps, 1e3*t.MinSec, 1e3*t.MedianSec, t.TokPerSec, t.BestPerSec)
 	}
 	row("block forward (all rows)", r.BlockForward)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -84,10 +85,18 @@ func (g *genFlags) register(fs *commandFlags) {
 	fs.Float64Var(&g.topP, "top-p", 1, "nucleus filter when sampling, in (0,1] (1 = off)")
 	fs.Uint64Var(&g.seed, "seed", 0, "sampling seed")
 	fs.BoolVar(&g.eosEarlyStop, "eos-early-stop", false, "stop as soon as the end of text is final")
-	fs.BoolVar(&g.roleEndStop, "stop-on-role-end", d.StopOnRoleEnd, "end the output at <|role_end|> too (the reference stops at <|endoftext|> only)")
+	fs.BoolVar(&g.roleEndStop, "stop-on-role-end", !d.IgnoreRoleEnd, "end the output at <|role_end|> too (the reference stops at <|endoftext|> only)")
 	fs.BoolVar(&g.noCache, "no-cache", false, "recompute the whole window every step (reference behaviour, slow)")
 	fs.IntVar(&g.threads, "threads", 0, "worker threads (0 = all cores)")
 	fs.BoolVar(&g.visual, "visual", false, "show the block denoising live in the terminal")
+}
+
+// zeroMistakes says what a count flag must be, for those that cannot be 0.
+var zeroMistakes = map[string]string{
+	"max-tokens":   "be positive",
+	"block-length": fmt.Sprintf("be in [1,%d]", dllm.MaxBlockLength),
+	"steps":        fmt.Sprintf("be in [1,%d]", dllm.MaxSteps),
+	"top-p":        "be in (0,1]",
 }
 
 // flagOfOption names the flag that sets each GenerateOptions field, so that the
@@ -113,16 +122,27 @@ func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
 	default:
 		return o, usagef("--preset must be default, quality or speed, got %q", g.preset)
 	}
+	var zero error
 	fs.Visit(func(f *pflag.Flag) {
+		// A flag's zero is literal, as in C; the library would take it for its default
+		// (-n 0 would generate 2048 tokens), so a zero count is a mistake here.
+		if msg, ok := zeroMistakes[f.Name]; ok && f.Value.String() == "0" && zero == nil {
+			zero = usagef("--%s must %s, got 0", f.Name, msg)
+		}
 		switch f.Name {
 		case "block-length":
 			o.BlockLength = g.blockLength
 		case "steps":
 			o.Steps = g.steps
 		case "threshold":
+			// The flag's 0 is literal (fill every position at once); the library's 0
+			// means its default, and this is exactly "any confidence" there.
 			o.Threshold = g.threshold
+			if o.Threshold == 0 {
+				o.Threshold = math.SmallestNonzeroFloat64
+			}
 		case "edit-threshold":
-			o.EditThreshold = g.editThreshold.v
+			o.Edit, o.EditThreshold = true, g.editThreshold.v
 		case "max-post-steps":
 			o.MaxPostSteps = g.maxPostSteps
 		case "max-tokens":
@@ -140,9 +160,12 @@ func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
 		case "no-cache":
 			o.NoCache = g.noCache
 		case "stop-on-role-end":
-			o.StopOnRoleEnd = g.roleEndStop
+			o.IgnoreRoleEnd = !g.roleEndStop
 		}
 	})
+	if zero != nil {
+		return o, zero
+	}
 	if g.threads < 0 {
 		return o, usagef("--threads must not be negative, got %d", g.threads)
 	}
@@ -317,7 +340,7 @@ func parseIDs(s string) ([]int32, error) {
 type generateJSON struct {
 	Tokens     []int32           `json:"tokens"`
 	Text       string            `json:"text"`
-	StopReason string            `json:"stop_reason"`
+	StopReason dllm.StopReason   `json:"stop_reason"`
 	Trace      []json.RawMessage `json:"trace"`
 	Stats      struct {
 		PromptTokens     int     `json:"prompt_tokens"`

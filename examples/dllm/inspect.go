@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tools"
 )
 
 func runInspect(args []string, std stdio) error {
@@ -30,24 +30,24 @@ func runInspect(args []string, std stdio) error {
 	if *model == "" {
 		return fs.required("-m PATH")
 	}
-	info, err := dllm.Inspect(*model)
+	info, err := tools.Inspect(*model)
 	if errors.Is(err, iofs.ErrNotExist) {
 		return noSuchModel(*model)
 	}
 	if err != nil {
 		return err
 	}
-	var bad []dllm.NonFiniteTensor
+	var bad []tools.NonFiniteTensor
 	if *check {
-		if bad, err = dllm.CheckWeights(*model); err != nil {
+		if bad, err = tools.CheckWeights(*model); err != nil {
 			return err
 		}
 	}
 	switch {
 	case *asJSON && *check:
 		err = encodeJSON(out, struct {
-			*dllm.CheckpointInfo
-			NonFinite []dllm.NonFiniteTensor `json:"non_finite"`
+			*tools.CheckpointInfo
+			NonFinite []tools.NonFiniteTensor `json:"non_finite"`
 		}{info, bad})
 	case *asJSON:
 		err = encodeJSON(out, info)
@@ -69,7 +69,7 @@ func encodeJSON(out io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printCheck(out io.Writer, tensors int, bad []dllm.NonFiniteTensor) error {
+func printCheck(out io.Writer, tensors int, bad []tools.NonFiniteTensor) error {
 	if len(bad) == 0 {
 		_, err := fmt.Fprintf(out, "\ncheck: all %d tensors finite\n", tensors)
 		return err
@@ -82,7 +82,7 @@ func printCheck(out io.Writer, tensors int, bad []dllm.NonFiniteTensor) error {
 	return w.Flush()
 }
 
-func printInspect(out io.Writer, path string, rep *dllm.CheckpointInfo) error {
+func printInspect(out io.Writer, path string, rep *tools.CheckpointInfo) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "path\t%s\n", path)
 	fmt.Fprintf(w, "format\t%s\n", rep.Format)

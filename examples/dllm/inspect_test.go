@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tools"
 )
 
 // TestInspectForms: `dllm inspect --json` lists the same canonical tensors and config for
@@ -92,9 +92,9 @@ func TestInspectCheck(t *testing.T) {
 		t.Fatalf("clean model, JSON: %v\n%s", err, out.String())
 	}
 
-	// The table of a model with bad tensors (CheckWeights itself is tested in package dllm).
+	// The table of a model with bad tensors (CheckWeights itself is tested in package tools).
 	out.Reset()
-	bad := []dllm.NonFiniteTensor{{Name: "lm_head.weight", Count: 3, First: 17}}
+	bad := []tools.NonFiniteTensor{{Name: "lm_head.weight", Count: 3, First: 17}}
 	if err := printCheck(&out, 130, bad); err != nil || !strings.Contains(out.String(), "lm_head.weight  3       17") {
 		t.Fatalf("table of non-finite tensors: %v\n%s", err, out.String())
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"math"
 
-	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tools"
 )
 
 // runLogits is `dllm logits`: float32 little-endian logits [tokens × vocab] of one forward
@@ -34,12 +34,16 @@ func runLogits(args []string, std stdio) error {
 	if err != nil {
 		return usagef("--tokens: %v", err)
 	}
+	attention, err := tools.ParseMask(*mask)
+	if err != nil {
+		return usagef("--mask: %v", err)
+	}
 	m, err := loadModel(*model, *threads)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	logits, err := m.Logits(tokens, *mask)
+	logits, err := tools.Logits(m, tokens, attention)
 	if err != nil {
 		return err
 	}
@@ -51,9 +55,9 @@ func runLogits(args []string, std stdio) error {
 }
 
 // writeFloats writes v as little-endian float32. On error the file at path is left as
-// it was (dllm.WriteFile): never removed, never half written.
+// it was (tools.WriteFile): never removed, never half written.
 func writeFloats(path string, v []float32) error {
-	return dllm.WriteFile(path, func(f io.Writer) error {
+	return tools.WriteFile(path, func(f io.Writer) error {
 		w := bufio.NewWriterSize(f, 1<<20)
 		var b [4]byte
 		for _, x := range v {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tools"
 )
 
 // runMkModel is `dllm mkmodel`: a synthetic LLaDA2 checkpoint with deterministic random
@@ -12,7 +12,7 @@ import (
 func runMkModel(args []string, std stdio) error {
 	fs := newCommandFlags("mkmodel", "dllm mkmodel -o OUT [--preset mini] [--layers N] [-t q8_0]", std.out)
 	out := fs.StringP("out", "o", "", "output: a .gguf file or a folder (safetensors) (required)")
-	var o dllm.SyntheticOptions
+	var o tools.SyntheticOptions
 	fs.StringVar(&o.Preset, "preset", "mini", "shape: mini (LLaDA2.0-mini sizes) or tiny (hidden 256, for smoke tests)")
 	fs.IntVar(&o.Layers, "layers", 0, "number of layers (0 = the preset's)")
 	fs.StringVarP(&o.Type, "type", "t", "q8_0", "weight type: f32, f16, bf16 or q8_0 (GGUF only)")
@@ -35,7 +35,7 @@ func runMkModel(args []string, std stdio) error {
 			o.Format = "gguf"
 		}
 	}
-	if err := dllm.WriteSyntheticModel(*out, o); err != nil {
+	if err := tools.WriteSyntheticModel(*out, o); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.err, "wrote %s (%s preset, %s)\n", *out, o.Preset, o.Type)

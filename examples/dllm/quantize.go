@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/tools"
 )
 
 func runQuantize(args []string, std stdio) error {
@@ -52,7 +52,7 @@ and the expert bias stay f32; matrices whose rows are not whole blocks fall back
 		tty = isTerminal(f)
 	}
 	bar := newProgressBar(std.err, tty, "quantize "+*typ)
-	sum, err := dllm.Quantize(ctx, *model, *out, dllm.QuantizeOptions{
+	sum, err := tools.Quantize(ctx, *model, *out, tools.QuantizeOptions{
 		Type: *typ, OutputType: *outType, Arch: *arch, Name: *name, Tokenizer: *tok, Threads: *threads,
 		Progress: bar.update,
 	})

@@ -47,7 +47,7 @@ func runTokenize(args []string, std stdio) error {
 	}
 	defer closeFn()
 
-	var ids []int
+	var ids []int32
 	switch {
 	case *chat:
 		var msgs []tokenizer.Message
@@ -68,9 +68,9 @@ func runTokenize(args []string, std stdio) error {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 		return enc.Encode(struct {
-			IDs    []int    `json:"ids"`
+			IDs    []int32  `json:"ids"`
 			Pieces []string `json:"pieces"`
-		}{nonNilInts(ids), nonNilStrings(pieces)})
+		}{nonNil(ids), nonNil(pieces)})
 	}
 	for i, id := range ids {
 		fmt.Fprintf(stdout, "%8d  %-24s %s\n", id, pieces[i], strconv.Quote(string(tk.PieceBytes(id))))
@@ -94,16 +94,10 @@ func openTokenizer(path string) (*tokenizer.Tokenizer, func(), error) {
 	return m.Tokenizer(), func() { m.Close() }, nil
 }
 
-func nonNilInts(s []int) []int {
+// nonNil makes an empty list print as [] rather than null in JSON.
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []int{}
-	}
-	return s
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -65,11 +65,7 @@ func (v *liveView) render() string {
 
 // text decodes ids without special tokens (the end-of-text padding of a block).
 func (v *liveView) text(ids []int32) string {
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return v.m.Tokenizer().DecodeSkipSpecial(out)
+	return v.m.Tokenizer().DecodeSkipSpecial(ids)
 }
 
 func (v *liveView) renderBlock() string {

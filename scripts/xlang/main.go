@@ -54,8 +54,8 @@ func run(chat bool, path, prompt string, max int) error {
 		return err
 	}
 	out, err := json.Marshal(struct {
-		Tokens     []int32 `json:"tokens"`
-		StopReason string  `json:"stop_reason"`
+		Tokens     []int32         `json:"tokens"`
+		StopReason dllm.StopReason `json:"stop_reason"`
 	}{res.Tokens, res.StopReason})
 	if err != nil {
 		return err

@@ -1,8 +1,11 @@
 """ctypes declarations of include/dllm.h.
 
-Each function is declared by a typed stub whose docstring quotes the C prototype; the
-structs mirror the header's versioned structs field by field (every one starts with
-struct_size, so a library newer than this file still reads them correctly).
+Each function is declared by a stub whose annotations are its ctypes signature (the
+decorator binds the library function with them) and whose docstring quotes the C
+prototype; the structs mirror the header's versioned structs field by field (every one
+starts with struct_size, so a library newer than this file still reads them correctly).
+scripts/check-abi-mirrors.py checks the functions, layouts and constants against the
+header.
 """
 
 import ctypes
@@ -28,6 +31,15 @@ CANCELLED = 9
 FAILED = 10
 INTERNAL = 11
 NON_FINITE = 12
+
+# dllm_stop_reason
+stop_reason_t = c_int32
+STOP_LENGTH = 0
+STOP_EOS_BLOCK = 1
+STOP_EOS_EARLY = 2
+STOP_TOKEN = 3
+STOP_CALLBACK = 4
+STOP_CANCELLED = 5
 
 
 class model_p(c_void_p):
@@ -148,6 +160,7 @@ class result(Structure):
         ("text_len", c_size_t),
         ("stop_reason", c_char_p),
         ("stats", stats),
+        ("stop", stop_reason_t),
     ]
 
 
@@ -155,156 +168,184 @@ class message(Structure):
     _fields_ = [("role", c_char_p), ("content", c_char_p)]
 
 
-def _c(restype, *argtypes):
-    """Binds the library function named like the stub, with the given signature."""
-
-    def bind(stub):
-        f = getattr(lib, stub.__name__)
-        f.restype = restype
-        f.argtypes = list(argtypes)
-        f.__doc__ = stub.__doc__
-        return f
-
-    return bind
+def _c(stub):
+    """Binds the library function named like the stub, typed by its annotations."""
+    f = getattr(lib, stub.__name__)
+    types = dict(stub.__annotations__)
+    f.restype = types.pop("return")
+    f.argtypes = list(types.values())
+    f.__doc__ = stub.__doc__
+    f.__wrapped__ = stub  # help() and inspect.signature show the annotated stub
+    return f
 
 
-@_c(c_char_p, status_t)
-def dllm_status_string(status):
+@_c
+def dllm_status_string(status: status_t) -> c_char_p:
     """const char *dllm_status_string(dllm_status status);"""
 
 
-@_c(c_uint32)
-def dllm_version():
+@_c
+def dllm_version() -> c_uint32:
     """uint32_t dllm_version(void);"""
 
 
-@_c(status_t, model_p, c_void_p, c_size_t)
-def dllm_model_errmsg(m, buf, len):
+@_c
+def dllm_stop_reason_string(reason: stop_reason_t) -> c_char_p:
+    """const char *dllm_stop_reason_string(dllm_stop_reason reason);"""
+
+
+@_c
+def dllm_model_errmsg(m: model_p, buf: c_void_p, len: c_size_t) -> status_t:
     """dllm_status dllm_model_errmsg(dllm_model *m, char *buf, size_t len);"""
 
 
-@_c(status_t, session_p, c_void_p, c_size_t)
-def dllm_session_errmsg(s, buf, len):
+@_c
+def dllm_session_errmsg(s: session_p, buf: c_void_p, len: c_size_t) -> status_t:
     """dllm_status dllm_session_errmsg(dllm_session *s, char *buf, size_t len);"""
 
 
-@_c(status_t, c_void_p, c_size_t)
-def dllm_last_errmsg(buf, len):
+@_c
+def dllm_last_errmsg(buf: c_void_p, len: c_size_t) -> status_t:
     """dllm_status dllm_last_errmsg(char *buf, size_t len);"""
 
 
-@_c(None, c_void_p)
-def dllm_free(p):
+@_c
+def dllm_free(p: c_void_p) -> None:
     """void dllm_free(void *p);"""
 
 
-@_c(status_t, POINTER(load_params))
-def dllm_load_default_params(p):
+@_c
+def dllm_load_default_params(p: POINTER(load_params)) -> status_t:
     """dllm_status dllm_load_default_params(dllm_load_params *p);"""
 
 
-@_c(status_t, c_char_p, POINTER(load_params), POINTER(model_p))
-def dllm_model_load(path, params, out):
+@_c
+def dllm_model_load(
+        path: c_char_p,
+        params: POINTER(load_params),
+        out: POINTER(model_p)) -> status_t:
     """dllm_status dllm_model_load(const char *path, const dllm_load_params *params,
     dllm_model **out);"""
 
 
-@_c(None, model_p)
-def dllm_model_free(m):
+@_c
+def dllm_model_free(m: model_p) -> None:
     """void dllm_model_free(dllm_model *m);"""
 
 
-@_c(status_t, model_p, POINTER(model_info))
-def dllm_model_get_info(m, info):
+@_c
+def dllm_model_get_info(m: model_p, info: POINTER(model_info)) -> status_t:
     """dllm_status dllm_model_get_info(dllm_model *m, dllm_model_info *info);"""
 
 
-@_c(status_t, model_p, c_char_p, c_int, POINTER(c_int32), c_size_t, POINTER(c_size_t))
-def dllm_tokenize(m, text, parse_special, ids, cap, n_ids):
+@_c
+def dllm_tokenize(
+        m: model_p,
+        text: c_char_p,
+        parse_special: c_int,
+        ids: POINTER(c_int32),
+        cap: c_size_t,
+        n_ids: POINTER(c_size_t)) -> status_t:
     """dllm_status dllm_tokenize(dllm_model *m, const char *text, int parse_special,
     int32_t *ids, size_t cap, size_t *n_ids);"""
 
 
-@_c(status_t, model_p, POINTER(c_int32), c_size_t, POINTER(c_void_p), POINTER(c_size_t))
-def dllm_detokenize(m, ids, n_ids, out, out_len):
+@_c
+def dllm_detokenize(
+        m: model_p,
+        ids: POINTER(c_int32),
+        n_ids: c_size_t,
+        out: POINTER(c_void_p),
+        out_len: POINTER(c_size_t)) -> status_t:
     """dllm_status dllm_detokenize(dllm_model *m, const int32_t *ids, size_t n_ids,
     char **out, size_t *out_len);"""
 
 
-@_c(status_t, POINTER(generate_params))
-def dllm_generate_default_params(p):
+@_c
+def dllm_generate_default_params(p: POINTER(generate_params)) -> status_t:
     """dllm_status dllm_generate_default_params(dllm_generate_params *p);"""
 
 
-@_c(status_t, POINTER(generate_params))
-def dllm_generate_quality_params(p):
+@_c
+def dllm_generate_quality_params(p: POINTER(generate_params)) -> status_t:
     """dllm_status dllm_generate_quality_params(dllm_generate_params *p);"""
 
 
-@_c(status_t, POINTER(generate_params))
-def dllm_generate_speed_params(p):
+@_c
+def dllm_generate_speed_params(p: POINTER(generate_params)) -> status_t:
     """dllm_status dllm_generate_speed_params(dllm_generate_params *p);"""
 
 
-@_c(None, POINTER(result))
-def dllm_result_free(r):
+@_c
+def dllm_result_free(r: POINTER(result)) -> None:
     """void dllm_result_free(dllm_result *r);"""
 
 
-@_c(status_t, model_p, POINTER(session_p))
-def dllm_session_new(m, out):
+@_c
+def dllm_session_new(m: model_p, out: POINTER(session_p)) -> status_t:
     """dllm_status dllm_session_new(dllm_model *m, dllm_session **out);"""
 
 
-@_c(None, session_p)
-def dllm_session_free(s):
+@_c
+def dllm_session_free(s: session_p) -> None:
     """void dllm_session_free(dllm_session *s);"""
 
 
-@_c(status_t, session_p, c_char_p, POINTER(generate_params), POINTER(POINTER(result)))
-def dllm_session_generate(s, prompt, params, out):
+@_c
+def dllm_session_generate(
+        s: session_p,
+        prompt: c_char_p,
+        params: POINTER(generate_params),
+        out: POINTER(POINTER(result))) -> status_t:
     """dllm_status dllm_session_generate(dllm_session *s, const char *prompt,
     const dllm_generate_params *params, dllm_result **out);"""
 
 
-@_c(status_t, session_p, POINTER(c_int32), c_size_t, POINTER(generate_params),
-    POINTER(POINTER(result)))
-def dllm_session_generate_ids(s, ids, n_ids, params, out):
+@_c
+def dllm_session_generate_ids(
+        s: session_p,
+        ids: POINTER(c_int32),
+        n_ids: c_size_t,
+        params: POINTER(generate_params),
+        out: POINTER(POINTER(result))) -> status_t:
     """dllm_status dllm_session_generate_ids(dllm_session *s, const int32_t *ids,
     size_t n_ids, const dllm_generate_params *params, dllm_result **out);"""
 
 
-@_c(status_t, session_p, POINTER(message), c_size_t, POINTER(generate_params),
-    POINTER(POINTER(result)))
-def dllm_session_generate_chat(s, msgs, n_msgs, params, out):
+@_c
+def dllm_session_generate_chat(
+        s: session_p,
+        msgs: POINTER(message),
+        n_msgs: c_size_t,
+        params: POINTER(generate_params),
+        out: POINTER(POINTER(result))) -> status_t:
     """dllm_status dllm_session_generate_chat(dllm_session *s, const dllm_message *msgs,
     size_t n_msgs, const dllm_generate_params *params, dllm_result **out);"""
 
 
-@_c(status_t, session_p, c_char_p, POINTER(generate_params), POINTER(POINTER(result)))
-def dllm_session_chat(s, user, params, out):
+@_c
+def dllm_session_chat(
+        s: session_p,
+        user: c_char_p,
+        params: POINTER(generate_params),
+        out: POINTER(POINTER(result))) -> status_t:
     """dllm_status dllm_session_chat(dllm_session *s, const char *user,
     const dllm_generate_params *params, dllm_result **out);"""
 
 
-@_c(status_t, session_p, c_char_p)
-def dllm_session_set_system(s, text):
+@_c
+def dllm_session_set_system(s: session_p, text: c_char_p) -> status_t:
     """dllm_status dllm_session_set_system(dllm_session *s, const char *text);"""
 
 
-@_c(status_t, session_p)
-def dllm_session_reset(s):
+@_c
+def dllm_session_reset(s: session_p) -> status_t:
     """dllm_status dllm_session_reset(dllm_session *s);"""
 
 
-@_c(status_t, session_p)
-def dllm_session_cancel(s):
+@_c
+def dllm_session_cancel(s: session_p) -> status_t:
     """dllm_status dllm_session_cancel(dllm_session *s);"""
-
-
-@_c(status_t)
-def dllm_test_panic():
-    """dllm_status dllm_test_panic(void);  (TEST ONLY: poisons the library)"""
 
 
 def string_at(p, n):

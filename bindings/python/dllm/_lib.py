@@ -12,7 +12,7 @@ import os
 import sys
 
 EXPECTED_MAJOR = 0
-EXPECTED_MINOR = 1
+EXPECTED_MINOR = 2
 
 
 class LibraryError(ImportError):

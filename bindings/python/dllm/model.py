@@ -1,6 +1,8 @@
 """The Python API: Model, Session, Result."""
 
 import ctypes
+import dataclasses
+import enum
 import os
 import queue
 import threading
@@ -10,7 +12,8 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 
-DEMO_MODEL = os.path.join("dllm", "internal", "demo", "hf")
+# The model built into the library (see dllm_model_load).
+DEMO_MODEL = "demo"
 
 
 class DllmError(Exception):
@@ -42,23 +45,60 @@ def _utf8(s: str, what: str) -> bytes:
     return s.encode("utf-8", "surrogatepass")
 
 
-def default_model_path() -> Optional[str]:
-    """The demo model: $DLLM_MODEL, else dllm/internal/demo/hf found by walking up
-    from the working directory or from this package."""
-    env = os.environ.get("DLLM_MODEL")
-    if env:
-        return env
-    for start in (os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
-        d = start
-        while True:
-            p = os.path.join(d, DEMO_MODEL)
-            if os.path.isdir(p):
-                return p
-            parent = os.path.dirname(d)
-            if parent == d:
-                break
-            d = parent
-    return None
+class StopReason(enum.IntEnum):
+    """Why a generation ended (dllm_stop_reason). str() is the library's name of the
+    reason ("gen_length", "stopped", ...), as the Go package and JSON output spell it."""
+
+    LENGTH = _ffi.STOP_LENGTH  # max_tokens were generated
+    EOS_BLOCK = _ffi.STOP_EOS_BLOCK  # a finished block contained the end-of-text token
+    EOS_EARLY = _ffi.STOP_EOS_EARLY  # eos_early_stop saw a final end-of-text token
+    TOKEN = _ffi.STOP_TOKEN  # a finished block contained the end-of-turn token
+    CALLBACK = _ffi.STOP_CALLBACK  # a callback returned False
+    CANCELLED = _ffi.STOP_CANCELLED  # Session.cancel or a closed session
+
+    def __str__(self) -> str:
+        return _ffi.dllm_stop_reason_string(self).decode()
+
+
+@dataclass
+class GenerateOptions:
+    """The options of one generation (dllm_generate_params). A field left None keeps the
+    preset's value; Model.generate also takes each field as a keyword argument.
+
+    preset            "default" (LLaDA2.0 threshold decoding: block 32, steps 32,
+                      threshold 0.95, greedy), "quality" (LLaDA2.1: threshold 0.7, edit
+                      threshold 0.5) or "speed" (LLaDA2.1: threshold 0.5, edit threshold 0)
+    max_tokens        new tokens at most, > 0 (default 2048)
+    block_length      positions decoded together, > 0
+    steps             denoising iterations per block, > 0
+    max_post_steps    LLaDA2.1 editing iterations after a block is full, >= 0
+    num_to_transfer   LLaDA2.1 minimum positions filled per iteration, > 0
+    top_k             0 = no top-k filter
+    threshold         fill a mask when its confidence exceeds this, in [0, 1]
+    edit_threshold    LLaDA2.1 editing when >= 0 (at most 1); < 0 disables it
+    temperature       0 = greedy; >= 0
+    top_p             in (0, 1]; 1 = no nucleus filter
+    seed              sampling seed
+    eos_early_stop    stop as soon as end-of-text is final
+    stop_on_role_end  the end-of-turn token also ends the output (default True)
+    no_cache          recompute the whole window every forward (for tests; slow)
+    """
+
+    preset: str = "default"
+    max_tokens: Optional[int] = None
+    block_length: Optional[int] = None
+    steps: Optional[int] = None
+    max_post_steps: Optional[int] = None
+    num_to_transfer: Optional[int] = None
+    top_k: Optional[int] = None
+    threshold: Optional[float] = None
+    edit_threshold: Optional[float] = None
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    seed: Optional[int] = None
+    eos_early_stop: Optional[bool] = None
+    stop_on_role_end: Optional[bool] = None
+    no_cache: Optional[bool] = None
 
 
 @dataclass
@@ -91,7 +131,7 @@ class Stats:
 class Result:
     tokens: List[int]
     text: str
-    stop_reason: str
+    stop_reason: StopReason
     stats: Stats
 
 
@@ -113,20 +153,26 @@ _PRESETS = {
     "quality": _ffi.dllm_generate_quality_params,
     "speed": _ffi.dllm_generate_speed_params,
 }
-_OPTIONS = {name for name, _ in _ffi.generate_params._fields_} - {
-    "struct_size", "reserved", "on_step", "step_user_data", "on_text", "text_user_data"}
+_OPTIONS = [f.name for f in dataclasses.fields(GenerateOptions)]
 
 
-def _params(options: dict) -> _ffi.generate_params:
-    options = dict(options)
-    preset = options.pop("preset", "default")
-    if preset not in _PRESETS:
-        raise ValueError(f"preset must be one of {sorted(_PRESETS)}, not {preset!r}")
+def _options(options: Optional[GenerateOptions], overrides: dict) -> GenerateOptions:
+    """options (or the defaults) with the keyword arguments applied."""
+    unknown = sorted(set(overrides) - set(_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown generation option {unknown[0]!r} (known: {', '.join(sorted(_OPTIONS))})")
+    return dataclasses.replace(options or GenerateOptions(), **overrides)
+
+
+def _params(o: GenerateOptions) -> _ffi.generate_params:
+    if o.preset not in _PRESETS:
+        raise ValueError(f"preset must be one of {sorted(_PRESETS)}, not {o.preset!r}")
     p = _ffi.generate_params(struct_size=ctypes.sizeof(_ffi.generate_params))
-    _check(_PRESETS[preset](ctypes.byref(p)))
-    for k, v in options.items():
-        if k not in _OPTIONS:
-            raise TypeError(f"unknown generation option {k!r} (known: {', '.join(sorted(_OPTIONS))})")
+    _check(_PRESETS[o.preset](ctypes.byref(p)))
+    for k in _OPTIONS[1:]:
+        v = getattr(o, k)
+        if v is None:
+            continue
         if isinstance(v, bool):
             v = int(v)
         try:
@@ -142,7 +188,7 @@ def _result(r) -> Result:
     return Result(
         tokens=[c.tokens[i] for i in range(c.n_tokens)],
         text=_ffi.string_at(c.text, c.text_len).decode("utf-8", "replace"),
-        stop_reason=c.stop_reason.decode(),
+        stop_reason=StopReason(c.stop),
         stats=Stats(s.prompt_tokens, s.tokens, s.forwards, s.model_calls, s.tokens_per_forward,
                     s.time_to_first_token_ns / 1e9, s.duration_ns / 1e9, s.tokens_per_second),
     )
@@ -165,17 +211,14 @@ Prompt = Union[str, Sequence[Union[Tuple[str, str], dict]]]
 class Model:
     """A loaded model. Use it as a context manager, or call close().
 
-    ``path`` is a Hugging Face directory or a .gguf file; None loads the demo model
-    (see default_model_path). ``threads`` None or 0 uses every CPU."""
+    ``path`` is a Hugging Face directory, a .gguf file or a folder holding one of
+    those; "demo" (the default, also for None) is the demo model built into the library.
+    ``threads`` None or 0 uses every CPU."""
 
-    def __init__(self, path: Optional[str] = None, threads: Optional[int] = None,
+    def __init__(self, path: Optional[str] = DEMO_MODEL, threads: Optional[int] = None,
                  kv_cache_f16: bool = False):
         if path is None:
-            path = default_model_path()
-            if path is None:
-                raise DllmError(_ffi.INVALID_ARGUMENT,
-                                "no model path given and the demo model was not found "
-                                f"(set DLLM_MODEL or run from a checkout containing {DEMO_MODEL})")
+            path = DEMO_MODEL
         p = _ffi.load_params(struct_size=ctypes.sizeof(_ffi.load_params))
         _check(_ffi.dllm_load_default_params(ctypes.byref(p)))
         p.threads = threads or 0
@@ -258,34 +301,34 @@ class Model:
                  chat: bool = False, system: Optional[str] = None,
                  on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
                  on_text: Optional[Callable[[str], Optional[bool]]] = None,
-                 **options) -> Result:
+                 options: Optional[GenerateOptions] = None, **overrides) -> Result:
         """Generates a continuation and returns the Result.
 
         Give either ``prompt`` (raw text with special tokens parsed; with ``chat=True``
         a user message, or a list of (role, content) pairs, rendered with the chat
         template, ``system`` adding a system message; message contents are plain text,
-        special tokens in them are not parsed) or ``prompt_ids``. Options are
-        the fields of dllm_generate_params (max_tokens, block_length, steps, threshold,
-        edit_threshold, max_post_steps, num_to_transfer, temperature, top_k, top_p,
-        seed, eos_early_stop, stop_on_role_end, no_cache) plus ``preset`` ("default", "quality",
-        "speed"). ``on_step``/``on_text`` receive each step and each final piece of text;
-        returning False stops generation (the partial Result has stop_reason
-        "stopped"). An exception raised in a callback stops generation and is re-raised.
+        special tokens in them are not parsed) or ``prompt_ids``. ``options`` is a
+        GenerateOptions; keyword arguments (``max_tokens=64``, ``preset="quality"``, any
+        field of GenerateOptions) override its fields. ``on_step``/``on_text`` receive
+        each step and each final piece of text; returning False stops generation (the
+        partial Result has stop_reason StopReason.CALLBACK). An exception raised in a
+        callback stops generation and is re-raised.
 
         Model.generate and Model.stream share one session (so the KV cache of a
         repeated prompt prefix is reused): for generations in parallel threads, give
         each thread its own Model.session().
         """
         return self._session().generate(prompt, prompt_ids, chat, system, on_step, on_text,
-                                        **options)
+                                        options, **overrides)
 
     def stream(self, prompt: Optional[Prompt] = None, prompt_ids: Optional[Sequence[int]] = None,
                chat: bool = False, system: Optional[str] = None,
                on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
-               **options) -> Iterator[str]:
+               options: Optional[GenerateOptions] = None, **overrides) -> Iterator[str]:
         """Like generate, but yields the text as it becomes final. The generator's return
         value (StopIteration.value) is the Result."""
-        return self._session().stream(prompt, prompt_ids, chat, system, on_step, **options)
+        return self._session().stream(prompt, prompt_ids, chat, system, on_step, options,
+                                      **overrides)
 
 
 class _Callbacks:
@@ -359,7 +402,7 @@ class Session:
         """Cancels a generation running in another thread."""
         self._check(_ffi.dllm_session_cancel(self.handle))
 
-    def _run(self, call, on_step, on_text, options) -> Result:
+    def _run(self, call, on_step, on_text, options: GenerateOptions) -> Result:
         p = _params(options)
         cbs = _Callbacks(on_step, on_text)
         cbs.install(p)
@@ -376,8 +419,11 @@ class Session:
 
     def generate(self, prompt: Optional[Prompt] = None, prompt_ids: Optional[Sequence[int]] = None,
                  chat: bool = False, system: Optional[str] = None,
-                 on_step=None, on_text=None, **options) -> Result:
+                 on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
+                 on_text: Optional[Callable[[str], Optional[bool]]] = None,
+                 options: Optional[GenerateOptions] = None, **overrides) -> Result:
         """See Model.generate."""
+        options = _options(options, overrides)
         h = self.handle
         if (prompt is None) == (prompt_ids is None):
             raise TypeError("give exactly one of prompt and prompt_ids")
@@ -402,15 +448,20 @@ class Session:
         return self._run(lambda p, o: _ffi.dllm_session_generate_chat(h, msgs, len(keep), p, o),
                          on_step, on_text, options)
 
-    def chat(self, user: str, on_step=None, on_text=None, **options) -> Result:
+    def chat(self, user: str, on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
+             on_text: Optional[Callable[[str], Optional[bool]]] = None,
+             options: Optional[GenerateOptions] = None, **overrides) -> Result:
         """Multi-turn chat: adds the user message to the conversation, generates the
-        reply and keeps it in the conversation."""
+        reply and keeps it in the conversation. Options as for Model.generate."""
+        options = _options(options, overrides)
         h, b = self.handle, _utf8(user, "user")
         return self._run(lambda p, o: _ffi.dllm_session_chat(h, b, p, o), on_step, on_text,
                          options)
 
-    def stream(self, prompt=None, prompt_ids=None, chat=False, system=None, on_step=None,
-               **options) -> Iterator[str]:
+    def stream(self, prompt: Optional[Prompt] = None, prompt_ids: Optional[Sequence[int]] = None,
+               chat: bool = False, system: Optional[str] = None,
+               on_step: Optional[Callable[[StepEvent], Optional[bool]]] = None,
+               options: Optional[GenerateOptions] = None, **overrides) -> Iterator[str]:
         """See Model.stream. Generation runs in a worker thread; closing the generator
         early stops it."""
         q: "queue.Queue" = queue.Queue()
@@ -428,7 +479,7 @@ class Session:
         def work():
             try:
                 box["result"] = self.generate(prompt, prompt_ids, chat, system, on_step,
-                                              on_text, **options)
+                                              on_text, options, **overrides)
             except BaseException as e:
                 box["error"] = e
             finally:

@@ -68,7 +68,8 @@ class ModelTest(unittest.TestCase):
         self.assertLessEqual(len(a.tokens), 16)
         self.assertEqual(a.stats.tokens, len(a.tokens))
         self.assertGreater(a.stats.forwards, 0)
-        self.assertIn(a.stop_reason, ("gen_length", "eos_block", "eos_early_stop", "stop_token"))
+        self.assertIn(a.stop_reason, (dllm.StopReason.LENGTH, dllm.StopReason.EOS_BLOCK,
+                                      dllm.StopReason.EOS_EARLY, dllm.StopReason.TOKEN))
 
     def test_prompt_ids_equal_text(self):
         text = self.model.generate("hello", **SMALL)
@@ -120,6 +121,22 @@ class ModelTest(unittest.TestCase):
         with self.assertRaises(dllm.DllmError):
             self.model.generate(prompt_ids=[1, 2, 10**6], **SMALL)
 
+    def test_options_object(self):
+        # A GenerateOptions and keyword arguments give the same request; keywords win.
+        opts = dllm.GenerateOptions(preset="quality", **SMALL)
+        a = self.model.generate("hello", options=opts)
+        b = self.model.generate("hello", preset="quality", **SMALL)
+        self.assertEqual(a.tokens, b.tokens)
+        c = self.model.generate("hello", options=opts, max_tokens=8)
+        self.assertLessEqual(len(c.tokens), 8)
+        self.assertEqual(opts.max_tokens, 16)  # not modified by the override
+
+    def test_stop_reason_names(self):
+        # str() is the library's name, the spelling of the Go package and the goldens.
+        self.assertEqual(str(dllm.StopReason.LENGTH), "gen_length")
+        self.assertEqual(str(dllm.StopReason.CALLBACK), "stopped")
+        self.assertEqual(f"{dllm.StopReason.CANCELLED}", "cancelled")
+
     def test_on_step(self):
         events = []
         r = self.model.generate("hello", on_step=events.append, **SMALL)
@@ -139,7 +156,7 @@ class ModelTest(unittest.TestCase):
 
         full = self.model.generate("hello", max_tokens=64, block_length=8, steps=8)
         r = self.model.generate("hello", on_text=stop, max_tokens=64, block_length=8, steps=8)
-        self.assertEqual(r.stop_reason, "stopped")
+        self.assertEqual(r.stop_reason, dllm.StopReason.CALLBACK)
         self.assertEqual(len(pieces), 1)
         self.assertLess(r.stats.forwards, full.stats.forwards)
         self.assertEqual(r.text, pieces[0])
@@ -163,7 +180,7 @@ class ModelTest(unittest.TestCase):
                     max_post_steps=p["max_post_steps"], num_to_transfer=p["num_to_transfer"],
                     eos_early_stop=p["eos_early_stop"], stop_on_role_end=False)
                 self.assertEqual(r.tokens, g["output_ids"])
-                self.assertEqual(r.stop_reason, g["stop_reason"])
+                self.assertEqual(str(r.stop_reason), g["stop_reason"])
                 self.assertEqual(r.stats.forwards, g["stats"]["forwards"])
                 self.assertEqual(len(events), len(g["trace"]))
                 for i, (ev, want) in enumerate(zip(events, g["trace"])):
@@ -184,7 +201,7 @@ class ModelTest(unittest.TestCase):
             return False
 
         r = self.model.generate("hello", on_step=stop, **SMALL)
-        self.assertEqual(r.stop_reason, "stopped")
+        self.assertEqual(r.stop_reason, dllm.StopReason.CALLBACK)
         self.assertEqual(len(calls), 1)
 
     def test_callback_exception_is_reraised(self):
@@ -233,7 +250,7 @@ class ModelTest(unittest.TestCase):
         with self.model.session() as s:
             r = s.generate("hello", on_step=lambda ev: s.cancel(), max_tokens=64,
                            block_length=8, steps=8)
-            self.assertEqual(r.stop_reason, "cancelled")
+            self.assertEqual(r.stop_reason, dllm.StopReason.CANCELLED)
             self.assertTrue(s.generate("hello", **SMALL).tokens)
 
     def test_sessions_in_threads(self):
@@ -302,6 +319,13 @@ class ErrorTest(unittest.TestCase):
             finally:
                 m.close()
 
+    def test_demo_by_name(self):
+        # The demo model is built into the library: no files needed, from any directory.
+        for path in ("demo", None):
+            with self.subTest(path=path), dllm.Model(path) as m:
+                r = m.generate("What is 12+9?", chat=True, max_tokens=32)
+                self.assertEqual(r.text.strip(), "21")
+
     def test_missing_model(self):
         with self.assertRaises(dllm.DllmError) as cm:
             dllm.Model("/nonexistent/model")
@@ -333,9 +357,14 @@ class ProcessTest(unittest.TestCase):
     """Tests that would poison or misconfigure the test process run in a child."""
 
     def test_panic_poisons(self):
+        # Only a library built with -tags dllmtest exports dllm_test_panic (dllm_test.h).
         code = (
             "import dllm, dllm._ffi as f\n"
-            "assert f.dllm_test_panic() == f.INTERNAL\n"
+            "if not hasattr(f.lib, 'dllm_test_panic'):\n"
+            "    print('no dllm_test_panic')\n"
+            "    raise SystemExit\n"
+            "f.lib.dllm_test_panic.restype = f.status_t\n"
+            "assert f.lib.dllm_test_panic() == f.INTERNAL\n"
             "try:\n"
             f"    dllm.Model({MICRO!r})\n"
             "except dllm.DllmError as e:\n"
@@ -343,6 +372,8 @@ class ProcessTest(unittest.TestCase):
             "    print('poisoned')\n")
         r = _run(code)
         self.assertEqual(r.returncode, 0, r.stderr)
+        if "no dllm_test_panic" in r.stdout:
+            self.skipTest("library built without -tags dllmtest")
         self.assertIn("poisoned", r.stdout)
 
     def test_library_path_override(self):

@@ -191,7 +191,7 @@ func (r *run) generate() error {
 			}
 		}
 	}
-	r.res.Reason = StopGenLength
+	r.res.Reason = StopLength
 	return nil
 }
 

@@ -117,7 +117,7 @@ func TestThresholdPolicy(t *testing.T) {
 	if got := commitsOf(res.Trace); !reflect.DeepEqual(got, wantCommits) {
 		t.Fatalf("commits %v, want %v", got, wantCommits)
 	}
-	if !slices.Equal(res.Tokens, []int32{5, 6, 7, 8, 9, 10}) || res.Reason != StopGenLength {
+	if !slices.Equal(res.Tokens, []int32{5, 6, 7, 8, 9, 10}) || res.Reason != StopLength {
 		t.Fatalf("tokens %v reason %s", res.Tokens, res.Reason)
 	}
 	s := res.Trace[1]
@@ -209,7 +209,7 @@ func TestStopIDs(t *testing.T) {
 	pred := table(map[int][2]float64{4: {3, 0.99}, 5: {fRole, 0.99}, 6: {4, 0.99}, 7: {5, 0.99}, 8: {6, 0.99}})
 	o := fakeOpts(V20, 4, 8)
 	res := generate(t, newFake(4, pred), []int32{1, 2, 3, 4}, o)
-	if res.Reason != StopGenLength || len(res.Tokens) != 8 {
+	if res.Reason != StopLength || len(res.Tokens) != 8 {
 		t.Fatalf("EOS only: reason %s tokens %v", res.Reason, res.Tokens)
 	}
 	o.StopIDs = []int32{fEOS, fRole}
@@ -315,7 +315,7 @@ func TestEOSEarlyStop21(t *testing.T) {
 	}
 	o.EOSEarlyStop = false
 	res = generate(t, newFake(4, pred), []int32{1, 2, 3, 4}, o)
-	if res.Reason != StopGenLength || !slices.Equal(res.Blocks, []int{1, 2, 3}) || !slices.Equal(res.Tokens, []int32{3, fEOS}) {
+	if res.Reason != StopLength || !slices.Equal(res.Blocks, []int{1, 2, 3}) || !slices.Equal(res.Tokens, []int32{3, fEOS}) {
 		t.Fatalf("reason %s blocks %v tokens %v", res.Reason, res.Blocks, res.Tokens)
 	}
 }

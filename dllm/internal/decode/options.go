@@ -221,14 +221,15 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 	return nil
 }
 
-// StopReason says why generation ended.
+// StopReason says why generation ended. Package dllm exports it as dllm.StopReason;
+// the strings are the reference goldens' stop_reason values.
 type StopReason string
 
-// Stop reasons; the first three are the goldens' stop_reason values.
 const (
-	StopGenLength StopReason = "gen_length"     // the canvas was decoded to GenLength
+	StopLength    StopReason = "gen_length"     // the canvas was decoded to GenLength
 	StopEOSBlock  StopReason = "eos_block"      // a finished block contained <|endoftext|>
 	StopEOSEarly  StopReason = "eos_early_stop" // EOSEarlyStop: output complete up to <|endoftext|>
 	StopToken     StopReason = "stop_token"     // as the two above, for a stop id other than EOSID
-	StopCancelled StopReason = "cancelled"      // callback or context
+	StopCallback  StopReason = "stopped"        // a callback stopped it (set by package dllm)
+	StopCancelled StopReason = "cancelled"      // the decoder's reason for a callback or the context
 )

@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dllm-go/dllm/dllm/internal/cputime"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -33,17 +33,6 @@ func benchModel(b *testing.B, dt weights.DType) string {
 	return path
 }
 
-// cpuTime is the process's user+system CPU time. Benchmarks report it per op next to the
-// wall time because the machines they run on are often shared: CPU time per op is far
-// less sensitive to other load than elapsed time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // peakRSS is the process's peak resident set size in bytes (Linux VmHWM; 0 elsewhere).
 // It includes the file-backed pages of the mapped weights that were touched.
 func peakRSS() int64 {
@@ -64,13 +53,13 @@ func peakRSS() int64 {
 // milliseconds per iteration.
 func timed(b *testing.B, tokens int, f func()) {
 	b.ResetTimer()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		f()
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tok/s")
-	b.ReportMetric(float64(cpuTime()-c0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-c0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkBlockForward measures one diffusion step: a 32-token block forward against a

@@ -270,7 +270,7 @@ func TestSyntheticTokenizer(t *testing.T) {
 		t.Errorf("tokenizer has %d tokens, want %d", tok.VocabSize(), cfg.VocabSize)
 	}
 	sp := tok.Specials()
-	if sp.Mask != cfg.VocabSize-4 || sp.EOS != cfg.VocabSize-5 {
+	if int(sp.Mask) != cfg.VocabSize-4 || int(sp.EOS) != cfg.VocabSize-5 {
 		t.Errorf("specials %+v", sp)
 	}
 	text := "hello world, ab cd! <|mask|>"

@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dllm-go/dllm/dllm/internal/cputime"
 )
 
 // TestOpenLarge measures what opening costs on a checkpoint of real size: it writes a
@@ -74,23 +75,15 @@ func TestOpenLargeChild(t *testing.T) {
 		t.Skip("run by TestOpenLarge")
 	}
 	before := rssKB(t)
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Process()
 	ck, err := Open(path)
-	d, cpu := time.Since(start), cpuTime()-cpu0
+	d, cpu := time.Since(start), cputime.Process()-cpu0
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := rssKB(t)
 	fmt.Printf("RESULT rss_before_kb=%d rss_after_kb=%d open_ns=%d tensors=%d cpu_ns=%d\n", before, after, d.Nanoseconds(), len(ck.Tensors), cpu.Nanoseconds())
 	ck.Close()
-}
-
-// cpuTime is the process's user+system CPU time: on a loaded machine wall time measures
-// the neighbours too.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func rssKB(t *testing.T) int {

@@ -95,7 +95,8 @@ fn main() {
         text,
         text_len,
         stop_reason,
-        stats
+        stats,
+        stop
     });
     layout!(dllm_message { role, content });
 }

@@ -1,14 +1,14 @@
-//! Raw declarations of libdllm's C ABI, written by hand to match `include/dllm.h`
-//! (version 0.1). Every struct is `#[repr(C)]` in the header's field order; see the
-//! header for the documentation of each function. `scripts/check-rust-sys.sh` checks
-//! that the functions declared here are those of the header.
+//! Raw declarations of libdllm's C ABI, written by hand to match `include/dllm.h`.
+//! Every struct is `#[repr(C)]` in the header's field order; see the header for the
+//! documentation of each function. `scripts/check-abi-mirrors.py` checks the functions,
+//! the struct layouts and the constants declared here against the header.
 
 #![allow(non_camel_case_types)]
 
 use std::os::raw::{c_char, c_int, c_void};
 
 pub const DLLM_VERSION_MAJOR: u32 = 0;
-pub const DLLM_VERSION_MINOR: u32 = 1;
+pub const DLLM_VERSION_MINOR: u32 = 2;
 pub const DLLM_VERSION_PATCH: u32 = 0;
 pub const DLLM_VERSION_NUMBER: u32 =
     DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH;
@@ -28,6 +28,15 @@ pub const DLLM_STATUS_CANCELLED: dllm_status = 9;
 pub const DLLM_STATUS_FAILED: dllm_status = 10;
 pub const DLLM_STATUS_INTERNAL: dllm_status = 11;
 pub const DLLM_STATUS_NON_FINITE: dllm_status = 12;
+
+pub type dllm_stop_reason = i32;
+
+pub const DLLM_STOP_LENGTH: dllm_stop_reason = 0;
+pub const DLLM_STOP_EOS_BLOCK: dllm_stop_reason = 1;
+pub const DLLM_STOP_EOS_EARLY: dllm_stop_reason = 2;
+pub const DLLM_STOP_TOKEN: dllm_stop_reason = 3;
+pub const DLLM_STOP_CALLBACK: dllm_stop_reason = 4;
+pub const DLLM_STOP_CANCELLED: dllm_stop_reason = 5;
 
 /// Opaque model.
 #[repr(C)]
@@ -154,6 +163,7 @@ pub struct dllm_result {
     pub text_len: usize,
     pub stop_reason: *const c_char,
     pub stats: dllm_stats,
+    pub stop: dllm_stop_reason,
 }
 
 #[repr(C)]
@@ -166,6 +176,7 @@ pub struct dllm_message {
 extern "C" {
     pub fn dllm_status_string(status: dllm_status) -> *const c_char;
     pub fn dllm_version() -> u32;
+    pub fn dllm_stop_reason_string(reason: dllm_stop_reason) -> *const c_char;
 
     pub fn dllm_model_errmsg(m: *mut dllm_model, buf: *mut c_char, len: usize) -> dllm_status;
     pub fn dllm_session_errmsg(s: *mut dllm_session, buf: *mut c_char, len: usize) -> dllm_status;
@@ -233,9 +244,6 @@ extern "C" {
     pub fn dllm_session_set_system(s: *mut dllm_session, text: *const c_char) -> dllm_status;
     pub fn dllm_session_reset(s: *mut dllm_session) -> dllm_status;
     pub fn dllm_session_cancel(s: *mut dllm_session) -> dllm_status;
-
-    /// TEST ONLY: panics inside the library, which poisons it for the rest of the process.
-    pub fn dllm_test_panic() -> dllm_status;
 }
 
 #[cfg(test)]
@@ -254,7 +262,7 @@ mod tests {
         assert_eq!(size_of::<dllm_step_event>(), 80);
         assert_eq!(size_of::<dllm_generate_params>(), 120);
         assert_eq!(size_of::<dllm_stats>(), 48);
-        assert_eq!(size_of::<dllm_result>(), 96);
+        assert_eq!(size_of::<dllm_result>(), 104);
         assert_eq!(size_of::<dllm_message>(), 16);
     }
 
@@ -262,5 +270,6 @@ mod tests {
     fn version_matches_the_library() {
         let v = unsafe { dllm_version() };
         assert_eq!(v / 10000, DLLM_VERSION_MAJOR);
+        assert!(v / 100 % 100 >= DLLM_VERSION_MINOR);
     }
 }

@@ -1,7 +1,7 @@
 //! Safe Rust bindings of libdllm (`include/dllm.h`): diffusion language models on CPUs.
 //!
 //! ```no_run
-//! let model = dllm::Model::load("dllm/internal/demo/hf")?;
+//! let model = dllm::Model::load("demo")?; // the demo model built into the library
 //! let mut session = model.session()?;
 //! let params = dllm::GenerateParams::new().max_tokens(32);
 //! let out = session.generate_chat(&[dllm::Message::user("What is 12+9?")], &params)?;
@@ -62,6 +62,61 @@ impl Status {
             sys::DLLM_STATUS_NON_FINITE => Status::NonFinite,
             c => Status::Unknown(c),
         }
+    }
+}
+
+/// Why a generation ended (`dllm_stop_reason`). Display gives the library's name of the
+/// reason ("gen_length", "stopped", ...), as the Go package and JSON output spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// `max_tokens` were generated.
+    Length,
+    /// A finished block contained the end-of-text token.
+    EosBlock,
+    /// `eos_early_stop` saw a final end-of-text token.
+    EosEarly,
+    /// A finished block contained the end-of-turn token.
+    Token,
+    /// A callback returned false.
+    Callback,
+    /// A [`CancelHandle`] cancelled the generation.
+    Cancelled,
+    /// A reason this binding does not know (from a newer library).
+    Unknown(i32),
+}
+
+impl StopReason {
+    fn from_code(code: sys::dllm_stop_reason) -> StopReason {
+        match code {
+            sys::DLLM_STOP_LENGTH => StopReason::Length,
+            sys::DLLM_STOP_EOS_BLOCK => StopReason::EosBlock,
+            sys::DLLM_STOP_EOS_EARLY => StopReason::EosEarly,
+            sys::DLLM_STOP_TOKEN => StopReason::Token,
+            sys::DLLM_STOP_CALLBACK => StopReason::Callback,
+            sys::DLLM_STOP_CANCELLED => StopReason::Cancelled,
+            c => StopReason::Unknown(c),
+        }
+    }
+
+    fn code(self) -> sys::dllm_stop_reason {
+        match self {
+            StopReason::Length => sys::DLLM_STOP_LENGTH,
+            StopReason::EosBlock => sys::DLLM_STOP_EOS_BLOCK,
+            StopReason::EosEarly => sys::DLLM_STOP_EOS_EARLY,
+            StopReason::Token => sys::DLLM_STOP_TOKEN,
+            StopReason::Callback => sys::DLLM_STOP_CALLBACK,
+            StopReason::Cancelled => sys::DLLM_STOP_CANCELLED,
+            StopReason::Unknown(c) => c,
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: the library returns a static NUL-terminated string for any value.
+        let name = unsafe { CStr::from_ptr(sys::dllm_stop_reason_string(self.code())) };
+        f.write_str(&name.to_string_lossy())
     }
 }
 
@@ -408,9 +463,7 @@ pub struct Stats {
 pub struct Generation {
     pub tokens: Vec<i32>,
     pub text: String,
-    /// "gen_length", "eos_block", "eos_early_stop", "stop_token", "stopped" (a callback
-    /// returned false) or "cancelled".
-    pub stop_reason: String,
+    pub stop_reason: StopReason,
     pub stats: Stats,
 }
 
@@ -768,14 +821,7 @@ impl<'m> Session<'m> {
 unsafe fn convert(r: &sys::dllm_result) -> Generation {
     let tokens = slice(r.tokens, r.n_tokens).to_vec();
     let text = String::from_utf8_lossy(slice(r.text.cast::<u8>(), r.text_len)).into_owned();
-    let stop_reason = if r.stop_reason.is_null() {
-        String::new()
-    } else {
-        // SAFETY: a static NUL-terminated string.
-        unsafe { CStr::from_ptr(r.stop_reason) }
-            .to_string_lossy()
-            .into_owned()
-    };
+    let stop_reason = StopReason::from_code(r.stop);
     let s = r.stats;
     let dur = |ns: i64| std::time::Duration::from_nanos(ns.max(0) as u64);
     Generation {
@@ -795,15 +841,6 @@ unsafe fn convert(r: &sys::dllm_result) -> Generation {
     }
 }
 
-/// TEST ONLY: makes the library panic internally, which poisons it for the rest of the
-/// process. Returns the resulting error.
-#[doc(hidden)]
-pub fn test_panic() -> Error {
-    // SAFETY: no arguments.
-    let st = unsafe { sys::dllm_test_panic() };
-    last_error(st)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -812,6 +849,20 @@ mod tests {
     fn status_codes_round_trip() {
         assert_eq!(Status::from_code(sys::DLLM_STATUS_CLOSED), Status::Closed);
         assert_eq!(Status::from_code(99), Status::Unknown(99));
+    }
+
+    #[test]
+    fn stop_reasons_round_trip() {
+        for r in [
+            StopReason::Length,
+            StopReason::Callback,
+            StopReason::Unknown(99),
+        ] {
+            assert_eq!(StopReason::from_code(r.code()), r);
+        }
+        assert_eq!(StopReason::Length.to_string(), "gen_length");
+        assert_eq!(StopReason::Callback.to_string(), "stopped");
+        assert_eq!(StopReason::Unknown(99).to_string(), "unknown");
     }
 
     #[test]

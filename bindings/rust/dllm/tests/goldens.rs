@@ -236,7 +236,7 @@ fn v21_goldens_through_the_c_abi() {
             .unwrap();
         assert_eq!(out.tokens, g.get("output_ids").ints(), "{name}: tokens");
         assert_eq!(
-            Json::Str(out.stop_reason.clone()),
+            Json::Str(out.stop_reason.to_string()),
             *g.get("stop_reason"),
             "{name}: stop reason"
         );

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use dllm::{Callbacks, GenerateParams, Message, Model, Status};
+use dllm::{Callbacks, GenerateParams, Message, Model, Status, StopReason};
 
 fn micro() -> PathBuf {
     match std::env::var_os("DLLM_TEST_MODEL") {
@@ -101,7 +101,7 @@ fn callbacks() {
         on_text: None,
     };
     let g = s.generate_with("hello", &small(), &mut cbs).unwrap();
-    assert_eq!(g.stop_reason, "stopped");
+    assert_eq!(g.stop_reason, StopReason::Callback);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn cancel_handle() {
     };
     let g = s.generate_with("hello", &long, &mut cbs).unwrap();
     canceller.join().unwrap();
-    assert_eq!(g.stop_reason, "cancelled");
+    assert_eq!(g.stop_reason, StopReason::Cancelled);
     assert!(
         g.stats.forwards < full.stats.forwards,
         "{} forwards of {}",
@@ -230,7 +230,7 @@ fn cancel_handle() {
         s.generate_with("hello", &long, &mut cbs)
             .unwrap()
             .stop_reason,
-        "cancelled"
+        StopReason::Cancelled
     );
 
     // Nothing running: no effect on the next call. A dropped session: Closed.
@@ -255,4 +255,16 @@ fn chat_content_is_plain_text() {
         (r.stats.prompt_tokens - base.stats.prompt_tokens) as usize,
         plain.len()
     );
+}
+
+#[test]
+fn demo_by_name() {
+    // The demo model is built into the library: no files needed.
+    let model = Model::load("demo").unwrap();
+    let mut s = model.session().unwrap();
+    let params = GenerateParams::new().max_tokens(32);
+    let out = s
+        .generate_chat(&[Message::user("What is 12+9?")], &params)
+        .unwrap();
+    assert_eq!(out.text.trim(), "21");
 }

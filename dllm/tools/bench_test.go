@@ -1,10 +1,14 @@
-package dllm
+package tools
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/dllm-go/dllm/dllm"
 )
 
 // TestBench runs every measurement once on the micro model and checks that the result
@@ -12,7 +16,7 @@ import (
 // tokens / time), and that it survives a JSON round trip (the --json contract).
 func TestBench(t *testing.T) {
 	m := loadModel(t, filepath.Join(microDir, "hf"))
-	r, err := m.Bench(context.Background(), BenchOptions{Threads: 2, Reps: 3, Prefill: []int{64}, GenTokens: 16})
+	r, err := Bench(context.Background(), m, BenchOptions{Reps: 3, Prefill: []int{64}, GenTokens: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +52,21 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// TestBenchCancelled: a cancelled context stops the benchmark with its error.
+// TestBenchCancelled: a cancelled context stops the benchmark with its error; a nil
+// context or a closed model is refused.
 func TestBenchCancelled(t *testing.T) {
 	m := loadModel(t, filepath.Join(microDir, "hf"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := m.Bench(ctx, BenchOptions{}); err == nil {
-		t.Fatal("no error")
+	if _, err := Bench(ctx, m, BenchOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	// A nil context is the mistake under test.
+	if _, err := Bench(nil, m, BenchOptions{}); !errors.Is(err, dllm.ErrInvalid) || !strings.Contains(err.Error(), "context") {
+		t.Fatalf("nil context: %v", err)
+	}
+	m.Close()
+	if _, err := Bench(context.Background(), m, BenchOptions{}); !errors.Is(err, dllm.ErrClosed) {
+		t.Fatalf("closed model: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package dllm
+package tools
 
 import (
 	"encoding/json"
@@ -7,13 +7,39 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
-// Config is the LLaDA2 model configuration (field meanings: llada2-spec.md §1.2), as read
-// from config.json or from GGUF keys.
-type Config = llada2.Config
+// Config is the LLaDA2 model configuration, as read from config.json or from the GGUF
+// keys; JSON names are config.json's (meanings: docs/llada2-spec.md §1.2).
+type Config struct {
+	HiddenSize            int     `json:"hidden_size"`             // width of the residual stream
+	NumLayers             int     `json:"num_hidden_layers"`       // transformer layers
+	NumHeads              int     `json:"num_attention_heads"`     // query heads
+	NumKVHeads            int     `json:"num_key_value_heads"`     // key/value heads (grouped-query attention)
+	HeadDim               int     `json:"head_dim"`                // width of one head
+	VocabSize             int     `json:"vocab_size"`              // rows of the embedding and the LM head
+	IntermediateSize      int     `json:"intermediate_size"`       // FFN width of the dense layers
+	MoEIntermediateSize   int     `json:"moe_intermediate_size"`   // FFN width of one routed expert
+	NumExperts            int     `json:"num_experts"`             // routed experts per MoE layer
+	NumExpertsPerTok      int     `json:"num_experts_per_tok"`     // experts each token is routed to
+	NumSharedExperts      int     `json:"num_shared_experts"`      // experts every token passes through
+	NumGroups             int     `json:"n_group"`                 // expert groups of the group-limited router
+	TopKGroups            int     `json:"topk_group"`              // groups a token may be routed into
+	RoutedScalingFactor   float64 `json:"routed_scaling_factor"`   // scale of the routed experts' sum
+	FirstKDenseReplace    int     `json:"first_k_dense_replace"`   // leading layers with a dense FFN instead of MoE
+	RopeTheta             float64 `json:"rope_theta"`              // RoPE base frequency
+	RotaryDim             int     `json:"rotary_dim"`              // rotated dimensions per head (head_dim·partial_rotary_factor)
+	RMSNormEps            float64 `json:"rms_norm_eps"`            // epsilon of every RMSNorm
+	MaxPositionEmbeddings int     `json:"max_position_embeddings"` // context length
+	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`     // the LM head is the embedding matrix
+	UseQKNorm             bool    `json:"use_qk_norm"`             // RMSNorm on queries and keys per head
+	NormTopKProb          bool    `json:"norm_topk_prob"`          // renormalise the chosen experts' weights
+	ScoreFunction         string  `json:"score_function"`          // router scores: "sigmoid" or "softmax"
+	PadTokenID            int     `json:"pad_token_id"`            // from config.json; the tokenizer is the authority
+}
 
 // CheckpointInfo describes a checkpoint from its headers alone; it is what `dllm inspect
 // --json` prints (DESIGN.md §4: an interface, change only compatibly). Tensor names are
@@ -37,11 +63,12 @@ type TensorInfo struct {
 	Shape []int  `json:"shape"` // row-major, outermost first
 }
 
-// Inspect opens the checkpoint at path (whatever Load accepts, DemoModel included), reads
-// its configuration, special tokens and tensor list, and closes it. No tensor data is
-// read, so it is fast for any model size. Architectures other than LLaDA2 are an error.
+// Inspect opens the checkpoint at path (whatever dllm.Load accepts, dllm.DemoModel
+// included), reads its configuration, special tokens and tensor list, and closes it. No
+// tensor data is read, so it is fast for any model size. Architectures other than LLaDA2
+// are an error.
 func Inspect(path string) (*CheckpointInfo, error) {
-	ck, err := openCheckpoint(path)
+	ck, err := checkpoint.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +81,7 @@ func Inspect(path string) (*CheckpointInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &CheckpointInfo{Format: ck.Format, Config: cfg, Bytes: ck.TotalBytes(), Tensors: make([]TensorInfo, len(ts))}
+	info := &CheckpointInfo{Format: ck.Format, Config: Config(cfg), Bytes: ck.TotalBytes(), Tensors: make([]TensorInfo, len(ts))}
 	for i, t := range ts {
 		info.Tensors[i] = TensorInfo{t.Name, t.DType.String(), t.Shape}
 	}
@@ -73,40 +100,6 @@ func Inspect(path string) (*CheckpointInfo, error) {
 		return nil, err
 	}
 	return info, nil
-}
-
-// NonFiniteTensor is a tensor holding NaN or infinite values, found by CheckWeights.
-type NonFiniteTensor struct {
-	Name  string `json:"name"`  // canonical name, as in CheckpointInfo
-	Count int64  `json:"count"` // NaN and infinite values
-	First int64  `json:"first"` // flat (row-major) index of the first
-}
-
-// CheckWeights reads every value of every tensor of the checkpoint at path
-// (dequantizing block formats) and lists the tensors holding NaN or infinite values;
-// an empty list means all are finite. Unlike Inspect it reads all the data. Such a
-// weight makes forwards fail with ErrNonFinite, or silently changes routing.
-func CheckWeights(path string) ([]NonFiniteTensor, error) {
-	ck, err := weights.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer ck.Close()
-	ts, err := llada2.CanonicalTensors(ck)
-	if err != nil {
-		return nil, err
-	}
-	out := []NonFiniteTensor{}
-	for i := range ts {
-		n, first, err := llada2.ScanNonFinite(&ts[i])
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			out = append(out, NonFiniteTensor{Name: ts[i].Name, Count: n, First: first})
-		}
-	}
-	return out, nil
 }
 
 // inspectSpecialTexts are the LLaDA2 special tokens worth knowing by text: the diffusion mask,
@@ -148,8 +141,8 @@ func isInspectSpecial(s string) bool {
 // bos/eos/pad/mask tokens named by tokenizer_config.json. A checkpoint without
 // tokenizer.json has none (nil, no error). This is a plain JSON read: the tokenizer
 // proper lives in package tokenizer.
-func inspectHFSpecials(ck *checkpoint) (map[string]int, error) {
-	raw, err := ck.sideFile("tokenizer.json")
+func inspectHFSpecials(ck *checkpoint.Checkpoint) (map[string]int, error) {
+	raw, err := ck.SideFile("tokenizer.json")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -173,7 +166,7 @@ func inspectHFSpecials(ck *checkpoint) (map[string]int, error) {
 			out[t.Content] = t.ID
 		}
 	}
-	if raw, err := ck.sideFile("tokenizer_config.json"); err == nil {
+	if raw, err := ck.SideFile("tokenizer_config.json"); err == nil {
 		var tc map[string]json.RawMessage
 		if json.Unmarshal(raw, &tc) == nil {
 			for role, key := range map[string]string{"bos_token": "bos", "eos_token": "eos", "pad_token": "padding", "mask_token": "mask"} {

@@ -1,4 +1,4 @@
-package dllm
+package tools
 
 import (
 	"context"

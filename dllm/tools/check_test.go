@@ -1,4 +1,4 @@
-package dllm
+package tools
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dllm-go/dllm/dllm"
 )
 
 // corruptMicro copies the micro model's Hugging Face directory and stores NaN as the
@@ -66,12 +68,12 @@ func TestNonFiniteThroughAPI(t *testing.T) {
 		}
 		m := loadModel(t, dir)
 		s := newSession(t, m)
-		o := DefaultOptions()
+		o := dllm.DefaultOptions()
 		o.MaxTokens, o.BlockLength, o.Steps = 8, 4, 4
 		check := func(what string, err error) {
 			t.Helper()
-			var nf *NonFiniteError
-			if !errors.Is(err, ErrNonFinite) || !errors.As(err, &nf) {
+			var nf *dllm.NonFiniteError
+			if !errors.Is(err, dllm.ErrNonFinite) || !errors.As(err, &nf) {
 				t.Fatalf("%s with NaN in %s: %v, want ErrNonFinite", what, c.tensor, err)
 			}
 			if nf.Tensor != c.tensor || nf.Layer != c.layer || !strings.Contains(err.Error(), c.tensor) {
@@ -80,10 +82,10 @@ func TestNonFiniteThroughAPI(t *testing.T) {
 		}
 		_, err = s.Generate(context.Background(), "Once upon a time", o)
 		check("Generate", err)
-		if errors.Is(err, ErrInvalid) {
+		if errors.Is(err, dllm.ErrInvalid) {
 			t.Fatal("a non-finite forward reads as an invalid argument")
 		}
-		_, err = m.Logits([]int32{1, 2, 3, 4, 5}, "block:4")
+		_, err = Logits(m, []int32{1, 2, 3, 4, 5}, BlockMask(4))
 		check("Logits", err)
 	}
 }

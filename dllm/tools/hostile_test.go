@@ -1,6 +1,6 @@
 //go:build unix
 
-package dllm
+package tools
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dllm-go/dllm/dllm"
 	"github.com/dllm-go/dllm/dllm/internal/corpus"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
@@ -319,11 +320,11 @@ func runHostileChild(t *testing.T) {
 				t.Fatal(err)
 			}
 			path, _ := materialize(t, filepath.Join(scratch, base), files, hostileCase{base: base, file: file, build: func() []byte { return orig }})
-			m, err := Load(path, LoadOptions{Threads: 1})
+			m, err := dllm.Load(path, dllm.LoadOptions{Threads: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want[base], err = m.Logits(hostileTokens[:], "block:4")
+			want[base], err = Logits(m, hostileTokens[:], BlockMask(4))
 			m.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -415,7 +416,7 @@ const maxErrorLen = 4096
 // It returns the hostileResult of a case that ended well, any other error otherwise.
 func checkHostile(path string, expect outcome, want []float32) error {
 	_, ierr := Inspect(path)
-	m, err := Load(path, LoadOptions{Threads: 1})
+	m, err := dllm.Load(path, dllm.LoadOptions{Threads: 1})
 	if err != nil {
 		msg := err.Error()
 		switch {
@@ -436,7 +437,7 @@ func checkHostile(path string, expect outcome, want []float32) error {
 	case info.MaskID < 0 || info.EOSID < 0 || int(info.MaskID) >= info.VocabSize || int(info.EOSID) >= info.VocabSize || info.MaskID == info.EOSID:
 		return fmt.Errorf("loads with special tokens mask %d, eos %d in a vocabulary of %d", info.MaskID, info.EOSID, info.VocabSize)
 	}
-	logits, err := m.Logits(hostileTokens[:min(len(hostileTokens), info.ContextLength)], "block:4")
+	logits, err := Logits(m, hostileTokens[:min(len(hostileTokens), info.ContextLength)], BlockMask(4))
 	if err != nil {
 		return fmt.Errorf("loads, but the forward pass fails: %v", err)
 	}
@@ -492,7 +493,7 @@ func TestModelChangedOnDisk(t *testing.T) {
 				hostileCase{file: "model.safetensors", build: func() []byte { return orig }})
 			m := loadModel(t, dir)
 			s := newSession(t, m)
-			opts := DefaultOptions()
+			opts := dllm.DefaultOptions()
 			opts.MaxTokens, opts.BlockLength, opts.Steps = 8, 8, 8
 			if _, err := s.Generate(context.Background(), "hello", opts); err != nil {
 				t.Fatal(err)
@@ -501,13 +502,13 @@ func TestModelChangedOnDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.Generate(context.Background(), "hello", opts)
-			if !errors.Is(err, ErrModelChanged) || !strings.Contains(err.Error(), weights) || !strings.Contains(err.Error(), c.want) {
+			if !errors.Is(err, dllm.ErrModelChanged) || !strings.Contains(err.Error(), weights) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("generate after the change: %v, want ErrModelChanged naming %s (%s)", err, weights, c.want)
 			}
-			if _, err := m.Logits([]int32{1, 2}, "causal"); !errors.Is(err, ErrModelChanged) {
+			if _, err := Logits(m, []int32{1, 2}, CausalMask()); !errors.Is(err, dllm.ErrModelChanged) {
 				t.Fatalf("logits after the change: %v", err)
 			}
-			if _, err := m.NewSession(); !errors.Is(err, ErrModelChanged) {
+			if _, err := m.NewSession(); !errors.Is(err, dllm.ErrModelChanged) {
 				t.Fatalf("new session after the change: %v", err)
 			}
 		})

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package dllm
+package tools
 
 import "testing"
 

@@ -1,4 +1,6 @@
-#include "callbacks.h"
+#include "private.h"
+
+/* The C half of the export layer (see private.h). */
 
 int dllmcapi_call_step(dllm_step_callback cb, const dllm_step_event *ev, void *user_data) {
 	return cb(ev, user_data);
@@ -25,19 +27,6 @@ void dllmcapi_set_last_error(const char *msg, size_t len) {
 size_t dllmcapi_last_error(const char **msg) {
 	*msg = last_error;
 	return last_error_len;
-}
-
-static const char *const static_strings[] = {
-	"gen_length", "eos_block", "eos_early_stop", "stop_token", "stopped", "cancelled",
-	"unknown",
-};
-
-const char *dllmcapi_static_string(int index) {
-	int n = (int)(sizeof static_strings / sizeof static_strings[0]);
-	if (index < 0 || index >= n) {
-		index = n - 1;
-	}
-	return static_strings[index];
 }
 
 static const char *const status_names[] = {

@@ -1,4 +1,7 @@
-package dllm
+// Package checkpoint opens what a model path names — a Hugging Face directory, a .gguf
+// file, a folder holding exactly one of those, or the built-in demo model — for package
+// dllm's Load and for the tools that read checkpoints without loading them.
+package checkpoint
 
 import (
 	"errors"
@@ -15,30 +18,28 @@ import (
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
-// DemoModel is the name under which Load and Inspect find the built-in demo model: a
-// tiny LLaDA2 (2.4 MB, compiled into the library) trained to answer simple questions
-// such as "What is 3+4?" through the chat template. A file or folder called "demo" in
-// the working directory wins over the name.
-const DemoModel = "demo"
+// DemoName names the built-in demo model (dllm.DemoModel) unless a file or folder of
+// that name exists.
+const DemoName = "demo"
 
-// checkpoint is an opened checkpoint and where its side files (tokenizer.json,
+// Checkpoint is an opened checkpoint and where its side files (tokenizer.json,
 // tokenizer_config.json) come from.
-type checkpoint struct {
+type Checkpoint struct {
 	*weights.Checkpoint
 	// files holds the side files of a checkpoint compiled into the binary; nil for one
 	// on disk, whose side files are read from its directory.
 	files map[string][]byte
 }
 
-// openCheckpoint opens the checkpoint that path names: a Hugging Face directory, a
-// .gguf file, a folder holding exactly one of those, or DemoModel.
-func openCheckpoint(path string) (*checkpoint, error) {
+// Open opens the checkpoint that path names: a Hugging Face directory, a .gguf file, a
+// folder holding exactly one of those, or DemoName.
+func Open(path string) (*Checkpoint, error) {
 	if isDemoName(path) {
-		ck, err := weights.OpenMemory(DemoModel, demo.Config, demo.Safetensors)
+		ck, err := weights.OpenMemory(DemoName, demo.Config, demo.Safetensors)
 		if err != nil {
 			return nil, fmt.Errorf("dllm: the built-in demo model: %w", err)
 		}
-		return &checkpoint{Checkpoint: ck, files: map[string][]byte{
+		return &Checkpoint{Checkpoint: ck, files: map[string][]byte{
 			"tokenizer.json":        demo.TokenizerJSON,
 			"tokenizer_config.json": demo.TokenizerConfig,
 		}}, nil
@@ -51,13 +52,13 @@ func openCheckpoint(path string) (*checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &checkpoint{Checkpoint: ck}, nil
+	return &Checkpoint{Checkpoint: ck}, nil
 }
 
-// isDemoName reports whether path means the built-in demo model: it is DemoModel and
+// isDemoName reports whether path means the built-in demo model: it is DemoName and
 // nothing of that name exists, so that a real path always wins.
 func isDemoName(path string) bool {
-	if path != DemoModel {
+	if path != DemoName {
 		return false
 	}
 	_, err := os.Stat(path)
@@ -102,8 +103,8 @@ func modelInFolder(path string) (string, error) {
 	return "", fmt.Errorf("%s holds %d models; pass one of: %s", path, len(models), strings.Join(models, ", "))
 }
 
-// sideFile reads one of the checkpoint's side files; a missing one is fs.ErrNotExist.
-func (c *checkpoint) sideFile(name string) ([]byte, error) {
+// SideFile reads one of the checkpoint's side files; a missing one is fs.ErrNotExist.
+func (c *Checkpoint) SideFile(name string) ([]byte, error) {
 	if c.files == nil {
 		return regfile.ReadFile(filepath.Join(c.Dir(), name), regfile.MaxTextBytes)
 	}
@@ -114,9 +115,9 @@ func (c *checkpoint) sideFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// loadTokenizer reads the tokenizer.ggml.* keys of a GGUF file, or tokenizer.json (and
+// LoadTokenizer reads the tokenizer.ggml.* keys of a GGUF file, or tokenizer.json (and
 // tokenizer_config.json) of a Hugging Face checkpoint.
-func (c *checkpoint) loadTokenizer() (*tokenizer.Tokenizer, error) {
+func (c *Checkpoint) LoadTokenizer() (*tokenizer.Tokenizer, error) {
 	switch {
 	case c.Format == weights.FormatGGUF:
 		if c.Meta == nil {

@@ -1,38 +1,12 @@
-package dllm
+package tools
 
 import (
+	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
 var syntheticTypes = map[string]weights.DType{"f32": weights.F32, "f16": weights.F16, "bf16": weights.BF16, "q8_0": weights.Q8_0}
-
-// Logits runs one forward pass over tokens (absolute positions 0…len−1) on a fresh cache
-// and returns the float32 logits, [len(tokens) × VocabSize] row-major. mask is
-// "block:N" (bidirectional inside blocks of N, causal across them: the LLaDA2 mask),
-// "causal" or "bidir". It is the raw model output, for checking the model against a
-// reference.
-func (m *Model) Logits(tokens []int32, mask string) ([]float32, error) {
-	if len(tokens) == 0 {
-		return nil, invalidf("dllm: no tokens")
-	}
-	if _, err := m.checkIDs(tokens); err != nil {
-		return nil, err
-	}
-	if len(tokens) > m.info.ContextLength {
-		return nil, invalidf("dllm: %d tokens exceed the context of %d", len(tokens), m.info.ContextLength)
-	}
-	block, err := llada2.ParseMask(mask)
-	if err != nil {
-		return nil, invalidArg{err}
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if err := m.usable(); err != nil {
-		return nil, err
-	}
-	return m.net.Logits(tokens, block)
-}
 
 // SyntheticOptions describes a synthetic LLaDA2 checkpoint for WriteSyntheticModel.
 type SyntheticOptions struct {
@@ -62,11 +36,11 @@ func WriteSyntheticModel(path string, o SyntheticOptions) error {
 	case "tiny":
 		cfg = llada2.TinyConfig(o.Layers)
 	default:
-		return invalidf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
+		return invalid.Errorf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
 	}
 	dt, ok := syntheticTypes[o.Type]
 	if !ok {
-		return invalidf("dllm: unknown weight type %q (want f32, f16, bf16 or q8_0)", o.Type)
+		return invalid.Errorf("dllm: unknown weight type %q (want f32, f16, bf16 or q8_0)", o.Type)
 	}
 	so := llada2.SynthOptions{Config: cfg, DType: dt, Arch: o.Arch, Seed: o.Seed}
 	switch o.Format {
@@ -75,5 +49,5 @@ func WriteSyntheticModel(path string, o SyntheticOptions) error {
 	case "safetensors":
 		return llada2.WriteSyntheticSafetensors(path, so)
 	}
-	return invalidf("dllm: unknown format %q (want gguf or safetensors)", o.Format)
+	return invalid.Errorf("dllm: unknown format %q (want gguf or safetensors)", o.Format)
 }

@@ -1,13 +1,13 @@
 /*
- * Private declarations of the capi package: the boxes behind the opaque handles, the
+ * Private declarations of the export layer: the boxes behind the opaque handles, the
  * const typedefs that make cgo's prototypes of the exports agree with dllm.h, and the
  * C helpers Go calls (function pointers can only be called from C).
  *
  * Everything here is hidden from the shared library's dynamic symbol table; only the
  * functions declared in dllm.h are exported.
  */
-#ifndef DLLM_CAPI_CALLBACKS_H
-#define DLLM_CAPI_CALLBACKS_H
+#ifndef DLLM_CAPI_PRIVATE_H
+#define DLLM_CAPI_PRIVATE_H
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +45,5 @@ DLLMCAPI_HIDDEN size_t dllmcapi_last_error(const char **msg);
 
 /* The static name of a status ("UNKNOWN" for others). */
 DLLMCAPI_HIDDEN const char *dllmcapi_status_name(dllm_status status);
-
-/* Static strings for stop reasons (index into a fixed table; see callbacks.c). */
-DLLMCAPI_HIDDEN const char *dllmcapi_static_string(int index);
 
 #endif

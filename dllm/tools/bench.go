@@ -1,4 +1,4 @@
-package dllm
+package tools
 
 import (
 	"bufio"
@@ -10,15 +10,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/modelview"
+	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
 )
 
 // BenchOptions controls Bench. Zero fields take the defaults in brackets.
 type BenchOptions struct {
-	// Threads is recorded in the result: pass the LoadOptions.Threads the model was
-	// loaded with (0 = GOMAXPROCS), whose worker pool every measurement runs on.
-	Threads     int
 	Reps        int   // timed repetitions of each measurement [5]
 	Warmup      int   // untimed runs before them [1]
 	BlockLength int   // diffusion block, the block forward's length [32]
@@ -83,11 +84,17 @@ type BenchResult struct {
 	Decode           *BenchDecode  `json:"decode,omitempty"`
 }
 
-// Bench measures the speed of a loaded model: block forwards, prompt prefill and an
-// end-to-end generation, each after warm-up runs (which also fault in the mapped
-// weights) and repeated. Inputs are fixed, so results are comparable across runs and
-// machines.
-func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
+// Bench measures the speed of a loaded model on its worker pool (dllm.LoadOptions.Threads):
+// block forwards, prompt prefill and an end-to-end generation, each after warm-up runs
+// (which also fault in the mapped weights) and repeated. Inputs are fixed, so results
+// are comparable across runs and machines.
+func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, error) {
+	if ctx == nil {
+		return nil, invalid.Errorf("dllm: Bench with a nil context")
+	}
+	if m == nil {
+		return nil, invalid.Errorf("dllm: Bench of a nil model")
+	}
 	if o.Reps <= 0 {
 		o.Reps = 5
 	}
@@ -113,24 +120,65 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 			o.Log(fmt.Sprintf(format, args...))
 		}
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if err := m.usable(); err != nil {
+	r := &BenchResult{}
+	err := modelview.Use(m, func(v modelview.View) error { return benchForwards(ctx, m.Info(), v, o, logf, r) })
+	if err != nil {
 		return nil, err
 	}
-	threads := o.Threads
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+	// End to end: the chat prompt, default (LLaDA2.0 threshold) decoding, greedy, a new
+	// session per run so no KV prefix is reused.
+	if o.GenTokens > 0 {
+		msgs := []dllm.Message{{Role: "user", Content: o.Prompt}}
+		prompt, err := m.Tokenizer().EncodeChat(msgs, true)
+		if err != nil {
+			return nil, err
+		}
+		B := o.BlockLength
+		gen := (len(prompt)+o.GenTokens+B-1)/B*B - len(prompt)
+		logf("generation, %d tokens after a %d-token prompt", gen, len(prompt))
+		opts := dllm.DefaultOptions()
+		opts.MaxTokens, opts.BlockLength, opts.Steps = gen, B, B
+		d := &BenchDecode{}
+		var lastTokens int
+		t, err := timeIt(ctx, o, 0, func() error {
+			sess, err := m.NewSession()
+			if err != nil {
+				return err
+			}
+			defer sess.Close()
+			res, err := sess.GenerateChat(ctx, msgs, opts)
+			if err != nil {
+				return err
+			}
+			d.PromptTokens, d.Forwards, lastTokens = res.Stats.PromptTokens, res.Stats.Forwards, res.Stats.Tokens
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		t.Tokens = lastTokens
+		t.TokPerSec, t.BestPerSec = float64(lastTokens)/t.MedianSec, float64(lastTokens)/t.MinSec
+		d.BenchTiming = t
+		if d.Forwards > 0 {
+			d.TokensPerForward = float64(lastTokens) / float64(d.Forwards)
+		}
+		r.Decode = d
 	}
-	net := m.net
+	return r, nil
+}
+
+// benchForwards fills r with the model's description and the forward timings, under
+// the model's internals v.
+func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o BenchOptions, logf func(string, ...any), r *BenchResult) error {
+	net := v.Net
 	cfg := net.Config()
-	r := &BenchResult{
-		Model: m.info.Path, Format: m.info.Format, WeightType: m.weightType(), FileBytes: m.ck.TotalBytes(),
+	*r = BenchResult{
+		Model: info.Path, Format: info.Format, WeightType: weightType(v.Checkpoint), FileBytes: v.Checkpoint.TotalBytes(),
 		Layers: cfg.NumLayers, Hidden: cfg.HiddenSize, Experts: cfg.NumExperts, Vocab: cfg.VocabSize,
-		CPU: cpuModel(), Cores: runtime.NumCPU(), Threads: threads, Kernels: activeKernels(),
+		CPU: cpuModel(), Cores: runtime.NumCPU(), Threads: v.Threads, Kernels: activeKernels(),
 		Go: runtime.Version(),
 	}
-	if st, err := os.Stat(m.info.Path); err == nil && st.Mode().IsRegular() {
+	if st, err := os.Stat(info.Path); err == nil && st.Mode().IsRegular() {
 		r.FileBytes = st.Size() // the whole GGUF, header included
 	}
 	B, V := o.BlockLength, cfg.VocabSize
@@ -143,17 +191,15 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 		}
 		return t
 	}
-	var err error
-
 	// Block forward: commit a B-token prefix once, then time uncommitted B-token runs.
 	for _, all := range []bool{true, false} {
 		logf("block forward, %d tokens, LM head on %s", B, map[bool]string{true: "all rows", false: "the last row"}[all])
 		s, err := net.NewState(llada2.StateOptions{Capacity: 2 * B, MaxRun: B})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := s.Forward(tokens(B, 1), B, true, nil, nil); err != nil {
-			return nil, err
+			return err
 		}
 		rows := []int{B - 1}
 		if all {
@@ -166,7 +212,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 		blk := tokens(B, 2)
 		t, err := timeIt(ctx, o, B, func() error { return s.Forward(blk, B, false, rows, out) })
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if all {
 			r.BlockForward = t
@@ -184,7 +230,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 		logf("prefill, %d tokens", n)
 		s, err := net.NewState(llada2.StateOptions{Capacity: n, MaxRun: min(n, 512)})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		prompt := tokens(n, 3)
 		t, err := timeIt(ctx, o, n, func() error {
@@ -194,52 +240,12 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (*BenchResult, error)
 			return s.Forward(prompt, B, true, nil, nil)
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.Prefill = append(r.Prefill, t)
 	}
 
-	// End to end: the chat prompt, default (LLaDA2.0 threshold) decoding, greedy, a new
-	// session per run so no KV prefix is reused.
-	if o.GenTokens > 0 {
-		msgs := []Message{{Role: "user", Content: o.Prompt}}
-		prompt, err := m.encodeChat(msgs)
-		if err != nil {
-			return nil, err
-		}
-		gen := (len(prompt)+o.GenTokens+B-1)/B*B - len(prompt)
-		logf("generation, %d tokens after a %d-token prompt", gen, len(prompt))
-		opts := DefaultOptions()
-		opts.MaxTokens, opts.BlockLength, opts.Steps = gen, B, B
-		d := &BenchDecode{}
-		var lastTokens int
-		m.mu.RUnlock() // the session takes the read lock itself
-		t, err := timeIt(ctx, o, 0, func() error {
-			sess, err := m.NewSession()
-			if err != nil {
-				return err
-			}
-			defer sess.Close()
-			res, err := sess.GenerateChat(ctx, msgs, opts)
-			if err != nil {
-				return err
-			}
-			d.PromptTokens, d.Forwards, lastTokens = res.Stats.PromptTokens, res.Stats.Forwards, res.Stats.Tokens
-			return nil
-		})
-		m.mu.RLock()
-		if err != nil {
-			return nil, err
-		}
-		t.Tokens = lastTokens
-		t.TokPerSec, t.BestPerSec = float64(lastTokens)/t.MedianSec, float64(lastTokens)/t.MinSec
-		d.BenchTiming = t
-		if d.Forwards > 0 {
-			d.TokensPerForward = float64(lastTokens) / float64(d.Forwards)
-		}
-		r.Decode = d
-	}
-	return r, err
+	return nil
 }
 
 // timeIt runs fn o.Warmup times untimed, then o.Reps times timed.
@@ -257,11 +263,18 @@ func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (B
 		if err := ctx.Err(); err != nil {
 			return BenchTiming{}, err
 		}
-		t0 := time.Now()
-		if err := fn(); err != nil {
-			return BenchTiming{}, err
+		// A clock coarser than one run reads 0 (Windows' advances every 0.5–15.6 ms), so
+		// run again until it moves and take the mean: no rate may come out infinite.
+		t0, runs := time.Now(), 0
+		var d time.Duration
+		for d <= 0 {
+			if err := fn(); err != nil {
+				return BenchTiming{}, err
+			}
+			runs++
+			d = time.Since(t0)
 		}
-		secs = append(secs, time.Since(t0).Seconds())
+		secs = append(secs, d.Seconds()/float64(runs))
 	}
 	slices.Sort(secs)
 	med := secs[len(secs)/2]
@@ -276,9 +289,9 @@ func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (B
 }
 
 // weightType returns the most common type among the checkpoint's matrices.
-func (m *Model) weightType() string {
+func weightType(ck *weights.Checkpoint) string {
 	count := map[string]int64{}
-	for _, t := range m.ck.Tensors {
+	for _, t := range ck.Tensors {
 		if len(t.Shape) >= 2 {
 			count[t.DType.String()] += int64(len(t.Data))
 		}
