@@ -26,25 +26,35 @@ need binutils-aarch64-linux-gnu has aarch64-linux-gnu-objdump
 need qemu-user has qemu-aarch64
 need gcc-aarch64-linux-gnu has aarch64-linux-gnu-gcc
 need libc6-dev-arm64-cross test -f /usr/aarch64-linux-gnu/include/stdio.h
+# The windows/amd64 and darwin/arm64 checks (mk/dist.mk): Wine runs the Windows builds.
+need file has file
+need llvm has llvm-nm
+need wine has wine
+need wine64 test -e /usr/lib/wine/wine64
 # Fresh virtual environments with pip (Debian splits venv and ensurepip out of python3).
 if has python3 && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 	apt+=(python3-venv)
+fi
+# pip fetches Zig, the C compiler of the cross builds (scripts/zig.sh).
+if has python3 && ! python3 -m pip --version >/dev/null 2>&1; then
+	apt+=(python3-pip)
 fi
 
 if [ ${#other[@]} -gt 0 ]; then
 	printf 'deps: install %s\n' "${other[@]}" >&2
 	exit 1
 fi
-if [ ${#apt[@]} -eq 0 ]; then
-	echo "deps: everything make test needs is installed"
-	exit 0
+if [ ${#apt[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ] || ! has apt-get; then
+		echo "deps: missing packages; install them with:" >&2
+		echo "  sudo apt-get install -y ${apt[*]}" >&2
+		exit 1
+	fi
+	echo "deps: apt-get install ${apt[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${apt[@]}" >/dev/null
 fi
-if [ "$(id -u)" != 0 ] || ! has apt-get; then
-	echo "deps: missing packages; install them with:" >&2
-	echo "  sudo apt-get install -y ${apt[*]}" >&2
-	exit 1
-fi
-echo "deps: apt-get install ${apt[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${apt[@]}" >/dev/null
+# Zig comes from PyPI once, into a cache outside the repository.
+"$(dirname "$0")/zig.sh" >/dev/null
+echo "deps: everything make test needs is installed"
