@@ -10,7 +10,7 @@ import dllm
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else "demo"
+    path = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else "demo"  # "": the default
     question = sys.argv[2] if len(sys.argv) > 2 else "What is 12+9?"
 
     def on_step(ev) -> bool:
