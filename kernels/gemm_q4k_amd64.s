@@ -13,6 +13,12 @@
 //
 //	Σ = dx·d·Σ_j sc_j·Σ w·q  −  dx·dmin·Σ_j m_j·(bsum_2j + bsum_2j+1)
 
+// Exact int32 sums of a super-block, one per activation row.
+#define ISUM0 Y4
+#define ISUM1 Y5
+#define ISUM2 Y6
+#define ISUM3 Y7
+
 #define K4MASK Y8  // bytes 0x0F
 #define QLO Y9     // low nibbles of a 64-element group: sub-block 2g
 #define QHI Y10    // high nibbles: sub-block 2g+1
@@ -20,13 +26,12 @@
 #define SCB Y12    // scale of sub-block 2g+1
 #define KT Y13
 #define SCD Y14    // the 8 scales as int16, in both 128-bit lanes
-#define MM Y9      // final phase: int16 pairs (m_j, m_j) per dword
-#define DW Y10     // final phase: d
-#define DMIN Y11   // final phase: dmin
-#define KS Y12     // final phase: dx
-#define KS1 Y13    // dx·d
-#define KS2 Y14    // dx·dmin
-#define KT2 Y15    // final phase scratch (X15 holds the unpacked scales until then)
+// X15/Y15 hold the unpacked scale bytes until the final phase, then its scratch.
+//
+// The final phase of a super-block needs seven registers while the groups' six (QLO …
+// SCD) are dead, so its macros take those by parameter, named for what they hold then:
+// mm the int16 pairs (m_j, m_j), dw d, dmin dmin, ks dx, ks1 dx·d, ks2 dx·dmin. A call
+// such as Q4KFIN(XR0, ISUM0, ACC0, QLO, QHI, SCA, SCB, KT, SCD) shows which is which.
 
 // Q4KSCALES unpacks the 12 scale bytes of the super-block at WP (ggml's 6-bit packing)
 // with vector ops. With a0, a1, a2 the three little-endian uint32s:
@@ -58,10 +63,7 @@
 //	L = q & 0x3f…                              = [sc[0:4], m[0:4]]
 //	H = (q>>2) & 0x30… | (c | c<<28) & 0x0f…   = [sc[4:8], m[4:8]]
 // xsc gets [L.lo, H.lo, L.hi, H.hi] (X15's layout) and ysc the scales as SCD has them.
-// Needs SM3F, SM30, SM0F; clobbers BX, R9, R10 and xt.
-#define SM3F R12 // 0x3f3f…
-#define SM30 R14 // 0x3030…
-#define SM0F R13 // 0x0f0f…
+// Needs SM3F, SM30, SM0F (the one-row kernel's masks); clobbers BX, R9, R10 and xt.
 #define Q4KSCALESGPR(off, xsc, ysc, xt) \
 	MOVQ  const_q4KScalesOff+off(WP), BX \
 	MOVL  const_q4KScalesOff+8+off(WP), R9 \
@@ -107,44 +109,44 @@
 	VPADDD KT, isum, isum
 
 // Q4KFINAL loads the super-block's d, dmin and the mins (from X15) as int16 pairs.
-#define Q4KFINAL \
-	VPSRLDQ $8, X15, X9         \
-	VPMOVZXBD X9, MM            \
-	VPSLLD $16, MM, KT2         \
-	VPOR KT2, MM, MM            \
-	VPBROADCASTW (WP), X10      \
-	VCVTPH2PS X10, DW           \
-	VPBROADCASTW const_q4KDMinOff(WP), X11 \
-	VCVTPH2PS X11, DMIN
+#define Q4KFINAL(mm, dw, dmin) \
+	VPSRLDQ $8, X15, X15        \
+	VPMOVZXBD X15, mm           \
+	VPSLLD $16, mm, Y15         \
+	VPOR Y15, mm, mm            \
+	VPBROADCASTW (WP), X15      \
+	VCVTPH2PS X15, dw           \
+	VPBROADCASTW const_q4KDMinOff(WP), X15 \
+	VCVTPH2PS X15, dmin
 
 // Q4KFIN: acc += dx·d·float(isum) − dx·dmin·float(Σ_j m_j·(bsum_2j + bsum_2j+1)).
-#define Q4KFIN(xr, isum, acc) \
-	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), MM, KT2 \
-	VBROADCASTSS (xr)(XOFF*1), KS     \
-	VMULPS DW, KS, KS1                \
-	VMULPS DMIN, KS, KS2              \
+#define Q4KFIN(xr, isum, acc, mm, dw, dmin, ks, ks1, ks2) \
+	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), mm, Y15 \
+	VBROADCASTSS (xr)(XOFF*1), ks     \
+	VMULPS dw, ks, ks1                \
+	VMULPS dmin, ks, ks2              \
 	VCVTDQ2PS isum, isum              \
-	VFMADD231PS isum, KS1, acc        \
-	VCVTDQ2PS KT2, KT2                \
-	VFNMADD231PS KT2, KS2, acc
+	VFMADD231PS isum, ks1, acc        \
+	VCVTDQ2PS Y15, Y15                \
+	VFNMADD231PS Y15, ks2, acc
 
 // Q4KFIN1 is Q4KFINAL then Q4KFIN in fewer vector instructions, with the same products
 // and roundings: the (m_j, m_j) pairs by a byte interleave, and d, dmin converted
 // together and multiplied by dx before being spread to all lanes.
-#define Q4KFIN1(xr, isum, acc) \
-	VPUNPCKHBW X15, X15, X9           \
-	VPMOVZXBW X9, MM                  \
-	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), MM, KT2 \
-	VPBROADCASTD (WP), X10            \
-	VCVTPH2PS X10, DW                 \
-	VBROADCASTSS (xr)(XOFF*1), KS     \
-	VMULPS DW, KS, KS                 \
-	VPERMILPS $0x00, KS, KS1          \
-	VPERMILPS $0x55, KS, KS2          \
+#define Q4KFIN1(xr, isum, acc, mm, dw, ks, ks1, ks2) \
+	VPUNPCKHBW X15, X15, X15          \
+	VPMOVZXBW X15, mm                 \
+	VPBROADCASTD (WP), X15            \
+	VCVTPH2PS X15, dw                 \
+	VPMADDWD const_q8KSumsOff(xr)(XOFF*1), mm, Y15 \
+	VBROADCASTSS (xr)(XOFF*1), ks     \
+	VMULPS dw, ks, ks                 \
+	VPERMILPS $0x00, ks, ks1          \
+	VPERMILPS $0x55, ks, ks2          \
 	VCVTDQ2PS isum, isum              \
-	VFMADD231PS isum, KS1, acc        \
-	VCVTDQ2PS KT2, KT2                \
-	VFNMADD231PS KT2, KS2, acc
+	VFMADD231PS isum, ks1, acc        \
+	VCVTDQ2PS Y15, Y15                \
+	VFNMADD231PS Y15, ks2, acc
 
 #define K4CONST \
 	MOVL $0x0F, BX       \
@@ -204,11 +206,11 @@ block:
 	Q4KROW(3, XR1, ISUM1)
 	Q4KROW(3, XR2, ISUM2)
 	Q4KROW(3, XR3, ISUM3)
-	Q4KFINAL
-	Q4KFIN(XR0, ISUM0, ACC0)
-	Q4KFIN(XR1, ISUM1, ACC1)
-	Q4KFIN(XR2, ISUM2, ACC2)
-	Q4KFIN(XR3, ISUM3, ACC3)
+	Q4KFINAL(QLO, QHI, SCA)
+	Q4KFIN(XR0, ISUM0, ACC0, QLO, QHI, SCA, SCB, KT, SCD)
+	Q4KFIN(XR1, ISUM1, ACC1, QLO, QHI, SCA, SCB, KT, SCD)
+	Q4KFIN(XR2, ISUM2, ACC2, QLO, QHI, SCA, SCB, KT, SCD)
+	Q4KFIN(XR3, ISUM3, ACC3, QLO, QHI, SCA, SCB, KT, SCD)
 	ADDQ  $const_q4KBlockBytes, WP
 	ADDQ  $const_q8KBlockBytes, XOFF
 	DECQ  BLEFT
@@ -222,10 +224,24 @@ block:
 	VZEROUPPER
 	RET
 
-// The one-row kernel unpacks the scales of block b+1 while block b computes (so the
-// unpacking is off the critical path), into these registers.
-#define NEXTSB X7   // scale bytes, X15's layout
+// ---- the one-row kernel ----
+// One row needs neither XR1–XR3, ISUM2/ISUM3 nor the strides LDY/LDW, so their registers
+// take other names here: the one-row kernel unpacks the scales of block b+1 while block b
+// computes (so the unpacking is off the critical path), keeps the masks of Q4KSCALESGPR
+// in general registers, and the prefetch distance in PFDIST.
+#undef XR1
+#undef XR2
+#undef XR3
+#undef ISUM2
+#undef ISUM3
+#undef LDY
+#undef LDW
+#define PFDIST R8   // software-prefetch distance in bytes
 #define NEXTSCD Y6  // scales, SCD's layout
+#define NEXTSB X7   // scale bytes, X15's layout
+#define SM3F R12    // 0x3f3f…
+#define SM0F R13    // 0x0f0f…
+#define SM30 R14    // 0x3030…
 
 // func gemvQ4_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, FMA, F16C
@@ -238,7 +254,7 @@ TEXT ·gemvQ4_KAVX2(SB), NOSPLIT, $8-88
 	MOVQ BX, yend-8(SP)
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ ·gemvPrefetch(SB), PFDIST
 	K4CONST
 	MOVQ $0x3f3f3f3f3f3f3f3f, SM3F
 	MOVQ $0x3030303030303030, SM30
@@ -254,9 +270,9 @@ row:
 	Q4KSCALESGPR(0, NEXTSB, NEXTSCD, X9)
 
 block:
-	PREFETCHT0 (WP)(R8*1)      // a weight line gemvPrefetch bytes ahead
-	PREFETCHT0 64(WP)(R8*1)
-	PREFETCHT0 128(WP)(R8*1)
+	PREFETCHT0 (WP)(PFDIST*1)      // a weight line gemvPrefetch bytes ahead
+	PREFETCHT0 64(WP)(PFDIST*1)
+	PREFETCHT0 128(WP)(PFDIST*1)
 	VMOVDQA NEXTSCD, SCD       // this block's scales, unpacked during the previous one
 	VMOVDQA NEXTSB, X15
 	CMPQ    BLEFT, $1
@@ -271,7 +287,7 @@ unpacked:
 	Q4KROW(2, XR0, ISUM0)
 	Q4KGROUP(3)
 	Q4KROW(3, XR0, ISUM0)
-	Q4KFIN1(XR0, ISUM0, ACC0)
+	Q4KFIN1(XR0, ISUM0, ACC0, QLO, QHI, SCB, KT, SCD)
 	ADDQ  $const_q4KBlockBytes, WP
 	ADDQ  $const_q8KBlockBytes, XOFF
 	DECQ  BLEFT
@@ -279,7 +295,7 @@ unpacked:
 
 	STORE1
 	ADDQ $4, YP
-	ADDQ ldw+72(FP), WROW       // (LDW's register holds a mask here)
+	ADDQ ldw+72(FP), WROW       // (from memory: LDW's register holds a mask here)
 	JMP  row
 
 done:

@@ -14,6 +14,12 @@
 //
 //	Σ = dx·d·Σ_g sc_g·(Σ w·q − 32·bsum_g), w = 6-bit unsigned quant
 
+// Exact int32 sums of a super-block, one per activation row.
+#define ISUM0 Y4
+#define ISUM1 Y5
+#define ISUM2 Y6
+#define ISUM3 Y7
+
 #define M0F Y8     // bytes 0x0F
 #define M30 Y9     // bytes 0x30
 #define V6 Y10     // 32 decoded 6-bit weights (0…63)
@@ -140,6 +146,13 @@ block:
 	VZEROUPPER
 	RET
 
+// ---- the one-row kernel ----
+// One row needs no XR1–XR3: XR1's register holds the prefetch distance here.
+#undef XR1
+#undef XR2
+#undef XR3
+#define PFDIST R8 // software-prefetch distance in bytes
+
 // func gemvQ6_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, FMA, F16C
 //
@@ -152,7 +165,7 @@ TEXT ·gemvQ6_KAVX2(SB), NOSPLIT, $8-88
 	MOVQ x_base+24(FP), XR0
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ ·gemvPrefetch(SB), PFDIST
 	K6CONST
 
 row:
@@ -164,9 +177,9 @@ row:
 	MOVQ   nb+80(FP), BLEFT
 
 block:
-	PREFETCHT0 (WP)(R8*1)      // a weight line gemvPrefetch bytes ahead
-	PREFETCHT0 64(WP)(R8*1)
-	PREFETCHT0 128(WP)(R8*1)
+	PREFETCHT0 (WP)(PFDIST*1)      // a weight line gemvPrefetch bytes ahead
+	PREFETCHT0 64(WP)(PFDIST*1)
+	PREFETCHT0 128(WP)(PFDIST*1)
 	VPXOR     ISUM0, ISUM0, ISUM0
 	VPMOVSXBW const_q6KScalesOff(WP), S16
 	VPERMQ    $0x44, S16, SCH

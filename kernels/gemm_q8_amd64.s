@@ -99,8 +99,8 @@ block:                        \
 	RET
 
 // GEMV1(LOAD) is the body of a one-row kernel after the arguments are loaded (nb in
-// blocks-16(SP)); R8 is the software-prefetch distance in bytes (one weight stream: the
-// prefetch runs that far ahead so DRAM latency overlaps the block arithmetic).
+// blocks-16(SP)); PFDIST is the software-prefetch distance in bytes (one weight stream:
+// the prefetch runs that far ahead so DRAM latency overlaps the block arithmetic).
 #define GEMV1(LOAD) \
 	CONSTS                    \
 row:                          \
@@ -111,7 +111,7 @@ row:                          \
 	MOVQ WROW, WP             \
 	MOVQ blocks-16(SP), BLEFT \
 block:                        \
-	PREFETCHT0 (WP)(R8*1)     \
+	PREFETCHT0 (WP)(PFDIST*1) \
 	LOAD                      \
 	DOT8(XR0, ACC0)           \
 	ADDQ $const_q8BlockBytes, XOFF \
@@ -165,6 +165,13 @@ TEXT ·gemmQ4_0x4AVX2(SB), NOSPLIT, $16-112
 	MOVQ BX, blocks-16(SP)
 	GEMM4(LOADQ4_0)
 
+// ---- the one-row kernels ----
+// One row needs no XR1–XR3: XR1's register holds the prefetch distance here.
+#undef XR1
+#undef XR2
+#undef XR3
+#define PFDIST R8 // software-prefetch distance in bytes
+
 // func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, FMA, F16C
 //
@@ -179,7 +186,7 @@ TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $16-88
 	MOVQ ldw+72(FP), LDW
 	MOVQ nb+80(FP), BX
 	MOVQ BX, blocks-16(SP)
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ ·gemvPrefetch(SB), PFDIST
 	GEMV1(LOADQ8_0)
 
 // func gemvQ4_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
@@ -196,5 +203,5 @@ TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $16-88
 	MOVQ ldw+72(FP), LDW
 	MOVQ nb+80(FP), BX
 	MOVQ BX, blocks-16(SP)
-	MOVQ ·gemvPrefetch(SB), R8
+	MOVQ ·gemvPrefetch(SB), PFDIST
 	GEMV1(LOADQ4_0)

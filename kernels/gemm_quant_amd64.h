@@ -19,12 +19,6 @@
 #define ACC2 Y2
 #define ACC3 Y3
 
-// The K-quant kernels' exact int32 sums of a super-block, one per activation row.
-#define ISUM0 Y4
-#define ISUM1 Y5
-#define ISUM2 Y6
-#define ISUM3 Y7
-
 // SETUP4 derives XR1..XR3 from XR0 and BX = ldx, and scales LDY to bytes.
 #define SETUP4 \
 	LEAQ (XR0)(BX*1), XR1 \
