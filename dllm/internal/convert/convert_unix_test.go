@@ -41,7 +41,9 @@ func TestFailedConversionKeepsTarget(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
+	firstReader := make(chan struct{})
 	go func() {
+		defer close(firstReader)
 		if f, err := os.Open(fifo); err == nil {
 			io.Copy(io.Discard, f)
 			f.Close()
@@ -50,6 +52,13 @@ func TestFailedConversionKeepsTarget(t *testing.T) {
 	if err := convertCancelled(fifo); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
+	// The conversion may have been cancelled before it opened the FIFO, leaving that
+	// reader waiting in open: a writer that opens and closes at once releases it. The
+	// reader must be gone before the next one comes, or it could take the next output.
+	if w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+		w.Close()
+	}
+	<-firstReader
 	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("the FIFO is gone or replaced after a failed conversion: %v", err)
 	}
