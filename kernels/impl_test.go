@@ -52,8 +52,3 @@ func guarded(t testing.TB, n, off int) ([]float32, func()) {
 
 // sameBits reports whether a and b are equal or both NaN.
 func sameBits(a, b float32) bool { return a == b || (a != a && b != b) }
-
-// relErr returns |got−want| relative to scale (the magnitude of the terms summed).
-func relErr(got float32, want, scale float64) float64 {
-	return math.Abs(float64(got)-want) / math.Max(scale, 1e-38)
-}
