@@ -118,7 +118,7 @@ func TestStreamEqualsWhole(t *testing.T) {
 					Object  string `json:"object"`
 					Choices []struct {
 						Delta        struct{ Role, Content string } `json:"delta"`
-						FinishReason *string                         `json:"finish_reason"`
+						FinishReason *string                        `json:"finish_reason"`
 					} `json:"choices"`
 					Usage *usage `json:"usage"`
 				}
