@@ -63,18 +63,19 @@ def log(msg):
 class Server:
     """`dllm serve --port 0`, its output collected by a thread."""
 
-    def __init__(self, exe):
+    def __init__(self, exe, *extra):
         self.lines = []
         self.url = None
         self.ready = threading.Event()
+        cmd = [exe, "serve", "--port", "0", *extra]
         self.proc = subprocess.Popen(
-            [exe, "serve", "--port", "0"], stdin=subprocess.DEVNULL,
+            cmd, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
             start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()
         if not self.ready.wait(START_TIMEOUT) or not self.url:
             self.stop()
-            raise Failure(f"`{exe} serve --port 0` printed no http://127.0.0.1:PORT line within "
+            raise Failure(f"`{' '.join(cmd)}` printed no http://127.0.0.1:PORT line within "
                           f"{START_TIMEOUT} s; its output:\n" + self.tail())
 
     def _read(self):
@@ -196,7 +197,7 @@ def run(args, server):
             check(body.get("stream") is True and body.get("dllm", {}).get("steps") is True,
                   f"the request does not ask for a stream with steps: {body}")
             check(body.get("model") == model, f"the request names model {body.get('model')!r}, /v1/models {model!r}")
-            stats = page.text_content("#stats")
+            stats = page.evaluate("() => [...document.querySelectorAll('#stats > span')].map(s => s.textContent).join(', ')")
             check("forward" in stats and "tokens/s" in stats, f"#stats shows no statistics: {stats!r}")
             log(f"answer 1: {a['text']!r}, {a['frames']} frame(s); stats: {stats}")
 
@@ -229,7 +230,7 @@ def run(args, server):
             check(page.locator(".block").count() >= 1 and page.locator(".block .cell").count() >= 1,
                   "no .block / .cell on the page")
             log(f"threshold 1: {a['frames']} frames, {len(masked)} with masked cells; observer saw {seen}")
-            page.screenshot(path=os.path.join(args.out, "desktop.png"), full_page=True)
+            page.screenshot(path=os.path.join(args.out, "desktop.png"), full_page=True, animations="disabled")
 
             # 4. Stop: a long generation (LLaDA2.1 editing, threshold 1, one 512-long block:
             # one position per forward), stopped after a few frames.
@@ -251,7 +252,7 @@ def run(args, server):
             log(f"stopped after {a['frames']} frames in {1000 * (time.monotonic() - t):.0f} ms")
             status, _ = server.get("/health")
             check(status == 200, f"/health answered {status} after Stop")
-            page.screenshot(path=os.path.join(args.out, "desktop-stopped.png"))
+            page.screenshot(path=os.path.join(args.out, "desktop-stopped.png"), animations="disabled")
             # The server is free again: the next question is answered at once.
             set_settings(page, preset="default", threshold="", block_length="", max_tokens="")
             t = time.monotonic()
@@ -269,17 +270,36 @@ def run(args, server):
             page.wait_for_selector("#prompt")
             a = ask(page, "What is 3+4?", 1)
             check("7" in a["text"], f"phone: the answer is {a['text']!r}")
+            page.screenshot(path=os.path.join(args.out, "phone.png"), animations="disabled")
             # A long unbroken line must wrap, not widen the page.
             page.evaluate("() => { document.querySelector('.msg.user').textContent += ' ' + 'x'.repeat(300); }")
             w = no_horizontal_scroll(page)
             for k, (sw, cw) in w.items():
                 check(sw <= cw, f"phone viewport 390x844 scrolls horizontally: {k} is {sw}px wide in {cw}px")
-            page.screenshot(path=os.path.join(args.out, "phone.png"))
             page.click("#settings-btn")
             w = no_horizontal_scroll(page)
             check(w["doc"][0] <= w["doc"][1], f"phone: the settings drawer scrolls horizontally: {w}")
-            page.screenshot(path=os.path.join(args.out, "phone-settings.png"))
+            page.screenshot(path=os.path.join(args.out, "phone-settings.png"), animations="disabled")
             ctx.close()
+            # ---- a server with an API key: the page asks for it -------------------------
+            keyed = Server(args.dllm, "--api-key", "browser-test-key")
+            try:
+                ctx = browser.new_context(viewport={"width": 1000, "height": 700})
+                page = ctx.new_page()
+                page.on("pageerror", lambda e: page_errors.append(str(e)))
+                page.goto(keyed.url + "/")
+                page.wait_for_selector("#auth", state="visible", timeout=5000)
+                page.fill("#auth-key", "browser-test-key")
+                page.press("#auth-key", "Enter")
+                page.wait_for_selector("#auth", state="hidden", timeout=5000)
+                a = ask(page, "What is 3+4?", 1)
+                check("7" in a["text"], f"with an API key: the answer is {a['text']!r}")
+                stored = page.evaluate("() => localStorage.getItem('dllm.apiKey')")
+                check(stored == "browser-test-key", f"the API key is not kept in localStorage: {stored!r}")
+                log("401: the page asked for the API key, then answered")
+                ctx.close()
+            finally:
+                keyed.stop()
         finally:
             browser.close()
     check(not page_errors, "JavaScript errors on the page:\n  " + "\n  ".join(page_errors))
