@@ -77,7 +77,11 @@ type Result struct {
 
 // Stats measures a generation.
 type Stats struct {
-	PromptTokens     int
+	PromptTokens int
+	// CachedTokens is how many prompt tokens reused the K/V that the session's earlier
+	// generations left in its cache (whole blocks of the common prefix), instead of
+	// being computed again.
+	CachedTokens     int
 	Tokens           int           // tokens in Result.Tokens
 	Forwards         int           // denoising forward passes (the reference's count)
 	ModelCalls       int           // every forward: denoising, prompt prefill and KV-cache commits

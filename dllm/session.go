@@ -70,6 +70,17 @@ func (s *Session) Close() error {
 // free drops the cache; s.mu is held and no generation runs.
 func (s *Session) free() { s.st, s.dec, s.cached = nil, nil, nil }
 
+// CachedTokens returns the token ids whose keys and values the session's cache holds:
+// the prompt and output of its last generation, up to the last whole block. A next
+// prompt that starts with them reuses that work (Stats.CachedTokens) when it is decoded
+// with the same BlockLength, so a server that
+// keeps several sessions gives each conversation the one whose cache it extends.
+func (s *Session) CachedTokens() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int32(nil), s.cached...)
+}
+
 // SetSystem sets the system prompt used by Chat from the next turn on.
 func (s *Session) SetSystem(text string) {
 	s.mu.Lock()
@@ -197,13 +208,16 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 		}
 		return Result{}, err // rejected before decoding started: the cache is untouched
 	}
+	s.mu.Lock() // CachedTokens reads it while we run
 	s.cached, s.block = append(s.cached[:0], res.Canvas[:res.Cached]...), opts.BlockLength
+	s.mu.Unlock()
 	out := Result{
 		Tokens:     res.Tokens,
 		Text:       m.tok.DecodeSkipSpecial(res.Tokens),
 		StopReason: res.Reason,
 		Stats: Stats{
 			PromptTokens:     len(prompt),
+			CachedTokens:     res.Stats.ReusedTokens,
 			Tokens:           len(res.Tokens),
 			Forwards:         res.Stats.Forwards,
 			ModelCalls:       res.Stats.ModelCalls,

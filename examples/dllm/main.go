@@ -34,6 +34,7 @@ func init() {
 	commands = []command{
 		{"generate", "generate text from a prompt (with --visual, watch the blocks denoise)", runGenerate},
 		{"chat", "interactive multi-turn chat (slash commands: /reset, /quit, /help)", runChat},
+		{"serve", "an OpenAI-compatible HTTP API with a web page that shows blocks denoising", runServe},
 		{"tokenize", "token ids and pieces of a text (--chat renders it as a user turn)", runTokenize},
 		{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
 		{"logits", "raw float32 logits of a forward pass (block:N, causal or bidir mask)", runLogits},
@@ -48,7 +49,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nWith no -m, generate and chat use the built-in demo model; -m demo names it anywhere.")
+	fmt.Fprintln(w, "\nWith no -m, generate, chat and serve use the built-in demo model; -m demo names it anywhere.")
 }
 
 func main() {

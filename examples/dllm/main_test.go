@@ -46,6 +46,12 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"inspect", "-m", "x", "--jsn"}, "dllm inspect: unknown flag --jsn; did you mean --json? (see dllm inspect -h)"},
 		{[]string{"quantize", "-m", "x", "-o", "out.bin"}, "dllm quantize: -o out.bin must end in .gguf"},
 		{[]string{"bench", "-m", "x", "--prefill", "0"}, `dllm bench: --prefill: "0" is not a positive length`},
+		{[]string{"serve", "--port", "70000"}, "dllm serve: --port must be in [0,65535], got 70000"},
+		{[]string{"serve", "--parallel", "0"}, "dllm serve: --parallel must be at least 1, got 0"},
+		{[]string{"serve", "--max-queue", "-1"}, "dllm serve: --max-queue must not be negative, got -1"},
+		{[]string{"serve", "--timeout", "0s"}, "dllm serve: --timeout must be positive and --shutdown-timeout not negative"},
+		{[]string{"serve", "--prt", "8080"}, "dllm serve: unknown flag --prt; did you mean --port? (see dllm serve -h)"},
+		{[]string{"serve", "extra"}, `dllm serve: unexpected argument "extra" (see dllm serve -h)`},
 		{[]string{"frob"}, `dllm: unknown command "frob" (dllm -h lists them)`},
 	} {
 		code, out, errOut := dllmCmd(t, "", c.args...)
@@ -158,6 +164,15 @@ func TestEditDistance(t *testing.T) {
 	}{{"", "", 0}, {"threshhold", "threshold", 1}, {"json", "jsn", 1}, {"temp", "top-p", 3}, {"", "abc", 3}, {"kitten", "sitting", 3}} {
 		if got := editDistance(c.a, c.b); got != c.d {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
+	}
+}
+
+// TestServeModelID: the API names the model by its file or folder, or demo.
+func TestServeModelID(t *testing.T) {
+	for path, want := range map[string]string{"": "demo", "models/mini-q8_0.gguf": "mini-q8_0", "/data/LLaDA2.0-mini/": "LLaDA2.0-mini"} {
+		if got := modelID(path, path == ""); got != want {
+			t.Errorf("modelID(%q) = %q, want %q", path, got, want)
 		}
 	}
 }

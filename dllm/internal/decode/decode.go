@@ -207,6 +207,7 @@ func (r *run) prefill() error {
 	if err := m.Truncate(keep); err != nil {
 		return fmt.Errorf("decode: truncating the cache to %d: %w", keep, err)
 	}
+	r.res.Stats.ReusedTokens = keep
 	if end == keep {
 		return nil
 	}

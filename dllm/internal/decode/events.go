@@ -142,6 +142,9 @@ type Stats struct {
 	ModelCalls int
 	// PrefillTokens is how many prompt tokens were prefilled (not reused from the cache).
 	PrefillTokens int
+	// ReusedTokens is how many prompt tokens kept the K/V an earlier generation left in
+	// the cache (whole blocks of ReusePrefix).
+	ReusedTokens int
 	// Committed counts mask→token commits; Edits token→token rewrites (2.1).
 	Committed, Edits int
 	// MultiCommitSteps, FallbackSteps and MaxCommitInOneStep mirror the goldens' stats.
