@@ -31,6 +31,7 @@ need file has file
 need llvm has llvm-nm
 need wine has wine
 need wine64 test -e /usr/lib/wine/wine64
+need chromium has chromium
 # Fresh virtual environments with pip (Debian splits venv and ensurepip out of python3).
 if has python3 && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 	apt+=(python3-venv)
