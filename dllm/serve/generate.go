@@ -292,7 +292,7 @@ func (s *Server) stepEvent(ev dllm.StepEvent, forward int) stepEvent {
 		case ok:
 			c.State = st
 		}
-		if t != mask && !tok.IsSpecial(t) {
+		if c.State != "prompt" && t != mask && !tok.IsSpecial(t) { // the client has the prompt
 			c.Text = validText(tok.DecodeBytes([]int32{t}, true))
 		}
 		out.Cells[i] = c

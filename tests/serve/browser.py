@@ -8,7 +8,7 @@ masked cells, from the page's own log and from a MutationObserver this script in
 the settings drawer changes the request; the history is sent as messages and "New chat"
 clears it; Stop cancels a long generation, leaves the page usable and the server
 answering; a phone-sized viewport has no horizontal scroll. Screenshots go to --out.
-Installs nothing: it needs the playwright package (see mk/serve-browser.mk) and a
+Installs nothing: it needs the playwright package (see mk/serve.mk) and a
 Chromium at --chromium. Exits non-zero with a message on the first failure.
 """
 
