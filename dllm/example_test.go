@@ -311,3 +311,51 @@ func ExampleStepEvent_TraceJSON() {
 	// position 30 ← token 1019
 	// position 31 ← token 1019
 }
+
+// A program that lets its users pick a preset by name (a flag, a config field) looks it
+// up, then changes what it needs.
+func ExamplePresetOptions() {
+	for _, name := range dllm.Presets {
+		o, err := dllm.PresetOptions(name)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: threshold %g, edit %v\n", name, o.Threshold, o.Edit)
+	}
+	_, err := dllm.PresetOptions("fastest")
+	fmt.Println(errors.Is(err, dllm.ErrInvalid))
+	// Output:
+	// default: threshold 0.95, edit false
+	// quality: threshold 0.7, edit true
+	// speed: threshold 0.5, edit true
+	// true
+}
+
+// CachedTokens shows what the next prompt can reuse: a second turn that extends the
+// first computes only its new tokens.
+func ExampleSession_CachedTokens() {
+	m, err := dllm.Load(dllm.DemoModel, dllm.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	s.SetSystem("You are a careful assistant who answers arithmetic questions.")
+	ctx := context.Background()
+	if _, err := s.Chat(ctx, "What is 3+4?", dllm.DefaultOptions()); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(s.CachedTokens()) > 0)
+	res, err := s.Chat(ctx, "What is 5+2?", dllm.DefaultOptions())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Stats.CachedTokens, "of", res.Stats.PromptTokens, "prompt tokens reused")
+	// Output:
+	// true
+	// 32 of 73 prompt tokens reused
+}

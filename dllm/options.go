@@ -109,6 +109,24 @@ func SpeedOptions() GenerateOptions {
 	return o
 }
 
+// Presets names the presets PresetOptions knows, in the order to list them.
+var Presets = []string{"default", "quality", "speed"}
+
+// PresetOptions returns the options of a preset by name, for programs that let their
+// users choose one (a flag, a request field): "default" (or "") is DefaultOptions,
+// "quality" QualityOptions and "speed" SpeedOptions. Another name is ErrInvalid.
+func PresetOptions(name string) (GenerateOptions, error) {
+	switch name {
+	case "", "default":
+		return DefaultOptions(), nil
+	case "quality":
+		return QualityOptions(), nil
+	case "speed":
+		return SpeedOptions(), nil
+	}
+	return GenerateOptions{}, invalidf("dllm: preset must be default, quality or speed, got %q", name)
+}
+
 // withDefaults gives every zero field its default.
 func (o GenerateOptions) withDefaults() GenerateOptions {
 	set := func(v *int, d int) {

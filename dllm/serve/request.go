@@ -176,16 +176,9 @@ func jsonKind(k string) string {
 // field given over it. MaxTokens stays 0 when the request names no limit: what the
 // context leaves is known only with the prompt.
 func (f *samplingFields) options() (dllm.GenerateOptions, error) {
-	var o dllm.GenerateOptions
-	switch f.Preset {
-	case "", "default":
-		o = dllm.DefaultOptions()
-	case "quality":
-		o = dllm.QualityOptions()
-	case "speed":
-		o = dllm.SpeedOptions()
-	default:
-		return o, badRequest("preset", "preset must be default, quality or speed, got %q", f.Preset)
+	o, err := dllm.PresetOptions(f.Preset)
+	if err != nil {
+		return o, badRequest("preset", "%s", strings.TrimPrefix(err.Error(), "dllm: "))
 	}
 	if f.N != nil && *f.N != 1 {
 		return o, badRequest("n", "n must be 1: this server returns one choice per request, got %d", *f.N)

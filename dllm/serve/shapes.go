@@ -41,16 +41,18 @@ func (completionShape) chunk(id string, created int64, model, text string, finis
 	if first {
 		return nil // a completion stream has no role chunk
 	}
-	return map[string]any{
-		"id": id, "object": "text_completion", "created": created, "model": model,
-		"choices": []any{map[string]any{"index": 0, "text": text, "logprobs": nil, "finish_reason": finish}},
-	}
+	return completion(id, created, model, text, finish)
 }
 
 func (completionShape) full(id string, created int64, model, text, finish string, u usage) any {
+	c := completion(id, created, model, text, &finish)
+	c["usage"] = u
+	return c
+}
+
+func completion(id string, created int64, model, text string, finish *string) map[string]any {
 	return map[string]any{
 		"id": id, "object": "text_completion", "created": created, "model": model,
 		"choices": []any{map[string]any{"index": 0, "text": text, "logprobs": nil, "finish_reason": finish}},
-		"usage":   u,
 	}
 }

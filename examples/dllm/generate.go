@@ -111,16 +111,9 @@ var flagOfOption = map[string]string{
 // over it (so `--preset speed --threshold 0.6` means exactly that) and checks the result
 // before any model is loaded.
 func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
-	var o dllm.GenerateOptions
-	switch g.preset {
-	case "default", "":
-		o = dllm.DefaultOptions()
-	case "quality":
-		o = dllm.QualityOptions()
-	case "speed":
-		o = dllm.SpeedOptions()
-	default:
-		return o, usagef("--preset must be default, quality or speed, got %q", g.preset)
+	o, err := dllm.PresetOptions(g.preset)
+	if err != nil {
+		return o, usagef("--%s", strings.TrimPrefix(err.Error(), "dllm: "))
 	}
 	var zero error
 	fs.Visit(func(f *pflag.Flag) {
