@@ -42,6 +42,8 @@ def logits_check(fam_dir: Path):
     rows = []
     for side in sorted((fam_dir / "golden").glob("logits_*.json")):
         sc = json.loads(side.read_text())
+        if "tok_idx" in sc:
+            continue  # padded input with custom position ids: not expressible through dump_logits
         gold = np.fromfile(side.with_suffix(".bin"), dtype="<f4").reshape(sc["shape"])
         for gg in sorted((fam_dir / "gguf").glob("*.gguf")):
             out = Path("/tmp") / f"dl_{fam_dir.name}_{gg.stem}_{side.stem}.bin"
@@ -98,6 +100,32 @@ CLI_CASES = {
         ("llamacpp_block8_s16_topk1_q8_0", "llada-micro-q8_0.gguf", "What is the capital of France?",
          ["--diffusion-block-length", "8", "--diffusion-steps", "16", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 64,
          "as llamacpp_block8_s16_topk1 on the q8_0 file"),
+    ],
+    "dream": [
+        ("llamacpp_eps_alg4_confidence_topk1", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 74,
+         "timestep (eps) schedule, confidence-based, greedy via top-k 1 (24 new tokens: n_ubatch 74 minus the 50-token prompt)"),
+        ("llamacpp_eps_alg1_entropy_topk1", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "1", "--top-k", "1", "--temp", "0", "--seed", "1"], 74,
+         "timestep schedule, llama.cpp ENTROPY_BASED (sign reversed relative to Dream, see peers.md 1.10), greedy via top-k 1"),
+        ("llamacpp_eps_alg2_margin_topk2_t1_seed3", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "2", "--top-k", "2", "--temp", "1", "--seed", "3"], 74,
+         "timestep schedule, MARGIN_BASED with top-k 2 (so the sampler list holds the true top two), temperature 1, seed 3 (llama.cpp RNG)"),
+        ("llamacpp_eps_alg0_origin_topk1_seed4", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "0", "--top-k", "1", "--temp", "0", "--seed", "4"], 74,
+         "timestep schedule, ORIGIN (random transfer order, llama.cpp RNG seed 4), tokens greedy via top-k 1"),
+        ("llamacpp_eps_alg3_random_topk1_seed5", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "3", "--top-k", "1", "--temp", "0", "--seed", "5"], 74,
+         "timestep schedule, RANDOM selection (llama.cpp RNG seed 5), tokens greedy via top-k 1"),
+        ("llamacpp_block8_alg4_topk1", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-block-length", "8", "--diffusion-steps", "30", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 80,
+         "llama.cpp's block-scheduled variant for Dream: n_ubatch 80 = 10 blocks of 8 counted from position 0 (prompt 50 tokens, 30 new), 30 steps, confidence-based, greedy via top-k 1"),
+        ("llamacpp_eps_alg4_t07_seed6", "dream-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--temp", "0.7", "--top-k", "40", "--top-p", "0.95", "--seed", "6"], 74,
+         "timestep schedule, confidence-based, temperature 0.7, top-k 40, top-p 0.95, seed 6 (llama.cpp RNG)"),
+        ("llamacpp_eps_alg4_confidence_topk1_q8_0", "dream-micro-q8_0.gguf", "What is the capital of France?",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 74,
+         "as llamacpp_eps_alg4_confidence_topk1 on the q8_0 file"),
     ],
 }
 
