@@ -219,7 +219,7 @@ def gguf_summary(path: Path) -> dict:
     return {"tensors": len(r.tensors), "types": types_}
 
 
-def convert_gguf(hf_dir: Path, out: Path, outtype: str, tokpre: str):
+def convert_gguf(hf_dir: Path, out: Path, outtype: str, tokpre: str, mask_id_override: int | None = None):
     hf_dir, out = Path(hf_dir).resolve(), Path(out).resolve()
     """Run llama.cpp's own convert_hf_to_gguf.py (from /work/ext/llama.cpp). The only
     change: get_vocab_base_pre returns `tokpre` (the converter identifies a tokenizer
@@ -230,6 +230,10 @@ import sys
 sys.path.insert(0, {str(EXT / 'llama.cpp')!r}); sys.path.insert(0, {str(EXT / 'llama.cpp' / 'gguf-py')!r})
 import conversion.base as b
 b.TextModel.get_vocab_base_pre = lambda self, tokenizer: {tokpre!r}
+if {mask_id_override!r} is not None:
+    import gguf
+    _add = gguf.GGUFWriter.add_mask_token_id
+    gguf.GGUFWriter.add_mask_token_id = lambda self, v: _add(self, {mask_id_override!r})
 sys.argv = ['convert_hf_to_gguf.py', {str(hf_dir)!r}, '--outfile', {str(out)!r}, '--outtype', {outtype!r}]
 import runpy
 runpy.run_path({str(EXT / 'llama.cpp' / 'convert_hf_to_gguf.py')!r}, run_name='__main__')

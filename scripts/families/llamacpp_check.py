@@ -127,6 +127,17 @@ CLI_CASES = {
          ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 74,
          "as llamacpp_eps_alg4_confidence_topk1 on the q8_0 file"),
     ],
+    "llada-moe": [
+        ("llamacpp_block8_s14_topk1", "llada-moe-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-block-length", "8", "--diffusion-steps", "14", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 56,
+         "confidence-based, block schedule over n_ubatch 56 (prompt 24 + 32 new: 7 blocks of 8 counted from position 0, 2 steps each), greedy via top-k 1"),
+        ("llamacpp_block8_s14_t07_seed5", "llada-moe-micro-f32.gguf", "What is the capital of France?",
+         ["--diffusion-block-length", "8", "--diffusion-steps", "14", "--diffusion-algorithm", "4", "--temp", "0.7", "--top-k", "40", "--top-p", "0.95", "--seed", "5"], 56,
+         "confidence-based, temperature 0.7, top-k 40, top-p 0.95, seed 5 (llama.cpp RNG)"),
+        ("llamacpp_block8_s14_topk1_q8_0", "llada-moe-micro-q8_0.gguf", "What is the capital of France?",
+         ["--diffusion-block-length", "8", "--diffusion-steps", "14", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 56,
+         "as llamacpp_block8_s14_topk1 on the q8_0 file"),
+    ],
 }
 
 
