@@ -3,8 +3,8 @@ package dllm
 import (
 	"errors"
 
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -40,12 +40,12 @@ var ErrModelChanged = weights.ErrChanged
 // or infinite logits, from a corrupt weight or overflowing activations. Generate
 // returns it with the partial result. The dllm/tools package's CheckWeights finds
 // corrupt weights ahead of time.
-var ErrNonFinite = llada2.ErrNonFinite
+var ErrNonFinite = arch.ErrNonFinite
 
 // NonFiniteError says where a forward pass first produced a non-finite value: the
 // weight's Hugging Face name (Tensor), its layer (-1 outside the layers), the first
 // affected position and the value. Use errors.As.
-type NonFiniteError = llada2.NonFiniteError
+type NonFiniteError = arch.NonFiniteError
 
 var (
 	invalidf   = invalid.Errorf

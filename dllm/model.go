@@ -6,9 +6,9 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/dllm/tokenizer"
@@ -50,7 +50,7 @@ type ModelInfo struct {
 // It is safe for concurrent use by many Sessions.
 type Model struct {
 	ck   *weights.Checkpoint
-	net  *llada2.Model
+	net  *arch.Model
 	tok  *tokenizer.Tokenizer
 	info ModelInfo
 	kv16 bool
@@ -85,7 +85,7 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 }
 
 func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
-	net, err := llada2.Load(ck.Checkpoint)
+	net, err := arch.Load(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}

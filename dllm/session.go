@@ -7,9 +7,9 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/decode"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/sample"
 )
 
@@ -20,7 +20,7 @@ type Session struct {
 	m *Model
 	// st and dec are used by the one generation that holds busy, without mu; they are
 	// released by whoever sees the session closed and not busy (Close or release).
-	st  *llada2.State
+	st  *arch.State
 	dec *decode.Decoder
 
 	mu      sync.Mutex
@@ -41,7 +41,7 @@ func (m *Model) NewSession() (*Session, error) {
 	if err := m.usable(); err != nil {
 		return nil, err
 	}
-	st, err := m.net.NewState(llada2.StateOptions{KVF16: m.kv16, MaxRun: MaxBlockLength})
+	st, err := m.net.NewState(arch.StateOptions{KVF16: m.kv16, MaxRun: MaxBlockLength})
 	if err != nil {
 		return nil, err
 	}

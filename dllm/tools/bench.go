@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
@@ -194,7 +194,7 @@ func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o
 	// Block forward: commit a B-token prefix once, then time uncommitted B-token runs.
 	for _, all := range []bool{true, false} {
 		logf("block forward, %d tokens, LM head on %s", B, map[bool]string{true: "all rows", false: "the last row"}[all])
-		s, err := net.NewState(llada2.StateOptions{Capacity: 2 * B, MaxRun: B})
+		s, err := net.NewState(arch.StateOptions{Capacity: 2 * B, MaxRun: B})
 		if err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o
 			continue
 		}
 		logf("prefill, %d tokens", n)
-		s, err := net.NewState(llada2.StateOptions{Capacity: n, MaxRun: min(n, 512)})
+		s, err := net.NewState(arch.StateOptions{Capacity: n, MaxRun: min(n, 512)})
 		if err != nil {
 			return err
 		}

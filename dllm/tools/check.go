@@ -1,8 +1,8 @@
 package tools
 
 import (
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 )
 
 // NonFiniteTensor is a tensor holding NaN or infinite values, found by CheckWeights.
@@ -23,13 +23,13 @@ func CheckWeights(path string) ([]NonFiniteTensor, error) {
 		return nil, err
 	}
 	defer ck.Close()
-	ts, err := llada2.CanonicalTensors(ck.Checkpoint)
+	ts, err := arch.CanonicalTensors(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
 	out := []NonFiniteTensor{}
 	for i := range ts {
-		n, first, err := llada2.ScanNonFinite(&ts[i])
+		n, first, err := arch.ScanNonFinite(&ts[i])
 		if err != nil {
 			return nil, err
 		}

@@ -7,8 +7,8 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -73,11 +73,11 @@ func Inspect(path string) (*CheckpointInfo, error) {
 		return nil, err
 	}
 	defer ck.Close()
-	cfg, err := llada2.LoadConfig(ck.Checkpoint)
+	cfg, err := arch.LoadConfig(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}
-	ts, err := llada2.CanonicalTensors(ck.Checkpoint)
+	ts, err := arch.CanonicalTensors(ck.Checkpoint)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 )
 
@@ -33,7 +33,7 @@ func BidirectionalMask() Mask { return Mask{block: -1} }
 // ParseMask reads a mask as the dllm command's --mask flag writes it: "block:N",
 // "causal" or "bidir".
 func ParseMask(s string) (Mask, error) {
-	block, err := llada2.ParseMask(s)
+	block, err := arch.ParseMask(s)
 	if err != nil {
 		return Mask{}, invalid.Wrap(err)
 	}

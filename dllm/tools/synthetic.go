@@ -1,8 +1,8 @@
 package tools
 
 import (
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -29,12 +29,12 @@ type SyntheticOptions struct {
 // deterministic random weights: the workload for benchmarks, where real weights would
 // change nothing but the download.
 func WriteSyntheticModel(path string, o SyntheticOptions) error {
-	var cfg llada2.Config
+	var cfg arch.Config
 	switch o.Preset {
 	case "mini", "":
-		cfg = llada2.MiniConfig(o.Layers)
+		cfg = arch.MiniConfig(o.Layers)
 	case "tiny":
-		cfg = llada2.TinyConfig(o.Layers)
+		cfg = arch.TinyConfig(o.Layers)
 	default:
 		return invalid.Errorf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
 	}
@@ -42,12 +42,12 @@ func WriteSyntheticModel(path string, o SyntheticOptions) error {
 	if !ok {
 		return invalid.Errorf("dllm: unknown weight type %q (want f32, f16, bf16 or q8_0)", o.Type)
 	}
-	so := llada2.SynthOptions{Config: cfg, DType: dt, Arch: o.Arch, Seed: o.Seed}
+	so := arch.SynthOptions{Config: cfg, DType: dt, Arch: o.Arch, Seed: o.Seed}
 	switch o.Format {
 	case "gguf":
-		return llada2.WriteSyntheticGGUF(path, so)
+		return arch.WriteSyntheticGGUF(path, so)
 	case "safetensors":
-		return llada2.WriteSyntheticSafetensors(path, so)
+		return arch.WriteSyntheticSafetensors(path, so)
 	}
 	return invalid.Errorf("dllm: unknown format %q (want gguf or safetensors)", o.Format)
 }

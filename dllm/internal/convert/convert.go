@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -146,12 +146,12 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 			return nil, err
 		}
 	}
-	arch := o.Arch
-	if arch == "" {
-		arch = llada2.GGUFArchitecture
+	archName := o.Arch
+	if archName == "" {
+		archName = arch.GGUFArchitecture
 	}
-	if arch != llada2.GGUFArchitecture && arch != llada2.GGUFArchitectureAlias {
-		return nil, fmt.Errorf("convert: architecture %q (want %s or %s)", arch, llada2.GGUFArchitecture, llada2.GGUFArchitectureAlias)
+	if archName != arch.GGUFArchitecture && archName != arch.GGUFArchitectureAlias {
+		return nil, fmt.Errorf("convert: architecture %q (want %s or %s)", archName, arch.GGUFArchitecture, arch.GGUFArchitectureAlias)
 	}
 	ck, err := weights.Open(src)
 	if err != nil {
@@ -161,7 +161,7 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	if ck.Format != weights.FormatSafetensors {
 		return nil, fmt.Errorf("convert: %s is a %s file; the converter reads a Hugging Face directory (config.json + safetensors)", src, ck.Format)
 	}
-	cfg, err := llada2.LoadConfig(ck)
+	cfg, err := arch.LoadConfig(ck)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	if name == "" {
 		name = filepath.Base(filepath.Clean(src))
 	}
-	meta := metadata(&cfg, arch, name, base, voc)
+	meta := metadata(&cfg, archName, name, base, voc)
 
 	sum := &Summary{Tensors: len(items), Types: map[string]int{}}
 	infos := make([]weights.TensorInfo, len(items))
@@ -221,7 +221,7 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 // plan lists the output tensors in the order of llama.cpp's converter (the fixture
 // GGUFs): embeddings, then per layer attention, FFN (dense, or router, bias, stacked
 // down/gate/up experts, shared experts), then the final norm and the head.
-func plan(ck *weights.Checkpoint, cfg *llada2.Config, base, outOverride weights.DType) ([]item, error) {
+func plan(ck *weights.Checkpoint, cfg *arch.Config, base, outOverride weights.DType) ([]item, error) {
 	var items []item
 	var missing []string
 	get := func(hf string, shape ...int) *weights.Tensor {
@@ -242,7 +242,7 @@ func plan(ck *weights.Checkpoint, cfg *llada2.Config, base, outOverride weights.
 	}
 	_, hasBias := ck.Tensor("model.layers." + strconv.Itoa(cfg.FirstKDenseReplace) + ".mlp.gate.expert_bias")
 	_, hasHead := ck.Tensor("lm_head.weight")
-	for _, lt := range llada2.GGUFLayout(cfg, hasBias, hasHead || !cfg.TieWordEmbeddings) {
+	for _, lt := range arch.GGUFLayout(cfg, hasBias, hasHead || !cfg.TieWordEmbeddings) {
 		dt, fb := TypeFor(lt.Name, lt.Shape, base, outOverride)
 		it := item{name: lt.Name, shape: lt.Shape, dtype: dt, fallback: fb}
 		part := lt.Shape
@@ -277,8 +277,8 @@ func equalShape(a, b []int) bool {
 
 // metadata builds the GGUF keys, in the order llama.cpp's converter writes them (the
 // fixture GGUFs' order), from the config and the vocabulary.
-func metadata(cfg *llada2.Config, arch, name string, base weights.DType, v *vocab) []weights.KV {
-	kv := llada2.GGUFModelKeys(cfg, arch, name, weights.FileType(base), base.Quantized())
+func metadata(cfg *arch.Config, archName, name string, base weights.DType, v *vocab) []weights.KV {
+	kv := arch.GGUFModelKeys(cfg, archName, name, weights.FileType(base), base.Quantized())
 	put := func(k string, x any) { kv = append(kv, weights.KV{Key: k, Value: weights.MustValue(x)}) }
 	put("tokenizer.ggml.model", "gpt2")
 	put("tokenizer.ggml.pre", "bailingmoe2")

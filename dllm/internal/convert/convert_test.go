@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -213,19 +213,19 @@ func readLogits(t testing.TB, name string) logitsGolden {
 func modelLogits(t testing.TB, path string, tokens []int32, mask string) []float32 {
 	t.Helper()
 	ck := open(t, path)
-	cfg, err := llada2.LoadConfig(ck)
+	cfg, err := arch.LoadConfig(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := llada2.CanonicalTensors(ck)
+	ts, err := arch.CanonicalTensors(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := llada2.Bind(cfg, ts)
+	m, err := arch.Bind(cfg, ts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := llada2.ParseMask(mask)
+	block, err := arch.ParseMask(mask)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func TestLogitsWithinTolerance(t *testing.T) {
 func TestKQuantModel(t *testing.T) {
 	dir := t.TempDir()
 	hf := filepath.Join(dir, "hf")
-	cfg := llada2.Config{
+	cfg := arch.Config{
 		HiddenSize: 256, NumLayers: 2, NumHeads: 4, NumKVHeads: 2, HeadDim: 64,
 		VocabSize: 1024, IntermediateSize: 512, MoEIntermediateSize: 256,
 		NumExperts: 8, NumExpertsPerTok: 2, NumSharedExperts: 1, NumGroups: 4, TopKGroups: 2,
@@ -390,7 +390,7 @@ func TestKQuantModel(t *testing.T) {
 		RMSNormEps: 1e-6, MaxPositionEmbeddings: 4096, UseQKNorm: true, NormTopKProb: true,
 		ScoreFunction: "sigmoid", PadTokenID: 1019,
 	}
-	if err := llada2.WriteSyntheticSafetensors(hf, llada2.SynthOptions{Config: cfg, DType: weights.BF16, Seed: 7}); err != nil {
+	if err := arch.WriteSyntheticSafetensors(hf, arch.SynthOptions{Config: cfg, DType: weights.BF16, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {

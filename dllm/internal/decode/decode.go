@@ -21,7 +21,7 @@ import (
 	"github.com/dllm-go/dllm/dllm/internal/sample"
 )
 
-// Model is the part of *llada2.State the decoder drives: a KV cache of committed
+// Model is the part of *arch.State the decoder drives: a KV cache of committed
 // positions and a forward pass over a run of tokens placed right after them.
 type Model interface {
 	// Len is the number of committed positions in the cache.

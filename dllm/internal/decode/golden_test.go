@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/sample"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
@@ -113,7 +113,7 @@ func loadGoldens(t testing.TB, fixture string) []*genGolden {
 
 var (
 	modelsMu sync.Mutex
-	models   = map[string]*llada2.Model{}
+	models   = map[string]*arch.Model{}
 )
 
 // fixtureHF is the Hugging Face directory of a fixture. The tiny-chat model's files live
@@ -126,7 +126,7 @@ func fixtureHF(fixture string) string {
 }
 
 // fixtureModel opens a fixture's model once per test binary.
-func fixtureModel(t testing.TB, fixture string) *llada2.Model {
+func fixtureModel(t testing.TB, fixture string) *arch.Model {
 	t.Helper()
 	modelsMu.Lock()
 	defer modelsMu.Unlock()
@@ -138,15 +138,15 @@ func fixtureModel(t testing.TB, fixture string) *llada2.Model {
 		t.Fatal(err)
 	}
 	// The checkpoint stays mapped for the life of the test binary.
-	cfg, err := llada2.LoadConfig(ck)
+	cfg, err := arch.LoadConfig(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tensors, err := llada2.CanonicalTensors(ck)
+	tensors, err := arch.CanonicalTensors(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := llada2.Bind(cfg, tensors)
+	m, err := arch.Bind(cfg, tensors)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +154,9 @@ func fixtureModel(t testing.TB, fixture string) *llada2.Model {
 	return m
 }
 
-func newDecoder(t testing.TB, m *llada2.Model) *Decoder {
+func newDecoder(t testing.TB, m *arch.Model) *Decoder {
 	t.Helper()
-	st, err := m.NewState(llada2.StateOptions{})
+	st, err := m.NewState(arch.StateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

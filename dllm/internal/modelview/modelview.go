@@ -4,13 +4,13 @@
 package modelview
 
 import (
-	"github.com/dllm-go/dllm/dllm/internal/llada2"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
 // View is what a tool may use of a loaded model.
 type View struct {
-	Net        *llada2.Model       // the bound network, on the model's worker pool
+	Net        *arch.Model         // the bound network, on the model's worker pool
 	Checkpoint *weights.Checkpoint // the memory-mapped files
 	Threads    int                 // size of the worker pool the network runs on
 }

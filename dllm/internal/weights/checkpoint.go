@@ -34,7 +34,7 @@ type Checkpoint struct {
 	Format string // FormatSafetensors or FormatGGUF
 	Path   string // the directory or .gguf file that was opened
 
-	// Tensors are sorted by name, in the file's own naming (see llada2.CanonicalTensors
+	// Tensors are sorted by name, in the file's own naming (see arch.CanonicalTensors
 	// for the architecture's canonical names).
 	Tensors []Tensor
 

@@ -1,4 +1,4 @@
-package llada2
+package arch
 
 import (
 	"path/filepath"
@@ -18,7 +18,7 @@ import (
 // the kernels' count is only logged there.
 func TestForwardAllocs(t *testing.T) {
 	// The detector must see an allocation made in this package.
-	if sites := allocSites(t, 2, func() { newRopeTable(4, 8, 1e4) }, "github.com/dllm-go/dllm/dllm/internal/llada2."); len(sites) == 0 {
+	if sites := allocSites(t, 2, func() { newRopeTable(4, 8, 1e4) }, "github.com/dllm-go/dllm/dllm/internal/arch."); len(sites) == 0 {
 		t.Fatal("allocSites does not see allocations made in this package")
 	}
 	m := openModel(t, filepath.Join(microDir, "hf"))
@@ -42,7 +42,7 @@ func TestForwardAllocs(t *testing.T) {
 				}
 			}
 			step()
-			ours := allocSites(t, 10, step, "github.com/dllm-go/dllm/dllm/internal/llada2.")
+			ours := allocSites(t, 10, step, "github.com/dllm-go/dllm/dllm/internal/arch.")
 			total := testing.AllocsPerRun(10, step)
 			t.Logf("threads=%d kvf16=%v: %.1f allocations per 32-token block forward", threads, kvf16, total)
 			if total != 0 && !raceEnabled() {

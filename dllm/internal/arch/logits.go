@@ -1,4 +1,4 @@
-package llada2
+package arch
 
 import (
 	"fmt"

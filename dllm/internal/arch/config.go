@@ -1,6 +1,7 @@
-// Package llada2 is the LLaDA2.x architecture (BailingMoeV2 mixture-of-experts transformer
-// decoded by block diffusion): configuration, weight binding, forward pass and KV cache.
-package llada2
+// Package arch is the network of every model family dllm runs, first LLaDA2.x (BailingMoeV2
+// mixture-of-experts transformers decoded by block diffusion): configuration, weight
+// binding, forward pass and KV cache.
+package arch
 
 import (
 	"encoding/json"
