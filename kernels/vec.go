@@ -109,3 +109,21 @@ func RoPENeoX(x, cos, sin []float32) {
 		b[i] = float32(bi*cos[i]) + float32(ai*sin[i])
 	}
 }
+
+// RoPEInterleaved applies rotary embedding with adjacent pairs (llama.cpp's "normal"
+// RoPE) to the first 2·len(cos) elements of x: pair i is (x[2i], x[2i+1]), rotated like
+// RoPENeoX's pair (x[i], x[i+h]) with the same rounding. A head whose rows a converter
+// permuted for this layout gives the same scores under it as the original under NeoX.
+// It panics if len(sin) != h or len(x) < 2h.
+func RoPEInterleaved(x, cos, sin []float32) {
+	h := len(cos)
+	sameLen("RoPEInterleaved", h, len(sin))
+	if len(x) < 2*h {
+		panic(fmt.Sprintf("kernels: RoPEInterleaved: %d elements, need at least %d", len(x), 2*h))
+	}
+	for i := range h {
+		ai, bi := x[2*i], x[2*i+1]
+		x[2*i] = float32(ai*cos[i]) - float32(bi*sin[i])
+		x[2*i+1] = float32(bi*cos[i]) + float32(ai*sin[i])
+	}
+}

@@ -483,3 +483,30 @@ func TestMaxNaN(t *testing.T) {
 		}
 	})
 }
+
+// TestRoPEInterleaved: adjacent pairs rotate exactly like RoPENeoX's split halves, so
+// permuting a head's dimensions (i ↔ pair position) maps one onto the other bit for bit.
+func TestRoPEInterleaved(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for h := 0; h <= 40; h++ {
+		cs, sn := randFloats(r, h), randFloats(r, h)
+		neox := randFloats(r, 2*h+3)
+		inter := make([]float32, len(neox))
+		for i := 0; i < h; i++ {
+			inter[2*i], inter[2*i+1] = neox[i], neox[h+i]
+		}
+		copy(inter[2*h:], neox[2*h:])
+		RoPENeoX(neox, cs, sn)
+		RoPEInterleaved(inter, cs, sn)
+		for i := 0; i < h; i++ {
+			if inter[2*i] != neox[i] || inter[2*i+1] != neox[h+i] {
+				t.Fatalf("h=%d pair %d: %g %g, NeoX %g %g", h, i, inter[2*i], inter[2*i+1], neox[i], neox[h+i])
+			}
+		}
+		for i := 2 * h; i < len(neox); i++ {
+			if inter[i] != neox[i] {
+				t.Fatalf("h=%d: touched x[%d]", h, i)
+			}
+		}
+	}
+}

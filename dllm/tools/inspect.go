@@ -15,30 +15,34 @@ import (
 // Config is the LLaDA2 model configuration, as read from config.json or from the GGUF
 // keys; JSON names are config.json's (meanings: docs/llada2-spec.md §1.2).
 type Config struct {
-	HiddenSize            int     `json:"hidden_size"`             // width of the residual stream
-	NumLayers             int     `json:"num_hidden_layers"`       // transformer layers
-	NumHeads              int     `json:"num_attention_heads"`     // query heads
-	NumKVHeads            int     `json:"num_key_value_heads"`     // key/value heads (grouped-query attention)
-	HeadDim               int     `json:"head_dim"`                // width of one head
-	VocabSize             int     `json:"vocab_size"`              // rows of the embedding and the LM head
-	IntermediateSize      int     `json:"intermediate_size"`       // FFN width of the dense layers
-	MoEIntermediateSize   int     `json:"moe_intermediate_size"`   // FFN width of one routed expert
-	NumExperts            int     `json:"num_experts"`             // routed experts per MoE layer
-	NumExpertsPerTok      int     `json:"num_experts_per_tok"`     // experts each token is routed to
-	NumSharedExperts      int     `json:"num_shared_experts"`      // experts every token passes through
-	NumGroups             int     `json:"n_group"`                 // expert groups of the group-limited router
-	TopKGroups            int     `json:"topk_group"`              // groups a token may be routed into
-	RoutedScalingFactor   float64 `json:"routed_scaling_factor"`   // scale of the routed experts' sum
-	FirstKDenseReplace    int     `json:"first_k_dense_replace"`   // leading layers with a dense FFN instead of MoE
-	RopeTheta             float64 `json:"rope_theta"`              // RoPE base frequency
-	RotaryDim             int     `json:"rotary_dim"`              // rotated dimensions per head (head_dim·partial_rotary_factor)
-	RMSNormEps            float64 `json:"rms_norm_eps"`            // epsilon of every RMSNorm
-	MaxPositionEmbeddings int     `json:"max_position_embeddings"` // context length
-	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`     // the LM head is the embedding matrix
-	UseQKNorm             bool    `json:"use_qk_norm"`             // RMSNorm on queries and keys per head
-	NormTopKProb          bool    `json:"norm_topk_prob"`          // renormalise the chosen experts' weights
-	ScoreFunction         string  `json:"score_function"`          // router scores: "sigmoid" or "softmax"
-	PadTokenID            int     `json:"pad_token_id"`            // from config.json; the tokenizer is the authority
+	HiddenSize            int     `json:"hidden_size"`                // width of the residual stream
+	NumLayers             int     `json:"num_hidden_layers"`          // transformer layers
+	NumHeads              int     `json:"num_attention_heads"`        // query heads
+	NumKVHeads            int     `json:"num_key_value_heads"`        // key/value heads (grouped-query attention)
+	HeadDim               int     `json:"head_dim"`                   // width of one head
+	VocabSize             int     `json:"vocab_size"`                 // rows of the embedding and the LM head
+	IntermediateSize      int     `json:"intermediate_size"`          // FFN width of the dense layers
+	MoEIntermediateSize   int     `json:"moe_intermediate_size"`      // FFN width of one routed expert
+	NumExperts            int     `json:"num_experts"`                // routed experts per MoE layer
+	NumExpertsPerTok      int     `json:"num_experts_per_tok"`        // experts each token is routed to
+	NumSharedExperts      int     `json:"num_shared_experts"`         // experts every token passes through
+	NumGroups             int     `json:"n_group"`                    // expert groups of the group-limited router
+	TopKGroups            int     `json:"topk_group"`                 // groups a token may be routed into
+	RoutedScalingFactor   float64 `json:"routed_scaling_factor"`      // scale of the routed experts' sum
+	FirstKDenseReplace    int     `json:"first_k_dense_replace"`      // leading layers with a dense FFN instead of MoE
+	RopeTheta             float64 `json:"rope_theta"`                 // RoPE base frequency
+	RotaryDim             int     `json:"rotary_dim"`                 // rotated dimensions per head (head_dim·partial_rotary_factor)
+	RMSNormEps            float64 `json:"rms_norm_eps"`               // epsilon of every RMSNorm
+	MaxPositionEmbeddings int     `json:"max_position_embeddings"`    // context length
+	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`        // the LM head is the embedding matrix
+	UseQKNorm             bool    `json:"use_qk_norm"`                // RMSNorm on queries and keys per head
+	NormTopKProb          bool    `json:"norm_topk_prob"`             // renormalise the chosen experts' weights
+	ScoreFunction         string  `json:"score_function"`             // router scores: "sigmoid" or "softmax"
+	PadTokenID            int     `json:"pad_token_id"`               // from config.json; the tokenizer is the authority
+	Family                string  `json:"-"`                          // CheckpointInfo.Family
+	QKVBias               bool    `json:"qkv_bias,omitempty"`         // the query/key/value projections have a bias (Dream)
+	ShiftLogits           bool    `json:"shift_logits,omitempty"`     // decoding reads position i from logits row i−1 (Dream)
+	RopeInterleaved       bool    `json:"rope_interleaved,omitempty"` // adjacent RoPE pairs: a GGUF with permuted Q/K rows (LLaDA)
 }
 
 // CheckpointInfo describes a checkpoint from its headers alone; it is what `dllm inspect

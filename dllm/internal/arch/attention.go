@@ -38,42 +38,62 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	eps := float32(cfg.RMSNormEps)
 	width := (Nq + 2*Nkv) * D
 
-	qkv := s.qkv[:n*width]
-	m.pool.MatMul(qkv, s.x[:n*cfg.HiddenSize], l.QKV)
-	s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
+	// Token t's query heads start at q0 + t·qs, its key heads at k0 + t·ks, its value
+	// heads at v0 + t·ks: interleaved rows of one fused projection, or three blocks.
+	var qkv []float32
+	var q0, k0, v0, qs, ks int
+	x := s.x[:n*cfg.HiddenSize]
+	if l.QKV.Rows > 0 {
+		qkv = s.qkv[:n*width]
+		m.pool.MatMul(qkv, x, l.QKV)
+		s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
+		q0, k0, v0, qs, ks = 0, Nq*D, (Nq+Nkv)*D, width, width
+	} else {
+		qkv = s.qkv[:n*width]
+		q0, k0, v0, qs, ks = 0, n*Nq*D, n*(Nq+Nkv)*D, Nq*D, Nkv*D
+		s.project(qkv[q0:k0], x, l.Q, l.QBias, start, "attention.q_proj")
+		s.project(qkv[k0:v0], x, l.K, l.KBias, start, "attention.k_proj")
+		s.project(qkv[v0:], x, l.V, l.VBias, start, "attention.v_proj")
+	}
+	rope := kernels.RoPENeoX
+	if cfg.RopeInterleaved {
+		rope = kernels.RoPEInterleaved
+	}
 
 	scale := float32(1 / math.Sqrt(float64(D)))
 	for t := 0; t < n; t++ {
-		row := qkv[t*width : (t+1)*width]
+		qrow := qkv[q0+t*qs : q0+t*qs+Nq*D]
+		krow := qkv[k0+t*ks : k0+t*ks+Nkv*D]
+		vrow := qkv[v0+t*ks : v0+t*ks+Nkv*D]
 		cos, sin := m.rope.at(start + t)
 		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
 		// head form one contiguous block of rows for the score matmul.
 		for h := 0; h < Nq && attend; h++ {
 			q := s.q[(h*n+t)*D : (h*n+t+1)*D]
-			src := row[h*D : (h+1)*D]
+			src := qrow[h*D : (h+1)*D]
 			if l.QNorm != nil {
 				kernels.RMSNorm(q, src, l.QNorm, eps)
 			} else {
 				copy(q, src)
 			}
 			if rot > 0 {
-				kernels.RoPENeoX(q[:rot], cos, sin)
+				rope(q[:rot], cos, sin)
 			}
 			// 1/sqrt(D) is folded into the query so the scores come out of the matmul scaled.
 			kernels.Scale(q, scale)
 		}
 		for g := 0; g < Nkv; g++ {
 			k := s.kt
-			src := row[(Nq+g)*D : (Nq+g+1)*D]
+			src := krow[g*D : (g+1)*D]
 			if l.KNorm != nil {
 				kernels.RMSNorm(k, src, l.KNorm, eps)
 			} else {
 				copy(k, src)
 			}
 			if rot > 0 {
-				kernels.RoPENeoX(k[:rot], cos, sin)
+				rope(k[:rot], cos, sin)
 			}
-			v := row[(Nq+Nkv+g)*D : (Nq+Nkv+g+1)*D]
+			v := vrow[g*D : (g+1)*D]
 			s.kv.put(li, g, start+t, k, v)
 		}
 	}
@@ -159,4 +179,18 @@ func visibleKeys(pos, J, block int) int {
 		return J
 	}
 	return min(J, (pos/block+1)*block)
+}
+
+// project writes x·Wᵀ (+ bias on every row) into dst: one of the separate query, key
+// and value projections; name is the weight's prefix, for locating a non-finite value.
+func (s *State) project(dst, x []float32, w kernels.Matrix, bias []float32, start int, name string) {
+	s.m.pool.MatMul(dst, x, w)
+	if bias != nil {
+		for r := 0; r < len(dst); r += w.Rows {
+			kernels.Add(dst[r:r+w.Rows], dst[r:r+w.Rows], bias)
+		}
+	}
+	if s.probe != nil { // names only when locating: no string work per forward
+		s.watch(dst, w.Rows, start, nil, name+".weight")
+	}
 }

@@ -43,6 +43,19 @@ type Config struct {
 	ScoreFunction         string  `json:"score_function"`
 	// Token ids from the config (the tokenizer is the authority for special tokens).
 	PadTokenID int `json:"pad_token_id"`
+
+	// Family is the model family's name (see Families); "" in a Config made by hand
+	// means LLaDA2. The fields below are zero for LLaDA2.
+	Family string `json:"-"`
+	// QKVBias: the query, key and value projections have a bias (Dream).
+	QKVBias bool `json:"-"`
+	// ShiftLogits: decoding reads position i's prediction from output row i−1 (Dream);
+	// the model's own logits are unshifted.
+	ShiftLogits bool `json:"-"`
+	// RopeInterleaved: the rotary pairs are adjacent dimensions (2i, 2i+1) rather than
+	// (i, i+rot/2), as in a GGUF whose converter permuted the query and key rows for
+	// llama.cpp's interleaved RoPE (LLaDA). Scores are the same either way.
+	RopeInterleaved bool `json:"-"`
 }
 
 // Architecture identifiers accepted by LoadConfig.
@@ -79,9 +92,17 @@ func LoadConfig(ck *weights.Checkpoint) (Config, error) {
 		if ck.Format == weights.FormatSafetensors {
 			where = filepath.Join(ck.Path, weights.ConfigFile) // the file at fault
 		}
-		return Config{}, fmt.Errorf("llada2: %s: %w", where, err)
+		return Config{}, fmt.Errorf("%s: %s: %w", errPrefix(c.Family), where, err)
 	}
 	return c, nil
+}
+
+// errPrefix starts the errors about a model of the named family.
+func errPrefix(family string) string {
+	if family == "" {
+		return "llada2"
+	}
+	return family
 }
 
 // hfExtra holds the config.json fields that are not Config fields but decide how Config
@@ -103,30 +124,41 @@ type hfExtra struct {
 	RopeScaling         any      `json:"rope_scaling"`
 }
 
-// ParseHFConfig parses a LLaDA2 config.json. Fields the file omits get the value the
-// Hugging Face code derives (head_dim = hidden/heads, kv heads = heads, rotary_dim =
+// ParseHFConfig parses the config.json of any family (chosen by architectures, then
+// model_type, see Families). Fields the file omits get the value the Hugging Face code
+// derives (head_dim = hidden/heads, kv heads = heads, rotary_dim =
 // head_dim·partial_rotary_factor); the result is not yet validated.
 func ParseHFConfig(data []byte) (Config, error) {
-	var c Config
 	var x hfExtra
-	if err := json.Unmarshal(data, &c); err != nil {
-		return Config{}, fmt.Errorf("config.json: %w", err)
-	}
 	if err := json.Unmarshal(data, &x); err != nil {
 		return Config{}, fmt.Errorf("config.json: %w", err)
 	}
-	if x.ModelType != HFModelType && !slices.Contains(x.Architectures, HFArchitecture) {
-		return Config{}, fmt.Errorf("unsupported architecture: model_type %q, architectures %q (want %s / %s)",
-			x.ModelType, x.Architectures, HFModelType, HFArchitecture)
+	f := familyForHF(x.ModelType, x.Architectures)
+	if f == nil {
+		return Config{}, fmt.Errorf("unsupported architecture: model_type %q, architectures %q (want one of %s)",
+			x.ModelType, x.Architectures, hfNamesList())
+	}
+	c, err := f.parseHF(data)
+	c.Family = f.Name
+	return c, err
+}
+
+// parseStdHF parses a config.json with the usual Hugging Face field names (those of
+// Config's tags) and fills in what the modeling code derives; families then adjust.
+func parseStdHF(data []byte) (Config, hfExtra, error) {
+	var c Config
+	var x hfExtra
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, x, fmt.Errorf("config.json: %w", err)
+	}
+	if err := json.Unmarshal(data, &x); err != nil {
+		return Config{}, x, fmt.Errorf("config.json: %w", err)
 	}
 	if x.HiddenAct != nil && *x.HiddenAct != "silu" {
-		return Config{}, fmt.Errorf("hidden_act %q is not supported (want silu)", *x.HiddenAct)
-	}
-	if x.UseQKVBias || x.UseBias {
-		return Config{}, errors.New("use_qkv_bias / use_bias checkpoints are not supported")
+		return Config{}, x, fmt.Errorf("hidden_act %q is not supported (want silu)", *x.HiddenAct)
 	}
 	if x.RopeScaling != nil {
-		return Config{}, fmt.Errorf("rope_scaling %v is not supported", x.RopeScaling)
+		return Config{}, x, fmt.Errorf("rope_scaling %v is not supported", x.RopeScaling)
 	}
 	if x.NumKVHeads == nil {
 		c.NumKVHeads = c.NumHeads
@@ -139,10 +171,10 @@ func ParseHFConfig(data []byte) (Config, error) {
 		f := *x.PartialRotaryFactor
 		rd := float64(c.HeadDim) * f
 		if f <= 0 || f > 1 || rd != math.Trunc(rd) {
-			return Config{}, fmt.Errorf("partial_rotary_factor %g does not give a whole rotary dimension of head_dim %d", f, c.HeadDim)
+			return Config{}, x, fmt.Errorf("partial_rotary_factor %g does not give a whole rotary dimension of head_dim %d", f, c.HeadDim)
 		}
 		if x.RotaryDim != nil && *x.RotaryDim != int(rd) {
-			return Config{}, fmt.Errorf("rotary_dim %d disagrees with head_dim %d × partial_rotary_factor %g", *x.RotaryDim, c.HeadDim, f)
+			return Config{}, x, fmt.Errorf("rotary_dim %d disagrees with head_dim %d × partial_rotary_factor %g", *x.RotaryDim, c.HeadDim, f)
 		}
 		c.RotaryDim = int(rd)
 	case x.RotaryDim == nil:
@@ -160,7 +192,7 @@ func ParseHFConfig(data []byte) (Config, error) {
 	if x.ScoreFunction == nil {
 		c.ScoreFunction = "sigmoid"
 	}
-	return c, nil
+	return c, x, nil
 }
 
 // GGUF gating function ids (llama.cpp's llama_expert_gating_func_type).
@@ -169,15 +201,17 @@ const (
 	ggufGatingSigmoid = 2
 )
 
-// configFromGGUF reads the BailingMoeV2 key set that llama.cpp's LLaDA2 support writes.
+// configFromGGUF reads the `<arch>.*` keys llama.cpp writes for the family that
+// general.architecture names (for LLaDA2 the BailingMoeV2 key set), then the family's own.
 func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	md := ck.Meta
 	arch, _ := md.String("general.architecture")
-	if arch != GGUFArchitecture && arch != GGUFArchitectureAlias {
-		return Config{}, fmt.Errorf("unsupported architecture %q (want %s or %s)", arch, GGUFArchitecture, GGUFArchitectureAlias)
+	f := familyForGGUF(arch)
+	if f == nil {
+		return Config{}, fmt.Errorf("unsupported architecture %q (want one of %s)", arch, ggufNamesList())
 	}
 	k := ggufKeys{md: md, arch: arch}
-	var c Config
+	c := Config{Family: f.Name}
 	c.HiddenSize = k.int("embedding_length", -1)
 	c.NumLayers = k.int("block_count", -1)
 	c.NumHeads = k.int("attention.head_count", -1)
@@ -225,7 +259,7 @@ func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	if b, ok := md.Bool(arch + ".expert_weights_norm"); ok {
 		c.NormTopKProb = b
 	}
-	switch g := k.int("expert_gating_func", -1); g {
+	switch g := k.int("expert_gating_func", f.ggufGating); g {
 	case ggufGatingSigmoid:
 		c.ScoreFunction = "sigmoid"
 	case ggufGatingSoftmax:
@@ -239,6 +273,17 @@ func configFromGGUF(ck *weights.Checkpoint) (Config, error) {
 	_, c.UseQKNorm = ck.Tensor("blk.0.attn_q_norm.weight")
 	if id, ok := md.Uint("tokenizer.ggml.padding_token_id"); ok && id <= math.MaxInt32 {
 		c.PadTokenID = int(id)
+	}
+	c.ShiftLogits = f.ShiftLogits
+	if v, ok := md.Get("diffusion.shift_logits"); ok {
+		if b, isBool := v.Bool(); isBool {
+			c.ShiftLogits = b
+		} else {
+			k.errs = append(k.errs, fmt.Errorf("key diffusion.shift_logits = %v is not a boolean", v))
+		}
+	}
+	if f.ggufConfig != nil {
+		f.ggufConfig(ck, &c)
 	}
 	return c, errors.Join(k.errs...)
 }
@@ -360,6 +405,13 @@ func (c Config) Validate() error {
 	if c.RotaryDim <= 0 || c.RotaryDim > c.HeadDim || c.RotaryDim%2 != 0 {
 		return fmt.Errorf("rotary_dim %d must be even and in 2…head_dim %d", c.RotaryDim, c.HeadDim)
 	}
+	if c.RopeInterleaved && c.RotaryDim != c.HeadDim {
+		// The converter's permutation spans the whole head.
+		return fmt.Errorf("rope.dimension_count %d differs from the head dimension %d in a file with permuted query/key rows", c.RotaryDim, c.HeadDim)
+	}
+	if familyByName(c.Family) == nil {
+		return fmt.Errorf("unknown model family %q", c.Family)
+	}
 	// Divided, not multiplied: the check must hold even for sizes that overflow.
 	if half := c.RotaryDim / 2; half > 0 && c.MaxPositionEmbeddings > maxRopeBytes/8/half {
 		return fmt.Errorf("max_position_embeddings %d × rotary_dim %d needs RoPE tables of %.0f MiB, beyond the limit of %d MiB",
@@ -402,8 +454,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("topk_group %d × %d experts per group < num_experts_per_tok %d",
 			c.TopKGroups, c.NumExperts/c.NumGroups, c.NumExpertsPerTok)
 	}
-	if c.ScoreFunction != "sigmoid" {
-		return fmt.Errorf("score_function %q is not supported (LLaDA2 routes with sigmoid)", c.ScoreFunction)
+	if f := familyByName(c.Family); c.ScoreFunction != f.router {
+		return fmt.Errorf("score_function %q is not supported (%s routes with %s)", c.ScoreFunction, f.Title, f.router)
+	}
+	if c.ScoreFunction == "softmax" && (c.NumGroups != 1 || c.TopKGroups != 1) {
+		return fmt.Errorf("n_group %d, topk_group %d: group-limited routing is only supported with sigmoid scores", c.NumGroups, c.TopKGroups)
 	}
 	// Bounded because it scales activations: 1e308 overflows float32 to Inf and the
 	// logits to NaN. LLaDA2 uses 2.5.

@@ -25,7 +25,7 @@ var microConfig = Config{
 	NumSharedExperts: 1, NumGroups: 4, TopKGroups: 2, RoutedScalingFactor: 2.5,
 	FirstKDenseReplace: 1, RopeTheta: 600000, RotaryDim: 8, RMSNormEps: 1e-6,
 	MaxPositionEmbeddings: 4096, TieWordEmbeddings: false, UseQKNorm: true, NormTopKProb: true,
-	ScoreFunction: "sigmoid", PadTokenID: 1019,
+	ScoreFunction: "sigmoid", PadTokenID: 1019, Family: "llada2",
 }
 
 func openMicro(t *testing.T, form string) *weights.Checkpoint {

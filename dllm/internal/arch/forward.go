@@ -62,6 +62,7 @@ type State struct {
 	wave        int         // index in active of its wave's first expert
 	expertTask  func(i int) // s.expert, bound once
 	probe       *probe      // set while locating a non-finite value
+	shifted     []int       // Window's rows, shifted
 }
 
 // NewState allocates a session state for m.

@@ -27,15 +27,21 @@ type golden struct {
 
 func loadGolden(t testing.TB, name string) golden {
 	t.Helper()
+	return loadGoldenAt(t, microDir, name)
+}
+
+// loadGoldenAt reads the logits golden name of the fixture in dir.
+func loadGoldenAt(t testing.TB, dir, name string) golden {
+	t.Helper()
 	var g golden
-	js, err := os.ReadFile(filepath.Join(microDir, "golden", name+".json"))
+	js, err := os.ReadFile(filepath.Join(dir, "golden", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(js, &g); err != nil {
 		t.Fatal(err)
 	}
-	bin, err := os.ReadFile(filepath.Join(microDir, "golden", name+".bin"))
+	bin, err := os.ReadFile(filepath.Join(dir, "golden", name+".bin"))
 	if err != nil {
 		t.Fatal(err)
 	}

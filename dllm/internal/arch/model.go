@@ -31,12 +31,17 @@ type Model struct {
 type Layer struct {
 	InputNorm []float32      // [hidden]
 	QKV       kernels.Matrix // [(Nq+2·Nkv)·head_dim, hidden], rows [all Q heads][all K heads][all V heads]
-	QNorm     []float32      // [head_dim], shared by all query heads
-	KNorm     []float32      // [head_dim], shared by all key heads
-	Out       kernels.Matrix // [hidden, Nq·head_dim]
-	PostNorm  []float32      // [hidden]
-	Dense     *MLP           // layers < first_k_dense_replace
-	MoE       *MoE           // the other layers
+	// Q, K and V are the separate projections of the families that have them (QKV
+	// unset): [Nq·head_dim, hidden], [Nkv·head_dim, hidden] twice.
+	Q, K, V kernels.Matrix
+	// QBias, KBias, VBias are the projections' biases (Config.QKVBias), else nil.
+	QBias, KBias, VBias []float32
+	QNorm               []float32      // [head_dim], shared by all query heads
+	KNorm               []float32      // [head_dim], shared by all key heads
+	Out                 kernels.Matrix // [hidden, Nq·head_dim]
+	PostNorm            []float32      // [hidden]
+	Dense               *MLP           // layers < first_k_dense_replace
+	MoE                 *MoE           // the other layers
 }
 
 // MLP is a SwiGLU feed-forward block: Down(silu(Gate·x) ⊙ Up·x).
@@ -90,9 +95,16 @@ func Load(ck *weights.Checkpoint) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	var names func(string) string
+	if f := familyByName(cfg.Family); f != llada2Family {
+		names = f.hf.original
+		if ck.Format == weights.FormatGGUF {
+			names = ggufDisplayName
+		}
+	}
 	var m *Model
 	err = weights.CatchFaults(ck.Path, func() (err error) {
-		m, err = Bind(cfg, tensors)
+		m, err = bind(cfg, tensors, names)
 		return err
 	})
 	if err != nil && !errors.Is(err, weights.ErrChanged) {
@@ -106,20 +118,27 @@ func Load(ck *weights.Checkpoint) (*Model, error) {
 // Every shape is checked against cfg; an error names the offending tensor. Norm weights
 // and expert biases are widened to float32 once here; matrices stay views of the data.
 func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
+	return bind(cfg, tensors, nil)
+}
+
+// bind is Bind naming tensors in messages by names (nil: canonical names).
+func bind(cfg Config, tensors []weights.Tensor, names func(string) string) (*Model, error) {
+	prefix := errPrefix(cfg.Family)
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("llada2: config: %w", err)
+		return nil, fmt.Errorf("%s: config: %w", prefix, err)
 	}
+	fam := familyByName(cfg.Family)
 	if need := minTensors(&cfg); need > int64(len(tensors)) {
 		// Checked before anything is sized by the counts: a hostile num_hidden_layers or
 		// num_experts would otherwise allocate gigabytes of empty layers first.
-		return nil, fmt.Errorf("llada2: config of %d layers and %d experts needs at least %d tensors, the checkpoint has %d",
-			cfg.NumLayers, cfg.NumExperts, need, len(tensors))
+		return nil, fmt.Errorf("%s: config of %d layers and %d experts needs at least %d tensors, the checkpoint has %d",
+			prefix, cfg.NumLayers, cfg.NumExperts, need, len(tensors))
 	}
-	b := binder{byName: make(map[string]*weights.Tensor, len(tensors)), used: make(map[string]bool, len(tensors))}
+	b := binder{byName: make(map[string]*weights.Tensor, len(tensors)), used: make(map[string]bool, len(tensors)), prefix: prefix, names: names}
 	for i := range tensors {
 		t := &tensors[i]
 		if _, dup := b.byName[t.Name]; dup {
-			return nil, fmt.Errorf("llada2: tensor %s appears twice", t.Name)
+			return nil, fmt.Errorf("%s: tensor %s appears twice", prefix, b.show(t.Name))
 		}
 		b.byName[t.Name] = t
 	}
@@ -138,7 +157,18 @@ func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
 		p := fmt.Sprintf("model.layers.%d.", i)
 		l := &m.Layers[i]
 		l.InputNorm = b.vector(p+"input_layernorm.weight", H)
-		l.QKV = b.matrix(p+"attention.query_key_value.weight", (Nq+2*Nkv)*D, H)
+		if fam.fusedQKV {
+			l.QKV = b.matrix(p+"attention.query_key_value.weight", (Nq+2*Nkv)*D, H)
+		} else {
+			l.Q = b.matrix(p+"attention.q_proj.weight", Nq*D, H)
+			l.K = b.matrix(p+"attention.k_proj.weight", Nkv*D, H)
+			l.V = b.matrix(p+"attention.v_proj.weight", Nkv*D, H)
+		}
+		if cfg.QKVBias {
+			l.QBias = b.vector(p+"attention.q_proj.bias", Nq*D)
+			l.KBias = b.vector(p+"attention.k_proj.bias", Nkv*D)
+			l.VBias = b.vector(p+"attention.v_proj.bias", Nkv*D)
+		}
 		if cfg.UseQKNorm {
 			l.QNorm = b.vector(p+"attention.query_layernorm.weight", D)
 			l.KNorm = b.vector(p+"attention.key_layernorm.weight", D)
@@ -199,12 +229,22 @@ type binder struct {
 	byName map[string]*weights.Tensor
 	used   map[string]bool
 	errs   []error
+	prefix string              // the family's name, starting every message
+	names  func(string) string // canonical name → the file's own, for messages; nil: canonical
+}
+
+// show is the name of a canonical tensor as its file spells it.
+func (b *binder) show(name string) string {
+	if b.names == nil {
+		return name
+	}
+	return b.names(name)
 }
 
 // err joins the first maxListed problems and counts the rest.
 func (b *binder) err() error {
 	if len(b.errs) > maxListed {
-		more := fmt.Errorf("llada2: … and %d more problems", len(b.errs)-maxListed)
+		more := fmt.Errorf("%s: … and %d more problems", b.prefix, len(b.errs)-maxListed)
 		return errors.Join(append(b.errs[:maxListed:maxListed], more)...)
 	}
 	return errors.Join(b.errs...)
@@ -217,7 +257,7 @@ func (b *binder) unused(tensors []weights.Tensor) {
 	var names []string
 	for _, t := range tensors {
 		if !b.used[t.Name] {
-			names = append(names, weights.Quote(t.Name))
+			names = append(names, weights.Quote(b.show(t.Name)))
 		}
 	}
 	if len(names) == 0 {
@@ -228,13 +268,13 @@ func (b *binder) unused(tensors []weights.Tensor) {
 	if len(names) > maxListed {
 		list += fmt.Sprintf(" and %d more", len(names)-maxListed)
 	}
-	b.errs = append(b.errs, fmt.Errorf("llada2: %d tensors are not part of the model the config describes: %s", len(names), list))
+	b.errs = append(b.errs, fmt.Errorf("%s: %d tensors are not part of the model the config describes: %s", b.prefix, len(names), list))
 }
 
 func (b *binder) get(name string, shape ...int) *weights.Tensor {
 	t := b.byName[name]
 	if t == nil {
-		b.errs = append(b.errs, fmt.Errorf("llada2: missing tensor %s", name))
+		b.errs = append(b.errs, fmt.Errorf("%s: missing tensor %s", b.prefix, b.show(name)))
 		return nil
 	}
 	b.used[name] = true
@@ -243,7 +283,7 @@ func (b *binder) get(name string, shape ...int) *weights.Tensor {
 		ok = t.Shape[i] == shape[i]
 	}
 	if !ok {
-		b.errs = append(b.errs, fmt.Errorf("llada2: tensor %s (%s) has shape %v, want %v", name, t.File, t.Shape, shape))
+		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s) has shape %v, want %v", b.prefix, b.show(name), t.File, t.Shape, shape))
 		return nil
 	}
 	return t
@@ -252,7 +292,7 @@ func (b *binder) get(name string, shape ...int) *weights.Tensor {
 func (b *binder) format(t *weights.Tensor) (kernels.Format, bool) {
 	f, ok := t.DType.Format()
 	if !ok {
-		b.errs = append(b.errs, fmt.Errorf("llada2: tensor %s (%s) has unsupported dtype %v", t.Name, t.File, t.DType))
+		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s) has unsupported dtype %v", b.prefix, b.show(t.Name), t.File, t.DType))
 	}
 	return f, ok
 }
@@ -269,7 +309,7 @@ func (b *binder) matrix(name string, rows, cols int) kernels.Matrix {
 	}
 	m, err := kernels.NewMatrix(f, rows, cols, t.Data)
 	if err != nil {
-		b.errs = append(b.errs, fmt.Errorf("llada2: tensor %s (%s): %w", name, t.File, err))
+		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s): %w", b.prefix, b.show(name), t.File, err))
 	}
 	return m
 }
@@ -289,7 +329,7 @@ func (b *binder) router(name string, rows, cols int) kernels.Matrix {
 	rb, _ := m.Format.RowBytes(cols)
 	for r := 0; r < rows; r++ {
 		if err := kernels.Dequantize(m.Format, w[r*cols:(r+1)*cols], m.Data[r*rb:(r+1)*rb]); err != nil {
-			b.errs = append(b.errs, fmt.Errorf("llada2: tensor %s: %w", name, err))
+			b.errs = append(b.errs, fmt.Errorf("%s: tensor %s: %w", b.prefix, b.show(name), err))
 			return m
 		}
 	}
@@ -308,7 +348,7 @@ func (b *binder) vector(name string, n int) []float32 {
 	}
 	v := make([]float32, n)
 	if err := kernels.Dequantize(f, v, t.Data); err != nil {
-		b.errs = append(b.errs, fmt.Errorf("llada2: tensor %s (%s): %w", name, t.File, err))
+		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s): %w", b.prefix, b.show(name), t.File, err))
 		return nil
 	}
 	return v

@@ -47,8 +47,13 @@ func (s *State) moe(w *MoE, n, start int) error {
 	s.watch(logits, E, start, nil, "mlp.gate.weight")
 
 	clear(s.count)
+	softmax := cfg.ScoreFunction == "softmax"
 	for t := 0; t < n; t++ {
-		s.route(w, logits[t*E:(t+1)*E], s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K])
+		if softmax {
+			s.routeSoftmax(logits[t*E:(t+1)*E], s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K])
+		} else {
+			s.route(w, logits[t*E:(t+1)*E], s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K])
+		}
 		for _, e := range s.assignE[t*K : (t+1)*K] {
 			s.count[e]++
 		}
@@ -219,6 +224,43 @@ func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) 
 	for i := range wts {
 		if K > 1 {
 			wts[i] /= sum + 1e-20
+		}
+		wts[i] *= rsf
+	}
+}
+
+// routeSoftmax picks the experts of one token as OLMoE, Qwen3-MoE and LLaDA-MoE do:
+// softmax over all router logits (evaluated in float64 and rounded once; the references
+// compute it in float32), the top k probabilities, and as weights those probabilities,
+// renormalised over the k when norm_topk_prob, times routed_scaling_factor.
+func (s *State) routeSoftmax(logits []float32, experts []int32, wts []float32) {
+	cfg := &s.m.cfg
+	E, K := cfg.NumExperts, cfg.NumExpertsPerTok
+	p := s.sig[:E]
+	mx := logits[0]
+	for _, z := range logits {
+		mx = max(mx, z)
+	}
+	var sum float64
+	for _, z := range logits {
+		sum += math.Exp(float64(z) - float64(mx))
+	}
+	for e, z := range logits {
+		p[e] = float32(math.Exp(float64(z)-float64(mx)) / sum)
+	}
+	var tot float32
+	for i, e := range kernels.TopK(s.topExperts, p, K) {
+		experts[i] = int32(e)
+		wts[i] = p[e]
+		tot += p[e]
+	}
+	rsf := float32(cfg.RoutedScalingFactor)
+	if rsf == 0 {
+		rsf = 1 // absent from the config
+	}
+	for i := range wts {
+		if cfg.NormTopKProb {
+			wts[i] /= tot
 		}
 		wts[i] *= rsf
 	}

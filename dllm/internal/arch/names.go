@@ -26,6 +26,12 @@ var ggufGlobal = map[string]string{
 var ggufLayer = map[string]string{
 	"attn_norm.weight":      "input_layernorm.weight",
 	"attn_qkv.weight":       "attention.query_key_value.weight",
+	"attn_q.weight":         "attention.q_proj.weight",
+	"attn_k.weight":         "attention.k_proj.weight",
+	"attn_v.weight":         "attention.v_proj.weight",
+	"attn_q.bias":           "attention.q_proj.bias",
+	"attn_k.bias":           "attention.k_proj.bias",
+	"attn_v.bias":           "attention.v_proj.bias",
 	"attn_q_norm.weight":    "attention.query_layernorm.weight",
 	"attn_k_norm.weight":    "attention.key_layernorm.weight",
 	"attn_output.weight":    "attention.dense.weight",
@@ -123,8 +129,19 @@ func GGUFName(hf string) (name string, expert int, ok bool) {
 // stacked expert tensor becomes one zero-copy view per expert. Views alias the
 // checkpoint's mapping and die with it.
 func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
+	f := FamilyOf(ck)
+	if f == nil {
+		f = llada2Family
+	}
 	if ck.Format != weights.FormatGGUF {
-		return append([]weights.Tensor(nil), ck.Tensors...), nil
+		out := append([]weights.Tensor(nil), ck.Tensors...)
+		if f.hf == nil {
+			return out, nil // already canonical
+		}
+		for i := range out {
+			out[i].Name = f.hf.canonical(out[i].Name)
+		}
+		return sortUnique(ck, f, out)
 	}
 	var out []weights.Tensor
 	for _, t := range ck.Tensors {
@@ -136,7 +153,7 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 		l, rest, ok := splitLayer(t.Name, "blk.")
 		proj, stacked := ggufStacked[rest]
 		if !ok || !stacked {
-			return nil, fmt.Errorf("llada2: %s: tensor %s is not part of the LLaDA2 layout", t.File, weights.Quote(t.Name))
+			return nil, fmt.Errorf("%s: %s: tensor %s is not part of the %s layout", f.Name, t.File, weights.Quote(t.Name), f.Name)
 		}
 		experts, err := splitExperts(t, fmt.Sprintf("model.layers.%d.mlp.experts.", l), proj)
 		if err != nil {
@@ -144,10 +161,15 @@ func CanonicalTensors(ck *weights.Checkpoint) ([]weights.Tensor, error) {
 		}
 		out = append(out, experts...)
 	}
+	return sortUnique(ck, f, out)
+}
+
+// sortUnique sorts canonical tensors by name; two of one name are an error.
+func sortUnique(ck *weights.Checkpoint, f *Family, out []weights.Tensor) ([]weights.Tensor, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	for i := 1; i < len(out); i++ {
 		if out[i].Name == out[i-1].Name {
-			return nil, fmt.Errorf("llada2: %s: two tensors map to %s", ck.Path, weights.Quote(out[i].Name))
+			return nil, fmt.Errorf("%s: %s: two tensors map to %s", f.Name, ck.Path, weights.Quote(out[i].Name))
 		}
 	}
 	return out, nil

@@ -1,0 +1,52 @@
+package arch
+
+import (
+	"errors"
+
+	"github.com/dllm-go/dllm/dllm/internal/weights"
+)
+
+// dreamFamily is Dream (Dream-v0-Base/-Instruct-7B): a Qwen2.5 decoder (GQA, Q/K/V bias,
+// NeoX RoPE, SwiGLU) run bidirectionally. Its raw logits are unshifted, but decoding
+// reads position i's prediction from row i−1, as Dream's generate does.
+var dreamFamily = &Family{
+	Name:              "dream",
+	Title:             "Dream",
+	Models:            "Dream-v0-Base-7B, Dream-v0-Instruct-7B",
+	HFArchitectures:   []string{"DreamModel"},
+	HFModelTypes:      []string{"Dream", "dream"},
+	GGUFArchitectures: []string{"dream"},
+	Bidirectional:     true,
+	ShiftLogits:       true,
+	Specials:          Specials{Mask: "<|mask|>", EOS: "<|endoftext|>", RoleEnd: "<|im_end|>"},
+	hf:                qwenNaming,
+	parseHF:           parseDreamHF,
+	ggufGating:        0,
+	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
+		markDense(c)
+		c.QKVBias = hasTensor(ck, "blk.0.attn_q.bias")
+	},
+}
+
+func parseDreamHF(data []byte) (Config, error) {
+	c, x, err := parseStdHF(data)
+	if err != nil {
+		return c, err
+	}
+	var d struct {
+		SlidingWindow bool `json:"use_sliding_window"`
+	}
+	if err := jsonUnmarshalInto(data, &d); err != nil {
+		return c, err
+	}
+	if d.SlidingWindow {
+		return c, errors.New("use_sliding_window checkpoints are not supported")
+	}
+	if x.UseBias {
+		return c, errors.New("use_bias checkpoints are not supported")
+	}
+	markDense(&c)
+	c.QKVBias = true // Qwen2's q/k/v projections always have a bias
+	c.ShiftLogits = true
+	return c, nil
+}
