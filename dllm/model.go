@@ -34,7 +34,7 @@ type LoadOptions struct {
 
 // ModelInfo describes a loaded model.
 type ModelInfo struct {
-	Architecture  string // "llada2"
+	Architecture  string // the model family: "llada2", "llada", "dream" or "llada-moe"
 	Format        string // "safetensors" or "gguf"
 	Path          string
 	VocabSize     int
@@ -98,12 +98,10 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, fmt.Errorf("dllm: %s: tokenizer has %d tokens but the model's vocabulary is %d", ck.Path, tok.VocabSize(), cfg.VocabSize)
 	}
-	sp := tok.Specials()
-	if sp.Mask < 0 {
-		return nil, fmt.Errorf("dllm: %s: the tokenizer has no <|mask|> token, which diffusion decoding needs", ck.Path)
-	}
-	if sp.EOS < 0 {
-		return nil, fmt.Errorf("dllm: %s: the tokenizer has no end-of-text token", ck.Path)
+	fam := arch.FamilyByName(cfg.Family)
+	mask, eos, roleEnd, err := familySpecials(tok, fam)
+	if err != nil {
+		return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
 	}
 	threads := opts.Threads
 	if threads == 0 {
@@ -111,12 +109,44 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 	}
 	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16, threads: threads}
 	m.info = ModelInfo{
-		Architecture: "llada2", Format: ck.Format, Path: ck.Path,
+		Architecture: fam.Name, Format: ck.Format, Path: ck.Path,
 		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,
 		Layers: cfg.NumLayers, HiddenSize: cfg.HiddenSize, Experts: cfg.NumExperts,
-		MaskID: sp.Mask, EOSID: sp.EOS, RoleEndID: sp.RoleEnd,
+		MaskID: mask, EOSID: eos, RoleEndID: roleEnd,
 	}
 	return m, nil
+}
+
+// familySpecials resolves the mask, end-of-text and end-of-turn tokens: the roles the
+// tokenizer files give (mask_token, eos_token) win; a role they leave open is the
+// family's token of that name (LLaDA's <|mdm_mask|>, Dream's <|im_end|>, …). A missing
+// mask or end of text is an error, naming the token the family expects.
+func familySpecials(tok *tokenizer.Tokenizer, fam *arch.Family) (mask, eos, roleEnd int32, err error) {
+	sp := tok.Specials()
+	byName := func(id int32, name string) int32 {
+		if id >= 0 || name == "" {
+			return id
+		}
+		if v, ok := tok.ID(name); ok {
+			return v
+		}
+		return -1
+	}
+	mask = byName(sp.Mask, fam.Specials.Mask)
+	eos = byName(sp.EOS, fam.Specials.EOS)
+	roleEnd = sp.RoleEnd
+	if fam.Specials.RoleEnd != "" {
+		roleEnd = byName(-1, fam.Specials.RoleEnd)
+	}
+	switch {
+	case mask < 0:
+		return 0, 0, 0, fmt.Errorf("the tokenizer has no %s token, which diffusion decoding needs", fam.Specials.Mask)
+	case eos < 0:
+		return 0, 0, 0, fmt.Errorf("the tokenizer has no end-of-text token (%s)", fam.Specials.EOS)
+	case mask == eos || mask == roleEnd:
+		return 0, 0, 0, fmt.Errorf("the mask token %d is also the end of text or of a turn", mask)
+	}
+	return mask, eos, roleEnd, nil
 }
 
 // Close releases the weights. Sessions of the model fail with ErrClosed afterwards; a

@@ -108,6 +108,9 @@ func (s *Session) History() []Message {
 // holding the mask token, here or in GenerateIDs, is ErrInvalid: infilling is not
 // supported, and the decoder would overwrite it unreported.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (Result, error) {
+	if err := s.m.decodable(); err != nil {
+		return Result{}, err
+	}
 	if !utf8.ValidString(prompt) {
 		return Result{}, invalidf("dllm: prompt is not valid UTF-8")
 	}
@@ -123,6 +126,9 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 // message cannot forge a turn or inject mask tokens (use Generate to pass special
 // tokens on purpose).
 func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts GenerateOptions) (Result, error) {
+	if err := s.m.decodable(); err != nil {
+		return Result{}, err
+	}
 	ids, err := s.m.encodeChat(msgs)
 	if err != nil {
 		return Result{}, err
@@ -134,6 +140,9 @@ func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts Generat
 // records it. The KV cache of the conversation so far is reused, so each turn only
 // computes what is new.
 func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (Result, error) {
+	if err := s.m.decodable(); err != nil {
+		return Result{}, err
+	}
 	s.mu.Lock()
 	var msgs []Message
 	if s.system != "" {
@@ -155,6 +164,16 @@ func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (
 	return res, err
 }
 
+// decodable says why the model's family cannot be decoded yet: only LLaDA2's block
+// diffusion is wired to Session so far; the other families load, tokenize and run
+// forward passes (dllm/tools.Logits).
+func (m *Model) decodable() error {
+	if a := m.info.Architecture; a != "llada2" {
+		return invalidf("dllm: decoding for family %s is not wired yet", a)
+	}
+	return nil
+}
+
 func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 	for i, msg := range msgs {
 		if !utf8.ValidString(msg.Content) {
@@ -170,6 +189,9 @@ func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 
 // GenerateIDs generates from prompt token ids.
 func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts GenerateOptions) (Result, error) {
+	if err := s.m.decodable(); err != nil {
+		return Result{}, err
+	}
 	if ctx == nil {
 		return Result{}, invalidf("dllm: nil context (use context.Background())")
 	}

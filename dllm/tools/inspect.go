@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
@@ -52,12 +53,32 @@ type Config struct {
 type CheckpointInfo struct {
 	Format       string `json:"format"`       // "safetensors" or "gguf"
 	Architecture string `json:"architecture"` // general.architecture, or config.json's model_type
-	Config       Config `json:"config"`
+	// Family is the model family the checkpoint belongs to (dllm.ModelInfo.Architecture:
+	// "llada2", "llada", "dream", "llada-moe") and Defaults what running it implies.
+	Family   string         `json:"family"`
+	Defaults FamilyDefaults `json:"defaults"`
+	Config   Config         `json:"config"`
 	// SpecialTokens maps the LLaDA2 special token texts (<|mask|>, <|endoftext|>, …) and
 	// the roles bos/eos/padding/mask ("mask_token_id", …) to ids; nil without a tokenizer.
 	SpecialTokens map[string]int `json:"special_tokens,omitempty"`
 	Tensors       []TensorInfo   `json:"tensors"`
 	Bytes         int64          `json:"bytes"` // total tensor bytes
+}
+
+// FamilyDefaults is what a model family implies beyond its configuration.
+type FamilyDefaults struct {
+	Title  string `json:"title"`  // "LLaDA-MoE"
+	Models string `json:"models"` // the published models of the family
+	// Attention is "block-causal" (LLaDA2: blocks decoded left to right with a KV cache)
+	// or "bidirectional" (every position sees the whole window; no KV cache).
+	Attention string `json:"attention"`
+	// ShiftLogits: decoding reads position i's prediction from logits row i−1 (Dream);
+	// `dllm logits` always writes the unshifted rows.
+	ShiftLogits bool `json:"shift_logits"`
+	// The family's special token texts: the diffusion mask, end of text, end of turn.
+	MaskToken    string `json:"mask_token"`
+	EOSToken     string `json:"eos_token"`
+	RoleEndToken string `json:"role_end_token,omitempty"`
 }
 
 // TensorInfo is one tensor of a CheckpointInfo.
@@ -69,8 +90,8 @@ type TensorInfo struct {
 
 // Inspect opens the checkpoint at path (whatever dllm.Load accepts, dllm.DemoModel
 // included), reads its configuration, special tokens and tensor list, and closes it. No
-// tensor data is read, so it is fast for any model size. Architectures other than LLaDA2
-// are an error.
+// tensor data is read, so it is fast for any model size. Architectures of no supported
+// family are an error.
 func Inspect(path string) (*CheckpointInfo, error) {
 	ck, err := checkpoint.Open(path)
 	if err != nil {
@@ -85,7 +106,15 @@ func Inspect(path string) (*CheckpointInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &CheckpointInfo{Format: ck.Format, Config: Config(cfg), Bytes: ck.TotalBytes(), Tensors: make([]TensorInfo, len(ts))}
+	fam := arch.FamilyByName(cfg.Family)
+	info := &CheckpointInfo{Format: ck.Format, Family: fam.Name, Config: Config(cfg), Bytes: ck.TotalBytes(), Tensors: make([]TensorInfo, len(ts))}
+	info.Defaults = FamilyDefaults{
+		Title: fam.Title, Models: fam.Models, Attention: "block-causal", ShiftLogits: cfg.ShiftLogits,
+		MaskToken: fam.Specials.Mask, EOSToken: fam.Specials.EOS, RoleEndToken: fam.Specials.RoleEnd,
+	}
+	if fam.Bidirectional {
+		info.Defaults.Attention = "bidirectional"
+	}
 	for i, t := range ts {
 		info.Tensors[i] = TensorInfo{t.Name, t.DType.String(), t.Shape}
 	}
@@ -106,9 +135,19 @@ func Inspect(path string) (*CheckpointInfo, error) {
 	return info, nil
 }
 
-// inspectSpecialTexts are the LLaDA2 special tokens worth knowing by text: the diffusion mask,
-// end of text, chat turn markers. Ids are always looked up, never assumed.
-var inspectSpecialTexts = []string{"<|mask|>", "<|endoftext|>", "<|role_end|>", "<|startoftext|>", "<role>", "</role>"}
+// inspectSpecialTexts are the special tokens worth knowing by text: the diffusion mask,
+// end of text, chat turn markers, of every family. Ids are always looked up, never assumed.
+var inspectSpecialTexts = func() []string {
+	ts := []string{"<|mask|>", "<|endoftext|>", "<|role_end|>", "<|startoftext|>", "<role>", "</role>"}
+	for _, f := range arch.Families {
+		for _, s := range []string{f.Specials.Mask, f.Specials.EOS, f.Specials.RoleEnd} {
+			if s != "" && !slices.Contains(ts, s) {
+				ts = append(ts, s)
+			}
+		}
+	}
+	return ts
+}()
 
 // inspectGGUFSpecials reads the tokenizer.ggml.*_token_id keys and finds the special texts in
 // the vocabulary. Keys are named like the GGUF ones so both formats report alike.

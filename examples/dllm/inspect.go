@@ -87,12 +87,20 @@ func printInspect(out io.Writer, path string, rep *tools.CheckpointInfo) error {
 	fmt.Fprintf(w, "path\t%s\n", path)
 	fmt.Fprintf(w, "format\t%s\n", rep.Format)
 	fmt.Fprintf(w, "architecture\t%s\n", rep.Architecture)
+	d := rep.Defaults
+	fmt.Fprintf(w, "family\t%s (%s: %s)\n", rep.Family, d.Title, d.Models)
+	fmt.Fprintf(w, "attention\t%s\n", d.Attention)
+	fmt.Fprintf(w, "shift logits\t%v\n", d.ShiftLogits)
+	fmt.Fprintf(w, "family tokens\tmask %s, end of text %s, end of turn %s\n", d.MaskToken, d.EOSToken, d.RoleEndToken)
 	fmt.Fprintf(w, "tensors\t%d\n", len(rep.Tensors))
 	fmt.Fprintf(w, "bytes\t%d (%.1f MiB)\n", rep.Bytes, float64(rep.Bytes)/(1<<20))
 	fmt.Fprintln(w, "\nconfig")
 	cv := reflect.ValueOf(rep.Config)
 	for i := 0; i < cv.NumField(); i++ {
 		name, _, _ := strings.Cut(cv.Type().Field(i).Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
 		fmt.Fprintf(w, "  %s\t%v\n", name, cv.Field(i).Interface())
 	}
 	if len(rep.SpecialTokens) > 0 {

@@ -207,6 +207,7 @@ func markDense(c *Config) {
 	c.FirstKDenseReplace = c.NumLayers
 	c.NumExperts, c.NumExpertsPerTok, c.NumSharedExperts, c.MoEIntermediateSize = 0, 0, 0, 0
 	c.NumGroups, c.TopKGroups = 1, 1
+	c.ScoreFunction = "" // no router
 }
 
 // hasTensor reports whether a GGUF holds the named tensor: a GGUF states by which

@@ -141,7 +141,6 @@ func parseLLaDAHF(data []byte) (Config, error) {
 		c.PadTokenID = *x.PadTokenID
 	}
 	markDense(&c)
-	c.ScoreFunction = "sigmoid" // unused: no experts
 	c.RoutedScalingFactor = 1
 	return c, errors.Join(errs...)
 }
