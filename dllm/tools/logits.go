@@ -43,6 +43,23 @@ func ParseMask(s string) (Mask, error) {
 	return BlockMask(block), nil
 }
 
+// ModelMask is the mask a model's family attends with: block:32 for LLaDA2 (its
+// decoding block), bidirectional for the families without blocks (LLaDA, Dream,
+// LLaDA-MoE). It is what `dllm logits` uses when --mask is not given.
+func ModelMask(m *dllm.Model) (Mask, error) {
+	if m == nil {
+		return Mask{}, invalid.Errorf("dllm: ModelMask of a nil model")
+	}
+	mask := BlockMask(32)
+	err := modelview.Use(m, func(v modelview.View) error {
+		if f := arch.FamilyByName(v.Net.Config().Family); f != nil && f.Bidirectional {
+			mask = BidirectionalMask()
+		}
+		return nil
+	})
+	return mask, err
+}
+
 // String is the mask in ParseMask's form.
 func (k Mask) String() string {
 	switch {

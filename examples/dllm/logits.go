@@ -16,7 +16,7 @@ func runLogits(args []string, std stdio) error {
 	fs := newCommandFlags("logits", "dllm logits -m PATH --tokens 1,2,3 [--mask block:N|causal|bidir] -o FILE", std.out)
 	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	toks := fs.String("tokens", "", "input token ids, comma-separated (required)")
-	mask := fs.String("mask", "block:32", "attention mask: block:N, causal or bidir")
+	mask := fs.String("mask", "", "attention mask: block:N, causal or bidir (default: the model's own, block:32 for LLaDA2, bidir for LLaDA, Dream and LLaDA-MoE)")
 	out := fs.StringP("out", "o", "", "output file, float32 little-endian [tokens × vocab] (required)")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	if err := fs.parse(args); err != nil {
@@ -34,15 +34,22 @@ func runLogits(args []string, std stdio) error {
 	if err != nil {
 		return usagef("--tokens: %v", err)
 	}
-	attention, err := tools.ParseMask(*mask)
-	if err != nil {
-		return usagef("--mask: %v", err)
+	var attention tools.Mask
+	if *mask != "" {
+		if attention, err = tools.ParseMask(*mask); err != nil {
+			return usagef("--mask: %v", err)
+		}
 	}
 	m, err := loadModel(*model, *threads)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	if *mask == "" {
+		if attention, err = tools.ModelMask(m); err != nil {
+			return err
+		}
+	}
 	logits, err := tools.Logits(m, tokens, attention)
 	if err != nil {
 		return err
