@@ -40,6 +40,11 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 
 	qkv := s.qkv[:n*width]
 	m.pool.MatMul(qkv, s.x[:n*cfg.HiddenSize], l.QKV)
+	s.matOp(OpQKV, li, n, l.QKV)
+	if attend {
+		s.normOp(li, n*Nq, l.QNorm)
+	}
+	s.normOp(li, n*Nkv, l.KNorm)
 	s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
 
 	scale := float32(1 / math.Sqrt(float64(D)))
@@ -86,6 +91,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	gs := Nq / Nkv
 	rows := gs * n
 	tile := max(1, min(rows, len(s.scores)/Jp))
+	s.attendOp(li, Nq*n, J)
 	attn := s.attn[:n*Nq*D]
 	vT := s.vT[:D*Jp]
 	for g := 0; g < Nkv; g++ {
@@ -122,6 +128,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	// query/key norms or from keys and values already in the cache.
 	s.watch(attn, Nq*D, start, nil, "attention (query_layernorm, key_layernorm or cached keys/values)")
 	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
+	s.matOp(OpOut, li, n, l.Out)
 	s.watch(s.h[:n*cfg.HiddenSize], cfg.HiddenSize, start, nil, "attention.dense.weight")
 }
 
