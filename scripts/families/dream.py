@@ -269,12 +269,12 @@ def logits_goldens(model, tok, ids, gdir: Path):
     plain = tok.encode("The quick brown fox jumps over the lazy dog.", add_special_tokens=False)
     cases = {}
     cases["short8_nomask"] = (plain[:8], "plain text, no mask token")
-    cases["prompt_gen16"] = (chat + [mask] * 16, "chat prompt followed by 16 <|mask|> (a generation canvas)")
-    canvas = chat + list(rng.integers(0, 1000, 24))
-    pos = rng.choice(np.arange(len(chat), len(canvas)), 14, replace=False)
+    head = plain[:10]
+    canvas = head + list(rng.integers(0, 1000, 24))
+    pos = rng.choice(np.arange(len(head), len(canvas)), 14, replace=False)
     for q in pos:
         canvas[q] = mask
-    cases["scattered"] = (canvas, "chat prompt, then a partly decoded canvas: 14 of 24 positions masked, scattered")
+    cases["scattered"] = (canvas, "10 text tokens, then a partly decoded canvas: 14 of 24 positions masked, scattered")
     cases["all_mask12"] = ([mask] * 12, "twelve <|mask|> and nothing else")
     summary = {}
     for name, (toks, desc) in cases.items():
@@ -443,7 +443,6 @@ def main():
     write_json(gdir / "summary.json", {"generation": table, "special_token_ids": ids})
     if not args.skip_gguf:
         convert_gguf(hf, OUT / "gguf" / "dream-micro-f32.gguf", "f32", "qwen2")
-        convert_gguf(hf, OUT / "gguf" / "dream-micro-q8_0.gguf", "q8_0", "qwen2")
         import subprocess
         subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
 

@@ -134,7 +134,6 @@ def logits_goldens(model, tok, ids, gdir: Path):
     plain = tok.encode("The quick brown fox jumps over the lazy dog.", add_special_tokens=False)
     cases = {}
     cases["short8_nomask"] = (plain[:8], "plain text, no mask token")
-    cases["prompt_gen16"] = (chat + [mask] * 16, "chat prompt followed by 16 <|mdm_mask|> (a generation canvas)")
     canvas = chat + list(rng.integers(0, 1000, 32))
     pos = rng.choice(np.arange(len(chat), len(canvas)), 20, replace=False)
     for q in pos:

@@ -162,7 +162,6 @@ def main():
     write_json(gdir / "summary.json", {"generation": table, "special_token_ids": ids})
     if not args.skip_gguf:
         convert_gguf(hf, OUT / "gguf" / "llada-moe-micro-f32.gguf", "f32", "bailingmoe", mask_id_override=mask_id)
-        convert_gguf(hf, OUT / "gguf" / "llada-moe-micro-q8_0.gguf", "q8_0", "bailingmoe", mask_id_override=mask_id)
         import subprocess
         subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
 
