@@ -27,12 +27,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
+from common import (REPO, FIXROOT, model_dtype, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
                     compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, chat_golden, MT)
 from dtrace import finite_min
 
 FAMILY = "dream"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251205
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|beginoftext|>", "<|mask|>"]
 CHAT_TEMPLATE = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
@@ -96,10 +96,10 @@ def make_hf(hf: Path):
 def load_model(hf: Path):
     sys.path.insert(0, str(FASTDREAM))
     from model.modeling_dream import DreamModel
-    torch.set_default_dtype(torch.float64)
-    m = DreamModel.from_pretrained(str(hf), torch_dtype=torch.float64).eval()
+    torch.set_default_dtype(model_dtype())
+    m = DreamModel.from_pretrained(str(hf), torch_dtype=model_dtype()).eval()
     torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
+    assert next(m.parameters()).dtype == model_dtype()
     return m
 
 

@@ -19,12 +19,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
+from common import (REPO, FIXROOT, model_dtype, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
                     compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, chat_golden, MT)
 from dtrace import finite_min
 
 FAMILY = "rnd1"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251207
 # Qwen3's added tokens (a subset, in Qwen3's order); the mask id (1023) has no token, as
 # RND1's 151669 is the first id past Qwen3's tokenizer.
@@ -109,10 +109,10 @@ def load_model(hf: Path):
     cfg.attn_implementation = "sdpa"      # as demo_rnd_generation.py sets it
     cfg._attn_implementation = "sdpa"
     cfg.moe_backend = "hf"
-    torch.set_default_dtype(torch.float64)
-    m = RND1LM.from_pretrained(str(hf), config=cfg, dtype=torch.float64, use_safetensors=True).eval()
+    torch.set_default_dtype(model_dtype())
+    m = RND1LM.from_pretrained(str(hf), config=cfg, dtype=model_dtype(), use_safetensors=True).eval()
     torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
+    assert next(m.parameters()).dtype == model_dtype()
     assert m.model.layers[0].self_attn.q_proj.weight.shape == (H * HD, D)
     return m
 
