@@ -26,6 +26,14 @@ SRC = EXT / "src"
 BASE_TOKENIZER = Path(os.environ.get(
     "DLLM_BASE_TOKENIZER", "/work/shared/fixtures/llada2-micro/hf/tokenizer.json"))
 N_MODEL_TOKENS = 1018
+# DLLM_FIXROOT / DLLM_DTYPE exist only for the float32 re-run check (check_float32.py):
+# write a family's files elsewhere and run the official code in float32 instead of float64.
+FIXROOT = Path(os.environ.get("DLLM_FIXROOT", REPO / "testdata" / "families"))
+
+
+def model_dtype():
+    import torch
+    return torch.float32 if os.environ.get("DLLM_DTYPE") == "float32" else torch.float64
 
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
                 r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")

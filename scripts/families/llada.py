@@ -23,12 +23,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO, SRC, LLAMA3_SPLIT, WeightMaker, build_tokenizer, save_safetensors, write_json,
+from common import (REPO, FIXROOT, model_dtype, SRC, LLAMA3_SPLIT, WeightMaker, build_tokenizer, save_safetensors, write_json,
                     compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf)
 from dtrace import ModelWrap, Tracer, margins_from_topk, tok_list, finite_min
 
 FAMILY = "llada"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251204
 SPECIALS = ["<|startoftext|>", "<|endoftext|>", "<|mdm_mask|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 CHAT_TEMPLATE = ("{% set loop_messages = messages %}{% for message in loop_messages %}"
@@ -112,10 +112,10 @@ def make_hf(hf: Path):
 def load_model(hf: Path):
     sys.path.insert(0, str(FASTDLLM))
     from model.modeling_llada import LLaDAModelLM
-    torch.set_default_dtype(torch.float64)
-    m = LLaDAModelLM.from_pretrained(str(hf), torch_dtype=torch.float64).eval()
+    torch.set_default_dtype(model_dtype())
+    m = LLaDAModelLM.from_pretrained(str(hf), torch_dtype=model_dtype()).eval()
     torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
+    assert next(m.parameters()).dtype == model_dtype()
     return m
 
 
@@ -134,7 +134,6 @@ def logits_goldens(model, tok, ids, gdir: Path):
     plain = tok.encode("The quick brown fox jumps over the lazy dog.", add_special_tokens=False)
     cases = {}
     cases["short8_nomask"] = (plain[:8], "plain text, no mask token")
-    cases["prompt_gen16"] = (chat + [mask] * 16, "chat prompt followed by 16 <|mdm_mask|> (a generation canvas)")
     canvas = chat + list(rng.integers(0, 1000, 32))
     pos = rng.choice(np.arange(len(chat), len(canvas)), 20, replace=False)
     for q in pos:

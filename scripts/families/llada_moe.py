@@ -23,11 +23,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import llada as L
-from common import (REPO, SRC, BASE_TOKENIZER, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
+from common import (REPO, FIXROOT, model_dtype, SRC, BASE_TOKENIZER, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
                     write_logits, convert_gguf, chat_golden, r8)
 
 FAMILY = "llada-moe"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251206
 SPECIALS = ["<|startoftext|>", "<|endoftext|>", "<|mdm_mask|>", "<|role_end|>", "<role>", "</role>"]
 CHAT_TEMPLATE = ("{% for message in messages %}{% set role = message['role'] | lower %}"
@@ -121,10 +121,10 @@ class RouterWatch:
 def load_model(hf: Path):
     sys.path.insert(0, str(MOE_SRC))
     from lladamoe.modeling_lladamoe import LLaDAMoEModelLM
-    torch.set_default_dtype(torch.float64)
-    m = LLaDAMoEModelLM.from_pretrained(str(hf), torch_dtype=torch.float64).eval()
+    torch.set_default_dtype(model_dtype())
+    m = LLaDAMoEModelLM.from_pretrained(str(hf), torch_dtype=model_dtype()).eval()
     torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
+    assert next(m.parameters()).dtype == model_dtype()
     return m
 
 
@@ -162,7 +162,6 @@ def main():
     write_json(gdir / "summary.json", {"generation": table, "special_token_ids": ids})
     if not args.skip_gguf:
         convert_gguf(hf, OUT / "gguf" / "llada-moe-micro-f32.gguf", "f32", "bailingmoe", mask_id_override=mask_id)
-        convert_gguf(hf, OUT / "gguf" / "llada-moe-micro-q8_0.gguf", "q8_0", "bailingmoe", mask_id_override=mask_id)
         import subprocess
         subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
 
