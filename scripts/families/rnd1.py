@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (REPO, FIXROOT, model_dtype, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
-                    compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, chat_golden, MT)
+                    compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, chat_golden, MT, start_family, finish_family, hf_tokenizer, moe_attention_weights, moe_mlp_weights)
 from dtrace import finite_min
 
 FAMILY = "rnd1"
@@ -73,19 +73,8 @@ def make_hf(hf: Path):
     t["model.embed_tokens.weight"] = emb
     for i in range(NL):
         b = f"model.layers.{i}."
-        t[b + "input_layernorm.weight"] = wm.normal(b + "input_layernorm", (D,), 0.1, 1.0)
-        t[b + "post_attention_layernorm.weight"] = wm.normal(b + "post_attention_layernorm", (D,), 0.1, 1.0)
-        for n, out in (("q_proj", H * HD), ("k_proj", KVH * HD), ("v_proj", KVH * HD)):
-            t[b + f"self_attn.{n}.weight"] = wm.normal(b + n, (out, D), 1.5 / np.sqrt(D))
-        t[b + "self_attn.o_proj.weight"] = wm.normal(b + "o_proj", (D, H * HD), 0.5 / np.sqrt(H * HD))
-        t[b + "self_attn.q_norm.weight"] = wm.normal(b + "q_norm", (HD,), 0.1, 1.0)
-        t[b + "self_attn.k_norm.weight"] = wm.normal(b + "k_norm", (HD,), 0.1, 1.0)
-        t[b + "mlp.gate.weight"] = wm.normal(b + "mlp.gate", (E, D), 2.0 / np.sqrt(D))
-        for e in range(E):
-            eb = f"{b}mlp.experts.{e}."
-            t[eb + "gate_proj.weight"] = wm.normal(eb + "gate_proj", (EFF, D), 1.0 / np.sqrt(D))
-            t[eb + "up_proj.weight"] = wm.normal(eb + "up_proj", (EFF, D), 1.0 / np.sqrt(D))
-            t[eb + "down_proj.weight"] = wm.normal(eb + "down_proj", (D, EFF), 1.5 / np.sqrt(EFF))
+        moe_attention_weights(wm, t, b, D, H, KVH, HD, 0.5 / np.sqrt(H * HD))
+        moe_mlp_weights(wm, t, b, D, E, EFF)
     t["model.norm.weight"] = wm.normal("model.norm.weight", (D,), 0.1, 1.0)
     head = wm.normal("lm_head.weight", (V, D), 0.75)
     for tid in (MASK, ids["<|im_start|>"], ids["<think>"], ids["</think>"]):
@@ -230,20 +219,11 @@ def logits_goldens(model, tok, ids, gdir, rw):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--skip-gguf", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    hf = OUT / "hf"
+    args, hf, gdir = start_family(OUT)
     ids = make_hf(hf)
     model = load_model(hf)
     rw = RouterWatch(model)
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(str(hf))
-    gdir = OUT / "golden"
-    gdir.mkdir(parents=True, exist_ok=True)
-    for p in gdir.glob("*"):
-        p.unlink()
+    tok = hf_tokenizer(hf)
     logits_goldens(model, tok, ids, gdir, rw)
     chat_golden(tok, gdir)
     sampling = importlib.import_module("rnd.sampling")
@@ -316,10 +296,7 @@ def main():
                       "multi_token_forwards": sum(1 for t in trace if len(t["committed"]) > 1), "margins": margins})
         print(name, len(rec.fw), margins, repr(tok.decode(gen)[:50]))
     write_json(gdir / "summary.json", {"generation": table, "special_token_ids": dict(ids, mask=MASK)})
-    if not args.skip_gguf:
-        convert_gguf(hf, OUT / "gguf" / "rnd1-micro-f32.gguf", "f32", "qwen2")
-        import subprocess
-        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
+    finish_family(args, FAMILY, hf, [(OUT / "gguf" / "rnd1-micro-f32.gguf", "f32", "qwen2")])
 
 
 if __name__ == "__main__":
