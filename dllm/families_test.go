@@ -23,10 +23,8 @@ var familyForms = []struct {
 	{"llada", "llada/gguf/llada-micro-q8_0.gguf", 1020, 1023, 1023},
 	{"dream", "dream/hf", 1022, 1018, 1020},
 	{"dream", "dream/gguf/dream-micro-f32.gguf", 1022, 1018, 1020},
-	{"dream", "dream/gguf/dream-micro-q8_0.gguf", 1022, 1018, 1020},
 	{"llada-moe", "llada-moe/hf", 1020, 1019, 1021},
 	{"llada-moe", "llada-moe/gguf/llada-moe-micro-f32.gguf", 1020, 1019, 1021},
-	{"llada-moe", "llada-moe/gguf/llada-moe-micro-q8_0.gguf", 1020, 1019, 1021},
 }
 
 // TestLoadFamilies: Load accepts every family's HF folder and GGUFs, reports the family

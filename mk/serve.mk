@@ -4,11 +4,11 @@
 #                            against a running `dllm serve` on 127.0.0.1: chat and
 #                            completions, streamed and not, equal to the Go API's answers;
 #                            errors, API key, concurrency and graceful shutdown
-#                            (tests/serve/test_openai.py); then the Go load test, printing
+#                            (dllm/serve/testdata/test_openai.py); then the Go load test, printing
 #                            its latency percentiles
 #   make test-serve-browser  the web page in the system Chromium (apt package chromium,
 #                            installed by scripts/deps.sh) driven by Playwright (pinned, in
-#                            a cached venv; tests/serve/browser.py): it asks the demo model,
+#                            a cached venv; dllm/serve/testdata/browser.py): it asks the demo model,
 #                            sees the answer and denoising frames, stops a long request,
 #                            fits a phone; screenshots land in build/test-artefacts/browser
 
@@ -20,12 +20,12 @@ test: test-serve test-serve-browser
 
 test-serve:
 	$(GO) build -o build/dllm ./examples/dllm
-	py=$$(scripts/test-venv.sh openai tests/serve/requirements.txt) && \
-	DLLM_BIN=build/dllm $$py -m pytest -q -p no:cacheprovider tests/serve/test_openai.py
+	py=$$(scripts/test-venv.sh openai dllm/serve/testdata/openai-requirements.txt) && \
+	DLLM_BIN=build/dllm $$py -m pytest -q -p no:cacheprovider dllm/serve/testdata/test_openai.py
 	$(GO) test -count=1 -run '^TestLoad$$' -v ./dllm/serve/ | grep -E '^(serve load|--- |ok|FAIL)'
 
 test-serve-browser:
 	$(GO) build -o build/dllm ./examples/dllm
-	py=$$(scripts/test-venv.sh browser tests/serve/browser-requirements.txt) && \
-	$$py tests/serve/browser.py --dllm build/dllm --chromium $(SERVE_BROWSER_CHROMIUM) \
+	py=$$(scripts/test-venv.sh browser dllm/serve/testdata/browser-requirements.txt) && \
+	$$py dllm/serve/testdata/browser.py --dllm build/dllm --chromium $(SERVE_BROWSER_CHROMIUM) \
 		--out build/test-artefacts/browser

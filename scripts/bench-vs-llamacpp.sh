@@ -11,14 +11,21 @@
 # 2. Makes mini-shaped models (the real LLaDA2.0-mini layer sizes and vocabulary, fewer
 #    layers: 1 dense + N−1 MoE) with `dllm mkmodel --arch bailingmoe2` (the architecture
 #    name llama.cpp master loads) in $DLLM_BENCH_MODELS (default $HOME/.cache/dllm-bench).
-# 3. Runs `dllm bench` and `llama-bench -m FILE -p 32 -n 0 -t N` on each file and prints
-#    a table with the ratios.
+# 3. Runs `dllm bench` and `llama-bench -m FILE -p 32 -n 32 -t N` on each file and prints
+#    two tables: block forwards against llama.cpp's pp32, and the cost of a diffusion
+#    step in autoregressive tokens.
 #
 # What is compared: llama-bench pp32 processes a 32-token batch and computes logits for
 # its last token only. dllm's "block forward (1 row)" is the same work (32 tokens, LM
 # head on one row, against a 32-token cached prefix); "block forward (all rows)" is a
 # real diffusion step, which needs logits at every position of the block (the LM head,
 # 157184 × 2048, then dominates). Both are printed; ratio = dllm tok/s ÷ llama.cpp tok/s.
+#
+# The break-even tokens per forward is what a diffusion step costs in tokens of
+# llama.cpp decoding the same weights autoregressively (tg32, one token per forward):
+# dllm's realistic first step of a block after a prompt (the block full of masks, as
+# decoding sees it; `dllm bench`'s first_step) × llama.cpp's tg32 tok/s. A diffusion
+# model that commits more tokens per forward than that answers faster than the AR twin.
 #
 # Nothing fetched or built here is committed: everything lives outside the repository.
 set -euo pipefail
@@ -95,20 +102,29 @@ print(d)' "$1" "$2"
 
 OUT=$MODELS/results
 mkdir -p "$OUT"
-rows=()
+rows=() steps=()
 for L in $LAYERS; do
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		echo "== $f: dllm bench" >&2
-		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --json -q >"$OUT/dllm-mini$L-$T.json"
+		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --prompt-len 64 --json -q >"$OUT/dllm-mini$L-$T.json"
 		echo "== $f: llama-bench" >&2
-		"$BIN/llama-bench" -m "$f" -p 32 -n 0 -t "$THREADS" -r "$REPS" -o json >"$OUT/llama-mini$L-$T.json" 2>"$OUT/llama-mini$L-$T.log"
-		llama=$(python3 -c 'import json,sys; print(max(json.load(open(sys.argv[1]))[0]["samples_ts"]))' "$OUT/llama-mini$L-$T.json")
-		llamamed=$(python3 -c 'import json,sys,statistics; print(statistics.median(json.load(open(sys.argv[1]))[0]["samples_ts"]))' "$OUT/llama-mini$L-$T.json")
+		"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$THREADS" -r "$REPS" -o json >"$OUT/llama-mini$L-$T.json" 2>"$OUT/llama-mini$L-$T.log"
+		# llama-bench lists pp32 (n_gen 0) and tg32 (n_prompt 0); samples_ts are per rep.
+		ll() { python3 -c 'import json,sys,statistics
+runs=json.load(open(sys.argv[1])); key=sys.argv[2]; how=sys.argv[3]
+r=[x for x in runs if x[key]>0][0]["samples_ts"]
+print(max(r) if how=="best" else statistics.median(r))' "$OUT/llama-mini$L-$T.json" "$@"; }
+		llama=$(ll n_prompt best) llamamed=$(ll n_prompt median) tg=$(ll n_gen median)
 		all=$(field "$OUT/dllm-mini$L-$T.json" block_forward.best_tok_per_s)
 		one=$(field "$OUT/dllm-mini$L-$T.json" block_forward_1row.best_tok_per_s)
 		onemed=$(field "$OUT/dllm-mini$L-$T.json" block_forward_1row.tok_per_s)
 		pre=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prefill"][0]["best_tok_per_s"])' "$OUT/dllm-mini$L-$T.json")
+		step=$(field "$OUT/dllm-mini$L-$T.json" first_step.median_s)
+		stepx=$(field "$OUT/dllm-mini$L-$T.json" first_step.experts_per_moe_layer)
+		stepr=$(field "$OUT/dllm-mini$L-$T.json" first_step.roofline_pct)
+		allr=$(field "$OUT/dllm-mini$L-$T.json" block_forward.roofline_pct)
+		steps+=("$L $T $step $tg $stepx $stepr $allr")
 		rows+=("$L $T $llama $one $all $pre $llamamed $onemed")
 	done
 done
@@ -118,7 +134,7 @@ isa=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -
 echo
 echo "machine: $cpu, $(nproc) logical CPUs; $THREADS threads; dllm kernels: $isa; llama.cpp $(cd "$SRC" && git describe --tags --always 2>/dev/null || echo v0.5.0 bundle)"
 echo "tok/s of the fastest of $REPS runs each (robust to other load on a shared machine); medians in the last columns"
-echo "ratio = dllm ÷ llama.cpp pp32 (llama-bench -p 32 -n 0 -t $THREADS)"
+echo "ratio = dllm ÷ llama.cpp pp32 (llama-bench -p 32 -n 32 -t $THREADS)"
 echo
 printf '| model | type | llama.cpp pp32 | dllm block fwd, 1 row | ratio | dllm block fwd, all 32 rows | ratio | dllm prefill 128 | median: llama.cpp / dllm 1 row |\n'
 printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
@@ -127,4 +143,16 @@ for r in "${rows[@]}"; do
 	python3 -c 'import sys
 L,T,ll,one,al,pre,llm,onem=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
 print(f"| mini, {L} layers | {T} | {ll:.0f} | {one:.0f} | {one/ll:.2f}x | {al:.0f} | {al/ll:.2f}x | {pre:.0f} | {llm:.0f} / {onem:.0f} |")' "$@"
+done
+
+echo
+echo "a diffusion step in autoregressive tokens: the first step of a block after a 64-token prompt (median) × llama.cpp tg32 (median)"
+echo
+printf '| model | type | dllm first step, ms | experts/MoE layer | %% of roofline (step / all rows) | llama.cpp tg32 tok/s | break-even tokens per forward |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: |\n'
+for r in "${steps[@]}"; do
+	set -- $r
+	python3 -c 'import sys
+L,T,step,tg,x,sr,ar=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
+print(f"| mini, {L} layers | {T} | {step*1000:.0f} | {x:.0f} | {sr:.0f} / {ar:.0f} | {tg:.1f} | {step*tg:.1f} |")' "$@"
 done

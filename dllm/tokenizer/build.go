@@ -117,7 +117,11 @@ func build(sp *spec) (*Tokenizer, error) {
 	if t.specials, err = t.resolveSpecials(sp); err != nil {
 		return nil, err
 	}
-	t.chat, t.chatErr = detectChat(sp.chatTemplate)
+	bos := ""
+	if t.specials.BOS >= 0 {
+		bos = t.pieces[t.specials.BOS]
+	}
+	t.chat, t.chatErr = detectChat(sp.chatTemplate, bos, func(s string) bool { _, ok := t.idOf[s]; return ok })
 	return t, nil
 }
 

@@ -17,43 +17,71 @@ type Message struct {
 // no chat template.
 var ErrNoChatTemplate = errors.New("tokenizer: no chat template in the tokenizer files; render the prompt yourself and pass it to Encode")
 
-// chatFormat is the native renderer for the LLaDA2 / Ling 2.0 role format.
-type chatFormat struct {
-	thinking    string // "off" or "on": the "detailed thinking …" line of the system turn
-	observation bool   // the template renders tool results as OBSERVATION turns
+// chatRenderer renders a conversation in one family's chat format.
+type chatRenderer interface {
+	render(b *chatText, msgs []Message, gen bool) error
 }
 
-// The literal pieces of the LLaDA2 / Ling 2.0 format.
-const (
-	roleSystem      = "<role>SYSTEM</role>"
-	roleHuman       = "<role>HUMAN</role>"
-	roleAssistant   = "<role>ASSISTANT</role>"
-	roleObservation = "<role>OBSERVATION</role>"
-	roleEnd         = "<|role_end|>"
-)
+// chatFormats are the chat formats built in, each recognised by the markers its Jinja
+// template must mention (the exact text differs between releases, so templates are not
+// compared verbatim); the first that matches wins, so the more specific come first.
+// tokens are the markers that must be tokens of the vocabulary for the format to work.
+var chatFormats = []struct {
+	name    string
+	markers []string
+	tokens  []string
+	make    func(tpl, bos string) chatRenderer
+}{
+	{"LLaDA2 / Ling 2.0", []string{"<role>", "HUMAN", "ASSISTANT", roleEnd, "detailed thinking"}, nil,
+		func(tpl, _ string) chatRenderer { return newLingFormat(tpl) }},
+	{"LLaDA-MoE role tags", []string{"<role>", "HUMAN", "ASSISTANT", roleEnd}, []string{roleEnd},
+		func(string, string) chatRenderer { return roleTagFormat{} }},
+	{"Llama-3 headers (LLaDA)", []string{headerStart, headerEnd, endOfTurn}, []string{headerStart, headerEnd, endOfTurn},
+		newHeaderFormat},
+	{"ChatML (Dream, Qwen)", []string{imStart, imEnd}, []string{imStart, imEnd},
+		func(tpl, _ string) chatRenderer { return newChatMLFormat(tpl) }},
+}
 
-// detectChat recognises the LLaDA2 / Ling 2.0 chat template. A Jinja
-// template is taken to be that format when it mentions all of "<role>",
-// "HUMAN", "ASSISTANT", "<|role_end|>" and "detailed thinking" (the exact
-// Jinja text differs between releases, so it is not compared verbatim).
-// The thinking switch is "on" only when the template sets
-// thinking_option to 'on'; tool results are supported when the template
-// mentions OBSERVATION.
-func detectChat(tpl string) (*chatFormat, error) {
+// detectChat picks the built-in renderer of a chat template; bos is the text of the
+// beginning-of-text token, for templates that write it, and has reports whether a text
+// is a token of the vocabulary.
+func detectChat(tpl, bos string, has func(string) bool) (chatRenderer, error) {
 	if strings.TrimSpace(tpl) == "" {
 		return nil, ErrNoChatTemplate
 	}
-	for _, marker := range []string{"<role>", "HUMAN", "ASSISTANT", roleEnd, "detailed thinking"} {
-		if !strings.Contains(tpl, marker) {
-			return nil, fmt.Errorf("tokenizer: unrecognised chat template (only the LLaDA2 / Ling 2.0 <role>…</role> format is built in; it lacks %q); render the prompt yourself and pass it to Encode", marker)
+	var names []string
+	for _, f := range chatFormats {
+		if !containsAll(tpl, f.markers) {
+			names = append(names, f.name)
+			continue
+		}
+		for _, tok := range f.tokens {
+			if !has(tok) {
+				return nil, fmt.Errorf("tokenizer: the chat template is in the %s format, but %q is not a token of the vocabulary; render the prompt yourself and pass it to Encode", f.name, tok)
+			}
+		}
+		return f.make(tpl, bos), nil
+	}
+	return nil, fmt.Errorf("tokenizer: unrecognised chat template (the built-in formats are %s); render the prompt yourself and pass it to Encode",
+		strings.Join(names, ", "))
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
 		}
 	}
-	f := &chatFormat{thinking: "off", observation: strings.Contains(tpl, "OBSERVATION")}
-	compact := strings.ReplaceAll(tpl, " ", "")
-	if strings.Contains(compact, "thinking_option='on'") || strings.Contains(compact, `thinking_option="on"`) {
-		f.thinking = "on"
+	return true
+}
+
+// knownRole checks a message's role against those every format renders.
+func knownRole(i int, role string) error {
+	switch role {
+	case "system", "user", "assistant", "tool", "observation":
+		return nil
 	}
-	return f, nil
+	return fmt.Errorf("tokenizer: message %d: unknown role %q (use system, user, assistant or tool)", i, role)
 }
 
 // ChatTemplate returns the raw chat template text from the tokenizer files
@@ -142,52 +170,4 @@ func (c *chatText) String() string {
 		b.WriteString(p.text)
 	}
 	return b.String()
-}
-
-func isTool(role string) bool { return role == "tool" || role == "observation" }
-
-func (f *chatFormat) render(b *chatText, msgs []Message, gen bool) error {
-	b.template(roleSystem)
-	if len(msgs) > 0 && msgs[0].Role == "system" {
-		b.content(msgs[0].Content)
-		b.template("\n")
-	}
-	b.template("detailed thinking ")
-	b.template(f.thinking)
-	b.template(roleEnd)
-	for i, m := range msgs {
-		switch {
-		case m.Role == "system":
-			if i == 0 {
-				continue
-			}
-			b.template(roleSystem)
-		case m.Role == "user":
-			b.template(roleHuman)
-		case m.Role == "assistant":
-			b.template(roleAssistant)
-		case isTool(m.Role):
-			if !f.observation {
-				return fmt.Errorf("tokenizer: message %d: this chat template has no tool (OBSERVATION) turns", i)
-			}
-			if i == 0 || !isTool(msgs[i-1].Role) {
-				b.template(roleObservation)
-			}
-			b.template("\n<tool_response>\n")
-			b.content(m.Content)
-			b.template("\n</tool_response>")
-			if i+1 == len(msgs) || !isTool(msgs[i+1].Role) {
-				b.template(roleEnd)
-			}
-			continue
-		default:
-			return fmt.Errorf("tokenizer: message %d: unknown role %q (use system, user, assistant or tool)", i, m.Role)
-		}
-		b.content(m.Content)
-		b.template(roleEnd)
-	}
-	if gen {
-		b.template(roleAssistant)
-	}
-	return nil
 }

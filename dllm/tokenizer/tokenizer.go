@@ -29,8 +29,8 @@ type Tokenizer struct {
 
 	specials     SpecialTokens
 	chatTemplate string
-	chat         *chatFormat // nil if the template is not recognised
-	chatErr      error       // why chat is nil
+	chat         chatRenderer // nil if the template is not recognised
+	chatErr      error        // why chat is nil
 }
 
 // preStep is one pre-tokenizer step applied to every piece produced so far.

@@ -192,7 +192,7 @@ func TestChatErrors(t *testing.T) {
 		t.Fatalf("no template: %v", err)
 	}
 	// A template of another family.
-	cfg, _ := json.Marshal(map[string]string{"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})
+	cfg, _ := json.Marshal(map[string]string{"chat_template": "{% for m in messages %}<start_of_turn>{{ m.role }}\n{{ m.content }}<end_of_turn>\n{% endfor %}"})
 	other, err := FromJSON(b, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
+	"github.com/dllm-go/dllm/kernels/probe"
 )
 
 // BenchOptions controls Bench. Zero fields take the defaults in brackets.
@@ -24,11 +25,18 @@ type BenchOptions struct {
 	Warmup      int   // untimed runs before them [1]
 	BlockLength int   // diffusion block, the block forward's length [32]
 	Prefill     []int // prompt lengths to prefill [128, 512]
+	// StepPrompt is the prompt length of the first-step forward [64]; negative skips it.
+	StepPrompt int
+	// ThreadScan also times the block forwards (all rows, 1 row, first step) on 1, 2,
+	// 4, … threads below ScanMax and on ScanMax itself (BenchResult.ThreadScan).
+	ThreadScan bool
+	ScanMax    int // the most threads of the scan [GOMAXPROCS]
 	// GenTokens is the generation length of the end-to-end run [32], rounded up so the
 	// prompt and the generation end on a block boundary (the canvas is whole blocks
 	// anyway; this way every decoded position counts in tokens/s); negative skips it.
 	GenTokens int
-	// Prompt is the user message of the end-to-end run (chat template applied).
+	// Prompt is the user message of the end-to-end run (chat template applied), and the
+	// text of the first step's prompt.
 	Prompt string
 	// Log, if set, receives a line as each measurement starts (they can take minutes on
 	// big models).
@@ -45,6 +53,93 @@ type BenchTiming struct {
 	MaxSec     float64 `json:"max_s"`
 	TokPerSec  float64 `json:"tok_per_s"`      // from the median
 	BestPerSec float64 `json:"best_tok_per_s"` // from the minimum
+}
+
+// BenchLimits are the machine's ceilings measured by kernels/probe in the same run, on
+// Threads threads: memory read bandwidth (far beyond any cache) and float32 FMA peak. A
+// zero figure means this build has no probe for it.
+type BenchLimits struct {
+	Threads   int     `json:"threads"`
+	ReadGBps  float64 `json:"read_gb_per_s"`
+	FMAGFLOPS float64 `json:"fma_gflop_per_s"`
+}
+
+// BenchWork is what one forward reads and computes, as the forward itself recorded it
+// (arch.Work: every matmul actually run), and how close its time came to the machine's
+// limits.
+//
+//   - Bytes: WeightBytes is every weight the forward read, at the sizes the kernels read
+//     them (the file's dtypes; norms, expert bias and a quantized router widened to
+//     f32): embedding rows of the distinct token ids, attention, dense and shared MLPs,
+//     the router, the distinct routed experts run, norms, and the LM head (read whole
+//     once per batch of logits rows). CacheBytes are the keys and values attention read
+//     from the KV cache.
+//   - FLOPs: 2·rows·in·out per matmul actually run (a routed expert: the rows routed to
+//     it, without padding rows), plus the attention scores (2·rows·head_dim·keys) and
+//     values (the same over the keys padded to 64); element-wise work is not counted.
+//   - Roofline: each op (a matmul, or an MLP's three matmuls on the same rows) takes at
+//     least max(bytes ÷ read bandwidth, FLOPs ÷ FMA peak) — the per-op maximum, which is
+//     stricter than the maximum of the totals: a forward is memory-bound in its expert
+//     matmuls of a few rows and compute-bound in its matmuls over many rows, and cannot
+//     overlap the two. RooflineSec sums that over the ops; RooflinePct = RooflineSec ÷
+//     the median time × 100. The FMA peak is float32's; quantized kernels multiply
+//     8-bit integers, whose peak differs, so for them the compute side is approximate.
+//     Zero when the limits were not measured.
+//   - GBps and GFLOPS are (WeightBytes+CacheBytes) and FLOPs ÷ the median time.
+type BenchWork struct {
+	// ExpertsPerLayer is the mean number of distinct routed experts run per MoE layer;
+	// ExpertsMin and ExpertsMax the fewest and most in one layer.
+	ExpertsPerLayer float64          `json:"experts_per_moe_layer"`
+	ExpertsMin      int              `json:"experts_min"`
+	ExpertsMax      int              `json:"experts_max"`
+	WeightBytes     int64            `json:"weight_bytes"`
+	CacheBytes      int64            `json:"cache_bytes"`
+	FLOPs           int64            `json:"flops"`
+	GBps            float64          `json:"gb_per_s"`
+	GFLOPS          float64          `json:"gflop_per_s"`
+	RooflineSec     float64          `json:"roofline_s"`
+	RooflinePct     float64          `json:"roofline_pct"`
+	Ops             []BenchOpSummary `json:"ops"` // the same by kind of op
+}
+
+// BenchOpSummary sums the ops of one kind of a forward ("embed", "norm", "qkv",
+// "attend", "out", "dense", "router", "shared", "expert", "head"; see arch.OpKind).
+type BenchOpSummary struct {
+	Kind        string  `json:"kind"`
+	Count       int     `json:"count"`
+	Bytes       int64   `json:"bytes"`
+	FLOPs       int64   `json:"flops"`
+	RooflineSec float64 `json:"roofline_s"`
+}
+
+// BenchForward is a timed block forward with its work and roofline.
+type BenchForward struct {
+	BenchTiming
+	BenchWork
+}
+
+// BenchFirstStep is the first decoding step of a block after a prompt.
+type BenchFirstStep struct {
+	BenchForward
+	PromptTokens int `json:"prompt_tokens"` // prompt length; the cache holds its whole blocks
+	MaskRows     int `json:"mask_rows"`     // mask tokens in the block (logits rows)
+}
+
+// BenchThreads is the block forwards timed on one thread count (BenchOptions.ThreadScan).
+type BenchThreads struct {
+	Threads          int             `json:"threads"`
+	Limits           BenchLimits     `json:"limits"`
+	BlockForward     BenchScanPoint  `json:"block_forward"`
+	BlockForward1Row BenchScanPoint  `json:"block_forward_1row"`
+	FirstStep        *BenchScanPoint `json:"first_step,omitempty"`
+}
+
+// BenchScanPoint is one forward at one thread count: its timing, its speed-up (median
+// tokens/s ÷ that on 1 thread) and its % of the roofline of this thread count's limits.
+type BenchScanPoint struct {
+	BenchTiming
+	Speedup     float64 `json:"speedup"`
+	RooflinePct float64 `json:"roofline_pct"`
 }
 
 // BenchDecode is the end-to-end generation measurement.
@@ -72,22 +167,33 @@ type BenchResult struct {
 	Threads int    `json:"threads"`
 	Kernels string `json:"kernels"` // active kernel implementation ("avx2", "neon", "generic")
 	Go      string `json:"go"`
+	// Limits are the machine's ceilings on Threads threads, measured in this run.
+	Limits BenchLimits `json:"limits"`
 
-	// BlockForward is one diffusion step: a BlockLength-token block against a committed
-	// prefix of the same length, logits for every position of the block (all LM-head
-	// rows), as the decoder runs it.
-	BlockForward BenchTiming `json:"block_forward"`
+	// BlockForward is one diffusion step: a BlockLength-token block of pseudo-random
+	// tokens against a committed prefix of the same length, logits for every position of
+	// the block (all LM-head rows).
+	BlockForward BenchForward `json:"block_forward"`
 	// BlockForward1Row is the same forward with the LM head on the last row only: what
 	// llama-bench's pp32 measures (it computes logits for the last token of a batch).
-	BlockForward1Row BenchTiming   `json:"block_forward_1row"`
-	Prefill          []BenchTiming `json:"prefill"` // commit a prompt, no LM head
-	Decode           *BenchDecode  `json:"decode,omitempty"`
+	BlockForward1Row BenchForward `json:"block_forward_1row"`
+	// FirstStep is the step decoding actually runs first: a StepPrompt-token chat prompt
+	// (the Prompt text, repeated to length, its last tokens kept) whose whole blocks are
+	// in the cache, then the block after them — the prompt's tail, if any, and mask
+	// tokens — with logits for the mask rows. Mask rows route alike, so this step runs
+	// fewer distinct experts than a block of random tokens.
+	FirstStep  *BenchFirstStep `json:"first_step,omitempty"`
+	Prefill    []BenchTiming   `json:"prefill"` // commit a prompt, no LM head
+	Decode     *BenchDecode    `json:"decode,omitempty"`
+	ThreadScan []BenchThreads  `json:"thread_scan,omitempty"`
 }
 
 // Bench measures the speed of a loaded model on its worker pool (dllm.LoadOptions.Threads):
-// block forwards, prompt prefill and an end-to-end generation, each after warm-up runs
-// (which also fault in the mapped weights) and repeated. Inputs are fixed, so results
-// are comparable across runs and machines.
+// the machine's limits (kernels/probe), block forwards with what they read and compute
+// against those limits, prompt prefill and an end-to-end generation, each after warm-up
+// runs (which also fault in the mapped weights) and repeated; with ThreadScan, the block
+// forwards again on each thread count. Inputs are fixed, so results are comparable
+// across runs and machines.
 func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, error) {
 	if ctx == nil {
 		return nil, invalid.Errorf("dllm: Bench with a nil context")
@@ -109,6 +215,12 @@ func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, er
 	if o.Prefill == nil {
 		o.Prefill = []int{128, 512}
 	}
+	if o.StepPrompt == 0 {
+		o.StepPrompt = 64
+	}
+	if o.ScanMax <= 0 {
+		o.ScanMax = runtime.GOMAXPROCS(0)
+	}
 	if o.GenTokens == 0 {
 		o.GenTokens = 32
 	}
@@ -120,8 +232,16 @@ func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, er
 			o.Log(fmt.Sprintf(format, args...))
 		}
 	}
+	var stepPrompt []int32
+	if o.StepPrompt > 0 {
+		var err error
+		if stepPrompt, err = promptOfLength(m, o.Prompt, o.StepPrompt); err != nil {
+			return nil, err
+		}
+	}
 	r := &BenchResult{}
-	err := modelview.Use(m, func(v modelview.View) error { return benchForwards(ctx, m.Info(), v, o, logf, r) })
+	b := &bencher{ctx: ctx, o: o, logf: logf, mask: m.Info().MaskID, stepPrompt: stepPrompt, limits: map[int]BenchLimits{}}
+	err := modelview.Use(m, func(v modelview.View) error { return b.forwards(m.Info(), v, r) })
 	if err != nil {
 		return nil, err
 	}
@@ -167,9 +287,115 @@ func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, er
 	return r, nil
 }
 
-// benchForwards fills r with the model's description and the forward timings, under
-// the model's internals v.
-func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o BenchOptions, logf func(string, ...any), r *BenchResult) error {
+// promptOfLength returns the last n tokens of the chat prompt (generation prompt added)
+// whose user message is text repeated often enough to reach n tokens, so the prompt
+// ends as a real one does, with the assistant's turn opening.
+func promptOfLength(m *dllm.Model, text string, n int) ([]int32, error) {
+	for reps := 1; ; reps *= 2 {
+		ids, err := m.Tokenizer().EncodeChat([]dllm.Message{{Role: "user", Content: strings.TrimSpace(strings.Repeat(text+" ", reps))}}, true)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) >= n || reps > 2*n { // each repetition adds at least a token
+			return ids[max(0, len(ids)-n):], nil
+		}
+	}
+}
+
+// bencher holds what the forward measurements share.
+type bencher struct {
+	ctx        context.Context
+	o          BenchOptions
+	logf       func(string, ...any)
+	mask       int32
+	stepPrompt []int32
+	limits     map[int]BenchLimits // by thread count, measured once each
+}
+
+// limitsOn measures (once) the machine's limits on n threads.
+func (b *bencher) limitsOn(n int) BenchLimits {
+	if l, ok := b.limits[n]; ok {
+		return l
+	}
+	b.logf("machine limits on %s (read bandwidth, FMA peak)", threadsText(n))
+	p := probe.Measure(n)
+	l := BenchLimits{Threads: n, ReadGBps: p.GBps, FMAGFLOPS: p.GFLOPS}
+	b.limits[n] = l
+	return l
+}
+
+// forwardCase is one timed forward: prefix committed once, then run (a block) timed,
+// with the logits of rows.
+type forwardCase struct {
+	name   string
+	prefix []int32
+	run    []int32
+	rows   []int
+}
+
+// cases returns the block forwards: all rows, 1 row and, with a step prompt, the first
+// step (then also the mask rows and the prompt's tail length in the block).
+func (b *bencher) cases(cfg arch.Config) []forwardCase {
+	B, V := b.o.BlockLength, cfg.VocabSize
+	// Fixed pseudo-random token ids away from the top of the vocabulary (where the
+	// special tokens sit).
+	tokens := func(n, salt int) []int32 {
+		t := make([]int32, n)
+		for i := range t {
+			t[i] = int32((i*997 + salt*131) % max(1, V-16))
+		}
+		return t
+	}
+	all := make([]int, B)
+	for i := range all {
+		all[i] = i
+	}
+	cs := []forwardCase{
+		{fmt.Sprintf("block forward, %d tokens, LM head on all rows", B), tokens(B, 1), tokens(B, 2), all},
+		{fmt.Sprintf("block forward, %d tokens, LM head on the last row", B), tokens(B, 1), tokens(B, 2), []int{B - 1}},
+	}
+	if P := len(b.stepPrompt); P > 0 && P/B*B+B <= cfg.MaxPositionEmbeddings {
+		// As the decoder runs it: the prompt's whole blocks committed, the block holding
+		// its tail (if any) and masks up to the block's end, logits for the masks.
+		c := forwardCase{name: fmt.Sprintf("first step after a %d-token prompt", P), prefix: b.stepPrompt[:P/B*B]}
+		c.run = append(slices.Clone(b.stepPrompt[P/B*B:]), make([]int32, B-P%B)...)
+		for i := P % B; i < B; i++ {
+			c.run[i] = b.mask
+			c.rows = append(c.rows, i)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// timeForward times c on net: one recorded run into w (when not nil) and then, not
+// recording, the warm-up and timed runs.
+func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (BenchTiming, error) {
+	B, V := b.o.BlockLength, net.Config().VocabSize
+	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: B})
+	if err != nil {
+		return BenchTiming{}, err
+	}
+	if err := s.Forward(c.prefix, B, true, nil, nil); err != nil {
+		return BenchTiming{}, err
+	}
+	out := make([]float32, len(c.rows)*V)
+	fwd := func() error { return s.Forward(c.run, B, false, c.rows, out) }
+	if w != nil {
+		s.SetWork(w)
+		err := fwd()
+		s.SetWork(nil)
+		if err != nil {
+			return BenchTiming{}, err
+		}
+	}
+	return timeIt(b.ctx, b.o, B, fwd)
+}
+
+// forwards fills r with the model's description, the limits and the forward timings,
+// under the model's internals v.
+func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult) error {
+	o := b.o
 	net := v.Net
 	cfg := net.Config()
 	*r = BenchResult{
@@ -181,43 +407,26 @@ func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o
 	if st, err := os.Stat(info.Path); err == nil && st.Mode().IsRegular() {
 		r.FileBytes = st.Size() // the whole GGUF, header included
 	}
-	B, V := o.BlockLength, cfg.VocabSize
-	// Fixed pseudo-random token ids away from the top of the vocabulary (where the
-	// special tokens sit).
-	tokens := func(n, salt int) []int32 {
-		t := make([]int32, n)
-		for i := range t {
-			t[i] = int32((i*997 + salt*131) % max(1, V-16))
-		}
-		return t
-	}
-	// Block forward: commit a B-token prefix once, then time uncommitted B-token runs.
-	for _, all := range []bool{true, false} {
-		logf("block forward, %d tokens, LM head on %s", B, map[bool]string{true: "all rows", false: "the last row"}[all])
-		s, err := net.NewState(arch.StateOptions{Capacity: 2 * B, MaxRun: B})
+	B := o.BlockLength
+	r.Limits = b.limitsOn(v.Threads)
+
+	// Block forwards: commit a prefix once, then time uncommitted B-token runs.
+	cases := b.cases(cfg)
+	works := make([]arch.Work, len(cases))
+	for i, c := range cases {
+		b.logf("%s", c.name)
+		t, err := b.timeForward(net, c, &works[i])
 		if err != nil {
 			return err
 		}
-		if err := s.Forward(tokens(B, 1), B, true, nil, nil); err != nil {
-			return err
-		}
-		rows := []int{B - 1}
-		if all {
-			rows = make([]int, B)
-			for i := range rows {
-				rows[i] = i
-			}
-		}
-		out := make([]float32, len(rows)*V)
-		blk := tokens(B, 2)
-		t, err := timeIt(ctx, o, B, func() error { return s.Forward(blk, B, false, rows, out) })
-		if err != nil {
-			return err
-		}
-		if all {
-			r.BlockForward = t
-		} else {
-			r.BlockForward1Row = t
+		f := BenchForward{BenchTiming: t, BenchWork: workFigures(&works[i], r.Limits, t.MedianSec)}
+		switch i {
+		case 0:
+			r.BlockForward = f
+		case 1:
+			r.BlockForward1Row = f
+		case 2:
+			r.FirstStep = &BenchFirstStep{BenchForward: f, PromptTokens: len(b.stepPrompt), MaskRows: len(c.rows)}
 		}
 	}
 
@@ -227,13 +436,16 @@ func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o
 		if n <= 0 || n > cfg.MaxPositionEmbeddings {
 			continue
 		}
-		logf("prefill, %d tokens", n)
+		b.logf("prefill, %d tokens", n)
 		s, err := net.NewState(arch.StateOptions{Capacity: n, MaxRun: min(n, 512)})
 		if err != nil {
 			return err
 		}
-		prompt := tokens(n, 3)
-		t, err := timeIt(ctx, o, n, func() error {
+		prompt := make([]int32, n)
+		for i := range prompt {
+			prompt[i] = int32((i*997 + 3*131) % max(1, cfg.VocabSize-16))
+		}
+		t, err := timeIt(b.ctx, o, n, func() error {
 			if err := s.Truncate(0); err != nil {
 				return err
 			}
@@ -245,7 +457,124 @@ func benchForwards(ctx context.Context, info dllm.ModelInfo, v modelview.View, o
 		r.Prefill = append(r.Prefill, t)
 	}
 
+	if o.ThreadScan {
+		scan, err := b.threadScan(net, cases, works)
+		if err != nil {
+			return err
+		}
+		r.ThreadScan = scan
+	}
 	return nil
+}
+
+// scanThreads are the thread counts of a scan up to n: 1, 2, 4, … below n, then n.
+func scanThreads(n int) []int {
+	var ts []int
+	for t := 1; t < n; t *= 2 {
+		ts = append(ts, t)
+	}
+	return append(ts, max(1, n))
+}
+
+// threadScan times the block forwards on every thread count of scanThreads(ScanMax),
+// with works the forwards' recorded work (the same whatever the thread count).
+func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.Work) ([]BenchThreads, error) {
+	var scan []BenchThreads
+	for _, n := range scanThreads(b.o.ScanMax) {
+		lim := b.limitsOn(n)
+		nt := net.WithThreads(n)
+		e := BenchThreads{Threads: n, Limits: lim}
+		for i, c := range cases {
+			b.logf("%s: %s", threadsText(n), c.name)
+			t, err := b.timeForward(nt, c, nil)
+			if err != nil {
+				return nil, err
+			}
+			p := BenchScanPoint{BenchTiming: t, Speedup: 1}
+			if rl := rooflineSec(&works[i], lim); rl > 0 && t.MedianSec > 0 {
+				p.RooflinePct = 100 * rl / t.MedianSec
+			}
+			switch i {
+			case 0:
+				e.BlockForward = p
+			case 1:
+				e.BlockForward1Row = p
+			case 2:
+				e.FirstStep = &p
+			}
+		}
+		scan = append(scan, e)
+	}
+	// Speed-ups against the first entry, 1 thread.
+	for i := range scan {
+		ratio := func(p, one *BenchScanPoint) {
+			if p != nil && one != nil && one.TokPerSec > 0 {
+				p.Speedup = p.TokPerSec / one.TokPerSec
+			}
+		}
+		ratio(&scan[i].BlockForward, &scan[0].BlockForward)
+		ratio(&scan[i].BlockForward1Row, &scan[0].BlockForward1Row)
+		ratio(scan[i].FirstStep, scan[0].FirstStep)
+	}
+	return scan, nil
+}
+
+func threadsText(n int) string {
+	if n == 1 {
+		return "1 thread"
+	}
+	return fmt.Sprintf("%d threads", n)
+}
+
+// opRoofline is the least time an op can take at the limits: max(bytes ÷ bandwidth,
+// FLOPs ÷ peak); 0 unless both limits were measured.
+func opRoofline(bytes, flops int64, l BenchLimits) float64 {
+	if l.ReadGBps <= 0 || l.FMAGFLOPS <= 0 {
+		return 0
+	}
+	return max(float64(bytes)/(l.ReadGBps*1e9), float64(flops)/(l.FMAGFLOPS*1e9))
+}
+
+// rooflineSec sums opRoofline over the ops of w.
+func rooflineSec(w *arch.Work, l BenchLimits) float64 {
+	var t float64
+	for _, op := range w.Ops {
+		t += opRoofline(op.Bytes, op.FLOPs, l)
+	}
+	return t
+}
+
+// workFigures describes the recorded work w of a forward whose median time was sec,
+// against the limits l (see BenchWork).
+func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
+	var f BenchWork
+	f.ExpertsPerLayer, f.ExpertsMin, f.ExpertsMax = w.Experts()
+	f.WeightBytes, f.CacheBytes, f.FLOPs = w.Totals()
+	f.RooflineSec = rooflineSec(w, l)
+	if sec > 0 {
+		f.GBps = float64(f.WeightBytes+f.CacheBytes) / sec / 1e9
+		f.GFLOPS = float64(f.FLOPs) / sec / 1e9
+		f.RooflinePct = 100 * f.RooflineSec / sec
+	}
+	byKind := map[arch.OpKind]*BenchOpSummary{}
+	var kinds []arch.OpKind
+	for _, op := range w.Ops {
+		s := byKind[op.Kind]
+		if s == nil {
+			s = &BenchOpSummary{Kind: op.Kind.String()}
+			byKind[op.Kind] = s
+			kinds = append(kinds, op.Kind)
+		}
+		s.Count++
+		s.Bytes += op.Bytes
+		s.FLOPs += op.FLOPs
+		s.RooflineSec += opRoofline(op.Bytes, op.FLOPs, l)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		f.Ops = append(f.Ops, *byKind[k])
+	}
+	return f
 }
 
 // timeIt runs fn o.Warmup times untimed, then o.Reps times timed.

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/kernels/probe"
 )
 
 // TestBench runs every measurement once on the micro model and checks that the result
@@ -32,8 +35,13 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s: tok/s %v for %d tokens in %v s", name, bt.TokPerSec, tokens, bt.MedianSec)
 		}
 	}
-	check("block forward", r.BlockForward, 32)
-	check("block forward 1 row", r.BlockForward1Row, 32)
+	check("block forward", r.BlockForward.BenchTiming, 32)
+	check("block forward 1 row", r.BlockForward1Row.BenchTiming, 32)
+	if r.FirstStep == nil || r.FirstStep.PromptTokens != 64 || r.FirstStep.MaskRows != 32 {
+		t.Fatalf("first step %+v", r.FirstStep)
+	}
+	check("first step", r.FirstStep.BenchTiming, 32)
+	checkWork(t, r)
 	if len(r.Prefill) != 1 {
 		t.Fatalf("prefill %+v", r.Prefill)
 	}
@@ -47,8 +55,138 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back BenchResult
-	if err := json.Unmarshal(b, &back); err != nil || back.BlockForward != r.BlockForward {
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(&back, r) {
 		t.Fatalf("JSON round trip: %v", err)
+	}
+	// The --json contract by name: the new figures sit beside the timings.
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"limits", "block_forward", "block_forward_1row", "first_step"} {
+		if _, ok := obj[key].(map[string]any); !ok {
+			t.Fatalf("JSON lacks object %q", key)
+		}
+	}
+	for _, key := range []string{"threads", "read_gb_per_s", "fma_gflop_per_s"} {
+		if _, ok := obj["limits"].(map[string]any)[key].(float64); !ok {
+			t.Errorf("JSON limits lack %q", key)
+		}
+	}
+	for _, f := range []string{"block_forward", "block_forward_1row", "first_step"} {
+		for _, key := range []string{"tok_per_s", "best_tok_per_s", "experts_per_moe_layer", "experts_min", "experts_max",
+			"weight_bytes", "cache_bytes", "flops", "gb_per_s", "gflop_per_s", "roofline_s", "roofline_pct"} {
+			if _, ok := obj[f].(map[string]any)[key].(float64); !ok {
+				t.Errorf("JSON %s lacks %q", f, key)
+			}
+		}
+		if ops, _ := obj[f].(map[string]any)["ops"].([]any); len(ops) == 0 {
+			t.Errorf("JSON %s lacks ops", f)
+		}
+	}
+	if _, ok := obj["thread_scan"]; ok {
+		t.Error("JSON has a thread scan that was not asked for")
+	}
+}
+
+// checkWork checks the work figures of r's block forwards on the micro model (3 layers,
+// 2 of them MoE with 16 experts, hidden 64, vocab 1024): plausible, consistent with one
+// another, and consistent with the limits and times.
+func checkWork(t *testing.T, r *BenchResult) {
+	t.Helper()
+	if probe.FMA(1) > 0 && (r.Limits.Threads != 2 || r.Limits.ReadGBps <= 0 || r.Limits.FMAGFLOPS <= 0) {
+		t.Errorf("limits %+v", r.Limits)
+	}
+	all, one, step := r.BlockForward.BenchWork, r.BlockForward1Row.BenchWork, r.FirstStep.BenchWork
+	for name, w := range map[string]BenchWork{"all rows": all, "1 row": one, "first step": step} {
+		if !(w.ExpertsPerLayer >= 4 && w.ExpertsPerLayer <= 16 && w.ExpertsMin >= 4 && w.ExpertsMax <= 16 &&
+			float64(w.ExpertsMin) <= w.ExpertsPerLayer && w.ExpertsPerLayer <= float64(w.ExpertsMax)) {
+			t.Errorf("%s: experts %v (%d–%d), want 4…16 (top-4 of 16)", name, w.ExpertsPerLayer, w.ExpertsMin, w.ExpertsMax)
+		}
+		if w.WeightBytes <= 0 || w.CacheBytes <= 0 || w.FLOPs <= 0 || w.GBps <= 0 || w.GFLOPS <= 0 {
+			t.Errorf("%s: %+v", name, w)
+		}
+		// The roofline sums, per op, the larger of the memory and the compute time, so
+		// it is at least the larger of the two for the whole forward.
+		var sum float64
+		for _, op := range w.Ops {
+			sum += op.RooflineSec
+		}
+		if d := sum - w.RooflineSec; d*d > 1e-18 {
+			t.Errorf("%s: ops' roofline %v s, total %v s", name, sum, w.RooflineSec)
+		}
+		if l := r.Limits; l.ReadGBps > 0 && l.FMAGFLOPS > 0 {
+			floor := max(float64(w.WeightBytes+w.CacheBytes)/l.ReadGBps/1e9, float64(w.FLOPs)/l.FMAGFLOPS/1e9)
+			if w.RooflineSec < floor*(1-1e-9) || w.RooflinePct <= 0 {
+				t.Errorf("%s: roofline %v s (%v %%) below %v s", name, w.RooflineSec, w.RooflinePct, floor)
+			}
+		}
+	}
+	// The 1-row forward reads the same weights and differs by 31 LM-head rows.
+	if one.WeightBytes != all.WeightBytes || one.ExpertsPerLayer != all.ExpertsPerLayer || all.FLOPs-one.FLOPs != 2*31*64*1024 {
+		t.Errorf("1 row: %d B, %d FLOPs, %v experts; all rows: %d B, %d FLOPs, %v experts",
+			one.WeightBytes, one.FLOPs, one.ExpertsPerLayer, all.WeightBytes, all.FLOPs, all.ExpertsPerLayer)
+	}
+	// 32 mask rows route alike: fewer experts than 32 distinct tokens.
+	if step.ExpertsPerLayer >= all.ExpertsPerLayer {
+		t.Errorf("first step runs %v experts per layer, a random block %v", step.ExpertsPerLayer, all.ExpertsPerLayer)
+	}
+}
+
+// TestBenchThreadScan: the scan times every forward on 1 and 2 threads, with speed-ups
+// against 1 thread and limits per thread count, and comes through JSON.
+func TestBenchThreadScan(t *testing.T) {
+	m := loadModel(t, filepath.Join(microDir, "hf"))
+	r, err := Bench(context.Background(), m, BenchOptions{Reps: 2, Prefill: []int{}, GenTokens: -1, StepPrompt: 40, ThreadScan: true, ScanMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 40-token prompt: its first block in the cache, the block of its 8-token tail
+	// and 24 masks.
+	if r.FirstStep == nil || r.FirstStep.PromptTokens != 40 || r.FirstStep.MaskRows != 24 || r.Decode != nil || len(r.Prefill) != 0 {
+		t.Fatalf("first step %+v, decode %+v, prefill %+v", r.FirstStep, r.Decode, r.Prefill)
+	}
+	if len(r.ThreadScan) != 2 {
+		t.Fatalf("scan %+v", r.ThreadScan)
+	}
+	for i, e := range r.ThreadScan {
+		if e.Threads != i+1 || e.Limits.Threads != i+1 || e.FirstStep == nil {
+			t.Fatalf("scan entry %d: %+v", i, e)
+		}
+		for _, p := range []*BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
+			if p.Reps != 2 || p.Tokens != 32 || p.TokPerSec <= 0 || p.Speedup <= 0 || i == 0 && p.Speedup != 1 {
+				t.Errorf("%d threads: %+v", e.Threads, p)
+			}
+			if probe.FMA(1) > 0 && p.RooflinePct <= 0 {
+				t.Errorf("%d threads: roofline %v %%", e.Threads, p.RooflinePct)
+			}
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj struct {
+		Scan []map[string]any `json:"thread_scan"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil || len(obj.Scan) != 2 {
+		t.Fatalf("JSON thread_scan: %v %s", err, b)
+	}
+	for _, key := range []string{"threads", "limits", "block_forward", "block_forward_1row", "first_step"} {
+		if _, ok := obj.Scan[1][key]; !ok {
+			t.Errorf("JSON thread_scan entry lacks %q", key)
+		}
+	}
+	if sp, _ := obj.Scan[1]["first_step"].(map[string]any)["speedup"].(float64); sp <= 0 {
+		t.Errorf("JSON thread_scan first_step speedup %v", sp)
+	}
+}
+
+func TestScanThreads(t *testing.T) {
+	for n, want := range map[int][]int{0: {1}, 1: {1}, 2: {1, 2}, 3: {1, 2, 3}, 6: {1, 2, 4, 6}, 8: {1, 2, 4, 8}} {
+		if got := scanThreads(n); !slices.Equal(got, want) {
+			t.Errorf("scanThreads(%d) = %v, want %v", n, got, want)
+		}
 	}
 }
 

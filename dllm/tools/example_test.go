@@ -104,6 +104,11 @@ func ExampleBench() {
 	}
 	fmt.Printf("%.0f tokens/s per block forward on %d threads (%s kernels)\n",
 		r.BlockForward.TokPerSec, r.Threads, r.Kernels)
+	// What the first decoding step after a prompt reads, against the machine's limits.
+	if s := r.FirstStep; s != nil {
+		fmt.Printf("first step: %.1f experts per MoE layer, %.1f MB of weights, %.0f %% of roofline\n",
+			s.ExpertsPerLayer, float64(s.WeightBytes)/1e6, s.RooflinePct)
+	}
 }
 
 // Quantize converts a Hugging Face checkpoint into a GGUF file that Load and llama.cpp

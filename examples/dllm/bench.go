@@ -18,12 +18,18 @@ import (
 
 func runBench(args []string, std stdio) error {
 	out := std.out
-	fs := newCommandFlags("bench", "dllm bench -m PATH [--json] [--threads N] [--reps N]", out)
+	fs := newCommandFlags("bench", "dllm bench -m PATH [--json] [--threads N] [--reps N] [--threads-scan]", out)
 	fs.notes = `Measures block-forward throughput (one diffusion step: a block of tokens against a
-committed prefix, logits for every row; and with the LM head on the last row only,
-which is what llama-bench's pp measures), prompt prefill and an end-to-end generation,
-each after warm-up, repeated, with min and median. The machine, thread count and kernel
-implementation are printed with the figures.
+committed prefix, logits for every row; with the LM head on the last row only, which is
+what llama-bench's pp measures; and the first decoding step after a prompt, a block of
+mask tokens), prompt prefill and an end-to-end generation, each after warm-up, repeated,
+with min and median. The machine, thread count and kernel implementation are printed
+with the figures, and so are the machine's limits measured in the same run (memory read
+bandwidth, float32 FMA peak) and, per block forward, what it reads and computes: distinct
+routed experts per MoE layer, weight and KV-cache bytes, FLOPs, the achieved GB/s and
+GFLOP/s, and % of roofline (the least time the forward's ops could take at the limits,
+each op bound by its bytes or its FLOPs, ÷ the median time). --threads-scan times the
+block forwards again on 1, 2, 4, … threads up to all cores, with speed-ups.
 `
 	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -32,6 +38,8 @@ implementation are printed with the figures.
 	warmup := fs.Int("warmup", 1, "untimed runs before the timed ones")
 	block := fs.Int("block", 32, "block length (tokens per block forward)")
 	prefill := fs.String("prefill", "128,512", "prompt lengths to prefill, comma-separated (empty: none)")
+	promptLen := fs.Int("prompt-len", 64, "prompt tokens before the first-step forward (0: skip it)")
+	scan := fs.Bool("threads-scan", false, "also time the block forwards on 1, 2, 4, … threads up to all cores")
 	gen := fs.Int("gen", 32, "tokens to generate end to end (0: skip)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	quiet := fs.BoolP("quiet", "q", false, "no progress lines on stderr")
@@ -62,6 +70,13 @@ implementation are printed with the figures.
 	if genTokens == 0 {
 		genTokens = -1
 	}
+	if *promptLen < 0 {
+		return usagef("--prompt-len: %d is negative", *promptLen)
+	}
+	stepPrompt := *promptLen
+	if stepPrompt == 0 {
+		stepPrompt = -1
+	}
 	m, err := loadModel(*model, *threads)
 	if err != nil {
 		return err
@@ -82,6 +97,7 @@ implementation are printed with the figures.
 	defer stop()
 	opts := tools.BenchOptions{
 		Reps: *reps, Warmup: *warmup, BlockLength: *block, Prefill: lengths, GenTokens: genTokens,
+		StepPrompt: stepPrompt, ThreadScan: *scan,
 	}
 	if *warmup == 0 {
 		opts.Warmup = -1
@@ -105,14 +121,26 @@ implementation are printed with the figures.
 func printBench(out io.Writer, r *tools.BenchResult) {
 	fmt.Fprintf(out, "model    %s (%s, %s, %s)\n", r.Model, r.Format, r.WeightType, humanBytes(r.FileBytes))
 	fmt.Fprintf(out, "shape    %d layers, hidden %d, %d experts, vocab %d\n", r.Layers, r.Hidden, r.Experts, r.Vocab)
-	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s; %s\n\n", r.CPU, r.Cores, r.Threads, r.Kernels, r.Go)
+	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s; %s\n", r.CPU, r.Cores, r.Threads, r.Kernels, r.Go)
+	fmt.Fprintf(out, "limits   %s\n\n", limitsText(r.Limits))
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measurement\ttokens\treps\tmin ms\tmedian ms\ttok/s (median)\ttok/s (best)\t")
 	row := func(name string, t tools.BenchTiming) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, t.Tokens, t.Reps, 1e3*t.MinSec, 1e3*t.MedianSec, t.TokPerSec, t.BestPerSec)
 	}
-	row("block forward (all rows)", r.BlockForward)
-	row("block forward (1 row)", r.BlockForward1Row)
+	forwards := []struct {
+		name string
+		f    tools.BenchForward
+	}{{"block forward (all rows)", r.BlockForward}, {"block forward (1 row)", r.BlockForward1Row}}
+	if s := r.FirstStep; s != nil {
+		forwards = append(forwards, struct {
+			name string
+			f    tools.BenchForward
+		}{fmt.Sprintf("first step (%d-token prompt, %d masks)", s.PromptTokens, s.MaskRows), s.BenchForward})
+	}
+	for _, f := range forwards {
+		row(f.name, f.f.BenchTiming)
+	}
 	for _, p := range r.Prefill {
 		row(fmt.Sprintf("prefill %d", p.Tokens), p)
 	}
@@ -123,4 +151,42 @@ func printBench(out io.Writer, r *tools.BenchResult) {
 	if d := r.Decode; d != nil {
 		fmt.Fprintf(out, "\ngenerate: %d prompt tokens, %d tokens in %d forwards (%.2f tokens/forward)\n", d.PromptTokens, d.Tokens, d.Forwards, d.TokensPerForward)
 	}
+
+	fmt.Fprintf(out, "\nper block forward (median time; roofline: each op at the limits above, bound by its bytes or its FLOPs)\n")
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "forward\texperts/MoE layer\tweights MB\tKV MB\tGFLOP\tGB/s\tGFLOP/s\troofline ms\t% of roofline\t")
+	for _, f := range forwards {
+		fw := f.f.BenchWork
+		fmt.Fprintf(w, "%s\t%.1f (%d–%d)\t%.1f\t%.2f\t%.2f\t%.1f\t%.1f\t%.2f\t%.1f\t\n", f.name, fw.ExpertsPerLayer, fw.ExpertsMin, fw.ExpertsMax,
+			float64(fw.WeightBytes)/1e6, float64(fw.CacheBytes)/1e6, float64(fw.FLOPs)/1e9, fw.GBps, fw.GFLOPS, 1e3*fw.RooflineSec, fw.RooflinePct)
+	}
+	w.Flush()
+
+	if len(r.ThreadScan) > 0 {
+		fmt.Fprintf(out, "\nthread scan (median tok/s, speed-up vs 1 thread, %% of roofline at that thread count's limits)\n")
+		w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		head := "threads\tread GB/s\tFMA GFLOP/s\tall rows tok/s\t×\t%\t1 row tok/s\t×\t%\t"
+		if r.ThreadScan[0].FirstStep != nil {
+			head += "first step tok/s\t×\t%\t"
+		}
+		fmt.Fprintln(w, head)
+		for _, e := range r.ThreadScan {
+			fmt.Fprintf(w, "%d\t%.1f\t%.1f\t", e.Threads, e.Limits.ReadGBps, e.Limits.FMAGFLOPS)
+			for _, p := range []*tools.BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
+				if p != nil {
+					fmt.Fprintf(w, "%.1f\t%.2f\t%.1f\t", p.TokPerSec, p.Speedup, p.RooflinePct)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+		w.Flush()
+	}
+}
+
+// limitsText describes the measured limits.
+func limitsText(l tools.BenchLimits) string {
+	if l.ReadGBps <= 0 && l.FMAGFLOPS <= 0 {
+		return "not measured (no probe in this build): no roofline"
+	}
+	return fmt.Sprintf("read %.1f GB/s, FMA %.1f GFLOP/s on %d threads (kernels/probe, this run)", l.ReadGBps, l.FMAGFLOPS, l.Threads)
 }

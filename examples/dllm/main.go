@@ -39,7 +39,7 @@ func init() {
 		{"inspect", "format, architecture, config, special tokens and tensors of a checkpoint", runInspect},
 		{"logits", "raw float32 logits of a forward pass (block:N, causal or bidir mask)", runLogits},
 		{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
-		{"bench", "block-forward, prefill and generation speed, with the machine and kernels", runBench},
+		{"bench", "block-forward, prefill and generation speed, against the machine's limits (roofline)", runBench},
 		{"mkmodel", "write a synthetic LLaDA2 checkpoint (mini-shaped, any layer count) for benchmarks", runMkModel},
 	}
 }

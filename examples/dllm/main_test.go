@@ -46,6 +46,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"inspect", "-m", "x", "--jsn"}, "dllm inspect: unknown flag --jsn; did you mean --json? (see dllm inspect -h)"},
 		{[]string{"quantize", "-m", "x", "-o", "out.bin"}, "dllm quantize: -o out.bin must end in .gguf"},
 		{[]string{"bench", "-m", "x", "--prefill", "0"}, `dllm bench: --prefill: "0" is not a positive length`},
+		{[]string{"bench", "-m", "x", "--prompt-len", "-1"}, "dllm bench: --prompt-len: -1 is negative"},
 		{[]string{"serve", "--port", "70000"}, "dllm serve: --port must be in [0,65535], got 70000"},
 		{[]string{"serve", "--parallel", "0"}, "dllm serve: --parallel must be at least 1, got 0"},
 		{[]string{"serve", "--max-queue", "-1"}, "dllm serve: --max-queue must not be negative, got -1"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,10 +27,12 @@ func TestQuantizeCommand(t *testing.T) {
 		t.Error("accepted an output not ending in .gguf")
 	}
 	var buf bytes.Buffer
-	if err := runBench([]string{"-m", out, "--reps", "1", "--prefill", "64", "--gen", "8", "-q"}, outTo(&buf)); err != nil {
+	if err := runBench([]string{"-m", out, "--reps", "1", "--prefill", "64", "--gen", "8", "--threads", "2", "--threads-scan", "-q"}, outTo(&buf)); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"machine", "kernels", "block forward (all rows)", "block forward (1 row)", "prefill 64", "generate", "tokens/forward"} {
+	for _, want := range []string{"machine", "kernels", "limits", "block forward (all rows)", "block forward (1 row)",
+		"first step (64-token prompt, 32 masks)", "prefill 64", "generate", "tokens/forward",
+		"experts/MoE layer", "% of roofline", "thread scan", "first step tok/s"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, buf.String())
 		}
@@ -55,5 +58,36 @@ func TestProgressBar(t *testing.T) {
 	p.finish()
 	if buf.Len() != 0 {
 		t.Errorf("drew %q when not on a terminal", buf.String())
+	}
+}
+
+// TestBenchJSON: `dllm bench --json` prints one object with the limits, the first step,
+// the work figures of every block forward and, asked for, the thread scan.
+func TestBenchJSON(t *testing.T) {
+	var buf bytes.Buffer
+	args := []string{"-m", "../../testdata/llada2-micro/gguf/micro-q8_0.gguf", "--reps", "1", "--prefill", "", "--gen", "0",
+		"--prompt-len", "48", "--threads", "2", "--threads-scan", "--json", "-q"}
+	if err := runBench(args, outTo(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Limits       map[string]float64 `json:"limits"`
+		BlockForward map[string]any     `json:"block_forward"`
+		FirstStep    map[string]any     `json:"first_step"`
+		Decode       any                `json:"decode"`
+		Scan         []map[string]any   `json:"thread_scan"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
+		t.Fatalf("%v:\n%s", err, buf.String())
+	}
+	if r.Limits["threads"] != 2 || r.FirstStep["prompt_tokens"] != 48.0 || r.FirstStep["mask_rows"] != 16.0 || r.Decode != nil || len(r.Scan) == 0 {
+		t.Errorf("limits %v, first step %v, decode %v, scan %v", r.Limits, r.FirstStep, r.Decode, r.Scan)
+	}
+	for _, f := range []map[string]any{r.BlockForward, r.FirstStep} {
+		for _, key := range []string{"experts_per_moe_layer", "weight_bytes", "flops", "gb_per_s", "gflop_per_s", "roofline_pct"} {
+			if v, _ := f[key].(float64); v <= 0 && (key != "roofline_pct" || r.Limits["read_gb_per_s"] > 0) {
+				t.Errorf("%s = %v in %v", key, f[key], f)
+			}
+		}
 	}
 }

@@ -26,6 +26,14 @@ SRC = EXT / "src"
 BASE_TOKENIZER = Path(os.environ.get(
     "DLLM_BASE_TOKENIZER", "/work/shared/fixtures/llada2-micro/hf/tokenizer.json"))
 N_MODEL_TOKENS = 1018
+# DLLM_FIXROOT / DLLM_DTYPE exist only for the float32 re-run check (check_float32.py):
+# write a family's files elsewhere and run the official code in float32 instead of float64.
+FIXROOT = Path(os.environ.get("DLLM_FIXROOT", REPO / "testdata" / "families"))
+
+
+def model_dtype():
+    import torch
+    return torch.float32 if os.environ.get("DLLM_DTYPE") == "float32" else torch.float64
 
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
                 r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -258,3 +266,74 @@ def chat_golden(tok, gdir: Path):
             out.append({"name": name, "add_generation_prompt": agp, "messages": msgs, "text": text,
                         "ids": tok.encode(text, add_special_tokens=False)})
     write_json(gdir / "chat_template.json", {"renderer": "transformers apply_chat_template (jinja2)", "cases": out})
+
+
+def start_family(out: Path):
+    """The common start of a family generator: parses --skip-gguf, pins torch to one
+    thread (the goldens are float64; threads only add nondeterminism) and empties
+    out/golden. Returns (args, hf dir, golden dir)."""
+    import argparse
+    import torch
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-gguf", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    gdir = out / "golden"
+    gdir.mkdir(parents=True, exist_ok=True)
+    for p in gdir.glob("*"):
+        p.unlink()
+    return args, out / "hf", gdir
+
+
+def finish_family(args, family: str, hf: Path, ggufs, **convert_kw):
+    """The common end: converts hf with llama.cpp's converter to each (path, outtype,
+    tokenizer pre name) of ggufs unless --skip-gguf, then runs the llama.cpp checks."""
+    if args.skip_gguf:
+        return
+    import subprocess
+    for path, outtype, pre in ggufs:
+        convert_gguf(hf, path, outtype, pre, **convert_kw)
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), family], check=True)
+
+
+def load_official(src: Path, module: str, cls: str, hf: Path, **kw):
+    """Loads hf with the official model class cls of module, fetched under src, with its
+    weights in the golden dtype (float64). kw go to from_pretrained."""
+    import importlib
+    import torch
+    sys.path.insert(0, str(src))
+    klass = getattr(importlib.import_module(module), cls)
+    torch.set_default_dtype(model_dtype())
+    kw.setdefault("torch_dtype", model_dtype())
+    m = klass.from_pretrained(str(hf), **kw).eval()
+    torch.set_default_dtype(torch.float32)
+    assert next(m.parameters()).dtype == model_dtype()
+    return m
+
+
+def hf_tokenizer(hf: Path):
+    """The fixture's tokenizer through transformers, the renderer of the chat goldens."""
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(str(hf))
+
+
+def moe_attention_weights(wm, t: dict, b: str, D: int, H: int, KVH: int, HD: int, out_std: float):
+    """The norms, attention projections and per-head q/k norms of one Qwen3-MoE / OLMoE
+    style layer (prefix b), as the MoE fixtures make them; out_std scales o_proj."""
+    t[b + "input_layernorm.weight"] = wm.normal(b + "input_layernorm", (D,), 0.1, 1.0)
+    t[b + "post_attention_layernorm.weight"] = wm.normal(b + "post_attention_layernorm", (D,), 0.1, 1.0)
+    for n, out in (("q_proj", H * HD), ("k_proj", KVH * HD), ("v_proj", KVH * HD)):
+        t[b + f"self_attn.{n}.weight"] = wm.normal(b + n, (out, D), 1.5 / np.sqrt(D))
+    t[b + "self_attn.o_proj.weight"] = wm.normal(b + "o_proj", (D, H * HD), out_std)
+    t[b + "self_attn.q_norm.weight"] = wm.normal(b + "q_norm", (HD,), 0.1, 1.0)
+    t[b + "self_attn.k_norm.weight"] = wm.normal(b + "k_norm", (HD,), 0.1, 1.0)
+
+
+def moe_mlp_weights(wm, t: dict, b: str, D: int, E: int, EFF: int):
+    """The router and E SwiGLU experts of width EFF of one MoE layer (prefix b)."""
+    t[b + "mlp.gate.weight"] = wm.normal(b + "mlp.gate", (E, D), 2.0 / np.sqrt(D))
+    for e in range(E):
+        eb = f"{b}mlp.experts.{e}."
+        t[eb + "gate_proj.weight"] = wm.normal(eb + "gate_proj", (EFF, D), 1.0 / np.sqrt(D))
+        t[eb + "up_proj.weight"] = wm.normal(eb + "up_proj", (EFF, D), 1.0 / np.sqrt(D))
+        t[eb + "down_proj.weight"] = wm.normal(eb + "down_proj", (D, EFF), 1.5 / np.sqrt(EFF))

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
-                    compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, chat_golden, MT)
+from common import (REPO, FIXROOT, model_dtype, SRC, QWEN2_SPLIT, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
+                    compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, chat_golden, MT, start_family, finish_family, load_official, hf_tokenizer)
 from dtrace import finite_min
 
 FAMILY = "dream"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251205
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|beginoftext|>", "<|mask|>"]
 CHAT_TEMPLATE = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
@@ -94,18 +94,7 @@ def make_hf(hf: Path):
 
 
 def load_model(hf: Path):
-    sys.path.insert(0, str(FASTDREAM))
-    from model.modeling_dream import DreamModel
-    torch.set_default_dtype(torch.float64)
-    m = DreamModel.from_pretrained(str(hf), torch_dtype=torch.float64).eval()
-    torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
-    return m
-
-
-def tokenizer(hf: Path):
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(str(hf))
+    return load_official(FASTDREAM, "model.modeling_dream", "DreamModel", hf)
 
 
 # --------------------------------------------------------------------------- recording
@@ -269,12 +258,12 @@ def logits_goldens(model, tok, ids, gdir: Path):
     plain = tok.encode("The quick brown fox jumps over the lazy dog.", add_special_tokens=False)
     cases = {}
     cases["short8_nomask"] = (plain[:8], "plain text, no mask token")
-    cases["prompt_gen16"] = (chat + [mask] * 16, "chat prompt followed by 16 <|mask|> (a generation canvas)")
-    canvas = chat + list(rng.integers(0, 1000, 24))
-    pos = rng.choice(np.arange(len(chat), len(canvas)), 14, replace=False)
+    head = plain[:10]
+    canvas = head + list(rng.integers(0, 1000, 24))
+    pos = rng.choice(np.arange(len(head), len(canvas)), 14, replace=False)
     for q in pos:
         canvas[q] = mask
-    cases["scattered"] = (canvas, "chat prompt, then a partly decoded canvas: 14 of 24 positions masked, scattered")
+    cases["scattered"] = (canvas, "10 text tokens, then a partly decoded canvas: 14 of 24 positions masked, scattered")
     cases["all_mask12"] = ([mask] * 12, "twelve <|mask|> and nothing else")
     summary = {}
     for name, (toks, desc) in cases.items():
@@ -424,28 +413,16 @@ def run_generation(model, tok, ids, gdir: Path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--skip-gguf", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    hf = OUT / "hf"
+    args, hf, gdir = start_family(OUT)
     ids = make_hf(hf)
     model = load_model(hf)
-    tok = tokenizer(hf)
-    gdir = OUT / "golden"
-    gdir.mkdir(parents=True, exist_ok=True)
-    for p in gdir.glob("*"):
-        p.unlink()
+    tok = hf_tokenizer(hf)
     logits_goldens(model, tok, ids, gdir)
     chat_golden(tok, gdir)
     table = run_generation(model, tok, ids, gdir)
     padded_logits_golden(model, tok, ids, gdir, None)
     write_json(gdir / "summary.json", {"generation": table, "special_token_ids": ids})
-    if not args.skip_gguf:
-        convert_gguf(hf, OUT / "gguf" / "dream-micro-f32.gguf", "f32", "qwen2")
-        convert_gguf(hf, OUT / "gguf" / "dream-micro-q8_0.gguf", "q8_0", "qwen2")
-        import subprocess
-        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
+    finish_family(args, FAMILY, hf, [(OUT / "gguf" / "dream-micro-f32.gguf", "f32", "qwen2")])
 
 
 if __name__ == "__main__":

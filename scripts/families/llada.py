@@ -23,12 +23,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REPO, SRC, LLAMA3_SPLIT, WeightMaker, build_tokenizer, save_safetensors, write_json,
-                    compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf)
+from common import (REPO, FIXROOT, model_dtype, SRC, LLAMA3_SPLIT, WeightMaker, build_tokenizer, save_safetensors, write_json,
+                    compact_json, write_logits, r8, TorchProxy, torch_rng_note, convert_gguf, start_family, finish_family, load_official, hf_tokenizer)
 from dtrace import ModelWrap, Tracer, margins_from_topk, tok_list, finite_min
 
 FAMILY = "llada"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251204
 SPECIALS = ["<|startoftext|>", "<|endoftext|>", "<|mdm_mask|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 CHAT_TEMPLATE = ("{% set loop_messages = messages %}{% for message in loop_messages %}"
@@ -110,18 +110,7 @@ def make_hf(hf: Path):
 
 
 def load_model(hf: Path):
-    sys.path.insert(0, str(FASTDLLM))
-    from model.modeling_llada import LLaDAModelLM
-    torch.set_default_dtype(torch.float64)
-    m = LLaDAModelLM.from_pretrained(str(hf), torch_dtype=torch.float64).eval()
-    torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
-    return m
-
-
-def tokenizer(hf: Path):
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(str(hf))
+    return load_official(FASTDLLM, "model.modeling_llada", "LLaDAModelLM", hf)
 
 
 # --------------------------------------------------------------------------- logits
@@ -134,7 +123,6 @@ def logits_goldens(model, tok, ids, gdir: Path):
     plain = tok.encode("The quick brown fox jumps over the lazy dog.", add_special_tokens=False)
     cases = {}
     cases["short8_nomask"] = (plain[:8], "plain text, no mask token")
-    cases["prompt_gen16"] = (chat + [mask] * 16, "chat prompt followed by 16 <|mdm_mask|> (a generation canvas)")
     canvas = chat + list(rng.integers(0, 1000, 32))
     pos = rng.choice(np.arange(len(chat), len(canvas)), 20, replace=False)
     for q in pos:
@@ -345,28 +333,17 @@ def run_generation(model, tok, ids, gdir: Path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--skip-gguf", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    hf = OUT / "hf"
+    args, hf, gdir = start_family(OUT)
     ids = make_hf(hf)
     model = load_model(hf)
-    tok = tokenizer(hf)
-    gdir = OUT / "golden"
-    gdir.mkdir(parents=True, exist_ok=True)
-    for p in gdir.glob("*"):
-        p.unlink()
+    tok = hf_tokenizer(hf)
     logits_goldens(model, tok, ids, gdir)
     from common import chat_golden
     chat_golden(tok, gdir)
     table = run_generation(model, tok, ids, gdir)
     write_json(OUT / "golden" / "summary.json", {"generation": table, "special_token_ids": ids})
-    if not args.skip_gguf:
-        convert_gguf(hf, OUT / "gguf" / "llada-micro-f32.gguf", "f32", "llama-bpe")
-        convert_gguf(hf, OUT / "gguf" / "llada-micro-q8_0.gguf", "q8_0", "llama-bpe")
-        import subprocess
-        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
+    finish_family(args, FAMILY, hf, [(OUT / "gguf" / "llada-micro-f32.gguf", "f32", "llama-bpe"),
+                                     (OUT / "gguf" / "llada-micro-q8_0.gguf", "q8_0", "llama-bpe")])
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import llada as L
-from common import (REPO, SRC, BASE_TOKENIZER, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
-                    write_logits, convert_gguf, chat_golden, r8)
+from common import (REPO, FIXROOT, model_dtype, SRC, BASE_TOKENIZER, WeightMaker, bf16_round, build_tokenizer, save_safetensors, write_json,
+                    write_logits, convert_gguf, chat_golden, r8, start_family, finish_family, load_official, hf_tokenizer, moe_attention_weights, moe_mlp_weights)
 
 FAMILY = "llada-moe"
-OUT = REPO / "testdata" / "families" / FAMILY
+OUT = FIXROOT / FAMILY
 SEED = 20251206
 SPECIALS = ["<|startoftext|>", "<|endoftext|>", "<|mdm_mask|>", "<|role_end|>", "<role>", "</role>"]
 CHAT_TEMPLATE = ("{% for message in messages %}{% set role = message['role'] | lower %}"
@@ -75,19 +75,8 @@ def make_hf(hf: Path):
     t["model.embed_tokens.weight"] = emb
     for i in range(NL):
         b = f"model.layers.{i}."
-        t[b + "input_layernorm.weight"] = wm.normal(b + "input_layernorm", (D,), 0.1, 1.0)
-        t[b + "post_attention_layernorm.weight"] = wm.normal(b + "post_attention_layernorm", (D,), 0.1, 1.0)
-        for n, out in (("q_proj", H * HD), ("k_proj", KVH * HD), ("v_proj", KVH * HD)):
-            t[b + f"self_attn.{n}.weight"] = wm.normal(b + n, (out, D), 1.5 / np.sqrt(D))
-        t[b + "self_attn.o_proj.weight"] = wm.normal(b + "o_proj", (D, H * HD), 0.5 / np.sqrt(D))
-        t[b + "self_attn.q_norm.weight"] = wm.normal(b + "q_norm", (HD,), 0.1, 1.0)
-        t[b + "self_attn.k_norm.weight"] = wm.normal(b + "k_norm", (HD,), 0.1, 1.0)
-        t[b + "mlp.gate.weight"] = wm.normal(b + "mlp.gate", (E, D), 2.0 / np.sqrt(D))
-        for e in range(E):
-            eb = f"{b}mlp.experts.{e}."
-            t[eb + "gate_proj.weight"] = wm.normal(eb + "gate_proj", (EFF, D), 1.0 / np.sqrt(D))
-            t[eb + "up_proj.weight"] = wm.normal(eb + "up_proj", (EFF, D), 1.0 / np.sqrt(D))
-            t[eb + "down_proj.weight"] = wm.normal(eb + "down_proj", (D, EFF), 1.5 / np.sqrt(EFF))
+        moe_attention_weights(wm, t, b, D, H, KVH, HD, 0.5 / np.sqrt(D))
+        moe_mlp_weights(wm, t, b, D, E, EFF)
     t["model.norm.weight"] = wm.normal("model.norm.weight", (D,), 0.1, 1.0)
     head = wm.normal("lm_head.weight", (V, D), 0.75)
     for s in ("<|mdm_mask|>", "<|startoftext|>", "<role>"):
@@ -119,29 +108,15 @@ class RouterWatch:
 
 
 def load_model(hf: Path):
-    sys.path.insert(0, str(MOE_SRC))
-    from lladamoe.modeling_lladamoe import LLaDAMoEModelLM
-    torch.set_default_dtype(torch.float64)
-    m = LLaDAMoEModelLM.from_pretrained(str(hf), torch_dtype=torch.float64).eval()
-    torch.set_default_dtype(torch.float32)
-    assert next(m.parameters()).dtype == torch.float64
-    return m
+    return load_official(MOE_SRC, "lladamoe.modeling_lladamoe", "LLaDAMoEModelLM", hf)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--skip-gguf", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    hf = OUT / "hf"
+    args, hf, gdir = start_family(OUT)
     ids = make_hf(hf)
     model = load_model(hf)
     rw = RouterWatch(model)
-    tok = L.tokenizer(hf)
-    gdir = OUT / "golden"
-    gdir.mkdir(parents=True, exist_ok=True)
-    for p in gdir.glob("*"):
-        p.unlink()
+    tok = hf_tokenizer(hf)
     # logits: same cases as the LLaDA fixture (same helper), then note router margins
     L.FAMILY = FAMILY
     mask_id = ids["<|mdm_mask|>"]
@@ -160,11 +135,7 @@ def main():
     chat_golden(tok, gdir)
     table = run_generation(model, tok, ids, gdir, rw)
     write_json(gdir / "summary.json", {"generation": table, "special_token_ids": ids})
-    if not args.skip_gguf:
-        convert_gguf(hf, OUT / "gguf" / "llada-moe-micro-f32.gguf", "f32", "bailingmoe", mask_id_override=mask_id)
-        convert_gguf(hf, OUT / "gguf" / "llada-moe-micro-q8_0.gguf", "q8_0", "bailingmoe", mask_id_override=mask_id)
-        import subprocess
-        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "llamacpp_check.py"), FAMILY], check=True)
+    finish_family(args, FAMILY, hf, [(OUT / "gguf" / "llada-moe-micro-f32.gguf", "f32", "bailingmoe")], mask_id_override=mask_id)
 
 
 def run_generation(model, tok, ids, gdir, rw):

@@ -123,9 +123,6 @@ CLI_CASES = {
         ("llamacpp_eps_alg4_t07_seed6", "dream-micro-f32.gguf", "What is the capital of France?",
          ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--temp", "0.7", "--top-k", "40", "--top-p", "0.95", "--seed", "6"], 74,
          "timestep schedule, confidence-based, temperature 0.7, top-k 40, top-p 0.95, seed 6 (llama.cpp RNG)"),
-        ("llamacpp_eps_alg4_confidence_topk1_q8_0", "dream-micro-q8_0.gguf", "What is the capital of France?",
-         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 74,
-         "as llamacpp_eps_alg4_confidence_topk1 on the q8_0 file"),
     ],
     "llada-moe": [
         ("llamacpp_block8_s14_topk1", "llada-moe-micro-f32.gguf", "What is the capital of France?",
@@ -134,9 +131,20 @@ CLI_CASES = {
         ("llamacpp_block8_s14_t07_seed5", "llada-moe-micro-f32.gguf", "What is the capital of France?",
          ["--diffusion-block-length", "8", "--diffusion-steps", "14", "--diffusion-algorithm", "4", "--temp", "0.7", "--top-k", "40", "--top-p", "0.95", "--seed", "5"], 56,
          "confidence-based, temperature 0.7, top-k 40, top-p 0.95, seed 5 (llama.cpp RNG)"),
-        ("llamacpp_block8_s14_topk1_q8_0", "llada-moe-micro-q8_0.gguf", "What is the capital of France?",
-         ["--diffusion-block-length", "8", "--diffusion-steps", "14", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 56,
-         "as llamacpp_block8_s14_topk1 on the q8_0 file"),
+    ],
+    "rnd1": [
+        ("llamacpp_eps_alg1_entropy_topk1", "rnd1-micro-f32.gguf", "Question: What is the capital of France?\nAnswer:",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "1", "--top-k", "1", "--temp", "0", "--seed", "1"], 48,
+         "the CLI always applies the GGUF's chat template (ChatML here) to -p, unlike the official goldens' raw prompt; timestep schedule, ENTROPY_BASED (as the README's RND1 example), greedy via top-k 1; n_ubatch 48 = prompt + new tokens"),
+        ("llamacpp_eps_alg4_confidence_topk1", "rnd1-micro-f32.gguf", "Question: What is the capital of France?\nAnswer:",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 48,
+         "chat-templated prompt, timestep schedule, CONFIDENCE_BASED, greedy via top-k 1"),
+        ("llamacpp_eps_alg1_t05_seed7", "rnd1-micro-f32.gguf", "Question: What is the capital of France?\nAnswer:",
+         ["--diffusion-eps", "0.001", "--diffusion-steps", "12", "--diffusion-algorithm", "1", "--temp", "0.5", "--top-k", "40", "--top-p", "0.95", "--seed", "7"], 48,
+         "chat-templated prompt, timestep schedule, ENTROPY_BASED, temperature 0.5, top-k 40, top-p 0.95, seed 7 (llama.cpp RNG), as in the README's RND1 example but smaller"),
+        ("llamacpp_block8_alg4_topk1", "rnd1-micro-f32.gguf", "Question: What is the capital of France?\nAnswer:",
+         ["--diffusion-block-length", "8", "--diffusion-steps", "12", "--diffusion-algorithm", "4", "--top-k", "1", "--temp", "0", "--seed", "1"], 48,
+         "chat-templated prompt, block schedule (6 blocks of 8 from position 0, 2 steps each), CONFIDENCE_BASED, greedy via top-k 1"),
     ],
 }
 

@@ -26,10 +26,15 @@ func TestForwardAllocs(t *testing.T) {
 	tokens := loadGolden(t, "logits_long_block32").Tokens
 	for _, threads := range []int{1, 2} {
 		mt := m.WithThreads(threads)
-		for _, kvf16 := range []bool{false, true} {
+		// kvf16: the f16 cache; work: the forward records its ops (SetWork).
+		for _, c := range []struct{ kvf16, work bool }{{false, false}, {true, false}, {false, true}} {
+			kvf16 := c.kvf16
 			s, err := mt.NewState(StateOptions{KVF16: kvf16})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.work {
+				s.SetWork(&Work{})
 			}
 			if err := s.Forward(tokens[:32], 32, true, nil, nil); err != nil {
 				t.Fatal(err)
@@ -44,13 +49,13 @@ func TestForwardAllocs(t *testing.T) {
 			step()
 			ours := allocSites(t, 10, step, "github.com/dllm-go/dllm/dllm/internal/arch.")
 			total := testing.AllocsPerRun(10, step)
-			t.Logf("threads=%d kvf16=%v: %.1f allocations per 32-token block forward", threads, kvf16, total)
+			t.Logf("threads=%d %+v: %.1f allocations per 32-token block forward", threads, c, total)
 			if total != 0 && !raceEnabled() {
-				t.Errorf("threads=%d kvf16=%v: %.1f allocations per 32-token block forward, want 0 (MatMul alone: %.1f per call)",
-					threads, kvf16, total, matMulAllocs(mt.pool))
+				t.Errorf("threads=%d %+v: %.1f allocations per 32-token block forward, want 0 (MatMul alone: %.1f per call)",
+					threads, c, total, matMulAllocs(mt.pool))
 			}
 			for _, site := range ours {
-				t.Errorf("threads=%d kvf16=%v: allocation in this package: %s", threads, kvf16, site)
+				t.Errorf("threads=%d %+v: allocation in this package: %s", threads, c, site)
 			}
 		}
 	}

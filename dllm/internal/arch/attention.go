@@ -40,20 +40,25 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 
 	// Token t's query heads start at q0 + t·qs, its key heads at k0 + t·ks, its value
 	// heads at v0 + t·ks: interleaved rows of one fused projection, or three blocks.
-	var qkv []float32
 	var q0, k0, v0, qs, ks int
 	x := s.x[:n*cfg.HiddenSize]
+	qkv := s.qkv[:n*width]
 	if l.QKV.Rows > 0 {
-		qkv = s.qkv[:n*width]
 		m.pool.MatMul(qkv, x, l.QKV)
-		s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
+		s.matOp(OpQKV, li, n, l.QKV)
 		q0, k0, v0, qs, ks = 0, Nq*D, (Nq+Nkv)*D, width, width
 	} else {
-		qkv = s.qkv[:n*width]
 		q0, k0, v0, qs, ks = 0, n*Nq*D, n*(Nq+Nkv)*D, Nq*D, Nkv*D
-		s.project(qkv[q0:k0], x, l.Q, l.QBias, start, "attention.q_proj")
-		s.project(qkv[k0:v0], x, l.K, l.KBias, start, "attention.k_proj")
-		s.project(qkv[v0:], x, l.V, l.VBias, start, "attention.v_proj")
+		s.project(qkv[q0:k0], x, l.Q, l.QBias, li, start, "attention.q_proj")
+		s.project(qkv[k0:v0], x, l.K, l.KBias, li, start, "attention.k_proj")
+		s.project(qkv[v0:], x, l.V, l.VBias, li, start, "attention.v_proj")
+	}
+	if attend {
+		s.normOp(li, n*Nq, l.QNorm)
+	}
+	s.normOp(li, n*Nkv, l.KNorm)
+	if l.QKV.Rows > 0 {
+		s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
 	}
 	rope := kernels.RoPENeoX
 	if cfg.RopeInterleaved {
@@ -106,6 +111,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	gs := Nq / Nkv
 	rows := gs * n
 	tile := max(1, min(rows, len(s.scores)/Jp))
+	s.attendOp(li, Nq*n, J)
 	attn := s.attn[:n*Nq*D]
 	vT := s.vT[:D*Jp]
 	for g := 0; g < Nkv; g++ {
@@ -142,6 +148,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	// query/key norms or from keys and values already in the cache.
 	s.watch(attn, Nq*D, start, nil, "attention (query_layernorm, key_layernorm or cached keys/values)")
 	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
+	s.matOp(OpOut, li, n, l.Out)
 	s.watch(s.h[:n*cfg.HiddenSize], cfg.HiddenSize, start, nil, "attention.dense.weight")
 }
 
@@ -182,9 +189,11 @@ func visibleKeys(pos, J, block int) int {
 }
 
 // project writes x·Wᵀ (+ bias on every row) into dst: one of the separate query, key
-// and value projections; name is the weight's prefix, for locating a non-finite value.
-func (s *State) project(dst, x []float32, w kernels.Matrix, bias []float32, start int, name string) {
+// and value projections of layer li (recorded as OpQKV); name is the weight's prefix,
+// for locating a non-finite value.
+func (s *State) project(dst, x []float32, w kernels.Matrix, bias []float32, li, start int, name string) {
 	s.m.pool.MatMul(dst, x, w)
+	s.matOp(OpQKV, li, len(x)/w.Cols, w)
 	if bias != nil {
 		for r := 0; r < len(dst); r += w.Rows {
 			kernels.Add(dst[r:r+w.Rows], dst[r:r+w.Rows], bias)

@@ -62,6 +62,7 @@ type State struct {
 	wave        int         // index in active of its wave's first expert
 	expertTask  func(i int) // s.expert, bound once
 	probe       *probe      // set while locating a non-finite value
+	work        *Work       // set by SetWork: forwards record their ops there
 	shifted     []int       // Window's rows, shifted
 }
 
@@ -219,6 +220,9 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 	if err := s.kv.ensure(end); err != nil {
 		return err
 	}
+	if s.work != nil {
+		s.work.Reset()
+	}
 	err := s.run(tokens, block, rows, logits)
 	// One pass over the logits (and the router's, see moe); only when it finds something
 	// does the forward run again with a check after every step, to say where the value
@@ -263,6 +267,9 @@ func (s *State) run(tokens []int32, block int, rows []int, logits []float32) err
 func (s *State) locate(tokens []int32, block int, rows []int, logits []float32) error {
 	s.probe = &probe{layer: -1}
 	defer func() { s.probe = nil }()
+	if s.work != nil {
+		s.work.Reset()
+	}
 	if err := s.run(tokens, block, rows, logits); err != nil {
 		return err
 	}
@@ -300,6 +307,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 			return err
 		}
 	}
+	s.embedOp(tokens)
 	h, x := s.h[:n*H], s.x[:n*H]
 	s.probeAt(-1)
 	s.watch(h, H, start, nil, "model.word_embeddings.weight")
@@ -307,6 +315,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		l := &m.Layers[li]
 		s.probeAt(li)
 		rmsNormRows(x, h, l.InputNorm, eps, H)
+		s.normOp(li, n, l.InputNorm)
 		s.watch(x, H, start, nil, "input_layernorm.weight")
 		last := li == len(m.Layers)-1 && !logits
 		s.attention(li, start, n, block, !last)
@@ -314,10 +323,11 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 			break
 		}
 		rmsNormRows(x, h, l.PostNorm, eps, H)
+		s.normOp(li, n, l.PostNorm)
 		s.watch(x, H, start, nil, "post_attention_layernorm.weight")
 		if l.Dense != nil {
-			s.mlp(l.Dense, x, h, n, start, "mlp")
-		} else if err := s.moe(l.MoE, n, start); err != nil {
+			s.mlp(l.Dense, OpDense, li, x, h, n, start, "mlp")
+		} else if err := s.moe(l.MoE, li, n, start); err != nil {
 			return err
 		}
 	}
@@ -343,8 +353,10 @@ func (s *State) head(rows []int, logits []float32, a, b int) {
 			rmsNormRows(s.x[(k-k0)*H:(k-k0+1)*H], s.h[r*H:(r+1)*H], s.m.Norm, eps, H)
 			k++
 		}
+		s.normOp(-1, k-k0, s.m.Norm)
 		s.watch(s.x[:(k-k0)*H], H, s.n, rows[k0:k], "model.norm.weight")
 		s.m.pool.MatMul(logits[k0*V:k*V], s.x[:(k-k0)*H], s.m.LMHead)
+		s.matOp(OpHead, -1, k-k0, s.m.LMHead)
 		s.watch(logits[k0*V:k*V], V, s.n, rows[k0:k], "lm_head.weight")
 	}
 }

@@ -7,8 +7,10 @@ import (
 )
 
 // mlp adds Down(silu(Gate·x) ⊙ Up·x) for the n rows of x (positions start…) to out;
-// name is the block's weight prefix ("mlp" or "mlp.shared_experts").
-func (s *State) mlp(w *MLP, x, out []float32, n, start int, name string) {
+// name is the block's weight prefix ("mlp" or "mlp.shared_experts"), kind and layer
+// what a Work records it as.
+func (s *State) mlp(w *MLP, kind OpKind, layer int, x, out []float32, n, start int, name string) {
+	s.mlpOp(kind, layer, -1, n, w)
 	width := w.Gate.Rows
 	gate, up := s.gate[:n*width], s.up[:n*width]
 	s.m.pool.MatMul(gate, x, w.Gate)
@@ -32,13 +34,17 @@ func (s *State) mlp(w *MLP, x, out []float32, n, start int, name string) {
 // Tokens are grouped by expert (a counting sort of the assignments), so every touched
 // expert's weights are streamed once per forward: its rows are gathered, multiplied as one
 // small batch, and scattered back with their routing weights.
-func (s *State) moe(w *MoE, n, start int) error {
+func (s *State) moe(w *MoE, li, n, start int) error {
 	cfg := &s.m.cfg
 	H, E, K := cfg.HiddenSize, cfg.NumExperts, cfg.NumExpertsPerTok
 	x, h := s.x[:n*H], s.h[:n*H]
 
 	logits := s.router[:n*E]
 	s.m.pool.MatMul(logits, x, w.Router)
+	if s.work != nil {
+		s.matOp(OpRouter, li, n, w.Router)
+		s.work.Ops[len(s.work.Ops)-1].Bytes += 4 * int64(len(w.ExpertBias))
+	}
 	// Routing on a NaN would quietly pick other experts, logits staying finite, so the
 	// router's output is checked on every forward (n·experts values: cheap).
 	if s.probe == nil && firstNonFinite(logits) >= 0 {
@@ -76,7 +82,7 @@ func (s *State) moe(w *MoE, n, start int) error {
 
 	// Shared expert first: it runs on all rows and adds straight into the residual.
 	if w.Shared.Gate.Rows > 0 {
-		s.mlp(&w.Shared, x, h, n, start, "mlp.shared_experts")
+		s.mlp(&w.Shared, OpShared, li, x, h, n, start, "mlp.shared_experts")
 	}
 
 	// The routed experts run in parallel across experts, each on one goroutine with the
@@ -89,6 +95,7 @@ func (s *State) moe(w *MoE, n, start int) error {
 		if s.count[e] > 0 {
 			s.active[na] = int32(e)
 			na++
+			s.mlpOp(OpExpert, li, e, int(s.count[e]), &w.Experts[e])
 		}
 	}
 	s.moeW, s.moeN = w, n
