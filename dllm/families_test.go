@@ -25,6 +25,8 @@ var familyForms = []struct {
 	{"dream", "dream/gguf/dream-micro-f32.gguf", 1022, 1018, 1020},
 	{"llada-moe", "llada-moe/hf", 1020, 1019, 1021},
 	{"llada-moe", "llada-moe/gguf/llada-moe-micro-f32.gguf", 1020, 1019, 1021},
+	{"rnd1", "rnd1/hf", 1023, 1020, 1020},
+	{"rnd1", "rnd1/gguf/rnd1-micro-f32.gguf", 1023, 1020, 1020},
 }
 
 // TestLoadFamilies: Load accepts every family's HF folder and GGUFs, reports the family

@@ -1,6 +1,7 @@
 package dllm
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -99,7 +100,11 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 		return nil, fmt.Errorf("dllm: %s: tokenizer has %d tokens but the model's vocabulary is %d", ck.Path, tok.VocabSize(), cfg.VocabSize)
 	}
 	fam := arch.FamilyByName(cfg.Family)
-	mask, eos, roleEnd, err := familySpecials(tok, fam)
+	stated, ok := arch.MaskTokenID(ck.Checkpoint)
+	if !ok || stated >= cfg.VocabSize {
+		stated = -1
+	}
+	mask, eos, roleEnd, err := familySpecials(tok, fam, int32(stated))
 	if err != nil {
 		return nil, fmt.Errorf("dllm: %s: %w", ck.Path, err)
 	}
@@ -119,9 +124,11 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 
 // familySpecials resolves the mask, end-of-text and end-of-turn tokens: the roles the
 // tokenizer files give (mask_token, eos_token) win; a role they leave open is the
-// family's token of that name (LLaDA's <|mdm_mask|>, Dream's <|im_end|>, …). A missing
-// mask or end of text is an error, naming the token the family expects.
-func familySpecials(tok *tokenizer.Tokenizer, fam *arch.Family) (mask, eos, roleEnd int32, err error) {
+// family's token of that name (LLaDA's <|mdm_mask|>, Dream's <|im_end|>, …), and the
+// mask, failing that, the id the model's configuration states (stated, -1 for none:
+// RND1's mask id has no text). A missing mask or end of text is an error, naming the
+// token the family expects.
+func familySpecials(tok *tokenizer.Tokenizer, fam *arch.Family, stated int32) (mask, eos, roleEnd int32, err error) {
 	sp := tok.Specials()
 	byName := func(id int32, name string) int32 {
 		if id >= 0 || name == "" {
@@ -133,12 +140,17 @@ func familySpecials(tok *tokenizer.Tokenizer, fam *arch.Family) (mask, eos, role
 		return -1
 	}
 	mask = byName(sp.Mask, fam.Specials.Mask)
+	if mask < 0 {
+		mask = stated
+	}
 	eos = byName(sp.EOS, fam.Specials.EOS)
 	roleEnd = sp.RoleEnd
 	if fam.Specials.RoleEnd != "" {
 		roleEnd = byName(-1, fam.Specials.RoleEnd)
 	}
 	switch {
+	case mask < 0 && fam.Specials.Mask == "":
+		return 0, 0, 0, errors.New("neither the tokenizer nor the configuration (mask_token_id) gives a mask token, which diffusion decoding needs")
 	case mask < 0:
 		return 0, 0, 0, fmt.Errorf("the tokenizer has no %s token, which diffusion decoding needs", fam.Specials.Mask)
 	case eos < 0:

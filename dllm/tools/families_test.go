@@ -44,10 +44,10 @@ func familyGolden(t *testing.T, dir, name string) (tokens []int32, argmax []int,
 // own q8_0 error is checked in internal/arch).
 func TestFamilyLogits(t *testing.T) {
 	goldens, err := filepath.Glob(filepath.Join(familiesDir, "*", "golden", "logits_*.json"))
-	if err != nil || len(goldens) < 12 {
+	if err != nil || len(goldens) < 15 {
 		t.Fatalf("%d goldens, %v", len(goldens), err)
 	}
-	for _, c := range []struct{ dir, stem string }{{"llada", "llada-micro"}, {"dream", "dream-micro"}, {"llada-moe", "llada-moe-micro"}} {
+	for _, c := range []struct{ dir, stem string }{{"llada", "llada-micro"}, {"dream", "dream-micro"}, {"llada-moe", "llada-moe-micro"}, {"rnd1", "rnd1-micro"}} {
 		for _, form := range []string{"hf", "gguf/" + c.stem + "-f32.gguf", "gguf/" + c.stem + "-q8_0.gguf"} {
 			if _, err := os.Stat(filepath.Join(familiesDir, c.dir, form)); err != nil {
 				continue // only LLaDA's fixture has a q8_0 GGUF

@@ -53,13 +53,13 @@ type Family struct {
 
 // Specials are the texts of a family's special tokens.
 type Specials struct {
-	Mask    string // the diffusion mask token
+	Mask    string // the diffusion mask token ("": an id without text, see MaskTokenID)
 	EOS     string // end of text
 	RoleEnd string // end of a chat turn ("" when the template has none)
 }
 
 // Families lists every family dllm runs, LLaDA2 first.
-var Families = []*Family{llada2Family, lladaFamily, dreamFamily, lladaMoEFamily}
+var Families = []*Family{llada2Family, lladaFamily, dreamFamily, lladaMoEFamily, rnd1Family}
 
 // FamilyByName returns the family called name ("" is LLaDA2), or nil.
 func FamilyByName(name string) *Family { return familyByName(name) }
@@ -235,4 +235,24 @@ func ggufDisplayName(name string) string {
 		return fmt.Sprintf("%s (expert %d)", g, e)
 	}
 	return g
+}
+
+// MaskTokenID is the mask id a checkpoint states outside its tokenizer's special tokens:
+// config.json's mask_token_id or the GGUF's tokenizer.ggml.mask_token_id. RND1's mask id
+// has no token text, so the tokenizer cannot name it.
+func MaskTokenID(ck *weights.Checkpoint) (int, bool) {
+	switch ck.Format {
+	case weights.FormatGGUF:
+		if id, ok := ck.Meta.Uint("tokenizer.ggml.mask_token_id"); ok && id <= MaxSize {
+			return int(id), true
+		}
+	case weights.FormatSafetensors:
+		var x struct {
+			ID *int `json:"mask_token_id"`
+		}
+		if json.Unmarshal(ck.Config, &x) == nil && x.ID != nil && *x.ID >= 0 && *x.ID <= MaxSize {
+			return *x.ID, true
+		}
+	}
+	return 0, false
 }

@@ -32,6 +32,13 @@ var familyConfigs = map[string]Config{
 		RMSNormEps: 1e-5, MaxPositionEmbeddings: 8192, UseQKNorm: true, ScoreFunction: "softmax",
 		PadTokenID: 1019, Family: "llada-moe",
 	},
+	"rnd1": {
+		HiddenSize: 64, NumLayers: 2, NumHeads: 4, NumKVHeads: 2, HeadDim: 32, VocabSize: 1024,
+		IntermediateSize: 128, MoEIntermediateSize: 32, NumExperts: 8, NumExpertsPerTok: 2,
+		NumGroups: 1, TopKGroups: 1, RoutedScalingFactor: 1, RopeTheta: 1e6, RotaryDim: 32,
+		RMSNormEps: 1e-6, MaxPositionEmbeddings: 4096, UseQKNorm: true, NormTopKProb: true,
+		ScoreFunction: "softmax", PadTokenID: 1018, Family: "rnd1", ShiftLogits: true,
+	},
 }
 
 func openFamily(t *testing.T, fx familyFixture, form string) *weights.Checkpoint {
@@ -109,6 +116,8 @@ func TestFamilyNames(t *testing.T) {
 		{"Dream", nil, "dream"},
 		{"x", []string{"DreamModel"}, "dream"},
 		{"llada2_moe", nil, "llada2"},
+		{"rnd1", nil, "rnd1"},
+		{"", []string{"RND1LM"}, "rnd1"},
 	} {
 		if f := familyForHF(c.modelType, c.archs); f == nil || f.Name != c.want {
 			t.Errorf("%q %q: %v, want %s", c.modelType, c.archs, f, c.want)
@@ -117,7 +126,7 @@ func TestFamilyNames(t *testing.T) {
 	if familyForHF("llama", []string{"LlamaForCausalLM"}) != nil {
 		t.Error("llama accepted")
 	}
-	for arch, want := range map[string]string{"llada": "llada", "dream": "dream", "llada-moe": "llada-moe", "llada2": "llada2", "bailingmoe2": "llada2"} {
+	for arch, want := range map[string]string{"llada": "llada", "dream": "dream", "llada-moe": "llada-moe", "rnd1": "rnd1", "llada2": "llada2", "bailingmoe2": "llada2"} {
 		if f := familyForGGUF(arch); f == nil || f.Name != want {
 			t.Errorf("GGUF %s: %v", arch, f)
 		}
@@ -201,6 +210,18 @@ func TestFamilyHostileConfigs(t *testing.T) {
 			{func(m map[string]any) { m["num_hidden_layers"] = 1 << 25; delete(m, "moe_layer_freq") }, "num_hidden_layers"},
 			{set("partial_rotary_factor", 0.3), "partial_rotary_factor"},
 		},
+		"rnd1": {
+			{set("head_dim", 0), "head_dim = 0"},
+			{set("head_dim", 31), "rotary_dim 31"},
+			{set("decoder_sparse_step", 2), "decoder_sparse_step"},
+			{set("mlp_only_layers", []int{0}), "mlp_only_layers"},
+			{set("attention_bias", true), "attention_bias"},
+			{set("use_sliding_window", true), "use_sliding_window"},
+			{del("moe_intermediate_size"), "moe_intermediate_size 0"},
+			{set("num_experts_per_tok", 0), "num_experts_per_tok 0"},
+			{set("num_key_value_heads", 3), "not a multiple"},
+			{set("max_position_embeddings", -1), "max_position_embeddings"},
+		},
 	}
 	for family, cs := range cases {
 		for _, c := range cs {
@@ -238,6 +259,9 @@ func TestFamilyHostileGGUF(t *testing.T) {
 		{"llada-moe/gguf/llada-moe-micro-f32.gguf", "llada-moe.expert_count", nil, "num_experts 0"},
 		{"llada-moe/gguf/llada-moe-micro-f32.gguf", "llada-moe.expert_gating_func", uint32(2), "score_function"},
 		{"llada-moe/gguf/llada-moe-micro-f32.gguf", "llada-moe.attention.layer_norm_rms_epsilon", nil, "missing key"},
+		{"rnd1/gguf/rnd1-micro-f32.gguf", "rnd1.attention.key_length", uint32(16), "differs from key_length 16"},
+		{"rnd1/gguf/rnd1-micro-f32.gguf", "rnd1.attention.value_length", uint32(16), "value_length 16 differs"},
+		{"rnd1/gguf/rnd1-micro-f32.gguf", "rnd1.expert_count", uint32(1 << 30), "num_experts"},
 	}
 	for _, c := range cases {
 		p := rewriteGGUF(t, "../families/"+c.src, func(kvs []weights.KV) []weights.KV {

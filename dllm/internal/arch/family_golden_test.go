@@ -23,6 +23,7 @@ var familyFixtures = []familyFixture{
 	// logits_left_padded4 is left out: it uses position ids of its own.
 	{"dream", "dream", "dream-micro", []string{"logits_short8_nomask", "logits_all_mask12", "logits_scattered"}},
 	{"llada-moe", "llada-moe", "llada-moe-micro", lladaGoldens},
+	{"rnd1", "rnd1", "rnd1-micro", []string{"logits_short8_nomask", "logits_all_mask12", "logits_scattered"}},
 }
 
 // forms are the checkpoints of a fixture: the HF folder (bf16, exact) and the GGUFs

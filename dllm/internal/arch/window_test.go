@@ -12,7 +12,7 @@ import (
 func TestWindowShift(t *testing.T) {
 	for _, fx := range familyFixtures {
 		m := openModel(t, filepath.Join(familiesDir, fx.dir, "hf"))
-		shift := fx.family == "dream"
+		shift := fx.family == "dream" || fx.family == "rnd1"
 		if m.Config().ShiftLogits != shift {
 			t.Fatalf("%s: ShiftLogits %v", fx.family, m.Config().ShiftLogits)
 		}
