@@ -165,6 +165,10 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	if err != nil {
 		return nil, err
 	}
+	if f := arch.FamilyByName(cfg.Family); f.Name != "llada2" {
+		// The other families run from llama.cpp's own GGUFs (convert_hf_to_gguf.py).
+		return nil, fmt.Errorf("convert: %s: converting %s checkpoints is not supported yet (only LLaDA2); use llama.cpp's convert_hf_to_gguf.py", src, f.Title)
+	}
 	tokDir := o.Tokenizer
 	if tokDir == "" {
 		tokDir = ck.Dir()
