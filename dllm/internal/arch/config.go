@@ -119,8 +119,6 @@ type hfExtra struct {
 	RoutedScalingFactor *float64 `json:"routed_scaling_factor"`
 	ScoreFunction       *string  `json:"score_function"`
 	HiddenAct           *string  `json:"hidden_act"`
-	UseQKVBias          bool     `json:"use_qkv_bias"`
-	UseBias             bool     `json:"use_bias"`
 	RopeScaling         any      `json:"rope_scaling"`
 }
 
@@ -137,6 +135,9 @@ func ParseHFConfig(data []byte) (Config, error) {
 	if f == nil {
 		return Config{}, fmt.Errorf("unsupported architecture: model_type %q, architectures %q (want one of %s)",
 			x.ModelType, x.Architectures, hfNamesList())
+	}
+	if err := checkOptions(data, f.options); err != nil {
+		return Config{Family: f.Name}, err
 	}
 	c, err := f.parseHF(data)
 	c.Family = f.Name

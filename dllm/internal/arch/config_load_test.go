@@ -54,7 +54,13 @@ func TestLoadConfigForms(t *testing.T) {
 // hfConfig returns the fixture's config.json with edits applied.
 func hfConfig(t *testing.T, edit func(m map[string]any)) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(micro + "hf/config.json")
+	return editConfig(t, micro+"hf/config.json", edit)
+}
+
+// editConfig returns the config.json at path with edits applied.
+func editConfig(t *testing.T, path string, edit func(m map[string]any)) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package arch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,6 +43,8 @@ type Family struct {
 	fusedQKV bool
 	// hf maps the family's Hugging Face tensor names to canonical ones.
 	hf *naming
+	// options are the config.json fields the family runs with only some values.
+	options []option
 	// parseHF maps config.json onto Config (the caller sets Family).
 	parseHF func(data []byte) (Config, error)
 	// ggufGating is the expert_gating_func assumed when the GGUF does not state it; -1
@@ -202,6 +205,13 @@ var qwenNaming = newNaming(map[string]string{
 	"self_attn.k_norm.weight": "attention.key_layernorm.weight",
 })
 
+// softmaxMoE completes the description of a family built like OLMoE or Qwen3-MoE:
+// bidirectional attention, softmax top-k routing, Qwen's tensor names.
+func softmaxMoE(f *Family) *Family {
+	f.Bidirectional, f.router, f.ggufGating, f.hf = true, "softmax", ggufGatingSoftmax, qwenNaming
+	return f
+}
+
 // markDense makes every layer a dense SwiGLU layer (families without experts).
 func markDense(c *Config) {
 	c.FirstKDenseReplace = c.NumLayers
@@ -255,4 +265,55 @@ func MaskTokenID(ck *weights.Checkpoint) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// problems collects what a config.json states that a family cannot run, so that one
+// error lists them all.
+type problems []error
+
+// reject records the problem format describes when bad.
+func (p *problems) reject(bad bool, format string, a ...any) {
+	if bad {
+		*p = append(*p, fmt.Errorf(format, a...))
+	}
+}
+
+func (p problems) err() error { return errors.Join(p...) }
+
+// option is a config.json field that a family runs with only some values: absent
+// (unless required) or one of allowed, compared as JSON values.
+type option struct {
+	key      string
+	required bool
+	allowed  []any
+}
+
+// only is an option that may also be absent; must one that must be present.
+func only(key string, allowed ...any) option { return option{key: key, allowed: allowed} }
+func must(key string, allowed ...any) option {
+	return option{key: key, required: true, allowed: allowed}
+}
+
+// checkOptions reports every option whose value in config.json the family cannot run
+// (rather than running a different model than the file describes).
+func checkOptions(data []byte, opts []option) error {
+	var m map[string]any
+	if err := jsonUnmarshalInto(data, &m); err != nil {
+		return err
+	}
+	var errs problems
+	for _, o := range opts {
+		want, _ := json.Marshal(o.allowed)
+		v, ok := m[o.key]
+		if !ok {
+			errs.reject(o.required, "missing %s (supported: %s)", o.key, want)
+			continue
+		}
+		got, _ := json.Marshal(v)
+		errs.reject(!slices.ContainsFunc(o.allowed, func(a any) bool {
+			b, _ := json.Marshal(a)
+			return string(b) == string(got)
+		}), "%s %s is not supported (supported: %s)", o.key, got, want)
+	}
+	return errs.err()
 }

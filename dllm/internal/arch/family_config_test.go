@@ -1,8 +1,6 @@
 package arch
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -43,12 +41,7 @@ var familyConfigs = map[string]Config{
 
 func openFamily(t *testing.T, fx familyFixture, form string) *weights.Checkpoint {
 	t.Helper()
-	ck, err := weights.Open(filepath.Join(familiesDir, fx.dir, form))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ck.Close() })
-	return ck
+	return openMicro(t, "../families/"+fx.dir+"/"+form)
 }
 
 // TestFamilyConfigForms: each family's config.json and GGUF keys map to the same
@@ -63,18 +56,11 @@ func TestFamilyConfigForms(t *testing.T) {
 			if f := FamilyOf(ck); f == nil || f.Name != fx.family {
 				t.Fatalf("%s %s: FamilyOf %v", fx.family, form, f)
 			}
-			c, err := LoadConfig(ck)
-			if err != nil {
-				t.Fatalf("%s %s: %v", fx.family, form, err)
-			}
+			c, ts := configAndTensors(t, ck)
 			w := want
 			w.RopeInterleaved = fx.family == "llada" && ck.Format == weights.FormatGGUF
 			if c != w {
 				t.Errorf("%s %s:\n got %+v\nwant %+v", fx.family, form, c, w)
-			}
-			ts, err := CanonicalTensors(ck)
-			if err != nil {
-				t.Fatal(err)
 			}
 			if ref == nil {
 				ref = ts
@@ -136,22 +122,6 @@ func TestFamilyNames(t *testing.T) {
 	}
 }
 
-// familyHFConfig returns a fixture's config.json with edits applied.
-func familyHFConfig(t *testing.T, dir string, edit func(m map[string]any)) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(familiesDir, dir, "hf", "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	out, _ := json.Marshal(m)
-	return out
-}
-
 // TestFamilyHostileConfigs: a missing, zero, negative or unsupported field of each
 // family's config.json is an error naming it (after ParseHFConfig and Validate, as
 // LoadConfig runs them), never a panic or a silently different model.
@@ -178,7 +148,8 @@ func TestFamilyHostileConfigs(t *testing.T) {
 			{set("block_type", "sequential"), "block_type"},
 			{set("layer_norm_type", "default"), "layer_norm_type"},
 			{set("activation_type", "gelu"), "activation_type"},
-			{set("rope", false), "RoPE"},
+			{set("rope", false), "rope false is not supported"},
+			{del("block_type"), "missing block_type"},
 			{set("include_bias", true), "include_bias"},
 			{set("attention_layer_norm", true), "attention_layer_norm"},
 			{set("clip_qkv", 8), "clip_qkv"},
@@ -204,7 +175,7 @@ func TestFamilyHostileConfigs(t *testing.T) {
 			{set("moe_layer_freq", []int{0, 1}), ""}, // a leading dense layer
 			{set("moe_router_score_function", "sigmoid"), "score_function"},
 			{set("moe_router_enable_expert_bias", true), "expert_bias"},
-			{set("shared_expert_intermediate_size", 64), "shared experts"},
+			{set("shared_expert_intermediate_size", 64), "shared_expert_intermediate_size 64"},
 			{set("attention_bias", true), "attention_bias"},
 			{set("router_num_group", 2), "router_num_group"},
 			{func(m map[string]any) { m["num_hidden_layers"] = 1 << 25; delete(m, "moe_layer_freq") }, "num_hidden_layers"},
@@ -225,7 +196,7 @@ func TestFamilyHostileConfigs(t *testing.T) {
 	}
 	for family, cs := range cases {
 		for _, c := range cs {
-			raw := familyHFConfig(t, family, c.edit)
+			raw := editConfig(t, filepath.Join(familiesDir, family, "hf", "config.json"), c.edit)
 			cfg, err := ParseHFConfig(raw)
 			if err == nil {
 				err = cfg.Validate()
@@ -308,14 +279,7 @@ func TestFamilyBindErrors(t *testing.T) {
 			"model.layers.0.attention.key_layernorm.weight", "blk.0.attn_k_norm.weight"},
 	} {
 		ck := openFamily(t, c.fx, c.form)
-		cfg, err := LoadConfig(ck)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts, err := CanonicalTensors(ck)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, ts := configAndTensors(t, ck)
 		var kept []weights.Tensor
 		for _, tt := range ts {
 			switch tt.Name {
@@ -326,11 +290,7 @@ func TestFamilyBindErrors(t *testing.T) {
 			}
 			kept = append(kept, tt)
 		}
-		names := familyByName(cfg.Family).hf.original
-		if ck.Format == weights.FormatGGUF {
-			names = ggufDisplayName
-		}
-		_, err = bind(cfg, kept, names)
+		_, err := bind(cfg, kept, displayNames(cfg, ck))
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.wantShape) {
 			t.Errorf("%s %s: %v, want %q and %q", c.fx.family, c.form, err, c.want, c.wantShape)
 		}

@@ -1,10 +1,6 @@
 package arch
 
-import (
-	"errors"
-
-	"github.com/dllm-go/dllm/dllm/internal/weights"
-)
+import "github.com/dllm-go/dllm/dllm/internal/weights"
 
 // dreamFamily is Dream (Dream-v0-Base/-Instruct-7B): a Qwen2.5 decoder (GQA, Q/K/V bias,
 // NeoX RoPE, SwiGLU) run bidirectionally. Its raw logits are unshifted, but decoding
@@ -20,6 +16,7 @@ var dreamFamily = &Family{
 	ShiftLogits:       true,
 	Specials:          Specials{Mask: "<|mask|>", EOS: "<|endoftext|>", RoleEnd: "<|im_end|>"},
 	hf:                qwenNaming,
+	options:           []option{only("use_sliding_window", false), only("use_bias", false)},
 	parseHF:           parseDreamHF,
 	ggufGating:        0,
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
@@ -29,21 +26,9 @@ var dreamFamily = &Family{
 }
 
 func parseDreamHF(data []byte) (Config, error) {
-	c, x, err := parseStdHF(data)
+	c, _, err := parseStdHF(data)
 	if err != nil {
 		return c, err
-	}
-	var d struct {
-		SlidingWindow bool `json:"use_sliding_window"`
-	}
-	if err := jsonUnmarshalInto(data, &d); err != nil {
-		return c, err
-	}
-	if d.SlidingWindow {
-		return c, errors.New("use_sliding_window checkpoints are not supported")
-	}
-	if x.UseBias {
-		return c, errors.New("use_bias checkpoints are not supported")
 	}
 	markDense(&c)
 	c.QKVBias = true // Qwen2's q/k/v projections always have a bias

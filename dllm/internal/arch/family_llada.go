@@ -2,7 +2,6 @@ package arch
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
@@ -37,6 +36,13 @@ var lladaFamily = &Family{
 		"up_proj.weight":   "mlp.up_proj.weight",
 		"ff_out.weight":    "mlp.down_proj.weight",
 	}),
+	options: []option{
+		must("block_type", "llama"), must("layer_norm_type", "rms"), must("activation_type", "silu"),
+		must("rope", true), only("alibi", false), only("rope_scaling", nil),
+		only("layer_norm_with_affine", true), only("bias_for_layer_norm", false, nil),
+		only("include_bias", false), only("attention_layer_norm", false), only("clip_qkv", nil),
+		only("scale_logits", false), only("input_emb_norm", false),
+	},
 	parseHF:    parseLLaDAHF,
 	ggufGating: 0,
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
@@ -60,49 +66,21 @@ type lladaHF struct {
 	VocabSize     int      `json:"vocab_size"`
 	EmbeddingSize *int     `json:"embedding_size"`
 	MaxSeq        int      `json:"max_sequence_length"`
-	Rope          bool     `json:"rope"`
 	RopeTheta     *float64 `json:"rope_theta"`
 	RMSNormEps    *float64 `json:"rms_norm_eps"`
 	WeightTying   bool     `json:"weight_tying"`
-	IncludeBias   bool     `json:"include_bias"`
 	QKVBias       bool     `json:"include_qkv_bias"`
-	BlockType     string   `json:"block_type"`
-	LayerNormType string   `json:"layer_norm_type"`
-	Affine        *bool    `json:"layer_norm_with_affine"`
-	NormBias      bool     `json:"bias_for_layer_norm"`
-	Activation    string   `json:"activation_type"`
-	Alibi         bool     `json:"alibi"`
-	AttnLayerNorm bool     `json:"attention_layer_norm"`
-	ClipQKV       *float64 `json:"clip_qkv"`
-	ScaleLogits   bool     `json:"scale_logits"`
-	InputEmbNorm  bool     `json:"input_emb_norm"`
 	PadTokenID    *int     `json:"pad_token_id"`
-	RopeScaling   any      `json:"rope_scaling"`
 }
 
-// parseLLaDAHF maps LLaDA's config.json onto Config, rejecting the OLMo options LLaDA's
-// checkpoints do not use rather than running them wrongly.
+// parseLLaDAHF maps LLaDA's config.json (OLMo names) onto Config; the OLMo options
+// LLaDA's checkpoints do not use are refused by the family's options.
 func parseLLaDAHF(data []byte) (Config, error) {
 	var x lladaHF
 	if err := json.Unmarshal(data, &x); err != nil {
 		return Config{}, fmt.Errorf("config.json: %w", err)
 	}
-	var errs []error
-	reject := func(bad bool, format string, a ...any) {
-		if bad {
-			errs = append(errs, fmt.Errorf(format, a...))
-		}
-	}
-	reject(x.BlockType != "llama", "block_type %q is not supported (want llama)", x.BlockType)
-	reject(x.LayerNormType != "rms", "layer_norm_type %q is not supported (want rms)", x.LayerNormType)
-	reject(x.Affine != nil && !*x.Affine || x.NormBias, "layer norms without weights or with biases are not supported")
-	reject(x.Activation != "silu", "activation_type %q is not supported (want silu)", x.Activation)
-	reject(!x.Rope || x.Alibi, "rope %v, alibi %v: only RoPE positions are supported", x.Rope, x.Alibi)
-	reject(x.IncludeBias, "include_bias checkpoints are not supported")
-	reject(x.AttnLayerNorm, "attention_layer_norm is not supported")
-	reject(x.ClipQKV != nil, "clip_qkv is not supported")
-	reject(x.ScaleLogits || x.InputEmbNorm, "scale_logits / input_emb_norm are not supported")
-	reject(x.RopeScaling != nil, "rope_scaling %v is not supported", x.RopeScaling)
+	var errs problems
 	c := Config{
 		HiddenSize: x.DModel, NumLayers: x.NLayers, NumHeads: x.NHeads, NumKVHeads: x.NHeads,
 		VocabSize: x.VocabSize, MaxPositionEmbeddings: x.MaxSeq, RopeTheta: 10000,
@@ -124,7 +102,7 @@ func parseLLaDAHF(data []byte) (Config, error) {
 	case x.MLPRatio != nil && *x.MLPRatio > 0 && *x.MLPRatio <= MaxSize && x.DModel <= MaxSize:
 		c.IntermediateSize = *x.MLPRatio * x.DModel
 	default:
-		errs = append(errs, errors.New("neither mlp_hidden_size nor a positive mlp_ratio"))
+		errs.reject(true, "neither mlp_hidden_size nor a positive mlp_ratio")
 	}
 	if x.EmbeddingSize != nil && *x.EmbeddingSize > 0 {
 		c.VocabSize = *x.EmbeddingSize // the padded size the embedding and head have
@@ -132,9 +110,8 @@ func parseLLaDAHF(data []byte) (Config, error) {
 	if x.RopeTheta != nil {
 		c.RopeTheta = *x.RopeTheta
 	}
-	if x.RMSNormEps == nil {
-		errs = append(errs, errors.New("missing rms_norm_eps"))
-	} else {
+	errs.reject(x.RMSNormEps == nil, "missing rms_norm_eps")
+	if x.RMSNormEps != nil {
 		c.RMSNormEps = *x.RMSNormEps
 	}
 	if x.PadTokenID != nil {
@@ -142,5 +119,5 @@ func parseLLaDAHF(data []byte) (Config, error) {
 	}
 	markDense(&c)
 	c.RoutedScalingFactor = 1
-	return c, errors.Join(errs...)
+	return c, errs.err()
 }

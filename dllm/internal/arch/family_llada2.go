@@ -1,7 +1,5 @@
 package arch
 
-import "errors"
-
 // llada2Family is LLaDA2.x: BailingMoeV2 mixture-of-experts with a fused QKV projection,
 // per-head QK-norm, partial RoPE, sigmoid group-limited routing with an expert bias and
 // shared experts, decoded block by block under a block-causal mask (llada2-spec.md).
@@ -16,17 +14,7 @@ var llada2Family = &Family{
 	Specials:          Specials{Mask: "<|mask|>", EOS: "<|endoftext|>", RoleEnd: "<|role_end|>"},
 	fusedQKV:          true,
 	router:            "sigmoid",
-	parseHF:           parseLLaDA2HF,
+	options:           []option{only("use_qkv_bias", false), only("use_bias", false)},
+	parseHF:           func(data []byte) (Config, error) { c, _, err := parseStdHF(data); return c, err },
 	ggufGating:        -1, // required
-}
-
-func parseLLaDA2HF(data []byte) (Config, error) {
-	c, x, err := parseStdHF(data)
-	if err != nil {
-		return c, err
-	}
-	if x.UseQKVBias || x.UseBias {
-		return Config{}, errors.New("use_qkv_bias / use_bias checkpoints are not supported")
-	}
-	return c, nil
 }

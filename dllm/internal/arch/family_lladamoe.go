@@ -1,64 +1,46 @@
 package arch
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
 // lladaMoEFamily is LLaDA-MoE (LLaDA-MoE-7B-A1B): an OLMoE-style sparse mixture of
 // experts in every layer, per-head RMS QK-norm, NeoX RoPE, softmax top-k routing whose
 // weights are not renormalised, bidirectional, logits unshifted.
-var lladaMoEFamily = &Family{
+var lladaMoEFamily = softmaxMoE(&Family{
 	Name:              "llada-moe",
 	Title:             "LLaDA-MoE",
 	Models:            "LLaDA-MoE-7B-A1B-Base, LLaDA-MoE-7B-A1B-Instruct",
 	HFArchitectures:   []string{"LLaDAMoEModelLM", "LLaDAMoEModel"},
 	GGUFArchitectures: []string{"llada-moe"},
-	Bidirectional:     true,
 	Specials:          Specials{Mask: "<|mdm_mask|>", EOS: "<|endoftext|>", RoleEnd: "<|role_end|>"},
-	router:            "softmax",
-	hf:                qwenNaming,
-	parseHF:           parseLLaDAMoEHF,
-	ggufGating:        ggufGatingSoftmax,
+	options: []option{
+		only("moe_router_enable_expert_bias", false), only("shared_expert_intermediate_size", nil, 0),
+		only("attention_bias", false), only("use_qkv_bias", false), only("use_bias", false),
+		only("clip_qkv", nil), only("router_num_group", nil, 1), only("router_topk_group", nil, 1),
+	},
+	parseHF: parseLLaDAMoEHF,
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
 		c.NormTopKProb = false // the modeling code never renormalises
 	},
-}
+})
 
 func parseLLaDAMoEHF(data []byte) (Config, error) {
-	c, x, err := parseStdHF(data)
+	c, _, err := parseStdHF(data)
 	if err != nil {
 		return c, err
 	}
 	var m struct {
-		Expert     *int     `json:"expert_intermediate_size"`
-		Dense      *int     `json:"dense_intermediate_size"`
-		Shared     *int     `json:"shared_expert_intermediate_size"`
-		LayerFreq  []int    `json:"moe_layer_freq"`
-		Score      *string  `json:"moe_router_score_function"`
-		ExpertBias bool     `json:"moe_router_enable_expert_bias"`
-		QKNorm     bool     `json:"qk_layernorm"`
-		AttnBias   bool     `json:"attention_bias"`
-		ClipQKV    *float64 `json:"clip_qkv"`
-		Groups     *int     `json:"router_num_group"`
-		TopKGroups *int     `json:"router_topk_group"`
+		Expert    *int    `json:"expert_intermediate_size"`
+		Dense     *int    `json:"dense_intermediate_size"`
+		LayerFreq []int   `json:"moe_layer_freq"`
+		Score     *string `json:"moe_router_score_function"`
+		QKNorm    bool    `json:"qk_layernorm"`
 	}
 	if err := jsonUnmarshalInto(data, &m); err != nil {
 		return c, err
 	}
-	var errs []error
-	reject := func(bad bool, format string, a ...any) {
-		if bad {
-			errs = append(errs, fmt.Errorf(format, a...))
-		}
-	}
-	reject(m.ExpertBias, "moe_router_enable_expert_bias is not supported")
-	reject(m.Shared != nil && *m.Shared != 0, "shared experts (shared_expert_intermediate_size %v) are not supported", m.Shared)
-	reject(m.AttnBias || x.UseBias || x.UseQKVBias, "attention_bias checkpoints are not supported")
-	reject(m.ClipQKV != nil, "clip_qkv is not supported")
-	reject(m.Groups != nil && *m.Groups > 1 || m.TopKGroups != nil && *m.TopKGroups > 1, "group-limited routing (router_num_group) is not supported")
+	var errs problems
 	if m.Expert != nil {
 		c.MoEIntermediateSize = *m.Expert
 	}
@@ -67,15 +49,13 @@ func parseLLaDAMoEHF(data []byte) (Config, error) {
 	}
 	// moe_layer_freq[i] = 1 makes layer i sparse; leading dense layers are supported.
 	if m.LayerFreq != nil {
-		if len(m.LayerFreq) != c.NumLayers {
-			errs = append(errs, fmt.Errorf("moe_layer_freq has %d entries for %d layers", len(m.LayerFreq), c.NumLayers))
-		}
+		errs.reject(len(m.LayerFreq) != c.NumLayers, "moe_layer_freq has %d entries for %d layers", len(m.LayerFreq), c.NumLayers)
 		dense := 0
 		for dense < len(m.LayerFreq) && m.LayerFreq[dense] == 0 {
 			dense++
 		}
 		for _, v := range m.LayerFreq[dense:] {
-			reject(v != 1, "moe_layer_freq %v: only leading dense layers are supported", m.LayerFreq)
+			errs.reject(v != 1, "moe_layer_freq %v: only leading dense layers are supported", m.LayerFreq)
 			if v != 1 {
 				break
 			}
@@ -92,5 +72,5 @@ func parseLLaDAMoEHF(data []byte) (Config, error) {
 	c.NormTopKProb = false
 	c.RoutedScalingFactor = 1
 	c.NumGroups, c.TopKGroups = 1, 1
-	return c, errors.Join(errs...)
+	return c, errs.err()
 }

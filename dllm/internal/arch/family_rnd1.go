@@ -1,62 +1,39 @@
 package arch
 
-import (
-	"fmt"
-
-	"github.com/dllm-go/dllm/dllm/internal/weights"
-)
+import "github.com/dllm-go/dllm/dllm/internal/weights"
 
 // rnd1Family is RND1 (RND1-Base-0910, converted from Qwen3-30B-A3B): a Qwen3-MoE decoder
 // (per-head RMS QK-norm, GQA with an explicit head_dim, softmax router with renormalised
 // top-k) run bidirectionally; like Dream, decoding reads position i from row i−1. Its
 // mask id has no token text: it comes from mask_token_id (config.json or the GGUF).
-var rnd1Family = &Family{
+var rnd1Family = softmaxMoE(&Family{
 	Name:              "rnd1",
 	Title:             "RND1",
 	Models:            "RND1-Base-0910",
 	HFArchitectures:   []string{"RND1", "RND1LM"},
 	HFModelTypes:      []string{"rnd1"},
 	GGUFArchitectures: []string{"rnd1"},
-	Bidirectional:     true,
 	ShiftLogits:       true,
 	Specials:          Specials{EOS: "<|im_end|>", RoleEnd: "<|im_end|>"},
-	router:            "softmax",
-	hf:                qwenNaming,
-	parseHF:           parseRND1HF,
-	ggufGating:        ggufGatingSoftmax,
+	options: []option{
+		only("decoder_sparse_step", 1), only("mlp_only_layers", []int{}),
+		only("attention_bias", false), only("use_sliding_window", false),
+	},
+	parseHF: parseRND1HF,
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
 		// llama.cpp's rnd1 graph renormalises the top-k weights without a key saying so.
 		if _, ok := ck.Meta.Get("rnd1.expert_weights_norm"); !ok {
 			c.NormTopKProb = true
 		}
 	},
-}
+})
 
 // parseRND1HF maps RND1's config.json (Qwen3-MoE names) onto Config. RND1's own config
 // class overwrites the file's values with RND1-30B's; the file is read as written.
 func parseRND1HF(data []byte) (Config, error) {
-	c, x, err := parseStdHF(data)
+	c, _, err := parseStdHF(data)
 	if err != nil {
 		return c, err
-	}
-	var r struct {
-		SparseStep    *int  `json:"decoder_sparse_step"`
-		MLPOnly       []int `json:"mlp_only_layers"`
-		AttnBias      bool  `json:"attention_bias"`
-		SlidingWindow bool  `json:"use_sliding_window"`
-	}
-	if err := jsonUnmarshalInto(data, &r); err != nil {
-		return c, err
-	}
-	switch {
-	case r.SparseStep != nil && *r.SparseStep != 1:
-		return c, fmt.Errorf("decoder_sparse_step %d is not supported (want 1: every layer sparse)", *r.SparseStep)
-	case len(r.MLPOnly) > 0:
-		return c, fmt.Errorf("mlp_only_layers %v are not supported", r.MLPOnly)
-	case r.AttnBias || x.UseBias || x.UseQKVBias:
-		return c, fmt.Errorf("attention_bias checkpoints are not supported")
-	case r.SlidingWindow:
-		return c, fmt.Errorf("use_sliding_window checkpoints are not supported")
 	}
 	c.FirstKDenseReplace = 0
 	c.UseQKNorm = true // Qwen3 always normalises queries and keys per head

@@ -84,6 +84,17 @@ func openModel(t testing.TB, path string) *Model {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ck.Close() })
+	cfg, ts := configAndTensors(t, ck)
+	m, err := Bind(cfg, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// configAndTensors reads a checkpoint's configuration and canonical tensors.
+func configAndTensors(t testing.TB, ck *weights.Checkpoint) (Config, []weights.Tensor) {
+	t.Helper()
 	cfg, err := LoadConfig(ck)
 	if err != nil {
 		t.Fatal(err)
@@ -92,11 +103,7 @@ func openModel(t testing.TB, path string) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Bind(cfg, ts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return cfg, ts
 }
 
 // runAll computes the logits of every row of tokens in one run on a fresh state.

@@ -95,22 +95,28 @@ func Load(ck *weights.Checkpoint) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names func(string) string
-	if f := familyByName(cfg.Family); f != llada2Family {
-		names = f.hf.original
-		if ck.Format == weights.FormatGGUF {
-			names = ggufDisplayName
-		}
-	}
 	var m *Model
 	err = weights.CatchFaults(ck.Path, func() (err error) {
-		m, err = bind(cfg, tensors, names)
+		m, err = bind(cfg, tensors, displayNames(cfg, ck))
 		return err
 	})
 	if err != nil && !errors.Is(err, weights.ErrChanged) {
 		err = fmt.Errorf("%s: %w", ck.Path, err)
 	}
 	return m, err
+}
+
+// displayNames maps canonical tensor names to those of the checkpoint's file, for the
+// messages of families whose names are not the canonical ones (nil: canonical).
+func displayNames(cfg Config, ck *weights.Checkpoint) func(string) string {
+	f := familyByName(cfg.Family)
+	switch {
+	case f == llada2Family:
+		return nil
+	case ck.Format == weights.FormatGGUF:
+		return ggufDisplayName
+	}
+	return f.hf.original
 }
 
 // Bind builds a Model from tensors under their canonical Hugging Face names

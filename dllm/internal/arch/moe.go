@@ -216,21 +216,27 @@ func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) 
 			}
 		}
 	}
+	// HF normalizes whenever top_k > 1 (llada2-spec.md §2.4), with 1e-20 guarding zero.
+	s.choose(sel, sig, experts, wts, K > 1, 1e-20)
+}
+
+// choose writes the len(experts) experts of highest sel and their weights: each one's
+// score, divided by the sum of the chosen scores (+ eps) when norm, then times
+// routed_scaling_factor — the references' order, so their rounding too.
+func (s *State) choose(sel, score []float32, experts []int32, wts []float32, norm bool, eps float32) {
 	var sum float32
-	for i, e := range kernels.TopK(s.topExperts, sel, K) {
+	for i, e := range kernels.TopK(s.topExperts, sel, len(experts)) {
 		experts[i] = int32(e)
-		wts[i] = sig[e]
-		sum += sig[e]
+		wts[i] = score[e]
+		sum += score[e]
 	}
-	// HF normalizes whenever top_k > 1 (llada2-spec.md §2.4), with 1e-20 guarding zero,
-	// and scales afterwards; the same order keeps the rounding of the reference.
-	rsf := float32(cfg.RoutedScalingFactor)
+	rsf := float32(s.m.cfg.RoutedScalingFactor)
 	if rsf == 0 {
 		rsf = 1 // absent from the config
 	}
 	for i := range wts {
-		if K > 1 {
-			wts[i] /= sum + 1e-20
+		if norm {
+			wts[i] /= sum + eps
 		}
 		wts[i] *= rsf
 	}
@@ -242,8 +248,7 @@ func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) 
 // renormalised over the k when norm_topk_prob, times routed_scaling_factor.
 func (s *State) routeSoftmax(logits []float32, experts []int32, wts []float32) {
 	cfg := &s.m.cfg
-	E, K := cfg.NumExperts, cfg.NumExpertsPerTok
-	p := s.sig[:E]
+	p := s.sig[:cfg.NumExperts]
 	mx := logits[0]
 	for _, z := range logits {
 		mx = max(mx, z)
@@ -255,22 +260,7 @@ func (s *State) routeSoftmax(logits []float32, experts []int32, wts []float32) {
 	for e, z := range logits {
 		p[e] = float32(math.Exp(float64(z)-float64(mx)) / sum)
 	}
-	var tot float32
-	for i, e := range kernels.TopK(s.topExperts, p, K) {
-		experts[i] = int32(e)
-		wts[i] = p[e]
-		tot += p[e]
-	}
-	rsf := float32(cfg.RoutedScalingFactor)
-	if rsf == 0 {
-		rsf = 1 // absent from the config
-	}
-	for i := range wts {
-		if cfg.NormTopKProb {
-			wts[i] /= tot
-		}
-		wts[i] *= rsf
-	}
+	s.choose(p, p, experts, wts, cfg.NormTopKProb, 0)
 }
 
 // sigmoid is the logistic function, evaluated in float64 and rounded once.
