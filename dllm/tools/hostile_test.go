@@ -74,7 +74,20 @@ func hostileBases(t testing.TB) map[string]map[string]string {
 	for _, f := range []string{"config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"} {
 		sharded[f] = abs("hf-sharded/" + f)
 	}
-	return map[string]map[string]string{"gguf": {"model.gguf": abs("gguf/micro-q4_0.gguf")}, "hf": hf, "sharded": sharded}
+	bases := map[string]map[string]string{"gguf": {"model.gguf": abs("gguf/micro-q4_0.gguf")}, "hf": hf, "sharded": sharded}
+	// The other families: an HF folder of each config.json dialect, a GGUF of each
+	// family's key set (and of Q/K/V biases, permuted rows, a head_dim of its own).
+	for _, fam := range []string{"llada", "llada-moe"} {
+		b := map[string]string{}
+		for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} {
+			b[f] = abs("../families/" + fam + "/hf/" + f)
+		}
+		bases[fam+"-hf"] = b
+	}
+	for _, fam := range []string{"dream", "rnd1"} {
+		bases[fam+"-gguf"] = map[string]string{"model.gguf": abs("../families/" + fam + "/gguf/" + fam + "-micro-f32.gguf")}
+	}
+	return bases
 }
 
 func hostileCorpus(t testing.TB) []hostileCase {
@@ -99,12 +112,18 @@ func hostileCorpus(t testing.TB) []hostileCase {
 	always := func(o outcome) func(string) outcome { return func(string) outcome { return o } }
 	// A metadata value or type ("kv <key> ...") may change the configuration; key
 	// lengths ("kv <n> key"), counts and tensor infos are structure.
-	add("gguf", "model.gguf", corpus.GGUF, func(name string) outcome {
+	ggufOutcome := func(name string) outcome {
 		if strings.HasPrefix(name, "kv ") && !strings.ContainsAny(name[3:4], "0123456789") {
 			return otherOutput
 		}
 		return sameOutput
-	})
+	}
+	for _, base := range []string{"gguf", "dream-gguf", "rnd1-gguf"} {
+		add(base, "model.gguf", corpus.GGUF, ggufOutcome)
+	}
+	for _, base := range []string{"llada-hf", "llada-moe-hf"} {
+		add(base, "config.json", corpus.JSON, always(otherOutput))
+	}
 	consistent, err := consistentGGUFs(read("gguf", "model.gguf"))
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +419,7 @@ func materialize(t *testing.T, dir string, base map[string]string, c hostileCase
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.base == "gguf" {
+	if strings.HasSuffix(c.base, "gguf") {
 		return target, target
 	}
 	return dir, target
