@@ -9,6 +9,7 @@ import (
 
 	"github.com/dllm-go/dllm/dllm/internal/arch"
 	"github.com/dllm-go/dllm/dllm/internal/checkpoint"
+	"github.com/dllm-go/dllm/dllm/internal/decode"
 	"github.com/dllm-go/dllm/dllm/internal/invalid"
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
@@ -64,7 +65,8 @@ type Model struct {
 	closed bool
 }
 
-// Load opens a LLaDA2 checkpoint: a Hugging Face directory (config.json, safetensors,
+// Load opens a checkpoint of a supported family (LLaDA2, LLaDA, Dream, LLaDA-MoE, RND1;
+// only LLaDA2 can be decoded so far): a Hugging Face directory (config.json, safetensors,
 // tokenizer.json), a GGUF file, or a folder holding exactly one of those (such as a
 // download with an hf/ subfolder). Weights are memory-mapped, not read: loading is fast
 // and the pages fault in on first use. The name DemoModel ("demo") loads the built-in
@@ -187,6 +189,9 @@ func (m *Model) usable() error {
 }
 
 func init() { modelview.Use = useInternals }
+
+// The bidirectional families' decoders drive an arch.State through decode.WindowModel.
+var _ decode.WindowModel = (*arch.State)(nil)
 
 // useInternals is modelview.Use: it lends the tools the model's network and files for
 // the duration of fn, under the same guard as a generation.
