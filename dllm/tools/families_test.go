@@ -96,3 +96,36 @@ func TestFamilyLogits(t *testing.T) {
 		t.Errorf("LLaDA2 ModelMask %v, %v", mask, err)
 	}
 }
+
+// TestFamilyInspect: Inspect names each family, its defaults and its special tokens, the
+// same from the HF folder and the GGUF.
+func TestFamilyInspect(t *testing.T) {
+	for _, c := range []struct {
+		dir, stem, attention string
+		shift                bool
+		mask, eos            int
+	}{
+		{"llada", "llada-micro", "bidirectional", false, 1020, 1023},
+		{"dream", "dream-micro", "bidirectional", true, 1022, 1018},
+		{"llada-moe", "llada-moe-micro", "bidirectional", false, 1020, 1019},
+		{"rnd1", "rnd1-micro", "bidirectional", true, 1023, 1020},
+	} {
+		for _, form := range []string{"hf", "gguf/" + c.stem + "-f32.gguf"} {
+			info, err := Inspect(filepath.Join(familiesDir, c.dir, form))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := info.Defaults
+			if info.Family != c.dir || d.Attention != c.attention || d.ShiftLogits != c.shift || d.Title == "" || d.EOSToken == "" {
+				t.Errorf("%s %s: family %q, defaults %+v", c.dir, form, info.Family, d)
+			}
+			if sp := info.SpecialTokens; sp["mask_token_id"] != c.mask || sp["eos_token_id"] != c.eos {
+				t.Errorf("%s %s: special tokens %v", c.dir, form, sp)
+			}
+		}
+	}
+	info, err := Inspect(microDir + "/hf")
+	if err != nil || info.Family != "llada2" || info.Defaults.Attention != "block-causal" || info.Defaults.ShiftLogits {
+		t.Errorf("LLaDA2: %+v, %v", info.Defaults, err)
+	}
+}

@@ -75,7 +75,8 @@ type FamilyDefaults struct {
 	// ShiftLogits: decoding reads position i's prediction from logits row i−1 (Dream);
 	// `dllm logits` always writes the unshifted rows.
 	ShiftLogits bool `json:"shift_logits"`
-	// The family's special token texts: the diffusion mask, end of text, end of turn.
+	// The family's special token texts: the diffusion mask ("" when its id has no text,
+	// as RND1's: then special_tokens' mask_token_id), end of text, end of turn.
 	MaskToken    string `json:"mask_token"`
 	EOSToken     string `json:"eos_token"`
 	RoleEndToken string `json:"role_end_token,omitempty"`
@@ -131,6 +132,13 @@ func Inspect(path string) (*CheckpointInfo, error) {
 	info.SpecialTokens, err = inspectHFSpecials(ck)
 	if err != nil {
 		return nil, err
+	}
+	// A mask id without token text (RND1) is stated by config.json alone.
+	if id, ok := arch.MaskTokenID(ck.Checkpoint); ok && info.SpecialTokens["mask_token_id"] == 0 && id < cfg.VocabSize {
+		if info.SpecialTokens == nil {
+			info.SpecialTokens = map[string]int{}
+		}
+		info.SpecialTokens["mask_token_id"] = id
 	}
 	return info, nil
 }

@@ -91,6 +91,9 @@ func printInspect(out io.Writer, path string, rep *tools.CheckpointInfo) error {
 	fmt.Fprintf(w, "family\t%s (%s: %s)\n", rep.Family, d.Title, d.Models)
 	fmt.Fprintf(w, "attention\t%s\n", d.Attention)
 	fmt.Fprintf(w, "shift logits\t%v\n", d.ShiftLogits)
+	if d.MaskToken == "" {
+		d.MaskToken = "(an id without text: mask_token_id)"
+	}
 	fmt.Fprintf(w, "mask token\t%s\n", d.MaskToken)
 	fmt.Fprintf(w, "eos token\t%s\n", d.EOSToken)
 	fmt.Fprintf(w, "turn end\t%s\n", d.RoleEndToken)
