@@ -50,3 +50,31 @@ func TestWindowShift(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowAllocs: a window re-run — the steady state of decoding a bidirectional
+// family — allocates nothing in this package, for every family (separate projections,
+// biases, the softmax router, the shifted rows).
+func TestWindowAllocs(t *testing.T) {
+	for _, fx := range familyFixtures {
+		m := openModel(t, filepath.Join(familiesDir, fx.dir, "hf")).WithThreads(1)
+		g := loadGoldenAt(t, filepath.Join(familiesDir, fx.dir), fx.goldens[len(fx.goldens)-1])
+		s, err := m.NewWindowState(len(g.Tokens))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := span(0, len(g.Tokens))
+		out := make([]float32, len(rows)*m.Config().VocabSize)
+		step := func() {
+			if err := s.Window(g.Tokens, rows, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		for _, site := range allocSites(t, 5, step, "github.com/dllm-go/dllm/dllm/internal/arch.") {
+			t.Errorf("%s: allocation in this package: %s", fx.family, site)
+		}
+		if n := testing.AllocsPerRun(5, step); n != 0 && !raceEnabled() {
+			t.Errorf("%s: %.1f allocations per window forward, want 0", fx.family, n)
+		}
+	}
+}
