@@ -20,7 +20,7 @@ var lladaGoldens = []string{"logits_short8_nomask", "logits_all_mask12", "logits
 
 var familyFixtures = []familyFixture{
 	{"llada", "llada", "llada-micro", lladaGoldens},
-	// logits_left_padded4 is left out: it uses position ids of its own.
+	// logits_left_padded4 (pads, position ids of its own): TestDreamLeftPadded.
 	{"dream", "dream", "dream-micro", []string{"logits_short8_nomask", "logits_all_mask12", "logits_scattered"}},
 	{"llada-moe", "llada-moe", "llada-moe-micro", lladaGoldens},
 	{"rnd1", "rnd1", "rnd1-micro", []string{"logits_short8_nomask", "logits_all_mask12", "logits_scattered"}},
@@ -109,6 +109,29 @@ func TestFamilyGoldenLogits(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestDreamLeftPadded: Dream's padding path (pad keys hidden, positions counted from the
+// first real token) gives its real rows the logits of the unpadded window: rows ≥ 4 of
+// logits_left_padded4 equal a forward over the tokens without the four pads.
+func TestDreamLeftPadded(t *testing.T) {
+	dir := filepath.Join(familiesDir, "dream")
+	g := loadGoldenAt(t, dir, "logits_left_padded4")
+	const pads = 4
+	V := g.Shape[1]
+	for _, form := range []string{"hf", "gguf/dream-micro-f32.gguf"} {
+		m := openModel(t, filepath.Join(dir, form))
+		out, err := m.Logits(g.Tokens[pads:], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := golden{Shape: []int{g.Shape[0] - pads, V}, Argmax: g.Argmax[pads:], Logits: g.Logits[pads*V:]}
+		d, miss := compare(kept, out)
+		t.Logf("%s: rows ≥ %d max|diff| %.3g, argmax misses %d", form, pads, d, miss)
+		if d > 1e-3 || miss != 0 {
+			t.Errorf("%s: max|diff| %g, %d argmax misses", form, d, miss)
 		}
 	}
 }
