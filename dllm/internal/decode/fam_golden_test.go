@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -159,9 +160,11 @@ func (g *famGolden) dreamOptions() DreamOptions {
 		Eps:         g.num("eps", 1e-3),
 		Temperature: g.num("temperature", 0),
 		TopP:        g.num("top_p", 0),
-		TopK:        int(g.num("top_k", 0)),
-		AlgTemp:     g.num("alg_temp", 0),
-		Threshold:   g.num("threshold", 0.9), // diffusion_generate's kwargs default
+		// Not given, top_k is 50: diffusion_generate builds its config from the model
+		// config, whose (transformers 4.46) defaults include top_k 50 and top_p 1.0.
+		TopK:      int(g.num("top_k", 50)),
+		AlgTemp:   g.num("alg_temp", 0),
+		Threshold: g.num("threshold", 0.9), // diffusion_generate's kwargs default
 	}
 	o.MaskID = int32(g.num("mask_token_id", -1))
 	o.Seed = g.seed()
@@ -296,40 +299,74 @@ func checkFamGolden(g *famGolden, res WindowResult, tol float64) error {
 	return nil
 }
 
-// openWindowModel opens the model of a family fixture directory
-// (testdata/families/<fixture>) as a WindowModel, with its vocabulary size. It is nil
-// until a model implementation registers itself from a test file of this package, e.g.
+// openWindowModel opens a model file or directory of a family fixture as a WindowModel
+// and returns it with its vocabulary size: testdata/families/<fixture>/hf for the
+// goldens of the official code, the GGUF a llama.cpp golden names (its -m) for those.
+// It is nil until a model implementation registers itself from a test file of this
+// package (package decode, so that it can set the variable), e.g.
 //
-//	func init() { openWindowModel = func(dir string) (WindowModel, int, error) { … } }
+//	// window_model_test.go
+//	func init() {
+//		openWindowModel = func(path string) (WindowModel, int, error) {
+//			m, err := family.Open(path) // the implementation's loader
+//			if err != nil {
+//				return nil, 0, err
+//			}
+//			return m, m.VocabSize(), nil
+//		}
+//	}
 //
-// and may return a nil model for a fixture it does not handle; the golden tests then skip.
-var openWindowModel func(dir string) (WindowModel, int, error)
+// It may return a nil model for a path it does not handle; those goldens then skip.
+var openWindowModel func(path string) (WindowModel, int, error)
 
-// TestFamilyGoldensModel runs every supported golden end to end on the real model.
+var (
+	windowModelsMu sync.Mutex
+	windowModels   = map[string]windowModelEntry{}
+)
+
+type windowModelEntry struct {
+	m     WindowModel
+	vocab int
+}
+
+// windowModel opens path once per test binary, or skips the test.
+func windowModel(t *testing.T, path string) (WindowModel, int) {
+	t.Helper()
+	if openWindowModel == nil {
+		t.Skip("no WindowModel implementation registered (openWindowModel)")
+	}
+	windowModelsMu.Lock()
+	defer windowModelsMu.Unlock()
+	e, ok := windowModels[path]
+	if !ok {
+		m, vocab, err := openWindowModel(path)
+		if err != nil {
+			t.Fatalf("opening %s: %v", path, err)
+		}
+		e = windowModelEntry{m, vocab}
+		windowModels[path] = e
+	}
+	if e.m == nil {
+		t.Skipf("no WindowModel implementation for %s", path)
+	}
+	return e.m, e.vocab
+}
+
+// TestFamilyGoldensModel runs every supported golden of the official code end to end
+// on the real model: tokens and decisions exactly, confidences within 1e-4.
 func TestFamilyGoldensModel(t *testing.T) {
 	for _, fx := range famFixtures {
-		t.Run(fx, func(t *testing.T) {
-			if openWindowModel == nil {
-				t.Skip("no WindowModel implementation registered (openWindowModel)")
-			}
-			m, vocab, err := openWindowModel(famDir(fx))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m == nil {
-				t.Skipf("no WindowModel implementation for %s", fx)
-			}
-			for _, g := range loadFamGoldens(t, fx) {
-				t.Run(strings.TrimSuffix(g.File, ".json"), func(t *testing.T) {
-					res, err := g.run(m, vocab, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := checkFamGolden(g, res, 1e-4); err != nil {
-						t.Fatal(err)
-					}
-				})
-			}
-		})
+		for _, g := range loadFamGoldens(t, fx) {
+			t.Run(fx+"/"+strings.TrimSuffix(g.File, ".json"), func(t *testing.T) {
+				m, vocab := windowModel(t, filepath.Join(famDir(fx), "hf"))
+				res, err := g.run(m, vocab, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := checkFamGolden(g, res, 1e-4); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }

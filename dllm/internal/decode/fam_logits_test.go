@@ -73,8 +73,7 @@ func (m *recordedModel) Window(tokens []int32, rows []int, logits []float32) err
 
 // TestFamilyFirstStepRecordedLogits runs the first step of every golden whose first
 // canvas has recorded logits (logits_prompt_gen16) on those logits: tokens (Gumbel-max
-// from the MT19937 stream, argmax, replayed samples) exactly, confidences within 1e-4
-// (Dream: see below).
+// from the MT19937 stream, argmax, replayed samples) exactly, confidences within 1e-4.
 func TestFamilyFirstStepRecordedLogits(t *testing.T) {
 	n := 0
 	for _, fx := range famFixtures {
@@ -96,16 +95,7 @@ func TestFamilyFirstStepRecordedLogits(t *testing.T) {
 				if len(res.Trace) != 1 {
 					t.Fatalf("%d steps", len(res.Trace))
 				}
-				tol := 1e-4
-				if g.dream() {
-					// The Dream generation goldens' first forward is not bit-for-bit the
-					// forward of logits_prompt_gen16 (same canvas): their recorded
-					// confidences differ from the ones these logits give by up to 2e-4 in
-					// probability and 6.5e-2 in negative entropy (LLaDA's agree to 1e-7).
-					// Tokens and decisions agree.
-					tol = 0.1
-				}
-				if err := compareStep(g, res.Trace[0], &g.Trace[0], tol); err != nil {
+				if err := compareStep(g, res.Trace[0], &g.Trace[0], 1e-4); err != nil {
 					t.Fatal(fmt.Errorf("first step: %w", err))
 				}
 				n++

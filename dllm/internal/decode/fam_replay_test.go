@@ -27,6 +27,7 @@ type replayModel struct {
 	dream    bool
 	alg      DreamAlg
 	temp     float64
+	topK     int
 }
 
 type replayPred struct {
@@ -41,7 +42,7 @@ func newReplayModel(t testing.TB, g *famGolden, vocab int) *replayModel {
 	mask := int32(-1)
 	if m.dream {
 		o := g.dreamOptions()
-		mask, m.alg, m.temp = o.MaskID, o.Alg, o.Temperature
+		mask, m.alg, m.temp, m.topK = o.MaskID, o.Alg, o.Temperature, o.TopK
 	} else {
 		o := g.lladaOptions()
 		mask, m.cfg, m.temp = o.MaskID, o.CFGScale, o.Temperature
@@ -194,6 +195,13 @@ func (m *replayModel) fill(row []float32, f, p int, pr replayPred) error {
 		row[pr.tok] = 0
 		return nil
 	}
+	// With Dream's top-k (50 by default) only N tokens stay: the token, N−1 others at 0,
+	// the rest far below (removed, or negligible without top-k).
+	N := m.vocab
+	if m.dream && m.topK > 0 && m.topK < N {
+		N = m.topK
+	}
+	V = float64(N)
 	var z float64
 	switch {
 	case !m.dream && m.g.Params["remasking"] == "random":
@@ -218,7 +226,15 @@ func (m *replayModel) fill(row []float32, f, p int, pr replayPred) error {
 	if m.dream && m.temp > 0 {
 		z *= m.temp
 	}
-	clear(row)
+	for v := range row {
+		row[v] = -1e4
+	}
+	for v, k := 0, 0; k < N-1; v++ {
+		if v != pr.tok {
+			row[v] = 0
+			k++
+		}
+	}
 	row[pr.tok] = float32(z)
 	return nil
 }
