@@ -299,40 +299,58 @@ func (s *dreamSampler) row(logits []float32, src Source, r int, alg DreamAlg) (t
 	return tok, conf, nil
 }
 
-// topPFilter is Dream's top_p_logits: sort descending, drop every token whose
-// preceding cumulative probability exceeds topP (the first is always kept).
+// topPFilter is Dream's top_p_logits: in order of decreasing logit, drop every token
+// whose preceding cumulative probability exceeds topP (the first is always kept). The
+// order is produced lazily with a heap, so only the kept head is ranked.
 func (s *dreamSampler) topPFilter(z []float64, removed float64) {
 	V := len(z)
 	if cap(s.idx) < V {
 		s.idx = make([]int, V)
 	}
-	idx := s.idx[:V]
-	for i := range idx {
-		idx[i] = i
+	h := s.idx[:V]
+	for i := range h {
+		h[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case z[a] > z[b]:
-			return -1
-		case z[a] < z[b]:
-			return 1
+	// Max-heap on (z desc, index asc): torch.sort leaves ties unordered; this fixes one.
+	less := func(a, b int) bool { return z[a] > z[b] || (z[a] == z[b] && a < b) }
+	down := func(i, n int) {
+		for {
+			l, m := 2*i+1, i
+			if l < n && less(h[l], h[m]) {
+				m = l
+			}
+			if l+1 < n && less(h[l+1], h[m]) {
+				m = l + 1
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
 		}
-		return 0
-	})
-	m := z[idx[0]]
+	}
+	for i := V/2 - 1; i >= 0; i-- {
+		down(i, V)
+	}
+	m := z[h[0]]
 	var sum float64
 	for _, v := range z {
 		sum += math.Exp(v - m)
 	}
 	var cum float64
-	for j, i := range idx {
-		if j > 0 && cum > s.topP {
-			for _, k := range idx[j:] {
-				z[k] = removed
-			}
-			return
+	n := V
+	for n > 0 {
+		if n < V && cum > s.topP {
+			break // h[:n] holds exactly the tokens not yet ranked: all removed
 		}
-		cum += math.Exp(z[i]-m) / sum
+		top := h[0]
+		cum += math.Exp(z[top]-m) / sum
+		n--
+		h[0], h[n] = h[n], h[0]
+		down(0, n)
+	}
+	for _, i := range h[:n] {
+		z[i] = removed
 	}
 }
 

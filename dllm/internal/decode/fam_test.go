@@ -442,3 +442,105 @@ func TestWindowFailures(t *testing.T) {
 		t.Errorf("exhausted replay: %v", err)
 	}
 }
+
+// TestDreamTopP compares the heap-ranked filter with top_p_logits done by a full sort.
+func TestDreamTopP(t *testing.T) {
+	const removed = -math.MaxFloat64
+	rng := NewTorchSource(9)
+	for trial := range 200 {
+		V := 1 + trial%40
+		z := make([]float64, V)
+		u := make([]float64, V)
+		rng.Uniform64(u)
+		for i := range z {
+			z[i] = math.Round(8*u[i]) / 2 // ties on purpose
+		}
+		topP := []float64{0.05, 0.3, 0.5, 0.9, 0.99}[trial%5]
+		want := slices.Clone(z)
+		idx := make([]int, V)
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return -cmpF(z[a], z[b]) })
+		m := z[idx[0]]
+		var sum float64
+		for _, v := range z {
+			sum += math.Exp(v - m)
+		}
+		var cum float64
+		for j, i := range idx {
+			if j > 0 && cum > topP {
+				want[i] = removed
+			}
+			cum += math.Exp(z[i]-m) / sum
+		}
+		got := slices.Clone(z)
+		(&dreamSampler{topP: topP}).topPFilter(got, removed)
+		if !slices.Equal(got, want) {
+			t.Fatalf("V %d top-p %v: z %v\n got %v\nwant %v", V, topP, z, got, want)
+		}
+	}
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func llamaBase() LlamaCppOptions {
+	o := LlamaCppOptions{Schedule: LlamaCppBlock, Alg: LlamaCppConfidence, Steps: 6, GenLength: 19, BlockLength: 8, TopK: 1, TopP: 0.95, Seed: 1}
+	o.MaskID = wMask
+	return o
+}
+
+func TestLlamaCppOptions(t *testing.T) {
+	d := NewWindow(newFakeWindow(), wV, 64)
+	for name, f := range map[string]func(o *LlamaCppOptions){
+		"schedule":          func(o *LlamaCppOptions) { o.Schedule = 5 },
+		"alg":               func(o *LlamaCppOptions) { o.Alg = 5 },
+		"steps":             func(o *LlamaCppOptions) { o.Steps = 0 },
+		"canvas not blocks": func(o *LlamaCppOptions) { o.GenLength = 20 },
+		"steps not blocks":  func(o *LlamaCppOptions) { o.Steps = 4 },
+		"block 0":           func(o *LlamaCppOptions) { o.BlockLength = 0 },
+		"eps":               func(o *LlamaCppOptions) { o.Schedule, o.Eps = LlamaCppTimestep, 0 },
+		"temp":              func(o *LlamaCppOptions) { o.Temperature = -1 },
+		"top-k":             func(o *LlamaCppOptions) { o.TopK = -1 },
+		"top-p":             func(o *LlamaCppOptions) { o.TopP = math.NaN() },
+	} {
+		o := llamaBase()
+		f(&o)
+		if _, err := d.GenerateLlamaCpp(context.Background(), wPrompt, o); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	// Every algorithm under both schedules, greedy and sampled, fills the canvas; the
+	// block schedule steps through the nominal blocks past the canvas too.
+	for alg := LlamaCppOrigin; alg <= LlamaCppConfidence; alg++ {
+		for _, sched := range []LlamaCppSchedule{LlamaCppBlock, LlamaCppTimestep} {
+			for _, topK := range []int{1, 0, 5} {
+				o := llamaBase()
+				o.Alg, o.Schedule, o.TopK, o.Temperature = alg, sched, topK, 0.7
+				if sched == LlamaCppTimestep {
+					o.Eps = 1e-3
+				}
+				r, err := d.GenerateLlamaCpp(context.Background(), wPrompt, o)
+				if err != nil {
+					t.Fatalf("alg %d schedule %d top-k %d: %v", alg, sched, topK, err)
+				}
+				if slices.Contains(r.Canvas, wMask) && alg != LlamaCppOrigin {
+					t.Errorf("alg %d schedule %d top-k %d: canvas %v", alg, sched, topK, r.Canvas)
+				}
+				// 24 positions / 8 = 3 nominal blocks of 2 steps; the blocks start after
+				// the prompt: 5-12, 13-20, 21-23.
+				if len(r.Trace) != 6 || r.Trace[5].Block != 2 && sched == LlamaCppBlock {
+					t.Errorf("alg %d schedule %d: %d steps", alg, sched, len(r.Trace))
+				}
+			}
+		}
+	}
+}
