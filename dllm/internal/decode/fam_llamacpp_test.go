@@ -45,8 +45,8 @@ func (g *llamaGolden) options(mask int32) LlamaCppOptions {
 		Temperature: atof(g.flag("--temp", "0.8")),
 		TopK:        atoi(g.flag("--top-k", "40")),
 		TopP:        atof(g.flag("--top-p", "0.95")),
-		Seed:        uint32(atoi(g.flag("--seed", "0"))),
 	}
+	o.Seed = uint64(atoi(g.flag("--seed", "0")))
 	if o.BlockLength > 0 {
 		o.Schedule = LlamaCppBlock
 	}

@@ -493,8 +493,8 @@ func cmpF(a, b float64) int {
 }
 
 func llamaBase() LlamaCppOptions {
-	o := LlamaCppOptions{Schedule: LlamaCppBlock, Alg: LlamaCppConfidence, Steps: 6, GenLength: 19, BlockLength: 8, TopK: 1, TopP: 0.95, Seed: 1}
-	o.MaskID = wMask
+	o := LlamaCppOptions{Schedule: LlamaCppBlock, Alg: LlamaCppConfidence, Steps: 6, GenLength: 19, BlockLength: 8, TopK: 1, TopP: 0.95}
+	o.MaskID, o.Seed = wMask, 1
 	return o
 }
 

@@ -56,9 +56,10 @@ type LlamaCppOptions struct {
 	Temperature float64
 	TopK        int     // 0: no top-k sampler
 	TopP        float64 // 1 (or 0): no top-p sampler
-	// Seed seeds std::mt19937 for origin / random draws (--seed).
-	Seed uint32
 
+	// WindowCommon.Seed (its low 32 bits) seeds std::mt19937 for the origin / random
+	// draws, as --seed does; Source (default NewTorchSource(Seed)) samples tokens when
+	// TopK != 1.
 	WindowCommon
 }
 
@@ -126,7 +127,7 @@ func LlamaCppTransferCount(step, total, masked int, eps float32) int {
 
 func (r *wrun) llamacpp(o *LlamaCppOptions) error {
 	d, L, V := r.d, len(r.x), r.d.vocab
-	g := NewMT19937(o.Seed)
+	g := NewMT19937(uint32(o.Seed))
 	nb, spb := 1, o.Steps
 	if o.Schedule == LlamaCppBlock {
 		nb = L / o.BlockLength
