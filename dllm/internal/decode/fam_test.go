@@ -544,3 +544,20 @@ func TestLlamaCppOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowStepJSON(t *testing.T) {
+	s := WindowStep{Block: 1, Step: 2, Calls: 2, Masked: []int{7, 9}, NumTransfer: 1,
+		Candidates: []Commit{{7, 5, 0.25}, {9, 6, 0.5}}, Committed: []Commit{{9, 6, 0.5}}}
+	b, err := s.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"block":1,"step":2,"batch_rows":2,"masked":[7,9],"num_transfer":1,"candidates":[[7,5,0.25],[9,6,0.5]],"committed":[[9,6,0.5]]}`
+	if string(b) != want {
+		t.Fatalf("%s\nwant %s", b, want)
+	}
+	b, _ = WindowStep{NumTransfer: -1, Rand: []float32{0.5}}.MarshalJSON()
+	if want := `{"block":0,"step":0,"batch_rows":0,"masked":[],"candidates":[],"committed":[],"rand":[0.5]}`; string(b) != want {
+		t.Fatalf("%s\nwant %s", b, want)
+	}
+}

@@ -25,7 +25,7 @@ type WindowStep struct {
 	// ranking decides, position order otherwise).
 	Committed []Commit
 	// Rand are Dream origin's uniforms, one per masked position.
-	Rand []float32 `json:",omitempty"`
+	Rand []float32
 }
 
 type windowStepJSON struct {
