@@ -9,6 +9,13 @@
 // prompt blocks are prefilled once, each step runs only the current block against the
 // cache, and a block's K/V are written with one extra forward when it is final. NoCache
 // recomputes the window every step as the reference does; both give the same tokens.
+//
+// The bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) attend over everything, so
+// no cache is exact for them: WindowDecoder drives a WindowModel over the whole canvas
+// every step, with the published algorithms (GenerateLLaDA: ML-GSAI generate and
+// Fast-dLLM's threshold variant; GenerateDream: Dream's diffusion_generate and Fast-dLLM's
+// confidence_threshold) and llama-diffusion-cli's loop (GenerateLlamaCpp), drawing
+// randomness from a Source that can reproduce torch's seeded runs.
 package decode
 
 import (

@@ -1,0 +1,84 @@
+package decode
+
+import "encoding/json"
+
+// WindowStep records one step of a bidirectional-family decoder, with the fields of the
+// family goldens' trace entries (testdata/families/*/README.md).
+type WindowStep struct {
+	// Block is the LLaDA block (0 for Dream); Step the step within it (Dream: the step
+	// of the whole run).
+	Block, Step int
+	// Calls is how many model forwards the step ran: 1, 2 with classifier-free guidance,
+	// 0 when the step could not change the canvas and its forward was skipped (its random
+	// draws are still taken, so later steps see the same stream).
+	Calls int
+	// Masked are the positions eligible before the step: LLaDA the masked positions of
+	// the current block, Dream every masked position.
+	Masked []int
+	// NumTransfer is the number of positions the schedule asked for, or -1 where no
+	// schedule decides (thresholds, Dream origin).
+	NumTransfer int
+	// Candidates are [position, predicted token, confidence] for the positions whose
+	// prediction was computed, in position order (Dream origin: only those revealed).
+	Candidates []Commit
+	// Committed are the revealed positions in selection order (top-k order where a
+	// ranking decides, position order otherwise).
+	Committed []Commit
+	// Rand are Dream origin's uniforms, one per masked position.
+	Rand []float32
+}
+
+type windowStepJSON struct {
+	Block       int       `json:"block"`
+	Step        int       `json:"step"`
+	BatchRows   int       `json:"batch_rows"`
+	Masked      []int     `json:"masked"`
+	NumTransfer *int      `json:"num_transfer,omitempty"`
+	Candidates  []Commit  `json:"candidates"`
+	Committed   []Commit  `json:"committed"`
+	Rand        []float32 `json:"rand,omitempty"`
+}
+
+// MarshalJSON writes the step as a golden trace entry.
+func (s WindowStep) MarshalJSON() ([]byte, error) {
+	j := windowStepJSON{Block: s.Block, Step: s.Step, BatchRows: s.Calls, Masked: s.Masked,
+		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand}
+	if s.NumTransfer >= 0 {
+		j.NumTransfer = &s.NumTransfer
+	}
+	for _, p := range []*[]Commit{&j.Candidates, &j.Committed} {
+		if *p == nil {
+			*p = []Commit{}
+		}
+	}
+	if j.Masked == nil {
+		j.Masked = []int{}
+	}
+	return json.Marshal(j)
+}
+
+// WindowStepEvent is what OnStep sees after each step.
+type WindowStepEvent struct {
+	WindowStep
+	// Prompt is the prompt length; Canvas the generated part of the canvas after the
+	// step (positions Prompt…, the mask id where still masked). Read-only, valid only
+	// during the callback.
+	Prompt int
+	Canvas []int32
+}
+
+// WindowResult is the outcome of one bidirectional-family generation.
+type WindowResult struct {
+	// Tokens is the generated part of the canvas, cut after the first stop token. After a
+	// cancellation it is the final contiguous prefix.
+	Tokens []int32
+	// Reason is StopLength (no stop token), StopEOSBlock (cut at StopIDs[0]),
+	// StopToken (cut at another stop id) or StopCancelled.
+	Reason StopReason
+	// Canvas is prompt + generated positions when decoding stopped.
+	Canvas []int32
+	Trace  []WindowStep
+	// Stats: Forwards counts steps that ran the model, ModelCalls every forward (two per
+	// guided step), Committed the revealed positions.
+	Stats Stats
+}
