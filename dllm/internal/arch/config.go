@@ -362,7 +362,7 @@ const (
 	maxRoutedScaling = 1e3
 )
 
-// Validate rejects configurations that are not a runnable LLaDA2 model, naming the field:
+// Validate rejects configurations that are not a runnable model, naming the field:
 // later code relies on positive sizes and exact divisions.
 func (c Config) Validate() error {
 	for _, p := range []struct {
@@ -409,6 +409,10 @@ func (c Config) Validate() error {
 	if c.RopeInterleaved && c.RotaryDim != c.HeadDim {
 		// The converter's permutation spans the whole head.
 		return fmt.Errorf("rope.dimension_count %d differs from the head dimension %d in a file with permuted query/key rows", c.RotaryDim, c.HeadDim)
+	}
+	if c.RopeInterleaved && c.UseQKNorm {
+		// A per-head norm weight would have to be permuted like the rows it scales.
+		return errors.New("query/key norms in a file with permuted query/key rows are not supported")
 	}
 	if familyByName(c.Family) == nil {
 		return fmt.Errorf("unknown model family %q", c.Family)

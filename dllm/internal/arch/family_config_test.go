@@ -296,3 +296,27 @@ func TestFamilyBindErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateFamilies: each fixture's configuration is valid, and the combinations no
+// converter writes are refused.
+func TestValidateFamilies(t *testing.T) {
+	for name, c := range familyConfigs {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name, c := range map[string]struct {
+		edit func(c *Config)
+		want string
+	}{
+		"permuted rows with QK-norm":  {func(c *Config) { c.RopeInterleaved, c.UseQKNorm = true, true }, "query/key norms"},
+		"permuted rows, partial RoPE": {func(c *Config) { c.RopeInterleaved, c.RotaryDim = true, 8 }, "permuted"},
+		"unknown family":              {func(c *Config) { c.Family = "llama" }, `unknown model family "llama"`},
+	} {
+		cfg := familyConfigs["llada"]
+		c.edit(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
