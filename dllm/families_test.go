@@ -13,14 +13,15 @@ import (
 const familiesDir = "../testdata/families"
 
 // familyForms lists every checkpoint of the family fixtures with the ids their READMEs
-// give: mask, end of text (the tokenizer's eos_token) and end of turn.
+// give: mask, end of text (config.json's eos_token_id; LLaDA's tokenizer calls its end
+// of turn <|eot_id|> eos_token) and end of turn.
 var familyForms = []struct {
 	family, path       string
 	mask, eos, roleEnd int32
 }{
-	{"llada", "llada/hf", 1020, 1023, 1023},
-	{"llada", "llada/gguf/llada-micro-f32.gguf", 1020, 1023, 1023},
-	{"llada", "llada/gguf/llada-micro-q8_0.gguf", 1020, 1023, 1023},
+	{"llada", "llada/hf", 1020, 1019, 1023},
+	{"llada", "llada/gguf/llada-micro-f32.gguf", 1020, 1019, 1023},
+	{"llada", "llada/gguf/llada-micro-q8_0.gguf", 1020, 1019, 1023},
 	{"dream", "dream/hf", 1022, 1018, 1020},
 	{"dream", "dream/gguf/dream-micro-f32.gguf", 1022, 1018, 1020},
 	{"llada-moe", "llada-moe/hf", 1020, 1019, 1021},

@@ -125,8 +125,9 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 }
 
 // familySpecials resolves the mask, end-of-text and end-of-turn tokens: the roles the
-// tokenizer files give (mask_token, eos_token) win; a role they leave open is the
-// family's token of that name (LLaDA's <|mdm_mask|>, Dream's <|im_end|>, …), and the
+// tokenizer files give (mask_token, eos_token) win, except an eos_token that is the
+// family's end of turn; a role they leave open is the family's token of that name
+// (LLaDA's <|mdm_mask|>, Dream's <|im_end|>, …), and the
 // mask, failing that, the id the model's configuration states (stated, -1 for none:
 // RND1's mask id has no text). A missing mask or end of text is an error, naming the
 // token the family expects.
@@ -149,6 +150,13 @@ func familySpecials(tok *tokenizer.Tokenizer, fam *arch.Family, stated int32) (m
 	roleEnd = sp.RoleEnd
 	if fam.Specials.RoleEnd != "" {
 		roleEnd = byName(-1, fam.Specials.RoleEnd)
+	}
+	// A tokenizer whose eos_token is the end of a turn (LLaDA's names <|eot_id|>, while
+	// its config's eos_token_id is <|endoftext|>) leaves the end of text to the family.
+	if eos >= 0 && eos == roleEnd {
+		if v := byName(-1, fam.Specials.EOS); v >= 0 {
+			eos = v
+		}
 	}
 	switch {
 	case mask < 0 && fam.Specials.Mask == "":
