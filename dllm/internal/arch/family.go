@@ -17,7 +17,7 @@ import (
 // same pre-norm transformer (RMSNorm, RoPE, attention with or without QK-norm and
 // bias, SwiGLU or mixture-of-experts feed-forward, LM head), configured by Config.
 type Family struct {
-	Name   string // "llada2", "llada", "dream", "llada-moe"
+	Name   string // "llada2", "llada", "dream", "llada-moe", "rnd1"
 	Title  string // the family as people write it: "LLaDA-MoE"
 	Models string // the published models it covers
 
@@ -32,8 +32,8 @@ type Family struct {
 	// ShiftLogits: decoding reads position i's prediction from output row i−1. It is
 	// the default; a GGUF states it in diffusion.shift_logits.
 	ShiftLogits bool
-	// Specials names the family's special tokens, for when the tokenizer files do not
-	// say which token plays which role.
+	// Specials names the family's special tokens, for the roles the tokenizer files
+	// leave open or give another meaning (LLaDA's eos_token is its end of turn).
 	Specials Specials
 
 	// router is the MoE score function: "sigmoid" (group-limited, LLaDA2) or "softmax"
