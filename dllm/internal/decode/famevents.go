@@ -26,6 +26,9 @@ type WindowStep struct {
 	Committed []Commit
 	// Rand are Dream origin's uniforms, one per masked position.
 	Rand []float32
+	// Entropy is RND1's predictive entropy of each candidate, in Candidates order (whose
+	// Conf is then the log-probability of the token).
+	Entropy []float32
 }
 
 type windowStepJSON struct {
@@ -37,12 +40,13 @@ type windowStepJSON struct {
 	Candidates  []Commit  `json:"candidates"`
 	Committed   []Commit  `json:"committed"`
 	Rand        []float32 `json:"rand,omitempty"`
+	Entropy     []float32 `json:"entropy,omitempty"`
 }
 
 // MarshalJSON writes the step as a golden trace entry.
 func (s WindowStep) MarshalJSON() ([]byte, error) {
 	j := windowStepJSON{Block: s.Block, Step: s.Step, BatchRows: s.Calls, Masked: s.Masked,
-		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand}
+		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand, Entropy: s.Entropy}
 	if s.NumTransfer >= 0 {
 		j.NumTransfer = &s.NumTransfer
 	}
