@@ -225,7 +225,7 @@ func ebEntropies(s famTrace, V, gamma float64) (map[int]float64, error) {
 	for i, p := range order {
 		lo[i], hi[i] = entropyRange(math.Exp(-s.EBOrder.NegLogprob[strconv.Itoa(p)]), V)
 	}
-	next := 1.0 // where the (k+1)-th sits in its range
+	next := 1.0                             // where the (k+1)-th sits in its range
 	f := func(lam float64, n int) float64 { // running sum − running max of the first n
 		var acc, mx float64
 		for i := range n {
