@@ -123,13 +123,14 @@ func TestRND1Keep(t *testing.T) {
 	for _, c := range []struct{ total, step, steps, want int }{
 		{23, 11, 12, 21}, {23, 1, 12, 1}, {11, 7, 8, 9}, {15, 7, 8, 13}, {3, 1, 8, 0},
 		{10, 7, 10, 7}, {10, 3, 10, 3}, {100, 29, 100, 29}, {1, 255, 256, 0},
+		// float32 as torch: (torch.tensor([[22]]) * (13/22)).long() is 12 (torch 2.8);
+		// the float64 product rounds to 13.
+		{22, 13, 22, 12}, {22, 26, 44, 12},
 	} {
 		if got := RND1Keep(c.total, c.step, c.steps); got != c.want {
 			t.Errorf("RND1Keep(%d, %d, %d) = %d, want %d", c.total, c.step, c.steps, got, c.want)
 		}
 	}
-	// The product is float32: 49·(0.29 as float32) is 14.209999…, and e.g. a total whose
-	// float64 product lands on an integer but whose float32 one does not would differ.
 	for total := 1; total <= 300; total++ {
 		for steps := 1; steps <= 64; steps++ {
 			for step := 1; step < steps; step++ {
