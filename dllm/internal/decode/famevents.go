@@ -5,15 +5,16 @@ import "encoding/json"
 // WindowStep records one step of a bidirectional-family decoder, with the fields of the
 // family goldens' trace entries (testdata/families/*/README.md).
 type WindowStep struct {
-	// Block is the LLaDA block (0 for Dream); Step the step within it (Dream: the step
-	// of the whole run).
+	// Block is the LLaDA block (0 for Dream and RND1); Step the step within it (Dream,
+	// RND1: the step of the whole run; RND1's trace has one step per official forward).
 	Block, Step int
 	// Calls is how many model forwards the step ran: 1, 2 with classifier-free guidance,
 	// 0 when the step could not change the canvas and its forward was skipped (its random
-	// draws are still taken, so later steps see the same stream).
+	// draws are still taken, so later steps see the same stream; RND1: the canvas is the
+	// last forward's, whose logits are reused).
 	Calls int
 	// Masked are the positions eligible before the step: LLaDA the masked positions of
-	// the current block, Dream every masked position.
+	// the current block, Dream every masked position, RND1 every position still to decode.
 	Masked []int
 	// NumTransfer is the number of positions the schedule asked for, or -1 where no
 	// schedule decides (thresholds, Dream origin).

@@ -170,8 +170,10 @@ func RND1Keep(total, step, steps int) int {
 }
 
 // rnd1Score is forward_scores for one row: the token, its log-probability and the
-// entropy of softmax(logits/max(temperature, 1e-8)), in float64. Tokens of probability 0
-// add nothing to the entropy (the official code agrees wherever its logits are finite).
+// entropy of softmax(logits/max(temperature, 1e-8)), in float64, with one exp per entry:
+// with e = exp(z − max) and S = Σe, log p = z − max − log S and the entropy is
+// log S − Σ e·(z − max)/S. Tokens of probability 0 add nothing to it (the official code
+// agrees wherever the logits are finite; a −inf logit would make its entropy NaN).
 // j is the row's index within the forward (Source.Categorical's row).
 func (r *wrun) rnd1Score(logits []float32, o *RND1Options, j int) (tok int, logp, ent float64, err error) {
 	d := r.d
@@ -181,32 +183,35 @@ func (r *wrun) rnd1Score(logits []float32, o *RND1Options, j int) (tok int, logp
 	m := math.Inf(-1)
 	for v, l := range logits {
 		z[v] = float64(l) / t
-		m = max(m, z[v])
-	}
-	var s float64
-	for _, v := range z {
-		s += math.Exp(v - m)
-	}
-	lse := m + math.Log(s)
-	if math.IsNaN(lse) || math.IsInf(lse, 0) {
-		return 0, 0, 0, fmt.Errorf("logits are not finite")
-	}
-	for v := range z {
-		z[v] -= lse
-		if p := math.Exp(z[v]); p > 0 {
-			ent -= p * z[v]
+		if z[v] > m {
+			m, tok = z[v], v // the first largest: torch.argmax
 		}
 	}
-	if o.Greedy {
-		tok = argmax64(z)
-	} else {
+	if !o.Greedy {
 		d.u64 = grow64(d.u64, len(z))
-		for v, l := range z {
-			d.u64[v] = math.Exp(l)
+	}
+	var s, w float64
+	for v, x := range z {
+		e := math.Exp(x - m)
+		s += e
+		if e > 0 {
+			w += e * (x - m)
+		}
+		if !o.Greedy {
+			d.u64[v] = e
+		}
+	}
+	ls := math.Log(s)
+	if math.IsNaN(m+ls) || math.IsInf(m+ls, 0) {
+		return 0, 0, 0, fmt.Errorf("logits are not finite")
+	}
+	if !o.Greedy {
+		for v := range d.u64 {
+			d.u64[v] /= s
 		}
 		if tok = r.src.Categorical(d.u64, j); tok < 0 || tok >= len(z) {
 			return 0, 0, 0, errSource
 		}
 	}
-	return tok, z[tok], ent, nil
+	return tok, z[tok] - m - ls, ls - w/s, nil
 }

@@ -286,20 +286,34 @@ func TestRND1PredictsMask(t *testing.T) {
 	}
 }
 
-type badLogits struct{ v float32 }
+// badLogits writes v everywhere, or with one only at entry 3 of every row (1 elsewhere).
+type badLogits struct {
+	v   float32
+	one bool
+}
 
 func (b badLogits) Window(tokens []int32, rows []int, logits []float32) error {
 	for i := range logits {
 		logits[i] = b.v
+		if b.one && i%wV != 3 {
+			logits[i] = 1
+		}
 	}
 	return nil
 }
 
 func TestRND1Errors(t *testing.T) {
-	for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
-		if _, err := NewWindow(badLogits{v}, wV, 64).GenerateRND1(context.Background(), wPrompt, rnd1Base()); err == nil {
-			t.Errorf("logits %v: no error", v)
+	for _, b := range []badLogits{{v: float32(math.NaN())}, {v: float32(math.Inf(1))}, {v: float32(math.Inf(-1))},
+		{v: float32(math.NaN()), one: true}, {v: float32(math.Inf(1)), one: true}} {
+		if _, err := NewWindow(b, wV, 64).GenerateRND1(context.Background(), wPrompt, rnd1Base()); err == nil {
+			t.Errorf("logits %+v: no error", b)
 		}
+	}
+	// One −inf logit is a token of probability 0: finite scores (where the official
+	// code's entropy would be NaN).
+	r, err := NewWindow(badLogits{v: float32(math.Inf(-1)), one: true}, wV, 64).GenerateRND1(context.Background(), wPrompt, rnd1Base())
+	if err != nil || math.IsNaN(float64(r.Trace[0].Entropy[0])) {
+		t.Errorf("one -inf logit: %v", err)
 	}
 	m := newFakeWindow()
 	m.err = errors.New("boom")
@@ -316,7 +330,7 @@ func TestRND1Errors(t *testing.T) {
 	// Cancellation through OnStep and the context.
 	o = rnd1Base()
 	o.OnStep = func(WindowStepEvent) bool { return false }
-	r, err := NewWindow(newFakeWindow(), wV, 64).GenerateRND1(context.Background(), wPrompt, o)
+	r, err = NewWindow(newFakeWindow(), wV, 64).GenerateRND1(context.Background(), wPrompt, o)
 	if !errors.Is(err, ErrStopped) || r.Reason != StopCancelled || len(r.Trace) != 1 {
 		t.Errorf("OnStep false: %v %v %d steps", err, r.Reason, len(r.Trace))
 	}
