@@ -14,7 +14,8 @@
 // no cache is exact for them: WindowDecoder drives a WindowModel over the whole canvas
 // every step, with the published algorithms (GenerateLLaDA: ML-GSAI generate and
 // Fast-dLLM's threshold variant; GenerateDream: Dream's diffusion_generate and Fast-dLLM's
-// confidence_threshold) and llama-diffusion-cli's loop (GenerateLlamaCpp), drawing
+// confidence_threshold; GenerateRND1: RND1's diffusion_sample, entropy schedule or
+// entropy-bounded) and llama-diffusion-cli's loop (GenerateLlamaCpp), drawing
 // randomness from a Source that can reproduce torch's seeded runs.
 package decode
 

@@ -16,7 +16,7 @@ import (
 // The goldens of the bidirectional families (testdata/families/*/README.md): one call of
 // the official generate function each, with a trace of every forward.
 
-var famFixtures = []string{"llada", "llada-moe", "dream"}
+var famFixtures = []string{"llada", "llada-moe", "dream", "rnd1"}
 
 func famDir(fixture string) string {
 	return filepath.Join("..", "..", "..", "testdata", "families", fixture)
@@ -28,6 +28,9 @@ type famGolden struct {
 	Family      string         `json:"family"`
 	Function    string         `json:"function"`
 	Params      map[string]any `json:"params"`
+	GenConfig   map[string]any `json:"generation_config"` // RND1
+	SuffixIDs   []int32        `json:"suffix_ids"`        // RND1 infill
+	Infill      *int           `json:"infill_length"`     // RND1 infill
 	Seed        *uint64        `json:"seed"`
 	PromptIDs   []int32        `json:"prompt_ids"`
 	OutputIDs   []int32        `json:"output_ids"`
@@ -59,21 +62,40 @@ type famTrace struct {
 		Confidence map[string]float64 `json:"confidence"`
 	} `json:"topk"`
 	MultinomialSelected []int `json:"multinomial_selected"`
+	// RND1: the entropy schedule's torch.topk of the positions kept masked, or the
+	// entropy-bounded sampler's order.
+	KeepMaskedTopK *struct {
+		K       int                `json:"k"`
+		Kept    []int              `json:"kept"`
+		Entropy map[string]float64 `json:"entropy"`
+	} `json:"keep_masked_topk"`
+	EBOrder *struct {
+		Order      []int              `json:"order"`
+		NegLogprob map[string]float64 `json:"neg_logprob"`
+	} `json:"eb_order"`
 }
 
+// num is a number of the golden's params (RND1: generation_config), or def.
 func (g *famGolden) num(key string, def float64) float64 {
 	if v, ok := g.Params[key].(float64); ok {
+		return v
+	}
+	if v, ok := g.GenConfig[key].(float64); ok {
 		return v
 	}
 	return def
 }
 
 func (g *famGolden) dream() bool { return g.Family == "dream" }
+func (g *famGolden) rnd1() bool  { return g.Family == "rnd1" }
 
 // supported says whether the golden is one of the algorithms the window decoders run:
 // ML-GSAI generate, Fast-dLLM's no-cache threshold generate, Dream's diffusion_generate
 // (incl. confidence_threshold). The prefix / dual cache goldens need model support.
 func (g *famGolden) supported() bool {
+	if g.rnd1() {
+		return true // every RND1 golden is one diffusion_sample call
+	}
 	for _, s := range g.Trace {
 		if s.Kind != "" && s.Kind != "full" {
 			return false
@@ -178,6 +200,11 @@ func (g *famGolden) dreamOptions() DreamOptions {
 // run decodes the golden's prompt with its options on m.
 func (g *famGolden) run(m WindowModel, vocab int, onStep func(WindowStepEvent) bool) (WindowResult, error) {
 	d := NewWindow(m, vocab, len(g.FinalCanvas))
+	if g.rnd1() {
+		o := g.rnd1Options()
+		o.OnStep = onStep
+		return d.GenerateRND1(context.Background(), g.PromptIDs, o)
+	}
 	if g.dream() {
 		o := g.dreamOptions()
 		o.OnStep = onStep
@@ -201,6 +228,9 @@ func (s *famTrace) committedOf() [][2]int {
 // schedule, the commits (LLaDA: in top-k order; Dream: by position, as recorded) and
 // the confidences within tol (LLaDA candidates; Dream sampled rows).
 func compareStep(g *famGolden, s WindowStep, w *famTrace, tol float64) error {
+	if g.rnd1() {
+		return compareRND1Step(s, w, tol)
+	}
 	if !slices.Equal(s.Masked, w.Masked) {
 		return fmt.Errorf("masked %v, want %v", s.Masked, w.Masked)
 	}

@@ -255,7 +255,12 @@ func TestFamilyGoldensReplay(t *testing.T) {
 		for _, g := range loadFamGoldens(t, fx) {
 			name := fx + "/" + strings.TrimSuffix(g.File, ".json")
 			t.Run(name, func(t *testing.T) {
-				m := newReplayModel(t, g, 1024)
+				var m WindowModel
+				if g.rnd1() {
+					m = newRND1Replay(t, g, 1024)
+				} else {
+					m = newReplayModel(t, g, 1024)
+				}
 				res, err := g.run(m, 1024, nil)
 				if err != nil {
 					t.Fatal(err)

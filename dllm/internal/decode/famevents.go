@@ -5,15 +5,16 @@ import "encoding/json"
 // WindowStep records one step of a bidirectional-family decoder, with the fields of the
 // family goldens' trace entries (testdata/families/*/README.md).
 type WindowStep struct {
-	// Block is the LLaDA block (0 for Dream); Step the step within it (Dream: the step
-	// of the whole run).
+	// Block is the LLaDA block (0 for Dream and RND1); Step the step within it (Dream,
+	// RND1: the step of the whole run; RND1's trace has one step per official forward).
 	Block, Step int
 	// Calls is how many model forwards the step ran: 1, 2 with classifier-free guidance,
 	// 0 when the step could not change the canvas and its forward was skipped (its random
-	// draws are still taken, so later steps see the same stream).
+	// draws are still taken, so later steps see the same stream; RND1: the canvas is the
+	// last forward's, whose logits are reused).
 	Calls int
 	// Masked are the positions eligible before the step: LLaDA the masked positions of
-	// the current block, Dream every masked position.
+	// the current block, Dream every masked position, RND1 every position still to decode.
 	Masked []int
 	// NumTransfer is the number of positions the schedule asked for, or -1 where no
 	// schedule decides (thresholds, Dream origin).
@@ -26,6 +27,9 @@ type WindowStep struct {
 	Committed []Commit
 	// Rand are Dream origin's uniforms, one per masked position.
 	Rand []float32
+	// Entropy is RND1's predictive entropy of each candidate, in Candidates order (whose
+	// Conf is then the log-probability of the token).
+	Entropy []float32
 }
 
 type windowStepJSON struct {
@@ -37,12 +41,13 @@ type windowStepJSON struct {
 	Candidates  []Commit  `json:"candidates"`
 	Committed   []Commit  `json:"committed"`
 	Rand        []float32 `json:"rand,omitempty"`
+	Entropy     []float32 `json:"entropy,omitempty"`
 }
 
 // MarshalJSON writes the step as a golden trace entry.
 func (s WindowStep) MarshalJSON() ([]byte, error) {
 	j := windowStepJSON{Block: s.Block, Step: s.Step, BatchRows: s.Calls, Masked: s.Masked,
-		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand}
+		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand, Entropy: s.Entropy}
 	if s.NumTransfer >= 0 {
 		j.NumTransfer = &s.NumTransfer
 	}

@@ -221,3 +221,81 @@ func (o *DreamOptions) validate(prompt []int32, vocab, capacity int) error {
 	}
 	return o.WindowCommon.validate(prompt, o.GenLength, vocab, capacity)
 }
+
+// RND1Options parameterise RND1's diffusion_sample (RadicalNumerics/RND1 rnd/sampling.py,
+// as RND1GenerationMixin.generate calls it).
+type RND1Options struct {
+	// Steps is num_diffusion_steps: at most Steps forwards.
+	Steps int
+	// GenLength is max_new_tokens: the positions after the prompt, of which the last is
+	// reserved for the end (PadID, or EOSID with AddEOSAtEnd) and the len(Suffix) before
+	// it hold Suffix; the GenLength − len(Suffix) − 1 others are masked and decoded.
+	// RND1's infill_length n (with suffix_ids) is GenLength n + len(Suffix).
+	GenLength int
+	// Suffix is suffix_ids: fixed tokens after the masked span (infilling).
+	Suffix []int32
+	// Temperature divides the logits (max(Temperature, 1e-8), as the official code): it
+	// changes the entropies, so it matters even with Greedy.
+	Temperature float64
+	// Greedy takes the argmax token; otherwise tokens are drawn (Source.Categorical).
+	Greedy bool
+	// TopK and TopP are accepted only where they filter nothing (TopK 0 or ≥ the
+	// vocabulary, TopP 0 or 1): the official code sets filtered logits to −inf, which makes
+	// every entropy NaN (0·−inf), so the positions it reveals are then decided by
+	// torch.topk's NaN order (or, with EBGamma, none before the last step).
+	TopK int
+	TopP float64
+	// EntropyBounded selects the entropy-bounded sampler (eb_gamma) instead of the
+	// entropy schedule: each step reveals, in order of increasing −log p(token), the
+	// longest run whose entropy sum minus its largest entropy is ≤ EBGamma (≥ 1 position).
+	EntropyBounded bool
+	// EBGamma is eb_gamma (finite, ≥ 0); it needs EntropyBounded.
+	EBGamma float64
+	// AddEOSAtEnd puts EOSID in the reserved last slot (add_eos_at_end); otherwise it
+	// holds PadID.
+	AddEOSAtEnd bool
+	// EOSID and PadID are eos_token_id and pad_token_id.
+	EOSID, PadID int32
+
+	WindowCommon
+}
+
+func (o *RND1Options) validate(prompt []int32, vocab, capacity int) error {
+	inVocab := func(t int32) bool { return t >= 0 && int(t) < vocab }
+	switch {
+	case o.Steps <= 0:
+		return invalid("steps %d must be > 0", o.Steps)
+	case o.GenLength > 0 && o.GenLength < len(o.Suffix)+2:
+		return invalid("generation length %d leaves no position to generate: the suffix takes %d and the end slot 1",
+			o.GenLength, len(o.Suffix))
+	case !finiteNonNeg(o.Temperature):
+		return invalid("temperature %v must be a finite number >= 0", o.Temperature)
+	case o.TopK < 0:
+		return invalid("top-k %d must be >= 0 (0 disables it)", o.TopK)
+	case o.TopK > 0 && o.TopK < vocab:
+		return invalid("top-k %d is not supported for RND1: the official sampler's entropies are all NaN once "+
+			"a token is filtered out (0·log 0 as 0·−inf), so which positions it reveals is undefined", o.TopK)
+	case math.IsNaN(o.TopP) || o.TopP < 0 || o.TopP > 1:
+		return invalid("top-p %v outside [0, 1] (0 or 1 disables it)", o.TopP)
+	case o.TopP > 0 && o.TopP < 1:
+		return invalid("top-p %v is not supported for RND1: the official sampler's entropies are all NaN once "+
+			"a token is filtered out (0·log 0 as 0·−inf), so which positions it reveals is undefined", o.TopP)
+	case !finiteNonNeg(o.EBGamma):
+		return invalid("eb_gamma %v must be a finite number >= 0", o.EBGamma)
+	case o.EBGamma > 0 && !o.EntropyBounded:
+		return invalid("eb_gamma %v needs the entropy-bounded sampler (EntropyBounded)", o.EBGamma)
+	case !inVocab(o.PadID) || !inVocab(o.EOSID):
+		return invalid("pad id %d or eos id %d outside the vocabulary [0, %d)", o.PadID, o.EOSID, vocab)
+	case o.PadID == o.MaskID || o.EOSID == o.MaskID:
+		return invalid("pad id %d or eos id %d is the mask token %d", o.PadID, o.EOSID, o.MaskID)
+	}
+	for i, t := range o.Suffix {
+		if !inVocab(t) {
+			return invalid("suffix token %d at position %d outside the vocabulary [0, %d)", t, i, vocab)
+		}
+		if t == o.MaskID {
+			return invalid("suffix token at position %d is the mask token %d", i, t)
+		}
+	}
+	return o.WindowCommon.validate(prompt, o.GenLength, vocab, capacity)
+}

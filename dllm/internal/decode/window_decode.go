@@ -33,12 +33,16 @@ func NewWindow(m WindowModel, vocab, capacity int) *WindowDecoder {
 
 // wrun is the state shared by the family decoders during one generation.
 type wrun struct {
-	d     *WindowDecoder
-	ctx   context.Context
-	c     *WindowCommon
-	src   Source
-	lp    int
-	x     []int32
+	d   *WindowDecoder
+	ctx context.Context
+	c   *WindowCommon
+	src Source
+	lp  int
+	x   []int32
+	// open, when set, marks the positions still to decode (RND1 tracks them apart from
+	// the tokens: a position that took the mask id as its token is decoded); otherwise a
+	// position is open while it holds the mask id.
+	open  []bool
 	final int // output tokens final and reported
 	done  bool
 	start time.Time
@@ -124,7 +128,7 @@ func (r *wrun) isStop(t int32) bool { return slices.Contains(r.c.StopIDs, t) }
 func (r *wrun) advance() {
 	for !r.done && r.lp+r.final < len(r.x) {
 		t := r.x[r.lp+r.final]
-		if t == r.c.MaskID {
+		if r.open != nil && r.open[r.lp+r.final] || r.open == nil && t == r.c.MaskID {
 			break
 		}
 		r.final++
