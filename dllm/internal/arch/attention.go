@@ -106,7 +106,9 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	if !attend {
 		return
 	}
-	J := start + n // keys visible to the chunk: cache plus the chunk itself
+	// Keys visible to the chunk: cache plus the chunk itself, and with keyEnd (a cached
+	// window forward, WindowCached) the kept keys after the chunk as well.
+	J := max(start+n, s.keyEnd)
 	Jp := padKeys(J)
 	gs := Nq / Nkv
 	rows := gs * n

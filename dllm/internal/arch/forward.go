@@ -64,6 +64,8 @@ type State struct {
 	probe       *probe      // set while locating a non-finite value
 	work        *Work       // set by SetWork: forwards record their ops there
 	shifted     []int       // Window's rows, shifted
+	window      int         // tokens of the last Window whose K/V the cache holds (0: none)
+	keyEnd      int         // while > 0, attention sees keys 0…keyEnd-1 (WindowCached)
 }
 
 // NewState allocates a session state for m.
