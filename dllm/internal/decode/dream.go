@@ -33,7 +33,138 @@ func (d *WindowDecoder) GenerateDream(ctx context.Context, prompt []int32, o Dre
 		return WindowResult{}, err
 	}
 	r := d.newRun(ctx, prompt, o.GenLength, &o.WindowCommon)
+	if o.Cache != CacheNone {
+		return r.end(r.dreamBlocks(&o))
+	}
 	return r.end(r.dream(&o))
+}
+
+// dreamBlocks is Fast-dLLM's block-wise cached sampler (dream/model/
+// generation_utils_block.py, _sample), approximate: per block of BlockLength, a full
+// forward refreshes the cache and commits its x0 at the block's first position
+// unconditionally; then forwards over the suffix (CachePrefix) or the block (CacheDual),
+// whose logits are shifted within the forward's input, until the block has no mask —
+// the loop checks after each forward, so every block runs at least one. Each step:
+//
+//   - confidence_threshold: tokens for every masked position of the input (the
+//     probability of x0 as confidence); of the block's masked positions the most
+//     confident and every other one ≥ Threshold are committed;
+//   - any other alg: the block's masked positions, confidence = Σ p·log(p + 1e-10)
+//     (neg_entropy, whatever alg says), the top int(masked · (1 − s/t)) by the per-block
+//     timesteps linspace(1, Eps, Steps/blocks + 1) (the block's last step all), or drawn
+//     with AlgTemp; the step count is checked after the forward, as the official loop
+//     does.
+//
+// The block's first forward only computes the first position's logits (the official
+// code samples every row and keeps that one): with Temperature > 0 the random stream
+// therefore differs from a torch run.
+func (r *wrun) dreamBlocks(o *DreamOptions) error {
+	d, V, L := r.d, r.d.vocab, len(r.x)
+	bl := o.blockLength()
+	nb := o.GenLength / bl
+	spb := o.Steps / nb
+	ts := DreamTimesteps(spb, o.Eps)
+	smp := &dreamSampler{temp: o.Temperature, topP: o.TopP, topK: o.TopK}
+	thr := o.Alg == DreamConfidenceThreshold
+	var masked []int
+	for b := range nb {
+		start := r.lp + b*bl
+		end := start + bl
+		for i := 0; ; i++ {
+			from, to, kind := r.cacheSpan(o.Cache, i, start, end)
+			masked = r.masked(masked, 0, L)
+			ws := WindowStep{Block: b, Step: i, Masked: slices.Clone(masked), NumTransfer: -1, Kind: kind, Input: [2]int{from, to}}
+			var rows []int
+			var logits []float32
+			var err error
+			if i == 0 {
+				rows = []int{start}
+				logits, err = r.forward(r.x, rows, &d.logits)
+			} else {
+				hi := end // sample_tokens' rows: the block's masks, or the input's
+				if thr {
+					hi = to
+				}
+				rows = r.masked(nil, from, hi)
+				logits, err = r.forwardCached(from, to, rows, &d.logits)
+			}
+			if err != nil {
+				return err
+			}
+			ws.Calls = 1
+			if i > 0 && !thr && i == spb {
+				_, err := r.step(ws) // its logits are dropped: the official loop ends here
+				if err != nil {
+					return err
+				}
+				break
+			}
+			alg := o.Alg
+			if i > 0 && !thr {
+				alg = DreamEntropy
+			} else if i == 0 {
+				alg = DreamMaskGitPlus // sample_tokens' default confidence, unused
+			}
+			conf := make([]float64, len(rows))
+			ws.Candidates = make([]Commit, len(rows))
+			for j, p := range rows {
+				tok, c, err := smp.row(logits[j*V:(j+1)*V], r.src, j, alg)
+				if err != nil {
+					return err
+				}
+				conf[j] = c
+				ws.Candidates[j] = Commit{Pos: p, Token: int32(tok), Conf: float32(c)}
+			}
+			var sel []int // indices into rows, in selection order
+			switch {
+			case i == 0:
+				sel = []int{0}
+			case thr:
+				var in []int // the candidates in the block
+				for j, p := range rows {
+					if p < end {
+						in = append(in, j)
+					}
+				}
+				pos, cf := make([]int, len(in)), make([]float64, len(in))
+				for k, j := range in {
+					pos[k], cf[k] = rows[j], conf[j]
+				}
+				ws.NumTransfer = len(in) // torch.topk's k: the block's masks
+				for _, k := range lladaSelect(pos, cf, len(in), o.Threshold) {
+					sel = append(sel, in[k])
+				}
+			default:
+				ws.NumTransfer = DreamTransferCount(len(rows), ts[i], ts[i+1], i == spb-1)
+				if ws.NumTransfer == 0 {
+					break
+				}
+				if o.AlgTemp > 0 {
+					if sel, err = r.dreamDraw(rows, conf, ws.NumTransfer, o.AlgTemp); err != nil {
+						return err
+					}
+				} else {
+					sel = lladaSelect(rows, conf, ws.NumTransfer, 0)
+				}
+			}
+			for _, j := range sel {
+				c := ws.Candidates[j]
+				if c.Token == r.c.MaskID {
+					continue // written back as a mask: nothing revealed
+				}
+				r.x[c.Pos] = c.Token
+				ws.Committed = append(ws.Committed, c)
+			}
+			stop, err := r.step(ws)
+			if err != nil || stop {
+				return err
+			}
+			if i > 0 && len(r.masked(masked, start, end)) == 0 {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 func (r *wrun) dream(o *DreamOptions) error {

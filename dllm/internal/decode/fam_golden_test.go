@@ -43,6 +43,7 @@ type famGolden struct {
 type famTrace struct {
 	Forward     int          `json:"forward"`
 	Kind        string       `json:"kind"`
+	Input       []int        `json:"input"`
 	Block       *int         `json:"block"`
 	Step        *int         `json:"step"`
 	BatchRows   int          `json:"batch_rows"`
@@ -90,22 +91,38 @@ func (g *famGolden) dream() bool { return g.Family == "dream" }
 func (g *famGolden) rnd1() bool  { return g.Family == "rnd1" }
 
 // supported says whether the golden is one of the algorithms the window decoders run:
-// ML-GSAI generate, Fast-dLLM's no-cache threshold generate, Dream's diffusion_generate
-// (incl. confidence_threshold). The prefix / dual cache goldens need model support.
+// ML-GSAI generate, Fast-dLLM's threshold generate and its prefix / dual cache
+// functions, Dream's diffusion_generate (incl. confidence_threshold) and Fast-dLLM's
+// block-wise cached sampler for it. All are.
 func (g *famGolden) supported() bool {
-	if g.rnd1() {
-		return true // every RND1 golden is one diffusion_sample call
+	if g.rnd1() || g.dream() {
+		return true
 	}
-	for _, s := range g.Trace {
-		if s.Kind != "" && s.Kind != "full" {
-			return false
-		}
+	switch g.Function {
+	case "generate", "generate_with_prefix_cache", "generate_with_dual_cache":
+		return true
 	}
+	return false
+}
+
+// cache is the golden's cache mode.
+func (g *famGolden) cache() CacheMode {
 	if g.dream() {
-		_, block := g.Params["block_length"]
-		return !block
+		if _, block := g.Params["block_length"]; !block {
+			return CacheNone
+		}
+		if g.Params["dual_cache"] == true {
+			return CacheDual
+		}
+		return CachePrefix
 	}
-	return g.Function == "generate"
+	switch g.Function {
+	case "generate_with_prefix_cache":
+		return CachePrefix
+	case "generate_with_dual_cache":
+		return CacheDual
+	}
+	return CacheNone
 }
 
 func loadFamGoldens(t testing.TB, fixture string) []*famGolden {
@@ -153,6 +170,7 @@ func (g *famGolden) lladaOptions() LLaDAOptions {
 		Temperature: g.num("temperature", 0),
 		CFGScale:    g.num("cfg_scale", 0),
 		Threshold:   g.num("threshold", 0),
+		Cache:       g.cache(),
 	}
 	if g.Params["remasking"] == "random" {
 		o.Remasking = RandomRemasking
@@ -187,6 +205,10 @@ func (g *famGolden) dreamOptions() DreamOptions {
 		TopK:      int(g.num("top_k", 50)),
 		AlgTemp:   g.num("alg_temp", 0),
 		Threshold: g.num("threshold", 0.9), // diffusion_generate's kwargs default
+		Cache:     g.cache(),
+	}
+	if o.Cache != CacheNone {
+		o.BlockLength = int(g.num("block_length", 0))
 	}
 	o.MaskID = int32(g.num("mask_token_id", -1))
 	o.Seed = g.seed()
@@ -233,6 +255,11 @@ func compareStep(g *famGolden, s WindowStep, w *famTrace, tol float64) error {
 	}
 	if !slices.Equal(s.Masked, w.Masked) {
 		return fmt.Errorf("masked %v, want %v", s.Masked, w.Masked)
+	}
+	if g.cache() != CacheNone {
+		if s.Kind != w.Kind || !slices.Equal(s.Input[:], w.Input) {
+			return fmt.Errorf("forward %s over %v, want %s over %v", s.Kind, s.Input, w.Kind, w.Input)
+		}
 	}
 	if w.NumTransfer != nil && s.NumTransfer != *w.NumTransfer {
 		return fmt.Errorf("num_transfer %d, want %d", s.NumTransfer, *w.NumTransfer)
@@ -287,7 +314,24 @@ func compareStep(g *famGolden, s WindowStep, w *famTrace, tol float64) error {
 			}
 		}
 	}
-	if len(w.Sampled) == 1 {
+	if len(w.Sampled) == 1 && g.cache() != CacheNone {
+		// The block sampler samples every canvas row in a block's full forward and every
+		// masked row of the input after; the decoder computes the rows it uses.
+		// (The full forward's record is cut short; its one commit is checked above.)
+		if w.Kind == "full" {
+			return nil
+		}
+		ws, pos := w.Sampled[0], blockSampled(g, w)
+		if len(pos) != ws.Rows {
+			return fmt.Errorf("golden: %d sampled rows for %d positions", ws.Rows, len(pos))
+		}
+		for _, h := range s.Candidates {
+			i := slices.Index(pos, h.Pos)
+			if i < 0 || int(h.Token) != ws.X0[i] || math.Abs(float64(h.Conf)-ws.Confidence[i]) > tol {
+				return fmt.Errorf("sampled position %d: got [%d %g], want %v", h.Pos, h.Token, h.Conf, ws)
+			}
+		}
+	} else if len(w.Sampled) == 1 {
 		ws := w.Sampled[0]
 		if len(s.Candidates) != ws.Rows {
 			return fmt.Errorf("%d sampled rows, want %d", len(s.Candidates), ws.Rows)
@@ -399,4 +443,15 @@ func TestFamilyGoldensModel(t *testing.T) {
 			})
 		}
 	}
+}
+
+// blockSampled are the positions of a Dream block-sampler golden's cached step whose
+// rows sample_tokens got, in order: the input's masked positions (confidence_threshold)
+// or the block's (other algs).
+func blockSampled(g *famGolden, w *famTrace) []int {
+	hi := w.Input[1]
+	if g.Params["alg"] != "confidence_threshold" {
+		hi = w.Input[0] + int(g.num("block_length", 0))
+	}
+	return slices.DeleteFunc(slices.Clone(w.Masked), func(p int) bool { return p < w.Input[0] || p >= hi })
 }

@@ -79,6 +79,16 @@ func newReplayModel(t testing.TB, g *famGolden, vocab int) *replayModel {
 			if m.dream && m.alg == DreamOrigin {
 				pos = originRows(g, s)
 			}
+			if g.cache() != CacheNone {
+				if s.Kind == "full" {
+					// The record is cut short: the one commit is the prediction used.
+					for _, c := range s.Committed {
+						pr[int(c[0])] = replayPred{int(c[1]), 0.5}
+					}
+					continue
+				}
+				pos = blockSampled(g, &s)
+			}
 			if len(pos) != sm.Rows {
 				t.Fatalf("%s forward %d: %d sampled rows for %d positions", g.File, s.Forward, sm.Rows, len(pos))
 			}
@@ -148,6 +158,23 @@ func (m *replayModel) Window(tokens []int32, rows []int, logits []float32) error
 		return nil
 	}
 	return fmt.Errorf("replay: canvas matches no recorded forward from %d on", m.from)
+}
+
+// WindowCached checks that the decoder asks for the golden's cached forward (its kind
+// and input), then answers as Window: the replay keys on the whole canvas.
+func (m *replayModel) WindowCached(tokens []int32, from, to int, rows []int, logits []float32) error {
+	if err := m.Window(tokens, rows, logits); err != nil {
+		return err
+	}
+	w := m.g.Trace[m.from]
+	kind := "prefix_cache_suffix"
+	if to < len(tokens) || w.Kind == "dual_cache_block" && to == len(tokens) { // the last block: the same forward
+		kind = "dual_cache_block"
+	}
+	if w.Kind != kind || !slices.Equal(w.Input, []int{from, to}) {
+		return fmt.Errorf("replay: forward %d is %s over %v, the decoder ran %s over [%d %d]", m.from, w.Kind, w.Input, kind, from, to)
+	}
+	return nil
 }
 
 // pred finds the recorded prediction of p on this canvas (a later forward over the same

@@ -83,7 +83,11 @@ func TestFamilyGoldenSchedules(t *testing.T) {
 		if g.Timesteps == nil {
 			continue
 		}
-		ts := DreamTimesteps(int(g.num("steps", 0)), g.num("eps", 1e-3))
+		steps := int(g.num("steps", 0))
+		if o := g.dreamOptions(); o.Cache != CacheNone { // the block sampler's, per block
+			steps /= o.GenLength / o.BlockLength
+		}
+		ts := DreamTimesteps(steps, g.num("eps", 1e-3))
 		for i, v := range g.Timesteps {
 			if ts[i] != float32(v) {
 				t.Errorf("%s: timestep %d = %v, want %v", g.File, i, ts[i], float32(v))
@@ -93,8 +97,8 @@ func TestFamilyGoldenSchedules(t *testing.T) {
 	for _, fx := range []string{"llada", "llada-moe"} {
 		for _, g := range loadFamGoldens(t, fx) {
 			o := g.lladaOptions()
-			if o.Threshold > 0 {
-				continue
+			if o.Threshold > 0 || o.Cache != CacheNone {
+				continue // the cache goldens' schedules are checked by their runs
 			}
 			spb := o.Steps / (o.GenLength / o.BlockLength)
 			sched := Schedule(o.BlockLength, spb)
@@ -181,6 +185,9 @@ func TestWindowOptionsInvalid(t *testing.T) {
 		"mask out of vocab":   func(o *LLaDAOptions) { o.MaskID = wV },
 		"stop is mask":        func(o *LLaDAOptions) { o.StopIDs = []int32{wMask} },
 		"too long":            func(o *LLaDAOptions) { o.GenLength, o.Steps = 64, 64 },
+		"cache 9":             func(o *LLaDAOptions) { o.Cache = 9 },
+		"cache with cfg":      func(o *LLaDAOptions) { o.Cache, o.CFGScale = CacheDual, 1 },
+		"cache, no model":     func(o *LLaDAOptions) { o.Cache = CachePrefix }, // fakeWindow has no WindowCached
 	} {
 		o := lladaBase()
 		f(&o)
@@ -206,6 +213,12 @@ func TestWindowOptionsInvalid(t *testing.T) {
 		"threshold -1":         func(o *DreamOptions) { o.Threshold = -1 },
 		"gen beyond capacity":  func(o *DreamOptions) { o.GenLength = 60 },
 		"stop id out of vocab": func(o *DreamOptions) { o.StopIDs = []int32{99} },
+		"cache 9":              func(o *DreamOptions) { o.Cache = 9 },
+		"block without cache":  func(o *DreamOptions) { o.BlockLength = 8 },
+		"block -1":             func(o *DreamOptions) { o.Cache, o.BlockLength = CachePrefix, -1 },
+		"gen not blocks":       func(o *DreamOptions) { o.Cache, o.BlockLength = CacheDual, 5 },
+		"steps not by blocks":  func(o *DreamOptions) { o.Cache, o.BlockLength, o.Steps = CacheDual, 4, 6 },
+		"cache, no model":      func(o *DreamOptions) { o.Cache, o.BlockLength = CacheDual, 8 },
 	} {
 		o := dreamBase()
 		f(&o)
@@ -215,6 +228,17 @@ func TestWindowOptionsInvalid(t *testing.T) {
 	}
 	if _, err := ParseDreamAlg("nope"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("ParseDreamAlg: %v", err)
+	}
+	for _, c := range []CacheMode{CacheNone, CachePrefix, CacheDual} {
+		if got, err := ParseCacheMode(c.String()); err != nil || got != c {
+			t.Errorf("ParseCacheMode(%q) = %v, %v", c.String(), got, err)
+		}
+	}
+	if got, err := ParseCacheMode("none"); err != nil || got != CacheNone {
+		t.Errorf("ParseCacheMode(none) = %v, %v", got, err)
+	}
+	if _, err := ParseCacheMode("full"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseCacheMode(full): %v", err)
 	}
 }
 

@@ -30,6 +30,13 @@ type WindowStep struct {
 	// Entropy is RND1's predictive entropy of each candidate, in Candidates order (whose
 	// Conf is then the log-probability of the token).
 	Entropy []float32
+	// Kind and Input, set in the cache modes (LLaDAOptions.Cache, DreamOptions.Cache),
+	// name the step's forward as the fast_* goldens do: "full" (the whole canvas,
+	// refreshing the cache), "prefix_cache_suffix" (x[block_start:] against the prefix
+	// K/V) or "dual_cache_block" (the current block against the rest's K/V), over the
+	// absolute positions [Input[0], Input[1]).
+	Kind  string
+	Input [2]int
 }
 
 type windowStepJSON struct {
@@ -42,12 +49,17 @@ type windowStepJSON struct {
 	Committed   []Commit  `json:"committed"`
 	Rand        []float32 `json:"rand,omitempty"`
 	Entropy     []float32 `json:"entropy,omitempty"`
+	Kind        string    `json:"kind,omitempty"`
+	Input       *[2]int   `json:"input,omitempty"`
 }
 
 // MarshalJSON writes the step as a golden trace entry.
 func (s WindowStep) MarshalJSON() ([]byte, error) {
 	j := windowStepJSON{Block: s.Block, Step: s.Step, BatchRows: s.Calls, Masked: s.Masked,
-		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand, Entropy: s.Entropy}
+		Candidates: s.Candidates, Committed: s.Committed, Rand: s.Rand, Entropy: s.Entropy, Kind: s.Kind}
+	if s.Kind != "" {
+		j.Input = &s.Input
+	}
 	if s.NumTransfer >= 0 {
 		j.NumTransfer = &s.NumTransfer
 	}

@@ -63,6 +63,52 @@ func ParseDreamAlg(s string) (DreamAlg, error) {
 	return 0, invalid("unknown Dream alg %q (origin, maskgit_plus, topk_margin, entropy, confidence_threshold)", s)
 }
 
+// CacheMode selects Fast-dLLM's approximate KV caching for the LLaDA and Dream
+// decoders. Every block starts with a full forward, which also refreshes the cache; the
+// block's later steps run a shorter forward against the cached keys and values of the
+// rest of the canvas, computed when the block started. Cached K/V are stale once tokens
+// change, so the logits — and possibly the output — differ from the exact mode: it is an
+// approximation, opt-in, for speed. The model must implement CachedWindowModel.
+// LLaDA-MoE's official code has no cache path; the decoders run the same approximation
+// on it (it is LLaDA's algorithm on a bidirectional model).
+type CacheMode uint8
+
+const (
+	// CacheNone is the exact mode: every step recomputes the whole canvas.
+	CacheNone CacheMode = iota
+	// CachePrefix is generate_with_prefix_cache (LLaDA) / the block sampler without
+	// dual_cache (Dream): steps after a block's first run x[block_start:] against the
+	// cached K/V of the prompt and the finished blocks.
+	CachePrefix
+	// CacheDual is generate_with_dual_cache / dual_cache=True: steps after a block's first
+	// run only the current block against the cached K/V of everything else (the suffix
+	// too).
+	CacheDual
+)
+
+var cacheModeNames = [...]string{"", "prefix", "dual"}
+
+// String is the mode's name as ParseCacheMode reads it: "" (exact), "prefix", "dual".
+func (c CacheMode) String() string {
+	if int(c) < len(cacheModeNames) {
+		return cacheModeNames[c]
+	}
+	return fmt.Sprintf("CacheMode(%d)", uint8(c))
+}
+
+// ParseCacheMode maps "" (or "none": exact), "prefix" and "dual" to a CacheMode.
+func ParseCacheMode(s string) (CacheMode, error) {
+	switch s {
+	case "", "none":
+		return CacheNone, nil
+	case "prefix":
+		return CachePrefix, nil
+	case "dual":
+		return CacheDual, nil
+	}
+	return 0, invalid("unknown cache mode %q (\"\" for exact, prefix, dual)", s)
+}
+
 // WindowCommon are the options every bidirectional-family decoder shares.
 type WindowCommon struct {
 	// MaskID is the mask token.
@@ -110,6 +156,11 @@ type LLaDAOptions struct {
 	// ≥ Threshold, and at least the most confident one; Steps then only has to satisfy
 	// the divisibility rule. 0 is the exact ML-GSAI schedule. Approximate, opt-in.
 	Threshold float64
+	// Cache selects Fast-dLLM's prefix or dual cache (generate_with_prefix_cache,
+	// generate_with_dual_cache), with the Threshold rule or, without one, the Steps
+	// schedule; each block runs until it has no mask. Approximate, opt-in; not with
+	// CFGScale (the cache functions have none).
+	Cache CacheMode
 
 	WindowCommon
 }
@@ -134,6 +185,17 @@ type DreamOptions struct {
 	AlgTemp float64
 	// Threshold is confidence_threshold's threshold (Fast-dLLM's default 0.9).
 	Threshold float64
+	// Cache selects Fast-dLLM's block-wise cached sampler (generation_utils_block.py;
+	// CacheDual: dual_cache=True) over blocks of BlockLength: a full forward per block
+	// commits its first position, then confidence_threshold commits the most confident
+	// and every other ≥ Threshold of the block per forward; any other Alg follows the
+	// per-block timestep schedule (Steps/blocks per block) ranking by entropy, as the
+	// official code does whatever alg says. Eps is used by that schedule only.
+	// Approximate, opt-in.
+	Cache CacheMode
+	// BlockLength is the cached sampler's block (0: the whole generation); only with
+	// Cache.
+	BlockLength int
 
 	WindowCommon
 }
@@ -191,6 +253,10 @@ func (o *LLaDAOptions) validate(prompt []int32, vocab, capacity int) error {
 		return invalid("cfg scale %v must be a finite number >= 0", o.CFGScale)
 	case math.IsNaN(o.Threshold) || o.Threshold < 0 || o.Threshold > 1:
 		return invalid("threshold %v outside [0, 1] (0: the exact step schedule)", o.Threshold)
+	case o.Cache > CacheDual:
+		return invalid("unknown cache mode %v", o.Cache)
+	case o.Cache != CacheNone && o.CFGScale > 0:
+		return invalid("the %s cache has no classifier-free guidance (cfg scale %v)", o.Cache, o.CFGScale)
 	}
 	return o.WindowCommon.validate(prompt, o.GenLength, vocab, capacity)
 }
@@ -215,11 +281,26 @@ func (o *DreamOptions) validate(prompt []int32, vocab, capacity int) error {
 		return invalid("alg_temp applies to maskgit_plus, topk_margin and entropy, not %v", o.Alg)
 	case math.IsNaN(o.Threshold) || o.Threshold < 0 || o.Threshold > 1:
 		return invalid("threshold %v outside [0, 1]", o.Threshold)
-	case o.Alg == DreamConfidenceThreshold && o.GenLength > 0 && o.GenLength%o.Steps != 0:
+	case o.Alg == DreamConfidenceThreshold && o.Cache == CacheNone && o.GenLength > 0 && o.GenLength%o.Steps != 0:
 		// Fast-dLLM asserts mask_index.sum() % steps == 0.
 		return invalid("confidence_threshold needs the generation length %d to be a multiple of steps %d", o.GenLength, o.Steps)
+	case o.Cache > CacheDual:
+		return invalid("unknown cache mode %v", o.Cache)
+	case o.BlockLength < 0 || o.BlockLength > 0 && o.Cache == CacheNone:
+		return invalid("block length %d: only the cached sampler (Cache prefix or dual) has blocks", o.BlockLength)
+	case o.Cache != CacheNone && o.GenLength > 0 && o.GenLength%o.blockLength() != 0:
+		return invalid("generation length %d is not a multiple of the block length %d", o.GenLength, o.blockLength())
+	case o.Cache != CacheNone && o.GenLength > 0 && o.Steps%(o.GenLength/o.blockLength()) != 0:
+		return invalid("steps %d is not a multiple of the number of blocks %d", o.Steps, o.GenLength/o.blockLength())
 	}
 	return o.WindowCommon.validate(prompt, o.GenLength, vocab, capacity)
+}
+
+func (o *DreamOptions) blockLength() int {
+	if o.BlockLength > 0 {
+		return o.BlockLength
+	}
+	return o.GenLength
 }
 
 // RND1Options parameterise RND1's diffusion_sample (RadicalNumerics/RND1 rnd/sampling.py,

@@ -46,9 +46,14 @@ func (r *wrun) llada(o *LLaDAOptions) error {
 		for i := 0; ; i++ {
 			masked = r.masked(masked, start, end)
 			k := len(masked)
-			if o.Threshold > 0 {
-				if k == 0 { // Fast-dLLM: until the block has no mask
+			if o.Threshold > 0 || o.Cache != CacheNone {
+				// Fast-dLLM: until the block has no mask (the cache functions also with
+				// the step schedule, which empties the block in its last step).
+				if k == 0 || o.Threshold <= 0 && i == spb {
 					break
+				}
+				if o.Threshold <= 0 {
+					k = sched[i]
 				}
 			} else {
 				if i == spb {
@@ -70,10 +75,22 @@ func (r *wrun) llada(o *LLaDAOptions) error {
 }
 
 // lladaStep runs one step over the masked positions of the current block and commits.
+//
+// In a cache mode the forward covers [from, to) of the canvas (Fast-dLLM: the noise and
+// uniform tensors are the shape of that forward's logits), and a prefix-cache step after
+// the block's first draws one noise tensor more, unused, as generate_with_prefix_cache
+// does.
 func (r *wrun) lladaStep(o *LLaDAOptions, b, i int, masked []int, k int, un []int32) (WindowStep, error) {
 	d := r.d
-	V, L, n := d.vocab, len(r.x), len(masked)
+	V, n := d.vocab, len(masked)
 	ws := WindowStep{Block: b, Step: i, Masked: slices.Clone(masked), NumTransfer: k}
+	from, to := 0, len(r.x)
+	if o.Cache != CacheNone {
+		start := r.lp + b*o.BlockLength
+		from, to, ws.Kind = r.cacheSpan(o.Cache, i, start, start+o.BlockLength)
+		ws.Input = [2]int{from, to}
+	}
+	L := to - from
 	if o.Threshold > 0 {
 		ws.NumTransfer = -1
 	}
@@ -87,7 +104,16 @@ func (r *wrun) lladaStep(o *LLaDAOptions, b, i int, masked []int, k int, un []in
 		}
 		return ws, nil
 	}
-	logits, err := r.forward(r.x, masked, &d.logits)
+	var logits []float32
+	var err error
+	if from == 0 && to == len(r.x) {
+		logits, err = r.forward(r.x, masked, &d.logits)
+	} else {
+		logits, err = r.forwardCached(from, to, masked, &d.logits)
+		if o.Cache == CachePrefix && o.Temperature > 0 {
+			r.src.Skip64(L * V)
+		}
+	}
 	if err != nil {
 		return ws, err
 	}
@@ -109,7 +135,7 @@ func (r *wrun) lladaStep(o *LLaDAOptions, b, i int, masked []int, k int, un []in
 	if o.Temperature > 0 {
 		d.u64 = grow64(d.u64, V)
 	}
-	next := 0 // the canvas row whose noise comes next
+	next := from // the canvas row whose noise comes next
 	for j, p := range masked {
 		z, c := d.row, logits[j*V:(j+1)*V]
 		if ulogits != nil {
@@ -135,13 +161,13 @@ func (r *wrun) lladaStep(o *LLaDAOptions, b, i int, masked []int, k int, un []in
 		}
 	}
 	if o.Temperature > 0 {
-		r.src.Skip64((L - next) * V)
+		r.src.Skip64((to - next) * V)
 	}
 	if o.Remasking == RandomRemasking {
 		u := make([]float32, L)
 		r.src.Uniform32(u)
 		for j, p := range masked {
-			conf[j] = float64(u[p])
+			conf[j] = float64(u[p-from])
 		}
 	}
 	ws.Candidates = make([]Commit, n)

@@ -121,6 +121,40 @@ func (r *wrun) forward(tokens []int32, rows []int, buf *[]float32) ([]float32, e
 	return out, nil
 }
 
+// forwardCached runs a cached forward over [from, to) of the canvas (CachedWindowModel).
+func (r *wrun) forwardCached(from, to int, rows []int, buf *[]float32) ([]float32, error) {
+	cm, ok := r.d.m.(CachedWindowModel)
+	if !ok {
+		return nil, invalid("the model has no cached forward (the prefix and dual cache modes need one)")
+	}
+	if err := r.alive(); err != nil {
+		return nil, err
+	}
+	n := len(rows) * r.d.vocab
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	out := (*buf)[:n]
+	r.res.Stats.ModelCalls++
+	if err := cm.WindowCached(r.x, from, to, rows, out); err != nil {
+		return nil, fmt.Errorf("decode: cached forward over positions [%d, %d): %w", from, to, err)
+	}
+	return out, nil
+}
+
+// cacheSpan is the input of step i of a block [start, end) in cache mode c: the whole
+// canvas for the block's first step (which refreshes the cache), then the suffix
+// (prefix cache) or the block (dual cache). It returns the golden trace's kind.
+func (r *wrun) cacheSpan(c CacheMode, i, start, end int) (from, to int, kind string) {
+	switch {
+	case i == 0:
+		return 0, len(r.x), "full"
+	case c == CachePrefix:
+		return start, len(r.x), "prefix_cache_suffix"
+	}
+	return start, end, "dual_cache_block"
+}
+
 func (r *wrun) isStop(t int32) bool { return slices.Contains(r.c.StopIDs, t) }
 
 // advance moves the final prefix over unmasked positions, to the end or just after the

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sync"
@@ -49,4 +50,13 @@ func (w *archWindow) Window(tokens []int32, rows []int, logits []float32) error 
 		w.s = s
 	}
 	return w.s.Window(tokens, rows, logits)
+}
+
+func (w *archWindow) WindowCached(tokens []int32, from, to int, rows []int, logits []float32) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.s == nil {
+		return fmt.Errorf("cached forward before any window")
+	}
+	return w.s.WindowCached(tokens, from, to, rows, logits)
 }
