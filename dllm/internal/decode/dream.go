@@ -33,7 +33,7 @@ func (d *WindowDecoder) GenerateDream(ctx context.Context, prompt []int32, o Dre
 		return WindowResult{}, err
 	}
 	r := d.newRun(ctx, prompt, o.GenLength, &o.WindowCommon)
-	if o.Cache != CacheNone {
+	if o.Cache != CacheNone || o.BlockLength > 0 {
 		return r.end(r.dreamBlocks(&o))
 	}
 	return r.end(r.dream(&o))
@@ -54,6 +54,10 @@ func (d *WindowDecoder) GenerateDream(ctx context.Context, prompt []int32, o Dre
 //     timesteps linspace(1, Eps, Steps/blocks + 1) (the block's last step all), or drawn
 //     with AlgTemp; the step count is checked after the forward, as the official loop
 //     does.
+//
+// With CacheNone (BlockLength > 0) every forward runs the whole canvas: the exact
+// counterpart of the cached sampler, which Fast-dLLM does not ship but which is what its
+// caches approximate (the logits are shifted over the canvas then).
 //
 // The block's first forward only computes the first position's logits (the official
 // code samples every row and keeps that one): with Temperature > 0 the random stream
@@ -79,13 +83,16 @@ func (r *wrun) dreamBlocks(o *DreamOptions) error {
 			var err error
 			if i == 0 {
 				rows = []int{start}
-				logits, err = r.forward(r.x, rows, &d.logits)
 			} else {
 				hi := end // sample_tokens' rows: the block's masks, or the input's
-				if thr {
+				if thr && o.Cache != CacheNone {
 					hi = to
 				}
 				rows = r.masked(nil, from, hi)
+			}
+			if from == 0 && to == L {
+				logits, err = r.forward(r.x, rows, &d.logits)
+			} else {
 				logits, err = r.forwardCached(from, to, rows, &d.logits)
 			}
 			if err != nil {

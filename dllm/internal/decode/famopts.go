@@ -193,8 +193,9 @@ type DreamOptions struct {
 	// official code does whatever alg says. Eps is used by that schedule only.
 	// Approximate, opt-in.
 	Cache CacheMode
-	// BlockLength is the cached sampler's block (0: the whole generation); only with
-	// Cache.
+	// BlockLength is the cached sampler's block (0: the whole generation). Set without a
+	// Cache, it selects the same block-wise sampler with every forward over the whole
+	// canvas: the exact reference the cache modes approximate (Fast-dLLM ships none).
 	BlockLength int
 
 	WindowCommon
@@ -281,20 +282,23 @@ func (o *DreamOptions) validate(prompt []int32, vocab, capacity int) error {
 		return invalid("alg_temp applies to maskgit_plus, topk_margin and entropy, not %v", o.Alg)
 	case math.IsNaN(o.Threshold) || o.Threshold < 0 || o.Threshold > 1:
 		return invalid("threshold %v outside [0, 1]", o.Threshold)
-	case o.Alg == DreamConfidenceThreshold && o.Cache == CacheNone && o.GenLength > 0 && o.GenLength%o.Steps != 0:
+	case o.Alg == DreamConfidenceThreshold && !o.blocks() && o.GenLength > 0 && o.GenLength%o.Steps != 0:
 		// Fast-dLLM asserts mask_index.sum() % steps == 0.
 		return invalid("confidence_threshold needs the generation length %d to be a multiple of steps %d", o.GenLength, o.Steps)
 	case o.Cache > CacheDual:
 		return invalid("unknown cache mode %v", o.Cache)
-	case o.BlockLength < 0 || o.BlockLength > 0 && o.Cache == CacheNone:
-		return invalid("block length %d: only the cached sampler (Cache prefix or dual) has blocks", o.BlockLength)
-	case o.Cache != CacheNone && o.GenLength > 0 && o.GenLength%o.blockLength() != 0:
+	case o.BlockLength < 0:
+		return invalid("block length %d must be >= 0", o.BlockLength)
+	case o.blocks() && o.GenLength > 0 && o.GenLength%o.blockLength() != 0:
 		return invalid("generation length %d is not a multiple of the block length %d", o.GenLength, o.blockLength())
-	case o.Cache != CacheNone && o.GenLength > 0 && o.Steps%(o.GenLength/o.blockLength()) != 0:
+	case o.blocks() && o.GenLength > 0 && o.Steps%(o.GenLength/o.blockLength()) != 0:
 		return invalid("steps %d is not a multiple of the number of blocks %d", o.Steps, o.GenLength/o.blockLength())
 	}
 	return o.WindowCommon.validate(prompt, o.GenLength, vocab, capacity)
 }
+
+// blocks says whether the block-wise sampler runs (a Cache, or a BlockLength).
+func (o *DreamOptions) blocks() bool { return o.Cache != CacheNone || o.BlockLength > 0 }
 
 func (o *DreamOptions) blockLength() int {
 	if o.BlockLength > 0 {

@@ -143,11 +143,11 @@ func (r *wrun) forwardCached(from, to int, rows []int, buf *[]float32) ([]float3
 }
 
 // cacheSpan is the input of step i of a block [start, end) in cache mode c: the whole
-// canvas for the block's first step (which refreshes the cache), then the suffix
-// (prefix cache) or the block (dual cache). It returns the golden trace's kind.
+// canvas for the block's first step (which refreshes the cache) and every step without a
+// cache, then the suffix (prefix cache) or the block (dual cache). It returns the golden trace's kind.
 func (r *wrun) cacheSpan(c CacheMode, i, start, end int) (from, to int, kind string) {
 	switch {
-	case i == 0:
+	case i == 0 || c == CacheNone:
 		return 0, len(r.x), "full"
 	case c == CachePrefix:
 		return start, len(r.x), "prefix_cache_suffix"
