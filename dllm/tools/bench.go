@@ -186,6 +186,15 @@ type BenchResult struct {
 	Prefill    []BenchTiming   `json:"prefill"` // commit a prompt, no LM head
 	Decode     *BenchDecode    `json:"decode,omitempty"`
 	ThreadScan []BenchThreads  `json:"thread_scan,omitempty"`
+
+	// Window is set for the bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1),
+	// which have no block forward, prefill or thread scan (those fields stay zero): the
+	// whole-window forward every exact decoding step runs, over the chat prompt and the
+	// generation's masks, logits for the generated rows.
+	Window *BenchWindow `json:"window_forward,omitempty"`
+	// Fast compares, for LLaDA, LLaDA-MoE and Dream, the same threshold decoding exact and
+	// with Fast-dLLM's approximate prefix and dual caches.
+	Fast *BenchFast `json:"fast,omitempty"`
 }
 
 // Bench measures the speed of a loaded model on its worker pool (dllm.LoadOptions.Threads):
@@ -241,9 +250,16 @@ func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, er
 	}
 	r := &BenchResult{}
 	b := &bencher{ctx: ctx, o: o, logf: logf, mask: m.Info().MaskID, stepPrompt: stepPrompt, limits: map[int]BenchLimits{}}
-	err := modelview.Use(m, func(v modelview.View) error { return b.forwards(m.Info(), v, r) })
-	if err != nil {
-		return nil, err
+	window := false
+	err := modelview.Use(m, func(v modelview.View) error {
+		if f := arch.FamilyByName(v.Net.Config().Family); f != nil && f.Bidirectional {
+			window = true
+			return b.window(m, v, r)
+		}
+		return b.forwards(m.Info(), v, r)
+	})
+	if err != nil || window {
+		return r, err
 	}
 	// End to end: the chat prompt, default (LLaDA2.0 threshold) decoding, greedy, a new
 	// session per run so no KV prefix is reused.
@@ -392,12 +408,9 @@ func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (Ben
 	return timeIt(b.ctx, b.o, B, fwd)
 }
 
-// forwards fills r with the model's description, the limits and the forward timings,
-// under the model's internals v.
-func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult) error {
-	o := b.o
-	net := v.Net
-	cfg := net.Config()
+// describe fills r with the model's and the machine's description and the limits.
+func (b *bencher) describe(info dllm.ModelInfo, v modelview.View, r *BenchResult) {
+	cfg := v.Net.Config()
 	*r = BenchResult{
 		Model: info.Path, Format: info.Format, WeightType: weightType(v.Checkpoint), FileBytes: v.Checkpoint.TotalBytes(),
 		Layers: cfg.NumLayers, Hidden: cfg.HiddenSize, Experts: cfg.NumExperts, Vocab: cfg.VocabSize,
@@ -407,8 +420,18 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 	if st, err := os.Stat(info.Path); err == nil && st.Mode().IsRegular() {
 		r.FileBytes = st.Size() // the whole GGUF, header included
 	}
-	B := o.BlockLength
 	r.Limits = b.limitsOn(v.Threads)
+}
+
+// forwards fills r with the model's description, the limits and the forward timings,
+// under the model's internals v.
+func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult) error {
+	o := b.o
+	net := v.Net
+	cfg := net.Config()
+	b.describe(info, v, r)
+	B := o.BlockLength
+
 
 	// Block forwards: commit a prefix once, then time uncommitted B-token runs.
 	cases := b.cases(cfg)

@@ -30,6 +30,14 @@ routed experts per MoE layer, weight and KV-cache bytes, FLOPs, the achieved GB/
 GFLOP/s, and % of roofline (the least time the forward's ops could take at the limits,
 each op bound by its bytes or its FLOPs, ÷ the median time). --threads-scan times the
 block forwards again on 1, 2, 4, … threads up to all cores, with speed-ups.
+
+Bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) have no block forward: bench
+times the whole-window forward every exact step runs (the chat prompt plus --gen masks,
+rounded up to whole --block blocks) and, except for RND1, compares one generation —
+greedy, Fast-dLLM's confidence-threshold decoding (0.9), blocks of --block — exact, then
+with the approximate prefix cache and dual cache (the fast mode): time, forwards, tokens
+per forward, speed-up over exact and agreement (the fraction of generated positions
+holding the same token as exact's).
 `
 	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -123,6 +131,10 @@ func printBench(out io.Writer, r *tools.BenchResult) {
 	fmt.Fprintf(out, "shape    %d layers, hidden %d, %d experts, vocab %d\n", r.Layers, r.Hidden, r.Experts, r.Vocab)
 	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s; %s\n", r.CPU, r.Cores, r.Threads, r.Kernels, r.Go)
 	fmt.Fprintf(out, "limits   %s\n\n", limitsText(r.Limits))
+	if r.Window != nil {
+		printWindowBench(out, r)
+		return
+	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measurement\ttokens\treps\tmin ms\tmedian ms\ttok/s (median)\ttok/s (best)\t")
 	row := func(name string, t tools.BenchTiming) {
@@ -189,4 +201,31 @@ func limitsText(l tools.BenchLimits) string {
 		return "not measured (no probe in this build): no roofline"
 	}
 	return fmt.Sprintf("read %.1f GB/s, FMA %.1f GFLOP/s on %d threads (kernels/probe, this run)", l.ReadGBps, l.FMAGFLOPS, l.Threads)
+}
+
+// printWindowBench prints a bidirectional family's figures: the whole-window forward and
+// the fast-mode comparison.
+func printWindowBench(out io.Writer, r *tools.BenchResult) {
+	wf := r.Window
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "measurement\ttokens\treps\tmin ms\tmedian ms\ttok/s (median)\ttok/s (best)\t")
+	fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", fmt.Sprintf("window forward (%d prompt + %d masks)", wf.PromptTokens, wf.GenTokens),
+		wf.Tokens, wf.Reps, 1e3*wf.MinSec, 1e3*wf.MedianSec, wf.TokPerSec, wf.BestPerSec)
+	w.Flush()
+	fw := wf.BenchWork
+	fmt.Fprintf(out, "window forward: %.1f MB weights, %.2f GFLOP, %.1f GB/s, %.1f GFLOP/s, roofline %.2f ms (%.1f %%)\n",
+		float64(fw.WeightBytes)/1e6, float64(fw.FLOPs)/1e9, fw.GBps, fw.GFLOPS, 1e3*fw.RooflineSec, fw.RooflinePct)
+	f := r.Fast
+	if f == nil {
+		return
+	}
+	fmt.Fprintf(out, "\nfast mode (approximate: Fast-dLLM prefix / dual KV cache): %s,\n%d tokens after a %d-token prompt; agreement = fraction of generated positions equal to exact's\n",
+		f.Decoder, f.GenTokens, f.PromptTokens)
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "mode\treps\tmin ms\tmedian ms\ttok/s (median)\tforwards\ttokens/forward\tspeed-up\tagreement\t")
+	for _, md := range f.Modes {
+		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%.2f\t%.2f×\t%.1f %%\t\n", md.Mode, md.Reps, 1e3*md.MinSec, 1e3*md.MedianSec,
+			md.TokPerSec, md.Forwards, md.TokensPerForward, md.Speedup, 100*md.Agreement)
+	}
+	w.Flush()
 }

@@ -91,3 +91,42 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchWindowFamily: `dllm bench` on a bidirectional family prints the whole-window
+// forward and the fast-mode table (exact, prefix, dual with speed-up and agreement), and
+// --json carries them.
+func TestBenchWindowFamily(t *testing.T) {
+	var buf bytes.Buffer
+	args := []string{"-m", "../../testdata/families/llada/hf", "--reps", "1", "--gen", "16", "--block", "8", "--threads", "2", "-q"}
+	if err := runBench(args, outTo(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"window forward (", "fast mode (approximate", "agreement", "exact", "prefix", "dual", "1.00×", "100.0 %"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
+	if err := runBench(append(args, "--json"), outTo(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Window map[string]any `json:"window_forward"`
+		Fast   struct {
+			Modes []map[string]any `json:"modes"`
+		} `json:"fast"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &r); err != nil {
+		t.Fatalf("%v:\n%s", err, buf.String())
+	}
+	if r.Window["gen_tokens"] != 16.0 || len(r.Fast.Modes) != 3 {
+		t.Fatalf("window %v, fast %v", r.Window, r.Fast)
+	}
+	for _, md := range r.Fast.Modes {
+		for _, key := range []string{"mode", "median_s", "forwards", "tokens_per_forward", "speedup", "agreement"} {
+			if _, ok := md[key]; !ok {
+				t.Errorf("mode %v lacks %s", md, key)
+			}
+		}
+	}
+}
