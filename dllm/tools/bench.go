@@ -432,7 +432,6 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 	b.describe(info, v, r)
 	B := o.BlockLength
 
-
 	// Block forwards: commit a prefix once, then time uncommitted B-token runs.
 	cases := b.cases(cfg)
 	works := make([]arch.Work, len(cases))
