@@ -23,12 +23,23 @@ type SyntheticOptions struct {
 	Format string
 	// Seed makes the random weights reproducible.
 	Seed uint64
+	// Family is "llada2" (default) or "llada": a LLaDA-8B-architecture Hugging Face
+	// directory (safetensors only; presets mini — hidden 1024, 16 heads, SwiGLU 2816,
+	// vocabulary 32768, 8 layers — and tiny) for the bidirectional families' benchmarks.
+	Family string
 }
 
 // WriteSyntheticModel writes a LLaDA2 checkpoint with the real architecture and
 // deterministic random weights: the workload for benchmarks, where real weights would
 // change nothing but the download.
 func WriteSyntheticModel(path string, o SyntheticOptions) error {
+	switch o.Family {
+	case "", "llada2":
+	case "llada":
+		return writeSyntheticLLaDA(path, o)
+	default:
+		return invalid.Errorf("dllm: unknown synthetic family %q (want llada2 or llada)", o.Family)
+	}
 	var cfg arch.Config
 	switch o.Preset {
 	case "mini", "":
@@ -50,4 +61,24 @@ func WriteSyntheticModel(path string, o SyntheticOptions) error {
 		return arch.WriteSyntheticSafetensors(path, so)
 	}
 	return invalid.Errorf("dllm: unknown format %q (want gguf or safetensors)", o.Format)
+}
+
+func writeSyntheticLLaDA(path string, o SyntheticOptions) error {
+	var sh arch.SynthLLaDA
+	switch o.Preset {
+	case "mini", "":
+		sh = arch.LLaDAMiniShape(o.Layers)
+	case "tiny":
+		sh = arch.LLaDATinyShape(o.Layers)
+	default:
+		return invalid.Errorf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
+	}
+	dt, ok := syntheticTypes[o.Type]
+	if !ok || dt == weights.Q8_0 {
+		return invalid.Errorf("dllm: a synthetic LLaDA is a safetensors directory: weight type f32, f16 or bf16, not %q", o.Type)
+	}
+	if o.Format != "safetensors" && o.Format != "" {
+		return invalid.Errorf("dllm: a synthetic LLaDA is a safetensors directory, not %s", o.Format)
+	}
+	return arch.WriteSyntheticLLaDA(path, sh, dt, o.Seed)
 }

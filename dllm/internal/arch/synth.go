@@ -88,7 +88,8 @@ type synthTensor struct {
 // synthValues gives the distribution of a tensor's values.
 func synthValues(hfName string, cols int) (mean, std float64) {
 	switch {
-	case hasSuffix(hfName, "layernorm.weight"), hasSuffix(hfName, "model.norm.weight"):
+	case hasSuffix(hfName, "layernorm.weight"), hasSuffix(hfName, "model.norm.weight"),
+		hasSuffix(hfName, "_norm.weight"), hasSuffix(hfName, "ln_f.weight"): // LLaDA's attn_norm, ff_norm, ln_f
 		return 1, 0.1 // norm weights near one
 	case hasSuffix(hfName, "expert_bias"):
 		return 0, 0.02
@@ -485,7 +486,22 @@ const lingSplit = `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\
 // vocabulary (the same one the GGUF carries), so a synthetic Hugging Face directory loads
 // everywhere a real one does. Nothing is written when the vocabulary is too small.
 func writeSynthTokenizer(dir string, cfg *Config) error {
-	toks, _, merges, ok := synthVocab(cfg.VocabSize)
+	return writeSynthTokenizerAs(dir, cfg.VocabSize, cfg.MaxPositionEmbeddings, synthTokLLaDA2)
+}
+
+// synthTok are the special tokens and chat template of a synthetic tokenizer: Specials
+// replace SynthSpecials at the top of the vocabulary (as many), Bos/EOS/Pad/Mask index
+// them.
+type synthTok struct {
+	Specials            []string
+	Bos, EOS, Pad, Mask int
+	Template            string
+}
+
+var synthTokLLaDA2 = synthTok{Specials: SynthSpecials, Bos: 0, EOS: 1, Pad: 1, Mask: 2, Template: synthChatTemplate}
+
+func writeSynthTokenizerAs(dir string, vocabSize, maxPos int, st synthTok) error {
+	toks, _, merges, ok := synthVocab(vocabSize)
 	if !ok {
 		return nil
 	}
@@ -514,7 +530,7 @@ func writeSynthTokenizer(dir string, cfg *Config) error {
 	}
 	var specials []added
 	decoder := map[string]any{}
-	for i, t := range SynthSpecials {
+	for i, t := range st.Specials {
 		id := len(toks) - nsp + i
 		specials = append(specials, added{ID: id, Content: t, Special: true})
 		decoder[fmt.Sprint(id)] = map[string]any{"content": t, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true}
@@ -545,10 +561,10 @@ func writeSynthTokenizer(dir string, cfg *Config) error {
 	}
 	tc := map[string]any{
 		"add_bos_token": false, "add_eos_token": false, "added_tokens_decoder": decoder,
-		"bos_token": SynthSpecials[0], "eos_token": SynthSpecials[1], "pad_token": SynthSpecials[1],
-		"mask_token": SynthSpecials[2], "clean_up_tokenization_spaces": false,
-		"model_max_length": cfg.MaxPositionEmbeddings, "tokenizer_class": "PreTrainedTokenizerFast",
-		"chat_template": synthChatTemplate,
+		"bos_token": st.Specials[st.Bos], "eos_token": st.Specials[st.EOS], "pad_token": st.Specials[st.Pad],
+		"mask_token": st.Specials[st.Mask], "clean_up_tokenization_spaces": false,
+		"model_max_length": maxPos, "tokenizer_class": "PreTrainedTokenizerFast",
+		"chat_template": st.Template,
 	}
 	js, err = json.MarshalIndent(tc, "", "  ")
 	if err != nil {
