@@ -183,6 +183,7 @@ func (s *State) Truncate(n int) error {
 // *NonFiniteError naming the step that first produced one (found by running the forward
 // again with a check after every step). On error the state is unchanged.
 func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logits []float32) error {
+	s.window = 0 // its K/V overwrite a Window's (windowRun restores what it keeps)
 	cfg := &s.m.cfg
 	V := cfg.VocabSize
 	n := len(tokens)

@@ -72,7 +72,8 @@ func (s *State) windowRun(tokens []int32, from, to int, rows []int, logits []flo
 	}
 	s.n = from
 	s.keyEnd = len(tokens)
+	w := s.window
 	err := s.Forward(tokens[from:to], 0, false, s.shifted, logits)
-	s.n, s.keyEnd = 0, 0
+	s.n, s.keyEnd, s.window = 0, 0, w
 	return err
 }

@@ -129,6 +129,16 @@ func TestWindowCached(t *testing.T) {
 		if err := s.WindowCached(toks, 4, 8, []int{8}, full); err == nil {
 			t.Errorf("%s: row outside the cached run accepted", fx.family)
 		}
+		// Any other forward overwrites the kept K/V: cached forwards need a new Window.
+		if err := s.Forward(toks[:8], 0, false, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WindowCached(toks, 4, 8, nil, nil); err == nil {
+			t.Errorf("%s: cached forward after a plain Forward accepted", fx.family)
+		}
+		if err := s.Window(toks, nil, nil); err != nil {
+			t.Fatal(err)
+		}
 		// Change the canvas in the run: the run's own K/V follow, the kept ones do not.
 		from := n / 2
 		for p := from; p < n; p += 3 {

@@ -159,7 +159,9 @@ type LLaDAOptions struct {
 	// Cache selects Fast-dLLM's prefix or dual cache (generate_with_prefix_cache,
 	// generate_with_dual_cache), with the Threshold rule or, without one, the Steps
 	// schedule; each block runs until it has no mask. Approximate, opt-in; not with
-	// CFGScale (the cache functions have none).
+	// CFGScale (the cache functions have none). Random draws (Temperature > 0, random
+	// remasking) follow the official tensors' shapes (the forward's input, and the extra
+	// unused noise of generate_with_prefix_cache), but the cache goldens are greedy.
 	Cache CacheMode
 
 	WindowCommon
