@@ -32,6 +32,9 @@ func (d *WindowDecoder) GenerateDream(ctx context.Context, prompt []int32, o Dre
 	if err := o.validate(prompt, d.vocab, d.capacity); err != nil {
 		return WindowResult{}, err
 	}
+	if err := d.cacheable(o.Cache); err != nil {
+		return WindowResult{}, err
+	}
 	r := d.newRun(ctx, prompt, o.GenLength, &o.WindowCommon)
 	if o.Cache != CacheNone || o.BlockLength > 0 {
 		return r.end(r.dreamBlocks(&o))

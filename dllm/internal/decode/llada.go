@@ -27,6 +27,9 @@ func (d *WindowDecoder) GenerateLLaDA(ctx context.Context, prompt []int32, o LLa
 	if err := o.validate(prompt, d.vocab, d.capacity); err != nil {
 		return WindowResult{}, err
 	}
+	if err := d.cacheable(o.Cache); err != nil {
+		return WindowResult{}, err
+	}
 	r := d.newRun(ctx, prompt, o.GenLength, &o.WindowCommon)
 	return r.end(r.llada(&o))
 }

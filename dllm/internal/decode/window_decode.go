@@ -121,6 +121,14 @@ func (r *wrun) forward(tokens []int32, rows []int, buf *[]float32) ([]float32, e
 	return out, nil
 }
 
+// cacheable says whether the model can run cache mode c.
+func (d *WindowDecoder) cacheable(c CacheMode) error {
+	if _, ok := d.m.(CachedWindowModel); c != CacheNone && !ok {
+		return invalid("the %s cache needs a model with a cached forward (CachedWindowModel)", c)
+	}
+	return nil
+}
+
 // forwardCached runs a cached forward over [from, to) of the canvas (CachedWindowModel).
 func (r *wrun) forwardCached(from, to int, rows []int, buf *[]float32) ([]float32, error) {
 	cm, ok := r.d.m.(CachedWindowModel)
