@@ -21,7 +21,9 @@ type BenchWindow struct {
 
 // BenchFast compares one generation (the chat prompt, greedy, the family's decoder with
 // Fast-dLLM's confidence-threshold parallel decoding) run exact and with the approximate
-// prefix and dual caches (decode.CacheMode).
+// prefix and dual caches (decode.CacheMode). Exact is, for LLaDA and LLaDA-MoE,
+// Fast-dLLM's threshold generate without a cache; for Dream, its block-wise sampler with
+// every forward over the whole canvas (decode.DreamOptions.BlockLength without Cache).
 type BenchFast struct {
 	// Decoder describes the decoding: the algorithm, its threshold and block length.
 	Decoder      string `json:"decoder"`
