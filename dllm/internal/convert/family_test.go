@@ -281,8 +281,8 @@ func copyFolder(t *testing.T, dir string, edit func(map[string]any)) string {
 func TestFamilyHostileInputs(t *testing.T) {
 	cases := []struct {
 		name, dir, want string
-		edit           func(map[string]any)
-		remove         string
+		edit            func(map[string]any)
+		remove          string
 	}{
 		{"fewer experts than tensors", "llada-moe", "experts", func(m map[string]any) { m["num_experts"] = 4.0 }, ""},
 		{"more experts than tensors", "rnd1", "experts", func(m map[string]any) { m["num_experts"] = 16.0 }, ""},
