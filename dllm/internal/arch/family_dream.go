@@ -18,7 +18,7 @@ var dreamFamily = &Family{
 	hf:                qwenNaming,
 	options:           []option{only("use_sliding_window", false), only("use_bias", false)},
 	parseHF:           parseDreamHF,
-	toGGUF: &hfToGGUF{pre: "qwen2", keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
+	toGGUF: &hfToGGUF{pre: "qwen2", specialByFlag: true, keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
 		setCausalFalse(k, a)
 		return setConfigMask(h, k)
 	}},

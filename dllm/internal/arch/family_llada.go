@@ -44,7 +44,7 @@ var lladaFamily = &Family{
 		only("scale_logits", false), only("input_emb_norm", false),
 	},
 	parseHF: parseLLaDAHF,
-	toGGUF: &hfToGGUF{pre: "llama-bpe", permuteQK: true, addBOS: true, keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
+	toGGUF: &hfToGGUF{pre: "llama-bpe", permuteQK: true, addBOS: true, specialByFlag: true, keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
 		// LLaDAModel.set_gguf_parameters: OLMo's field names, with its defaults.
 		def := func(v any, d float64) any {
 			if v == nil {

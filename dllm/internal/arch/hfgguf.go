@@ -21,6 +21,9 @@ type hfToGGUF struct {
 	pre       string // tokenizer.ggml.pre
 	permuteQK bool   // undo_permute: q/k rows reordered for llama.cpp's interleaved RoPE
 	addBOS    bool   // tokenizer.ggml.add_bos_token forced to true
+	// specialByFlag: added tokens are control tokens only when flagged special (the
+	// LLaDA and Dream classes' get_vocab_base), not also when they look special.
+	specialByFlag bool
 	// keys adds the family's set_gguf_parameters keys after the common ones; mask is
 	// the checkpoint's mask token id (−1 when it has none).
 	keys func(h hparams, k *GGUFKeys, arch string, mask int) error
@@ -33,6 +36,9 @@ type HFGGUF struct {
 	Tensors []GGUFTensor // HF holds the checkpoint's own tensor names
 	Pre     string       // tokenizer.ggml.pre
 	AddBOS  bool         // the converter sets tokenizer.ggml.add_bos_token = true last
+	// SpecialByFlag: an added token is a control token only when flagged special;
+	// otherwise also when it looks like one (<…>, as llama.cpp's base converter does).
+	SpecialByFlag bool
 }
 
 // GGUFKeys is an ordered set of GGUF keys in which setting a key again replaces its
@@ -216,7 +222,7 @@ func PlanHFGGUF(ck *weights.Checkpoint, f *Family, cfg *Config, name string, fil
 		}
 	}
 	k.Set("general.quantization_version", uint32(2))
-	return &HFGGUF{Keys: k, Tensors: ts, Pre: conv.pre, AddBOS: conv.addBOS}, nil
+	return &HFGGUF{Keys: k, Tensors: ts, Pre: conv.pre, AddBOS: conv.addBOS, SpecialByFlag: conv.specialByFlag}, nil
 }
 
 // sizeLabel is gguf-py's general.size_label of a file of these tensors (when the folder

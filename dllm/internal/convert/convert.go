@@ -1,6 +1,9 @@
-// Package convert turns a Hugging Face LLaDA2 checkpoint (config.json, safetensors,
-// tokenizer files) into a GGUF file in the layout of llama.cpp's LLaDA2 support, with the
-// weight matrices stored as f16, bf16, q8_0, q4_0, q4_k or q6_k.
+// Package convert turns a Hugging Face checkpoint (config.json, safetensors, tokenizer
+// files) of any family dllm runs into a GGUF file in the layout llama.cpp uses for that
+// family, with the weight matrices stored as f32, f16, bf16, q8_0, q4_0, q4_k or q6_k:
+// LLaDA2 as llama.cpp's LLaDA2 support expects it (arch.GGUFLayout), LLaDA, LLaDA-MoE,
+// Dream and RND1 as llama.cpp's convert_hf_to_gguf.py writes them (arch.PlanHFGGUF:
+// their f32 and q8_0 files are that converter's byte for byte).
 //
 // The conversion streams: tensors are read from the memory-mapped safetensors one chunk
 // of rows at a time, converted, and appended to the output, so memory stays at a few
@@ -39,8 +42,9 @@ type Options struct {
 	// OutputType overrides the type of the LM head (output.weight); "" applies the
 	// default policy (see TypeFor).
 	OutputType string
-	// Arch is general.architecture: "llada2" (default, llama.cpp's LLaDA2 branch) or
-	// "bailingmoe2" (what llama.cpp master loads; same keys and tensors).
+	// Arch is general.architecture; "" is the family's. LLaDA2 takes "llada2" (its
+	// default, llama.cpp's LLaDA2 branch) or "bailingmoe2" (what llama.cpp master loads;
+	// same keys and tensors); the other families only their own.
 	Arch string
 	// Name is general.name; "" uses the source directory's name.
 	Name string
@@ -133,7 +137,7 @@ type item struct {
 	permute  int // heads whose rows are reordered (arch.GGUFTensor.PermuteHeads); 0: none
 }
 
-// Convert converts the Hugging Face LLaDA2 directory src to the GGUF file dst. On error
+// Convert converts the Hugging Face directory src to the GGUF file dst. On error
 // or cancellation nothing is left at dst (nor any temporary file).
 func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) {
 	start := time.Now()

@@ -23,6 +23,15 @@ func planFamily(ck *weights.Checkpoint, f *arch.Family, cfg *arch.Config, name s
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert: %s: %w", ck.Path, err)
 	}
+	if p.SpecialByFlag {
+		// LLaDA's and Dream's converter classes type an added token by its special
+		// flag alone: one that only looks special (<…>) is user-defined.
+		for id, special := range v.added {
+			if !special && v.types[id] == tokenControl {
+				v.types[id] = tokenUserDefined
+			}
+		}
+	}
 	k := p.Keys
 	k.Set("tokenizer.ggml.model", "gpt2")
 	k.Set("tokenizer.ggml.pre", p.Pre)

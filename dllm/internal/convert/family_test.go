@@ -281,3 +281,41 @@ func TestFamilyHostileInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestFamilyAddedTokenTypes: an added token not flagged special is user-defined for
+// LLaDA and Dream (their converter classes look at the flag only) and a control token
+// for the others when it looks like one (<|…|>), as llama.cpp's base converter does.
+func TestFamilyAddedTokenTypes(t *testing.T) {
+	for _, c := range []struct {
+		dir  string
+		want int64
+	}{{"llada", tokenUserDefined}, {"dream", tokenUserDefined}, {"llada-moe", tokenControl}, {"rnd1", tokenControl}} {
+		src := copyFolder(t, c.dir, nil)
+		tj := filepath.Join(src, "tokenizer.json")
+		b, err := os.ReadFile(tj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		last := m["added_tokens"].([]any)[len(m["added_tokens"].([]any))-1].(map[string]any)
+		last["special"] = false
+		if b, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tj, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(t.TempDir(), "out.gguf")
+		if _, err := Convert(context.Background(), src, dst, Options{Type: "f32"}); err != nil {
+			t.Fatal(err)
+		}
+		types, _ := open(t, dst).Meta.Ints("tokenizer.ggml.token_type")
+		id := int(last["id"].(float64))
+		if types[id] != c.want {
+			t.Errorf("%s: %s (id %d) has type %d, want %d", c.dir, last["content"], id, types[id], c.want)
+		}
+	}
+}

@@ -35,6 +35,7 @@ type vocab struct {
 	// SpecialVocab reads (specials.go).
 	addedFirst map[string]int
 	tokConfig  map[string]any
+	added      map[int]bool // added token id → special
 }
 
 // hfTokenizerJSON is the part of tokenizer.json the conversion needs.
@@ -100,7 +101,7 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 	if maxID >= vocabSize {
 		return nil, fmt.Errorf("convert: tokenizer has token id %d but the model's vocab_size is %d", maxID, vocabSize)
 	}
-	v := &vocab{bos: -1, eos: -1, pad: -1, mask: -1, addedFirst: addedFirst}
+	v := &vocab{bos: -1, eos: -1, pad: -1, mask: -1, addedFirst: addedFirst, added: added}
 	v.tokens = make([]string, vocabSize)
 	v.types = make([]int32, vocabSize)
 	ids := map[string]int{}
@@ -126,7 +127,8 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 		switch {
 		case json.Unmarshal(m, &s) == nil:
 		case json.Unmarshal(m, &pair) == nil && len(pair) == 2:
-			s = pair[0] + " " + pair[1]
+			// gguf-py writes a space inside a part as U+0120, as byte-level BPE does.
+			s = strings.ReplaceAll(pair[0], " ", "\u0120") + " " + strings.ReplaceAll(pair[1], " ", "\u0120")
 		default:
 			return nil, fmt.Errorf("convert: tokenizer.json merge %d is neither \"a b\" nor [a, b]: %s", i, m)
 		}
