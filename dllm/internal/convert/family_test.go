@@ -223,8 +223,14 @@ func copyFolder(t *testing.T, dir string, edit func(map[string]any)) string {
 	if edit == nil {
 		return dst
 	}
-	cfg := filepath.Join(dst, "config.json")
-	b, err := os.ReadFile(cfg)
+	editJSON(t, filepath.Join(dst, "config.json"), edit)
+	return dst
+}
+
+// editJSON rewrites the JSON object file path as edit changes it.
+func editJSON(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +242,9 @@ func copyFolder(t *testing.T, dir string, edit func(map[string]any)) string {
 	if b, err = json.Marshal(m); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dst
 }
 
 // TestFamilyHostileInputs: checkpoints the layout cannot describe fail with an error
@@ -291,23 +296,12 @@ func TestFamilyAddedTokenTypes(t *testing.T) {
 		want int64
 	}{{"llada", tokenUserDefined}, {"dream", tokenUserDefined}, {"llada-moe", tokenControl}, {"rnd1", tokenControl}} {
 		src := copyFolder(t, c.dir, nil)
-		tj := filepath.Join(src, "tokenizer.json")
-		b, err := os.ReadFile(tj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
-		last := m["added_tokens"].([]any)[len(m["added_tokens"].([]any))-1].(map[string]any)
-		last["special"] = false
-		if b, err = json.Marshal(m); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(tj, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		var last map[string]any
+		editJSON(t, filepath.Join(src, "tokenizer.json"), func(m map[string]any) {
+			added := m["added_tokens"].([]any)
+			last = added[len(added)-1].(map[string]any)
+			last["special"] = false
+		})
 		dst := filepath.Join(t.TempDir(), "out.gguf")
 		if _, err := Convert(context.Background(), src, dst, Options{Type: "f32"}); err != nil {
 			t.Fatal(err)
