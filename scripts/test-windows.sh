@@ -28,7 +28,7 @@ build_cli windows amd64 "$out/dllm.exe"
 	examples/c/main.c -L "$out" -ldllm -o "$out/example.exe"
 stage "built dllm.dll, dllm.exe and the C example"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/kernels.test.exe" ./kernels/
-GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/llada2.test.exe" ./dllm/internal/arch/
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/arch.test.exe" ./dllm/internal/arch/
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/dllm.test.exe" ./dllm/
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -c -o "$out/cputime.test.exe" ./dllm/internal/cputime/
 stage "built the kernel, model and API test programs"
@@ -47,6 +47,11 @@ if [ ! -f "$sys32/bcryptprimitives.dll" ] || [ -f "$sys32/.dllm-bcryptprimitives
 		-lbcrypt -o "$sys32/bcryptprimitives.dll"
 	touch "$sys32/.dllm-bcryptprimitives"
 fi
+# One wineserver for the whole run: by default each program's server lingers 3 s and
+# exits, and a program started as it exits can lose its connection ("wine client error:
+# recvmsg: Connection reset by peer").
+wineserver -p
+trap 'wineserver -k 2>/dev/null || true' EXIT
 stage "wine prefix ready"
 
 question="What is 3+4?"
@@ -107,7 +112,7 @@ gotest() {
 KERNELS_REQUIRE=$require gotest kernels kernels "$out/kernels.test.exe" -test.short
 stage "kernel tests${require:+ (avx2 required)}"
 forward='^Test(ForwardAllocs|ForwardErrors|CacheEqualsRecompute|BlockwiseEqualsOneRun|TruncateReuse|ConcurrentStates|RandomSessions|ModelLogits|GoldenLogits|GoldenQuantized|QuantizedBlocksReproduce)$'
-gotest llada2 dllm/internal/arch "$out/llada2.test.exe" -test.short -test.run "$forward"
+gotest arch dllm/internal/arch "$out/arch.test.exe" -test.short -test.run "$forward"
 stage "model forward tests"
 api='^(TestBench|TestBenchCancelled|TestGoldensThroughAPI|TestConcurrentSessions|TestStopping|TestChatReusesCache|TestClosedModel|Example.*)$'
 gotest dllm dllm "$out/dllm.test.exe" -test.short -test.run "$api"

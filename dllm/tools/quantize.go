@@ -10,14 +10,15 @@ import (
 // QuantizeOptions controls Quantize.
 type QuantizeOptions struct {
 	// Type is the storage type of the weight matrices: "f32", "f16", "bf16", "q8_0",
-	// "q4_0", "q4_k" or "q6_k". Norms, the MoE router and the expert bias always stay
+	// "q4_0", "q4_k" or "q6_k". Norms, biases, the MoE router and the expert bias always stay
 	// f32; with q4_k the LM head is q6_k (as llama.cpp's K-quant presets do); a matrix
 	// whose rows are not whole blocks falls back to q8_0 (K-quants) or f16.
 	Type string
 	// OutputType, if set, overrides the LM head's type.
 	OutputType string
-	// Arch is general.architecture: "llada2" (default) or "bailingmoe2", the name
-	// llama.cpp master loads (same keys and tensors).
+	// Arch is general.architecture; "" is the family's (llada2, llada, llada-moe,
+	// dream, rnd1). LLaDA2 also takes "bailingmoe2", the name llama.cpp master loads
+	// (same keys and tensors).
 	Arch string
 	// Name is general.name; "" uses the source directory's name.
 	Name string
@@ -41,10 +42,11 @@ type QuantizeSummary struct {
 	Elapsed   time.Duration
 }
 
-// Quantize converts a Hugging Face LLaDA2 directory (config.json, *.safetensors,
-// tokenizer.json, tokenizer_config.json) into the GGUF file dst, laid out as llama.cpp's
-// LLaDA2 support expects (stacked experts, tokenizer.ggml.* with merges and the chat
-// template, diffusion.shift_logits = false). It streams: memory stays at a few
+// Quantize converts a Hugging Face directory (config.json, *.safetensors,
+// tokenizer.json, tokenizer_config.json) of a LLaDA2, LLaDA, LLaDA-MoE, Dream or RND1
+// model into the GGUF file dst, laid out as llama.cpp's convert_hf_to_gguf.py writes the
+// family (its keys, tensor names and order, stacked experts, LLaDA's query/key row
+// permutation, tokenizer.ggml.* with merges and the chat template). It streams: memory stays at a few
 // megabytes of buffers whatever the model size. The file appears at dst only when it is
 // complete and synced; on error or when ctx is cancelled nothing is left behind.
 func Quantize(ctx context.Context, src, dst string, opts QuantizeOptions) (QuantizeSummary, error) {

@@ -18,15 +18,16 @@ import (
 
 func runQuantize(args []string, std stdio) error {
 	fs := newCommandFlags("quantize", "dllm quantize -m HF_DIR -o OUT.gguf [-t q8_0]", std.out)
-	fs.notes = `Streams one tensor at a time in llama.cpp's LLaDA2 GGUF layout. Norms, the MoE router
-and the expert bias stay f32; matrices whose rows are not whole blocks fall back to q8_0
+	fs.notes = `Streams one tensor at a time into the GGUF layout llama.cpp's converter writes for the
+family (LLaDA2, LLaDA, LLaDA-MoE, Dream, RND1). Norms, biases, the MoE router and the
+expert bias stay f32; matrices whose rows are not whole blocks fall back to q8_0
 (K-quants) or f16. Interrupting leaves no file.
 `
-	model := fs.StringP("model", "m", "", "Hugging Face LLaDA2 folder `HF_DIR`: config.json, safetensors, tokenizer.json (required)")
+	model := fs.StringP("model", "m", "", "Hugging Face folder `HF_DIR` (LLaDA2, LLaDA, LLaDA-MoE, Dream or RND1): config.json, safetensors, tokenizer.json (required)")
 	out := fs.StringP("out", "o", "", "output `FILE`, ending in .gguf (required)")
 	typ := fs.StringP("type", "t", "q8_0", "weight type: f32, f16, bf16, q8_0, q4_0, q4_k or q6_k")
 	outType := fs.String("output-type", "", "type of the LM head (default: q6_k with q4_k, else the -t type)")
-	arch := fs.String("arch", "llada2", "general.architecture: llada2, or bailingmoe2 for llama.cpp master")
+	arch := fs.String("arch", "", "general.architecture (default: the family's; LLaDA2 also takes bailingmoe2, what llama.cpp master loads)")
 	name := fs.String("name", "", "general.name (default: the source directory's name)")
 	tok := fs.String("tokenizer", "", "directory with tokenizer.json and tokenizer_config.json (default: -m)")
 	threads := fs.Int("threads", 0, "conversion threads (0 = all cores)")

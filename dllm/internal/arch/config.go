@@ -296,18 +296,24 @@ type ggufKeys struct {
 	errs []error
 }
 
+// get looks up `<arch>.<key>`, recording a missing key when it is required; ok is false
+// when the key is absent.
+func (k *ggufKeys) get(key string, required bool) (v weights.Value, full string, ok bool) {
+	full = k.arch + "." + key
+	v, ok = k.md.Get(full)
+	if !ok && required {
+		k.errs = append(k.errs, fmt.Errorf("missing key %s", full))
+	}
+	return v, full, ok
+}
+
 // int reads an integer key; def < 0 makes the key required. Some writers store per-layer
 // arrays (llama.cpp allows it for feed_forward_length and head_count); one whose elements
 // are all equal is accepted, since LLaDA2 has a single value.
 func (k *ggufKeys) int(key string, def int) int {
-	full := k.arch + "." + key
-	v, ok := k.md.Get(full)
+	v, full, ok := k.get(key, def < 0)
 	if !ok {
-		if def < 0 {
-			k.errs = append(k.errs, fmt.Errorf("missing key %s", full))
-			return 0
-		}
-		return def
+		return max(def, 0)
 	}
 	if v.Type() == weights.TypeArray {
 		xs, ok := v.Ints()
@@ -327,14 +333,9 @@ func (k *ggufKeys) int(key string, def int) int {
 // decimals as float32, so a float32 is read back as the shortest decimal that rounds to
 // it (1e-06, not 9.99999997e-07): the configuration then equals the config.json one.
 func (k *ggufKeys) float(key string, def float64) float64 {
-	full := k.arch + "." + key
-	v, ok := k.md.Get(full)
+	v, full, ok := k.get(key, def < 0)
 	if !ok {
-		if def < 0 {
-			k.errs = append(k.errs, fmt.Errorf("missing key %s", full))
-			return 0
-		}
-		return def
+		return max(def, 0)
 	}
 	f, ok := v.Float()
 	if !ok {

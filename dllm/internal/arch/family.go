@@ -52,6 +52,9 @@ type Family struct {
 	ggufGating int
 	// ggufConfig completes the configuration read from the common GGUF keys.
 	ggufConfig func(ck *weights.Checkpoint, c *Config)
+	// toGGUF is how llama.cpp's converter writes the family's Hugging Face checkpoints
+	// (nil for LLaDA2, see GGUFLayout).
+	toGGUF *hfToGGUF
 }
 
 // Specials are the texts of a family's special tokens.

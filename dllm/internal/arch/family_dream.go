@@ -18,7 +18,11 @@ var dreamFamily = &Family{
 	hf:                qwenNaming,
 	options:           []option{only("use_sliding_window", false), only("use_bias", false)},
 	parseHF:           parseDreamHF,
-	ggufGating:        0,
+	toGGUF: &hfToGGUF{pre: "qwen2", specialByFlag: true, keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
+		setCausalFalse(k, a)
+		return setConfigMask(h, k)
+	}},
+	ggufGating: 0,
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
 		markDense(c)
 		c.QKVBias = hasTensor(ck, "blk.0.attn_q.bias")

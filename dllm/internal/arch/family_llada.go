@@ -43,7 +43,49 @@ var lladaFamily = &Family{
 		only("include_bias", false), only("attention_layer_norm", false), only("clip_qkv", nil),
 		only("scale_logits", false), only("input_emb_norm", false),
 	},
-	parseHF:    parseLLaDAHF,
+	parseHF: parseLLaDAHF,
+	toGGUF: &hfToGGUF{pre: "llama-bpe", permuteQK: true, addBOS: true, specialByFlag: true, keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
+		// LLaDAModel.set_gguf_parameters: OLMo's field names, with its defaults.
+		def := func(v any, d float64) any {
+			if v == nil {
+				return d
+			}
+			return v
+		}
+		if err := h.setCount(k, a+".vocab_size", "vocab_size"); err != nil {
+			return err
+		}
+		rope := h["head_dim"]
+		if rope == nil {
+			heads, err := count("n_heads", h.find("num_attention_heads", "n_heads"))
+			if err != nil || heads == 0 {
+				return fmt.Errorf("config.json: no head count")
+			}
+			hidden, err := count("d_model", h.find("hidden_size", "d_model"))
+			if err != nil {
+				return err
+			}
+			rope = float64(hidden / heads)
+		}
+		for _, c := range []struct {
+			key string
+			v   any
+		}{
+			{"rope.dimension_count", rope},
+			{"context_length", def(h["max_sequence_length"], 4096)},
+			{"embedding_length", def(h["d_model"], 4096)},
+			{"feed_forward_length", def(h["mlp_hidden_size"], 12288)},
+		} {
+			n, err := count(c.key, c.v)
+			if err != nil {
+				return err
+			}
+			k.Set(a+"."+c.key, n)
+		}
+		setCausalFalse(k, a)
+		setShiftFalse(k)
+		return nil
+	}},
 	ggufGating: 0,
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
 		markDense(c)

@@ -1,6 +1,8 @@
 package arch
 
 import (
+	"fmt"
+
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -20,6 +22,20 @@ var lladaMoEFamily = softmaxMoE(&Family{
 		only("clip_qkv", nil), only("router_num_group", nil, 1), only("router_topk_group", nil, 1),
 	},
 	parseHF: parseLLaDAMoEHF,
+	toGGUF: &hfToGGUF{pre: "bailingmoe", keys: func(h hparams, k *GGUFKeys, a string, mask int) error {
+		if err := h.setCount(k, a+".expert_feed_forward_length", "expert_intermediate_size"); err != nil {
+			return err
+		}
+		// llama.cpp's converter writes LLaDA-MoE-7B's id (156895) whatever the
+		// checkpoint; this is the checkpoint's own <|mdm_mask|>.
+		if mask < 0 {
+			return fmt.Errorf("no mask token (<|mdm_mask|>)")
+		}
+		k.Set("tokenizer.ggml.mask_token_id", uint32(mask))
+		setCausalFalse(k, a)
+		setShiftFalse(k)
+		return nil
+	}},
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
 		c.NormTopKProb = false // the modeling code never renormalises
 	},

@@ -20,6 +20,17 @@ var rnd1Family = softmaxMoE(&Family{
 		only("attention_bias", false), only("use_sliding_window", false),
 	},
 	parseHF: parseRND1HF,
+	toGGUF: &hfToGGUF{pre: "qwen2", keys: func(h hparams, k *GGUFKeys, a string, _ int) error {
+		// Qwen2MoeModel.set_gguf_parameters, then RND1Model's.
+		if err := h.setCount(k, a+".expert_feed_forward_length", "moe_intermediate_size"); err != nil {
+			return err
+		}
+		if err := h.setCount(k, a+".expert_shared_feed_forward_length", "shared_expert_intermediate_size"); err != nil {
+			return err
+		}
+		setCausalFalse(k, a)
+		return setConfigMask(h, k)
+	}},
 	ggufConfig: func(ck *weights.Checkpoint, c *Config) {
 		// llama.cpp's rnd1 graph renormalises the top-k weights without a key saying so.
 		if _, ok := ck.Meta.Get("rnd1.expert_weights_norm"); !ok {

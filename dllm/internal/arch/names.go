@@ -211,6 +211,10 @@ type GGUFTensor struct {
 	// F32 marks the tensors llama.cpp's layout keeps in float32 whatever the file type:
 	// norms, the expert bias and the router.
 	F32 bool
+	// PermuteHeads, when not 0, is the head count of LLaDA's query or key projection
+	// whose rows llama.cpp's converter reorders within each head for its interleaved
+	// RoPE: row h·D + 2j + s comes from row h·D + s·D/2 + j (D the head's rows).
+	PermuteHeads int
 }
 
 // GGUFLayout lists the tensors of a LLaDA2 GGUF file for cfg in the order llama.cpp's

@@ -1,6 +1,9 @@
-// Package convert turns a Hugging Face LLaDA2 checkpoint (config.json, safetensors,
-// tokenizer files) into a GGUF file in the layout of llama.cpp's LLaDA2 support, with the
-// weight matrices stored as f16, bf16, q8_0, q4_0, q4_k or q6_k.
+// Package convert turns a Hugging Face checkpoint (config.json, safetensors, tokenizer
+// files) of any family dllm runs into a GGUF file in the layout llama.cpp uses for that
+// family, with the weight matrices stored as f32, f16, bf16, q8_0, q4_0, q4_k or q6_k:
+// LLaDA2 as llama.cpp's LLaDA2 support expects it (arch.GGUFLayout), LLaDA, LLaDA-MoE,
+// Dream and RND1 as llama.cpp's convert_hf_to_gguf.py writes them (arch.PlanHFGGUF:
+// their f32 and q8_0 files are that converter's byte for byte).
 //
 // The conversion streams: tensors are read from the memory-mapped safetensors one chunk
 // of rows at a time, converted, and appended to the output, so memory stays at a few
@@ -39,8 +42,9 @@ type Options struct {
 	// OutputType overrides the type of the LM head (output.weight); "" applies the
 	// default policy (see TypeFor).
 	OutputType string
-	// Arch is general.architecture: "llada2" (default, llama.cpp's LLaDA2 branch) or
-	// "bailingmoe2" (what llama.cpp master loads; same keys and tensors).
+	// Arch is general.architecture; "" is the family's. LLaDA2 takes "llada2" (its
+	// default, llama.cpp's LLaDA2 branch) or "bailingmoe2" (what llama.cpp master loads;
+	// same keys and tensors); the other families only their own.
 	Arch string
 	// Name is general.name; "" uses the source directory's name.
 	Name string
@@ -130,9 +134,10 @@ type item struct {
 	dtype    weights.DType
 	fallback bool
 	parts    []*weights.Tensor
+	permute  int // heads whose rows are reordered (arch.GGUFTensor.PermuteHeads); 0: none
 }
 
-// Convert converts the Hugging Face LLaDA2 directory src to the GGUF file dst. On error
+// Convert converts the Hugging Face directory src to the GGUF file dst. On error
 // or cancellation nothing is left at dst (nor any temporary file).
 func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) {
 	start := time.Now()
@@ -146,13 +151,6 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 			return nil, err
 		}
 	}
-	archName := o.Arch
-	if archName == "" {
-		archName = arch.GGUFArchitecture
-	}
-	if archName != arch.GGUFArchitecture && archName != arch.GGUFArchitectureAlias {
-		return nil, fmt.Errorf("convert: architecture %q (want %s or %s)", archName, arch.GGUFArchitecture, arch.GGUFArchitectureAlias)
-	}
 	ck, err := weights.Open(src)
 	if err != nil {
 		return nil, err
@@ -165,9 +163,9 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	if err != nil {
 		return nil, err
 	}
-	if f := arch.FamilyByName(cfg.Family); f.Name != "llada2" {
-		// The other families run from llama.cpp's own GGUFs (convert_hf_to_gguf.py).
-		return nil, fmt.Errorf("convert: %s: converting %s checkpoints is not supported yet (only LLaDA2); use llama.cpp's convert_hf_to_gguf.py", src, f.Title)
+	fam := arch.FamilyByName(cfg.Family)
+	if fam.Name != "llada2" && o.Arch != "" && o.Arch != fam.GGUFArchitectures[0] {
+		return nil, fmt.Errorf("convert: architecture %q for a %s checkpoint (want %s)", o.Arch, fam.Title, fam.GGUFArchitectures[0])
 	}
 	tokDir := o.Tokenizer
 	if tokDir == "" {
@@ -177,15 +175,29 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	if err != nil {
 		return nil, err
 	}
-	items, err := plan(ck, &cfg, base, outOverride)
-	if err != nil {
-		return nil, err
-	}
 	name := o.Name
 	if name == "" {
 		name = filepath.Base(filepath.Clean(src))
 	}
-	meta := metadata(&cfg, archName, name, base, voc)
+	var (
+		items []item
+		meta  []weights.KV
+	)
+	if fam.Name == "llada2" {
+		archName := o.Arch
+		if archName == "" {
+			archName = arch.GGUFArchitecture
+		}
+		if archName != arch.GGUFArchitecture && archName != arch.GGUFArchitectureAlias {
+			return nil, fmt.Errorf("convert: architecture %q (want %s or %s)", archName, arch.GGUFArchitecture, arch.GGUFArchitectureAlias)
+		}
+		if items, err = plan(ck, &cfg, base, outOverride); err != nil {
+			return nil, err
+		}
+		meta = metadata(&cfg, archName, name, base, voc)
+	} else if meta, items, err = planFamily(ck, fam, &cfg, name, base, outOverride, voc); err != nil {
+		return nil, err
+	}
 
 	sum := &Summary{Tensors: len(items), Types: map[string]int{}}
 	infos := make([]weights.TensorInfo, len(items))
@@ -222,49 +234,13 @@ func Convert(ctx context.Context, src, dst string, o Options) (*Summary, error) 
 	return sum, nil
 }
 
-// plan lists the output tensors in the order of llama.cpp's converter (the fixture
-// GGUFs): embeddings, then per layer attention, FFN (dense, or router, bias, stacked
-// down/gate/up experts, shared experts), then the final norm and the head.
+// plan lists the output tensors of a LLaDA2 file in the order of llama.cpp's converter
+// (the fixture GGUFs): embeddings, then per layer attention, FFN (dense, or router,
+// bias, stacked down/gate/up experts, shared experts), then the final norm and the head.
 func plan(ck *weights.Checkpoint, cfg *arch.Config, base, outOverride weights.DType) ([]item, error) {
-	var items []item
-	var missing []string
-	get := func(hf string, shape ...int) *weights.Tensor {
-		t, ok := ck.Tensor(hf)
-		if !ok {
-			missing = append(missing, hf)
-			return nil
-		}
-		if !equalShape(t.Shape, shape) {
-			missing = append(missing, fmt.Sprintf("%s (shape %v, want %v)", hf, t.Shape, shape))
-			return nil
-		}
-		if _, ok := t.DType.Format(); !ok || t.DType.Quantized() {
-			missing = append(missing, fmt.Sprintf("%s (dtype %s; want f32, f16 or bf16)", hf, t.DType))
-			return nil
-		}
-		return t
-	}
 	_, hasBias := ck.Tensor("model.layers." + strconv.Itoa(cfg.FirstKDenseReplace) + ".mlp.gate.expert_bias")
 	_, hasHead := ck.Tensor("lm_head.weight")
-	for _, lt := range arch.GGUFLayout(cfg, hasBias, hasHead || !cfg.TieWordEmbeddings) {
-		dt, fb := TypeFor(lt.Name, lt.Shape, base, outOverride)
-		it := item{name: lt.Name, shape: lt.Shape, dtype: dt, fallback: fb}
-		part := lt.Shape
-		if len(lt.HF) > 1 {
-			part = lt.Shape[1:] // one expert of a stacked tensor
-		}
-		for _, hf := range lt.HF {
-			it.parts = append(it.parts, get(hf, part...))
-		}
-		items = append(items, it)
-	}
-	if len(missing) > 0 {
-		if len(missing) > 5 {
-			missing = append(missing[:5], fmt.Sprintf("and %d more", len(missing)-5))
-		}
-		return nil, fmt.Errorf("convert: %s: missing or unusable tensors: %s", ck.Path, strings.Join(missing, "; "))
-	}
-	return items, nil
+	return planItems(ck, arch.GGUFLayout(cfg, hasBias, hasHead || !cfg.TieWordEmbeddings), base, outOverride)
 }
 
 func equalShape(a, b []int) bool {
@@ -324,6 +300,9 @@ const chunkElems = 1 << 20
 
 func (c *converter) write(w io.Writer, it item) error {
 	cols := it.shape[len(it.shape)-1]
+	if it.permute > 0 && len(it.shape) == 1 {
+		cols = 1 // a permuted bias: its elements are the rows
+	}
 	outF, ok := it.dtype.Format()
 	if !ok {
 		return fmt.Errorf("no kernel format for %s", it.dtype)
@@ -341,12 +320,26 @@ func (c *converter) write(w io.Writer, it item) error {
 		rows := len(t.Data) / inRB
 		chunk := max(1, min(rows, chunkElems/cols))
 		out := make([]byte, chunk*outRB)
+		var gather []byte // the source rows of a chunk of a permuted tensor
+		if it.permute > 0 {
+			gather = make([]byte, chunk*inRB)
+		}
 		for r0 := 0; r0 < rows; r0 += chunk {
 			if err := c.ctx.Err(); err != nil {
 				return err
 			}
 			n := min(chunk, rows-r0)
 			src := t.Data[r0*inRB : (r0+n)*inRB]
+			if it.permute > 0 {
+				d := rows / it.permute // rows of one head
+				for i := 0; i < n; i++ {
+					r := r0 + i
+					h, j, s := r/d, r%d/2, r%2
+					from := h*d + s*d/2 + j
+					copy(gather[i*inRB:(i+1)*inRB], t.Data[from*inRB:(from+1)*inRB])
+				}
+				src = gather[:n*inRB]
+			}
 			dst := out[:n*outRB]
 			if err := c.convertRows(dst, src, n, cols, inF, outF, inRB, outRB); err != nil {
 				return err
@@ -354,7 +347,9 @@ func (c *converter) write(w io.Writer, it item) error {
 			if _, err := w.Write(dst); err != nil {
 				return err
 			}
-			release(src)
+			if it.permute == 0 {
+				release(src)
+			}
 			c.done += int64(len(src))
 			if c.progress != nil {
 				c.progress(c.done, c.total)

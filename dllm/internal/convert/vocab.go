@@ -30,6 +30,12 @@ type vocab struct {
 	addBOS, addEOS       bool
 	chatTemplate         string
 	hasAddBOS, hasAddEOS bool
+	// addedFirst maps an added token's text to the first id tokenizer.json gives it,
+	// and tokConfig is tokenizer_config.json as read (nil when absent): what gguf-py's
+	// SpecialVocab reads (specials.go).
+	addedFirst map[string]int
+	tokConfig  map[string]any
+	added      map[int]bool // added token id → special
 }
 
 // hfTokenizerJSON is the part of tokenizer.json the conversion needs.
@@ -83,7 +89,11 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 		maxID = max(maxID, id)
 	}
 	added := map[int]bool{} // id → special
+	addedFirst := map[string]int{}
 	for _, a := range tj.AddedTokens {
+		if _, ok := addedFirst[a.Content]; !ok {
+			addedFirst[a.Content] = a.ID
+		}
 		byID[a.ID] = a.Content
 		added[a.ID] = a.Special
 		maxID = max(maxID, a.ID)
@@ -91,7 +101,7 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 	if maxID >= vocabSize {
 		return nil, fmt.Errorf("convert: tokenizer has token id %d but the model's vocab_size is %d", maxID, vocabSize)
 	}
-	v := &vocab{bos: -1, eos: -1, pad: -1, mask: -1}
+	v := &vocab{bos: -1, eos: -1, pad: -1, mask: -1, addedFirst: addedFirst, added: added}
 	v.tokens = make([]string, vocabSize)
 	v.types = make([]int32, vocabSize)
 	ids := map[string]int{}
@@ -117,7 +127,8 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 		switch {
 		case json.Unmarshal(m, &s) == nil:
 		case json.Unmarshal(m, &pair) == nil && len(pair) == 2:
-			s = pair[0] + " " + pair[1]
+			// gguf-py writes a space inside a part as U+0120, as byte-level BPE does.
+			s = strings.ReplaceAll(pair[0], " ", "\u0120") + " " + strings.ReplaceAll(pair[1], " ", "\u0120")
 		default:
 			return nil, fmt.Errorf("convert: tokenizer.json merge %d is neither \"a b\" nor [a, b]: %s", i, m)
 		}
@@ -127,6 +138,9 @@ func readVocab(dir string, vocabSize, padFallback int) (*vocab, error) {
 	var tc hfTokenizerConfig
 	if raw, err := regfile.ReadFile(filepath.Join(dir, "tokenizer_config.json"), regfile.MaxTextBytes); err == nil {
 		if err := json.Unmarshal(raw, &tc); err != nil {
+			return nil, fmt.Errorf("convert: tokenizer_config.json: %w", err)
+		}
+		if err := json.Unmarshal(raw, &v.tokConfig); err != nil {
 			return nil, fmt.Errorf("convert: tokenizer_config.json: %w", err)
 		}
 	} else if !os.IsNotExist(err) {

@@ -67,10 +67,6 @@ func (m tokenModel) Window(tokens []int32, rows []int, logits []float32) error {
 	return nil
 }
 
-// TestLlamaCppGoldens replays llama-diffusion-cli's greedy runs (top-k 1): with the
-// final tokens as predictions, every step's canvas — which positions each step reveals,
-// under both schedules and all five algorithms, std::mt19937 draws included — must
-// equal the recorded one.
 // llamaCppFixtures are the fixtures with llama-diffusion-cli goldens, and
 // llamaCppMasks their mask ids (RND1's is the first id past its vocabulary, as in the
 // real model).
@@ -79,8 +75,10 @@ var (
 	llamaCppMasks    = map[string]int32{"llada": 1020, "llada-moe": 1020, "dream": 1022, "rnd1": 1023}
 )
 
-func TestLlamaCppGoldens(t *testing.T) {
-	n, greedy := 0, 0
+// greedyLlamaCppGoldens reads every llama-diffusion-cli golden run greedily (top-k 1;
+// llama.cpp's sampler RNG is not reproduced) and returns them with their fixture.
+func greedyLlamaCppGoldens(t *testing.T) (fixtures []string, goldens []*llamaGolden) {
+	t.Helper()
 	for _, fx := range llamaCppFixtures {
 		files, _ := filepath.Glob(filepath.Join(famDir(fx), "golden", "llamacpp_*.json"))
 		for _, f := range files {
@@ -92,26 +90,35 @@ func TestLlamaCppGoldens(t *testing.T) {
 			if err := json.Unmarshal(b, g); err != nil {
 				t.Fatal(err)
 			}
-			if g.Command == nil || g.flag("--top-k", "40") != "1" {
-				continue // llama.cpp's sampler RNG is not reproduced
+			if g.Command != nil && g.flag("--top-k", "40") == "1" {
+				fixtures, goldens = append(fixtures, fx), append(goldens, g)
 			}
-			greedy++
-			t.Run(fx+"/"+strings.TrimSuffix(g.File, ".json"), func(t *testing.T) {
-				final := append(slices.Clone(g.PromptIDs), g.OutputIDs...)
-				o := g.options(llamaCppMasks[fx])
-				res, err := NewWindow(tokenModel{final}, 1024, len(final)).GenerateLlamaCpp(context.Background(), g.PromptIDs, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := checkLlamaGolden(g, res, llamaCppMasks[fx]); err != nil {
-					t.Fatal(err)
-				}
-				n++
-			})
 		}
 	}
-	if n != greedy || n < 10 {
-		t.Errorf("%d llama.cpp goldens replayed of %d greedy ones, want all and at least 10", n, greedy)
+	if len(goldens) < 10 {
+		t.Fatalf("%d greedy llama.cpp goldens, want at least 10", len(goldens))
+	}
+	return fixtures, goldens
+}
+
+// TestLlamaCppGoldens replays llama-diffusion-cli's greedy runs (top-k 1): with the
+// final tokens as predictions, every step's canvas — which positions each step reveals,
+// under both schedules and all five algorithms, std::mt19937 draws included — must
+// equal the recorded one.
+func TestLlamaCppGoldens(t *testing.T) {
+	fixtures, goldens := greedyLlamaCppGoldens(t)
+	for i, g := range goldens {
+		fx := fixtures[i]
+		t.Run(fx+"/"+strings.TrimSuffix(g.File, ".json"), func(t *testing.T) {
+			final := append(slices.Clone(g.PromptIDs), g.OutputIDs...)
+			res, err := NewWindow(tokenModel{final}, 1024, len(final)).GenerateLlamaCpp(context.Background(), g.PromptIDs, g.options(llamaCppMasks[fx]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkLlamaGolden(g, res, llamaCppMasks[fx]); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -119,33 +126,20 @@ func TestLlamaCppGoldens(t *testing.T) {
 // from the GGUF the golden's command names, q8_0 included (both engines quantize the
 // activations of q8_0 matrices to 8-bit blocks).
 func TestLlamaCppGoldensModel(t *testing.T) {
-	masks := llamaCppMasks
-	for _, fx := range llamaCppFixtures {
-		files, _ := filepath.Glob(filepath.Join(famDir(fx), "golden", "llamacpp_*.json"))
-		for _, f := range files {
-			g := &llamaGolden{File: filepath.Base(f)}
-			b, err := os.ReadFile(f)
+	fixtures, goldens := greedyLlamaCppGoldens(t)
+	for i, g := range goldens {
+		fx := fixtures[i]
+		t.Run(fx+"/"+strings.TrimSuffix(g.File, ".json"), func(t *testing.T) {
+			m, vocab := windowModel(t, filepath.Join(famDir(fx), g.flag("-m", "")))
+			final := len(g.PromptIDs) + len(g.OutputIDs)
+			res, err := NewWindow(m, vocab, final).GenerateLlamaCpp(context.Background(), g.PromptIDs, g.options(llamaCppMasks[fx]))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(b, g); err != nil {
+			if err := checkLlamaGolden(g, res, llamaCppMasks[fx]); err != nil {
 				t.Fatal(err)
 			}
-			if g.Command == nil || g.flag("--top-k", "40") != "1" {
-				continue
-			}
-			t.Run(fx+"/"+strings.TrimSuffix(g.File, ".json"), func(t *testing.T) {
-				m, vocab := windowModel(t, filepath.Join(famDir(fx), g.flag("-m", "")))
-				final := len(g.PromptIDs) + len(g.OutputIDs)
-				res, err := NewWindow(m, vocab, final).GenerateLlamaCpp(context.Background(), g.PromptIDs, g.options(masks[fx]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := checkLlamaGolden(g, res, masks[fx]); err != nil {
-					t.Fatal(err)
-				}
-			})
-		}
+		})
 	}
 }
 
