@@ -424,19 +424,27 @@ func WriteSyntheticSafetensors(dir string, o SynthOptions) error {
 		return err
 	}
 	layout := hfLayout(cfg)
+	dts := make([]weights.DType, len(layout))
+	for i, t := range layout {
+		dts[i] = o.DType
+		if hasSuffix(t.name, "expert_bias") {
+			dts[i] = weights.F32
+		}
+	}
+	return writeSynthSafetensors(dir, layout, dts, o.Seed)
+}
+
+// writeSynthSafetensors writes dir/model.safetensors: the tensors of layout, each of its
+// dtype in dts, filled with the seeded synthetic values.
+func writeSynthSafetensors(dir string, layout []hfTensor, dts []weights.DType, seed uint64) error {
 	type entry struct {
 		DType   string   `json:"dtype"`
 		Shape   []int    `json:"shape"`
 		Offsets [2]int64 `json:"data_offsets"`
 	}
 	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
-	dts := make([]weights.DType, len(layout))
 	var off int64
 	for i, t := range layout {
-		dts[i] = o.DType
-		if hasSuffix(t.name, "expert_bias") {
-			dts[i] = weights.F32
-		}
 		size, err := dts[i].ByteSize(t.shape, math.MaxInt64/2)
 		if err != nil {
 			return fmt.Errorf("synth: %s: %w", t.name, err)
@@ -462,7 +470,7 @@ func WriteSyntheticSafetensors(dir string, o SynthOptions) error {
 			if len(t.shape) == 2 {
 				rows = t.shape[0]
 			}
-			if err := encodeRows(w, o.Seed, []string{t.name}, rows, cols, dts[i]); err != nil {
+			if err := encodeRows(w, seed, []string{t.name}, rows, cols, dts[i]); err != nil {
 				return err
 			}
 		}

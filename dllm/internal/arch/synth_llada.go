@@ -1,16 +1,11 @@
 package arch
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
 
-	"github.com/dllm-go/dllm/dllm/internal/outfile"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 )
 
@@ -104,43 +99,9 @@ func WriteSyntheticLLaDA(dir string, sh SynthLLaDA, dt weights.DType, seed uint6
 	}
 	add("model.transformer.ln_f.weight", H)
 	add("model.transformer.ff_out.weight", V, H)
-	type entry struct {
-		DType   string   `json:"dtype"`
-		Shape   []int    `json:"shape"`
-		Offsets [2]int64 `json:"data_offsets"`
+	dts := make([]weights.DType, len(layout))
+	for i := range dts {
+		dts[i] = dt
 	}
-	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
-	var off int64
-	for _, t := range layout {
-		size, err := dt.ByteSize(t.shape, math.MaxInt64/2)
-		if err != nil {
-			return fmt.Errorf("synth: %s: %w", t.name, err)
-		}
-		header[t.name] = entry{dt.SafetensorsName(), t.shape, [2]int64{off, off + size}}
-		off += size
-	}
-	hj, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(hj)%8 != 0 {
-		hj = append(hj, ' ')
-	}
-	return outfile.Write(filepath.Join(dir, "model.safetensors"), func(f io.Writer) error {
-		w := bufio.NewWriterSize(f, 1<<20)
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
-		w.Write(n[:])
-		w.Write(hj)
-		for _, t := range layout {
-			rows, cols := 1, t.shape[len(t.shape)-1]
-			if len(t.shape) == 2 {
-				rows = t.shape[0]
-			}
-			if err := encodeRows(w, seed, []string{t.name}, rows, cols, dt); err != nil {
-				return err
-			}
-		}
-		return w.Flush()
-	})
+	return writeSynthSafetensors(dir, layout, dts, seed)
 }

@@ -149,22 +149,11 @@ func (r *wrun) dreamBlocks(o *DreamOptions) error {
 				if ws.NumTransfer == 0 {
 					break
 				}
-				if o.AlgTemp > 0 {
-					if sel, err = r.dreamDraw(rows, conf, ws.NumTransfer, o.AlgTemp); err != nil {
-						return err
-					}
-				} else {
-					sel = lladaSelect(rows, conf, ws.NumTransfer, 0)
+				if sel, err = r.dreamPick(rows, conf, ws.NumTransfer, o.AlgTemp); err != nil {
+					return err
 				}
 			}
-			for _, j := range sel {
-				c := ws.Candidates[j]
-				if c.Token == r.c.MaskID {
-					continue // written back as a mask: nothing revealed
-				}
-				r.x[c.Pos] = c.Token
-				ws.Committed = append(ws.Committed, c)
-			}
+			r.reveal(&ws, sel)
 			stop, err := r.step(ws)
 			if err != nil || stop {
 				return err
@@ -264,22 +253,11 @@ func (r *wrun) dream(o *DreamOptions) error {
 				if ws.NumTransfer == 0 {
 					break
 				}
-				if o.AlgTemp > 0 {
-					if sel, err = r.dreamDraw(rows, conf, ws.NumTransfer, o.AlgTemp); err != nil {
-						return err
-					}
-				} else {
-					sel = lladaSelect(rows, conf, ws.NumTransfer, 0)
+				if sel, err = r.dreamPick(rows, conf, ws.NumTransfer, o.AlgTemp); err != nil {
+					return err
 				}
 			}
-			for _, j := range sel {
-				c := ws.Candidates[j]
-				if c.Token == r.c.MaskID {
-					continue // written back as a mask: nothing revealed
-				}
-				r.x[c.Pos] = c.Token
-				ws.Committed = append(ws.Committed, c)
-			}
+			r.reveal(&ws, sel)
 		}
 		stop, err := r.step(ws)
 		if err != nil || stop {
@@ -287,6 +265,28 @@ func (r *wrun) dream(o *DreamOptions) error {
 		}
 	}
 	return nil
+}
+
+// dreamPick chooses k of the rows by confidence: the k most confident, or with algTemp
+// > 0 a draw (dreamDraw). It returns indices into rows in selection order.
+func (r *wrun) dreamPick(rows []int, conf []float64, k int, algTemp float64) ([]int, error) {
+	if algTemp > 0 {
+		return r.dreamDraw(rows, conf, k, algTemp)
+	}
+	return lladaSelect(rows, conf, k, 0), nil
+}
+
+// reveal writes the selected candidates of ws (indices into its Candidates) into the
+// canvas and records them as committed; a candidate that is the mask reveals nothing.
+func (r *wrun) reveal(ws *WindowStep, sel []int) {
+	for _, j := range sel {
+		c := ws.Candidates[j]
+		if c.Token == r.c.MaskID {
+			continue // written back as a mask: nothing revealed
+		}
+		r.x[c.Pos] = c.Token
+		ws.Committed = append(ws.Committed, c)
+	}
 }
 
 // dreamDraw is the alg_temp branch: softmax(confidence/algTemp) over the canvas (−inf
