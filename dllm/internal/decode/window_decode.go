@@ -104,8 +104,9 @@ func (r *wrun) alive() error {
 	return nil
 }
 
-// forward runs the model on tokens for rows into buf (grown as needed).
-func (r *wrun) forward(tokens []int32, rows []int, buf *[]float32) ([]float32, error) {
+// begin starts a forward for rows: it checks the context, counts the call and returns
+// buf (grown as needed) cut to the rows' logits.
+func (r *wrun) begin(rows []int, buf *[]float32) ([]float32, error) {
 	if err := r.alive(); err != nil {
 		return nil, err
 	}
@@ -113,8 +114,16 @@ func (r *wrun) forward(tokens []int32, rows []int, buf *[]float32) ([]float32, e
 	if cap(*buf) < n {
 		*buf = make([]float32, n)
 	}
-	out := (*buf)[:n]
 	r.res.Stats.ModelCalls++
+	return (*buf)[:n], nil
+}
+
+// forward runs the model on tokens for rows into buf (grown as needed).
+func (r *wrun) forward(tokens []int32, rows []int, buf *[]float32) ([]float32, error) {
+	out, err := r.begin(rows, buf)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.d.m.Window(tokens, rows, out); err != nil {
 		return nil, fmt.Errorf("decode: forward over %d positions: %w", len(tokens), err)
 	}
@@ -135,15 +144,10 @@ func (r *wrun) forwardCached(from, to int, rows []int, buf *[]float32) ([]float3
 	if !ok {
 		return nil, invalid("the model has no cached forward (the prefix and dual cache modes need one)")
 	}
-	if err := r.alive(); err != nil {
+	out, err := r.begin(rows, buf)
+	if err != nil {
 		return nil, err
 	}
-	n := len(rows) * r.d.vocab
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	out := (*buf)[:n]
-	r.res.Stats.ModelCalls++
 	if err := cm.WindowCached(r.x, from, to, rows, out); err != nil {
 		return nil, fmt.Errorf("decode: cached forward over positions [%d, %d): %w", from, to, err)
 	}
