@@ -26,8 +26,11 @@ const (
 	recommendedPostSteps = 16
 )
 
-// GenerateOptions controls one generation. The zero value is LLaDA2.0 threshold
-// decoding with the recommended settings (block 32, steps 32, threshold 0.95, greedy,
+// GenerateOptions controls one generation. On another family than LLaDA2, a zero field
+// means that family's recommended setting ((*Model).DefaultOptions; sampling fields keep
+// their meaning: Temperature 0 is greedy) and the comments below on defaults are
+// LLaDA2's. On LLaDA2 the zero value is LLaDA2.0 threshold decoding with the
+// recommended settings (block 32, steps 32, threshold 0.95, greedy,
 // 2048 new tokens at most, ending at the end of the assistant's turn): each field's zero
 // means the default its comment gives. QualityOptions and SpeedOptions are the LLaDA2.1
 // draft-and-edit presets; change what you need from there.
@@ -74,6 +77,32 @@ type GenerateOptions struct {
 	// for verification.
 	NoCache bool
 
+	// The options below are those of the bidirectional families (LLaDA, LLaDA-MoE, Dream,
+	// RND1; README "Run LLaDA, LLaDA-MoE, Dream and RND1"); setting one for a family
+	// that does not use it, LLaDA2 included, is ErrInvalid naming it.
+
+	// Algorithm is the decoding algorithm; "" means the family's recommended one.
+	// LLaDA, LLaDA-MoE: "low_confidence" or "random" (remasking); Dream: "entropy",
+	// "origin", "maskgit_plus", "topk_margin" or "confidence_threshold"; RND1: "entropy"
+	// or "entropy_bounded". Every family also runs llama.cpp's diffusion-cli loop:
+	// "llama.cpp:origin", "llama.cpp:entropy", "llama.cpp:margin", "llama.cpp:random",
+	// "llama.cpp:confidence" ("llama.cpp" alone), with its block schedule when
+	// BlockLength > 0 and its timestep schedule (Eps) otherwise. Algorithms lists them.
+	Algorithm string
+	// CFGScale > 0 adds classifier-free guidance (LLaDA, LLaDA-MoE): a second forward
+	// with the prompt masked per step. 0 means none.
+	CFGScale float64
+	// Eps is the last timestep of Dream's and llama.cpp's timestep schedule, in (0,1);
+	// 0 means 1e-3.
+	Eps float64
+	// AlgTemp > 0 draws the positions to reveal at random, weighted by confidence, at
+	// this temperature (Dream's alg_temp: maskgit_plus, topk_margin, entropy); 0 takes
+	// the most confident.
+	AlgTemp float64
+	// EBGamma is RND1's entropy-bounded sampler's budget (eb_gamma, ≥ 0); setting it
+	// selects Algorithm "entropy_bounded".
+	EBGamma float64
+
 	// OnStep, if set, is called after every forward with what changed. Returning false
 	// stops generation (Generate returns the partial result and ErrStopped).
 	OnStep func(StepEvent) bool
@@ -82,8 +111,8 @@ type GenerateOptions struct {
 	OnText func(delta string) bool
 }
 
-// DefaultOptions returns the zero GenerateOptions with every default written out
-// (LLaDA2.0 decoding: block 32, steps 32, threshold 0.95, greedy, 2048 new tokens at
+// DefaultOptions returns LLaDA2's zero GenerateOptions with every default written out
+// (the other families' are (*Model).DefaultOptions) (LLaDA2.0 decoding: block 32, steps 32, threshold 0.95, greedy, 2048 new tokens at
 // most), MaxPostSteps at the recommended 16 for a caller who then turns on Edit. Use it
 // to read or show the defaults.
 func DefaultOptions() GenerateOptions {
@@ -177,6 +206,18 @@ func (o *GenerateOptions) Validate() error {
 		return invalidf("dllm: TopK must not be negative, got %d", r.TopK)
 	case !(r.TopP > 0 && r.TopP <= 1):
 		return invalidf("dllm: TopP must be in (0,1], got %g", r.TopP)
+	case !knownAlgorithm(r.Algorithm):
+		return invalidf("dllm: Algorithm %q is unknown (see Algorithms)", r.Algorithm)
+	case !finiteNonNeg(r.CFGScale):
+		return invalidf("dllm: CFGScale must be finite and not negative, got %g", r.CFGScale)
+	case !(r.Eps >= 0 && r.Eps < 1):
+		return invalidf("dllm: Eps must be in (0,1), got %g", r.Eps)
+	case !finiteNonNeg(r.AlgTemp):
+		return invalidf("dllm: AlgTemp must be finite and not negative, got %g", r.AlgTemp)
+	case !finiteNonNeg(r.EBGamma):
+		return invalidf("dllm: EBGamma must be finite and not negative, got %g", r.EBGamma)
 	}
 	return nil
 }
+
+func finiteNonNeg(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
