@@ -207,7 +207,7 @@ func (o *GenerateOptions) Validate() error {
 	case !(r.TopP > 0 && r.TopP <= 1):
 		return invalidf("dllm: TopP must be in (0,1], got %g", r.TopP)
 	case !knownAlgorithm(r.Algorithm):
-		return invalidf("dllm: Algorithm %q is unknown (see Algorithms)", r.Algorithm)
+		return invalidf("dllm: Algorithm must be one that Algorithms lists, got %q", r.Algorithm)
 	case !finiteNonNeg(r.CFGScale):
 		return invalidf("dllm: CFGScale must be finite and not negative, got %g", r.CFGScale)
 	case !(r.Eps >= 0 && r.Eps < 1):
