@@ -64,7 +64,8 @@ const (
 )
 
 // DefaultOptions returns the recommended options of the loaded model's family, every
-// field written out: for LLaDA2 the package's DefaultOptions; for LLaDA and LLaDA-MoE
+// field written out but Algorithm, left "" (the family's recommended algorithm, first in
+// Algorithms, which Threshold or EBGamma may then switch): for LLaDA2 the package's DefaultOptions; for LLaDA and LLaDA-MoE
 // 128 tokens in blocks of 32, 128 steps, low_confidence, greedy; for Dream 512 tokens
 // in 512 steps, entropy, temperature 0.2, top-p 0.95 and top-k 50 (the model card's
 // call, with the top-k Dream's code applies when none is given); for RND1 256 tokens in
@@ -75,14 +76,12 @@ func (m *Model) DefaultOptions() GenerateOptions {
 	var o GenerateOptions
 	switch m.info.Architecture {
 	case "llada", "llada-moe":
-		o = GenerateOptions{MaxTokens: lladaMaxTokens, Steps: lladaMaxTokens, BlockLength: lladaBlockLength,
-			Algorithm: lladaAlgorithms[0], TopP: 1}
+		o = GenerateOptions{MaxTokens: lladaMaxTokens, Steps: lladaMaxTokens, BlockLength: lladaBlockLength, TopP: 1}
 	case "dream":
-		o = GenerateOptions{MaxTokens: dreamMaxTokens, Steps: dreamMaxTokens, Algorithm: dreamAlgorithms[0],
-			Eps: dreamEps, Temperature: 0.2, TopP: 0.95, TopK: 50}
+		o = GenerateOptions{MaxTokens: dreamMaxTokens, Steps: dreamMaxTokens, Eps: dreamEps,
+			Temperature: 0.2, TopP: 0.95, TopK: 50}
 	case "rnd1":
-		o = GenerateOptions{MaxTokens: rnd1MaxTokens, Steps: rnd1MaxTokens, Algorithm: rnd1Algorithms[0],
-			Temperature: 1, TopK: 1, TopP: 1}
+		o = GenerateOptions{MaxTokens: rnd1MaxTokens, Steps: rnd1MaxTokens, Temperature: 1, TopK: 1, TopP: 1}
 	default:
 		return DefaultOptions()
 	}
