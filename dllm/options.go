@@ -37,16 +37,24 @@ const (
 type GenerateOptions struct {
 	// MaxTokens is the generation length (the reference's gen_length): the canvas holds
 	// the prompt followed by MaxTokens masks, rounded up to whole blocks. 0 means 2048.
+	// The other families decode exactly MaxTokens positions (0: 128 LLaDA, LLaDA-MoE;
+	// 512 Dream; 256 RND1).
 	MaxTokens int
-	// BlockLength is the number of positions decoded together (B). 0 means 32.
+	// BlockLength is the number of positions decoded together (B). 0 means 32 (LLaDA,
+	// LLaDA-MoE too; Dream and RND1 have no blocks; llama.cpp's loop: 0 is its timestep
+	// schedule).
 	BlockLength int
 	// Steps caps the denoising iterations per block and sets the LLaDA2.0 fallback
-	// schedule; 0 means 32. LLaDA2.1 editing ignores it.
+	// schedule; 0 means 32. LLaDA2.1 editing ignores it. The other families: the steps
+	// of the whole generation (LLaDA: a multiple of the number of blocks); 0 means
+	// MaxTokens (llama.cpp's loop: 128).
 	Steps int
 	// Threshold is the confidence a masked position must strictly exceed to be filled;
 	// 0 means 0.95. Confidences are float32 probabilities, so
 	// math.SmallestNonzeroFloat64 is exactly "any confidence": every position is filled
-	// at a block's first step.
+	// at a block's first step. On LLaDA, LLaDA-MoE and Dream, 0 is their exact schedule
+	// and a Threshold selects Fast-dLLM's confidence-threshold parallel decoding
+	// (approximate; Dream: Algorithm "confidence_threshold", default 0.9).
 	Threshold float64
 	// Edit turns on LLaDA2.1 token editing: an already filled position is rewritten when
 	// the model's choice differs with a confidence above EditThreshold. false (the zero
@@ -61,7 +69,9 @@ type GenerateOptions struct {
 	// NumToTransfer is the minimum number of positions filled per LLaDA2.1 iteration;
 	// 0 means 1.
 	NumToTransfer int
-	// Temperature 0 picks the most probable token; above 0 samples with TopK/TopP.
+	// Temperature 0 picks the most probable token; above 0 samples with TopK/TopP
+	// (LLaDA: Gumbel noise; RND1: it also scales the entropies that order positions, so
+	// TopK 1 is greedy at a given temperature).
 	Temperature float64
 	TopK        int     // 0 = no top-k filter
 	TopP        float64 // nucleus filter in (0,1]; 0 means 1, no filter
