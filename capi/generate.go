@@ -15,7 +15,8 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
-// cParams converts Go options to the C struct (callbacks unset).
+// cParams converts Go options to the C struct (callbacks unset; algorithm NULL: the
+// options the library fills leave Algorithm "").
 func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 	b := func(v bool) C.int32_t {
 		if v {
@@ -43,6 +44,10 @@ func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 		eos_early_stop:   b(o.EOSEarlyStop),
 		stop_on_role_end: b(!o.IgnoreRoleEnd),
 		no_cache:         b(o.NoCache),
+		cfg_scale:        C.double(o.CFGScale),
+		eps:              C.double(o.Eps),
+		alg_temp:         C.double(o.AlgTemp),
+		eb_gamma:         C.double(o.EBGamma),
 	}
 }
 
@@ -68,15 +73,30 @@ func dllm_generate_quality_params(p *C.dllm_generate_params) C.dllm_status {
 	return export(func() C.dllm_status { return writeParams(p, dllm.QualityOptions()) })
 }
 
+//export dllm_model_default_params
+func dllm_model_default_params(box *C.dllm_model, p *C.dllm_generate_params) C.dllm_status {
+	return withModel(box, func(h *modelHandle) C.dllm_status {
+		if p != nil && p.struct_size < C.sizeof_size_t {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, structSizeError("dllm_generate_params", p.struct_size))
+		}
+		if p == nil {
+			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "params is NULL")
+		}
+		return writeParams(p, h.m.DefaultOptions())
+	})
+}
+
 //export dllm_generate_speed_params
 func dllm_generate_speed_params(p *C.dllm_generate_params) C.dllm_status {
 	return export(func() C.dllm_status { return writeParams(p, dllm.SpeedOptions()) })
 }
 
-// goOptions reads the caller's params; the callbacks are bridged to the caller's C
-// function pointers. The session checks the options (GenerateOptions.Validate).
-func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
-	p := cParams(dllm.DefaultOptions())
+// goOptions reads the caller's params for a generation on m (NULL: m's defaults); the
+// callbacks are bridged to the caller's C function pointers. The session checks the
+// options (GenerateOptions.Validate).
+func goOptions(params *C.cdllm_generate_params, m *dllm.Model) (dllm.GenerateOptions, string) {
+	llada2 := m.Info().Architecture == "llada2"
+	p := cParams(m.DefaultOptions())
 	if params != nil {
 		if params.struct_size < C.sizeof_size_t {
 			return dllm.GenerateOptions{}, structSizeError("dllm_generate_params", params.struct_size)
@@ -85,11 +105,20 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 	}
 	// In C a zero is literal, never "the default" as in Go: a zero count is a mistake,
 	// a zero threshold fills every position (math.SmallestNonzeroFloat64 is exactly that
-	// in Go), and a negative edit_threshold turns editing off.
-	for _, f := range []struct {
+	// in Go), and a negative edit_threshold turns editing off. On the other families a
+	// zero block_length, num_to_transfer or threshold is what Go's zero means there: no
+	// block (or the family's), unused, no threshold.
+	counts := []struct {
 		name string
 		v    C.int32_t
-	}{{"max_tokens", p.max_tokens}, {"block_length", p.block_length}, {"steps", p.steps}, {"num_to_transfer", p.num_to_transfer}} {
+	}{{"max_tokens", p.max_tokens}, {"steps", p.steps}}
+	if llada2 {
+		counts = append(counts, []struct {
+			name string
+			v    C.int32_t
+		}{{"block_length", p.block_length}, {"num_to_transfer", p.num_to_transfer}}...)
+	}
+	for _, f := range counts {
 		if f.v == 0 {
 			return dllm.GenerateOptions{}, "dllm: " + f.name + " must be positive, got 0"
 		}
@@ -97,8 +126,15 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 	if p.top_p == 0 {
 		return dllm.GenerateOptions{}, "dllm: top_p must be in (0,1], got 0"
 	}
-	if p.threshold == 0 {
+	if p.threshold == 0 && llada2 {
 		p.threshold = math.SmallestNonzeroFloat64
+	}
+	var algorithm string
+	if p.algorithm != nil {
+		var msg string
+		if algorithm, msg = validText("algorithm", p.algorithm); msg != "" {
+			return dllm.GenerateOptions{}, msg
+		}
 	}
 	edit := !(p.edit_threshold < 0) // NaN goes on to Validate, which refuses it
 	if !edit {
@@ -120,6 +156,11 @@ func goOptions(params *C.cdllm_generate_params) (dllm.GenerateOptions, string) {
 		EOSEarlyStop:  p.eos_early_stop != 0,
 		IgnoreRoleEnd: p.stop_on_role_end == 0,
 		NoCache:       p.no_cache != 0,
+		Algorithm:     algorithm,
+		CFGScale:      float64(p.cfg_scale),
+		Eps:           float64(p.eps),
+		AlgTemp:       float64(p.alg_temp),
+		EBGamma:       float64(p.eb_gamma),
 	}
 	if cb, ud := p.on_step, p.step_user_data; cb != nil {
 		o.OnStep = func(ev dllm.StepEvent) bool { return callStep(cb, ud, ev) }
@@ -271,7 +312,7 @@ func generate(box *C.dllm_session, params *C.cdllm_generate_params, out **C.dllm
 		if out == nil {
 			return fail(&h.errs, C.DLLM_STATUS_INVALID_ARGUMENT, "out is NULL")
 		}
-		o, msg := goOptions(params)
+		o, msg := goOptions(params, h.model.m)
 		if msg == "" {
 			msg = prepare()
 		}

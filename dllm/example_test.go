@@ -359,3 +359,44 @@ func ExampleSession_CachedTokens() {
 	// true
 	// 32 of 73 prompt tokens reused
 }
+
+// The other families load from their folders like LLaDA2; a zero field means the
+// family's recommended setting, and Algorithm and the other family options choose the
+// official algorithm's variants. Here LLaDA's tiny random-weight fixture answers what
+// ML-GSAI's generate answers (testdata/families/llada/golden/gen_cfg1_greedy.json).
+func ExampleGenerateOptions_algorithm() {
+	m, err := dllm.Load("../testdata/families/llada/hf", dllm.LoadOptions{Threads: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	msgs := []dllm.Message{{Role: "user", Content: "What is the capital of France?"}}
+	opts := dllm.GenerateOptions{MaxTokens: 16, BlockLength: 8, Steps: 8, Algorithm: "low_confidence", CFGScale: 1}
+	res, err := s.GenerateChat(context.Background(), msgs, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m.Info().Architecture, res.Tokens[:6], res.Stats.Forwards, res.StopReason)
+	// Output: llada [116 841 841 841 347 116] 8 gen_length
+}
+
+// DefaultOptions writes out what the zero options mean for the loaded family, sampling
+// included; Algorithms lists the algorithms it takes, its default first.
+func ExampleModel_DefaultOptions() {
+	m, err := dllm.Load("../testdata/families/dream/hf", dllm.LoadOptions{Threads: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	o := m.DefaultOptions()
+	fmt.Println(o.MaxTokens, o.Steps, o.Eps, o.Temperature, o.TopP, o.TopK)
+	fmt.Println(dllm.Algorithms(m.Info().Architecture)[:5])
+	// Output:
+	// 512 512 0.001 0.2 0.95 50
+	// [entropy origin maskgit_plus topk_margin confidence_threshold]
+}

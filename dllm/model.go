@@ -36,7 +36,7 @@ type LoadOptions struct {
 
 // ModelInfo describes a loaded model.
 type ModelInfo struct {
-	Architecture  string // the model family: "llada2", "llada", "dream" or "llada-moe"
+	Architecture  string // the model family: "llada2", "llada", "llada-moe", "dream" or "rnd1"
 	Format        string // "safetensors" or "gguf"
 	Path          string
 	VocabSize     int
@@ -56,6 +56,7 @@ type Model struct {
 	tok  *tokenizer.Tokenizer
 	info ModelInfo
 	kv16 bool
+	pad  int32 // the configuration's pad_token_id (RND1 fills its reserved last slot with it)
 	// threads is the size of the worker pool, for the tools' reports.
 	threads int
 
@@ -66,7 +67,7 @@ type Model struct {
 }
 
 // Load opens a checkpoint of a supported family (LLaDA2, LLaDA, Dream, LLaDA-MoE, RND1;
-// only LLaDA2 can be decoded so far): a Hugging Face directory (config.json, safetensors,
+// (*Model).DefaultOptions gives its recommended decoding settings): a Hugging Face directory (config.json, safetensors,
 // tokenizer.json), a GGUF file, or a folder holding exactly one of those (such as a
 // download with an hf/ subfolder). Weights are memory-mapped, not read: loading is fast
 // and the pages fault in on first use. The name DemoModel ("demo") loads the built-in
@@ -114,7 +115,7 @@ func bindModel(ck *checkpoint.Checkpoint, opts LoadOptions) (*Model, error) {
 	if threads == 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16, threads: threads}
+	m := &Model{ck: ck.Checkpoint, net: net, tok: tok, kv16: opts.KVCacheF16, threads: threads, pad: int32(cfg.PadTokenID)}
 	m.info = ModelInfo{
 		Architecture: fam.Name, Format: ck.Format, Path: ck.Path,
 		VocabSize: cfg.VocabSize, ContextLength: cfg.MaxPositionEmbeddings,

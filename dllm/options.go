@@ -26,24 +26,35 @@ const (
 	recommendedPostSteps = 16
 )
 
-// GenerateOptions controls one generation. The zero value is LLaDA2.0 threshold
-// decoding with the recommended settings (block 32, steps 32, threshold 0.95, greedy,
+// GenerateOptions controls one generation. On another family than LLaDA2, a zero field
+// means that family's recommended setting ((*Model).DefaultOptions; sampling fields keep
+// their meaning: Temperature 0 is greedy) and the comments below on defaults are
+// LLaDA2's. On LLaDA2 the zero value is LLaDA2.0 threshold decoding with the
+// recommended settings (block 32, steps 32, threshold 0.95, greedy,
 // 2048 new tokens at most, ending at the end of the assistant's turn): each field's zero
 // means the default its comment gives. QualityOptions and SpeedOptions are the LLaDA2.1
 // draft-and-edit presets; change what you need from there.
 type GenerateOptions struct {
 	// MaxTokens is the generation length (the reference's gen_length): the canvas holds
 	// the prompt followed by MaxTokens masks, rounded up to whole blocks. 0 means 2048.
+	// The other families decode exactly MaxTokens positions (0: 128 LLaDA, LLaDA-MoE;
+	// 512 Dream; 256 RND1).
 	MaxTokens int
-	// BlockLength is the number of positions decoded together (B). 0 means 32.
+	// BlockLength is the number of positions decoded together (B). 0 means 32 (LLaDA,
+	// LLaDA-MoE too; Dream and RND1 have no blocks; llama.cpp's loop: 0 is its timestep
+	// schedule).
 	BlockLength int
 	// Steps caps the denoising iterations per block and sets the LLaDA2.0 fallback
-	// schedule; 0 means 32. LLaDA2.1 editing ignores it.
+	// schedule; 0 means 32. LLaDA2.1 editing ignores it. The other families: the steps
+	// of the whole generation (LLaDA: a multiple of the number of blocks); 0 means
+	// MaxTokens (llama.cpp's loop: 128).
 	Steps int
 	// Threshold is the confidence a masked position must strictly exceed to be filled;
 	// 0 means 0.95. Confidences are float32 probabilities, so
 	// math.SmallestNonzeroFloat64 is exactly "any confidence": every position is filled
-	// at a block's first step.
+	// at a block's first step. On LLaDA, LLaDA-MoE and Dream, 0 is their exact schedule
+	// and a Threshold selects Fast-dLLM's confidence-threshold parallel decoding
+	// (approximate; Dream: Algorithm "confidence_threshold", default 0.9).
 	Threshold float64
 	// Edit turns on LLaDA2.1 token editing: an already filled position is rewritten when
 	// the model's choice differs with a confidence above EditThreshold. false (the zero
@@ -58,7 +69,9 @@ type GenerateOptions struct {
 	// NumToTransfer is the minimum number of positions filled per LLaDA2.1 iteration;
 	// 0 means 1.
 	NumToTransfer int
-	// Temperature 0 picks the most probable token; above 0 samples with TopK/TopP.
+	// Temperature 0 picks the most probable token; above 0 samples with TopK/TopP
+	// (LLaDA: Gumbel noise; RND1: it also scales the entropies that order positions, so
+	// TopK 1 is greedy at a given temperature).
 	Temperature float64
 	TopK        int     // 0 = no top-k filter
 	TopP        float64 // nucleus filter in (0,1]; 0 means 1, no filter
@@ -74,6 +87,32 @@ type GenerateOptions struct {
 	// for verification.
 	NoCache bool
 
+	// The options below are those of the bidirectional families (LLaDA, LLaDA-MoE, Dream,
+	// RND1; README "Run LLaDA, LLaDA-MoE, Dream and RND1"); setting one for a family
+	// that does not use it, LLaDA2 included, is ErrInvalid naming it.
+
+	// Algorithm is the decoding algorithm; "" means the family's recommended one.
+	// LLaDA, LLaDA-MoE: "low_confidence" or "random" (remasking); Dream: "entropy",
+	// "origin", "maskgit_plus", "topk_margin" or "confidence_threshold"; RND1: "entropy"
+	// or "entropy_bounded". Every family also runs llama.cpp's diffusion-cli loop:
+	// "llama.cpp:origin", "llama.cpp:entropy", "llama.cpp:margin", "llama.cpp:random",
+	// "llama.cpp:confidence" ("llama.cpp" alone), with its block schedule when
+	// BlockLength > 0 and its timestep schedule (Eps) otherwise. Algorithms lists them.
+	Algorithm string
+	// CFGScale > 0 adds classifier-free guidance (LLaDA, LLaDA-MoE): a second forward
+	// with the prompt masked per step. 0 means none.
+	CFGScale float64
+	// Eps is the last timestep of Dream's and llama.cpp's timestep schedule, in (0,1);
+	// 0 means 1e-3.
+	Eps float64
+	// AlgTemp > 0 draws the positions to reveal at random, weighted by confidence, at
+	// this temperature (Dream's alg_temp: maskgit_plus, topk_margin, entropy); 0 takes
+	// the most confident.
+	AlgTemp float64
+	// EBGamma is RND1's entropy-bounded sampler's budget (eb_gamma, ≥ 0); setting it
+	// selects Algorithm "entropy_bounded".
+	EBGamma float64
+
 	// OnStep, if set, is called after every forward with what changed. Returning false
 	// stops generation (Generate returns the partial result and ErrStopped).
 	OnStep func(StepEvent) bool
@@ -82,8 +121,8 @@ type GenerateOptions struct {
 	OnText func(delta string) bool
 }
 
-// DefaultOptions returns the zero GenerateOptions with every default written out
-// (LLaDA2.0 decoding: block 32, steps 32, threshold 0.95, greedy, 2048 new tokens at
+// DefaultOptions returns LLaDA2's zero GenerateOptions with every default written out
+// (the other families' are (*Model).DefaultOptions) (LLaDA2.0 decoding: block 32, steps 32, threshold 0.95, greedy, 2048 new tokens at
 // most), MaxPostSteps at the recommended 16 for a caller who then turns on Edit. Use it
 // to read or show the defaults.
 func DefaultOptions() GenerateOptions {
@@ -177,6 +216,18 @@ func (o *GenerateOptions) Validate() error {
 		return invalidf("dllm: TopK must not be negative, got %d", r.TopK)
 	case !(r.TopP > 0 && r.TopP <= 1):
 		return invalidf("dllm: TopP must be in (0,1], got %g", r.TopP)
+	case !knownAlgorithm(r.Algorithm):
+		return invalidf("dllm: Algorithm must be one that Algorithms lists, got %q", r.Algorithm)
+	case !finiteNonNeg(r.CFGScale):
+		return invalidf("dllm: CFGScale must be finite and not negative, got %g", r.CFGScale)
+	case !(r.Eps >= 0 && r.Eps < 1):
+		return invalidf("dllm: Eps must be in (0,1), got %g", r.Eps)
+	case !finiteNonNeg(r.AlgTemp):
+		return invalidf("dllm: AlgTemp must be finite and not negative, got %g", r.AlgTemp)
+	case !finiteNonNeg(r.EBGamma):
+		return invalidf("dllm: EBGamma must be finite and not negative, got %g", r.EBGamma)
 	}
 	return nil
 }
+
+func finiteNonNeg(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }

@@ -15,9 +15,13 @@ type Message = tokenizer.Message
 
 // Commit is a position filled in one step.
 type Commit struct {
-	Pos        int     // absolute canvas position
-	Token      int32   // token written
-	Confidence float64 // probability of that token
+	Pos   int   // absolute canvas position
+	Token int32 // token written
+	// Confidence is the probability of that token (LLaDA2, LLaDA low_confidence, Dream
+	// maskgit_plus and confidence_threshold, RND1, llama.cpp:confidence); for the other
+	// family algorithms it is the score they rank positions by (Dream entropy: −entropy,
+	// topk_margin: the top-two gap; random remasking: the uniform draw).
+	Confidence float64
 }
 
 // Edit is an already filled position rewritten in one step (LLaDA2.1 editing).
@@ -27,7 +31,12 @@ type Edit struct {
 	Confidence float64
 }
 
-// StepEvent describes one forward pass of the denoising loop.
+// StepEvent describes one forward pass of the denoising loop. For the bidirectional
+// families (LLaDA, LLaDA-MoE, Dream, RND1) Canvas is the whole generated region
+// (Start = Prompt, Window = prompt + MaxTokens): their algorithms may fill any of it at
+// any step; Block is LLaDA's block (0 otherwise), Scheduled the positions the step's
+// schedule asked for (0 where a threshold or chance decides) and Above, Fallback and
+// PostStep are 0.
 type StepEvent struct {
 	Block  int     // block index (blocks are aligned to absolute position 0)
 	Step   int     // iteration within the block
@@ -45,12 +54,13 @@ type StepEvent struct {
 	Fallback  bool // the most confident positions were taken because too few cleared the threshold
 	PostStep  int  // LLaDA2.1: iterations run after the block had no mask left
 
-	trace decode.TraceStep // the decoder's record, for TraceJSON
+	trace any // the decoder's record (decode.TraceStep or decode.WindowStep), for TraceJSON
 }
 
 // TraceJSON is the step as one entry of the reference goldens' trace, the form
 // `dllm generate --json` prints: LLaDA2.0 steps carry "scheduled", LLaDA2.1 steps
-// "post_step" and "edited", confidences as float32.
+// "post_step" and "edited", confidences as float32; the other families' steps are
+// entries of their goldens' traces (testdata/families/*/README.md).
 func (ev StepEvent) TraceJSON() ([]byte, error) { return json.Marshal(ev.trace) }
 
 // StopReason says why a generation ended. It is a string (JSON and %v print the
@@ -80,7 +90,7 @@ type Stats struct {
 	PromptTokens int
 	// CachedTokens is how many prompt tokens reused the K/V that the session's earlier
 	// generations left in its cache (whole blocks of the common prefix), instead of
-	// being computed again.
+	// being computed again. Always 0 for the bidirectional families, which keep no cache.
 	CachedTokens     int
 	Tokens           int           // tokens in Result.Tokens
 	Forwards         int           // denoising forward passes (the reference's count)

@@ -14,7 +14,9 @@ import (
 )
 
 // Session is one conversation on a Model: a KV cache, scratch buffers and the chat
-// history. It generates for one goroutine at a time (a concurrent call is ErrBusy);
+// history. The bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) keep no KV cache:
+// every step of every generation recomputes the whole window, prompt included, as their
+// official code does. It generates for one goroutine at a time (a concurrent call is ErrBusy);
 // Close may be called at any time.
 type Session struct {
 	m *Model
@@ -40,6 +42,9 @@ func (m *Model) NewSession() (*Session, error) {
 	defer m.mu.RUnlock()
 	if err := m.usable(); err != nil {
 		return nil, err
+	}
+	if m.windowed() {
+		return &Session{m: m}, nil // the window state is sized by the first generation
 	}
 	st, err := m.net.NewState(arch.StateOptions{KVF16: m.kv16, MaxRun: MaxBlockLength})
 	if err != nil {
@@ -74,7 +79,8 @@ func (s *Session) free() { s.st, s.dec, s.cached = nil, nil, nil }
 // the prompt and output of its last generation, up to the last whole block. A next
 // prompt that starts with them reuses that work (Stats.CachedTokens) when it is decoded
 // with the same BlockLength, so a server that
-// keeps several sessions gives each conversation the one whose cache it extends.
+// keeps several sessions gives each conversation the one whose cache it extends. It is
+// empty for the bidirectional families, which keep no cache.
 func (s *Session) CachedTokens() []int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -108,9 +114,6 @@ func (s *Session) History() []Message {
 // holding the mask token, here or in GenerateIDs, is ErrInvalid: infilling is not
 // supported, and the decoder would overwrite it unreported.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (Result, error) {
-	if err := s.m.decodable(); err != nil {
-		return Result{}, err
-	}
 	if !utf8.ValidString(prompt) {
 		return Result{}, invalidf("dllm: prompt is not valid UTF-8")
 	}
@@ -126,9 +129,6 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 // message cannot forge a turn or inject mask tokens (use Generate to pass special
 // tokens on purpose).
 func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts GenerateOptions) (Result, error) {
-	if err := s.m.decodable(); err != nil {
-		return Result{}, err
-	}
 	ids, err := s.m.encodeChat(msgs)
 	if err != nil {
 		return Result{}, err
@@ -137,12 +137,9 @@ func (s *Session) GenerateChat(ctx context.Context, msgs []Message, opts Generat
 }
 
 // Chat adds a user turn to the session's history, generates the assistant's reply and
-// records it. The KV cache of the conversation so far is reused, so each turn only
-// computes what is new.
+// records it. The KV cache of the conversation so far is reused (LLaDA2), so each turn
+// only computes what is new.
 func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (Result, error) {
-	if err := s.m.decodable(); err != nil {
-		return Result{}, err
-	}
 	s.mu.Lock()
 	var msgs []Message
 	if s.system != "" {
@@ -164,15 +161,9 @@ func (s *Session) Chat(ctx context.Context, user string, opts GenerateOptions) (
 	return res, err
 }
 
-// decodable says why the model's family cannot be decoded yet: only LLaDA2's block
-// diffusion is wired to Session so far; the other families load, tokenize and run
-// forward passes (dllm/tools.Logits).
-func (m *Model) decodable() error {
-	if a := m.info.Architecture; a != "llada2" {
-		return invalidf("dllm: decoding for family %s is not wired yet", a)
-	}
-	return nil
-}
+// windowed says whether the model is a bidirectional family, decoded by recomputing
+// the window at every step without a KV cache (everything but LLaDA2).
+func (m *Model) windowed() bool { return m.info.Architecture != "llada2" }
 
 func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 	for i, msg := range msgs {
@@ -189,19 +180,22 @@ func (m *Model) encodeChat(msgs []Message) ([]int32, error) {
 
 // GenerateIDs generates from prompt token ids.
 func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts GenerateOptions) (Result, error) {
-	if err := s.m.decodable(); err != nil {
-		return Result{}, err
-	}
 	if ctx == nil {
 		return Result{}, invalidf("dllm: nil context (use context.Background())")
 	}
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
 	}
-	opts = opts.withDefaults()
 	if err := invalid.CheckIDs(prompt, s.m.info.VocabSize); err != nil {
 		return Result{}, err
 	}
+	if s.m.windowed() {
+		return s.generateWindow(ctx, prompt, opts)
+	}
+	if f := opts.windowOnlyField(); f != "" {
+		return Result{}, invalidf("dllm: %s is not an option of LLaDA2 decoding", f)
+	}
+	opts = opts.withDefaults()
 	ctx, err := s.acquire(ctx)
 	if err != nil {
 		return Result{}, err
@@ -249,6 +243,11 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 		},
 	}
 	out.Stats.TokensPerForward = res.Stats.TokensPerForward
+	return s.finish(ctx, out, err)
+}
+
+// finish gives a stopped or cancelled generation its reason and error.
+func (s *Session) finish(ctx context.Context, out Result, err error) (Result, error) {
 	switch {
 	case errors.Is(err, decode.ErrStopped):
 		out.StopReason = StopCallback
@@ -296,28 +295,35 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 		onStep := o.OnStep
 		do.OnStep = func(ev decode.StepEvent) bool { return onStep(publicStep(ev)) }
 	}
-	flush := func() {}
-	if o.OnText != nil {
-		onText := o.OnText
-		sd := s.m.tok.NewStreamDecoder(true)
-		flush = func() {
-			if rest := sd.Flush(); rest != "" {
-				onText(rest)
-			}
-		}
-		var text strings.Builder
-		do.OnCommit = func(ev decode.CommitEvent) bool {
-			text.Reset()
-			for _, t := range ev.Tokens {
-				text.WriteString(sd.Add(t))
-			}
-			if text.Len() == 0 {
-				return true
-			}
-			return onText(text.String())
+	var flush func()
+	do.OnCommit, flush = s.m.textStream(o.OnText)
+	return do, flush
+}
+
+// textStream turns OnText into the decoder's OnCommit (nil without OnText); flush
+// hands OnText what the streaming decoder still holds (an incomplete UTF-8 sequence at
+// the very end of the output).
+func (m *Model) textStream(onText func(string) bool) (func(decode.CommitEvent) bool, func()) {
+	if onText == nil {
+		return nil, func() {}
+	}
+	sd := m.tok.NewStreamDecoder(true)
+	flush := func() {
+		if rest := sd.Flush(); rest != "" {
+			onText(rest)
 		}
 	}
-	return do, flush
+	var text strings.Builder
+	return func(ev decode.CommitEvent) bool {
+		text.Reset()
+		for _, t := range ev.Tokens {
+			text.WriteString(sd.Add(t))
+		}
+		if text.Len() == 0 {
+			return true
+		}
+		return onText(text.String())
+	}, flush
 }
 
 func publicStep(ev decode.StepEvent) StepEvent {

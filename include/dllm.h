@@ -201,7 +201,8 @@ DLLM_API void dllm_model_free(dllm_model *m);
 
 typedef struct dllm_model_info {
 	size_t struct_size;     /* sizeof(dllm_model_info), set by the caller */
-	char architecture[64];  /* e.g. "llada2", NUL-terminated, truncated */
+	char architecture[64];  /* the family: "llada2", "llada", "llada-moe", "dream" or
+	                           "rnd1", NUL-terminated */
 	char format[16];        /* "safetensors" or "gguf" */
 	int32_t vocab_size;
 	int32_t context_length;
@@ -237,7 +238,8 @@ DLLM_API dllm_status dllm_detokenize(dllm_model *m, const int32_t *ids, size_t n
 typedef struct dllm_commit {
 	int32_t pos;       /* absolute canvas position (the prompt starts at 0) */
 	int32_t token;
-	double confidence; /* probability of the token */
+	double confidence; /* probability of the token (for some algorithms of the other
+	                      families their ranking score: Go's Commit.Confidence) */
 } dllm_commit;
 
 typedef struct dllm_edit {
@@ -248,7 +250,9 @@ typedef struct dllm_edit {
 	double confidence;
 } dllm_edit;
 
-/* What one forward pass changed. All pointers are valid only during the callback. */
+/* What one forward pass changed. All pointers are valid only during the callback. For
+ * the bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) canvas is the whole
+ * generated region (start = the prompt length) and masked counts its masked positions. */
 typedef struct dllm_step_event {
 	size_t struct_size;           /* sizeof(dllm_step_event) of the library */
 	int32_t block;                /* block index (blocks are aligned to position 0) */
@@ -273,11 +277,19 @@ typedef int (*dllm_step_callback)(const dllm_step_event *ev, void *user_data);
  * utf8 holds len bytes and is NUL-terminated. Return 0 to continue, non-zero to stop. */
 typedef int (*dllm_text_callback)(const char *utf8, size_t len, void *user_data);
 
+/* Generation parameters. Start from dllm_model_default_params (the loaded family's
+ * recommended settings) or, for LLaDA2, one of the presets; the defaults below are
+ * LLaDA2's. On the other families (LLaDA, LLaDA-MoE, Dream, RND1) block_length,
+ * num_to_transfer and threshold may be 0 (no block or the family's, unused, no
+ * threshold: the exact schedule), a field the family does not use must keep the value
+ * dllm_model_default_params wrote (else DLLM_STATUS_INVALID_ARGUMENT naming it), and
+ * there is no KV cache: every step recomputes the whole window. */
 typedef struct dllm_generate_params {
 	size_t struct_size;      /* sizeof(dllm_generate_params) */
 	int32_t max_tokens;      /* new tokens at most, > 0; default 2048 */
 	int32_t block_length;    /* positions decoded together, > 0; default 32 */
-	int32_t steps;           /* denoising iterations per block, > 0; default 32 */
+	int32_t steps;           /* denoising iterations per block, > 0; default 32 (the
+	                            other families: in all) */
 	int32_t max_post_steps;  /* LLaDA2.1 editing iterations after a block is full, >= 0 */
 	int32_t num_to_transfer; /* LLaDA2.1 minimum positions filled per iteration, > 0 */
 	int32_t top_k;           /* 0 = no top-k filter */
@@ -295,7 +307,22 @@ typedef struct dllm_generate_params {
 	void *step_user_data;
 	dllm_text_callback on_text; /* may be NULL */
 	void *text_user_data;
+	/* The bidirectional families' options (README "Run LLaDA, LLaDA-MoE, Dream and
+	 * RND1"); a caller compiled before them gets the defaults. */
+	const char *algorithm;   /* NULL or "": the family's; e.g. "low_confidence",
+	                            "entropy", "llama.cpp:confidence" (dllm inspect lists
+	                            them) */
+	double cfg_scale;        /* classifier-free guidance (LLaDA, LLaDA-MoE); 0 = off */
+	double eps;              /* Dream's and llama.cpp's last timestep, (0,1); 0 = 1e-3 */
+	double alg_temp;         /* Dream's alg_temp; 0 = the most confident positions */
+	double eb_gamma;         /* RND1's entropy-bounded budget; > 0 selects it */
 } dllm_generate_params;
+
+/* Fills *p (of p->struct_size bytes) with the recommended settings of m's family (for
+ * LLaDA2 those of dllm_generate_default_params), no callbacks, algorithm NULL (the
+ * family's recommended one, which threshold or eb_gamma may switch).
+ * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
+DLLM_API dllm_status dllm_model_default_params(dllm_model *m, dllm_generate_params *p);
 
 /* The presets fill *p (of p->struct_size bytes). */
 

@@ -8,7 +8,7 @@
 #   make test-capi-symbols exported dllm_* symbols == functions declared in dllm.h, and
 #                          the Python and Rust mirrors match the header (names, layouts)
 #   make test-c            C example (shared and static) + misuse test under ASan and
-#                          with the Go race detector
+#                          with the Go race detector + family goldens under ASan
 #   make test-python       unittest on the checkout
 #   make test-rust         cargo test --offline (dllm-sys and dllm)
 #   make test-xlang        Go, C, Python and Rust give identical tokens
@@ -84,6 +84,9 @@ $(DLLM_BUILD)/example-asan: examples/c/main.c include/dllm.h $(DLLM_BUILD)/libdl
 $(DLLM_BUILD)/misuse-asan: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/libdllm.so
 	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $(ASAN_FLAGS) $< -L$(DLLM_BUILD) -ldllm -lpthread -lm $(RPATH) -o $@
 
+$(DLLM_BUILD)/families-asan: examples/c/families.c include/dllm.h $(DLLM_BUILD)/libdllm.so
+	$(BINDINGS_CC) $(BINDINGS_CFLAGS) $(ASAN_FLAGS) $< -L$(DLLM_BUILD) -ldllm $(RPATH) -o $@
+
 # The misuse test again with the Go race detector on the library (c-archive: the race
 # runtime needs to start with the program, which must not be PIE).
 $(DLLM_BUILD)/race/libdllm.a: $(LIBDLLM_SRC)
@@ -93,7 +96,7 @@ $(DLLM_BUILD)/race/libdllm.a: $(LIBDLLM_SRC)
 $(DLLM_BUILD)/race/misuse: examples/c/misuse.c include/dllm.h $(DLLM_BUILD)/race/libdllm.a
 	$(BINDINGS_CC) $(BINDINGS_CFLAGS) -no-pie $< $(DLLM_BUILD)/race/libdllm.a -lpthread -lm -o $@
 
-test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example-asan $(DLLM_BUILD)/misuse-asan $(DLLM_BUILD)/race/misuse
+test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example-asan $(DLLM_BUILD)/misuse-asan $(DLLM_BUILD)/race/misuse $(DLLM_BUILD)/families-asan
 	@echo "== C example (static), demo model: expects 21"
 	$(DLLM_BUILD)/example-static dllm/internal/demo/hf "What is 12+9?" | tee $(DLLM_BUILD)/example.out
 	@grep -qx 21 $(DLLM_BUILD)/example.out
@@ -101,6 +104,8 @@ test-c: $(DLLM_BUILD)/example $(DLLM_BUILD)/example-static $(DLLM_BUILD)/example
 	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/example-asan --raw testdata/llada2-micro/hf "Once upon a time"
 	@echo "== misuse test under ASan"
 	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/misuse-asan testdata/llada2-micro/hf 2>$(DLLM_BUILD)/misuse.err || { cat $(DLLM_BUILD)/misuse.err; exit 1; }
+	@echo "== family goldens and parameters under ASan"
+	ASAN_OPTIONS=detect_leaks=1 $(DLLM_BUILD)/families-asan testdata/families
 	@echo "== misuse test with the race detector"
 	GORACE=halt_on_error=1 $(DLLM_BUILD)/race/misuse testdata/llada2-micro/hf 2>$(DLLM_BUILD)/race/misuse.err || { cat $(DLLM_BUILD)/race/misuse.err; exit 1; }
 

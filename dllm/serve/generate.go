@@ -103,20 +103,30 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) error {
 // generate checks the job against the context, waits for a session and runs it,
 // answering in one response or as a stream.
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *job) error {
-	o, err := j.fields.options()
+	windowed := s.m.Info().Architecture != "llada2"
+	o, err := j.fields.options(windowed)
 	if err != nil {
 		return err
 	}
-	// The canvas is the prompt plus the generation, rounded up to whole blocks.
-	room := s.ctxLen/o.BlockLength*o.BlockLength - len(j.ids)
+	// The canvas is the prompt plus the generation, rounded up to whole blocks (LLaDA2;
+	// the other families' canvas is exactly prompt + generation).
+	room := s.ctxLen - len(j.ids)
+	if !windowed {
+		room = s.ctxLen/o.BlockLength*o.BlockLength - len(j.ids)
+	}
 	param, limit := j.fields.maxTokens()
 	switch {
+	case room < 1 && windowed:
+		return withCode(badRequest("messages", "the prompt is %d tokens; the context of %d tokens leaves no room to generate",
+			len(j.ids), s.ctxLen), "context_length_exceeded")
 	case room < 1:
 		return withCode(badRequest("messages", "the prompt is %d tokens; with blocks of %d the context of %d tokens leaves no room to generate",
 			len(j.ids), o.BlockLength, s.ctxLen), "context_length_exceeded")
 	case limit != nil && *limit > room:
 		return withCode(badRequest(param, "%s %d does not fit: the prompt is %d tokens and the context %d, which leaves %d",
 			param, *limit, len(j.ids), s.ctxLen, room), "context_length_exceeded")
+	case limit == nil && windowed:
+		o.MaxTokens = min(s.m.DefaultOptions().MaxTokens, room)
 	case limit == nil:
 		o.MaxTokens = min(o.MaxTokens, room)
 	}
@@ -149,7 +159,7 @@ func (s *Server) endError(ctx context.Context, err error) error {
 	case errors.Is(err, dllm.ErrClosed):
 		return errShuttingDown
 	case errors.Is(err, dllm.ErrInvalid):
-		return badRequest("", "%v", err)
+		return optionError(err) // an option the model's family does not take
 	}
 	return err
 }
@@ -267,7 +277,8 @@ type stepEvent struct {
 	Forward   int        `json:"forward"`
 }
 
-// stepEvent draws a forward pass as the block's cells, for the page.
+// stepEvent draws a forward pass as the block's cells, for the page (the bidirectional
+// families: the whole generated region, as block 0).
 func (s *Server) stepEvent(ev dllm.StepEvent, forward int) stepEvent {
 	tok := s.m.Tokenizer()
 	mask := s.m.Info().MaskID
@@ -278,7 +289,12 @@ func (s *Server) stepEvent(ev dllm.StepEvent, forward int) stepEvent {
 	for _, e := range ev.Edited {
 		state[e.Pos] = "edited"
 	}
-	out := stepEvent{Block: ev.Block, Step: ev.Step, Start: ev.Start, Prompt: ev.Prompt,
+	block, step := ev.Block, ev.Step
+	if s.m.Info().Architecture != "llada2" {
+		// Any position of the generated region may be filled at any step: one block.
+		block, step = 0, forward-1
+	}
+	out := stepEvent{Block: block, Step: step, Start: ev.Start, Prompt: ev.Prompt,
 		Committed: len(ev.Committed), Edited: len(ev.Edited), Forward: forward,
 		Cells: make([]stepCell, len(ev.Canvas))}
 	for i, t := range ev.Canvas {

@@ -96,7 +96,7 @@ func (p *pool) acquire(ctx context.Context, prompt []int32, block int) (*entry, 
 func (p *pool) takeBest(prompt []int32, block int) *entry {
 	best, bestLen := 0, 0
 	for i, e := range p.idle {
-		if e.block != block {
+		if e.block != block || block <= 0 { // block 0: a family without a cache to reuse
 			continue
 		}
 		if n := commonPrefix(e.cached, prompt) / block * block; n > bestLen {

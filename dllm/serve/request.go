@@ -38,7 +38,13 @@ type samplingFields struct {
 	Threshold     *float64 `json:"threshold"`
 	EditThreshold *float64 `json:"edit_threshold"`
 	EOSEarlyStop  *bool    `json:"eos_early_stop"`
-	DLLM          *struct {
+	// The bidirectional families' options (GenerateOptions.Algorithm, …).
+	Algorithm *string  `json:"algorithm"`
+	CFGScale  *float64 `json:"cfg_scale"`
+	Eps       *float64 `json:"eps"`
+	AlgTemp   *float64 `json:"alg_temp"`
+	EBGamma   *float64 `json:"eb_gamma"`
+	DLLM      *struct {
 		Steps bool `json:"steps"`
 	} `json:"dllm"`
 }
@@ -174,11 +180,15 @@ func jsonKind(k string) string {
 
 // options turns the request's fields into GenerateOptions: the preset first, then each
 // field given over it. MaxTokens stays 0 when the request names no limit: what the
-// context leaves is known only with the prompt.
-func (f *samplingFields) options() (dllm.GenerateOptions, error) {
-	o, err := dllm.PresetOptions(f.Preset)
-	if err != nil {
-		return o, badRequest("preset", "%s", strings.TrimPrefix(err.Error(), "dllm: "))
+// context leaves is known only with the prompt. Without a preset a bidirectional family
+// (windowed) starts from the zero options, which mean its defaults.
+func (f *samplingFields) options(windowed bool) (dllm.GenerateOptions, error) {
+	var o dllm.GenerateOptions
+	if f.Preset != "" || !windowed {
+		var err error
+		if o, err = dllm.PresetOptions(f.Preset); err != nil {
+			return o, badRequest("preset", "%s", strings.TrimPrefix(err.Error(), "dllm: "))
+		}
 	}
 	if f.N != nil && *f.N != 1 {
 		return o, badRequest("n", "n must be 1: this server returns one choice per request, got %d", *f.N)
@@ -242,6 +252,17 @@ func (f *samplingFields) options() (dllm.GenerateOptions, error) {
 	if f.EOSEarlyStop != nil {
 		o.EOSEarlyStop = *f.EOSEarlyStop
 	}
+	if f.Algorithm != nil {
+		o.Algorithm = *f.Algorithm
+	}
+	for _, v := range []struct {
+		dst *float64
+		src *float64
+	}{{&o.CFGScale, f.CFGScale}, {&o.Eps, f.Eps}, {&o.AlgTemp, f.AlgTemp}, {&o.EBGamma, f.EBGamma}} {
+		if v.src != nil {
+			*v.dst = *v.src
+		}
+	}
 	if err := o.Validate(); err != nil {
 		return o, optionError(err)
 	}
@@ -254,6 +275,8 @@ var paramOfOption = map[string]string{
 	"MaxTokens": "max_tokens", "BlockLength": "block_length", "Steps": "steps",
 	"Threshold": "threshold", "EditThreshold": "edit_threshold",
 	"Temperature": "temperature", "TopK": "top_k", "TopP": "top_p",
+	"Algorithm": "algorithm", "CFGScale": "cfg_scale", "Eps": "eps", "AlgTemp": "alg_temp", "EBGamma": "eb_gamma",
+	"Edit": "edit_threshold",
 }
 
 func optionError(err error) *apiError {

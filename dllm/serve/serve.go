@@ -6,10 +6,13 @@
 // Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,
 // GET /v1/models/{id}, GET /health, and the page at GET /. Request and response bodies
 // have the shapes of the OpenAI API; dllm's own decoding knobs (preset, block_length,
-// steps, threshold, edit_threshold, eos_early_stop, top_k) go in the same body, and a
-// streaming request with "dllm": {"steps": true} also receives one "dllm.step" event per
-// forward pass and a "dllm.stats" event at the end. The README's "Serve it" section
-// documents the whole surface.
+// steps, threshold, edit_threshold, eos_early_stop, top_k, and for LLaDA, LLaDA-MoE,
+// Dream and RND1 algorithm, cfg_scale, eps, alg_temp, eb_gamma) go in the same body, and
+// a streaming request with "dllm": {"steps": true} also receives one "dllm.step" event
+// per forward pass and a "dllm.stats" event at the end. For those families a request
+// without a preset takes the family's defaults ((*dllm.Model).DefaultOptions), and a
+// dllm.step event shows the whole generated region as block 0, its step counting the
+// generation's steps. The README's "Serve it" section documents the whole surface.
 package serve
 
 import (

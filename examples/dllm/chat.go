@@ -104,6 +104,9 @@ func runChat(args []string, std stdio) error {
 		} else {
 			fmt.Fprintln(stdout)
 		}
+		if errors.Is(err, dllm.ErrInvalid) {
+			return errors.New(flagMessage(err)) // an option the model's family does not take
+		}
 		if err != nil && !errors.Is(err, dllm.ErrStopped) && !errors.Is(err, context.Canceled) {
 			return err
 		}

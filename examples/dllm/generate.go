@@ -36,6 +36,13 @@ type genFlags struct {
 	visual        bool
 	roleEndStop   bool
 	preset        string
+	// The bidirectional families' options (GenerateOptions.Algorithm, CFGScale, Eps,
+	// AlgTemp, EBGamma).
+	algorithm string
+	cfgScale  float64
+	eps       float64
+	algTemp   float64
+	ebGamma   float64
 }
 
 // optionalFloat is a float flag that remembers whether it was given.
@@ -73,13 +80,18 @@ func (g *genFlags) registerModel(fs *commandFlags) {
 // register registers the decoding flags.
 func (g *genFlags) register(fs *commandFlags) {
 	d := dllm.DefaultOptions()
-	fs.StringVar(&g.preset, "preset", "default", "decoding preset: default (LLaDA2.0 threshold 0.95), quality or speed (LLaDA2.1 editing); other flags override it")
-	fs.IntVar(&g.blockLength, "block-length", d.BlockLength, "tokens decoded together per block")
-	fs.IntVar(&g.steps, "steps", d.Steps, "maximum denoising steps per block (LLaDA2.0)")
-	fs.Float64Var(&g.threshold, "threshold", d.Threshold, "confidence a masked position must exceed to be filled, in [0,1]")
+	fs.StringVar(&g.preset, "preset", "default", "LLaDA2 decoding preset: default (LLaDA2.0 threshold 0.95), quality or speed (LLaDA2.1 editing); other flags override it")
+	fs.IntVar(&g.blockLength, "block-length", d.BlockLength, "tokens decoded together per block (LLaDA2, LLaDA, LLaDA-MoE; llama.cpp's block schedule); not given: the model's default")
+	fs.IntVar(&g.steps, "steps", d.Steps, "denoising steps: LLaDA2.0 at most per block, the other families in all; not given: the model's default")
+	fs.Float64Var(&g.threshold, "threshold", d.Threshold, "confidence a masked position must exceed to be filled, in [0,1] (LLaDA, LLaDA-MoE, Dream: Fast-dLLM's threshold decoding, approximate)")
 	fs.Var(&g.editThreshold, "edit-threshold", "enable LLaDA2.1 token editing with this confidence, in [0,1]")
 	fs.IntVar(&g.maxPostSteps, "max-post-steps", d.MaxPostSteps, "LLaDA2.1 editing steps after a block is filled")
-	fs.IntVarP(&g.maxTokens, "max-tokens", "n", d.MaxTokens, "maximum new tokens")
+	fs.IntVarP(&g.maxTokens, "max-tokens", "n", d.MaxTokens, "maximum new tokens (the other families: exactly this many positions); not given: the model's default")
+	fs.StringVar(&g.algorithm, "algorithm", "", "decoding algorithm of LLaDA, LLaDA-MoE, Dream and RND1 (default: the family's; dllm inspect lists them)")
+	fs.Float64Var(&g.cfgScale, "cfg-scale", 0, "classifier-free guidance scale (LLaDA, LLaDA-MoE; 0 = off)")
+	fs.Float64Var(&g.eps, "eps", 0, "last timestep of Dream's and llama.cpp's timestep schedule, in (0,1) (default 1e-3)")
+	fs.Float64Var(&g.algTemp, "alg-temp", 0, "Dream's alg_temp: draw the positions to reveal at this temperature (0 = the most confident)")
+	fs.Float64Var(&g.ebGamma, "eb-gamma", 0, "RND1's entropy-bounded sampler budget (selects --algorithm entropy_bounded)")
 	fs.Float64Var(&g.temp, "temp", 0, "sampling temperature (0 = greedy)")
 	fs.IntVar(&g.topK, "top-k", 0, "top-k filter when sampling (0 = off)")
 	fs.Float64Var(&g.topP, "top-p", 1, "nucleus filter when sampling, in (0,1] (1 = off)")
@@ -105,15 +117,22 @@ var flagOfOption = map[string]string{
 	"MaxTokens": "--max-tokens", "BlockLength": "--block-length", "Steps": "--steps",
 	"Threshold": "--threshold", "EditThreshold": "--edit-threshold", "MaxPostSteps": "--max-post-steps",
 	"Temperature": "--temp", "TopK": "--top-k", "TopP": "--top-p",
+	"Algorithm": "--algorithm", "CFGScale": "--cfg-scale", "Eps": "--eps", "AlgTemp": "--alg-temp", "EBGamma": "--eb-gamma",
 }
 
 // options starts from the chosen preset, applies the flags given on the command line
 // over it (so `--preset speed --threshold 0.6` means exactly that) and checks the result
-// before any model is loaded.
+// before any model is loaded. Without --preset it starts from the zero options, which
+// mean the loaded model's defaults (for LLaDA2 the default preset).
 func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
-	o, err := dllm.PresetOptions(g.preset)
-	if err != nil {
-		return o, usagef("--%s", strings.TrimPrefix(err.Error(), "dllm: "))
+	var o dllm.GenerateOptions
+	if fs.Changed("preset") {
+		var err error
+		if o, err = dllm.PresetOptions(g.preset); err != nil {
+			return o, usagef("--%s", strings.TrimPrefix(err.Error(), "dllm: "))
+		}
+	} else if fs.Changed("edit-threshold") {
+		o.MaxPostSteps = dllm.DefaultOptions().MaxPostSteps // the recommended 16, as the presets
 	}
 	var zero error
 	fs.Visit(func(f *pflag.Flag) {
@@ -154,6 +173,16 @@ func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
 			o.NoCache = g.noCache
 		case "stop-on-role-end":
 			o.IgnoreRoleEnd = !g.roleEndStop
+		case "algorithm":
+			o.Algorithm = g.algorithm
+		case "cfg-scale":
+			o.CFGScale = g.cfgScale
+		case "eps":
+			o.Eps = g.eps
+		case "alg-temp":
+			o.AlgTemp = g.algTemp
+		case "eb-gamma":
+			o.EBGamma = g.ebGamma
 		}
 	})
 	if zero != nil {
@@ -163,14 +192,20 @@ func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
 		return o, usagef("--threads must not be negative, got %d", g.threads)
 	}
 	if err := o.Validate(); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "dllm: ")
-		field, rest, _ := strings.Cut(msg, " ")
-		if flag, ok := flagOfOption[field]; ok {
-			msg = flag + " " + rest
-		}
-		return o, usagef("%s", msg)
+		return o, usagef("%s", flagMessage(err))
 	}
 	return o, nil
+}
+
+// flagMessage is a library option error with the GenerateOptions field it starts with
+// named as the flag that sets it.
+func flagMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "dllm: ")
+	field, rest, _ := strings.Cut(msg, " ")
+	if flag, ok := flagOfOption[field]; ok {
+		msg = flag + " " + rest
+	}
+	return msg
 }
 
 // load opens the model named by -m, or the built-in demo model, saying so on stderr.
@@ -293,6 +328,9 @@ func runGenerate(args []string, std stdio) error {
 	}
 	if traceErr != nil {
 		return traceErr
+	}
+	if errors.Is(err, dllm.ErrInvalid) {
+		return errors.New(flagMessage(err)) // an option the model's family does not take
 	}
 	if err != nil && !errors.Is(err, dllm.ErrStopped) && !errors.Is(err, context.Canceled) {
 		return err

@@ -185,3 +185,81 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// familyGoldenRuns are family goldens with the generate flags that express their
+// options (testdata/families/<fixture>/golden/<name>.json).
+var familyGoldenRuns = []struct {
+	model, golden string
+	flags         []string
+}{
+	{"llada/hf", "gen_lowconf_b8_s16", []string{"-n", "32", "--steps", "16", "--block-length", "8"}},
+	{"llada/hf", "gen_cfg1_greedy", []string{"-n", "16", "--steps", "8", "--block-length", "8", "--cfg-scale", "1"}},
+	{"llada/hf", "gen_gumbel_t1_random_seed3", []string{"-n", "16", "--steps", "8", "--block-length", "8", "--algorithm", "random", "--temp", "1", "--seed", "3"}},
+	{"llada/hf", "fast_threshold09_nocache", []string{"-n", "32", "--steps", "32", "--block-length", "8", "--threshold", "0.9"}},
+	{"llada/gguf/llada-micro-q8_0.gguf", "llamacpp_block8_s16_topk1_q8_0", []string{"-n", "33", "--steps", "16", "--block-length", "8", "--algorithm", "llama.cpp:confidence", "--top-k", "1", "--seed", "1"}},
+	{"llada-moe/hf", "gen_random_remask_seed1", []string{"-n", "16", "--steps", "8", "--block-length", "8", "--algorithm", "random", "--seed", "1"}},
+	{"dream/hf", "gen_entropy_greedy_eps01", []string{"-n", "16", "--steps", "8", "--eps", "0.1"}},
+	{"dream/hf", "gen_topk_margin_greedy", []string{"-n", "24", "--steps", "12", "--algorithm", "topk_margin"}},
+	{"dream/hf", "fast_confidence_threshold09_nocache", []string{"-n", "24", "--steps", "12", "--algorithm", "confidence_threshold"}},
+	{"dream/gguf/dream-micro-f32.gguf", "llamacpp_eps_alg3_random_topk1_seed5", []string{"-n", "24", "--steps", "12", "--algorithm", "llama.cpp:random", "--top-k", "1", "--seed", "5"}},
+	{"rnd1/hf", "gen_greedy_t1_eb_gamma05", []string{"-n", "24", "--steps", "12", "--temp", "1", "--top-k", "1", "--eb-gamma", "0.5"}},
+	{"rnd1/hf", "gen_greedy_t05", []string{"-n", "24", "--steps", "12", "--temp", "0.5", "--top-k", "1"}},
+}
+
+// TestGenerateFamilyGoldens: `dllm generate -m <family fixture> --prompt-ids … --json`
+// reproduces the official code's output for each family (the output cut after the
+// first end of text or turn, and RND1's pad, as Result.Tokens is), with a trace entry
+// per step the golden records.
+func TestGenerateFamilyGoldens(t *testing.T) {
+	stops := map[string][]int32{"llada": {1019, 1023}, "llada-moe": {1019, 1021}, "dream": {1018, 1020}, "rnd1": {1020, 1018}}
+	for _, c := range familyGoldenRuns {
+		t.Run(c.model+"/"+c.golden, func(t *testing.T) {
+			fixture, _, _ := strings.Cut(c.model, "/")
+			dir := filepath.Join("../../testdata/families", fixture)
+			raw, err := os.ReadFile(filepath.Join(dir, "golden", c.golden+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g struct {
+				PromptIDs []int32 `json:"prompt_ids"`
+				OutputIDs []int32 `json:"output_ids"`
+			}
+			if err := json.Unmarshal(raw, &g); err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]string, len(g.PromptIDs))
+			for i, id := range g.PromptIDs {
+				ids[i] = strconv.Itoa(int(id))
+			}
+			args := append([]string{"generate", "-m", filepath.Join(dir, strings.TrimPrefix(c.model, fixture+"/")),
+				"--json", "--threads", "1", "--prompt-ids", strings.Join(ids, ",")}, c.flags...)
+			code, out, errOut := dllmCmd(t, "", args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var got struct {
+				Tokens []int32           `json:"tokens"`
+				Trace  []json.RawMessage `json:"trace"`
+				Stats  struct {
+					Forwards int `json:"forwards"`
+				} `json:"stats"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v in %s", err, out)
+			}
+			want := g.OutputIDs
+			for i, tok := range want {
+				if slices.Contains(stops[fixture], tok) {
+					want = want[:i+1]
+					break
+				}
+			}
+			if !slices.Equal(got.Tokens, want) {
+				t.Errorf("tokens\n got %v\nwant %v", got.Tokens, want)
+			}
+			if len(got.Trace) == 0 || got.Stats.Forwards == 0 || got.Stats.Forwards > len(got.Trace) {
+				t.Errorf("%d trace entries, %d forwards", len(got.Trace), got.Stats.Forwards)
+			}
+		})
+	}
+}

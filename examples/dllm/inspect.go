@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/dllm-go/dllm/dllm"
 	"github.com/dllm-go/dllm/dllm/tools"
 )
 
@@ -97,6 +98,9 @@ func printInspect(out io.Writer, path string, rep *tools.CheckpointInfo) error {
 	fmt.Fprintf(w, "mask token\t%s\n", d.MaskToken)
 	fmt.Fprintf(w, "eos token\t%s\n", d.EOSToken)
 	fmt.Fprintf(w, "turn end\t%s\n", d.RoleEndToken)
+	if algs := dllm.Algorithms(rep.Family); algs != nil {
+		fmt.Fprintf(w, "algorithms\t%s (default), %s\n", algs[0], strings.Join(algs[1:], ", "))
+	}
 	fmt.Fprintf(w, "tensors\t%d\n", len(rep.Tensors))
 	fmt.Fprintf(w, "bytes\t%d (%.1f MiB)\n", rep.Bytes, float64(rep.Bytes)/(1<<20))
 	fmt.Fprintln(w, "\nconfig")

@@ -135,6 +135,11 @@ class generate_params(Structure):
         ("step_user_data", c_void_p),
         ("on_text", text_callback),
         ("text_user_data", c_void_p),
+        ("algorithm", c_char_p),
+        ("cfg_scale", c_double),
+        ("eps", c_double),
+        ("alg_temp", c_double),
+        ("eb_gamma", c_double),
     ]
 
 
@@ -264,6 +269,11 @@ def dllm_detokenize(
 @_c
 def dllm_generate_default_params(p: POINTER(generate_params)) -> status_t:
     """dllm_status dllm_generate_default_params(dllm_generate_params *p);"""
+
+
+@_c
+def dllm_model_default_params(m: model_p, p: POINTER(generate_params)) -> status_t:
+    """dllm_status dllm_model_default_params(dllm_model *m, dllm_generate_params *p);"""
 
 
 @_c

@@ -65,9 +65,11 @@ class GenerateOptions:
     """The options of one generation (dllm_generate_params). A field left None keeps the
     preset's value; Model.generate also takes each field as a keyword argument.
 
-    preset            "default" (LLaDA2.0 threshold decoding: block 32, steps 32,
-                      threshold 0.95, greedy), "quality" (LLaDA2.1: threshold 0.7, edit
-                      threshold 0.5) or "speed" (LLaDA2.1: threshold 0.5, edit threshold 0)
+    preset            None: the model's family's recommended settings (Model.default_options;
+                      for LLaDA2 the "default" preset); or a LLaDA2 preset: "default"
+                      (LLaDA2.0 threshold decoding: block 32, steps 32, threshold 0.95,
+                      greedy), "quality" (LLaDA2.1: threshold 0.7, edit threshold 0.5) or
+                      "speed" (LLaDA2.1: threshold 0.5, edit threshold 0)
     max_tokens        new tokens at most, > 0 (default 2048)
     block_length      positions decoded together, > 0
     steps             denoising iterations per block, > 0
@@ -82,9 +84,18 @@ class GenerateOptions:
     eos_early_stop    stop as soon as end-of-text is final
     stop_on_role_end  the end-of-turn token also ends the output (default True)
     no_cache          recompute the whole window every forward (for tests; slow)
+
+    LLaDA, LLaDA-MoE, Dream and RND1 only (the README's "Run LLaDA, LLaDA-MoE, Dream and
+    RND1"; block_length and threshold may be 0 there: no block, no threshold):
+    algorithm         the decoding algorithm; None keeps the family's ("low_confidence",
+                      "entropy", ...; "llama.cpp:confidence" and the like for llama.cpp's loop)
+    cfg_scale         classifier-free guidance (LLaDA, LLaDA-MoE); 0 = off
+    eps               last timestep of Dream's and llama.cpp's timestep schedule, in (0, 1)
+    alg_temp          Dream's alg_temp: draw the positions to reveal at this temperature
+    eb_gamma          RND1's entropy-bounded sampler budget (selects it when > 0)
     """
 
-    preset: str = "default"
+    preset: Optional[str] = None
     max_tokens: Optional[int] = None
     block_length: Optional[int] = None
     steps: Optional[int] = None
@@ -99,6 +110,11 @@ class GenerateOptions:
     eos_early_stop: Optional[bool] = None
     stop_on_role_end: Optional[bool] = None
     no_cache: Optional[bool] = None
+    algorithm: Optional[str] = None
+    cfg_scale: Optional[float] = None
+    eps: Optional[float] = None
+    alg_temp: Optional[float] = None
+    eb_gamma: Optional[float] = None
 
 
 @dataclass
@@ -164,17 +180,22 @@ def _options(options: Optional[GenerateOptions], overrides: dict) -> GenerateOpt
     return dataclasses.replace(options or GenerateOptions(), **overrides)
 
 
-def _params(o: GenerateOptions) -> _ffi.generate_params:
-    if o.preset not in _PRESETS:
-        raise ValueError(f"preset must be one of {sorted(_PRESETS)}, not {o.preset!r}")
+def _params(o: GenerateOptions, model: "Model") -> _ffi.generate_params:
+    if o.preset is not None and o.preset not in _PRESETS:
+        raise ValueError(f"preset must be None or one of {sorted(_PRESETS)}, not {o.preset!r}")
     p = _ffi.generate_params(struct_size=ctypes.sizeof(_ffi.generate_params))
-    _check(_PRESETS[o.preset](ctypes.byref(p)))
+    if o.preset is None:
+        model._check(_ffi.dllm_model_default_params(model.handle, ctypes.byref(p)))
+    else:
+        _check(_PRESETS[o.preset](ctypes.byref(p)))
     for k in _OPTIONS[1:]:
         v = getattr(o, k)
         if v is None:
             continue
         if isinstance(v, bool):
             v = int(v)
+        elif isinstance(v, str):
+            v = _utf8(v, k)
         try:
             setattr(p, k, v)
         except TypeError as e:
@@ -261,6 +282,24 @@ class Model:
         return ModelInfo(i.architecture.decode(), i.format.decode(), i.vocab_size,
                          i.context_length, i.layers, i.hidden_size, i.experts, i.mask_id,
                          i.eos_id, i.role_end_id)
+
+    def default_options(self) -> GenerateOptions:
+        """The recommended options of the model's family, every field written out
+        (dllm_model_default_params): LLaDA2's "default" preset, or for LLaDA, LLaDA-MoE,
+        Dream and RND1 their model cards' settings (README "Run LLaDA, LLaDA-MoE, Dream
+        and RND1"). Options left None take these values."""
+        p = _ffi.generate_params(struct_size=ctypes.sizeof(_ffi.generate_params))
+        self._check(_ffi.dllm_model_default_params(self.handle, ctypes.byref(p)))
+        o = GenerateOptions()
+        for k in _OPTIONS[1:]:
+            v = getattr(p, k)
+            if k == "algorithm":
+                v = v.decode() if v else None
+            elif isinstance(getattr(GenerateOptions, k, None), bool) or k in (
+                    "eos_early_stop", "stop_on_role_end", "no_cache"):
+                v = bool(v)
+            setattr(o, k, v)
+        return o
 
     def tokenize(self, text: str, parse_special: bool = False) -> List[int]:
         b = _utf8(text, "text")
@@ -403,7 +442,7 @@ class Session:
         self._check(_ffi.dllm_session_cancel(self.handle))
 
     def _run(self, call, on_step, on_text, options: GenerateOptions) -> Result:
-        p = _params(options)
+        p = _params(options, self.model)
         cbs = _Callbacks(on_step, on_text)
         cbs.install(p)
         out = ctypes.POINTER(_ffi.result)()

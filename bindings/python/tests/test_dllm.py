@@ -269,6 +269,66 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(got, [want] * 3)
 
 
+FAMILIES = os.path.join(ROOT, "testdata", "families")
+
+# Family goldens and the options that express them: the official code's output,
+# token for token (cut after the first stop token, as the library's result is).
+FAMILY_GOLDENS = [
+    ("llada/hf", "gen_lowconf_b8_s16", dict(max_tokens=32, steps=16, block_length=8)),
+    ("llada/hf", "gen_cfg1_greedy", dict(max_tokens=16, steps=8, block_length=8, cfg_scale=1.0)),
+    ("llada/hf", "gen_random_remask_seed1", dict(max_tokens=16, steps=8, block_length=8, algorithm="random", seed=1)),
+    ("llada-moe/hf", "gen_gumbel_t07_seed2", dict(max_tokens=16, steps=8, block_length=8, temperature=0.7, seed=2)),
+    ("dream/hf", "gen_entropy_greedy_eps01", dict(max_tokens=16, steps=8, eps=0.1, temperature=0.0, top_p=1.0)),
+    ("dream/hf", "gen_maskgit_plus_greedy", dict(max_tokens=24, steps=12, algorithm="maskgit_plus", temperature=0.0, top_p=1.0)),
+    ("dream/hf", "llamacpp_eps_alg1_entropy_topk1", dict(max_tokens=24, steps=12, algorithm="llama.cpp:entropy", temperature=0.0, top_k=1, top_p=1.0, seed=1)),
+    ("rnd1/hf", "gen_greedy_t1_eb_gamma05", dict(max_tokens=24, steps=12, eb_gamma=0.5)),
+]
+
+
+class FamilyTest(unittest.TestCase):
+    """LLaDA, LLaDA-MoE, Dream and RND1 through the C ABI."""
+
+    def test_goldens(self):
+        for model, name, opts in FAMILY_GOLDENS:
+            with self.subTest(golden=f"{model}/{name}"):
+                with open(os.path.join(FAMILIES, model.split("/")[0], "golden", name + ".json")) as f:
+                    g = json.load(f)
+                with dllm.Model(os.path.join(FAMILIES, model), threads=1) as m:
+                    info = m.info
+                    stops = {info.eos_id, info.role_end_id} | ({1018} if info.architecture == "rnd1" else set())
+                    want = g["output_ids"]
+                    cut = next((i for i, t in enumerate(want) if t in stops), None)
+                    if cut is not None:
+                        want = want[:cut + 1]
+                    events = []
+                    r = m.generate(prompt_ids=g["prompt_ids"], on_step=events.append, **opts)
+                    self.assertEqual(r.tokens, want)
+                    self.assertTrue(events)
+                    self.assertEqual(events[-1].canvas, g["output_ids"])
+                    self.assertEqual(events[-1].start, len(g["prompt_ids"]))
+
+    def test_default_options(self):
+        with dllm.Model(os.path.join(FAMILIES, "dream", "hf"), threads=1) as m:
+            d = m.default_options()
+            self.assertEqual(m.info.architecture, "dream")
+            self.assertEqual((d.max_tokens, d.steps, d.algorithm, d.eps, d.temperature, d.top_p, d.top_k),
+                             (512, 512, None, 1e-3, 0.2, 0.95, 50))
+            r = m.generate("Hi", chat=True, max_tokens=8, steps=4)  # the chat template, Dream's defaults
+            self.assertLessEqual(len(r.tokens), 8)
+            with self.assertRaises(dllm.DllmError) as cm:
+                m.generate("Hi", max_tokens=8, steps=4, cfg_scale=1.0)
+            self.assertEqual(cm.exception.status_name, "INVALID_ARGUMENT")
+            self.assertIn("CFGScale is not an option of Dream", cm.exception.message)
+            with self.assertRaises(dllm.DllmError) as cm:
+                m.generate("Hi", max_tokens=8, steps=4, algorithm="low_confidence")
+            self.assertIn("is not one of Dream's", cm.exception.message)
+        with dllm.Model(MICRO, threads=1) as m:
+            self.assertEqual(m.default_options().block_length, 32)
+            with self.assertRaises(dllm.DllmError) as cm:
+                m.generate("hello", algorithm="entropy", **SMALL)
+            self.assertIn("not an option of LLaDA2", cm.exception.message)
+
+
 class LibraryTest(unittest.TestCase):
     def test_version_check(self):
         from dllm import _lib

@@ -138,6 +138,11 @@ pub struct dllm_generate_params {
     pub step_user_data: *mut c_void,
     pub on_text: dllm_text_callback,
     pub text_user_data: *mut c_void,
+    pub algorithm: *const c_char,
+    pub cfg_scale: f64,
+    pub eps: f64,
+    pub alg_temp: f64,
+    pub eb_gamma: f64,
 }
 
 #[repr(C)]
@@ -208,6 +213,10 @@ extern "C" {
     ) -> dllm_status;
 
     pub fn dllm_generate_default_params(p: *mut dllm_generate_params) -> dllm_status;
+    pub fn dllm_model_default_params(
+        m: *mut dllm_model,
+        p: *mut dllm_generate_params,
+    ) -> dllm_status;
     pub fn dllm_generate_quality_params(p: *mut dllm_generate_params) -> dllm_status;
     pub fn dllm_generate_speed_params(p: *mut dllm_generate_params) -> dllm_status;
 
@@ -260,7 +269,7 @@ mod tests {
         assert_eq!(size_of::<dllm_commit>(), 16);
         assert_eq!(size_of::<dllm_edit>(), 24);
         assert_eq!(size_of::<dllm_step_event>(), 80);
-        assert_eq!(size_of::<dllm_generate_params>(), 120);
+        assert_eq!(size_of::<dllm_generate_params>(), 160);
         assert_eq!(size_of::<dllm_stats>(), 48);
         assert_eq!(size_of::<dllm_result>(), 104);
         assert_eq!(size_of::<dllm_message>(), 16);

@@ -285,6 +285,21 @@ impl Model {
         })
     }
 
+    /// The recommended parameters of the model's family (`dllm_model_default_params`):
+    /// LLaDA2's default preset, or the model card's settings of LLaDA, LLaDA-MoE, Dream
+    /// and RND1 (the README's "Run LLaDA, LLaDA-MoE, Dream and RND1").
+    pub fn default_params(&self) -> Result<GenerateParams> {
+        // SAFETY: plain data; callbacks None, user data and algorithm null.
+        let mut raw: sys::dllm_generate_params = unsafe { std::mem::zeroed() };
+        raw.struct_size = std::mem::size_of::<sys::dllm_generate_params>();
+        // SAFETY: the model is alive; raw is valid for its declared size.
+        self.check(unsafe { sys::dllm_model_default_params(self.ptr.as_ptr(), &mut raw) })?;
+        Ok(GenerateParams {
+            raw,
+            algorithm: None,
+        })
+    }
+
     /// Encodes text; with `parse_special`, special tokens written in it become their ids.
     pub fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>> {
         let c = cstring(text, "text")?;
@@ -361,10 +376,14 @@ impl Drop for Model {
     }
 }
 
-/// Generation parameters, a builder over `dllm_generate_params`.
-#[derive(Clone, Copy)]
+/// Generation parameters, a builder over `dllm_generate_params`. Start from
+/// [`Model::default_params`] (the model's family's recommended settings) or, for LLaDA2,
+/// a preset.
+#[derive(Clone)]
 pub struct GenerateParams {
     raw: sys::dllm_generate_params,
+    /// The algorithm `raw.algorithm` points at during a call (None: NULL).
+    algorithm: Option<CString>,
 }
 
 impl fmt::Debug for GenerateParams {
@@ -378,6 +397,7 @@ impl fmt::Debug for GenerateParams {
             .field("edit_threshold", &r.edit_threshold)
             .field("temperature", &r.temperature)
             .field("seed", &r.seed)
+            .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
     }
 }
@@ -405,7 +425,10 @@ impl GenerateParams {
         // SAFETY: raw is valid for its declared size. Only fails when poisoned; the
         // generating call then reports it.
         let _ = unsafe { f(&mut raw) };
-        GenerateParams { raw }
+        GenerateParams {
+            raw,
+            algorithm: None,
+        }
     }
 
     /// LLaDA2.0 threshold decoding (block 32, steps 32, threshold 0.95, greedy).
@@ -441,6 +464,24 @@ impl GenerateParams {
         /// The end-of-turn token also ends the output (default true).
         stop_on_role_end: bool => stop_on_role_end as i32;
         no_cache: bool => no_cache as i32;
+        /// Classifier-free guidance scale (LLaDA, LLaDA-MoE); 0 = off.
+        cfg_scale: f64 => cfg_scale;
+        /// Last timestep of Dream's and llama.cpp's timestep schedule, in (0,1).
+        eps: f64 => eps;
+        /// Dream's alg_temp: draw the positions to reveal at this temperature.
+        alg_temp: f64 => alg_temp;
+        /// RND1's entropy-bounded sampler budget; > 0 selects it.
+        eb_gamma: f64 => eb_gamma;
+    }
+
+    /// The decoding algorithm of LLaDA, LLaDA-MoE, Dream and RND1 ("low_confidence",
+    /// "entropy", "llama.cpp:confidence", …; the README's "Run LLaDA, LLaDA-MoE, Dream and
+    /// RND1" lists them); not calling it keeps the family's recommended one. A name the
+    /// family lacks is an `InvalidArgument` error when generating.
+    pub fn algorithm(mut self, name: &str) -> Self {
+        // No algorithm name holds a NUL: replaced, the name stays one the library refuses.
+        self.algorithm = Some(CString::new(name.replace('\0', "\u{FFFD}")).expect("no NUL left"));
+        self
     }
 }
 
@@ -683,6 +724,10 @@ impl<'m> Session<'m> {
     ) -> Result<Generation> {
         let mut state = CallbackState { cbs, panic: None };
         let mut raw = params.raw;
+        raw.algorithm = params
+            .algorithm
+            .as_ref()
+            .map_or(ptr::null(), |c| c.as_ptr());
         let ud = &mut state as *mut CallbackState<'_, '_> as *mut c_void;
         if state.cbs.on_step.is_some() {
             raw.on_step = Some(step_trampoline);

@@ -291,3 +291,98 @@ fn v21_goldens_through_the_c_abi() {
         );
     }
 }
+
+/// LLaDA, LLaDA-MoE, Dream and RND1 from `Model::default_params` with the family options
+/// reproduce the official code's goldens (testdata/families/<family>/golden), the output
+/// cut after the first stop token as the library's result is.
+#[test]
+fn family_goldens_through_the_c_abi() {
+    let families = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../testdata/families");
+    type Set = fn(GenerateParams) -> GenerateParams;
+    let cases: [(&str, &str, Set); 6] = [
+        ("llada", "gen_lowconf_b8_s16", |p| {
+            p.max_tokens(32).steps(16).block_length(8)
+        }),
+        ("llada", "gen_cfg1_greedy", |p| {
+            p.max_tokens(16).steps(8).block_length(8).cfg_scale(1.0)
+        }),
+        ("llada-moe", "gen_random_remask_seed1", |p| {
+            p.max_tokens(16)
+                .steps(8)
+                .block_length(8)
+                .algorithm("random")
+                .seed(1)
+        }),
+        ("dream", "gen_topk_margin_greedy", |p| {
+            p.max_tokens(24)
+                .steps(12)
+                .algorithm("topk_margin")
+                .temperature(0.0)
+                .top_p(1.0)
+        }),
+        ("dream", "gen_entropy_greedy_eps01", |p| {
+            p.max_tokens(16)
+                .steps(8)
+                .eps(0.1)
+                .temperature(0.0)
+                .top_p(1.0)
+        }),
+        ("rnd1", "gen_greedy_t1_eb_gamma05", |p| {
+            p.max_tokens(24).steps(12).eb_gamma(0.5)
+        }),
+    ];
+    for (family, name, set) in cases {
+        let m = Model::load_with(
+            families.join(family).join("hf"),
+            LoadParams {
+                threads: 1,
+                kv_cache_f16: false,
+            },
+        )
+        .unwrap();
+        let info = m.info().unwrap();
+        assert_eq!(info.architecture, family);
+        let path = families
+            .join(family)
+            .join("golden")
+            .join(format!("{name}.json"));
+        let g = Json::parse(&std::fs::read_to_string(&path).unwrap());
+        let params = set(m.default_params().unwrap());
+        let mut s = m.session().unwrap();
+        let mut last = Vec::new();
+        let mut on_step = |ev: &dllm::StepEvent<'_>| {
+            last = ev.canvas.to_vec();
+            true
+        };
+        let mut cbs = Callbacks {
+            on_step: Some(&mut on_step),
+            on_text: None,
+        };
+        let out = s
+            .generate_ids_with(&g.get("prompt_ids").ints(), &params, &mut cbs)
+            .unwrap();
+        let full = g.get("output_ids").ints();
+        let mut stops = vec![info.eos_id, info.role_end_id];
+        if family == "rnd1" {
+            stops.push(1018); // its pad
+        }
+        let want = match full.iter().position(|t| stops.contains(t)) {
+            Some(i) => full[..=i].to_vec(),
+            None => full.clone(),
+        };
+        assert_eq!(out.tokens, want, "{family}/{name}: tokens");
+        assert_eq!(last, full, "{family}/{name}: the last step's canvas");
+    }
+    let m = Model::load(families.join("dream").join("hf")).unwrap();
+    let err = m
+        .session()
+        .unwrap()
+        .generate_ids(&[300, 301], &m.default_params().unwrap().cfg_scale(1.0))
+        .unwrap_err();
+    assert_eq!(err.status, dllm::Status::InvalidArgument);
+    assert!(
+        err.message.contains("CFGScale is not an option of Dream"),
+        "{}",
+        err.message
+    );
+}
