@@ -125,6 +125,8 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 				set = o.AlgTemp != 0
 			case "EBGamma":
 				set = o.EBGamma != 0
+			case "Cache":
+				set = o.Cache != ""
 			case "TopK":
 				set = o.TopK != 0
 			case "TopP":
@@ -158,8 +160,12 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 		return v
 	}
 	var j windowJob
+	cache, err := decode.ParseCacheMode(o.Cache)
+	if err != nil {
+		return windowJob{}, invalidArg(err)
+	}
 	if o.Algorithm == "llama.cpp" || strings.HasPrefix(o.Algorithm, "llama.cpp:") {
-		if err := unused("CFGScale", "AlgTemp", "EBGamma", "Threshold"); err != nil {
+		if err := unused("CFGScale", "AlgTemp", "EBGamma", "Threshold", "Cache"); err != nil {
 			return j, err
 		}
 		alg := decode.LlamaCppConfidence
@@ -195,7 +201,7 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 		j.genLength = or(o.MaxTokens, lladaMaxTokens)
 		lo := decode.LLaDAOptions{GenLength: j.genLength, Steps: or(o.Steps, j.genLength),
 			BlockLength: or(o.BlockLength, min(lladaBlockLength, j.genLength)),
-			Temperature: o.Temperature, CFGScale: o.CFGScale, Threshold: o.Threshold}
+			Temperature: o.Temperature, CFGScale: o.CFGScale, Threshold: o.Threshold, Cache: cache}
 		if o.Algorithm == "random" {
 			lo.Remasking = decode.RandomRemasking
 		}
@@ -204,8 +210,13 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 			return d.GenerateLLaDA(ctx, p, lo)
 		}
 	case "dream":
-		if err := unused("BlockLength", "CFGScale", "EBGamma"); err != nil {
+		if err := unused("CFGScale", "EBGamma"); err != nil {
 			return j, err
+		}
+		if cache == decode.CacheNone {
+			if err := unused("BlockLength"); err != nil {
+				return j, invalidf("dllm: BlockLength is an option of Dream's cached decoding (Cache), not of its exact decoding")
+			}
 		}
 		name := o.Algorithm
 		switch {
@@ -222,7 +233,10 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 		}
 		j.genLength = or(o.MaxTokens, dreamMaxTokens)
 		do := decode.DreamOptions{Alg: alg, GenLength: j.genLength, Steps: or(o.Steps, j.genLength), Eps: o.Eps,
-			Temperature: o.Temperature, TopP: o.TopP, TopK: o.TopK, AlgTemp: o.AlgTemp, Threshold: o.Threshold}
+			Temperature: o.Temperature, TopP: o.TopP, TopK: o.TopK, AlgTemp: o.AlgTemp, Threshold: o.Threshold, Cache: cache}
+		if cache != decode.CacheNone {
+			do.BlockLength = or(o.BlockLength, min(lladaBlockLength, j.genLength))
+		}
 		if do.Eps == 0 {
 			do.Eps = dreamEps
 		}
@@ -234,7 +248,7 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 			return d.GenerateDream(ctx, p, do)
 		}
 	case "rnd1":
-		if err := unused("BlockLength", "CFGScale", "Eps", "AlgTemp", "Threshold"); err != nil {
+		if err := unused("BlockLength", "CFGScale", "Eps", "AlgTemp", "Threshold", "Cache"); err != nil {
 			return j, err
 		}
 		if o.EBGamma != 0 && o.Algorithm == "entropy" {
@@ -283,6 +297,8 @@ func (o *GenerateOptions) windowOnlyField() string {
 		return "AlgTemp"
 	case o.EBGamma != 0:
 		return "EBGamma"
+	case o.Cache != "":
+		return "Cache"
 	}
 	return ""
 }

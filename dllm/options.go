@@ -112,6 +112,15 @@ type GenerateOptions struct {
 	// EBGamma is RND1's entropy-bounded sampler's budget (eb_gamma, ≥ 0); setting it
 	// selects Algorithm "entropy_bounded".
 	EBGamma float64
+	// Cache turns on Fast-dLLM's approximate KV caching (LLaDA, LLaDA-MoE, Dream):
+	// "prefix" computes the keys and values of the prompt and the finished blocks once
+	// per block, "dual" also those after the current block, so a step runs only the
+	// current positions. Cached values go stale as tokens change, so the output can
+	// differ from the exact mode ("", the zero value, which recomputes the whole window
+	// every step); `dllm bench` measures the speed-up and how often the tokens agree.
+	// Steps run block by block (BlockLength, 32 by default). LLaDA2's own cache is exact
+	// and always on: Cache is not one of its options, nor of RND1 or the llama.cpp loop.
+	Cache string
 
 	// OnStep, if set, is called after every forward with what changed. Returning false
 	// stops generation (Generate returns the partial result and ErrStopped).
@@ -226,6 +235,8 @@ func (o *GenerateOptions) Validate() error {
 		return invalidf("dllm: AlgTemp must be finite and not negative, got %g", r.AlgTemp)
 	case !finiteNonNeg(r.EBGamma):
 		return invalidf("dllm: EBGamma must be finite and not negative, got %g", r.EBGamma)
+	case r.Cache != "" && r.Cache != "prefix" && r.Cache != "dual":
+		return invalidf("dllm: Cache must be \"\" (exact), \"prefix\" or \"dual\", got %q", r.Cache)
 	}
 	return nil
 }
