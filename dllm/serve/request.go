@@ -44,6 +44,7 @@ type samplingFields struct {
 	Eps       *float64 `json:"eps"`
 	AlgTemp   *float64 `json:"alg_temp"`
 	EBGamma   *float64 `json:"eb_gamma"`
+	Cache     *string  `json:"cache"`
 	DLLM      *struct {
 		Steps bool `json:"steps"`
 	} `json:"dllm"`
@@ -255,6 +256,9 @@ func (f *samplingFields) options(windowed bool) (dllm.GenerateOptions, error) {
 	if f.Algorithm != nil {
 		o.Algorithm = *f.Algorithm
 	}
+	if f.Cache != nil {
+		o.Cache = *f.Cache
+	}
 	for _, v := range []struct {
 		dst *float64
 		src *float64
@@ -275,7 +279,7 @@ var paramOfOption = map[string]string{
 	"MaxTokens": "max_tokens", "BlockLength": "block_length", "Steps": "steps",
 	"Threshold": "threshold", "EditThreshold": "edit_threshold",
 	"Temperature": "temperature", "TopK": "top_k", "TopP": "top_p",
-	"Algorithm": "algorithm", "CFGScale": "cfg_scale", "Eps": "eps", "AlgTemp": "alg_temp", "EBGamma": "eb_gamma",
+	"Algorithm": "algorithm", "CFGScale": "cfg_scale", "Eps": "eps", "AlgTemp": "alg_temp", "EBGamma": "eb_gamma", "Cache": "cache",
 	"Edit": "edit_threshold",
 }
 

@@ -43,6 +43,7 @@ type genFlags struct {
 	eps       float64
 	algTemp   float64
 	ebGamma   float64
+	cache     string
 }
 
 // optionalFloat is a float flag that remembers whether it was given.
@@ -92,6 +93,7 @@ func (g *genFlags) register(fs *commandFlags) {
 	fs.Float64Var(&g.eps, "eps", 0, "last timestep of Dream's and llama.cpp's timestep schedule, in (0,1) (default 1e-3)")
 	fs.Float64Var(&g.algTemp, "alg-temp", 0, "Dream's alg_temp: draw the positions to reveal at this temperature (0 = the most confident)")
 	fs.Float64Var(&g.ebGamma, "eb-gamma", 0, "RND1's entropy-bounded sampler budget (selects --algorithm entropy_bounded)")
+	fs.StringVar(&g.cache, "cache", "", "Fast-dLLM's approximate KV cache for LLaDA, LLaDA-MoE and Dream: prefix or dual (default: exact)")
 	fs.Float64Var(&g.temp, "temp", 0, "sampling temperature (0 = greedy)")
 	fs.IntVar(&g.topK, "top-k", 0, "top-k filter when sampling (0 = off)")
 	fs.Float64Var(&g.topP, "top-p", 1, "nucleus filter when sampling, in (0,1] (1 = off)")
@@ -117,7 +119,7 @@ var flagOfOption = map[string]string{
 	"MaxTokens": "--max-tokens", "BlockLength": "--block-length", "Steps": "--steps",
 	"Threshold": "--threshold", "EditThreshold": "--edit-threshold", "MaxPostSteps": "--max-post-steps",
 	"Temperature": "--temp", "TopK": "--top-k", "TopP": "--top-p",
-	"Algorithm": "--algorithm", "CFGScale": "--cfg-scale", "Eps": "--eps", "AlgTemp": "--alg-temp", "EBGamma": "--eb-gamma",
+	"Algorithm": "--algorithm", "CFGScale": "--cfg-scale", "Eps": "--eps", "AlgTemp": "--alg-temp", "EBGamma": "--eb-gamma", "Cache": "--cache",
 }
 
 // options starts from the chosen preset, applies the flags given on the command line
@@ -183,6 +185,8 @@ func (g *genFlags) options(fs *commandFlags) (dllm.GenerateOptions, error) {
 			o.AlgTemp = g.algTemp
 		case "eb-gamma":
 			o.EBGamma = g.ebGamma
+		case "cache":
+			o.Cache = g.cache
 		}
 	})
 	if zero != nil {

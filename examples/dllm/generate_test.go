@@ -196,6 +196,7 @@ var familyGoldenRuns = []struct {
 	{"llada/hf", "gen_cfg1_greedy", []string{"-n", "16", "--steps", "8", "--block-length", "8", "--cfg-scale", "1"}},
 	{"llada/hf", "gen_gumbel_t1_random_seed3", []string{"-n", "16", "--steps", "8", "--block-length", "8", "--algorithm", "random", "--temp", "1", "--seed", "3"}},
 	{"llada/hf", "fast_threshold09_nocache", []string{"-n", "32", "--steps", "32", "--block-length", "8", "--threshold", "0.9"}},
+	{"llada/hf", "fast_dual_cache_threshold09", []string{"-n", "32", "--steps", "32", "--block-length", "8", "--threshold", "0.9", "--cache", "dual"}},
 	{"llada/gguf/llada-micro-q8_0.gguf", "llamacpp_block8_s16_topk1_q8_0", []string{"-n", "33", "--steps", "16", "--block-length", "8", "--algorithm", "llama.cpp:confidence", "--top-k", "1", "--seed", "1"}},
 	{"llada-moe/hf", "gen_random_remask_seed1", []string{"-n", "16", "--steps", "8", "--block-length", "8", "--algorithm", "random", "--seed", "1"}},
 	{"dream/hf", "gen_entropy_greedy_eps01", []string{"-n", "16", "--steps", "8", "--eps", "0.1"}},
