@@ -69,7 +69,7 @@ func TestOptionErrorsNameFlags(t *testing.T) {
 	bad := map[string]string{
 		"--max-tokens": "-1", "--block-length": "0", "--steps": "-3", "--threshold": "2",
 		"--edit-threshold": "1.5", "--max-post-steps": "-1", "--temp": "-1", "--top-k": "-1", "--top-p": "1.5",
-		"--algorithm": "frob", "--cfg-scale": "-1", "--eps": "1", "--alg-temp": "-1", "--eb-gamma": "-1",
+		"--algorithm": "frob", "--cfg-scale": "-1", "--eps": "1", "--alg-temp": "-1", "--eb-gamma": "-1", "--cache": "full",
 	}
 	for _, flag := range flagOfOption {
 		if _, ok := bad[flag]; !ok {
