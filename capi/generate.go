@@ -15,8 +15,8 @@ import (
 	"github.com/dllm-go/dllm/dllm"
 )
 
-// cParams converts Go options to the C struct (callbacks unset; algorithm NULL: the
-// options the library fills leave Algorithm "").
+// cParams converts Go options to the C struct (callbacks unset; algorithm and cache
+// NULL: the options the library fills leave Algorithm and Cache "").
 func cParams(o dllm.GenerateOptions) C.dllm_generate_params {
 	b := func(v bool) C.int32_t {
 		if v {
@@ -136,6 +136,13 @@ func goOptions(params *C.cdllm_generate_params, m *dllm.Model) (dllm.GenerateOpt
 			return dllm.GenerateOptions{}, msg
 		}
 	}
+	var cache string
+	if p.cache != nil {
+		var msg string
+		if cache, msg = validText("cache", p.cache); msg != "" {
+			return dllm.GenerateOptions{}, msg
+		}
+	}
 	edit := !(p.edit_threshold < 0) // NaN goes on to Validate, which refuses it
 	if !edit {
 		p.edit_threshold = 0
@@ -161,6 +168,7 @@ func goOptions(params *C.cdllm_generate_params, m *dllm.Model) (dllm.GenerateOpt
 		Eps:           float64(p.eps),
 		AlgTemp:       float64(p.alg_temp),
 		EBGamma:       float64(p.eb_gamma),
+		Cache:         cache,
 	}
 	if cb, ud := p.on_step, p.step_user_data; cb != nil {
 		o.OnStep = func(ev dllm.StepEvent) bool { return callStep(cb, ud, ev) }

@@ -283,7 +283,8 @@ typedef int (*dllm_text_callback)(const char *utf8, size_t len, void *user_data)
  * num_to_transfer and threshold may be 0 (no block or the family's, unused, no
  * threshold: the exact schedule), a field the family does not use must keep the value
  * dllm_model_default_params wrote (else DLLM_STATUS_INVALID_ARGUMENT naming it), and
- * there is no KV cache: every step recomputes the whole window. */
+ * unless cache asks for an approximate one there is no KV cache: every step recomputes
+ * the whole window. */
 typedef struct dllm_generate_params {
 	size_t struct_size;      /* sizeof(dllm_generate_params) */
 	int32_t max_tokens;      /* new tokens at most, > 0; default 2048 */
@@ -316,11 +317,20 @@ typedef struct dllm_generate_params {
 	double eps;              /* Dream's and llama.cpp's last timestep, (0,1); 0 = 1e-3 */
 	double alg_temp;         /* Dream's alg_temp; 0 = the most confident positions */
 	double eb_gamma;         /* RND1's entropy-bounded budget; > 0 selects it */
+	/* Fast-dLLM's KV cache (LLaDA, LLaDA-MoE, Dream); a caller compiled before it gets
+	 * the exact schedule. */
+	const char *cache;       /* NULL or "": none, exact; "prefix" (the prompt and the
+	                            finished blocks) or "dual" (also the blocks after the
+	                            current one): approximate, faster, the output may differ
+	                            from the exact one's; steps go block by block
+	                            (block_length; 0: 32, at most max_tokens). Any other family (LLaDA2's own
+	                            cache is exact; RND1, llama.cpp algorithms):
+	                            INVALID_ARGUMENT unless NULL or "" */
 } dllm_generate_params;
 
 /* Fills *p (of p->struct_size bytes) with the recommended settings of m's family (for
  * LLaDA2 those of dllm_generate_default_params), no callbacks, algorithm NULL (the
- * family's recommended one, which threshold or eb_gamma may switch).
+ * family's recommended one, which threshold or eb_gamma may switch), cache NULL.
  * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_model_default_params(dllm_model *m, dllm_generate_params *p);
 

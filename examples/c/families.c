@@ -1,8 +1,9 @@
 /*
  * families.c - the C ABI on the bidirectional families (LLaDA, Dream, RND1): starting
  * from dllm_model_default_params, the family options reproduce the official code's
- * goldens (testdata/families/<family>/golden), a caller compiled before those options
- * (a shorter dllm_generate_params) still generates, and an option the family does not
+ * goldens (testdata/families/<family>/golden), Fast-dLLM's prefix cache reproduces its
+ * golden, a caller compiled before those options or before cache (a shorter
+ * dllm_generate_params) still generates the exact tokens, and an option the family does not
  * use is INVALID_ARGUMENT.
  *
  *     families testdata/families
@@ -46,6 +47,18 @@ static const golden llada = {
 	31,
 	{971, 971, 971, 910, 910, 347, 242, 971, 37, 524, 910, 347, 849, 849, 37, 955, 910, 499, 347, 437, 437, 996, 910, 524,
 	 347, 438, 865, 437, 499, 524, 347, 242},
+	32,
+};
+
+/* llada/golden/fast_prefix_cache_threshold09.json: Fast-dLLM's prefix cache, steps 32,
+ * gen_length 32, block_length 8, threshold 0.9 (the prompt is llada's). */
+static const golden llada_prefix = {
+	"llada/hf", "fast_prefix_cache_threshold09",
+	{1018, 1021, 84, 82, 260, 1022, 443, 54, 426, 310, 259, 273, 64, 79, 299, 348, 297, 485, 81, 302, 416, 30, 1023, 1021,
+	 298, 82, 539, 302, 83, 1022, 443},
+	31,
+	{83, 971, 971, 910, 347, 347, 242, 971, 37, 811, 524, 347, 347, 971, 37, 955, 910, 524, 897, 910, 996, 834, 910, 499,
+	 437, 971, 996, 996, 996, 713, 347, 242},
 	32,
 };
 
@@ -140,7 +153,8 @@ int main(int argc, char **argv) {
 	EXPECT(dllm_model_get_info(m, &info) == DLLM_STATUS_OK && strcmp(info.architecture, "llada") == 0);
 	dllm_generate_params p = {.struct_size = sizeof p};
 	EXPECT(dllm_model_default_params(m, &p) == DLLM_STATUS_OK);
-	EXPECT(p.max_tokens == 128 && p.steps == 128 && p.block_length == 32 && p.threshold == 0 && p.algorithm == NULL);
+	EXPECT(p.max_tokens == 128 && p.steps == 128 && p.block_length == 32 && p.threshold == 0 && p.algorithm == NULL &&
+	       p.cache == NULL);
 	p.max_tokens = 32;
 	p.steps = 16;
 	p.block_length = 8;
@@ -152,13 +166,32 @@ int main(int argc, char **argv) {
 	old.struct_size = offsetof(dllm_generate_params, algorithm);
 	old.algorithm = "random"; /* beyond its struct: never read */
 	old.cfg_scale = 1;
+	old.cache = "prefix";
 	run(m, &llada, &old);
+	/* One compiled before cache: the exact schedule. */
+	old = p;
+	old.struct_size = offsetof(dllm_generate_params, cache);
+	old.cache = "dual"; /* beyond its struct: never read */
+	run(m, &llada, &old);
+	dllm_generate_params cached = p;
+	cached.on_step = NULL;
+	cached.steps = 32;
+	cached.threshold = 0.9;
+	cached.cache = "prefix";
+	run(m, &llada_prefix, &cached);
+	cached.cache = ""; /* "" is NULL: exact */
+	cached.steps = 16;
+	cached.threshold = 0;
+	run(m, &llada, &cached);
 	dllm_generate_params bad = p;
 	bad.eps = 0.1;
 	invalid(m, &bad, "Eps is not an option of LLaDA");
 	bad = p;
 	bad.algorithm = "entropy";
 	invalid(m, &bad, "is not one of LLaDA's");
+	bad = p;
+	bad.cache = "full";
+	invalid(m, &bad, "Cache must be");
 	bad = p;
 	dllm_generate_default_params(&bad); /* LLaDA2's: its editing steps are refused */
 	invalid(m, &bad, "MaxPostSteps is LLaDA2.1 editing");
@@ -186,6 +219,9 @@ int main(int argc, char **argv) {
 	p.steps = 12;
 	p.eb_gamma = 0.5; /* selects entropy_bounded */
 	run(m, &rnd1, &p);
+	bad = p;
+	bad.cache = "prefix";
+	invalid(m, &bad, "Cache is not an option of RND1");
 	dllm_model_free(m);
 
 	EXPECT(dllm_model_default_params(NULL, &p) == DLLM_STATUS_INVALID_ARGUMENT);

@@ -140,6 +140,7 @@ class generate_params(Structure):
         ("eps", c_double),
         ("alg_temp", c_double),
         ("eb_gamma", c_double),
+        ("cache", c_char_p),
     ]
 
 

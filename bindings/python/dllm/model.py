@@ -93,6 +93,11 @@ class GenerateOptions:
     eps               last timestep of Dream's and llama.cpp's timestep schedule, in (0, 1)
     alg_temp          Dream's alg_temp: draw the positions to reveal at this temperature
     eb_gamma          RND1's entropy-bounded sampler budget (selects it when > 0)
+    cache             Fast-dLLM's KV cache (LLaDA, LLaDA-MoE, Dream): None or "" exact (no
+                      cache); "prefix" (prompt and finished blocks) or "dual" (also the
+                      blocks after the current one) are approximate and faster, the tokens
+                      may differ from the exact ones'; steps go block by block (block_length,
+                      0: 32). Any other family refuses it
     """
 
     preset: Optional[str] = None
@@ -115,6 +120,7 @@ class GenerateOptions:
     eps: Optional[float] = None
     alg_temp: Optional[float] = None
     eb_gamma: Optional[float] = None
+    cache: Optional[str] = None
 
 
 @dataclass
@@ -293,7 +299,7 @@ class Model:
         o = GenerateOptions()
         for k in _OPTIONS[1:]:
             v = getattr(p, k)
-            if k == "algorithm":
+            if k in ("algorithm", "cache"):
                 v = v.decode() if v else None
             elif isinstance(getattr(GenerateOptions, k, None), bool) or k in (
                     "eos_early_stop", "stop_on_role_end", "no_cache"):

@@ -277,10 +277,12 @@ FAMILY_GOLDENS = [
     ("llada/hf", "gen_lowconf_b8_s16", dict(max_tokens=32, steps=16, block_length=8)),
     ("llada/hf", "gen_cfg1_greedy", dict(max_tokens=16, steps=8, block_length=8, cfg_scale=1.0)),
     ("llada/hf", "gen_random_remask_seed1", dict(max_tokens=16, steps=8, block_length=8, algorithm="random", seed=1)),
+    ("llada/hf", "fast_prefix_cache_threshold09", dict(max_tokens=32, steps=32, block_length=8, threshold=0.9, cache="prefix")),
     ("llada-moe/hf", "gen_gumbel_t07_seed2", dict(max_tokens=16, steps=8, block_length=8, temperature=0.7, seed=2)),
     ("dream/hf", "gen_entropy_greedy_eps01", dict(max_tokens=16, steps=8, eps=0.1, temperature=0.0, top_p=1.0)),
     ("dream/hf", "gen_maskgit_plus_greedy", dict(max_tokens=24, steps=12, algorithm="maskgit_plus", temperature=0.0, top_p=1.0)),
     ("dream/hf", "llamacpp_eps_alg1_entropy_topk1", dict(max_tokens=24, steps=12, algorithm="llama.cpp:entropy", temperature=0.0, top_k=1, top_p=1.0, seed=1)),
+    ("dream/hf", "fast_dual_cache_threshold09", dict(max_tokens=32, steps=32, block_length=8, threshold=0.9, top_k=50, temperature=0.0, top_p=1.0, cache="dual")),
     ("rnd1/hf", "gen_greedy_t1_eb_gamma05", dict(max_tokens=24, steps=12, eb_gamma=0.5)),
 ]
 
@@ -311,8 +313,8 @@ class FamilyTest(unittest.TestCase):
         with dllm.Model(os.path.join(FAMILIES, "dream", "hf"), threads=1) as m:
             d = m.default_options()
             self.assertEqual(m.info.architecture, "dream")
-            self.assertEqual((d.max_tokens, d.steps, d.algorithm, d.eps, d.temperature, d.top_p, d.top_k),
-                             (512, 512, None, 1e-3, 0.2, 0.95, 50))
+            self.assertEqual((d.max_tokens, d.steps, d.algorithm, d.eps, d.temperature, d.top_p, d.top_k, d.cache),
+                             (512, 512, None, 1e-3, 0.2, 0.95, 50, None))
             r = m.generate("Hi", chat=True, max_tokens=8, steps=4)  # the chat template, Dream's defaults
             self.assertLessEqual(len(r.tokens), 8)
             with self.assertRaises(dllm.DllmError) as cm:
@@ -322,11 +324,17 @@ class FamilyTest(unittest.TestCase):
             with self.assertRaises(dllm.DllmError) as cm:
                 m.generate("Hi", max_tokens=8, steps=4, algorithm="low_confidence")
             self.assertIn("is not one of Dream's", cm.exception.message)
+            with self.assertRaises(dllm.DllmError) as cm:
+                m.generate("Hi", max_tokens=8, steps=4, cache="full")
+            self.assertIn("Cache must be", cm.exception.message)
         with dllm.Model(MICRO, threads=1) as m:
             self.assertEqual(m.default_options().block_length, 32)
             with self.assertRaises(dllm.DllmError) as cm:
                 m.generate("hello", algorithm="entropy", **SMALL)
             self.assertIn("not an option of LLaDA2", cm.exception.message)
+            with self.assertRaises(dllm.DllmError) as cm:
+                m.generate("hello", cache="prefix", **SMALL)
+            self.assertIn("Cache is not an option of LLaDA2", cm.exception.message)
 
 
 class LibraryTest(unittest.TestCase):

@@ -143,6 +143,7 @@ pub struct dllm_generate_params {
     pub eps: f64,
     pub alg_temp: f64,
     pub eb_gamma: f64,
+    pub cache: *const c_char,
 }
 
 #[repr(C)]
@@ -269,7 +270,7 @@ mod tests {
         assert_eq!(size_of::<dllm_commit>(), 16);
         assert_eq!(size_of::<dllm_edit>(), 24);
         assert_eq!(size_of::<dllm_step_event>(), 80);
-        assert_eq!(size_of::<dllm_generate_params>(), 160);
+        assert_eq!(size_of::<dllm_generate_params>(), 168);
         assert_eq!(size_of::<dllm_stats>(), 48);
         assert_eq!(size_of::<dllm_result>(), 104);
         assert_eq!(size_of::<dllm_message>(), 16);

@@ -289,7 +289,7 @@ impl Model {
     /// LLaDA2's default preset, or the model card's settings of LLaDA, LLaDA-MoE, Dream
     /// and RND1 (the README's "Run LLaDA, LLaDA-MoE, Dream and RND1").
     pub fn default_params(&self) -> Result<GenerateParams> {
-        // SAFETY: plain data; callbacks None, user data and algorithm null.
+        // SAFETY: plain data; callbacks None, user data, algorithm and cache null.
         let mut raw: sys::dllm_generate_params = unsafe { std::mem::zeroed() };
         raw.struct_size = std::mem::size_of::<sys::dllm_generate_params>();
         // SAFETY: the model is alive; raw is valid for its declared size.
@@ -297,6 +297,7 @@ impl Model {
         Ok(GenerateParams {
             raw,
             algorithm: None,
+            cache: None,
         })
     }
 
@@ -384,6 +385,8 @@ pub struct GenerateParams {
     raw: sys::dllm_generate_params,
     /// The algorithm `raw.algorithm` points at during a call (None: NULL).
     algorithm: Option<CString>,
+    /// The cache mode `raw.cache` points at during a call (None: NULL).
+    cache: Option<CString>,
 }
 
 impl fmt::Debug for GenerateParams {
@@ -398,6 +401,7 @@ impl fmt::Debug for GenerateParams {
             .field("temperature", &r.temperature)
             .field("seed", &r.seed)
             .field("algorithm", &self.algorithm)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
@@ -428,6 +432,7 @@ impl GenerateParams {
         GenerateParams {
             raw,
             algorithm: None,
+            cache: None,
         }
     }
 
@@ -481,6 +486,18 @@ impl GenerateParams {
     pub fn algorithm(mut self, name: &str) -> Self {
         // No algorithm name holds a NUL: replaced, the name stays one the library refuses.
         self.algorithm = Some(CString::new(name.replace('\0', "\u{FFFD}")).expect("no NUL left"));
+        self
+    }
+
+    /// Fast-dLLM's KV cache (LLaDA, LLaDA-MoE, Dream): "" (or not calling it) is exact,
+    /// no cache; "prefix" (the prompt and the finished blocks) and "dual" (also the
+    /// blocks after the current one) are approximate and faster, so the tokens may differ
+    /// from the exact ones'. Steps then go block by block (`block_length`, 0: 32). Any
+    /// other mode, or a mode on another family, is an `InvalidArgument` error when
+    /// generating.
+    pub fn cache(mut self, mode: &str) -> Self {
+        // No mode holds a NUL: replaced, the mode stays one the library refuses.
+        self.cache = Some(CString::new(mode.replace('\0', "\u{FFFD}")).expect("no NUL left"));
         self
     }
 }
@@ -728,6 +745,7 @@ impl<'m> Session<'m> {
             .algorithm
             .as_ref()
             .map_or(ptr::null(), |c| c.as_ptr());
+        raw.cache = params.cache.as_ref().map_or(ptr::null(), |c| c.as_ptr());
         let ud = &mut state as *mut CallbackState<'_, '_> as *mut c_void;
         if state.cbs.on_step.is_some() {
             raw.on_step = Some(step_trampoline);

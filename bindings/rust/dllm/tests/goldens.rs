@@ -299,12 +299,15 @@ fn v21_goldens_through_the_c_abi() {
 fn family_goldens_through_the_c_abi() {
     let families = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../testdata/families");
     type Set = fn(GenerateParams) -> GenerateParams;
-    let cases: [(&str, &str, Set); 6] = [
+    let cases: [(&str, &str, Set); 8] = [
         ("llada", "gen_lowconf_b8_s16", |p| {
             p.max_tokens(32).steps(16).block_length(8)
         }),
         ("llada", "gen_cfg1_greedy", |p| {
             p.max_tokens(16).steps(8).block_length(8).cfg_scale(1.0)
+        }),
+        ("llada", "fast_dual_cache_steps", |p| {
+            p.max_tokens(32).steps(16).block_length(8).cache("dual")
         }),
         ("llada-moe", "gen_random_remask_seed1", |p| {
             p.max_tokens(16)
@@ -326,6 +329,15 @@ fn family_goldens_through_the_c_abi() {
                 .eps(0.1)
                 .temperature(0.0)
                 .top_p(1.0)
+        }),
+        ("dream", "fast_prefix_cache_entropy_steps", |p| {
+            p.max_tokens(32)
+                .steps(16)
+                .block_length(8)
+                .top_k(50)
+                .temperature(0.0)
+                .top_p(1.0)
+                .cache("prefix")
         }),
         ("rnd1", "gen_greedy_t1_eb_gamma05", |p| {
             p.max_tokens(24).steps(12).eb_gamma(0.5)
@@ -385,4 +397,11 @@ fn family_goldens_through_the_c_abi() {
         "{}",
         err.message
     );
+    let err = m
+        .session()
+        .unwrap()
+        .generate_ids(&[300, 301], &m.default_params().unwrap().cache("full"))
+        .unwrap_err();
+    assert_eq!(err.status, dllm::Status::InvalidArgument);
+    assert!(err.message.contains("Cache must be"), "{}", err.message);
 }
