@@ -77,7 +77,7 @@ extern "C" {
  * version is at least the header's (a minor version adds to the ABI, never changes
  * it). */
 #define DLLM_VERSION_MAJOR 0
-#define DLLM_VERSION_MINOR 2
+#define DLLM_VERSION_MINOR 3
 #define DLLM_VERSION_PATCH 0
 #define DLLM_VERSION_NUMBER \
 	(DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH)
@@ -308,8 +308,8 @@ typedef struct dllm_generate_params {
 	void *step_user_data;
 	dllm_text_callback on_text; /* may be NULL */
 	void *text_user_data;
-	/* The bidirectional families' options (README "Run LLaDA, LLaDA-MoE, Dream and
-	 * RND1"); a caller compiled before them gets the defaults. */
+	/* Since 0.3: the bidirectional families' options (README "Run LLaDA, LLaDA-MoE,
+	 * Dream and RND1"); a caller compiled before them gets the defaults. */
 	const char *algorithm;   /* NULL or "": the family's; e.g. "low_confidence",
 	                            "entropy", "llama.cpp:confidence" (dllm inspect lists
 	                            them) */
@@ -323,14 +323,16 @@ typedef struct dllm_generate_params {
 	                            finished blocks) or "dual" (also the blocks after the
 	                            current one): approximate, faster, the output may differ
 	                            from the exact one's; steps go block by block
-	                            (block_length; 0: 32, at most max_tokens). Any other family (LLaDA2's own
-	                            cache is exact; RND1, llama.cpp algorithms):
-	                            INVALID_ARGUMENT unless NULL or "" */
+	                            (block_length; 0: 32, at most max_tokens). Any
+	                            other family (LLaDA2's own cache is exact; RND1,
+	                            llama.cpp algorithms): INVALID_ARGUMENT unless
+	                            NULL or "" */
 } dllm_generate_params;
 
-/* Fills *p (of p->struct_size bytes) with the recommended settings of m's family (for
- * LLaDA2 those of dllm_generate_default_params), no callbacks, algorithm NULL (the
- * family's recommended one, which threshold or eb_gamma may switch), cache NULL.
+/* Since 0.3. Fills *p (of p->struct_size bytes) with the recommended settings of m's
+ * family (for LLaDA2 those of dllm_generate_default_params), no callbacks, algorithm
+ * NULL (the family's recommended one, which threshold or eb_gamma may switch), cache
+ * NULL.
  * Returns: OK, INVALID_ARGUMENT, INTERNAL. */
 DLLM_API dllm_status dllm_model_default_params(dllm_model *m, dllm_generate_params *p);
 

@@ -8,7 +8,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 
 pub const DLLM_VERSION_MAJOR: u32 = 0;
-pub const DLLM_VERSION_MINOR: u32 = 2;
+pub const DLLM_VERSION_MINOR: u32 = 3;
 pub const DLLM_VERSION_PATCH: u32 = 0;
 pub const DLLM_VERSION_NUMBER: u32 =
     DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH;
