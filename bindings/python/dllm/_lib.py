@@ -12,7 +12,7 @@ import os
 import sys
 
 EXPECTED_MAJOR = 0
-EXPECTED_MINOR = 2
+EXPECTED_MINOR = 3
 
 
 class LibraryError(ImportError):
