@@ -79,6 +79,24 @@ type Options struct {
 	// NoCache recomputes the whole window x[0:(b+1)B] every step from an empty state,
 	// exactly like the reference generate(). For tests: it is O(window) per forward.
 	NoCache bool
+	// BlockCache turns on the approximate in-block cache (LLaDA2.0 decoding only; the
+	// Model must be a PartialModel). A block's first step, and every Refresh-th step
+	// after it, is the exact forward of the whole block; the steps between run only the
+	// rows that are still masked (they need logits) and those whose token changed since
+	// their keys and values were last computed (just filled) and their neighbours within
+	// Vicinity, against the exact cache of
+	// the finished blocks plus the keys and values the block's other positions kept from
+	// an earlier step of the block. Those are stale once the block changed around them,
+	// so the output can differ from the exact mode's. Fewer rows route to fewer experts,
+	// which is what a step costs on a mixture of experts. The block's commit forward
+	// stays exact, so every later block sees an exact cache.
+	BlockCache bool
+	// Refresh (with BlockCache) makes step s of a block (s counted from 0) a full forward
+	// when s is a multiple of Refresh; 0 means only the block's first step.
+	Refresh int
+	// Vicinity (with BlockCache) also runs, at a partial step, the positions within
+	// Vicinity of one filled since its K/V were computed (dInfer's vicinity refresh).
+	Vicinity int
 	// ReusePrefix says that the model state already holds the K/V of the first
 	// ReusePrefix prompt tokens, computed with the same BlockLength (an earlier turn of the
 	// same conversation). Whole blocks of that prefix are kept instead of prefilled again.
@@ -156,6 +174,9 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 			return invalid("generation length %d / minimal_topk %d leaves no step", o.GenLength, o.MinimalTopK)
 		}
 	case V21:
+		if o.BlockCache {
+			return invalid("the block cache decodes LLaDA2.0 only: LLaDA2.1 editing needs the logits of every filled position")
+		}
 		if badUnit(o.EditThreshold) {
 			return invalid("edit threshold %v outside [0, 1]", o.EditThreshold)
 		}
@@ -165,6 +186,12 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 		if o.NumToTransfer <= 0 {
 			return invalid("num_to_transfer %d must be > 0", o.NumToTransfer)
 		}
+	}
+	if o.BlockCache && o.NoCache {
+		return invalid("the block cache and NoCache (the reference recompute) exclude each other")
+	}
+	if o.Refresh < 0 || o.Vicinity < 0 {
+		return invalid("refresh %d and vicinity %d must be >= 0", o.Refresh, o.Vicinity)
 	}
 	if err := o.Sampling.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
