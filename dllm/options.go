@@ -2,8 +2,9 @@ package dllm
 
 import (
 	"math"
-	"strconv"
 	"strings"
+
+	"github.com/dllm-go/dllm/dllm/internal/decode"
 )
 
 // Upper bounds that Validate enforces, so that no option value can make a request
@@ -24,9 +25,6 @@ const (
 	defaultThreshold     = 0.95
 	defaultNumToTransfer = 1
 	defaultTopP          = 1
-	// blockCacheVicinity is how far from a just-filled position Cache "block" also
-	// recomputes keys and values (measured on the tiny-chat eval: README "Fast mode").
-	blockCacheVicinity = 2
 	// recommendedPostSteps is what the presets give MaxPostSteps (llada2-spec.md §4).
 	recommendedPostSteps = 16
 )
@@ -261,14 +259,13 @@ func parseCache(c string) (block bool, refresh int, err error) {
 	switch {
 	case c == "" || c == "prefix" || c == "dual":
 		return false, 0, nil
-	case c == "block":
-		return true, 0, nil
-	case strings.HasPrefix(c, "block:"):
-		n, err := strconv.Atoi(c[len("block:"):])
-		if err != nil || n < 1 || n > MaxSteps {
+	case strings.HasPrefix(c, "block"):
+		if n, ok := decode.ParseBlockCache(c, MaxSteps); ok {
+			return true, n, nil
+		}
+		if strings.HasPrefix(c, "block:") {
 			return false, 0, invalidf("dllm: Cache must be \"block:N\" with N a whole number in [1,%d], got %q", MaxSteps, c)
 		}
-		return true, n, nil
 	}
 	return false, 0, invalidf("dllm: Cache must be \"\" (exact), \"prefix\", \"dual\", \"block\" or \"block:N\", got %q", c)
 }

@@ -292,7 +292,7 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 		do.Variant, do.EditThreshold = decode.V21, o.EditThreshold
 	}
 	if do.BlockCache, do.Refresh, _ = parseCache(o.Cache); do.BlockCache { // validated
-		do.Vicinity = blockCacheVicinity
+		do.Vicinity = decode.BlockCacheVicinity
 	}
 	if !o.NoCache && s.block == o.BlockLength {
 		do.ReusePrefix = commonPrefix(s.cached, prompt)
