@@ -496,7 +496,7 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 	}
 
 	if len(b.stepPrompt) >= B {
-		bd, err := b.blockDecodes(info, net, o.Caches)
+		bd, err := b.blockDecodes(info, net, o.Caches, r.Limits)
 		if err != nil {
 			return err
 		}

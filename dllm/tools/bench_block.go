@@ -29,6 +29,14 @@ type BenchBlockDecode struct {
 	RowsPerForward  float64 `json:"rows_per_forward"`
 	ExpertsPerLayer float64 `json:"experts_per_moe_layer"`
 	FirstExperts    float64 `json:"first_step_experts_per_moe_layer"`
+	// WeightBytes, FLOPs and RooflineSec are a step's, on average over the forwards (as
+	// BenchWork defines them; the roofline at the limits measured in this run). They
+	// depend on the routing only, not on the machine's load: RooflineSpeedup (exact's
+	// RooflineSec ÷ this mode's) is the speed-up the work alone predicts.
+	WeightBytes     int64   `json:"weight_bytes"`
+	FLOPs           int64   `json:"flops"`
+	RooflineSec     float64 `json:"roofline_s"`
+	RooflineSpeedup float64 `json:"roofline_speedup"`
 	// Speedup is exact's StepSec ÷ this mode's; Agreement the fraction of the block's
 	// generated positions holding exact's token.
 	Speedup   float64 `json:"speedup"`
@@ -39,7 +47,21 @@ type BenchBlockDecode struct {
 type recorder struct {
 	st      *arch.State
 	w       arch.Work
+	limits  BenchLimits
 	experts []float64
+	bytes   int64
+	flops   int64
+	roof    float64
+}
+
+// record adds the work of the decoding forward just run.
+func (r *recorder) record() {
+	mean, _, _ := r.w.Experts()
+	r.experts = append(r.experts, mean)
+	wb, cb, fl := r.w.Totals()
+	r.bytes += wb + cb
+	r.flops += fl
+	r.roof += rooflineSec(&r.w, r.limits)
 }
 
 func (r *recorder) Len() int             { return r.st.Len() }
@@ -50,8 +72,7 @@ func (r *recorder) Forward(tokens []int32, block int, commit bool, rows []int, l
 	defer r.st.SetWork(nil)
 	err := r.st.Forward(tokens, block, commit, rows, logits)
 	if !commit {
-		mean, _, _ := r.w.Experts()
-		r.experts = append(r.experts, mean)
+		r.record()
 	}
 	return err
 }
@@ -60,13 +81,12 @@ func (r *recorder) ForwardPartial(tokens []int32, block int, run, rows []int, lo
 	r.st.SetWork(&r.w)
 	defer r.st.SetWork(nil)
 	err := r.st.ForwardPartial(tokens, block, run, rows, logits)
-	mean, _, _ := r.w.Experts()
-	r.experts = append(r.experts, mean)
+	r.record()
 	return err
 }
 
 // blockDecodes decodes the block after b.stepPrompt exactly and in each of the modes.
-func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []string) ([]BenchBlockDecode, error) {
+func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []string, limits BenchLimits) ([]BenchBlockDecode, error) {
 	B := b.o.BlockLength
 	P := len(b.stepPrompt) / B * B
 	if P == 0 {
@@ -78,7 +98,7 @@ func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []str
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{st: st}
+	rec := &recorder{st: st, limits: limits}
 	var out []BenchBlockDecode
 	var exact []int32
 	for _, mode := range append([]string{"exact"}, modes...) {
@@ -94,7 +114,7 @@ func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []str
 		b.logf("block decode, %s", mode)
 		// The untimed, recorded run: it also commits the prompt, which the timed runs
 		// then reuse (ReusePrefix), so they time the block's decoding forwards alone.
-		rec.experts = rec.experts[:0]
+		rec.experts, rec.bytes, rec.flops, rec.roof = rec.experts[:0], 0, 0, 0
 		res, err := decode.New(rec, V, P+B, B).Generate(b.ctx, prompt, o)
 		if err != nil {
 			return nil, err
@@ -108,7 +128,9 @@ func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []str
 			for _, e := range rec.experts {
 				sum += e
 			}
-			d.ExpertsPerLayer, d.FirstExperts = sum/float64(len(rec.experts)), rec.experts[0]
+			n := len(rec.experts)
+			d.ExpertsPerLayer, d.FirstExperts = sum/float64(n), rec.experts[0]
+			d.WeightBytes, d.FLOPs, d.RooflineSec = rec.bytes/int64(n), rec.flops/int64(n), rec.roof/float64(n)
 		}
 		tokens := slices.Clone(res.Canvas[P:])
 		if mode == "exact" {
@@ -138,6 +160,11 @@ func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []str
 			d.Speedup = out[0].StepSec / d.StepSec
 		} else if len(out) == 0 {
 			d.Speedup = 1
+		}
+		if len(out) > 0 && d.RooflineSec > 0 {
+			d.RooflineSpeedup = out[0].RooflineSec / d.RooflineSec
+		} else if len(out) == 0 && d.RooflineSec > 0 {
+			d.RooflineSpeedup = 1
 		}
 		out = append(out, d)
 	}

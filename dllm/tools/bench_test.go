@@ -144,6 +144,12 @@ func checkWork(t *testing.T, r *BenchResult) {
 	if bc.RowsPerForward >= 32 || bc.FirstExperts != ex.FirstExperts || bc.ExpertsPerLayer > ex.ExpertsPerLayer || bc.StepSec <= 0 || bc.Agreement <= 0 {
 		t.Errorf("block-cache block decode %+v, exact %+v", bc, ex)
 	}
+	if bc.WeightBytes >= ex.WeightBytes || bc.FLOPs >= ex.FLOPs {
+		t.Errorf("block cache step reads %d B, %d FLOPs; exact %d B, %d FLOPs", bc.WeightBytes, bc.FLOPs, ex.WeightBytes, ex.FLOPs)
+	}
+	if r.Limits.ReadGBps > 0 && r.Limits.FMAGFLOPS > 0 && (ex.RooflineSpeedup != 1 || bc.RooflineSpeedup <= 1) {
+		t.Errorf("roofline speed-ups: exact %v, block %v", ex.RooflineSpeedup, bc.RooflineSpeedup)
+	}
 	t.Logf("block decode: exact %.2f ms/step, %.1f experts; block %.2f ms/step, %.1f rows, %.1f experts, %.0f %% agree",
 		1e3*ex.StepSec, ex.ExpertsPerLayer, 1e3*bc.StepSec, bc.RowsPerForward, bc.ExpertsPerLayer, 100*bc.Agreement)
 }

@@ -186,14 +186,14 @@ func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 		bd := r.BlockDecode
 		fmt.Fprintf(out, "\nblock decode (the block after the first step's prompt, LLaDA2.0 threshold 0.95; block: approximate in-block cache)\n")
 		w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		head := "mode\tforwards\tmedian ms\tms/step\trows/step\texperts/MoE layer\tfirst step experts\tspeed-up\tagreement\t"
+		head := "mode\tforwards\tmedian ms\tms/step\trows/step\texperts/MoE layer\tfirst step experts\tMB/step\tspeed-up\troofline speed-up\tagreement\t"
 		if tg > 0 {
 			head += "break-even tokens/forward\t"
 		}
 		fmt.Fprintln(w, head)
 		for _, d := range bd {
-			fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f×\t%.1f %%\t", d.Mode, d.Forwards, 1e3*d.MedianSec, 1e3*d.StepSec,
-				d.RowsPerForward, d.ExpertsPerLayer, d.FirstExperts, d.Speedup, 100*d.Agreement)
+			fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f×\t%.2f×\t%.1f %%\t", d.Mode, d.Forwards, 1e3*d.MedianSec, 1e3*d.StepSec,
+				d.RowsPerForward, d.ExpertsPerLayer, d.FirstExperts, float64(d.WeightBytes)/1e6, d.Speedup, d.RooflineSpeedup, 100*d.Agreement)
 			if tg > 0 {
 				fmt.Fprintf(w, "%.1f\t", d.StepSec*tg)
 			}
