@@ -160,6 +160,9 @@ func (m *Model) windowOptions(o *GenerateOptions) (windowJob, error) {
 		return v
 	}
 	var j windowJob
+	if block, _, _ := parseCache(o.Cache); block {
+		return j, invalidf("dllm: Cache %q is LLaDA2's in-block cache, not an option of %s decoding (it takes \"prefix\" or \"dual\")", o.Cache, title)
+	}
 	cache, err := decode.ParseCacheMode(o.Cache)
 	if err != nil {
 		return windowJob{}, invalidArg(err)
@@ -298,7 +301,9 @@ func (o *GenerateOptions) windowOnlyField() string {
 	case o.EBGamma != 0:
 		return "EBGamma"
 	case o.Cache != "":
-		return "Cache"
+		if block, _, _ := parseCache(o.Cache); !block {
+			return "Cache"
+		}
 	}
 	return ""
 }

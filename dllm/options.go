@@ -2,6 +2,9 @@ package dllm
 
 import (
 	"math"
+	"strings"
+
+	"github.com/dllm-go/dllm/dllm/internal/decode"
 )
 
 // Upper bounds that Validate enforces, so that no option value can make a request
@@ -112,14 +115,22 @@ type GenerateOptions struct {
 	// EBGamma is RND1's entropy-bounded sampler's budget (eb_gamma, ≥ 0); setting it
 	// selects Algorithm "entropy_bounded".
 	EBGamma float64
-	// Cache turns on Fast-dLLM's approximate KV caching (LLaDA, LLaDA-MoE, Dream):
-	// "prefix" computes the keys and values of the prompt and the finished blocks once
-	// per block, "dual" also those after the current block, so a step runs only the
-	// current positions. Cached values go stale as tokens change, so the output can
-	// differ from the exact mode ("", the zero value, which recomputes the whole window
-	// every step); `dllm bench` measures the speed-up and how often the tokens agree.
-	// Steps run block by block (BlockLength, 32 by default). LLaDA2's own cache is exact
-	// and always on: Cache is not one of its options, nor of RND1 or the llama.cpp loop.
+	// Cache turns on an approximate cache, for speed. The bidirectional families (LLaDA,
+	// LLaDA-MoE, Dream) take Fast-dLLM's: "prefix" computes the keys and values of the
+	// prompt and the finished blocks once per block, "dual" also those after the current
+	// block, so a step runs only the current positions; steps run block by block
+	// (BlockLength, 32 by default). LLaDA2, whose cache of finished blocks is exact and
+	// always on, takes "block": inside the current block, a step after the block's first
+	// runs only the positions still masked, those filled since the previous step and
+	// their neighbours within 2 positions, the block's other positions keeping the keys
+	// and values of an earlier step;
+	// "block:N" also runs the whole block exactly at every N-th step of a block
+	// (README "Fast mode"). Fewer rows route to fewer experts, so a step reads less.
+	// Cached values go stale as tokens change, so the output can differ from the exact
+	// mode ("", the zero value); `dllm bench` measures the speed-up, `dllm eval` the
+	// accuracy and how often the tokens agree. "block" decodes LLaDA2.0 only (Edit
+	// needs the logits of every filled position: ErrInvalid). A value the loaded family
+	// does not take is ErrInvalid (RND1 and the llama.cpp loop take none).
 	Cache string
 
 	// OnStep, if set, is called after every forward with what changed. Returning false
@@ -235,10 +246,28 @@ func (o *GenerateOptions) Validate() error {
 		return invalidf("dllm: AlgTemp must be finite and not negative, got %g", r.AlgTemp)
 	case !finiteNonNeg(r.EBGamma):
 		return invalidf("dllm: EBGamma must be finite and not negative, got %g", r.EBGamma)
-	case r.Cache != "" && r.Cache != "prefix" && r.Cache != "dual":
-		return invalidf("dllm: Cache must be \"\" (exact), \"prefix\" or \"dual\", got %q", r.Cache)
+	}
+	if _, _, err := parseCache(r.Cache); err != nil {
+		return err
 	}
 	return nil
+}
+
+// parseCache reads GenerateOptions.Cache: block says LLaDA2's in-block cache, with its
+// refresh interval (0: at the block's first step only).
+func parseCache(c string) (block bool, refresh int, err error) {
+	switch {
+	case c == "" || c == "prefix" || c == "dual":
+		return false, 0, nil
+	case strings.HasPrefix(c, "block"):
+		if n, ok := decode.ParseBlockCache(c, MaxSteps); ok {
+			return true, n, nil
+		}
+		if strings.HasPrefix(c, "block:") {
+			return false, 0, invalidf("dllm: Cache must be \"block:N\" with N a whole number in [1,%d], got %q", MaxSteps, c)
+		}
+	}
+	return false, 0, invalidf("dllm: Cache must be \"\" (exact), \"prefix\", \"dual\", \"block\" or \"block:N\", got %q", c)
 }
 
 func finiteNonNeg(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }

@@ -99,4 +99,9 @@ type Stats struct {
 	TimeToFirstToken time.Duration // until the first token became final
 	Duration         time.Duration
 	TokensPerSecond  float64
+	// RowsPerForward is the positions a LLaDA2 denoising forward ran, on average: the
+	// block length in exact decoding, fewer with Cache "block", whose steps run only the
+	// masked and just-filled positions (a step's cost grows with its rows: more rows
+	// route to more experts). 0 for the bidirectional families.
+	RowsPerForward float64
 }

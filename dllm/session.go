@@ -243,6 +243,9 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 		},
 	}
 	out.Stats.TokensPerForward = res.Stats.TokensPerForward
+	if f := res.Stats.Forwards; f > 0 {
+		out.Stats.RowsPerForward = float64(res.Stats.RowsComputed) / float64(f)
+	}
 	return s.finish(ctx, out, err)
 }
 
@@ -287,6 +290,9 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 	}
 	if o.Edit {
 		do.Variant, do.EditThreshold = decode.V21, o.EditThreshold
+	}
+	if do.BlockCache, do.Refresh, _ = parseCache(o.Cache); do.BlockCache { // validated
+		do.Vicinity = decode.BlockCacheVicinity
 	}
 	if !o.NoCache && s.block == o.BlockLength {
 		do.ReusePrefix = commonPrefix(s.cached, prompt)

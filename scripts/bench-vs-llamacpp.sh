@@ -2,7 +2,7 @@
 # Compare dllm with llama.cpp on the same mini-shaped LLaDA2 GGUF files.
 #
 #   scripts/bench-vs-llamacpp.sh [--threads N] [--reps N] [--layers "2 3"] [--types "q8_0 bf16"]
-#                                [--only-build] [--no-build]
+#                                [--only-build] [--no-build] [--modes "block,block:4"] [--decode-steps N]
 #
 # 1. Builds llama.cpp (v0.5.0 from the git bundle inside the npm package node-llama-cpp,
 #    the build that works on this machine) once, outside the repository, in $LLAMACPP_DIR
@@ -26,6 +26,11 @@
 # dllm's realistic first step of a block after a prompt (the block full of masks, as
 # decoding sees it; `dllm bench`'s first_step) × llama.cpp's tg32 tok/s. A diffusion
 # model that commits more tokens per forward than that answers faster than the AR twin.
+# A third table does the same per decoding mode over a real block decode (`dllm bench`'s
+# block_decode: every step of the block after the prompt, LLaDA2.0 threshold decoding
+# with --decode-steps steps, timed): exact, and the approximate in-block cache
+# (GenerateOptions.Cache "block", --cache MODES, default "block,block:4"), whose steps
+# after a block's first run only the masked and just-filled rows.
 #
 # Nothing fetched or built here is committed: everything lives outside the repository.
 set -euo pipefail
@@ -36,6 +41,8 @@ LAYERS="2 3"
 TYPES="q8_0 bf16"
 BUILD=1
 ONLY_BUILD=0
+MODES="block,block:4"
+DECODE_STEPS=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--threads) THREADS=$2; shift 2 ;;
@@ -43,8 +50,10 @@ while [ $# -gt 0 ]; do
 	--layers) LAYERS=$2; shift 2 ;;
 	--types) TYPES=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
+	--modes) MODES=$2; shift 2 ;;
+	--decode-steps) DECODE_STEPS=$2; shift 2 ;;
 	--only-build) ONLY_BUILD=1; shift ;;
-	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -102,12 +111,12 @@ print(d)' "$1" "$2"
 
 OUT=$MODELS/results
 mkdir -p "$OUT"
-rows=() steps=()
+rows=() steps=() modes=()
 for L in $LAYERS; do
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		echo "== $f: dllm bench" >&2
-		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --prompt-len 64 --json -q >"$OUT/dllm-mini$L-$T.json"
+		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --prompt-len 64 --cache "$MODES" --decode-steps "$DECODE_STEPS" --json -q >"$OUT/dllm-mini$L-$T.json"
 		echo "== $f: llama-bench" >&2
 		"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$THREADS" -r "$REPS" -o json >"$OUT/llama-mini$L-$T.json" 2>"$OUT/llama-mini$L-$T.log"
 		# llama-bench lists pp32 (n_gen 0) and tg32 (n_prompt 0); samples_ts are per rep.
@@ -125,6 +134,7 @@ print(max(r) if how=="best" else statistics.median(r))' "$OUT/llama-mini$L-$T.js
 		stepr=$(field "$OUT/dllm-mini$L-$T.json" first_step.roofline_pct)
 		allr=$(field "$OUT/dllm-mini$L-$T.json" block_forward.roofline_pct)
 		steps+=("$L $T $step $tg $stepx $stepr $allr")
+		modes+=("$OUT/dllm-mini$L-$T.json $L $T $tg")
 		rows+=("$L $T $llama $one $all $pre $llamamed $onemed")
 	done
 done
@@ -155,4 +165,18 @@ for r in "${steps[@]}"; do
 	python3 -c 'import sys
 L,T,step,tg,x,sr,ar=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
 print(f"| mini, {L} layers | {T} | {step*1000:.0f} | {x:.0f} | {sr:.0f} / {ar:.0f} | {tg:.1f} | {step*tg:.1f} |")' "$@"
+done
+
+echo
+echo "per decoding mode: a real block decode after the 64-token prompt (every step timed; median), × llama.cpp tg32 (median)"
+echo
+printf '| model | type | mode | forwards | ms/step | rows/step | experts/MoE layer | step speed-up | agreement with exact | break-even tokens per forward |\n'
+printf '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for r in "${modes[@]}"; do
+	set -- $r
+	python3 -c 'import json,sys
+f,L,T,tg=sys.argv[1],sys.argv[2],sys.argv[3],float(sys.argv[4])
+for d in json.load(open(f)).get("block_decode",[]):
+    print("| mini, %s layers | %s | %s | %d | %.0f | %.1f | %.0f | %.2fx | %.0f %% | %.1f |" % (L, T, d["mode"], d["forwards"], d["step_s"]*1000,
+        d["rows_per_forward"], d["experts_per_moe_layer"], d["speedup"], 100*d["agreement"], d["step_s"]*tg))' "$@"
 done

@@ -38,6 +38,13 @@ type BenchOptions struct {
 	// Prompt is the user message of the end-to-end run (chat template applied), and the
 	// text of the first step's prompt.
 	Prompt string
+	// Caches are the approximate modes the block decode (BenchResult.BlockDecode) runs
+	// besides exact: GenerateOptions.Cache values of LLaDA2 ("block", "block:N").
+	// nil means {"block"}; empty, exact alone.
+	Caches []string
+	// DecodeSteps is the block decode's Steps [the block length]: on a synthetic model,
+	// whose confidences never clear the threshold, the block takes this many forwards.
+	DecodeSteps int
 	// Log, if set, receives a line as each measurement starts (they can take minutes on
 	// big models).
 	Log func(string)
@@ -182,10 +189,13 @@ type BenchResult struct {
 	// in the cache, then the block after them — the prompt's tail, if any, and mask
 	// tokens — with logits for the mask rows. Mask rows route alike, so this step runs
 	// fewer distinct experts than a block of random tokens.
-	FirstStep  *BenchFirstStep `json:"first_step,omitempty"`
-	Prefill    []BenchTiming   `json:"prefill"` // commit a prompt, no LM head
-	Decode     *BenchDecode    `json:"decode,omitempty"`
-	ThreadScan []BenchThreads  `json:"thread_scan,omitempty"`
+	FirstStep *BenchFirstStep `json:"first_step,omitempty"`
+	Prefill   []BenchTiming   `json:"prefill"` // commit a prompt, no LM head
+	Decode    *BenchDecode    `json:"decode,omitempty"`
+	// BlockDecode is the block after the first step's prompt decoded for real, exactly
+	// and in each approximate mode (BenchOptions.Caches), every step timed.
+	BlockDecode []BenchBlockDecode `json:"block_decode,omitempty"`
+	ThreadScan  []BenchThreads     `json:"thread_scan,omitempty"`
 
 	// Window is set for the bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1),
 	// which have no block forward, prefill or thread scan (those fields stay zero): the
@@ -232,6 +242,12 @@ func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, er
 	}
 	if o.GenTokens == 0 {
 		o.GenTokens = 32
+	}
+	if o.Caches == nil {
+		o.Caches = []string{"block"}
+	}
+	if o.DecodeSteps <= 0 {
+		o.DecodeSteps = o.BlockLength
 	}
 	if o.Prompt == "" {
 		o.Prompt = "Write a short story about a robot who learns to paint."
@@ -477,6 +493,14 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 			return err
 		}
 		r.Prefill = append(r.Prefill, t)
+	}
+
+	if len(b.stepPrompt) >= B {
+		bd, err := b.blockDecodes(info, net, o.Caches, r.Limits)
+		if err != nil {
+			return err
+		}
+		r.BlockDecode = bd
 	}
 
 	if o.ThreadScan {

@@ -131,6 +131,27 @@ func checkWork(t *testing.T, r *BenchResult) {
 	if step.ExpertsPerLayer >= all.ExpertsPerLayer {
 		t.Errorf("first step runs %v experts per layer, a random block %v", step.ExpertsPerLayer, all.ExpertsPerLayer)
 	}
+	// The block decode: exact runs every row of every step and agrees with itself; the
+	// block cache runs fewer rows from the second step on, with the same first step.
+	bd := r.BlockDecode
+	if len(bd) != 2 || bd[0].Mode != "exact" || bd[1].Mode != "block" {
+		t.Fatalf("block decode %+v", bd)
+	}
+	ex, bc := bd[0], bd[1]
+	if ex.RowsPerForward != 32 || ex.Agreement != 1 || ex.Speedup != 1 || ex.Forwards < 2 || ex.StepSec <= 0 || ex.Tokens != 32 {
+		t.Errorf("exact block decode %+v", ex)
+	}
+	if bc.RowsPerForward >= 32 || bc.FirstExperts != ex.FirstExperts || bc.ExpertsPerLayer > ex.ExpertsPerLayer || bc.StepSec <= 0 || bc.Agreement <= 0 {
+		t.Errorf("block-cache block decode %+v, exact %+v", bc, ex)
+	}
+	if bc.WeightBytes >= ex.WeightBytes || bc.FLOPs >= ex.FLOPs {
+		t.Errorf("block cache step reads %d B, %d FLOPs; exact %d B, %d FLOPs", bc.WeightBytes, bc.FLOPs, ex.WeightBytes, ex.FLOPs)
+	}
+	if r.Limits.ReadGBps > 0 && r.Limits.FMAGFLOPS > 0 && (ex.RooflineSpeedup != 1 || bc.RooflineSpeedup <= 1) {
+		t.Errorf("roofline speed-ups: exact %v, block %v", ex.RooflineSpeedup, bc.RooflineSpeedup)
+	}
+	t.Logf("block decode: exact %.2f ms/step, %.1f experts; block %.2f ms/step, %.1f rows, %.1f experts, %.0f %% agree",
+		1e3*ex.StepSec, ex.ExpertsPerLayer, 1e3*bc.StepSec, bc.RowsPerForward, bc.ExpertsPerLayer, 100*bc.Agreement)
 }
 
 // TestBenchThreadScan: the scan times every forward on 1 and 2 threads, with speed-ups

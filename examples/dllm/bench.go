@@ -49,6 +49,9 @@ holding the same token as exact's).
 	promptLen := fs.Int("prompt-len", 64, "prompt tokens before the first-step forward (0: skip it)")
 	scan := fs.Bool("threads-scan", false, "also time the block forwards on 1, 2, 4, … threads up to all cores")
 	gen := fs.Int("gen", 32, "tokens to generate end to end (0: skip)")
+	caches := fs.String("cache", "block", "LLaDA2: the approximate modes to decode a block in besides exact, comma-separated (block, block:N; empty: exact only)")
+	decodeSteps := fs.Int("decode-steps", 0, "LLaDA2: Steps of the block decode (0: the block length; a synthetic model takes that many forwards per block)")
+	tg := fs.Float64("llamacpp-tg", 0, "llama.cpp's tg tok/s on the same file and threads: prints each mode's break-even tokens per forward")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	quiet := fs.BoolP("quiet", "q", false, "no progress lines on stderr")
 	if err := fs.parse(args); err != nil {
@@ -105,7 +108,12 @@ holding the same token as exact's).
 	defer stop()
 	opts := tools.BenchOptions{
 		Reps: *reps, Warmup: *warmup, BlockLength: *block, Prefill: lengths, GenTokens: genTokens,
-		StepPrompt: stepPrompt, ThreadScan: *scan,
+		StepPrompt: stepPrompt, ThreadScan: *scan, Caches: []string{}, DecodeSteps: *decodeSteps,
+	}
+	for _, c := range strings.Split(*caches, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			opts.Caches = append(opts.Caches, c)
+		}
 	}
 	if *warmup == 0 {
 		opts.Warmup = -1
@@ -122,11 +130,11 @@ holding the same token as exact's).
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	printBench(out, r)
+	printBench(out, r, *tg)
 	return nil
 }
 
-func printBench(out io.Writer, r *tools.BenchResult) {
+func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 	fmt.Fprintf(out, "model    %s (%s, %s, %s)\n", r.Model, r.Format, r.WeightType, humanBytes(r.FileBytes))
 	fmt.Fprintf(out, "shape    %d layers, hidden %d, %d experts, vocab %d\n", r.Layers, r.Hidden, r.Experts, r.Vocab)
 	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s; %s\n", r.CPU, r.Cores, r.Threads, r.Kernels, r.Go)
@@ -173,6 +181,29 @@ func printBench(out io.Writer, r *tools.BenchResult) {
 			float64(fw.WeightBytes)/1e6, float64(fw.CacheBytes)/1e6, float64(fw.FLOPs)/1e9, fw.GBps, fw.GFLOPS, 1e3*fw.RooflineSec, fw.RooflinePct)
 	}
 	w.Flush()
+
+	if len(r.BlockDecode) > 0 {
+		bd := r.BlockDecode
+		fmt.Fprintf(out, "\nblock decode (the block after the first step's prompt, LLaDA2.0 threshold 0.95; block: approximate in-block cache)\n")
+		w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		head := "mode\tforwards\tmedian ms\tms/step\trows/step\texperts/MoE layer\tfirst step experts\tMB/step\tspeed-up\troofline speed-up\tagreement\t"
+		if tg > 0 {
+			head += "break-even tokens/forward\t"
+		}
+		fmt.Fprintln(w, head)
+		for _, d := range bd {
+			fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.2f×\t%.2f×\t%.1f %%\t", d.Mode, d.Forwards, 1e3*d.MedianSec, 1e3*d.StepSec,
+				d.RowsPerForward, d.ExpertsPerLayer, d.FirstExperts, float64(d.WeightBytes)/1e6, d.Speedup, d.RooflineSpeedup, 100*d.Agreement)
+			if tg > 0 {
+				fmt.Fprintf(w, "%.1f\t", d.StepSec*tg)
+			}
+			fmt.Fprintln(w)
+		}
+		w.Flush()
+		if tg > 0 {
+			fmt.Fprintf(out, "break-even = ms/step × llama.cpp tg (%.1f tok/s): the tokens per forward at which decoding matches llama.cpp\n", tg)
+		}
+	}
 
 	if len(r.ThreadScan) > 0 {
 		fmt.Fprintf(out, "\nthread scan (median tok/s, speed-up vs 1 thread, %% of roofline at that thread count's limits)\n")

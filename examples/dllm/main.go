@@ -40,6 +40,7 @@ func init() {
 		{"logits", "raw float32 logits of a forward pass (block:N, causal or bidir mask)", runLogits},
 		{"quantize", "convert a Hugging Face checkpoint to GGUF (f16, bf16, q8_0, q4_0, q4_k, q6_k)", runQuantize},
 		{"bench", "block-forward, prefill and generation speed, against the machine's limits (roofline)", runBench},
+		{"eval", "accuracy per task of a question-answer eval (the demo's 440 questions), exact or with --cache", runEval},
 		{"mkmodel", "write a synthetic LLaDA2 checkpoint (mini-shaped, any layer count) for benchmarks", runMkModel},
 	}
 }

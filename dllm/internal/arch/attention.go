@@ -70,7 +70,8 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 		qrow := qkv[q0+t*qs : q0+t*qs+Nq*D]
 		krow := qkv[k0+t*ks : k0+t*ks+Nkv*D]
 		vrow := qkv[v0+t*ks : v0+t*ks+Nkv*D]
-		cos, sin := m.rope.at(start + t)
+		pos := s.posAt(start, t)
+		cos, sin := m.rope.at(pos)
 		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
 		// head form one contiguous block of rows for the score matmul.
 		for h := 0; h < Nq && attend; h++ {
@@ -99,7 +100,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 				rope(k[:rot], cos, sin)
 			}
 			v := vrow[g*D : (g+1)*D]
-			s.kv.put(li, g, start+t, k, v)
+			s.kv.put(li, g, pos, k, v)
 		}
 	}
 
@@ -107,7 +108,8 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 		return
 	}
 	// Keys visible to the chunk: cache plus the chunk itself, and with keyEnd (a cached
-	// window forward, WindowCached) the kept keys after the chunk as well.
+	// window forward, WindowCached, or a partial block forward, ForwardPartial) the kept
+	// keys after and between the chunk's positions as well.
 	J := max(start+n, s.keyEnd)
 	Jp := padKeys(J)
 	gs := Nq / Nkv
@@ -159,9 +161,9 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 // once per State and its arguments live in the State, so dispatching it allocates nothing
 // here.
 func (s *State) softmaxRows(sc []float32, r0, R, J, stride, n, start, block int) {
-	s.sm = softmaxArgs{sc: sc, r0: r0, R: R, J: J, stride: stride, n: n, start: start, block: block}
+	s.sm = softmaxArgs{sc: sc, r0: r0, R: R, J: J, stride: stride, n: n, start: start, block: block, pos: s.runPos}
 	s.m.pool.Run((R+softmaxChunk-1)/softmaxChunk, s.softmaxTask)
-	s.sm.sc = nil
+	s.sm.sc, s.sm.pos = nil, nil
 }
 
 const softmaxChunk = 16
@@ -169,13 +171,18 @@ const softmaxChunk = 16
 type softmaxArgs struct {
 	sc                                []float32
 	r0, R, J, stride, n, start, block int
+	pos                               []int // State.runPos
 }
 
 func (s *State) softmaxChunk(c int) {
 	a := &s.sm
 	for r := a.r0 + c*softmaxChunk; r < min(a.r0+a.R, a.r0+(c+1)*softmaxChunk); r++ {
 		row := a.sc[(r-a.r0)*a.stride : (r-a.r0+1)*a.stride]
-		vis := visibleKeys(a.start+r%a.n, a.J, a.block)
+		p := a.start + r%a.n
+		if a.pos != nil {
+			p = a.pos[r%a.n]
+		}
+		vis := visibleKeys(p, a.J, a.block)
 		kernels.Softmax(row[:vis])
 		clear(row[vis:])
 	}

@@ -85,7 +85,8 @@ func (s *State) probeAt(layer int) {
 
 // watch checks buf, rows of width w, after the step named by tensor (relative to the
 // current layer) when a probe is set, and keeps the first non-finite value found. Row r
-// is at absolute position base+r, or base+rowPos[r] when rowPos is given.
+// is at absolute position base+r, or base+rowPos[r] when rowPos is given (in a partial
+// forward, ForwardPartial, the positions it lists take the place of base+…).
 func (s *State) watch(buf []float32, w int, base int, rowPos []int, tensor string) {
 	p := s.probe
 	if p == nil || p.err != nil {
@@ -95,9 +96,13 @@ func (s *State) watch(buf []float32, w int, base int, rowPos []int, tensor strin
 	if i < 0 {
 		return
 	}
-	pos := base + i/w
+	r := i / w
 	if rowPos != nil {
-		pos = base + rowPos[i/w]
+		r = rowPos[i/w]
+	}
+	pos := base + r
+	if s.runPos != nil { // a partial forward: rows are its listed positions
+		pos = s.runPos[r]
 	}
 	if p.layer >= 0 {
 		tensor = fmt.Sprintf("model.layers.%d.%s", p.layer, tensor)

@@ -3,6 +3,7 @@ package arch
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -65,7 +66,13 @@ type State struct {
 	work        *Work       // set by SetWork: forwards record their ops there
 	shifted     []int       // Window's rows, shifted
 	window      int         // tokens of the last Window whose K/V the cache holds (0: none)
-	keyEnd      int         // while > 0, attention sees keys 0…keyEnd-1 (WindowCached)
+	keyEnd      int         // while > 0, attention sees keys 0…keyEnd-1 (WindowCached, ForwardPartial)
+	runPos      []int       // while set, the absolute positions of the run's rows (ForwardPartial)
+	subTok      []int32     // ForwardPartial's scratch: the tokens it runs …
+	subPos      []int       // … their positions …
+	subRows     []int       // … and the logits rows as indices into them
+	keptAt      int         // the uncommitted K/V of the last forward: its first position …
+	keptLen     int         // … and its length (0: none)
 }
 
 // NewState allocates a session state for m.
@@ -104,20 +111,23 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 	nScores := max(padKeys(capacity), min(gs*maxRun*padKeys(capacity), scoreBudget))
 
 	s := &State{
-		m:      m,
-		maxRun: maxRun,
-		kv:     newKVCache(cfg.NumLayers, Nkv, D, capacity, 2*maxRun, opts.KVF16),
-		h:      make([]float32, maxRun*H),
-		x:      make([]float32, maxRun*H),
-		qkv:    make([]float32, maxRun*(Nq+2*Nkv)*D),
-		q:      make([]float32, Nq*maxRun*D),
-		kt:     make([]float32, D),
-		vT:     make([]float32, D*padKeys(capacity)),
-		yT:     make([]float32, D*gs*maxRun),
-		attn:   make([]float32, maxRun*Nq*D),
-		scores: make([]float32, nScores),
-		gate:   make([]float32, maxRun*width),
-		up:     make([]float32, maxRun*width),
+		m:       m,
+		maxRun:  maxRun,
+		kv:      newKVCache(cfg.NumLayers, Nkv, D, capacity, 2*maxRun, opts.KVF16),
+		h:       make([]float32, maxRun*H),
+		x:       make([]float32, maxRun*H),
+		qkv:     make([]float32, maxRun*(Nq+2*Nkv)*D),
+		q:       make([]float32, Nq*maxRun*D),
+		kt:      make([]float32, D),
+		vT:      make([]float32, D*padKeys(capacity)),
+		yT:      make([]float32, D*gs*maxRun),
+		attn:    make([]float32, maxRun*Nq*D),
+		scores:  make([]float32, nScores),
+		gate:    make([]float32, maxRun*width),
+		up:      make([]float32, maxRun*width),
+		subTok:  make([]int32, 0, maxRun),
+		subPos:  make([]int, 0, maxRun),
+		subRows: make([]int, 0, maxRun),
 	}
 	s.softmaxTask = s.softmaxChunk
 	if hasMoE {
@@ -165,6 +175,7 @@ func (s *State) Truncate(n int) error {
 		return fmt.Errorf("llada2: truncate to %d, cache holds %d positions", n, s.n)
 	}
 	s.n = n
+	s.keptLen = 0
 	return nil
 }
 
@@ -184,6 +195,7 @@ func (s *State) Truncate(n int) error {
 // again with a check after every step). On error the state is unchanged.
 func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logits []float32) error {
 	s.window = 0 // its K/V overwrite a Window's (windowRun restores what it keeps)
+	s.keptLen = 0
 	cfg := &s.m.cfg
 	V := cfg.VocabSize
 	n := len(tokens)
@@ -238,8 +250,72 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 	}
 	if commit {
 		s.n = end
+	} else {
+		s.keptAt, s.keptLen = s.n, n
 	}
 	return nil
+}
+
+// ForwardPartial is the approximate in-block cached forward (the LLaDA2 decoder's block
+// cache, decode.CacheBlock): of the run tokens at positions s.Len()…s.Len()+len(tokens)-1
+// it computes only the run indices listed in run (ascending), whose queries see the whole
+// cache, their own fresh keys and values, and for every other position of the run the
+// keys and values that earlier forwards left in its slot: the last Forward of this run
+// (same start, same length, not committed) and the ForwardPartial calls since, each
+// having written the positions it ran. The block-causal mask is Forward's. rows are run
+// indices, each in run; logits receives their logits in that order. Nothing is committed.
+//
+// The kept keys and values were computed over the run as it was then, so the result
+// differs from Forward's once the other positions' tokens or inputs changed: it is an
+// approximation, exact when nothing outside run changed since the full forward. With run
+// listing every index it is Forward, bit for bit. It is the same attention, feed-forward
+// and expert code as Forward, on fewer rows (hence fewer experts), with the keys of the
+// whole run visible (keyEnd) and the rows' positions listed (runPos); no copies of it.
+// On error the kept keys and values are dropped: the next partial forward needs a full
+// one first.
+func (s *State) ForwardPartial(tokens []int32, block int, run, rows []int, logits []float32) error {
+	n := len(tokens)
+	switch {
+	case s.keptLen == 0 || s.keptAt != s.n || s.keptLen != n:
+		return fmt.Errorf("llada2: partial forward over a run of %d tokens at position %d, the cache keeps none such (run Forward first)", n, s.n)
+	case len(run) == 0 || len(run) > s.maxRun:
+		return fmt.Errorf("llada2: partial forward of %d rows, want 1…%d", len(run), s.maxRun)
+	}
+	prev := -1
+	for _, i := range run {
+		if i <= prev || i >= n {
+			return fmt.Errorf("llada2: partial forward rows must ascend inside the run of %d tokens, got %d after %d", n, i, prev)
+		}
+		prev = i
+	}
+	s.subTok, s.subPos, s.subRows = s.subTok[:0], s.subPos[:0], s.subRows[:0]
+	for _, r := range rows {
+		k, ok := slices.BinarySearch(run, r)
+		if !ok {
+			return fmt.Errorf("llada2: logits row %d is not one of the partial forward's rows", r)
+		}
+		s.subRows = append(s.subRows, k)
+	}
+	for _, i := range run {
+		s.subTok = append(s.subTok, tokens[i])
+		s.subPos = append(s.subPos, s.n+i)
+	}
+	at, kept := s.keptAt, s.keptLen
+	s.runPos, s.keyEnd = s.subPos, s.n+n
+	err := s.Forward(s.subTok, block, false, s.subRows, logits)
+	s.runPos, s.keyEnd = nil, 0
+	if err == nil {
+		s.keptAt, s.keptLen = at, kept
+	}
+	return err
+}
+
+// posAt is the absolute position of row t of a piece starting at start.
+func (s *State) posAt(start, t int) int {
+	if s.runPos != nil {
+		return s.runPos[t]
+	}
+	return start + t
 }
 
 // run computes the forward of tokens piece by piece (see Forward), without committing.

@@ -43,6 +43,18 @@ type Model interface {
 	Forward(tokens []int32, block int, commit bool, rows []int, logits []float32) error
 }
 
+// PartialModel is a Model that can also run the approximate in-block cached forward
+// (Options.BlockCache): *arch.State.
+type PartialModel interface {
+	Model
+	// ForwardPartial runs only the run indices listed in run (ascending) of tokens at
+	// absolute positions Len()…, their queries seeing the cache, their own fresh keys
+	// and values and, for the run's other positions, those the last Forward of the same
+	// run (not committed) and the ForwardPartial calls since left there. rows are run
+	// indices among run; logits receives theirs in that order. Nothing is committed.
+	ForwardPartial(tokens []int32, block int, run, rows []int, logits []float32) error
+}
+
 // Decoder generates with one Model (one KV cache). It keeps scratch buffers between
 // generations, so it must be used by one goroutine at a time; decoders on separate
 // states of a shared model may run concurrently.
@@ -64,6 +76,8 @@ type Decoder struct {
 	picked []int
 	order  []int
 	old    []int32 // 2.1: the block before the step
+	kvTok  []int32 // block cache: the token each block position's K/V were computed with
+	run    []int   // block cache: the block's rows a partial forward runs
 }
 
 // New returns a decoder for a model with the given vocabulary size, context capacity
@@ -81,6 +95,9 @@ func New(m Model, vocab, capacity, maxBlock int) *Decoder {
 func (d *Decoder) Generate(ctx context.Context, prompt []int32, o Options) (Result, error) {
 	if err := o.validate(prompt, d.vocab, d.capacity, d.maxBlock); err != nil {
 		return Result{}, err
+	}
+	if _, ok := d.m.(PartialModel); o.BlockCache && !ok {
+		return Result{}, invalid("the model has no partial forward: no block cache")
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -131,6 +148,7 @@ func (d *Decoder) newRun(ctx context.Context, prompt []int32, o *Options, smp *s
 	d.rows, d.pos, d.cpos = growInt(d.rows, bl), growInt(d.pos, bl), growInt(d.cpos, bl)
 	d.picked, d.order = growInt(d.picked, bl), growInt(d.order, bl)
 	d.tok, d.ctok, d.old = growI32(d.tok, bl), growI32(d.ctok, bl), growI32(d.old, bl)
+	d.kvTok, d.run = growI32(d.kvTok, bl), growInt(d.run, bl)
 	d.conf, d.cconf = growF32(d.conf, bl), growF32(d.cconf, bl)
 
 	r := &run{d: d, ctx: ctx, o: o, smp: smp, lp: lp, bl: bl, nb: nb, first: lp / bl, x: x, start: time.Now()}
@@ -250,8 +268,10 @@ func (r *run) alive() error {
 }
 
 // forward runs the current block for the absolute positions in d.pos[:n] and samples
-// each of them into d.tok / d.conf.
-func (r *run) forward(b, n int) error {
+// each of them into d.tok / d.conf. With the block cache, step s of the block is a full
+// forward when s is 0 or a multiple of Refresh, else a partial one over the masked rows,
+// the rows filled since their K/V were computed and their neighbours within Vicinity.
+func (r *run) forward(b, s, n int) error {
 	if err := r.alive(); err != nil {
 		return err
 	}
@@ -272,8 +292,36 @@ func (r *run) forward(b, n int) error {
 		}
 	}
 	r.res.Stats.ModelCalls++
-	if err := m.Forward(tokens, r.bl, false, rows, logits); err != nil {
-		return fmt.Errorf("decode: forward of block %d: %w", b, err)
+	if r.o.BlockCache && s > 0 && (r.o.Refresh == 0 || s%r.o.Refresh != 0) {
+		// The rows to run: the masked ones (they need logits), those filled since their
+		// K/V were computed, and those within Vicinity of such a fill (dInfer's vicinity
+		// refresh: a new token changes its neighbours' K/V the most).
+		run := d.run[:0]
+		for i, t := range tokens {
+			need := t == r.o.MaskID || t != d.kvTok[i]
+			for j := max(0, i-r.o.Vicinity); j <= min(len(tokens)-1, i+r.o.Vicinity) && !need; j++ {
+				need = tokens[j] != d.kvTok[j]
+			}
+			if need {
+				run = append(run, i)
+			}
+		}
+		for _, i := range run {
+			d.kvTok[i] = tokens[i]
+		}
+		r.res.Stats.PartialForwards++
+		r.res.Stats.RowsComputed += len(run)
+		if err := m.(PartialModel).ForwardPartial(tokens, r.bl, run, rows, logits); err != nil {
+			return fmt.Errorf("decode: partial forward of block %d: %w", b, err)
+		}
+	} else {
+		r.res.Stats.RowsComputed += len(tokens)
+		if err := m.Forward(tokens, r.bl, false, rows, logits); err != nil {
+			return fmt.Errorf("decode: forward of block %d: %w", b, err)
+		}
+		if r.o.BlockCache {
+			copy(d.kvTok, tokens)
+		}
 	}
 	v := d.vocab
 	for i := range n {
@@ -297,7 +345,7 @@ func (r *run) block20(b int) (StopReason, error) {
 		if n == 0 {
 			break
 		}
-		if err := r.forward(b, n); err != nil {
+		if err := r.forward(b, s, n); err != nil {
 			return "", err
 		}
 		picked, above, fb := pickTransfer(d.pos[:n], d.conf[:n], o.Threshold, r.sched[s], d.picked, d.order)
@@ -355,7 +403,7 @@ func (r *run) block21(b int) (StopReason, error) {
 		if post > o.MaxPostSteps {
 			break
 		}
-		if err := r.forward(b, n); err != nil {
+		if err := r.forward(b, s, n); err != nil {
 			return "", err
 		}
 		ts := TraceStep{Variant: V21, Block: b, Step: s, PostStep: post, Window: r.w, Masked: masked}

@@ -160,6 +160,10 @@ type Stats struct {
 	Duration time.Duration
 	// TokensPerSecond is len(Result.Tokens) / Duration.
 	TokensPerSecond float64
+	// PartialForwards counts the decoding forwards that ran only some rows of the block
+	// (Options.BlockCache); RowsComputed sums the rows every decoding forward ran (the
+	// block length for a full one).
+	PartialForwards, RowsComputed int
 }
 
 // Result of one generation. After a cancellation it holds what was final at that point.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/dllm-go/dllm/dllm/internal/sample"
 )
@@ -79,6 +81,24 @@ type Options struct {
 	// NoCache recomputes the whole window x[0:(b+1)B] every step from an empty state,
 	// exactly like the reference generate(). For tests: it is O(window) per forward.
 	NoCache bool
+	// BlockCache turns on the approximate in-block cache (LLaDA2.0 decoding only; the
+	// Model must be a PartialModel). A block's first step, and every Refresh-th step
+	// after it, is the exact forward of the whole block; the steps between run only the
+	// rows that are still masked (they need logits) and those whose token changed since
+	// their keys and values were last computed (just filled) and their neighbours within
+	// Vicinity, against the exact cache of
+	// the finished blocks plus the keys and values the block's other positions kept from
+	// an earlier step of the block. Those are stale once the block changed around them,
+	// so the output can differ from the exact mode's. Fewer rows route to fewer experts,
+	// which is what a step costs on a mixture of experts. The block's commit forward
+	// stays exact, so every later block sees an exact cache.
+	BlockCache bool
+	// Refresh (with BlockCache) makes step s of a block (s counted from 0) a full forward
+	// when s is a multiple of Refresh; 0 means only the block's first step.
+	Refresh int
+	// Vicinity (with BlockCache) also runs, at a partial step, the positions within
+	// Vicinity of one filled since its K/V were computed (dInfer's vicinity refresh).
+	Vicinity int
 	// ReusePrefix says that the model state already holds the K/V of the first
 	// ReusePrefix prompt tokens, computed with the same BlockLength (an earlier turn of the
 	// same conversation). Whole blocks of that prefix are kept instead of prefilled again.
@@ -91,6 +111,29 @@ type Options struct {
 	// OnCommit is called when output tokens become final, always as the next contiguous
 	// piece of the output; false stops generation (ErrStopped).
 	OnCommit func(CommitEvent) bool
+}
+
+// BlockCacheVicinity is the Vicinity that Cache "block" of package dllm uses: measured
+// on the tiny-chat eval (README "Fast mode"), 2 keeps every task within one point of
+// the exact mode where 0 loses up to five.
+const BlockCacheVicinity = 2
+
+// ParseBlockCache reads the block cache's names: "block" (refresh 0: a full forward at a
+// block's first step only) and "block:N" (a full forward every N steps, N in
+// [1, maxRefresh]). ok is false for any other string, a malformed N included.
+func ParseBlockCache(s string, maxRefresh int) (refresh int, ok bool) {
+	if s == "block" {
+		return 0, true
+	}
+	rest, found := strings.CutPrefix(s, "block:")
+	if !found {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 1 || n > maxRefresh {
+		return 0, false
+	}
+	return n, true
 }
 
 // V20Defaults are the LLaDA2.0 reference settings (block 32, steps 32, τ 0.95, T 0).
@@ -156,6 +199,9 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 			return invalid("generation length %d / minimal_topk %d leaves no step", o.GenLength, o.MinimalTopK)
 		}
 	case V21:
+		if o.BlockCache {
+			return invalid("the block cache decodes LLaDA2.0 only: LLaDA2.1 editing needs the logits of every filled position")
+		}
 		if badUnit(o.EditThreshold) {
 			return invalid("edit threshold %v outside [0, 1]", o.EditThreshold)
 		}
@@ -165,6 +211,12 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 		if o.NumToTransfer <= 0 {
 			return invalid("num_to_transfer %d must be > 0", o.NumToTransfer)
 		}
+	}
+	if o.BlockCache && o.NoCache {
+		return invalid("the block cache and NoCache (the reference recompute) exclude each other")
+	}
+	if o.Refresh < 0 || o.Vicinity < 0 {
+		return invalid("refresh %d and vicinity %d must be >= 0", o.Refresh, o.Vicinity)
 	}
 	if err := o.Sampling.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
