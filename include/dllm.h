@@ -317,16 +317,18 @@ typedef struct dllm_generate_params {
 	double eps;              /* Dream's and llama.cpp's last timestep, (0,1); 0 = 1e-3 */
 	double alg_temp;         /* Dream's alg_temp; 0 = the most confident positions */
 	double eb_gamma;         /* RND1's entropy-bounded budget; > 0 selects it */
-	/* Fast-dLLM's KV cache (LLaDA, LLaDA-MoE, Dream); a caller compiled before it gets
-	 * the exact schedule. */
-	const char *cache;       /* NULL or "": none, exact; "prefix" (the prompt and the
-	                            finished blocks) or "dual" (also the blocks after the
-	                            current one): approximate, faster, the output may differ
-	                            from the exact one's; steps go block by block
-	                            (block_length; 0: 32, at most max_tokens). Any
-	                            other family (LLaDA2's own cache is exact; RND1,
-	                            llama.cpp algorithms): INVALID_ARGUMENT unless
-	                            NULL or "" */
+	/* Approximate caching within a block; a caller compiled before it gets the exact
+	 * schedule. */
+	const char *cache;       /* NULL or "": none, exact. LLaDA, LLaDA-MoE, Dream:
+	                            Fast-dLLM's "prefix" (the prompt and the finished
+	                            blocks) or "dual" (also the blocks after the current
+	                            one); steps go block by block (block_length; 0: 32).
+	                            LLaDA2.0: "block" (steps after a block's first run
+	                            only the masked and just-filled rows) or "block:N"
+	                            (also a full step every N). Approximate: faster, the
+	                            output may differ from the exact one's. Otherwise
+	                            (RND1, llama.cpp algorithms, LLaDA2.1 editing):
+	                            INVALID_ARGUMENT unless NULL or "" */
 } dllm_generate_params;
 
 /* Since 0.3. Fills *p (of p->struct_size bytes) with the recommended settings of m's

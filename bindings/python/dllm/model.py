@@ -97,7 +97,9 @@ class GenerateOptions:
                       cache); "prefix" (prompt and finished blocks) or "dual" (also the
                       blocks after the current one) are approximate and faster, the tokens
                       may differ from the exact ones'; steps go block by block (block_length,
-                      0: 32). Any other family refuses it
+                      0: 32). LLaDA2.0: "block" (steps after a block's first compute
+                      only the masked and just-filled rows) or "block:N" (also a full
+                      step every N), approximate too. Other families refuse it
     """
 
     preset: Optional[str] = None

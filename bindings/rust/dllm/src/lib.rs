@@ -492,7 +492,9 @@ impl GenerateParams {
     /// Fast-dLLM's KV cache (LLaDA, LLaDA-MoE, Dream): "" (or not calling it) is exact,
     /// no cache; "prefix" (the prompt and the finished blocks) and "dual" (also the
     /// blocks after the current one) are approximate and faster, so the tokens may differ
-    /// from the exact ones'. Steps then go block by block (`block_length`, 0: 32). Any
+    /// from the exact ones'. Steps then go block by block (`block_length`, 0: 32).
+    /// LLaDA2.0 takes "block" (steps after a block's first compute only the masked and
+    /// just-filled rows) or "block:N" (also a full step every N), approximate too. Any
     /// other mode, or a mode on another family, is an `InvalidArgument` error when
     /// generating.
     pub fn cache(mut self, mode: &str) -> Self {
