@@ -2,9 +2,9 @@
 and compare with the committed float64 goldens: logits max |diff|, and every generation's
 output ids and per-step commits. Writes golden/float32_check.json.
 
-    /work/ext/venv/bin/python scripts/families/check_float32.py FAMILY [PYTHON]
+    $DLLM_EXT/venv/bin/python scripts/families/check_float32.py FAMILY [PYTHON]
 
-PYTHON: the interpreter for the generator (rnd1 needs /work/ext/venv-rnd1/bin/python).
+PYTHON: the interpreter for the generator (rnd1 needs $DLLM_EXT/venv-rnd1/bin/python).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Shared helpers for the family fixture generators (issue #15).
 
 Nothing in here implements a model or a decoding algorithm: those come from the
-families' official code, fetched into /work/ext (never into this repository) and
+families' official code, fetched into $DLLM_EXT (never into this repository) and
 imported from there.  This module only builds tokenizers and weight files, writes
 goldens, and records what the official code did (tracing hooks that observe calls
 without changing them).
@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-EXT = Path(os.environ.get("DLLM_EXT", "/work/ext"))
+# Fetched code, venvs and the llama.cpp build live outside the repository.
+EXT = Path(os.environ.get("DLLM_EXT", Path.home() / ".cache" / "dllm" / "families-ext"))
 SRC = EXT / "src"
 # The byte-level BPE model part (256 byte tokens + 762 merges) is reused from the
 # llada2-micro fixture, so every family shares one small, known vocabulary.
 BASE_TOKENIZER = Path(os.environ.get(
-    "DLLM_BASE_TOKENIZER", "/work/shared/fixtures/llada2-micro/hf/tokenizer.json"))
+    "DLLM_BASE_TOKENIZER", REPO / "testdata" / "llada2-micro" / "hf" / "tokenizer.json"))
 N_MODEL_TOKENS = 1018
 # DLLM_FIXROOT / DLLM_DTYPE exist only for the float32 re-run check (check_float32.py):
 # write a family's files elsewhere and run the official code in float32 instead of float64.
@@ -229,7 +230,7 @@ def gguf_summary(path: Path) -> dict:
 
 def convert_gguf(hf_dir: Path, out: Path, outtype: str, tokpre: str, mask_id_override: int | None = None):
     hf_dir, out = Path(hf_dir).resolve(), Path(out).resolve()
-    """Run llama.cpp's own convert_hf_to_gguf.py (from /work/ext/llama.cpp). The only
+    """Run llama.cpp's own convert_hf_to_gguf.py (from $DLLM_EXT/llama.cpp). The only
     change: get_vocab_base_pre returns `tokpre` (the converter identifies a tokenizer
     by hashing the ids of a test string; our 1024-token vocabulary is not in its table)."""
     import subprocess

@@ -1,9 +1,9 @@
 """Dream (Dream-v0 7B, `DreamModel`, GGUF arch `dream`) micro fixture.
 
-    /work/ext/venv/bin/python scripts/families/dream.py [--skip-gguf]
+    $DLLM_EXT/venv/bin/python scripts/families/dream.py [--skip-gguf]
 
 Builds testdata/families/dream/{hf,gguf,golden}. Model and decoding code are the official
-ones as shipped in NVlabs/Fast-dLLM `dream/model/` (fetched into /work/ext/src, never
+ones as shipped in NVlabs/Fast-dLLM `dream/model/` (fetched into $DLLM_EXT/src, never
 committed here):
   * modeling_dream.py        DreamModel (Qwen2-style, bidirectional; Fast-dLLM adds the
                              prefix / dual KV-cache arguments)

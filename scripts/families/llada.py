@@ -1,9 +1,9 @@
 """LLaDA (LLaDA-8B / LLaDA-1.5, `LLaDAModelLM`, GGUF arch `llada`) micro fixture.
 
-    /work/ext/venv/bin/python scripts/families/llada.py [--skip-gguf]
+    $DLLM_EXT/venv/bin/python scripts/families/llada.py [--skip-gguf]
 
 Builds testdata/families/llada/{hf,gguf,golden}. Model and decoding code are the
-official ones, fetched into /work/ext/src (never committed here):
+official ones, fetched into $DLLM_EXT/src (never committed here):
   * ML-GSAI/LLaDA            generate.py            (generate: blocks, low_confidence /
                                                      random remasking, Gumbel temperature, cfg)
   * NVlabs/Fast-dLLM         llada/model/*.py       (modeling_llada.py: LLaDAModelLM with

@@ -1,12 +1,12 @@
 """LLaDA-MoE (LLaDA-MoE-7B-A1B, `LLaDAMoEModelLM`, GGUF arch `llada-moe`) micro fixture.
 
-    /work/ext/venv/bin/python scripts/families/llada_moe.py [--skip-gguf]
+    $DLLM_EXT/venv/bin/python scripts/families/llada_moe.py [--skip-gguf]
 
-Builds testdata/families/llada-moe/{hf,gguf,golden}. Official code, fetched into /work/ext
+Builds testdata/families/llada-moe/{hf,gguf,golden}. Official code, fetched into $DLLM_EXT
 (never committed here):
   * modeling_lladamoe.py / configuration_lladamoe.py: inclusionAI's model code (shipped on the
     Hugging Face hub with the checkpoints), as mirrored in InfiniTensor/InfiniLM @239f1d70;
-    loaded from /work/ext/src/InfiniTensor+InfiniLM@239f1d70/lladamoe
+    loaded from $DLLM_EXT/src/InfiniTensor+InfiniLM@239f1d70/lladamoe
   * ML-GSAI/LLaDA generate.py (the model card's generate, mask_id passed in)
   * NVlabs/Fast-dLLM llada/generate.py `generate` with a confidence threshold (the cache
     variants need model support that LLaDA-MoE's code does not have: it asserts no cache)

@@ -1,16 +1,16 @@
 """Cross-check a family's GGUFs against its logits goldens with llama.cpp, and record
 llama.cpp's own diffusion-cli generations.
 
-    /work/ext/venv/bin/python scripts/families/llamacpp_check.py FAMILY
+    $DLLM_EXT/venv/bin/python scripts/families/llamacpp_check.py FAMILY
 
 Needs (outside the repository):
-  /work/ext/llama.cpp             llama.cpp from the node-llama-cpp npm package's bundled
+  $DLLM_EXT/llama.cpp             llama.cpp from the node-llama-cpp npm package's bundled
                                   release (gitRelease.bundle), built with cmake
                                   -DGGML_NATIVE=ON, target llama-diffusion-cli; its
                                   examples/diffusion/diffusion-cli.cpp carries a 12-line
                                   patch that only prints token ids when DIFFUSION_PRINT_IDS
                                   is set (see the family README)
-  /work/ext/tools/dump_logits     a 40-line program on libllama: one llama_decode of the
+  $DLLM_EXT/tools/dump_logits     a 40-line program on libllama: one llama_decode of the
                                   golden's tokens (flash attention off), logits of every row
 """
 from __future__ import annotations

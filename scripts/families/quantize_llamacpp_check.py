@@ -1,10 +1,10 @@
 """Run llama.cpp's llama-diffusion-cli on GGUFs made by `dllm quantize` and check that it
 generates what it generated from llama.cpp's own GGUFs (the fixtures' llamacpp_* goldens).
 
-    /work/ext/venv/bin/python scripts/families/quantize_llamacpp_check.py [FAMILY ...]
+    $DLLM_EXT/venv/bin/python scripts/families/quantize_llamacpp_check.py [FAMILY ...]
 
 Not part of `make test`: it needs llama.cpp's patched llama-diffusion-cli built outside
-the repository (see llamacpp_check.py; DLLM_EXT moves /work/ext). For every
+the repository (see llamacpp_check.py; DLLM_EXT names that folder). For every
 golden/llamacpp_*.json with a command, the family's hf/ folder is converted with
 `dllm quantize -t` the type of the GGUF the golden ran on (f32 or q8_0), the same
 command is run on the converted file, and its prompt ids, per-step canvases and output

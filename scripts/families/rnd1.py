@@ -1,10 +1,10 @@
 """RND1 (RND1-Base-0910, `RND1LM`, Qwen3-MoE based, GGUF arch `rnd1`) micro fixture.
 
-    /work/ext/venv-rnd1/bin/python scripts/families/rnd1.py [--skip-gguf]
+    $DLLM_EXT/venv-rnd1/bin/python scripts/families/rnd1.py [--skip-gguf]
 
 (a second venv: RND1's code needs transformers >= 4.51 for qwen3_moe and asks for torch >= 2.8.)
 Official code: RadicalNumerics/RND1 `rnd/` (configuration_rnd.py, modeling_rnd.py,
-generation_utils.py, generation_config.py, sampling.py), fetched into /work/ext/src, never
+generation_utils.py, generation_config.py, sampling.py), fetched into $DLLM_EXT/src, never
 committed here.
 """
 from __future__ import annotations
