@@ -355,22 +355,7 @@ func (s *Session) generateWindow(ctx context.Context, prompt []int32, opts Gener
 		}
 		return Result{}, err
 	}
-	out := Result{
-		Tokens:     res.Tokens,
-		Text:       m.tok.DecodeSkipSpecial(res.Tokens),
-		StopReason: res.Reason,
-		Stats: Stats{
-			PromptTokens:     len(prompt),
-			Tokens:           len(res.Tokens),
-			Forwards:         res.Stats.Forwards,
-			ModelCalls:       res.Stats.ModelCalls,
-			TokensPerForward: res.Stats.TokensPerForward,
-			TimeToFirstToken: res.Stats.TimeToFirstToken,
-			Duration:         res.Stats.Duration,
-			TokensPerSecond:  res.Stats.TokensPerSecond,
-		},
-	}
-	return s.finish(ctx, out, err)
+	return s.finish(ctx, m.result(prompt, res.Tokens, res.Reason, res.Stats), err)
 }
 
 // stopIDs are the tokens that end the output: the end of text and, unless ignored, the

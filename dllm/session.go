@@ -227,26 +227,31 @@ func (s *Session) GenerateIDs(ctx context.Context, prompt []int32, opts Generate
 	s.mu.Lock() // CachedTokens reads it while we run
 	s.cached, s.block = append(s.cached[:0], res.Canvas[:res.Cached]...), opts.BlockLength
 	s.mu.Unlock()
+	return s.finish(ctx, m.result(prompt, res.Tokens, res.Reason, res.Stats), err)
+}
+
+// result is the public form of a decoder's outcome, for either kind of decoder.
+func (m *Model) result(prompt, tokens []int32, reason StopReason, st decode.Stats) Result {
 	out := Result{
-		Tokens:     res.Tokens,
-		Text:       m.tok.DecodeSkipSpecial(res.Tokens),
-		StopReason: res.Reason,
+		Tokens:     tokens,
+		Text:       m.tok.DecodeSkipSpecial(tokens),
+		StopReason: reason,
 		Stats: Stats{
 			PromptTokens:     len(prompt),
-			CachedTokens:     res.Stats.ReusedTokens,
-			Tokens:           len(res.Tokens),
-			Forwards:         res.Stats.Forwards,
-			ModelCalls:       res.Stats.ModelCalls,
-			TimeToFirstToken: res.Stats.TimeToFirstToken,
-			Duration:         res.Stats.Duration,
-			TokensPerSecond:  res.Stats.TokensPerSecond,
+			CachedTokens:     st.ReusedTokens,
+			Tokens:           len(tokens),
+			Forwards:         st.Forwards,
+			ModelCalls:       st.ModelCalls,
+			TokensPerForward: st.TokensPerForward,
+			TimeToFirstToken: st.TimeToFirstToken,
+			Duration:         st.Duration,
+			TokensPerSecond:  st.TokensPerSecond,
 		},
 	}
-	out.Stats.TokensPerForward = res.Stats.TokensPerForward
-	if f := res.Stats.Forwards; f > 0 {
-		out.Stats.RowsPerForward = float64(res.Stats.RowsComputed) / float64(f)
+	if st.Forwards > 0 {
+		out.Stats.RowsPerForward = float64(st.RowsComputed) / float64(st.Forwards)
 	}
-	return s.finish(ctx, out, err)
+	return out
 }
 
 // finish gives a stopped or cancelled generation its reason and error.
