@@ -522,15 +522,7 @@ func (r *run) finish() {
 	if !r.o.NoCache {
 		res.Cached = r.d.m.Len()
 	}
-	st := &res.Stats
-	st.Duration = time.Since(r.start)
-	if st.Forwards > 0 {
-		st.TokensPerForward = float64(st.Committed) / float64(st.Forwards)
-		st.OutputTokensPerForward = float64(len(res.Tokens)) / float64(st.Forwards)
-	}
-	if s := st.Duration.Seconds(); s > 0 {
-		st.TokensPerSecond = float64(len(res.Tokens)) / s
-	}
+	res.Stats.finish(r.start, len(res.Tokens))
 }
 
 func growI32(b []int32, n int) []int32 {

@@ -183,3 +183,15 @@ type Result struct {
 	// state (0 with NoCache); a later turn may pass its common prefix as ReusePrefix.
 	Cached int
 }
+
+// finish fills the rates of a generation that started at start and returned out tokens.
+func (st *Stats) finish(start time.Time, out int) {
+	st.Duration = time.Since(start)
+	if st.Forwards > 0 {
+		st.TokensPerForward = float64(st.Committed) / float64(st.Forwards)
+		st.OutputTokensPerForward = float64(out) / float64(st.Forwards)
+	}
+	if s := st.Duration.Seconds(); s > 0 {
+		st.TokensPerSecond = float64(out) / s
+	}
+}

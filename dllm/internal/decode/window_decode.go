@@ -85,15 +85,7 @@ func (r *wrun) end(err error) (WindowResult, error) {
 	res := &r.res
 	res.Tokens = slices.Clone(r.x[r.lp : r.lp+r.final])
 	res.Canvas = slices.Clone(r.x)
-	st := &res.Stats
-	st.Duration = time.Since(r.start)
-	if st.Forwards > 0 {
-		st.TokensPerForward = float64(st.Committed) / float64(st.Forwards)
-		st.OutputTokensPerForward = float64(len(res.Tokens)) / float64(st.Forwards)
-	}
-	if s := st.Duration.Seconds(); s > 0 {
-		st.TokensPerSecond = float64(len(res.Tokens)) / s
-	}
+	res.Stats.finish(r.start, len(res.Tokens))
 	return r.res, err
 }
 
