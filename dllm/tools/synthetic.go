@@ -40,14 +40,13 @@ func WriteSyntheticModel(path string, o SyntheticOptions) error {
 	default:
 		return invalid.Errorf("dllm: unknown synthetic family %q (want llada2 or llada)", o.Family)
 	}
-	var cfg arch.Config
-	switch o.Preset {
-	case "mini", "":
-		cfg = arch.MiniConfig(o.Layers)
-	case "tiny":
+	tiny, err := tinyPreset(o.Preset)
+	if err != nil {
+		return err
+	}
+	cfg := arch.MiniConfig(o.Layers)
+	if tiny {
 		cfg = arch.TinyConfig(o.Layers)
-	default:
-		return invalid.Errorf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
 	}
 	dt, ok := syntheticTypes[o.Type]
 	if !ok {
@@ -64,14 +63,13 @@ func WriteSyntheticModel(path string, o SyntheticOptions) error {
 }
 
 func writeSyntheticLLaDA(path string, o SyntheticOptions) error {
-	var sh arch.SynthLLaDA
-	switch o.Preset {
-	case "mini", "":
-		sh = arch.LLaDAMiniShape(o.Layers)
-	case "tiny":
+	tiny, err := tinyPreset(o.Preset)
+	if err != nil {
+		return err
+	}
+	sh := arch.LLaDAMiniShape(o.Layers)
+	if tiny {
 		sh = arch.LLaDATinyShape(o.Layers)
-	default:
-		return invalid.Errorf("dllm: unknown preset %q (want mini or tiny)", o.Preset)
 	}
 	dt, ok := syntheticTypes[o.Type]
 	if !ok || dt == weights.Q8_0 {
@@ -81,4 +79,16 @@ func writeSyntheticLLaDA(path string, o SyntheticOptions) error {
 		return invalid.Errorf("dllm: a synthetic LLaDA is a safetensors directory, not %s", o.Format)
 	}
 	return arch.WriteSyntheticLLaDA(path, sh, dt, o.Seed)
+}
+
+// tinyPreset reports whether preset names the tiny shapes ("tiny") rather than the mini
+// ones ("mini" or "").
+func tinyPreset(preset string) (bool, error) {
+	switch preset {
+	case "mini", "":
+		return false, nil
+	case "tiny":
+		return true, nil
+	}
+	return false, invalid.Errorf("dllm: unknown preset %q (want mini or tiny)", preset)
 }
