@@ -10,7 +10,7 @@ import (
 // The portable Go reference ("generic") is always present and always available; it is
 // also the fallback for every kernel an implementation does not provide.
 type Implementation struct {
-	Name      string // "generic", "avx2", "neon"
+	Name      string // "generic", "avx2", "avx512vnni", "neon", "neon-dotprod"
 	Available bool   // the machine supports it
 	Enabled   bool   // it may be selected (all available ones are, by default)
 }
@@ -34,6 +34,9 @@ type table struct {
 	f32ToF16   func(dst []byte, src []float32)
 	f32ToBF16  func(dst []byte, src []float32)
 	gemm       [Q6_K + 1]gemmFunc
+	// prep, where set, runs after the activations are quantized for the format and
+	// before its gemm: what that gemm needs beyond xPrep.q. It comes with the gemm.
+	prep [Q6_K + 1]func(xs *xPrep)
 }
 
 type impl struct {
@@ -132,7 +135,7 @@ func selectKernels() {
 		}
 		for f, g := range k.gemm {
 			if g != nil {
-				t.gemm[f] = g
+				t.gemm[f], t.prep[f] = g, k.prep[f]
 			}
 		}
 	}

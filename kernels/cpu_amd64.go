@@ -7,7 +7,11 @@ import "golang.org/x/sys/cpu"
 // useAVX2 reports AVX2, FMA and F16C, the baseline of every amd64 kernel here.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
+// useVNNI adds AVX-512 VNNI on 256-bit vectors (AVX512VL) to the AVX2 baseline.
+var useVNNI = useAVX2 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
+
 var archImpls = []*impl{
+	{name: "avx512vnni", available: useVNNI, enabled: useVNNI, kernels: vnniTable()},
 	{name: "avx2", available: useAVX2, enabled: useAVX2, kernels: avx2Table()},
 }
 
@@ -34,5 +38,12 @@ func avx2Table() table {
 	t.gemm[Q4_0] = q4_0AVX2.gemm
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
+	return t
+}
+
+// vnniTable holds the kernels that VNNI speeds up; the others come from avx2Table.
+func vnniTable() table {
+	var t table
+	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
 	return t
 }

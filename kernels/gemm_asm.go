@@ -94,6 +94,9 @@ type quantKernels struct {
 	k4 func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
 	// gemv sets y[j] += x·W_j for j < len(y) over nb blocks (nb > 0).
 	gemv func(y []float32, x []byte, w []byte, ldw int, nb int)
+	// wide: the kernels take the widened activation blocks (xPrep.wide) of the
+	// format's table prep, not xPrep.q.
+	wide bool
 }
 
 func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
@@ -104,7 +107,11 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 		return
 	}
 	wt := w.Data[n0*rb : n1*rb]
-	raceReadBytes(xs.q)
+	xq, qrow := xs.q, xs.qrow
+	if qk.wide {
+		xq, qrow = xs.wide, xs.wrow
+	}
+	raceReadBytes(xq)
 	raceReadBytes(wt)
 	for m := 0; m < M; m++ {
 		yr := y[m*ldy+n0 : m*ldy+n1]
@@ -115,10 +122,10 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 	}
 	M4 := M &^ 3
 	for m := 0; m < M4; m += 4 {
-		qk.k4(y[m*ldy+n0:(m+3)*ldy+n1], ldy, xs.q[m*xs.qrow:(m+4)*xs.qrow], xs.qrow, wt, rb, n1-n0, nb)
+		qk.k4(y[m*ldy+n0:(m+3)*ldy+n1], ldy, xq[m*qrow:(m+4)*qrow], qrow, wt, rb, n1-n0, nb)
 	}
 	for m := M4; m < M; m++ {
-		qk.gemv(y[m*ldy+n0:m*ldy+n1], xs.q[m*xs.qrow:(m+1)*xs.qrow], wt, rb, nb)
+		qk.gemv(y[m*ldy+n0:m*ldy+n1], xq[m*qrow:(m+1)*qrow], wt, rb, nb)
 	}
 }
 

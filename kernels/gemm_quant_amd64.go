@@ -29,8 +29,8 @@ func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 func gemvQ4_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q8_0AVX2 = quantKernels{gemmQ8_0x4AVX2, gemvQ8_0AVX2}
-	q4_0AVX2 = quantKernels{gemmQ4_0x4AVX2, gemvQ4_0AVX2}
+	q8_0AVX2 = quantKernels{gemmQ8_0x4AVX2, gemvQ8_0AVX2, false}
+	q4_0AVX2 = quantKernels{gemmQ4_0x4AVX2, gemvQ4_0AVX2, false}
 )
 
 // gemmQ4_Kx4AVX2 is gemmQ8_0x4AVX2 for Q4_K weights against Q8_K activation blocks
@@ -56,11 +56,48 @@ func gemmQ6_Kx4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, 
 func gemvQ6_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q4_KAVX2 = quantKernels{gemmQ4_Kx4AVX2, gemvQ4_KAVX2}
-	q6_KAVX2 = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2}
+	q4_KAVX2 = quantKernels{gemmQ4_Kx4AVX2, gemvQ4_KAVX2, false}
+	q6_KAVX2 = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2, false}
 )
 
 // gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*AVX2)
 // prefetch their weight stream: a single stream per thread leaves DRAM latency exposed between the
 // hardware prefetcher's requests (2–4 KiB measured best on the 2-core Zen 3).
 var gemvPrefetch = 3072
+
+// gemmQ8_0x4VNNI is gemmQ8_0x4AVX2 on AVX-512 VNNI, bit-identical to it, with the
+// activation quants flipped (flipQ8VNNI).
+//
+//go:noescape
+func gemmQ8_0x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ8_0VNNI is gemvQ8_0AVX2 on AVX-512 VNNI, bit-identical to it, with the
+// activation quants flipped (flipQ8VNNI).
+//
+//go:noescape
+func gemvQ8_0VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+
+// flipQ8VNNI sets the n blocks of dst to the n Q8_0 activation blocks of src
+// (q8BlockBytes each) with their quants XOR 0x80: q+128, what VPDPBUSD takes unsigned.
+// n > 0.
+//
+//go:noescape
+func flipQ8VNNI(dst []byte, src []byte, n int)
+
+var q8_0VNNI = quantKernels{gemmQ8_0x4VNNI, gemvQ8_0VNNI, true}
+
+// prepQ8VNNI flips xs's Q8_0 activation quants for q8_0VNNI (into xs.wide).
+func prepQ8VNNI(xs *xPrep) {
+	n := xs.m * (xs.k / 32)
+	xs.wrow = xs.qrow
+	if cap(xs.wide) < n*q8BlockBytes {
+		xs.wide = make([]byte, n*q8BlockBytes)
+	}
+	xs.wide = xs.wide[:n*q8BlockBytes]
+	if n == 0 {
+		return
+	}
+	raceReadBytes(xs.q[:n*q8BlockBytes])
+	raceWriteBytes(xs.wide)
+	flipQ8VNNI(xs.wide, xs.q[:n*q8BlockBytes], n)
+}

@@ -131,6 +131,9 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 			xs.pack()
 		}
 	}
+	if prep := active.prep[w.Format]; prep != nil {
+		prep(xs)
+	}
 	rbTile := rb // bytes of a tile row that must stay cache-resident
 	float := w.Format == F32 || w.Format == F16 || w.Format == BF16
 	if float {

@@ -63,6 +63,10 @@ type xPrep struct {
 	q      []byte
 	qrow   int
 	packed []float32
+	// wide and wrow: q's blocks as some kernels take them instead (the format's table
+	// prep fills them; amd64 VNNI: the Q8_0 quants flipped to unsigned).
+	wide []byte
+	wrow int
 }
 
 // pack fills xs.packed (see xPrep).
