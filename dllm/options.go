@@ -124,8 +124,13 @@ type GenerateOptions struct {
 	// runs only the positions still masked, those filled since the previous step and
 	// their neighbours within 2 positions, the block's other positions keeping the keys
 	// and values of an earlier step;
-	// "block:N" also runs the whole block exactly at every N-th step of a block
-	// (README "Fast mode"). Fewer rows route to fewer experts, so a step reads less.
+	// "block:N" also runs the whole block exactly at every N-th step of a block;
+	// "window:W" (and "window:W:N", with that refresh) is "block" decoding only the
+	// first W masked positions of the block at each step (at least the step's
+	// scheduled count): only they get logits and run, the masked positions after them
+	// keeping the keys and values of the block's last full step, so a step runs about
+	// W + a few rows whatever the block length (README "Block cache for LLaDA2").
+	// Fewer rows route to fewer experts, so a step reads less.
 	// Cached values go stale as tokens change, so the output can differ from the exact
 	// mode ("", the zero value); `dllm bench` measures the speed-up, `dllm eval` the
 	// accuracy and how often the tokens agree. "block" decodes LLaDA2.0 only (Edit
@@ -253,21 +258,21 @@ func (o *GenerateOptions) Validate() error {
 	return nil
 }
 
-// parseCache reads GenerateOptions.Cache: block says LLaDA2's in-block cache, with its
-// refresh interval (0: at the block's first step only).
-func parseCache(c string) (block bool, refresh int, err error) {
-	switch {
-	case c == "" || c == "prefix" || c == "dual":
-		return false, 0, nil
-	case strings.HasPrefix(c, "block"):
-		if n, ok := decode.ParseBlockCache(c, MaxSteps); ok {
-			return true, n, nil
-		}
-		if strings.HasPrefix(c, "block:") {
-			return false, 0, invalidf("dllm: Cache must be \"block:N\" with N a whole number in [1,%d], got %q", MaxSteps, c)
+// parseCache reads GenerateOptions.Cache: block says LLaDA2's in-block cache, mode its
+// settings.
+func parseCache(c string) (block bool, mode decode.BlockCacheMode, err error) {
+	if c == "" || c == "prefix" || c == "dual" {
+		return false, mode, nil
+	}
+	if m, ok := decode.ParseBlockCache(c, MaxSteps); ok {
+		return true, m, nil
+	}
+	for _, name := range []string{"block:N", "window:W", "window:W:N"} {
+		if p, _, _ := strings.Cut(name, ":"); strings.HasPrefix(c, p+":") {
+			return false, mode, invalidf("dllm: Cache must be \"block:N\", \"window:W\" or \"window:W:N\" with N and W whole numbers in [1,%d], got %q", MaxSteps, c)
 		}
 	}
-	return false, 0, invalidf("dllm: Cache must be \"\" (exact), \"prefix\", \"dual\", \"block\" or \"block:N\", got %q", c)
+	return false, mode, invalidf("dllm: Cache must be \"\" (exact), \"prefix\", \"dual\", \"block\", \"block:N\", \"window:W\" or \"window:W:N\", got %q", c)
 }
 
 func finiteNonNeg(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }

@@ -296,8 +296,8 @@ func (s *Session) decodeOptions(prompt []int32, o *GenerateOptions) (decode.Opti
 	if o.Edit {
 		do.Variant, do.EditThreshold = decode.V21, o.EditThreshold
 	}
-	if do.BlockCache, do.Refresh, _ = parseCache(o.Cache); do.BlockCache { // validated
-		do.Vicinity = decode.BlockCacheVicinity
+	if block, mode, _ := parseCache(o.Cache); block { // validated
+		mode.Apply(&do)
 	}
 	if !o.NoCache && s.block == o.BlockLength {
 		do.ReusePrefix = commonPrefix(s.cached, prompt)

@@ -324,8 +324,10 @@ typedef struct dllm_generate_params {
 	                            blocks) or "dual" (also the blocks after the current
 	                            one); steps go block by block (block_length; 0: 32).
 	                            LLaDA2.0: "block" (steps after a block's first run
-	                            only the masked and just-filled rows) or "block:N"
-	                            (also a full step every N). Approximate: faster, the
+	                            only the masked and just-filled rows), "block:N"
+	                            (also a full step every N), "window:W" or
+	                            "window:W:N" ("block" decoding the first W masked
+	                            positions at a time). Approximate: faster, the
 	                            output may differ from the exact one's. Otherwise
 	                            (RND1, llama.cpp algorithms, LLaDA2.1 editing):
 	                            INVALID_ARGUMENT unless NULL or "" */

@@ -3,6 +3,7 @@
 #
 #   scripts/bench-vs-llamacpp.sh [--threads N] [--reps N] [--layers "2 3"] [--types "q8_0 bf16"]
 #                                [--only-build] [--no-build] [--modes "block,block:4"] [--decode-steps N]
+#                                [--threads-scan]
 #
 # 1. Builds llama.cpp (v0.5.0 from the git bundle inside the npm package node-llama-cpp,
 #    the build that works on this machine) once, outside the repository, in $LLAMACPP_DIR
@@ -32,6 +33,11 @@
 # (GenerateOptions.Cache "block", --cache MODES, default "block,block:4"), whose steps
 # after a block's first run only the masked and just-filled rows.
 #
+# --threads-scan adds a fourth table: on 1, 2, 4, … threads up to the machine's logical
+# CPUs, llama-bench's pp32 and tg32 (-t 1,2,…) and dllm's block forwards (`dllm bench
+# --threads-scan`), with the ratios per thread count, so that scaling can be compared on
+# any machine.
+#
 # Nothing fetched or built here is committed: everything lives outside the repository.
 set -euo pipefail
 
@@ -43,6 +49,7 @@ BUILD=1
 ONLY_BUILD=0
 MODES="block,block:4"
 DECODE_STEPS=0
+SCAN=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--threads) THREADS=$2; shift 2 ;;
@@ -53,7 +60,8 @@ while [ $# -gt 0 ]; do
 	--modes) MODES=$2; shift 2 ;;
 	--decode-steps) DECODE_STEPS=$2; shift 2 ;;
 	--only-build) ONLY_BUILD=1; shift ;;
-	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+	--threads-scan) SCAN=1; shift ;;
+	-h|--help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -179,4 +187,38 @@ f,L,T,tg=sys.argv[1],sys.argv[2],sys.argv[3],float(sys.argv[4])
 for d in json.load(open(f)).get("block_decode",[]):
     print("| mini, %s layers | %s | %s | %d | %.0f | %.1f | %.0f | %.2fx | %.0f %% | %.1f |" % (L, T, d["mode"], d["forwards"], d["step_s"]*1000,
         d["rows_per_forward"], d["experts_per_moe_layer"], d["speedup"], 100*d["agreement"], d["step_s"]*tg))' "$@"
+done
+
+[ "$SCAN" = 1 ] || exit 0
+# The thread counts of dllm bench --threads-scan: 1, 2, 4, … below the CPUs, and the CPUs.
+CPUS=$(nproc)
+counts=1
+for ((t = 2; t < CPUS; t *= 2)); do counts="$counts,$t"; done
+[ "$CPUS" -gt 1 ] && counts="$counts,$CPUS"
+echo
+echo "thread scaling: tok/s (median of $REPS) per thread count; ratio = dllm ÷ llama.cpp pp32 on the same thread count"
+echo
+printf '| model | type | threads | llama.cpp pp32 | llama.cpp tg32 | dllm 1 row | ratio | dllm all rows | ratio | dllm first step, ms | break-even tokens per forward |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for L in $LAYERS; do
+	for T in $TYPES; do
+		f=$MODELS/mini$L-$T.gguf
+		echo "== $f: dllm bench --threads-scan" >&2
+		"$DLLM" bench -m "$f" --threads "$CPUS" --reps "$REPS" --prefill "" --gen 0 --prompt-len 64 --cache "" --threads-scan --json -q >"$OUT/dllm-scan-mini$L-$T.json"
+		echo "== $f: llama-bench -t $counts" >&2
+		"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$counts" -r "$REPS" -o json >"$OUT/llama-scan-mini$L-$T.json" 2>"$OUT/llama-scan-mini$L-$T.log"
+		python3 -c 'import json,statistics,sys
+d,ll,L,T=sys.argv[1],sys.argv[2],sys.argv[3],sys.argv[4]
+runs=json.load(open(ll))
+def med(threads,key):
+    r=[x for x in runs if x["n_threads"]==threads and x[key]>0]
+    return statistics.median(r[0]["samples_ts"]) if r else float("nan")
+for p in json.load(open(d))["thread_scan"]:
+    t=p["threads"]; pp=med(t,"n_prompt"); tg=med(t,"n_gen")
+    one=p["block_forward_1row"]["tok_per_s"]; al=p["block_forward"]["tok_per_s"]
+    fs=p.get("first_step") or {}
+    step=fs.get("median_s",float("nan"))
+    print(f"| mini, {L} layers | {T} | {t} | {pp:.1f} | {tg:.1f} | {one:.1f} | {one/pp:.2f}x | {al:.1f} | {al/pp:.2f}x | {step*1000:.0f} | {step*tg:.1f} |")' \
+			"$OUT/dllm-scan-mini$L-$T.json" "$OUT/llama-scan-mini$L-$T.json" "$L" "$T"
+	done
 done

@@ -106,7 +106,7 @@ func TestFamilyRequestErrors(t *testing.T) {
 	}{
 		{map[string]any{"cfg_scale": 1.0}, "cfg_scale", "cfg_scale is not an option of Dream decoding"},
 		{map[string]any{"block_length": 8}, "block_length", "block_length is an option of Dream's cached decoding"},
-		{map[string]any{"cache": "full"}, "cache", `cache must be "" (exact), "prefix", "dual", "block" or "block:N"`},
+		{map[string]any{"cache": "full"}, "cache", `cache must be "" (exact), "prefix", "dual", "block", "block:N", "window:W" or "window:W:N"`},
 		{map[string]any{"eps": 1.5}, "eps", "eps must be in (0,1)"},
 		{map[string]any{"algorithm": "low_confidence"}, "algorithm", `algorithm "low_confidence" is not one of Dream's`},
 		{map[string]any{"algorithm": "frob"}, "algorithm", "algorithm must be one that Algorithms lists"},

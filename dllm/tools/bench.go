@@ -39,7 +39,7 @@ type BenchOptions struct {
 	// text of the first step's prompt.
 	Prompt string
 	// Caches are the approximate modes the block decode (BenchResult.BlockDecode) runs
-	// besides exact: GenerateOptions.Cache values of LLaDA2 ("block", "block:N").
+	// besides exact: GenerateOptions.Cache values of LLaDA2 ("block", "block:N", "window:W", "window:W:N").
 	// nil means {"block"}; empty, exact alone.
 	Caches []string
 	// DecodeSteps is the block decode's Steps [the block length]: on a synthetic model,
@@ -172,7 +172,7 @@ type BenchResult struct {
 	CPU     string `json:"cpu"`
 	Cores   int    `json:"cores"` // logical CPUs
 	Threads int    `json:"threads"`
-	Kernels string `json:"kernels"` // active kernel implementation ("avx2", "neon", "generic")
+	Kernels string `json:"kernels"` // best active kernel implementation ("avx512vnni", "avx2", "neon", "generic")
 	Go      string `json:"go"`
 	// Limits are the machine's ceilings on Threads threads, measured in this run.
 	Limits BenchLimits `json:"limits"`

@@ -15,7 +15,7 @@ import (
 // Every decoding forward of the block is timed (the block's commit forward is not: the
 // next block's decoding would start with it, in every mode alike).
 type BenchBlockDecode struct {
-	// Mode is "exact" or a GenerateOptions.Cache value ("block", "block:N").
+	// Mode is "exact" or a GenerateOptions.Cache value ("block", "window:8", ...).
 	Mode string `json:"mode"`
 	// The timing of the whole block decode (Tokens: the block length).
 	BenchTiming
@@ -105,11 +105,11 @@ func (b *bencher) blockDecodes(info dllm.ModelInfo, net *arch.Model, modes []str
 		o := decode.V20Defaults(B, info.MaskID, info.EOSID)
 		o.BlockLength, o.Steps = B, b.o.DecodeSteps
 		if mode != "exact" {
-			refresh, ok := decode.ParseBlockCache(mode, dllm.MaxSteps)
+			m, ok := decode.ParseBlockCache(mode, dllm.MaxSteps)
 			if !ok {
-				return nil, fmt.Errorf("dllm: bench mode %q: want \"block\" or \"block:N\"", mode)
+				return nil, fmt.Errorf("dllm: bench mode %q: want \"block\", \"block:N\", \"window:W\" or \"window:W:N\"", mode)
 			}
-			o.BlockCache, o.Refresh, o.Vicinity = true, refresh, decode.BlockCacheVicinity
+			m.Apply(&o)
 		}
 		b.logf("block decode, %s", mode)
 		// The untimed, recorded run: it also commits the prompt, which the timed runs

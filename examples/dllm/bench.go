@@ -49,7 +49,7 @@ holding the same token as exact's).
 	promptLen := fs.Int("prompt-len", 64, "prompt tokens before the first-step forward (0: skip it)")
 	scan := fs.Bool("threads-scan", false, "also time the block forwards on 1, 2, 4, … threads up to all cores")
 	gen := fs.Int("gen", 32, "tokens to generate end to end (0: skip)")
-	caches := fs.String("cache", "block", "LLaDA2: the approximate modes to decode a block in besides exact, comma-separated (block, block:N; empty: exact only)")
+	caches := fs.String("cache", "block", "LLaDA2: the approximate modes to decode a block in besides exact, comma-separated (block, block:N, window:W, window:W:N; empty: exact only)")
 	decodeSteps := fs.Int("decode-steps", 0, "LLaDA2: Steps of the block decode (0: the block length; a synthetic model takes that many forwards per block)")
 	tg := fs.Float64("llamacpp-tg", 0, "llama.cpp's tg tok/s on the same file and threads: prints each mode's break-even tokens per forward")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")

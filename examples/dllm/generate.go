@@ -93,7 +93,7 @@ func (g *genFlags) register(fs *commandFlags) {
 	fs.Float64Var(&g.eps, "eps", 0, "last timestep of Dream's and llama.cpp's timestep schedule, in (0,1) (default 1e-3)")
 	fs.Float64Var(&g.algTemp, "alg-temp", 0, "Dream's alg_temp: draw the positions to reveal at this temperature (0 = the most confident)")
 	fs.Float64Var(&g.ebGamma, "eb-gamma", 0, "RND1's entropy-bounded sampler budget (selects --algorithm entropy_bounded)")
-	fs.StringVar(&g.cache, "cache", "", "approximate cache, for speed: prefix or dual (Fast-dLLM; LLaDA, LLaDA-MoE, Dream), block or block:N (LLaDA2.0: in-block; N: a full step every N) (default: exact)")
+	fs.StringVar(&g.cache, "cache", "", "approximate cache, for speed: prefix or dual (Fast-dLLM; LLaDA, LLaDA-MoE, Dream), block, block:N, window:W or window:W:N (LLaDA2.0: in-block; N: a full step every N; W: decode the first W masked positions at a time) (default: exact)")
 	fs.Float64Var(&g.temp, "temp", 0, "sampling temperature (0 = greedy)")
 	fs.IntVar(&g.topK, "top-k", 0, "top-k filter when sampling (0 = off)")
 	fs.Float64Var(&g.topP, "top-p", 1, "nucleus filter when sampling, in (0,1] (1 = off)")

@@ -47,7 +47,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"quantize", "-m", "x", "-o", "out.bin"}, "dllm quantize: -o out.bin must end in .gguf"},
 		{[]string{"bench", "-m", "x", "--prefill", "0"}, `dllm bench: --prefill: "0" is not a positive length`},
 		{[]string{"bench", "-m", "x", "--prompt-len", "-1"}, "dllm bench: --prompt-len: -1 is negative"},
-		{[]string{"generate", "-m", "nosuch", "-p", "x", "--cache", "full"}, `dllm generate: --cache must be "" (exact), "prefix", "dual", "block" or "block:N", got "full"`},
+		{[]string{"generate", "-m", "nosuch", "-p", "x", "--cache", "full"}, `dllm generate: --cache must be "" (exact), "prefix", "dual", "block", "block:N", "window:W" or "window:W:N", got "full"`},
 		{[]string{"serve", "--port", "70000"}, "dllm serve: --port must be in [0,65535], got 70000"},
 		{[]string{"serve", "--parallel", "0"}, "dllm serve: --parallel must be at least 1, got 0"},
 		{[]string{"serve", "--max-queue", "-1"}, "dllm serve: --max-queue must not be negative, got -1"},

@@ -98,8 +98,10 @@ class GenerateOptions:
                       blocks after the current one) are approximate and faster, the tokens
                       may differ from the exact ones'; steps go block by block (block_length,
                       0: 32). LLaDA2.0: "block" (steps after a block's first compute
-                      only the masked and just-filled rows) or "block:N" (also a full
-                      step every N), approximate too. Other families refuse it
+                      only the masked and just-filled rows), "block:N" (also a full
+                      step every N), "window:W" or "window:W:N" ("block" decoding the
+                      first W masked positions at a time), approximate too. Other
+                      families refuse it
     """
 
     preset: Optional[str] = None

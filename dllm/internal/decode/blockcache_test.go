@@ -77,6 +77,8 @@ func TestBlockCacheRefusals(t *testing.T) {
 		func(o *Options) { o.NoCache = true },
 		func(o *Options) { o.Refresh = -1 },
 		func(o *Options) { o.Vicinity = -1 },
+		func(o *Options) { o.Window = -1 },
+		func(o *Options) { o.BlockCache, o.Window = false, 4 },
 	} {
 		o := g.options()
 		o.BlockCache = true
@@ -95,3 +97,150 @@ func TestBlockCacheRefusals(t *testing.T) {
 
 // fullOnly hides a model's partial forward.
 type fullOnly struct{ Model }
+
+// runRecorder records, for every partial forward, the block's masked rows and those of
+// them it ran.
+type runRecorder struct {
+	PartialModel
+	maskID    int32
+	masked    [][]int // block-relative
+	maskedRun [][]int
+}
+
+func (r *runRecorder) ForwardPartial(tokens []int32, block int, run, rows []int, logits []float32) error {
+	m, mr := []int{}, []int{}
+	for i, t := range tokens {
+		if t == r.maskID {
+			m = append(m, i)
+		}
+	}
+	for _, i := range run {
+		if tokens[i] == r.maskID {
+			mr = append(mr, i)
+		}
+	}
+	r.masked, r.maskedRun = append(r.masked, m), append(r.maskedRun, mr)
+	return r.PartialModel.ForwardPartial(tokens, block, run, rows, logits)
+}
+
+// TestBlockCacheWindow: a Window covering the whole block decodes exactly as the block
+// cache without one; a small Window commits, at each step, only among the block's first
+// Window masked positions (or the step's scheduled count, if larger) and, at a partial
+// step, runs no masked row after them except within Vicinity of the previous step's
+// commits.
+func TestBlockCacheWindow(t *testing.T) {
+	for _, fx := range fixtures {
+		m := fixtureModel(t, fx)
+		for _, g := range loadGoldens(t, fx) {
+			if g.Variant != "2.0" {
+				continue
+			}
+			d := newDecoder(t, m)
+			o := g.options()
+			BlockCacheMode{}.Apply(&o)
+			want, err := d.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			BlockCacheMode{Window: o.BlockLength}.Apply(&o)
+			got, err := d.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Tokens, want.Tokens) || got.Stats.RowsComputed != want.Stats.RowsComputed {
+				t.Errorf("%s/%s: window = block length: %v in %d rows, block cache %v in %d", fx, g.Name,
+					got.Tokens, got.Stats.RowsComputed, want.Tokens, want.Stats.RowsComputed)
+			}
+
+			const window = 3
+			rec := &runRecorder{PartialModel: d.m.(PartialModel), maskID: o.MaskID}
+			wd := New(rec, d.vocab, d.capacity, d.maxBlock)
+			BlockCacheMode{Window: window}.Apply(&o)
+			res, err := wd.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stats.PartialForwards == 0 && res.Stats.Forwards > len(res.Blocks) {
+				t.Errorf("%s/%s: no partial forward", fx, g.Name)
+			}
+			partial := 0
+			for k, ts := range res.Trace {
+				// The step's candidates: the first max(window, scheduled) masks of the
+				// block before the step, which the trace's commits let us rebuild.
+				n := min(ts.Masked, max(window, ts.Scheduled))
+				if ts.Above > n {
+					t.Errorf("%s/%s block %d step %d: %d above the threshold among %d candidates", fx, g.Name, ts.Block, ts.Step, ts.Above, n)
+				}
+				if len(ts.Committed) > n {
+					t.Errorf("%s/%s block %d step %d: %d commits from %d candidates", fx, g.Name, ts.Block, ts.Step, len(ts.Committed), n)
+				}
+				if ts.Step > 0 {
+					if partial >= len(rec.masked) {
+						t.Fatalf("%s/%s: %d partial forwards recorded, the trace has more", fx, g.Name, len(rec.masked))
+					}
+					// The candidates end at the n-th masked position before the step.
+					start := ts.Block * o.BlockLength
+					if len(rec.masked[partial]) != ts.Masked {
+						t.Fatalf("%s/%s block %d step %d: %d masked rows, the trace says %d", fx, g.Name, ts.Block, ts.Step, len(rec.masked[partial]), ts.Masked)
+					}
+					last := rec.masked[partial][n-1]
+					for _, i := range rec.maskedRun[partial] {
+						if i > last && !nearCommit(res.Trace[k-1], start+i, o.Vicinity) {
+							t.Errorf("%s/%s block %d step %d: a partial forward ran masked row %d, after the candidates (last %d) and not next to a commit", fx, g.Name, ts.Block, ts.Step, i, last)
+						}
+					}
+					partial++
+				}
+			}
+			if partial != len(rec.masked) {
+				t.Errorf("%s/%s: %d partial forwards recorded, %d in the trace", fx, g.Name, len(rec.masked), partial)
+			}
+		}
+	}
+}
+
+// nearCommit reports whether position p is within v of a commit of step ts.
+func nearCommit(ts TraceStep, p, v int) bool {
+	for _, c := range ts.Committed {
+		if p >= c.Pos-v && p <= c.Pos+v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestParseBlockCache: the block cache's names and what they set.
+func TestParseBlockCache(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want BlockCacheMode
+		ok   bool
+	}{
+		{"block", BlockCacheMode{}, true},
+		{"block:4", BlockCacheMode{Refresh: 4}, true},
+		{"window:8", BlockCacheMode{Window: 8}, true},
+		{"window:8:4", BlockCacheMode{Window: 8, Refresh: 4}, true},
+		{"window:100", BlockCacheMode{}, false},
+		{"block:0", BlockCacheMode{}, false},
+		{"block:", BlockCacheMode{}, false},
+		{"block:+4", BlockCacheMode{}, false},
+		{"block:04", BlockCacheMode{}, false},
+		{"window", BlockCacheMode{}, false},
+		{"window:", BlockCacheMode{}, false},
+		{"window:8:", BlockCacheMode{}, false},
+		{"window:8:4:2", BlockCacheMode{}, false},
+		{"window:x", BlockCacheMode{}, false},
+		{"blocks", BlockCacheMode{}, false},
+		{"dual", BlockCacheMode{}, false},
+	} {
+		got, ok := ParseBlockCache(c.s, 64)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("ParseBlockCache(%q) = %+v, %v; want %+v, %v", c.s, got, ok, c.want, c.ok)
+		}
+	}
+	var o Options
+	BlockCacheMode{Window: 8, Refresh: 2}.Apply(&o)
+	if !o.BlockCache || o.Window != 8 || o.Refresh != 2 || o.Vicinity != BlockCacheVicinity {
+		t.Errorf("Apply: %+v", o)
+	}
+}

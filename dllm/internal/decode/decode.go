@@ -293,12 +293,13 @@ func (r *run) forward(b, s, n int) error {
 	}
 	r.res.Stats.ModelCalls++
 	if r.o.BlockCache && s > 0 && (r.o.Refresh == 0 || s%r.o.Refresh != 0) {
-		// The rows to run: the masked ones (they need logits), those filled since their
-		// K/V were computed, and those within Vicinity of such a fill (dInfer's vicinity
-		// refresh: a new token changes its neighbours' K/V the most).
-		run := d.run[:0]
+		// The rows to run: the candidates (they need logits: with a Window, the masked
+		// rows up to the last of d.pos[:n]), those filled since their K/V were computed,
+		// and those within Vicinity of such a fill (dInfer's vicinity refresh: a new token
+		// changes its neighbours' K/V the most).
+		run, last := d.run[:0], d.pos[n-1]-start
 		for i, t := range tokens {
-			need := t == r.o.MaskID || t != d.kvTok[i]
+			need := (t == r.o.MaskID && i <= last) || t != d.kvTok[i]
 			for j := max(0, i-r.o.Vicinity); j <= min(len(tokens)-1, i+r.o.Vicinity) && !need; j++ {
 				need = tokens[j] != d.kvTok[j]
 			}
@@ -335,21 +336,25 @@ func (r *run) forward(b, s, n int) error {
 func (r *run) block20(b int) (StopReason, error) {
 	d, o, start := r.d, r.o, b*r.bl
 	for s := range r.sched {
-		n := 0
+		masked := 0
 		for p := start; p < r.w; p++ {
 			if r.x[p] == o.MaskID {
-				d.pos[n] = p
-				n++
+				d.pos[masked] = p
+				masked++
 			}
 		}
-		if n == 0 {
+		if masked == 0 {
 			break
+		}
+		n := masked // the candidates: d.pos[:n]
+		if o.Window > 0 {
+			n = min(masked, max(o.Window, r.sched[s]))
 		}
 		if err := r.forward(b, s, n); err != nil {
 			return "", err
 		}
 		picked, above, fb := pickTransfer(d.pos[:n], d.conf[:n], o.Threshold, r.sched[s], d.picked, d.order)
-		ts := TraceStep{Variant: V20, Block: b, Step: s, Window: r.w, Masked: n, Above: above,
+		ts := TraceStep{Variant: V20, Block: b, Step: s, Window: r.w, Masked: masked, Above: above,
 			Scheduled: r.sched[s], Fallback: fb, Committed: make([]Commit, len(picked))}
 		hitStop := false
 		for i, k := range picked {

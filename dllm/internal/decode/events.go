@@ -66,7 +66,7 @@ type TraceStep struct {
 	PostStep  int     // 2.1: iterations so far that started with no mask left
 	Window    int     // W = (Block+1)·B, the reference's window x[0:W]
 	Masked    int     // masked positions of the block before the step
-	Above     int     // how many of them had confidence > threshold
+	Above     int     // how many candidates (the masked, or Options.Window's) had confidence > threshold
 	Scheduled int     // 2.0: the transfer schedule's minimum for this step
 	Fallback  bool    // the top-k fallback chose the commits
 	Committed []Commit

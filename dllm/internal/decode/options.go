@@ -99,6 +99,14 @@ type Options struct {
 	// Vicinity (with BlockCache) also runs, at a partial step, the positions within
 	// Vicinity of one filled since its K/V were computed (dInfer's vicinity refresh).
 	Vicinity int
+	// Window (with BlockCache), when > 0, makes only the first Window masked positions
+	// of the block (at least a step's scheduled count) candidates at each step: only they
+	// get logits, and a partial step runs no masked row after them (but those within
+	// Vicinity of a fill), the others keeping the keys and values of the block's last
+	// full forward. Decoding then
+	// moves left to right through the block in a sliding window, and a step's rows, and
+	// so its experts and LM-head rows, stay few.
+	Window int
 	// ReusePrefix says that the model state already holds the K/V of the first
 	// ReusePrefix prompt tokens, computed with the same BlockLength (an earlier turn of the
 	// same conversation). Whole blocks of that prefix are kept instead of prefilled again.
@@ -118,22 +126,46 @@ type Options struct {
 // the exact mode where 0 loses up to five.
 const BlockCacheVicinity = 2
 
+// BlockCacheMode is a parsed block-cache name: the Options fields it sets.
+type BlockCacheMode struct {
+	Refresh int // Options.Refresh
+	Window  int // Options.Window (0: every masked position)
+}
+
+// Apply turns on the block cache in o, with Vicinity BlockCacheVicinity.
+func (m BlockCacheMode) Apply(o *Options) {
+	o.BlockCache, o.Refresh, o.Window, o.Vicinity = true, m.Refresh, m.Window, BlockCacheVicinity
+}
+
 // ParseBlockCache reads the block cache's names: "block" (refresh 0: a full forward at a
-// block's first step only) and "block:N" (a full forward every N steps, N in
-// [1, maxRefresh]). ok is false for any other string, a malformed N included.
-func ParseBlockCache(s string, maxRefresh int) (refresh int, ok bool) {
+// block's first step only), "block:N" (a full forward every N steps), "window:W" (the
+// block cache decoding the first W masked positions of the block at each step) and
+// "window:W:N" (that, with a full forward every N steps); N and W whole numbers in
+// [1, max]. ok is false for any other string, a malformed number included.
+func ParseBlockCache(s string, max int) (m BlockCacheMode, ok bool) {
+	num := func(t string) (int, bool) {
+		n, err := strconv.Atoi(t)
+		return n, err == nil && n >= 1 && n <= max && strconv.Itoa(n) == t
+	}
 	if s == "block" {
-		return 0, true
+		return m, true
 	}
-	rest, found := strings.CutPrefix(s, "block:")
+	if rest, found := strings.CutPrefix(s, "block:"); found {
+		m.Refresh, ok = num(rest)
+		return m, ok
+	}
+	rest, found := strings.CutPrefix(s, "window:")
 	if !found {
-		return 0, false
+		return m, false
 	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || n < 1 || n > maxRefresh {
-		return 0, false
+	w, refresh, two := strings.Cut(rest, ":")
+	if m.Window, ok = num(w); !ok {
+		return m, false
 	}
-	return n, true
+	if two {
+		m.Refresh, ok = num(refresh)
+	}
+	return m, ok
 }
 
 // V20Defaults are the LLaDA2.0 reference settings (block 32, steps 32, τ 0.95, T 0).
@@ -215,8 +247,11 @@ func (o *Options) validate(prompt []int32, vocab, capacity, maxBlock int) error 
 	if o.BlockCache && o.NoCache {
 		return invalid("the block cache and NoCache (the reference recompute) exclude each other")
 	}
-	if o.Refresh < 0 || o.Vicinity < 0 {
-		return invalid("refresh %d and vicinity %d must be >= 0", o.Refresh, o.Vicinity)
+	if o.Refresh < 0 || o.Vicinity < 0 || o.Window < 0 {
+		return invalid("refresh %d, vicinity %d and window %d must be >= 0", o.Refresh, o.Vicinity, o.Window)
+	}
+	if o.Window > 0 && !o.BlockCache {
+		return invalid("a decoding window needs the block cache")
 	}
 	if err := o.Sampling.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)

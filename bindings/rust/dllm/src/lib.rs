@@ -494,7 +494,9 @@ impl GenerateParams {
     /// blocks after the current one) are approximate and faster, so the tokens may differ
     /// from the exact ones'. Steps then go block by block (`block_length`, 0: 32).
     /// LLaDA2.0 takes "block" (steps after a block's first compute only the masked and
-    /// just-filled rows) or "block:N" (also a full step every N), approximate too. Any
+    /// just-filled rows), "block:N" (also a full step every N), "window:W" or
+    /// "window:W:N" ("block" decoding the first W masked positions at a time),
+    /// approximate too. Any
     /// other mode, or a mode on another family, is an `InvalidArgument` error when
     /// generating.
     pub fn cache(mut self, mode: &str) -> Self {
