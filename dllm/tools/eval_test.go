@@ -12,9 +12,10 @@ import (
 const tinyChatEval = "../../testdata/llada2-tiny-chat/golden/eval.json"
 
 // TestEvalBlockCache runs the demo model's 440-question eval exactly and with the
-// approximate block cache (GenerateOptions.Cache "block"): the exact run scores the
-// reference's accuracy and reproduces every reference output; the block cache must
-// score within one point of it on every task. Greedy decoding on a fixed model is
+// approximate block cache (GenerateOptions.Cache "block", "block:2", and the decoding
+// windows "window:4" and "window:12"): the exact run scores the reference's accuracy and
+// reproduces every reference output; each cache mode must score within one point of it
+// on every task (README "Block cache for LLaDA2" lists the windows that do not). Greedy decoding on a fixed model is
 // deterministic, so this checks quality, not timing.
 func TestEvalBlockCache(t *testing.T) {
 	if testing.Short() || raceEnabled {
@@ -38,7 +39,7 @@ func TestEvalBlockCache(t *testing.T) {
 	if exact.All.Agree != exact.All.N {
 		t.Errorf("exact: %d of %d outputs equal the reference's", exact.All.Agree, exact.All.N)
 	}
-	for _, cache := range []string{"block", "block:2"} {
+	for _, cache := range []string{"block", "block:2", "window:4", "window:12"} {
 		o := EvalOptions{Options: dllm.GenerateOptions{Cache: cache}}
 		got, err := Eval(context.Background(), m, data, o)
 		if err != nil {
