@@ -17,51 +17,44 @@ import (
 func TestBlockCacheGoldens(t *testing.T) {
 	total, same, agree, positions := 0, 0, 0, 0
 	rows, forwards := 0, 0
-	for _, fx := range fixtures {
-		m := fixtureModel(t, fx)
-		for _, g := range loadGoldens(t, fx) {
-			if g.Variant != "2.0" {
-				continue
-			}
-			d := newDecoder(t, m)
-			for _, c := range []struct{ refresh, vicinity int }{{1, 0}, {0, g.Params.BlockLength}} {
-				o := g.options()
-				o.BlockCache, o.Refresh, o.Vicinity = true, c.refresh, c.vicinity
-				res, err := d.Generate(context.Background(), g.PromptIDs, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := checkGolden(g, res); err != nil {
-					t.Errorf("%s/%s refresh %d vicinity %d: %v", fx, g.Name, c.refresh, c.vicinity, err)
-				}
-				if c.refresh == 0 && res.Stats.Forwards > len(res.Blocks) && res.Stats.PartialForwards == 0 {
-					t.Errorf("%s/%s: no partial forward in %d forwards over %d blocks", fx, g.Name, res.Stats.Forwards, len(res.Blocks))
-				}
-			}
+	eachV20Golden(t, func(fx string, g *genGolden, d *Decoder) {
+		for _, c := range []struct{ refresh, vicinity int }{{1, 0}, {0, g.Params.BlockLength}} {
 			o := g.options()
-			o.BlockCache, o.Vicinity = true, 2
+			o.BlockCache, o.Refresh, o.Vicinity = true, c.refresh, c.vicinity
 			res, err := d.Generate(context.Background(), g.PromptIDs, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			total++
-			if slices.Equal(res.Tokens, g.OutputIDs) {
-				same++
+			if err := checkGolden(g, res); err != nil {
+				t.Errorf("%s/%s refresh %d vicinity %d: %v", fx, g.Name, c.refresh, c.vicinity, err)
 			}
-			n := max(len(res.Tokens), len(g.OutputIDs))
-			for i := range min(len(res.Tokens), len(g.OutputIDs)) {
-				if res.Tokens[i] == g.OutputIDs[i] {
-					agree++
-				}
-			}
-			positions += n
-			rows += res.Stats.RowsComputed
-			forwards += res.Stats.Forwards
-			if res.Stats.RowsComputed > res.Stats.Forwards*o.BlockLength {
-				t.Errorf("%s/%s: %d rows in %d forwards of %d", fx, g.Name, res.Stats.RowsComputed, res.Stats.Forwards, o.BlockLength)
+			if c.refresh == 0 && res.Stats.Forwards > len(res.Blocks) && res.Stats.PartialForwards == 0 {
+				t.Errorf("%s/%s: no partial forward in %d forwards over %d blocks", fx, g.Name, res.Stats.Forwards, len(res.Blocks))
 			}
 		}
-	}
+		o := g.options()
+		o.BlockCache, o.Vicinity = true, 2
+		res, err := d.Generate(context.Background(), g.PromptIDs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total++
+		if slices.Equal(res.Tokens, g.OutputIDs) {
+			same++
+		}
+		n := max(len(res.Tokens), len(g.OutputIDs))
+		for i := range min(len(res.Tokens), len(g.OutputIDs)) {
+			if res.Tokens[i] == g.OutputIDs[i] {
+				agree++
+			}
+		}
+		positions += n
+		rows += res.Stats.RowsComputed
+		forwards += res.Stats.Forwards
+		if res.Stats.RowsComputed > res.Stats.Forwards*o.BlockLength {
+			t.Errorf("%s/%s: %d rows in %d forwards of %d", fx, g.Name, res.Stats.RowsComputed, res.Stats.Forwards, o.BlockLength)
+		}
+	})
 	t.Logf("block cache (vicinity 2): %d of %d LLaDA2.0 goldens' outputs token for token; %d of %d output positions agree (%.1f %%); %.1f rows per forward",
 		same, total, agree, positions, 100*float64(agree)/float64(positions), float64(rows)/float64(forwards))
 }
@@ -129,71 +122,77 @@ func (r *runRecorder) ForwardPartial(tokens []int32, block int, run, rows []int,
 // step, runs no masked row after them except within Vicinity of the previous step's
 // commits.
 func TestBlockCacheWindow(t *testing.T) {
+	eachV20Golden(t, func(fx string, g *genGolden, d *Decoder) {
+		o := g.options()
+		BlockCacheMode{}.Apply(&o)
+		want, err := d.Generate(context.Background(), g.PromptIDs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		BlockCacheMode{Window: o.BlockLength}.Apply(&o)
+		got, err := d.Generate(context.Background(), g.PromptIDs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Tokens, want.Tokens) || got.Stats.RowsComputed != want.Stats.RowsComputed {
+			t.Errorf("%s/%s: window = block length: %v in %d rows, block cache %v in %d", fx, g.Name,
+				got.Tokens, got.Stats.RowsComputed, want.Tokens, want.Stats.RowsComputed)
+		}
+
+		const window = 3
+		rec := &runRecorder{PartialModel: d.m.(PartialModel), maskID: o.MaskID}
+		wd := New(rec, d.vocab, d.capacity, d.maxBlock)
+		BlockCacheMode{Window: window}.Apply(&o)
+		res, err := wd.Generate(context.Background(), g.PromptIDs, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats.PartialForwards == 0 && res.Stats.Forwards > len(res.Blocks) {
+			t.Errorf("%s/%s: no partial forward", fx, g.Name)
+		}
+		partial := 0
+		for k, ts := range res.Trace {
+			// The step's candidates: the first max(window, scheduled) masks of the
+			// block before the step, which the trace's commits let us rebuild.
+			n := min(ts.Masked, max(window, ts.Scheduled))
+			if ts.Above > n {
+				t.Errorf("%s/%s block %d step %d: %d above the threshold among %d candidates", fx, g.Name, ts.Block, ts.Step, ts.Above, n)
+			}
+			if len(ts.Committed) > n {
+				t.Errorf("%s/%s block %d step %d: %d commits from %d candidates", fx, g.Name, ts.Block, ts.Step, len(ts.Committed), n)
+			}
+			if ts.Step > 0 {
+				if partial >= len(rec.masked) {
+					t.Fatalf("%s/%s: %d partial forwards recorded, the trace has more", fx, g.Name, len(rec.masked))
+				}
+				// The candidates end at the n-th masked position before the step.
+				start := ts.Block * o.BlockLength
+				if len(rec.masked[partial]) != ts.Masked {
+					t.Fatalf("%s/%s block %d step %d: %d masked rows, the trace says %d", fx, g.Name, ts.Block, ts.Step, len(rec.masked[partial]), ts.Masked)
+				}
+				last := rec.masked[partial][n-1]
+				for _, i := range rec.maskedRun[partial] {
+					if i > last && !nearCommit(res.Trace[k-1], start+i, o.Vicinity) {
+						t.Errorf("%s/%s block %d step %d: a partial forward ran masked row %d, after the candidates (last %d) and not next to a commit", fx, g.Name, ts.Block, ts.Step, i, last)
+					}
+				}
+				partial++
+			}
+		}
+		if partial != len(rec.masked) {
+			t.Errorf("%s/%s: %d partial forwards recorded, %d in the trace", fx, g.Name, len(rec.masked), partial)
+		}
+	})
+}
+
+// eachV20Golden runs fn on every LLaDA2.0 generation golden of every fixture, with a
+// fresh decoder on the fixture's model.
+func eachV20Golden(t *testing.T, fn func(fx string, g *genGolden, d *Decoder)) {
 	for _, fx := range fixtures {
 		m := fixtureModel(t, fx)
 		for _, g := range loadGoldens(t, fx) {
-			if g.Variant != "2.0" {
-				continue
-			}
-			d := newDecoder(t, m)
-			o := g.options()
-			BlockCacheMode{}.Apply(&o)
-			want, err := d.Generate(context.Background(), g.PromptIDs, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			BlockCacheMode{Window: o.BlockLength}.Apply(&o)
-			got, err := d.Generate(context.Background(), g.PromptIDs, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got.Tokens, want.Tokens) || got.Stats.RowsComputed != want.Stats.RowsComputed {
-				t.Errorf("%s/%s: window = block length: %v in %d rows, block cache %v in %d", fx, g.Name,
-					got.Tokens, got.Stats.RowsComputed, want.Tokens, want.Stats.RowsComputed)
-			}
-
-			const window = 3
-			rec := &runRecorder{PartialModel: d.m.(PartialModel), maskID: o.MaskID}
-			wd := New(rec, d.vocab, d.capacity, d.maxBlock)
-			BlockCacheMode{Window: window}.Apply(&o)
-			res, err := wd.Generate(context.Background(), g.PromptIDs, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Stats.PartialForwards == 0 && res.Stats.Forwards > len(res.Blocks) {
-				t.Errorf("%s/%s: no partial forward", fx, g.Name)
-			}
-			partial := 0
-			for k, ts := range res.Trace {
-				// The step's candidates: the first max(window, scheduled) masks of the
-				// block before the step, which the trace's commits let us rebuild.
-				n := min(ts.Masked, max(window, ts.Scheduled))
-				if ts.Above > n {
-					t.Errorf("%s/%s block %d step %d: %d above the threshold among %d candidates", fx, g.Name, ts.Block, ts.Step, ts.Above, n)
-				}
-				if len(ts.Committed) > n {
-					t.Errorf("%s/%s block %d step %d: %d commits from %d candidates", fx, g.Name, ts.Block, ts.Step, len(ts.Committed), n)
-				}
-				if ts.Step > 0 {
-					if partial >= len(rec.masked) {
-						t.Fatalf("%s/%s: %d partial forwards recorded, the trace has more", fx, g.Name, len(rec.masked))
-					}
-					// The candidates end at the n-th masked position before the step.
-					start := ts.Block * o.BlockLength
-					if len(rec.masked[partial]) != ts.Masked {
-						t.Fatalf("%s/%s block %d step %d: %d masked rows, the trace says %d", fx, g.Name, ts.Block, ts.Step, len(rec.masked[partial]), ts.Masked)
-					}
-					last := rec.masked[partial][n-1]
-					for _, i := range rec.maskedRun[partial] {
-						if i > last && !nearCommit(res.Trace[k-1], start+i, o.Vicinity) {
-							t.Errorf("%s/%s block %d step %d: a partial forward ran masked row %d, after the candidates (last %d) and not next to a commit", fx, g.Name, ts.Block, ts.Step, i, last)
-						}
-					}
-					partial++
-				}
-			}
-			if partial != len(rec.masked) {
-				t.Errorf("%s/%s: %d partial forwards recorded, %d in the trace", fx, g.Name, len(rec.masked), partial)
+			if g.Variant == "2.0" {
+				fn(fx, g, newDecoder(t, m))
 			}
 		}
 	}
