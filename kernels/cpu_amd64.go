@@ -7,8 +7,9 @@ import "golang.org/x/sys/cpu"
 // useAVX2 reports AVX2, FMA and F16C, the baseline of every amd64 kernel here.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
-// useVNNI adds AVX-512 VNNI on 256-bit vectors (AVX512VL) to the AVX2 baseline.
-var useVNNI = useAVX2 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL
+// useVNNI adds AVX-512 VNNI on 256-bit vectors (AVX512F and VL: EVEX encodings, embedded
+// broadcasts) to the AVX2 baseline.
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
 var archImpls = []*impl{
 	{name: "avx512vnni", available: useVNNI, enabled: useVNNI, kernels: vnniTable()},

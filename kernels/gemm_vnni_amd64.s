@@ -55,7 +55,7 @@
 	VPXOR ZERO, ZERO, ZERO
 
 // func gemmQ8_0x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
-// Requires: AVX, AVX2, FMA, F16C, AVX512VL, AVX512_VNNI
+// Requires: AVX, AVX2, FMA, F16C, AVX512F, AVX512VL, AVX512_VNNI
 //
 //	for i < 4, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, X_i), W_j = w[j*ldw:] and X_i the
 //	nb blocks at x[i*ldx:] unflipped (flipQ8VNNI); n > 0, nb > 0
@@ -107,7 +107,7 @@ block4:
 #define PFDIST R8 // software-prefetch distance in bytes
 
 // func gemvQ8_0VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
-// Requires: AVX, AVX2, FMA, F16C, AVX512VL, AVX512_VNNI
+// Requires: AVX, AVX2, FMA, F16C, AVX512F, AVX512VL, AVX512_VNNI
 //
 //	for j < len(y): y[j] += dotQ8_0Generic(W_j, X), W_j = w[j*ldw:] and X the nb blocks
 //	at x unflipped (flipQ8VNNI); nb > 0
