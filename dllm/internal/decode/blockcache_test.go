@@ -13,10 +13,14 @@ import (
 // (every partial step then runs every row, which ForwardPartial computes bit for bit as
 // Forward does). The recommended setting (Vicinity 2, no refresh) is approximate: the
 // test reports how many golden outputs it reproduces and how many output positions
-// agree.
+// agree, and so do the decoding windows "window:12" and "window:4".
 func TestBlockCacheGoldens(t *testing.T) {
-	total, same, agree, positions := 0, 0, 0, 0
-	rows, forwards := 0, 0
+	modes := []struct {
+		name string
+		mode BlockCacheMode
+	}{{"block", BlockCacheMode{}}, {"window:12", BlockCacheMode{Window: 12}}, {"window:4", BlockCacheMode{Window: 4}}}
+	type tally struct{ total, same, agree, positions, rows, forwards int }
+	tallies := make([]tally, len(modes))
 	eachV20Golden(t, func(fx string, g *genGolden, d *Decoder) {
 		for _, c := range []struct{ refresh, vicinity int }{{1, 0}, {0, g.Params.BlockLength}} {
 			o := g.options()
@@ -32,31 +36,36 @@ func TestBlockCacheGoldens(t *testing.T) {
 				t.Errorf("%s/%s: no partial forward in %d forwards over %d blocks", fx, g.Name, res.Stats.Forwards, len(res.Blocks))
 			}
 		}
-		o := g.options()
-		o.BlockCache, o.Vicinity = true, 2
-		res, err := d.Generate(context.Background(), g.PromptIDs, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		total++
-		if slices.Equal(res.Tokens, g.OutputIDs) {
-			same++
-		}
-		n := max(len(res.Tokens), len(g.OutputIDs))
-		for i := range min(len(res.Tokens), len(g.OutputIDs)) {
-			if res.Tokens[i] == g.OutputIDs[i] {
-				agree++
+		for k, m := range modes {
+			o := g.options()
+			m.mode.Apply(&o)
+			res, err := d.Generate(context.Background(), g.PromptIDs, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl := &tallies[k]
+			tl.total++
+			if slices.Equal(res.Tokens, g.OutputIDs) {
+				tl.same++
+			}
+			for i := range min(len(res.Tokens), len(g.OutputIDs)) {
+				if res.Tokens[i] == g.OutputIDs[i] {
+					tl.agree++
+				}
+			}
+			tl.positions += max(len(res.Tokens), len(g.OutputIDs))
+			tl.rows += res.Stats.RowsComputed
+			tl.forwards += res.Stats.Forwards
+			if res.Stats.RowsComputed > res.Stats.Forwards*o.BlockLength {
+				t.Errorf("%s/%s %s: %d rows in %d forwards of %d", fx, g.Name, m.name, res.Stats.RowsComputed, res.Stats.Forwards, o.BlockLength)
 			}
 		}
-		positions += n
-		rows += res.Stats.RowsComputed
-		forwards += res.Stats.Forwards
-		if res.Stats.RowsComputed > res.Stats.Forwards*o.BlockLength {
-			t.Errorf("%s/%s: %d rows in %d forwards of %d", fx, g.Name, res.Stats.RowsComputed, res.Stats.Forwards, o.BlockLength)
-		}
 	})
-	t.Logf("block cache (vicinity 2): %d of %d LLaDA2.0 goldens' outputs token for token; %d of %d output positions agree (%.1f %%); %.1f rows per forward",
-		same, total, agree, positions, 100*float64(agree)/float64(positions), float64(rows)/float64(forwards))
+	for k, m := range modes {
+		tl := tallies[k]
+		t.Logf("%s: %d of %d LLaDA2.0 goldens' outputs token for token; %d of %d output positions agree (%.1f %%); %.1f rows per forward",
+			m.name, tl.same, tl.total, tl.agree, tl.positions, 100*float64(tl.agree)/float64(tl.positions), float64(tl.rows)/float64(tl.forwards))
+	}
 }
 
 // TestBlockCacheRefusals: the block cache decodes LLaDA2.0 with a cache only, on a
