@@ -283,6 +283,7 @@ func cResult(r dllm.Result) *C.dllm_result {
 	cr.stop = stopCode(r.StopReason)
 	cr.stop_reason = dllm_stop_reason_string(cr.stop)
 	s := r.Stats
+	cr.rows_per_forward = C.double(s.RowsPerForward)
 	cr.stats = C.dllm_stats{
 		prompt_tokens:          C.int32_t(s.PromptTokens),
 		tokens:                 C.int32_t(s.Tokens),

@@ -77,7 +77,7 @@ extern "C" {
  * version is at least the header's (a minor version adds to the ABI, never changes
  * it). */
 #define DLLM_VERSION_MAJOR 0
-#define DLLM_VERSION_MINOR 3
+#define DLLM_VERSION_MINOR 4
 #define DLLM_VERSION_PATCH 0
 #define DLLM_VERSION_NUMBER \
 	(DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH)
@@ -377,6 +377,9 @@ typedef struct dllm_result {
 	const char *stop_reason; /* dllm_stop_reason_string(stop) */
 	dllm_stats stats;
 	dllm_stop_reason stop;   /* why generation ended (since 0.2) */
+	double rows_per_forward; /* since 0.4: positions a LLaDA2 denoising forward ran, on
+	                            average: the block length when exact, fewer with the
+	                            cache "block" or "window:W"; 0 for the other families */
 } dllm_result;
 
 /* Releases a result and everything it points to. NULL is a no-op. */

@@ -167,6 +167,7 @@ class result(Structure):
         ("stop_reason", c_char_p),
         ("stats", stats),
         ("stop", stop_reason_t),
+        ("rows_per_forward", c_double),
     ]
 
 

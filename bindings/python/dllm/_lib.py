@@ -12,7 +12,7 @@ import os
 import sys
 
 EXPECTED_MAJOR = 0
-EXPECTED_MINOR = 3
+EXPECTED_MINOR = 4
 
 
 class LibraryError(ImportError):

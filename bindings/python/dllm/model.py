@@ -151,6 +151,9 @@ class Stats:
     time_to_first_token: float  # seconds
     duration: float  # seconds
     tokens_per_second: float
+    # positions a LLaDA2 denoising forward ran, on average: the block length when exact,
+    # fewer with cache "block" or "window:W"; 0 for the other families
+    rows_per_forward: float = 0.0
 
 
 @dataclass
@@ -221,7 +224,8 @@ def _result(r) -> Result:
         text=_ffi.string_at(c.text, c.text_len).decode("utf-8", "replace"),
         stop_reason=StopReason(c.stop),
         stats=Stats(s.prompt_tokens, s.tokens, s.forwards, s.model_calls, s.tokens_per_forward,
-                    s.time_to_first_token_ns / 1e9, s.duration_ns / 1e9, s.tokens_per_second),
+                    s.time_to_first_token_ns / 1e9, s.duration_ns / 1e9, s.tokens_per_second,
+                    c.rows_per_forward),
     )
 
 

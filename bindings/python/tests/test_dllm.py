@@ -71,6 +71,14 @@ class ModelTest(unittest.TestCase):
         self.assertIn(a.stop_reason, (dllm.StopReason.LENGTH, dllm.StopReason.EOS_BLOCK,
                                       dllm.StopReason.EOS_EARLY, dllm.StopReason.TOKEN))
 
+    def test_rows_per_forward(self):
+        # Exact: every forward runs the whole block; a decoding window of 2 runs fewer.
+        exact = self.model.generate("hello", **SMALL)
+        self.assertEqual(exact.stats.rows_per_forward, 8)
+        win = self.model.generate("hello", cache="window:2", **SMALL)
+        self.assertGreater(win.stats.rows_per_forward, 0)
+        self.assertLess(win.stats.rows_per_forward, 8)
+
     def test_prompt_ids_equal_text(self):
         text = self.model.generate("hello", **SMALL)
         ids = self.model.generate(prompt_ids=self.model.tokenize("hello", parse_special=True), **SMALL)

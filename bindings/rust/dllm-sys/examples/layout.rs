@@ -96,7 +96,8 @@ fn main() {
         text_len,
         stop_reason,
         stats,
-        stop
+        stop,
+        rows_per_forward
     });
     layout!(dllm_message { role, content });
 }

@@ -8,7 +8,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 
 pub const DLLM_VERSION_MAJOR: u32 = 0;
-pub const DLLM_VERSION_MINOR: u32 = 3;
+pub const DLLM_VERSION_MINOR: u32 = 4;
 pub const DLLM_VERSION_PATCH: u32 = 0;
 pub const DLLM_VERSION_NUMBER: u32 =
     DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH;
@@ -170,6 +170,8 @@ pub struct dllm_result {
     pub stop_reason: *const c_char,
     pub stats: dllm_stats,
     pub stop: dllm_stop_reason,
+    /// Since 0.4.
+    pub rows_per_forward: f64,
 }
 
 #[repr(C)]
@@ -272,7 +274,7 @@ mod tests {
         assert_eq!(size_of::<dllm_step_event>(), 80);
         assert_eq!(size_of::<dllm_generate_params>(), 168);
         assert_eq!(size_of::<dllm_stats>(), 48);
-        assert_eq!(size_of::<dllm_result>(), 104);
+        assert_eq!(size_of::<dllm_result>(), 112);
         assert_eq!(size_of::<dllm_message>(), 16);
     }
 

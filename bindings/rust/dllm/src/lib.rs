@@ -518,6 +518,9 @@ pub struct Stats {
     pub time_to_first_token: std::time::Duration,
     pub duration: std::time::Duration,
     pub tokens_per_second: f64,
+    /// Positions a LLaDA2 denoising forward ran, on average: the block length when
+    /// exact, fewer with the cache "block" or "window:W"; 0 for the other families.
+    pub rows_per_forward: f64,
 }
 
 /// What a generation produced.
@@ -904,6 +907,7 @@ unsafe fn convert(r: &sys::dllm_result) -> Generation {
             time_to_first_token: dur(s.time_to_first_token_ns),
             duration: dur(s.duration_ns),
             tokens_per_second: s.tokens_per_second,
+            rows_per_forward: r.rows_per_forward,
         },
     }
 }

@@ -47,6 +47,17 @@ fn generate_is_deterministic() {
 }
 
 #[test]
+fn rows_per_forward() {
+    // Exact: every forward runs the whole block; a decoding window of 2 runs fewer.
+    let m = Model::load(micro()).unwrap();
+    let mut s = m.session().unwrap();
+    let exact = s.generate("hello", &small()).unwrap();
+    assert_eq!(exact.stats.rows_per_forward, 8.0);
+    let win = s.generate("hello", &small().cache("window:2")).unwrap();
+    assert!(win.stats.rows_per_forward > 0.0 && win.stats.rows_per_forward < 8.0, "{}", win.stats.rows_per_forward);
+}
+
+#[test]
 fn chat_and_multi_turn() {
     let m = Model::load(micro()).unwrap();
     let mut s = m.session().unwrap();
