@@ -3,6 +3,7 @@ package decode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -251,4 +252,31 @@ func TestParseBlockCache(t *testing.T) {
 	if !o.BlockCache || o.Window != 8 || o.Refresh != 2 || o.Vicinity != BlockCacheVicinity {
 		t.Errorf("Apply: %+v", o)
 	}
+}
+
+// FuzzParseBlockCache: any string is read without a panic, and one that is accepted is
+// the canonical name of the mode it gives, with every number in [1, max].
+func FuzzParseBlockCache(f *testing.F) {
+	for _, s := range []string{"block", "block:4", "window:8", "window:8:4", "window:0", "block:-1", "window:1:2:3", "window:99999999999999999999", "block:+1", "window: 4"} {
+		f.Add(s)
+	}
+	const max = 64
+	f.Fuzz(func(t *testing.T, s string) {
+		m, ok := ParseBlockCache(s, max)
+		if !ok {
+			return
+		}
+		want := "block"
+		switch {
+		case m.Window > 0 && m.Refresh > 0:
+			want = fmt.Sprintf("window:%d:%d", m.Window, m.Refresh)
+		case m.Window > 0:
+			want = fmt.Sprintf("window:%d", m.Window)
+		case m.Refresh > 0:
+			want = fmt.Sprintf("block:%d", m.Refresh)
+		}
+		if s != want || m.Window < 0 || m.Window > max || m.Refresh < 0 || m.Refresh > max {
+			t.Fatalf("ParseBlockCache(%q) = %+v, whose name is %q", s, m, want)
+		}
+	})
 }
