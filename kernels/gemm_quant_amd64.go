@@ -86,18 +86,17 @@ func flipQ8VNNI(dst []byte, src []byte, n int)
 
 var q8_0VNNI = quantKernels{gemmQ8_0x4VNNI, gemvQ8_0VNNI, true}
 
-// prepQ8VNNI flips xs's Q8_0 activation quants for q8_0VNNI (into xs.wide).
+// prepQ8VNNI flips xs's Q8_0 activation quants for q8_0VNNI (into xs.flipped).
 func prepQ8VNNI(xs *xPrep) {
 	n := xs.m * (xs.k / 32)
-	xs.wrow = xs.qrow
-	if cap(xs.wide) < n*q8BlockBytes {
-		xs.wide = make([]byte, n*q8BlockBytes)
+	if cap(xs.flipped) < n*q8BlockBytes {
+		xs.flipped = make([]byte, n*q8BlockBytes)
 	}
-	xs.wide = xs.wide[:n*q8BlockBytes]
+	xs.flipped = xs.flipped[:n*q8BlockBytes]
 	if n == 0 {
 		return
 	}
 	raceReadBytes(xs.q[:n*q8BlockBytes])
-	raceWriteBytes(xs.wide)
-	flipQ8VNNI(xs.wide, xs.q[:n*q8BlockBytes], n)
+	raceWriteBytes(xs.flipped)
+	flipQ8VNNI(xs.flipped, xs.q[:n*q8BlockBytes], n)
 }

@@ -63,10 +63,9 @@ type xPrep struct {
 	q      []byte
 	qrow   int
 	packed []float32
-	// wide and wrow: q's blocks as some kernels take them instead (the format's table
-	// prep fills them; amd64 VNNI: the Q8_0 quants flipped to unsigned).
-	wide []byte
-	wrow int
+	// flipped: q with every quant XOR 0x80 (q+128, unsigned), for kernels that take
+	// them so (the Q8_0 table prep of amd64 VNNI fills it); rows qrow bytes apart.
+	flipped []byte
 }
 
 // pack fills xs.packed (see xPrep).
