@@ -29,9 +29,9 @@
 # model that commits more tokens per forward than that answers faster than the AR twin.
 # A third table does the same per decoding mode over a real block decode (`dllm bench`'s
 # block_decode: every step of the block after the prompt, LLaDA2.0 threshold decoding
-# with --decode-steps steps, timed): exact, and the approximate in-block cache
-# (GenerateOptions.Cache "block", --cache MODES, default "block,block:4"), whose steps
-# after a block's first run only the masked and just-filled rows.
+# with --decode-steps steps, timed): exact, and the approximate in-block cache modes
+# (GenerateOptions.Cache values, --modes MODES, default "block,block:4"; "window:W" too),
+# whose steps after a block's first run only the masked and just-filled rows.
 #
 # --threads-scan adds a fourth table: on 1, 2, 4, … threads up to the machine's logical
 # CPUs, llama-bench's pp32 and tg32 (-t 1,2,…) and dllm's block forwards (`dllm bench
@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
 	--decode-steps) DECODE_STEPS=$2; shift 2 ;;
 	--only-build) ONLY_BUILD=1; shift ;;
 	--threads-scan) SCAN=1; shift ;;
-	-h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,41p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
