@@ -141,8 +141,8 @@ def set_settings(page, **values):
     page.click("#settings-btn")
     page.wait_for_selector("#settings", state="visible")
     for k, v in values.items():
-        if k == "preset":
-            page.select_option("#preset", v)
+        if k in ("preset", "cache"):
+            page.select_option("#" + k, v)
         else:
             page.fill("#" + k, str(v))
             page.dispatch_event("#" + k, "change")
@@ -255,10 +255,11 @@ def run(args, server):
             check(status == 200, f"/health answered {status} after Stop")
             page.screenshot(path=os.path.join(args.out, "desktop-stopped.png"), animations="disabled")
             # The server is free again: the next question is answered at once.
-            set_settings(page, preset="default", threshold="", block_length="", max_tokens="")
+            set_settings(page, preset="default", threshold="", block_length="", max_tokens="", cache="window:12")
             t = time.monotonic()
             a = ask(page, "What is 3+4?", 2)
             check("7" in a["text"], f"after Stop the answer is {a['text']!r}, without 7")
+            check(requests[-1].get("cache") == "window:12", f"the cache setting did not reach the request: {requests[-1]}")
             # The stopped generation would hold the server's one session for ~15 s more.
             took = 1000 * (time.monotonic() - t)
             check(took < 5000, f"the question after Stop took {took:.0f} ms: the server went on generating the stopped answer")
