@@ -267,10 +267,8 @@ func parseCache(c string) (block bool, mode decode.BlockCacheMode, err error) {
 	if m, ok := decode.ParseBlockCache(c, MaxSteps); ok {
 		return true, m, nil
 	}
-	for _, name := range []string{"block:N", "window:W", "window:W:N"} {
-		if p, _, _ := strings.Cut(name, ":"); strings.HasPrefix(c, p+":") {
-			return false, mode, invalidf("dllm: Cache must be \"block:N\", \"window:W\" or \"window:W:N\" with N and W whole numbers in [1,%d], got %q", MaxSteps, c)
-		}
+	if strings.HasPrefix(c, "block:") || strings.HasPrefix(c, "window:") {
+		return false, mode, invalidf("dllm: Cache must be \"block:N\", \"window:W\" or \"window:W:N\" with N and W whole numbers in [1,%d], got %q", MaxSteps, c)
 	}
 	return false, mode, invalidf("dllm: Cache must be \"\" (exact), \"prefix\", \"dual\", \"block\", \"block:N\", \"window:W\" or \"window:W:N\", got %q", c)
 }
