@@ -60,7 +60,7 @@ var (
 	q6_KAVX2 = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2, false}
 )
 
-// gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*AVX2)
+// gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*)
 // prefetch their weight stream: a single stream per thread leaves DRAM latency exposed between the
 // hardware prefetcher's requests (2–4 KiB measured best on the 2-core Zen 3).
 var gemvPrefetch = 3072

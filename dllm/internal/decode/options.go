@@ -103,9 +103,8 @@ type Options struct {
 	// of the block (at least a step's scheduled count) candidates at each step: only they
 	// get logits, and a partial step runs no masked row after them (but those within
 	// Vicinity of a fill), the others keeping the keys and values of the block's last
-	// full forward. Decoding then
-	// moves left to right through the block in a sliding window, and a step's rows, and
-	// so its experts and LM-head rows, stay few.
+	// full forward. Decoding then moves left to right through the block in a sliding
+	// window, and a step's rows, and so its experts and LM-head rows, stay few.
 	Window int
 	// ReusePrefix says that the model state already holds the K/V of the first
 	// ReusePrefix prompt tokens, computed with the same BlockLength (an earlier turn of the
