@@ -90,7 +90,7 @@ func BenchmarkMatMul(b *testing.B) {
 					ws := []Matrix{w}
 					if s.cold {
 						for range coldCopies(len(w.Data)) {
-							ws = append(ws, Matrix{w.Format, w.Rows, w.Cols, append([]byte(nil), w.Data...)})
+							ws = append(ws, copyMatrix(w))
 						}
 					}
 					best := time.Duration(1 << 62)
@@ -121,6 +121,15 @@ func BenchmarkMatMul(b *testing.B) {
 type benchShape struct {
 	M, K, N int
 	cold    bool
+}
+
+// copyMatrix returns a copy of w with data of its own (and its own repacked layout).
+func copyMatrix(w Matrix) Matrix {
+	c, err := NewMatrix(w.Format, w.Rows, w.Cols, append([]byte(nil), w.Data...))
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // coldCopies is how many extra copies of an n-byte matrix exceed a 64 MiB cache.
@@ -212,7 +221,7 @@ func BenchmarkTargets(b *testing.B) {
 		w, _ := NewMatrix(c.f, N, K, randWeights(r, c.f, N, K))
 		t.ws = []Matrix{w}
 		for range coldCopies(len(w.Data)) {
-			t.ws = append(t.ws, Matrix{w.Format, w.Rows, w.Cols, append([]byte(nil), w.Data...)})
+			t.ws = append(t.ws, copyMatrix(w))
 		}
 		t.x, t.y = randFloats(r, c.M*K), make([]float32, c.M*N)
 		ts = append(ts, t)

@@ -39,6 +39,7 @@ func avx2Table() table {
 	t.gemm[Q4_0] = q4_0AVX2.gemm
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
+	t.q4KX8 = q4_KX8AVX2.gemm
 	return t
 }
 

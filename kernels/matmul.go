@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -131,7 +132,15 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 			xs.pack()
 		}
 	}
-	if prep := active.prep[w.Format]; prep != nil {
+	gemm, group := active.gemm[w.Format], 1
+	plain := w // keeps w's repack (and so its memory) alive until the tiles are done
+	if active.q4KX8 != nil {
+		if x8, ok := w.q4KX8(); ok {
+			w, gemm, group = x8, active.q4KX8, 8
+			rb = rb / q4KBlockBytes * q4KX8BlockBytes / 8
+		}
+	}
+	if prep := active.prep[w.Format]; prep != nil && group == 1 {
 		prep(xs)
 	}
 	rbTile := rb // bytes of a tile row that must stay cache-resident
@@ -139,8 +148,11 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	if float {
 		rbTile = min(rb, floatChunk*rb/K) // float kernels walk K in chunks
 	}
-	c.y, c.w, c.gemm, c.rb, c.add = y, w, active.gemm[w.Format], rb, add
+	c.y, c.w, c.gemm, c.rb, c.add = y, w, gemm, rb, add
 	c.tile = tileRows(M, N, K, rbTile, p.Threads())
+	if group > 1 {
+		c.tile = max(2*12, c.tile/(2*12)*(2*12)) // whole groups of rows, and of 12
+	}
 	tiles := (N + c.tile - 1) / c.tile
 	c.strip = 1
 	if M >= 4 && float {
@@ -149,6 +161,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 		c.strip = max(1, tiles/(stripsPerThread*p.Threads()))
 	}
 	p.run((tiles+c.strip-1)/c.strip, c)
+	runtime.KeepAlive(plain)
 	// Keep the scratch, drop the references to the caller's memory.
 	c.y, c.w, c.gemm, xs.f = nil, Matrix{}, nil, nil
 }

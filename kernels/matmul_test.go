@@ -245,7 +245,9 @@ func TestMatMulPanics(t *testing.T) {
 	for name, fn := range map[string]func(){
 		"x not a multiple of K": func() { NewPool(1).MatMul(make([]float32, 2), make([]float32, 4), w) },
 		"y wrong length":        func() { NewPool(1).MatMul(make([]float32, 3), make([]float32, 3), w) },
-		"bad data":              func() { NewPool(1).MatMul(make([]float32, 2), make([]float32, 3), Matrix{F32, 2, 3, make([]byte, 5)}) },
+		"bad data": func() {
+			NewPool(1).MatMul(make([]float32, 2), make([]float32, 3), Matrix{Format: F32, Rows: 2, Cols: 3, Data: make([]byte, 5)})
+		},
 	} {
 		func() {
 			defer func() {

@@ -11,6 +11,8 @@ type Matrix struct {
 	Format     Format
 	Rows, Cols int
 	Data       []byte
+	// repack, when set, makes a faster layout of Data on the first multiply (repack.go).
+	repack *repacked
 }
 
 // NewMatrix returns the Rows×Cols matrix of format f stored in data, or an error when
@@ -26,7 +28,7 @@ func NewMatrix(f Format, rows, cols int, data []byte) (Matrix, error) {
 	if len(data) != rows*rb {
 		return Matrix{}, fmt.Errorf("kernels: %d×%d %s matrix needs %d bytes, got %d", rows, cols, f, rows*rb, len(data))
 	}
-	return Matrix{Format: f, Rows: rows, Cols: cols, Data: data}, nil
+	return Matrix{Format: f, Rows: rows, Cols: cols, Data: data, repack: newRepacked(f, rows)}, nil
 }
 
 // F32Matrix returns a zero-copy F32 view of data as a rows×cols matrix.

@@ -1,0 +1,354 @@
+//go:build gc && !purego
+
+#include "go_asm.h"
+#include "textflag.h"
+
+// Matrix-multiply kernels for Q4_K weights repacked 8 rows side by side (the q4KX8
+// layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout).
+//
+// A 32-byte chunk of quants holds 4 bytes of each of the 8 rows; its low nibbles are 4
+// elements of sub-block 2g of every row, its high nibbles 4 of sub-block 2g+1. Against
+// the 4 activation quants of those elements broadcast to every dword, VPMADDUBSW gives
+// each row two int16 partial sums, and the 8 chunks of a sub-block add up in int16
+// lanes without overflow (8·2·15·128 < 2^15). VPMADDWD against the row's scale (each
+// int16 pair of a dword holds it) then sums each pair into the row's int32 lane; the
+// mins meet the activation sums of 16 the same way. Per super-block each row's lane is
+// then dotQ4_KGeneric's step exactly:
+//
+//	acc += float32(dx·d)·float32(isum) − float32(dx·dmin)·float32(imin)
+//
+// (products, difference and sum rounded one by one, no FMA), and y += acc at the end,
+// so these kernels are bit-identical to the generic ones.
+
+#define YP DX     // &y[j], 8 rows at a time
+#define XR0 SI    // activation rows
+#define XR1 R8
+#define XR2 R9
+#define XR3 R10
+#define WP DI     // current weight super-block of the group
+#define WROW R11  // current group of 8 weight rows
+#define XOFF AX   // byte offset of the current activation block
+#define BLEFT CX  // super-blocks left
+#define LDY R12   // ldy in bytes
+#define LDW R13   // bytes per group of 8 weight rows
+
+#define A0 Y0     // int16 sums of the current sub-block, per activation row
+#define A1 Y1
+#define A2 Y2
+#define A3 Y3
+#define I0 Y4     // int32 Σ sc·Σ w·q of the super-block
+#define I1 Y5
+#define I2 Y6
+#define I3 Y7
+#define M0 Y8     // int32 Σ m·bsum of the super-block
+#define M1 Y9
+#define M2 Y10
+#define M3 Y11
+#define W Y12     // the chunk's weights
+#define B Y13     // broadcast activations, products
+#define MASK Y14  // bytes 0x0F
+#define T Y15     // scales or mins, one per int16 pair
+
+#define X8MASK \
+	MOVL $0x0F, BX     \
+	VMOVD BX, X14      \
+	VPBROADCASTB X14, MASK
+
+// X8LO(c) / X8HI(c) load chunk c (8·group + chunk) of the super-block's quants: the low
+// nibbles, or the high ones.
+#define X8LO(c) \
+	VPAND const_q4KX8QuantsOff+32*(c)(WP), MASK, W
+#define X8HI(c) \
+	VMOVDQU const_q4KX8QuantsOff+32*(c)(WP), W \
+	VPSRLW $4, W, W                          \
+	VPAND MASK, W, W
+
+// X8MUL(q, xr, a): a += the int16 pair sums of W against the 4 quants at q of row xr;
+// X8MUL0 starts a.
+#define X8MUL(q, xr, a) \
+	VPBROADCASTD const_q8QuantsOff+(q)(xr)(XOFF*1), B \
+	VPMADDUBSW B, W, B \
+	VPADDW B, a, a
+#define X8MUL0(q, xr, a) \
+	VPBROADCASTD const_q8QuantsOff+(q)(xr)(XOFF*1), B \
+	VPMADDUBSW B, W, a
+
+// X8PAIRS(off) sets T's int16 pairs of dword r to the byte at off+r of the super-block.
+#define X8PAIRS(off) \
+	VPBROADCASTQ off(WP), T \
+	VPSHUFB x8Pairs<>(SB), T, T
+
+// X8SCALE(s, a, isum): isum += sc_s·(the pair sums of a).
+#define X8SCALE(a, isum) \
+	VPMADDWD T, a, a \
+	VPADDD a, isum, isum
+
+// X8MIN(s, xr, msum): msum += m_s·(bsum_2s + bsum_2s+1) of row xr (T holds m_s).
+#define X8MIN(s, xr, msum) \
+	VPBROADCASTD const_q8KSumsOff+4*(s)(xr)(XOFF*1), W \
+	VPMADDWD T, W, W \
+	VPADDD W, msum, msum
+
+// X8FIN(xr, a, isum, msum, acc): acc += (dx·d)·isum − (dx·dmin)·imin for the 8 rows,
+// W holding d and T dmin; a and B are scratch.
+#define X8FIN(xr, a, isum, msum, acc) \
+	VBROADCASTSS (xr)(XOFF*1), B \
+	VMULPS W, B, a               \
+	VMULPS T, B, B               \
+	VCVTDQ2PS isum, isum         \
+	VMULPS isum, a, a            \
+	VCVTDQ2PS msum, msum         \
+	VMULPS msum, B, B            \
+	VSUBPS B, a, a               \
+	VADDPS acc, a, a             \
+	VMOVUPS a, acc
+
+#define X8DMIN \
+	VCVTPH2PS const_q4KX8DOff(WP), W \
+	VCVTPH2PS const_q4KX8DMinOff(WP), T
+
+// ---- 4 activation rows ----
+
+// X8CHUNK4(c, q): chunk c (already in W) against quants q of the 4 rows.
+#define X8CHUNK4(q) \
+	X8MUL(q, XR0, A0) \
+	X8MUL(q, XR1, A1) \
+	X8MUL(q, XR2, A2) \
+	X8MUL(q, XR3, A3)
+#define X8CHUNK40(q) \
+	X8MUL0(q, XR0, A0) \
+	X8MUL0(q, XR1, A1) \
+	X8MUL0(q, XR2, A2) \
+	X8MUL0(q, XR3, A3)
+
+// X8SUB4(s, LOAD): sub-block s (LOAD X8LO for even s, X8HI for odd) of the 4 rows:
+// its 8 chunks, its scales and its mins.
+#define X8SUB4(s, LOAD) \
+	LOAD(8*((s)/2)+0) \
+	X8CHUNK40(32*(s)+0) \
+	LOAD(8*((s)/2)+1) \
+	X8CHUNK4(32*(s)+4) \
+	LOAD(8*((s)/2)+2) \
+	X8CHUNK4(32*(s)+8) \
+	LOAD(8*((s)/2)+3) \
+	X8CHUNK4(32*(s)+12) \
+	LOAD(8*((s)/2)+4) \
+	X8CHUNK4(32*(s)+16) \
+	LOAD(8*((s)/2)+5) \
+	X8CHUNK4(32*(s)+20) \
+	LOAD(8*((s)/2)+6) \
+	X8CHUNK4(32*(s)+24) \
+	LOAD(8*((s)/2)+7) \
+	X8CHUNK4(32*(s)+28) \
+	X8PAIRS(const_q4KX8ScalesOff+8*(s)) \
+	X8SCALE(A0, I0) \
+	X8SCALE(A1, I1) \
+	X8SCALE(A2, I2) \
+	X8SCALE(A3, I3) \
+	X8PAIRS(const_q4KX8MinsOff+8*(s)) \
+	X8MIN(s, XR0, M0) \
+	X8MIN(s, XR1, M1) \
+	X8MIN(s, XR2, M2) \
+	X8MIN(s, XR3, M3)
+
+// X8ADDY(p, acc): the 8 floats at p += acc.
+#define X8ADDY(p, acc) \
+	VMOVUPS acc, B     \
+	VADDPS (p), B, B   \
+	VMOVUPS B, (p)
+
+// func gemmQ4_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+// Requires: AVX, AVX2, F16C
+//
+//	for i < 4, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the rows
+//	W_j in the q4KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
+//	n > 0, n%8 == 0, nb > 0
+TEXT ·gemmQ4_KX8x4AVX2(SB), NOSPLIT, $136-112
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	SHLQ $2, LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), BX
+	LEAQ (XR0)(BX*1), XR1
+	LEAQ (XR1)(BX*1), XR2
+	LEAQ (XR2)(BX*1), XR3
+	MOVQ w_base+64(FP), WROW
+	MOVQ ldw+88(FP), LDW
+	SHLQ $3, LDW
+	MOVQ n+96(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	X8MASK
+
+group:
+	VXORPS  B, B, B
+	VMOVUPS B, acc0-136(SP)
+	VMOVUPS B, acc1-104(SP)
+	VMOVUPS B, acc2-72(SP)
+	VMOVUPS B, acc3-40(SP)
+	XORQ    XOFF, XOFF
+	MOVQ    WROW, WP
+	MOVQ    nb+104(FP), BLEFT
+
+block:
+	VPXOR I0, I0, I0
+	VPXOR I1, I1, I1
+	VPXOR I2, I2, I2
+	VPXOR I3, I3, I3
+	VPXOR M0, M0, M0
+	VPXOR M1, M1, M1
+	VPXOR M2, M2, M2
+	VPXOR M3, M3, M3
+	X8SUB4(0, X8LO)
+	X8SUB4(1, X8HI)
+	X8SUB4(2, X8LO)
+	X8SUB4(3, X8HI)
+	X8SUB4(4, X8LO)
+	X8SUB4(5, X8HI)
+	X8SUB4(6, X8LO)
+	X8SUB4(7, X8HI)
+	X8DMIN
+	X8FIN(XR0, A0, I0, M0, acc0-136(SP))
+	X8FIN(XR1, A1, I1, M1, acc1-104(SP))
+	X8FIN(XR2, A2, I2, M2, acc2-72(SP))
+	X8FIN(XR3, A3, I3, M3, acc3-40(SP))
+	ADDQ $const_q4KX8BlockBytes, WP
+	ADDQ $const_q8KBlockBytes, XOFF
+	DECQ BLEFT
+	JNZ  block
+
+	VMOVUPS acc0-136(SP), A0
+	VMOVUPS acc1-104(SP), A1
+	VMOVUPS acc2-72(SP), A2
+	VMOVUPS acc3-40(SP), A3
+	X8ADDY(YP, A0)
+	LEAQ (YP)(LDY*1), BX
+	X8ADDY(BX, A1)
+	ADDQ LDY, BX
+	X8ADDY(BX, A2)
+	ADDQ LDY, BX
+	X8ADDY(BX, A3)
+	ADDQ $32, YP
+	ADDQ LDW, WROW
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// ---- one activation row ----
+
+#define PFDIST R8 // software-prefetch distance in bytes (XR1's register)
+#define ACC Y1    // the 8 rows' float32 sums (A1's register)
+
+// X8SUB1(s, LOAD): X8SUB4 for the one row XR0.
+#define X8SUB1(s, LOAD) \
+	LOAD(8*((s)/2)+0) \
+	X8MUL0(32*(s)+0, XR0, A0) \
+	LOAD(8*((s)/2)+1) \
+	X8MUL(32*(s)+4, XR0, A0) \
+	LOAD(8*((s)/2)+2) \
+	X8MUL(32*(s)+8, XR0, A0) \
+	LOAD(8*((s)/2)+3) \
+	X8MUL(32*(s)+12, XR0, A0) \
+	LOAD(8*((s)/2)+4) \
+	X8MUL(32*(s)+16, XR0, A0) \
+	LOAD(8*((s)/2)+5) \
+	X8MUL(32*(s)+20, XR0, A0) \
+	LOAD(8*((s)/2)+6) \
+	X8MUL(32*(s)+24, XR0, A0) \
+	LOAD(8*((s)/2)+7) \
+	X8MUL(32*(s)+28, XR0, A0) \
+	X8PAIRS(const_q4KX8ScalesOff+8*(s)) \
+	X8SCALE(A0, I0) \
+	X8PAIRS(const_q4KX8MinsOff+8*(s)) \
+	X8MIN(s, XR0, M0)
+
+// X8PF(off): prefetch the weight line gemvPrefetch bytes ahead of off(WP).
+#define X8PF(off) \
+	PREFETCHT0 off(WP)(PFDIST*1)
+
+// func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+// Requires: AVX, AVX2, F16C
+//
+//	for j < len(y): y[j] += dotQ4_KGeneric(W_j, x[:nb*292]), the rows W_j in the q4KX8
+//	layout at w, ldw bytes per row; len(y)%8 == 0, nb > 0
+TEXT ·gemvQ4_KX8AVX2(SB), NOSPLIT, $8-88
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	MOVQ x_base+24(FP), XR0
+	MOVQ w_base+48(FP), WROW
+	MOVQ ldw+72(FP), LDW
+	SHLQ $3, LDW
+	MOVQ ·gemvPrefetch(SB), PFDIST
+	X8MASK
+
+group:
+	CMPQ   YP, yend-8(SP)
+	JEQ    done
+	VXORPS ACC, ACC, ACC
+	XORQ   XOFF, XOFF
+	MOVQ   WROW, WP
+	MOVQ   nb+80(FP), BLEFT
+
+block:
+	VPXOR I0, I0, I0
+	VPXOR M0, M0, M0
+	X8PF(0)
+	X8PF(64)
+	X8PF(128)
+	X8PF(192)
+	X8PF(256)
+	X8SUB1(0, X8LO)
+	X8SUB1(1, X8HI)
+	X8PF(320)
+	X8PF(384)
+	X8PF(448)
+	X8PF(512)
+	X8PF(576)
+	X8SUB1(2, X8LO)
+	X8SUB1(3, X8HI)
+	X8PF(640)
+	X8PF(704)
+	X8PF(768)
+	X8PF(832)
+	X8PF(896)
+	X8SUB1(4, X8LO)
+	X8SUB1(5, X8HI)
+	X8PF(960)
+	X8PF(1024)
+	X8PF(1088)
+	X8PF(1152)
+	X8SUB1(6, X8LO)
+	X8SUB1(7, X8HI)
+	X8DMIN
+	VBROADCASTSS (XR0)(XOFF*1), B
+	VMULPS W, B, A0
+	VMULPS T, B, B
+	VCVTDQ2PS I0, I0
+	VMULPS I0, A0, A0
+	VCVTDQ2PS M0, M0
+	VMULPS M0, B, B
+	VSUBPS B, A0, A0
+	VADDPS A0, ACC, ACC
+	ADDQ $const_q4KX8BlockBytes, WP
+	ADDQ $const_q8KBlockBytes, XOFF
+	DECQ BLEFT
+	JNZ  block
+
+	X8ADDY(YP, ACC)
+	ADDQ $32, YP
+	ADDQ LDW, WROW
+	JMP  group
+
+done:
+	VZEROUPPER
+	RET
+
+// x8Pairs: dword r of the result takes byte r (of 8) in both its int16 halves.
+DATA x8Pairs<>+0(SB)/8, $0x8001800180008000
+DATA x8Pairs<>+8(SB)/8, $0x8003800380028002
+DATA x8Pairs<>+16(SB)/8, $0x8005800580048004
+DATA x8Pairs<>+24(SB)/8, $0x8007800780068006
+GLOBL x8Pairs<>(SB), RODATA|NOPTR, $32
