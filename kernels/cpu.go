@@ -37,9 +37,11 @@ type table struct {
 	// prep, where set, runs after the activations are quantized for the format and
 	// before its gemm: what that gemm needs beyond xPrep.q. It comes with the gemm.
 	prep [Q6_K + 1]func(xs *xPrep)
-	// q4KX8 multiplies Q4_K weights repacked 8 rows side by side (repack.go); where
-	// set, Q4_K matrices are repacked on their first multiply.
-	q4KX8 gemmFunc
+	// x8 multiplies weights of a format repacked 8 rows side by side (repack.go), after
+	// x8prep where set; where x8 is set, matrices of that format are repacked on their
+	// first multiply.
+	x8     [Q6_K + 1]gemmFunc
+	x8prep [Q6_K + 1]func(xs *xPrep)
 }
 
 type impl struct {
@@ -136,8 +138,10 @@ func selectKernels() {
 		if k.f32ToBF16 != nil {
 			t.f32ToBF16 = k.f32ToBF16
 		}
-		if k.q4KX8 != nil {
-			t.q4KX8 = k.q4KX8
+		for f, g := range k.x8 {
+			if g != nil {
+				t.x8[f], t.x8prep[f] = g, k.x8prep[f]
+			}
 		}
 		for f, g := range k.gemm {
 			if g != nil {

@@ -39,7 +39,7 @@ func avx2Table() table {
 	t.gemm[Q4_0] = q4_0AVX2.gemm
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
-	t.q4KX8 = q4_KX8AVX2.gemm
+	t.x8[Q4_K] = q4_KX8AVX2.gemm
 	return t
 }
 
@@ -47,5 +47,6 @@ func avx2Table() table {
 func vnniTable() table {
 	var t table
 	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
+	t.x8[Q8_0], t.x8prep[Q8_0] = q8_0X8VNNI.gemm, prepQ8X8
 	return t
 }

@@ -94,9 +94,9 @@ type quantKernels struct {
 	k4 func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
 	// gemv sets y[j] += x·W_j for j < len(y) over nb blocks (nb > 0).
 	gemv func(y []float32, x []byte, w []byte, ldw int, nb int)
-	// flipped: the kernels take the activation blocks with unsigned quants
-	// (xPrep.flipped, from the format's table prep), not xPrep.q.
-	flipped bool
+	// alt: the kernels take the activation blocks in their own layout (xPrep.alt,
+	// from the format's table prep), not xPrep.q.
+	alt bool
 }
 
 func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
@@ -108,8 +108,8 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 	}
 	wt := w.Data[n0*rb : n1*rb]
 	xq, qrow := xs.q, xs.qrow
-	if qk.flipped {
-		xq = xs.flipped
+	if qk.alt {
+		xq, qrow = xs.alt, xs.altRow
 	}
 	raceReadBytes(xq)
 	raceReadBytes(wt)

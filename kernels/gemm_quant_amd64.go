@@ -2,6 +2,8 @@
 
 package kernels
 
+import "encoding/binary"
+
 // Quantized matrix-multiply kernels (gemm_q8_amd64.s, gemm_q4k_amd64.s,
 // gemm_q6k_amd64.s). x holds activation blocks in the xPrep layout; each doc comment is
 // the exact Go specification.
@@ -100,17 +102,60 @@ func flipQ8VNNI(dst []byte, src []byte, n int)
 
 var q8_0VNNI = quantKernels{gemmQ8_0x4VNNI, gemvQ8_0VNNI, true}
 
-// prepQ8VNNI flips xs's Q8_0 activation quants for q8_0VNNI (into xs.flipped).
+// prepQ8VNNI flips xs's Q8_0 activation quants for q8_0VNNI (into xs.alt).
 func prepQ8VNNI(xs *xPrep) {
 	n := xs.m * (xs.k / 32)
-	if cap(xs.flipped) < n*q8BlockBytes {
-		xs.flipped = make([]byte, n*q8BlockBytes)
-	}
-	xs.flipped = xs.flipped[:n*q8BlockBytes]
+	xs.alt, xs.altRow = grown(xs.alt, n*q8BlockBytes), xs.qrow
 	if n == 0 {
 		return
 	}
 	raceReadBytes(xs.q[:n*q8BlockBytes])
-	raceWriteBytes(xs.flipped)
-	flipQ8VNNI(xs.flipped, xs.q[:n*q8BlockBytes], n)
+	raceWriteBytes(xs.alt)
+	flipQ8VNNI(xs.alt, xs.q[:n*q8BlockBytes], n)
+}
+
+// grown returns b resized to n bytes, reallocated only when too small.
+func grown(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// gemmQ8_0X8x4VNNI is gemmQ8_0x4AVX2 for weights in the q8X8 layout (repack.go), n a
+// multiple of 8 and ldw the bytes per row (8·ldw per group of 8), against activation
+// blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.
+//
+//go:noescape
+func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ8_0X8VNNI is gemvQ8_0AVX2 for weights in the q8X8 layout, len(y) a multiple of
+// 8, against activation blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.
+//
+//go:noescape
+func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+
+var q8_0X8VNNI = quantKernels{gemmQ8_0X8x4VNNI, gemvQ8_0X8VNNI, true}
+
+// The activation blocks of the q8X8 kernels: the Q8_0 block (float32 d, 32 int8)
+// then int32 −128·Σq, the term that takes the weights' +128 back off.
+const (
+	q8X8ActCorrOff    = q8BlockBytes
+	q8X8ActBlockBytes = q8X8ActCorrOff + 4
+)
+
+// prepQ8X8 lays xs's Q8_0 activation blocks out for q8_0X8VNNI (into xs.alt).
+func prepQ8X8(xs *xPrep) {
+	n := xs.m * (xs.k / 32)
+	xs.alt, xs.altRow = grown(xs.alt, n*q8X8ActBlockBytes), xs.k/32*q8X8ActBlockBytes
+	for b := 0; b < n; b++ {
+		src := xs.q[b*q8BlockBytes : (b+1)*q8BlockBytes]
+		dst := xs.alt[b*q8X8ActBlockBytes : (b+1)*q8X8ActBlockBytes]
+		copy(dst, src)
+		var s int32
+		for _, q := range src[q8QuantsOff:] {
+			s += int32(int8(q))
+		}
+		binary.LittleEndian.PutUint32(dst[q8X8ActCorrOff:], uint32(-128*s))
+	}
 }

@@ -132,15 +132,15 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 			xs.pack()
 		}
 	}
-	gemm, group := active.gemm[w.Format], 1
+	gemm, prep, group := active.gemm[w.Format], active.prep[w.Format], 1
 	plain := w // keeps w's repack (and so its memory) alive until the tiles are done
-	if active.q4KX8 != nil {
-		if x8, ok := w.q4KX8(); ok {
-			w, gemm, group = x8, active.q4KX8, 8
-			rb = rb / q4KBlockBytes * q4KX8BlockBytes / 8
+	if g := active.x8[w.Format]; g != nil {
+		if x8, ok := w.x8(); ok {
+			gemm, prep, group = g, active.x8prep[w.Format], 8
+			w, rb = x8, len(x8.Data)/N
 		}
 	}
-	if prep := active.prep[w.Format]; prep != nil && group == 1 {
+	if prep != nil {
 		prep(xs)
 	}
 	rbTile := rb // bytes of a tile row that must stay cache-resident

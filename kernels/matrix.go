@@ -53,7 +53,22 @@ func (m Matrix) RowBytes() int {
 	return rb
 }
 
-// RowRange returns the view of rows [r0, r1) of m, sharing its data.
+// Plain returns m multiplied from Data as it is, never repacked: for weights that
+// should stay memory-mapped (a model larger than memory, pages shared between
+// processes). Results differ from a repacked m's in the last bits at most.
+func (m Matrix) Plain() Matrix {
+	m.repack = nil
+	return m
+}
+
+// Repacks reports whether multiplying m on this machine copies it, on the first
+// multiply, into a layout of its own that the kernels read faster (Q4_K on amd64 with
+// AVX2, Q8_0 with AVX-512 VNNI: as much memory again as m's data, outside the Go
+// heap).
+func (m Matrix) Repacks() bool { return m.repack != nil && active.x8[m.Format] != nil }
+
+// RowRange returns the view of rows [r0, r1) of m, sharing its data (and multiplied
+// from it: a view is never repacked).
 func (m Matrix) RowRange(r0, r1 int) Matrix {
 	if r0 < 0 || r1 < r0 || r1 > m.Rows {
 		panic(fmt.Sprintf("kernels: RowRange [%d,%d) of a %d-row matrix", r0, r1, m.Rows))

@@ -63,9 +63,11 @@ type xPrep struct {
 	q      []byte
 	qrow   int
 	packed []float32
-	// flipped: q with every quant XOR 0x80 (q+128, unsigned), for kernels that take
-	// them so (the Q8_0 table prep of amd64 VNNI fills it); rows qrow bytes apart.
-	flipped []byte
+	// alt: the activation blocks in the layout a kernel takes instead of q's, made by
+	// its table prep (amd64 VNNI: Q8_0 quants flipped to unsigned, prepQ8VNNI, or
+	// blocks with their sums, prepQ8X8); rows altRow bytes apart.
+	alt    []byte
+	altRow int
 }
 
 // pack fills xs.packed (see xPrep).

@@ -7,17 +7,18 @@ import (
 	"github.com/edsrzf/mmap-go"
 )
 
-// Q4_K weights multiply fastest with 8 rows side by side: one broadcast activation
-// dword then meets 4 quants of each of 8 rows in one vector, products of a sub-block
-// add up in int16 lanes (8 of them cannot overflow), and each int32 lane ends as one
-// row's sum, so scales, mins and d apply per lane with no horizontal reduction. Where
-// the active kernels multiply that layout (amd64 AVX2), a Q4_K matrix is repacked into it on its
-// first multiply, once, into memory of its own (anonymous pages, not the Go heap, so
+// Quantized weights multiply fastest with 8 rows side by side: one broadcast
+// activation dword then meets 4 quants of each of 8 rows in one vector, and each int32
+// lane ends as one row's sum, so scales apply per lane with no horizontal reduction.
+// Where the active kernels multiply such a layout (x8 in the kernel table: Q4_K on
+// amd64 AVX2, Q8_0 on AVX-512 VNNI), a matrix is repacked into it on its first
+// multiply, once, into memory of its own (anonymous pages, not the Go heap, so
 // gigabytes of weights do not make the garbage collector wait for gigabytes of
-// garbage); the file's mapping is left as it is.
+// garbage); the file's mapping is left as it is. Only whole groups of 8 rows repack:
+// matrices of other row counts multiply from the file's layout.
 //
-// The layout (q4KX8): rows in groups of 8, each group's super-blocks in order, each
-// q4KX8BlockBytes:
+// The Q4_K layout (q4KX8): rows in groups of 8, each group's super-blocks in order,
+// each q4KX8BlockBytes:
 //
 //	d[8] f16 | dmin[8] f16 | sc[s][r] u8 (8×8) | m[s][r] u8 (8×8) | qs[g][c][r][4]
 //
@@ -30,6 +31,19 @@ const (
 	q4KX8MinsOff    = 96
 	q4KX8QuantsOff  = 160
 	q4KX8BlockBytes = q4KX8QuantsOff + 8*128
+)
+
+// The Q8_0 layout (q8X8): rows in groups of 8, each group's blocks in order, each
+// q8X8BlockBytes (8 × the plain block's 34):
+//
+//	d[8] f16 | qs[c][r][4] u8
+//
+// where qs[c][r] are the quants 4c…4c+3 of row r plus 128 (unsigned, what VPDPBUSD
+// takes; the kernels take −128·Σq off with the activations, see prepQ8X8).
+const (
+	q8X8DOff       = 0
+	q8X8QuantsOff  = 16
+	q8X8BlockBytes = q8X8QuantsOff + 8*32
 )
 
 // repackQ4KX8 writes the rows×(nb super-blocks) Q4_K matrix src (rows%8 == 0) in the
@@ -54,8 +68,36 @@ func repackQ4KX8(dst, src []byte, rows, nb int) {
 	}
 }
 
-// repacked holds a matrix's weights in the q4KX8 layout, made on first use. Matrix
-// values copied from one NewMatrix share it.
+// repackQ8X8 writes the rows×(nb blocks) Q8_0 matrix src (rows%8 == 0) in the q8X8
+// layout into dst (rows/8·nb·q8X8BlockBytes bytes).
+func repackQ8X8(dst, src []byte, rows, nb int) {
+	rb := nb * q8_0BlockBytes
+	for g := 0; g < rows/8; g++ {
+		for b := 0; b < nb; b++ {
+			out := dst[(g*nb+b)*q8X8BlockBytes:][:q8X8BlockBytes]
+			for r := 0; r < 8; r++ {
+				blk := src[(8*g+r)*rb+b*q8_0BlockBytes:][:q8_0BlockBytes]
+				copy(out[q8X8DOff+2*r:][:2], blk[0:2])
+				for j, q := range blk[q8_0QuantsOff:] {
+					out[q8X8QuantsOff+32*(j/4)+4*r+j%4] = q ^ 0x80 // q+128
+				}
+			}
+		}
+	}
+}
+
+// x8Layouts are the repacked layouts by format: bytes per 8 rows and block, and the
+// repacking function.
+var x8Layouts = map[Format]struct {
+	blockBytes int
+	repack     func(dst, src []byte, rows, nb int)
+}{
+	Q4_K: {q4KX8BlockBytes, repackQ4KX8},
+	Q8_0: {q8X8BlockBytes, repackQ8X8},
+}
+
+// repacked holds a matrix's weights in its format's x8 layout, made on first use.
+// Matrix values copied from one NewMatrix share it.
 type repacked struct {
 	once sync.Once
 	mem  *mapping
@@ -67,10 +109,10 @@ type mapping struct {
 	m mmap.MMap // nil until made, and when the repack could not get memory: the plain layout serves
 }
 
-// newRepacked returns the repack state of a matrix of format f, or nil when the
-// format has no repacked layout.
+// newRepacked returns the repack state of a rows-row matrix of format f, or nil when
+// the format has no repacked layout or the rows are not whole groups of 8.
 func newRepacked(f Format, rows int) *repacked {
-	if f != Q4_K || rows%8 != 0 || rows == 0 {
+	if _, ok := x8Layouts[f]; !ok || rows%8 != 0 || rows == 0 {
 		return nil
 	}
 	p := &repacked{mem: new(mapping)}
@@ -82,25 +124,25 @@ func newRepacked(f Format, rows int) *repacked {
 	return p
 }
 
-// q4KX8 returns w with Data in the q4KX8 layout (a value only the q4KX8 kernels may
-// read; its rows are q4KX8BlockBytes/8 per super-block long), or false when w cannot
-// be repacked.
-func (w Matrix) q4KX8() (Matrix, bool) {
+// x8 returns w with Data in its format's x8 layout (a value only the x8 kernels may
+// read), or false when w cannot be repacked.
+func (w Matrix) x8() (Matrix, bool) {
 	p := w.repack
 	if p == nil || w.Cols == 0 {
 		return w, false
 	}
-	nb := w.Cols / 256
+	l := x8Layouts[w.Format]
+	nb := w.Cols / w.Format.BlockElems()
 	p.once.Do(func() {
-		mem, err := mmap.MapRegion(nil, w.Rows*nb*q4KX8BlockBytes/8, mmap.RDWR, mmap.ANON, 0)
+		mem, err := mmap.MapRegion(nil, w.Rows/8*nb*l.blockBytes, mmap.RDWR, mmap.ANON, 0)
 		if err != nil {
 			return
 		}
-		repackQ4KX8(mem, w.Data, w.Rows, nb)
+		l.repack(mem, w.Data, w.Rows, nb)
 		p.mem.m = mem
 	})
 	if p.mem.m == nil {
 		return w, false
 	}
-	return Matrix{Format: Q4_K, Rows: w.Rows, Cols: w.Cols, Data: p.mem.m}, true
+	return Matrix{Format: w.Format, Rows: w.Rows, Cols: w.Cols, Data: p.mem.m}, true
 }

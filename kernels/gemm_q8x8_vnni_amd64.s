@@ -1,0 +1,218 @@
+//go:build gc && !purego
+
+#include "go_asm.h"
+#include "textflag.h"
+
+// Q8_0 matrix-multiply kernels for weights repacked 8 rows side by side (the q8X8
+// layout, repack.go: quants +128, unsigned) against activation blocks with their sums
+// (prepQ8X8: float32 d, 32 int8 q, int32 −128·Σq), on AVX-512 VNNI (256-bit vectors).
+//
+// A 32-byte chunk of weights holds 4 quants of each of the 8 rows; VPDPBUSD against
+// the 4 activation quants broadcast to every dword adds Σ (w+128)·q of each row into
+// its int32 lane, so a lane started from −128·Σq ends a block with the row's exact
+// Σ w·q. Per block each row's lane then takes dotQ8_0Generic's step exactly,
+//
+//	acc += float32(dw·dx)·float32(isum)
+//
+// (product and sum rounded one by one, no FMA), and y += acc at the end, so these
+// kernels are bit-identical to the generic ones. Each int32 sum goes in two chains
+// (even and odd chunks) to halve VPDPBUSD's latency in the loop.
+
+#define YP DX     // &y[j], 8 rows at a time
+#define XR0 SI    // activation rows
+#define XR1 R8
+#define XR2 R9
+#define XR3 R10
+#define WP DI     // current weight block of the group
+#define WROW R11  // current group of 8 weight rows
+#define XOFF AX   // byte offset of the current activation block
+#define BLEFT CX  // blocks left
+#define LDY R12   // ldy in bytes
+#define LDW R13   // bytes per group of 8 weight rows
+
+#define ACC0 Y0   // float32 sums of the 8 rows, per activation row
+#define ACC1 Y1
+#define ACC2 Y2
+#define ACC3 Y3
+#define I0 Y4     // int32 sums of the block: even chunks (from −128·Σq)
+#define I1 Y5
+#define I2 Y6
+#define I3 Y7
+#define J0 Y8     // odd chunks
+#define J1 Y9
+#define J2 Y10
+#define J3 Y11
+#define W Y12     // the chunk's weights
+#define DW Y13    // the block's 8 weight scales
+#define B Y14
+
+// Activation block layout (prepQ8X8): d, quants, −128·Σq.
+#define XQ 4
+#define XCORR 36
+
+// Q8X8DOT(c, xr, acc): acc += Σ (w+128)·q over chunk c (in W) of row xr.
+#define Q8X8DOT(c, xr, acc) \
+	VPDPBUSD.BCST XQ+4*(c)(xr)(XOFF*1), W, acc
+
+// Q8X8CHUNK4(c, a0, a1, a2, a3): chunk c against the 4 rows.
+#define Q8X8CHUNK4(c, a0, a1, a2, a3) \
+	VMOVDQU const_q8X8QuantsOff+32*(c)(WP), W \
+	Q8X8DOT(c, XR0, a0) \
+	Q8X8DOT(c, XR1, a1) \
+	Q8X8DOT(c, XR2, a2) \
+	Q8X8DOT(c, XR3, a3)
+
+// Q8X8FIN(xr, isum, jsum, acc): acc += (dw·dx)·(isum + jsum), DW holding dw.
+#define Q8X8FIN(xr, isum, jsum, acc) \
+	VPADDD jsum, isum, isum          \
+	VCVTDQ2PS isum, isum             \
+	VMULPS.BCST (xr)(XOFF*1), DW, B  \
+	VMULPS isum, B, B                \
+	VADDPS B, acc, acc
+
+// Q8X8ADDY(p, acc): the 8 floats at p += acc.
+#define Q8X8ADDY(p, acc) \
+	VADDPS (p), acc, acc \
+	VMOVUPS acc, (p)
+
+// func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+// Requires: AVX, AVX2, F16C, AVX512F, AVX512VL, AVX512_VNNI
+//
+//	for i < 4, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, X_i), the rows W_j in the q8X8
+//	layout at w, ldw bytes per row (8·ldw per group of 8), X_i the nb blocks at
+//	x[i*ldx:] in prepQ8X8's layout; n > 0, n%8 == 0, nb > 0
+TEXT ·gemmQ8_0X8x4VNNI(SB), NOSPLIT, $8-112
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	SHLQ $2, LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), BX
+	LEAQ (XR0)(BX*1), XR1
+	LEAQ (XR1)(BX*1), XR2
+	LEAQ (XR2)(BX*1), XR3
+	MOVQ w_base+64(FP), WROW
+	MOVQ ldw+88(FP), LDW
+	SHLQ $3, LDW
+	MOVQ n+96(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+
+group:
+	VXORPS ACC0, ACC0, ACC0
+	VXORPS ACC1, ACC1, ACC1
+	VXORPS ACC2, ACC2, ACC2
+	VXORPS ACC3, ACC3, ACC3
+	XORQ   XOFF, XOFF
+	MOVQ   WROW, WP
+	MOVQ   nb+104(FP), BLEFT
+
+block:
+	VPBROADCASTD XCORR(XR0)(XOFF*1), I0
+	VPBROADCASTD XCORR(XR1)(XOFF*1), I1
+	VPBROADCASTD XCORR(XR2)(XOFF*1), I2
+	VPBROADCASTD XCORR(XR3)(XOFF*1), I3
+	VPXOR J0, J0, J0
+	VPXOR J1, J1, J1
+	VPXOR J2, J2, J2
+	VPXOR J3, J3, J3
+	Q8X8CHUNK4(0, I0, I1, I2, I3)
+	Q8X8CHUNK4(1, J0, J1, J2, J3)
+	Q8X8CHUNK4(2, I0, I1, I2, I3)
+	Q8X8CHUNK4(3, J0, J1, J2, J3)
+	Q8X8CHUNK4(4, I0, I1, I2, I3)
+	Q8X8CHUNK4(5, J0, J1, J2, J3)
+	Q8X8CHUNK4(6, I0, I1, I2, I3)
+	Q8X8CHUNK4(7, J0, J1, J2, J3)
+	VCVTPH2PS const_q8X8DOff(WP), DW
+	Q8X8FIN(XR0, I0, J0, ACC0)
+	Q8X8FIN(XR1, I1, J1, ACC1)
+	Q8X8FIN(XR2, I2, J2, ACC2)
+	Q8X8FIN(XR3, I3, J3, ACC3)
+	ADDQ $const_q8X8BlockBytes, WP
+	ADDQ $const_q8X8ActBlockBytes, XOFF
+	DECQ BLEFT
+	JNZ  block
+
+	Q8X8ADDY(YP, ACC0)
+	LEAQ (YP)(LDY*1), BX
+	Q8X8ADDY(BX, ACC1)
+	ADDQ LDY, BX
+	Q8X8ADDY(BX, ACC2)
+	ADDQ LDY, BX
+	Q8X8ADDY(BX, ACC3)
+	ADDQ $32, YP
+	ADDQ LDW, WROW
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// ---- one activation row: four chains (chunk c into I0…I3 by c mod 4) ----
+
+#define PFDIST R8 // software-prefetch distance in bytes (XR1's register)
+
+// Q8X8CHUNK1(c, a): chunk c against the one row.
+#define Q8X8CHUNK1(c, a) \
+	VMOVDQU const_q8X8QuantsOff+32*(c)(WP), W \
+	Q8X8DOT(c, XR0, a)
+
+// func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+// Requires: AVX, AVX2, F16C, AVX512F, AVX512VL, AVX512_VNNI
+//
+//	for j < len(y): y[j] += dotQ8_0Generic(W_j, X), the rows W_j in the q8X8 layout at
+//	w, ldw bytes per row, X the nb blocks at x in prepQ8X8's layout; len(y)%8 == 0,
+//	nb > 0
+TEXT ·gemvQ8_0X8VNNI(SB), NOSPLIT, $8-88
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	MOVQ x_base+24(FP), XR0
+	MOVQ w_base+48(FP), WROW
+	MOVQ ldw+72(FP), LDW
+	SHLQ $3, LDW
+	MOVQ ·gemvPrefetch(SB), PFDIST
+
+group:
+	CMPQ   YP, yend-8(SP)
+	JEQ    done
+	VXORPS ACC0, ACC0, ACC0
+	XORQ   XOFF, XOFF
+	MOVQ   WROW, WP
+	MOVQ   nb+80(FP), BLEFT
+
+block:
+	PREFETCHT0 (WP)(PFDIST*1)
+	PREFETCHT0 64(WP)(PFDIST*1)
+	PREFETCHT0 128(WP)(PFDIST*1)
+	PREFETCHT0 192(WP)(PFDIST*1)
+	PREFETCHT0 256(WP)(PFDIST*1)
+	VPBROADCASTD XCORR(XR0)(XOFF*1), I0
+	VPXOR I1, I1, I1
+	VPXOR I2, I2, I2
+	VPXOR I3, I3, I3
+	Q8X8CHUNK1(0, I0)
+	Q8X8CHUNK1(1, I1)
+	Q8X8CHUNK1(2, I2)
+	Q8X8CHUNK1(3, I3)
+	Q8X8CHUNK1(4, I0)
+	Q8X8CHUNK1(5, I1)
+	Q8X8CHUNK1(6, I2)
+	Q8X8CHUNK1(7, I3)
+	VPADDD I1, I0, I0
+	VPADDD I3, I2, I2
+	VCVTPH2PS const_q8X8DOff(WP), DW
+	Q8X8FIN(XR0, I0, I2, ACC0)
+	ADDQ $const_q8X8BlockBytes, WP
+	ADDQ $const_q8X8ActBlockBytes, XOFF
+	DECQ BLEFT
+	JNZ  block
+
+	Q8X8ADDY(YP, ACC0)
+	ADDQ $32, YP
+	ADDQ LDW, WROW
+	JMP  group
+
+done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,102 @@
+//go:build gc && !purego
+
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestX8MatchesGeneric: matrices repacked 8 rows side by side (Q4_K on AVX2, Q8_0 on
+// AVX-512 VNNI) multiply to the generic kernels' bits, for every activation row count
+// (4-row blocks and the one-row tail), MatMul, MatMulAdd and MatMulRows, tiles of
+// several groups, and the extremes: Q4_K with every nibble 15 against quants of −127
+// (the int16 sums nearest overflow) and every 6-bit scale and min at 63, Q8_0 with
+// every weight −128 or 127.
+func TestX8MatchesGeneric(t *testing.T) {
+	for _, f := range []Format{Q4_K, Q8_0} {
+		t.Run(f.String(), func(t *testing.T) {
+			if active.x8[f] == nil {
+				t.Skipf("no repacked %s kernels on this machine", f)
+			}
+			testX8(t, f)
+		})
+	}
+}
+
+func testX8(t *testing.T, f Format) {
+	r := rand.New(rand.NewPCG(43, uint64(f)))
+	type tc struct {
+		name string
+		N, K int
+		data []byte
+	}
+	cases := []tc{
+		{"random", 24, 512, randWeights(r, f, 24, 512)},
+		{"many tiles", 8 * 37, 256, randWeights(r, f, 8*37, 256)},
+		{"long rows", 16, 2304, randWeights(r, f, 16, 2304)},
+	}
+	extreme := randWeights(r, f, 16, 512)
+	bb := f.BlockBytes()
+	for b := 0; b < len(extreme); b += bb {
+		switch f {
+		case Q4_K:
+			for i := q4KScalesOff; i < bb; i++ {
+				extreme[b+i] = 0xFF // scales and mins 63, every nibble 15
+			}
+		case Q8_0:
+			for i := q8_0QuantsOff; i < bb; i++ {
+				extreme[b+i] = byte(0x80 | (b/bb)%2*0xFF) // −128 in even blocks, 127 in odd
+			}
+		}
+	}
+	cases = append(cases, tc{"extremes", 16, 512, extreme})
+	for _, c := range cases {
+		w, err := NewMatrix(f, c.N, c.K, c.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for M := 1; M <= 9; M++ {
+			x := randFloats(r, M*c.K)
+			if c.name == "extremes" {
+				for i := range x[:c.K] {
+					x[i] = 2 // quants of ±127 in every block of row 0
+				}
+			}
+			want := make([]float32, M*c.N)
+			wantAdd := randFloats(r, M*c.N)
+			gotAdd := append([]float32(nil), wantAdd...)
+			rows := []int{M - 1, 0}
+			wantRows := make([]float32, len(rows)*c.N)
+			restore, err := Use("generic")
+			if err != nil {
+				t.Fatal(err)
+			}
+			(*Pool)(nil).MatMul(want, x, w)
+			(*Pool)(nil).MatMulAdd(wantAdd, x, w)
+			(*Pool)(nil).MatMulRows(wantRows, x, rows, w)
+			restore()
+
+			p := NewPool(3)
+			got := make([]float32, M*c.N)
+			p.MatMul(got, x, w)
+			p.MatMulAdd(gotAdd, x, w)
+			gotRows := make([]float32, len(rows)*c.N)
+			p.MatMulRows(gotRows, x, rows, w)
+			p.Close()
+			if _, ok := w.x8(); !ok || !w.Repacks() {
+				t.Fatalf("%s: the matrix was not repacked", c.name)
+			}
+			for _, cmp := range []struct {
+				what      string
+				got, want []float32
+			}{{"MatMul", got, want}, {"MatMulAdd", gotAdd, wantAdd}, {"MatMulRows", gotRows, wantRows}} {
+				for i := range cmp.want {
+					if !sameBits(cmp.got[i], cmp.want[i]) {
+						t.Fatalf("%s, M=%d: %s y[%d] = %g repacked, %g generic", c.name, M, cmp.what, i, cmp.got[i], cmp.want[i])
+					}
+				}
+			}
+		}
+	}
+}
