@@ -152,7 +152,7 @@ func dllm_model_load(path *C.cchar_t, params *C.cdllm_load_params, out **C.dllm_
 		if !utf8.ValidString(goPath) {
 			return fail(nil, C.DLLM_STATUS_INVALID_ARGUMENT, "path is not valid UTF-8")
 		}
-		m, err := dllm.Load(goPath, dllm.LoadOptions{Threads: int(p.threads), KVCacheF16: p.kv_cache_f16 != 0})
+		m, err := dllm.Load(goPath, dllm.LoadOptions{Threads: int(p.threads), KVCacheF16: p.kv_cache_f16 != 0, NoRepack: p.no_repack != 0})
 		if err != nil {
 			return fail(nil, loadStatus(err), err.Error())
 		}

@@ -77,7 +77,7 @@ extern "C" {
  * version is at least the header's (a minor version adds to the ABI, never changes
  * it). */
 #define DLLM_VERSION_MAJOR 0
-#define DLLM_VERSION_MINOR 4
+#define DLLM_VERSION_MINOR 5
 #define DLLM_VERSION_PATCH 0
 #define DLLM_VERSION_NUMBER \
 	(DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH)
@@ -172,6 +172,10 @@ typedef struct dllm_load_params {
 	size_t struct_size;   /* sizeof(dllm_load_params) */
 	int32_t threads;      /* worker threads, 0..4096; 0 = one per CPU; default 0 */
 	int32_t kv_cache_f16; /* non-zero stores the KV cache in float16; default 0 */
+	int32_t no_repack;    /* since 0.5: non-zero keeps every weight in the mapped file.
+	                         By default the kernels copy the matrices they read faster
+	                         in a layout of their own on first use (Q4_K on x86-64 with
+	                         AVX2), as much memory again as those weights; default 0 */
 } dllm_load_params;
 
 /* Fills *p (of p->struct_size bytes) with the defaults.

@@ -106,7 +106,7 @@ static void test_no_model(void) {
 	EXPECT_STATUS(dllm_load_default_params(NULL), DLLM_STATUS_INVALID_ARGUMENT);
 	dllm_load_params lp = {.struct_size = sizeof lp};
 	EXPECT_STATUS(dllm_load_default_params(&lp), DLLM_STATUS_OK);
-	EXPECT(lp.threads == 0 && lp.kv_cache_f16 == 0);
+	EXPECT(lp.threads == 0 && lp.kv_cache_f16 == 0 && lp.no_repack == 0);
 
 	/* Loading. */
 	dllm_model *m = (dllm_model *)1;

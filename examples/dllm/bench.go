@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/dllm-go/dllm/dllm"
 	"github.com/dllm-go/dllm/dllm/tools"
 )
 
@@ -42,6 +43,7 @@ holding the same token as exact's).
 	model := fs.StringP("model", "m", "", "`PATH` of "+modelFlagHelp+" (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
+	noRepack := fs.Bool("no-repack", false, noRepackHelp)
 	reps := fs.Int("reps", 5, "timed repetitions of each measurement")
 	warmup := fs.Int("warmup", 1, "untimed runs before the timed ones")
 	block := fs.Int("block", 32, "block length (tokens per block forward)")
@@ -88,7 +90,7 @@ holding the same token as exact's).
 	if stepPrompt == 0 {
 		stepPrompt = -1
 	}
-	m, err := loadModel(*model, *threads)
+	m, err := loadModel(*model, dllm.LoadOptions{Threads: *threads, NoRepack: *noRepack})
 	if err != nil {
 		return err
 	}

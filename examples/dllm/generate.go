@@ -21,6 +21,7 @@ import (
 type genFlags struct {
 	model         string
 	threads       int
+	noRepack      bool
 	blockLength   int
 	steps         int
 	threshold     float64
@@ -102,8 +103,12 @@ func (g *genFlags) register(fs *commandFlags) {
 	fs.BoolVar(&g.roleEndStop, "stop-on-role-end", !d.IgnoreRoleEnd, "end the output at <|role_end|> too (the reference stops at <|endoftext|> only)")
 	fs.BoolVar(&g.noCache, "no-cache", false, "recompute the whole window every step (reference behaviour, slow)")
 	fs.IntVar(&g.threads, "threads", 0, "worker threads (0 = all cores)")
+	fs.BoolVar(&g.noRepack, "no-repack", false, noRepackHelp)
 	fs.BoolVar(&g.visual, "visual", false, "show the block denoising live in the terminal")
 }
+
+// noRepackHelp describes --no-repack (dllm.LoadOptions.NoRepack).
+const noRepackHelp = "keep every weight in the mapped file (by default Q4_K matrices are copied into a faster layout on first use: as much memory again)"
 
 // zeroMistakes says what a count flag must be, for those that cannot be 0.
 var zeroMistakes = map[string]string{
@@ -221,14 +226,14 @@ func (g *genFlags) load(stderr io.Writer) (m *dllm.Model, demo bool, err error) 
 		fmt.Fprintln(stderr, "no -m given: using the built-in demo model (a tiny trained LLaDA2; chat format on)")
 	}
 	demo = path == dllm.DemoModel
-	m, err = loadModel(path, g.threads)
+	m, err = loadModel(path, dllm.LoadOptions{Threads: g.threads, NoRepack: g.noRepack})
 	return m, demo, err
 }
 
 // loadModel opens the model at path; a path that does not exist is reported as such,
 // with what -m accepts.
-func loadModel(path string, threads int) (*dllm.Model, error) {
-	m, err := dllm.Load(path, dllm.LoadOptions{Threads: threads})
+func loadModel(path string, o dllm.LoadOptions) (*dllm.Model, error) {
+	m, err := dllm.Load(path, o)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, noSuchModel(path)
 	}

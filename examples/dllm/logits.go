@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/dllm-go/dllm/dllm"
 	"github.com/dllm-go/dllm/dllm/tools"
 )
 
@@ -19,6 +20,7 @@ func runLogits(args []string, std stdio) error {
 	mask := fs.String("mask", "", "attention mask: block:N, causal or bidir (default: the model's own, block:32 for LLaDA2, bidir for LLaDA, Dream and LLaDA-MoE)")
 	out := fs.StringP("out", "o", "", "output file, float32 little-endian [tokens × vocab] (required)")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
+	noRepack := fs.Bool("no-repack", false, noRepackHelp)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -40,7 +42,7 @@ func runLogits(args []string, std stdio) error {
 			return usagef("--mask: %v", err)
 		}
 	}
-	m, err := loadModel(*model, *threads)
+	m, err := loadModel(*model, dllm.LoadOptions{Threads: *threads, NoRepack: *noRepack})
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ func runServe(args []string, std stdio) error {
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running requests may finish")
 	maxBody := fs.Int64("max-body", serve.DefaultMaxBodyBytes, "request body limit in bytes")
 	fs.IntVar(&g.threads, "threads", 0, "worker threads (0 = all cores)")
+	fs.BoolVar(&g.noRepack, "no-repack", false, noRepackHelp)
 	quiet := fs.BoolP("quiet", "q", false, "do not log requests")
 	if err := fs.parse(args); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dllm-go/dllm/dllm"
 	"github.com/dllm-go/dllm/dllm/tokenizer"
 )
 
@@ -87,7 +88,7 @@ func openTokenizer(path string) (*tokenizer.Tokenizer, func(), error) {
 		tk, err := tokenizer.Load(path)
 		return tk, func() {}, err
 	}
-	m, err := loadModel(path, 0)
+	m, err := loadModel(path, dllm.LoadOptions{})
 	if err != nil {
 		return nil, nil, err
 	}

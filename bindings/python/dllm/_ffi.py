@@ -55,6 +55,7 @@ class load_params(Structure):
         ("struct_size", c_size_t),
         ("threads", c_int32),
         ("kv_cache_f16", c_int32),
+        ("no_repack", c_int32),  # since 0.5
     ]
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 EXPECTED_MAJOR = 0
-EXPECTED_MINOR = 4
+EXPECTED_MINOR = 5
 
 
 class LibraryError(ImportError):

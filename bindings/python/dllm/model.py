@@ -248,16 +248,20 @@ class Model:
 
     ``path`` is a Hugging Face directory, a .gguf file or a folder holding one of
     those; "demo" (the default, also for None) is the demo model built into the library.
-    ``threads`` None or 0 uses every CPU."""
+    ``threads`` None or 0 uses every CPU. ``no_repack`` keeps every weight in the
+    memory-mapped file instead of letting the kernels copy the matrices they read
+    faster in a layout of their own on first use (Q4_K on x86-64 with AVX2: as much
+    memory again as those weights); for a model larger than memory."""
 
     def __init__(self, path: Optional[str] = DEMO_MODEL, threads: Optional[int] = None,
-                 kv_cache_f16: bool = False):
+                 kv_cache_f16: bool = False, no_repack: bool = False):
         if path is None:
             path = DEMO_MODEL
         p = _ffi.load_params(struct_size=ctypes.sizeof(_ffi.load_params))
         _check(_ffi.dllm_load_default_params(ctypes.byref(p)))
         p.threads = threads or 0
         p.kv_cache_f16 = int(bool(kv_cache_f16))
+        p.no_repack = int(bool(no_repack))
         handle = _ffi.model_p()
         _check(_ffi.dllm_model_load(_utf8(os.fspath(path), "path"), ctypes.byref(p),
                                     ctypes.byref(handle)))

@@ -250,7 +250,7 @@ func TestFamilyHostileGGUF(t *testing.T) {
 			t.Errorf("%s %s=%v: %v, want %q naming the file", c.src, c.key, c.v, err, c.want)
 		}
 		if err == nil {
-			if _, err := Load(ck); err == nil {
+			if _, err := Load(ck, LoadOptions{}); err == nil {
 				t.Errorf("%s %s=%v: loads", c.src, c.key, c.v)
 			}
 		}
@@ -290,7 +290,7 @@ func TestFamilyBindErrors(t *testing.T) {
 			}
 			kept = append(kept, tt)
 		}
-		_, err := bind(cfg, kept, displayNames(cfg, ck))
+		_, err := bind(cfg, kept, displayNames(cfg, ck), LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.wantShape) {
 			t.Errorf("%s %s: %v, want %q and %q", c.fx.family, c.form, err, c.want, c.wantShape)
 		}

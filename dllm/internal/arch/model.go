@@ -83,10 +83,18 @@ func (m *Model) WithThreads(n int) *Model {
 // per process, so binding many models starts no extra goroutines.
 var defaultPool = sync.OnceValue(func() *kernels.Pool { return kernels.NewPool(0) })
 
+// LoadOptions controls Load.
+type LoadOptions struct {
+	// NoRepack keeps every weight matrix a view of the mapped file (kernels.Matrix.Plain),
+	// instead of letting the kernels copy the matrices they read faster in a layout of
+	// their own on first use.
+	NoRepack bool
+}
+
 // Load binds the model of an opened checkpoint: its configuration, its tensors under
 // canonical names, then Bind. Every error names the checkpoint, and a fault on a mapped
 // file that shrank meanwhile is an error too.
-func Load(ck *weights.Checkpoint) (*Model, error) {
+func Load(ck *weights.Checkpoint, o LoadOptions) (*Model, error) {
 	cfg, err := LoadConfig(ck)
 	if err != nil {
 		return nil, err
@@ -97,7 +105,7 @@ func Load(ck *weights.Checkpoint) (*Model, error) {
 	}
 	var m *Model
 	err = weights.CatchFaults(ck.Path, func() (err error) {
-		m, err = bind(cfg, tensors, displayNames(cfg, ck))
+		m, err = bind(cfg, tensors, displayNames(cfg, ck), o)
 		return err
 	})
 	if err != nil && !errors.Is(err, weights.ErrChanged) {
@@ -124,11 +132,11 @@ func displayNames(cfg Config, ck *weights.Checkpoint) func(string) string {
 // Every shape is checked against cfg; an error names the offending tensor. Norm weights
 // and expert biases are widened to float32 once here; matrices stay views of the data.
 func Bind(cfg Config, tensors []weights.Tensor) (*Model, error) {
-	return bind(cfg, tensors, nil)
+	return bind(cfg, tensors, nil, LoadOptions{})
 }
 
 // bind is Bind naming tensors in messages by names (nil: canonical names).
-func bind(cfg Config, tensors []weights.Tensor, names func(string) string) (*Model, error) {
+func bind(cfg Config, tensors []weights.Tensor, names func(string) string, o LoadOptions) (*Model, error) {
 	prefix := errPrefix(cfg.Family)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: config: %w", prefix, err)
@@ -140,7 +148,7 @@ func bind(cfg Config, tensors []weights.Tensor, names func(string) string) (*Mod
 		return nil, fmt.Errorf("%s: config of %d layers and %d experts needs at least %d tensors, the checkpoint has %d",
 			prefix, cfg.NumLayers, cfg.NumExperts, need, len(tensors))
 	}
-	b := binder{byName: make(map[string]*weights.Tensor, len(tensors)), used: make(map[string]bool, len(tensors)), prefix: prefix, names: names}
+	b := binder{byName: make(map[string]*weights.Tensor, len(tensors)), used: make(map[string]bool, len(tensors)), prefix: prefix, names: names, plain: o.NoRepack}
 	for i := range tensors {
 		t := &tensors[i]
 		if _, dup := b.byName[t.Name]; dup {
@@ -237,6 +245,7 @@ type binder struct {
 	errs   []error
 	prefix string              // the family's name, starting every message
 	names  func(string) string // canonical name → the file's own, for messages; nil: canonical
+	plain  bool                // matrices never repacked (LoadOptions.NoRepack)
 }
 
 // show is the name of a canonical tensor as its file spells it.
@@ -316,6 +325,9 @@ func (b *binder) matrix(name string, rows, cols int) kernels.Matrix {
 	m, err := kernels.NewMatrix(f, rows, cols, t.Data)
 	if err != nil {
 		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s): %w", b.prefix, b.show(name), t.File, err))
+	}
+	if b.plain {
+		m = m.Plain()
 	}
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -429,6 +430,47 @@ func TestKQuantModel(t *testing.T) {
 		}
 		d, top1 := agreement(got, ref, cfg.VocabSize)
 		t.Logf("(%s vs f32 weights: max |diff| %.4f, top-1 %.0f %%)", typ, d, 100*top1)
+		if typ == "q4_k" {
+			checkNoRepack(t, path, tokens, got)
+		}
+	}
+}
+
+// checkNoRepack loads the q4_k file of TestKQuantModel with NoRepack: no matrix is
+// repacked, and the logits are those of the repacked weights up to float32 summation
+// order (the same exact integer sums per super-block), which the next layer's
+// activation quantization can round the other way: measured max |diff| 0.09, top-1
+// 98 %; the bounds are TestKQuantModel's own (0.5, 85 %) on every row.
+func checkNoRepack(t *testing.T, path string, tokens []int32, repacked []float32) {
+	ck := open(t, path)
+	for _, o := range []arch.LoadOptions{{}, {NoRepack: true}} {
+		m, err := arch.Load(ck, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := m.Layers[1].MoE.Experts[0].Down
+		if w.Format != kernels.Q4_K {
+			t.Fatalf("an expert's down projection is %s, want q4_k", w.Format)
+		}
+		if o.NoRepack && w.Repacks() {
+			t.Error("NoRepack: a Q4_K matrix is repacked")
+		}
+		if !o.NoRepack {
+			if got, want := w.Repacks(), kernelsRepackQ4K(); got != want {
+				t.Errorf("a Q4_K matrix repacks: %v, want %v with kernels %v", got, want, kernels.Implementations())
+			}
+			continue
+		}
+		block, _ := arch.ParseMask("block:32")
+		plain, err := m.WithThreads(2).Logits(tokens, block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := compareLogits(plain, repacked, m.Config().VocabSize)
+		t.Logf("q4_k NoRepack vs repacked: max |diff| %.2g, top-1 %.0f %%", st.maxDiff, 100*st.top1)
+		if st.maxDiff > 0.5 || st.top1 < 0.85 {
+			t.Errorf("q4_k NoRepack vs repacked: max |diff| %.3g (≤ 0.5), top-1 %.0f %% (≥ 85 %%)", st.maxDiff, 100*st.top1)
+		}
 	}
 }
 
@@ -496,4 +538,15 @@ func TestShardedSource(t *testing.T) {
 	if !bytes.Equal(x, y) {
 		t.Fatalf("sharded conversion differs (%d of %d bytes)", countDiff(x, y), len(x))
 	}
+}
+
+// kernelsRepackQ4K reports whether this build's active kernels repack Q4_K matrices:
+// those of avx2 on amd64.
+func kernelsRepackQ4K() bool {
+	for _, im := range kernels.Implementations() {
+		if im.Name == "avx2" {
+			return runtime.GOARCH == "amd64" && im.Available && im.Enabled
+		}
+	}
+	return false
 }

@@ -23,7 +23,7 @@ func init() {
 		if err != nil {
 			return nil, 0, err
 		}
-		m, err := arch.Load(ck)
+		m, err := arch.Load(ck, arch.LoadOptions{})
 		if err != nil {
 			ck.Close()
 			return nil, 0, err

@@ -14,7 +14,8 @@ fn main() {
     layout!(dllm_load_params {
         struct_size,
         threads,
-        kv_cache_f16
+        kv_cache_f16,
+        no_repack
     });
     layout!(dllm_model_info {
         struct_size,

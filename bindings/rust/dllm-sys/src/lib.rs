@@ -8,7 +8,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 
 pub const DLLM_VERSION_MAJOR: u32 = 0;
-pub const DLLM_VERSION_MINOR: u32 = 4;
+pub const DLLM_VERSION_MINOR: u32 = 5;
 pub const DLLM_VERSION_PATCH: u32 = 0;
 pub const DLLM_VERSION_NUMBER: u32 =
     DLLM_VERSION_MAJOR * 10000 + DLLM_VERSION_MINOR * 100 + DLLM_VERSION_PATCH;
@@ -56,6 +56,8 @@ pub struct dllm_load_params {
     pub struct_size: usize,
     pub threads: i32,
     pub kv_cache_f16: i32,
+    /// Since 0.5.
+    pub no_repack: i32,
 }
 
 #[repr(C)]
@@ -267,7 +269,7 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn layouts() {
-        assert_eq!(size_of::<dllm_load_params>(), 16);
+        assert_eq!(size_of::<dllm_load_params>(), 24);
         assert_eq!(size_of::<dllm_model_info>(), 120);
         assert_eq!(size_of::<dllm_commit>(), 16);
         assert_eq!(size_of::<dllm_edit>(), 24);

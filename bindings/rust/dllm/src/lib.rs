@@ -182,6 +182,10 @@ pub struct LoadParams {
     pub threads: u32,
     /// Store the KV cache in float16.
     pub kv_cache_f16: bool,
+    /// Keep every weight in the memory-mapped file instead of letting the kernels copy
+    /// the matrices they read faster in a layout of their own on first use (Q4_K on
+    /// x86-64 with AVX2: as much memory again as those weights).
+    pub no_repack: bool,
 }
 
 /// Facts about a loaded model.
@@ -227,11 +231,13 @@ impl Model {
             struct_size: std::mem::size_of::<sys::dllm_load_params>(),
             threads: 0,
             kv_cache_f16: 0,
+            no_repack: 0,
         };
         // SAFETY: p is a valid struct of the size it declares.
         check(unsafe { sys::dllm_load_default_params(&mut p) })?;
         p.threads = i32::try_from(params.threads).unwrap_or(i32::MAX);
         p.kv_cache_f16 = params.kv_cache_f16 as i32;
+        p.no_repack = params.no_repack as i32;
         let mut out = ptr::null_mut();
         // SAFETY: valid NUL-terminated path, params and out pointer.
         check(unsafe { sys::dllm_model_load(cpath.as_ptr(), &p, &mut out) })?;
