@@ -63,12 +63,14 @@ type BenchTiming struct {
 }
 
 // BenchLimits are the machine's ceilings measured by kernels/probe in the same run, on
-// Threads threads: memory read bandwidth (far beyond any cache) and float32 FMA peak. A
-// zero figure means this build has no probe for it.
+// Threads threads: memory read bandwidth (far beyond any cache), float32 FMA peak and
+// 8-bit integer multiply-add peak (the instruction the quantized kernels use: VPDPBUSD,
+// VPMADDUBSW or SDOT). A zero figure means this build has no probe for it.
 type BenchLimits struct {
 	Threads   int     `json:"threads"`
 	ReadGBps  float64 `json:"read_gb_per_s"`
 	FMAGFLOPS float64 `json:"fma_gflop_per_s"`
+	Int8GOPS  float64 `json:"int8_gop_per_s"`
 }
 
 // BenchWork is what one forward reads and computes, as the forward itself recorded it
@@ -85,13 +87,14 @@ type BenchLimits struct {
 //     it, without padding rows), plus the attention scores (2·rows·head_dim·keys) and
 //     values (the same over the keys padded to 64); element-wise work is not counted.
 //   - Roofline: each op (a matmul, or an MLP's three matmuls on the same rows) takes at
-//     least max(bytes ÷ read bandwidth, FLOPs ÷ FMA peak) — the per-op maximum, which is
+//     least max(bytes ÷ read bandwidth, FLOPs ÷ peak) — the per-op maximum, which is
 //     stricter than the maximum of the totals: a forward is memory-bound in its expert
 //     matmuls of a few rows and compute-bound in its matmuls over many rows, and cannot
-//     overlap the two. RooflineSec sums that over the ops; RooflinePct = RooflineSec ÷
-//     the median time × 100. The FMA peak is float32's; quantized kernels multiply
-//     8-bit integers, whose peak differs, so for them the compute side is approximate.
-//     Zero when the limits were not measured.
+//     overlap the two. The peak is the 8-bit integer one for matmuls on quantized weights
+//     (Int8FLOPs; their kernels multiply 8-bit integers, 2–4× faster than float32 FMAs),
+//     the float32 FMA one otherwise (or where no int8 probe ran). RooflineSec sums that
+//     over the ops; RooflinePct = RooflineSec ÷ the median time × 100. Zero when the
+//     limits were not measured.
 //   - GBps and GFLOPS are (WeightBytes+CacheBytes) and FLOPs ÷ the median time.
 type BenchWork struct {
 	// ExpertsPerLayer is the mean number of distinct routed experts run per MoE layer;
@@ -102,6 +105,7 @@ type BenchWork struct {
 	WeightBytes     int64            `json:"weight_bytes"`
 	CacheBytes      int64            `json:"cache_bytes"`
 	FLOPs           int64            `json:"flops"`
+	Int8FLOPs       int64            `json:"int8_flops"` // of FLOPs, 8-bit integer products
 	GBps            float64          `json:"gb_per_s"`
 	GFLOPS          float64          `json:"gflop_per_s"`
 	RooflineSec     float64          `json:"roofline_s"`
@@ -116,6 +120,7 @@ type BenchOpSummary struct {
 	Count       int     `json:"count"`
 	Bytes       int64   `json:"bytes"`
 	FLOPs       int64   `json:"flops"`
+	Int8FLOPs   int64   `json:"int8_flops"`
 	RooflineSec float64 `json:"roofline_s"`
 }
 
@@ -351,7 +356,7 @@ func (b *bencher) limitsOn(n int) BenchLimits {
 	}
 	b.logf("machine limits on %s (read bandwidth, FMA peak)", threadsText(n))
 	p := probe.Measure(n)
-	l := BenchLimits{Threads: n, ReadGBps: p.GBps, FMAGFLOPS: p.GFLOPS}
+	l := BenchLimits{Threads: n, ReadGBps: p.GBps, FMAGFLOPS: p.GFLOPS, Int8GOPS: p.Int8GOPS}
 	b.limits[n] = l
 	return l
 }
@@ -573,19 +578,23 @@ func threadsText(n int) string {
 }
 
 // opRoofline is the least time an op can take at the limits: max(bytes ÷ bandwidth,
-// FLOPs ÷ peak); 0 unless both limits were measured.
-func opRoofline(bytes, flops int64, l BenchLimits) float64 {
+// FLOPs ÷ its peak); 0 unless bandwidth and FMA peak were measured.
+func opRoofline(op arch.Op, l BenchLimits) float64 {
 	if l.ReadGBps <= 0 || l.FMAGFLOPS <= 0 {
 		return 0
 	}
-	return max(float64(bytes)/(l.ReadGBps*1e9), float64(flops)/(l.FMAGFLOPS*1e9))
+	peak := l.FMAGFLOPS
+	if op.Int8 && l.Int8GOPS > 0 {
+		peak = l.Int8GOPS
+	}
+	return max(float64(op.Bytes)/(l.ReadGBps*1e9), float64(op.FLOPs)/(peak*1e9))
 }
 
 // rooflineSec sums opRoofline over the ops of w.
 func rooflineSec(w *arch.Work, l BenchLimits) float64 {
 	var t float64
 	for _, op := range w.Ops {
-		t += opRoofline(op.Bytes, op.FLOPs, l)
+		t += opRoofline(op, l)
 	}
 	return t
 }
@@ -614,7 +623,11 @@ func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
 		s.Count++
 		s.Bytes += op.Bytes
 		s.FLOPs += op.FLOPs
-		s.RooflineSec += opRoofline(op.Bytes, op.FLOPs, l)
+		s.RooflineSec += opRoofline(op, l)
+		if op.Int8 {
+			s.Int8FLOPs += op.FLOPs
+			f.Int8FLOPs += op.FLOPs
+		}
 	}
 	slices.Sort(kinds)
 	for _, k := range kinds {

@@ -68,14 +68,14 @@ func TestBench(t *testing.T) {
 			t.Fatalf("JSON lacks object %q", key)
 		}
 	}
-	for _, key := range []string{"threads", "read_gb_per_s", "fma_gflop_per_s"} {
+	for _, key := range []string{"threads", "read_gb_per_s", "fma_gflop_per_s", "int8_gop_per_s"} {
 		if _, ok := obj["limits"].(map[string]any)[key].(float64); !ok {
 			t.Errorf("JSON limits lack %q", key)
 		}
 	}
 	for _, f := range []string{"block_forward", "block_forward_1row", "first_step"} {
 		for _, key := range []string{"tok_per_s", "best_tok_per_s", "experts_per_moe_layer", "experts_min", "experts_max",
-			"weight_bytes", "cache_bytes", "flops", "gb_per_s", "gflop_per_s", "roofline_s", "roofline_pct"} {
+			"weight_bytes", "cache_bytes", "flops", "int8_flops", "gb_per_s", "gflop_per_s", "roofline_s", "roofline_pct"} {
 			if _, ok := obj[f].(map[string]any)[key].(float64); !ok {
 				t.Errorf("JSON %s lacks %q", f, key)
 			}
@@ -106,6 +106,9 @@ func checkWork(t *testing.T, r *BenchResult) {
 		if w.WeightBytes <= 0 || w.CacheBytes <= 0 || w.FLOPs <= 0 || w.GBps <= 0 || w.GFLOPS <= 0 {
 			t.Errorf("%s: %+v", name, w)
 		}
+		if w.Int8FLOPs != 0 {
+			t.Errorf("%s: %d int8 FLOPs in a bf16 model", name, w.Int8FLOPs)
+		}
 		// The roofline sums, per op, the larger of the memory and the compute time, so
 		// it is at least the larger of the two for the whole forward.
 		var sum float64
@@ -116,7 +119,12 @@ func checkWork(t *testing.T, r *BenchResult) {
 			t.Errorf("%s: ops' roofline %v s, total %v s", name, sum, w.RooflineSec)
 		}
 		if l := r.Limits; l.ReadGBps > 0 && l.FMAGFLOPS > 0 {
-			floor := max(float64(w.WeightBytes+w.CacheBytes)/l.ReadGBps/1e9, float64(w.FLOPs)/l.FMAGFLOPS/1e9)
+			int8Peak := l.FMAGFLOPS
+			if l.Int8GOPS > 0 {
+				int8Peak = l.Int8GOPS
+			}
+			compute := float64(w.FLOPs-w.Int8FLOPs)/l.FMAGFLOPS/1e9 + float64(w.Int8FLOPs)/int8Peak/1e9
+			floor := max(float64(w.WeightBytes+w.CacheBytes)/l.ReadGBps/1e9, compute)
 			if w.RooflineSec < floor*(1-1e-9) || w.RooflinePct <= 0 {
 				t.Errorf("%s: roofline %v s (%v %%) below %v s", name, w.RooflineSec, w.RooflinePct, floor)
 			}

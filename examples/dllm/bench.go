@@ -210,13 +210,13 @@ func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 	if len(r.ThreadScan) > 0 {
 		fmt.Fprintf(out, "\nthread scan (median tok/s, speed-up vs 1 thread, %% of roofline at that thread count's limits)\n")
 		w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		head := "threads\tread GB/s\tFMA GFLOP/s\tall rows tok/s\t×\t%\t1 row tok/s\t×\t%\t"
+		head := "threads\tread GB/s\tFMA GFLOP/s\tint8 GOP/s\tall rows tok/s\t×\t%\t1 row tok/s\t×\t%\t"
 		if r.ThreadScan[0].FirstStep != nil {
 			head += "first step tok/s\t×\t%\t"
 		}
 		fmt.Fprintln(w, head)
 		for _, e := range r.ThreadScan {
-			fmt.Fprintf(w, "%d\t%.1f\t%.1f\t", e.Threads, e.Limits.ReadGBps, e.Limits.FMAGFLOPS)
+			fmt.Fprintf(w, "%d\t%.1f\t%.1f\t%.1f\t", e.Threads, e.Limits.ReadGBps, e.Limits.FMAGFLOPS, e.Limits.Int8GOPS)
 			for _, p := range []*tools.BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
 				if p != nil {
 					fmt.Fprintf(w, "%.1f\t%.2f\t%.1f\t", p.TokPerSec, p.Speedup, p.RooflinePct)
@@ -233,7 +233,11 @@ func limitsText(l tools.BenchLimits) string {
 	if l.ReadGBps <= 0 && l.FMAGFLOPS <= 0 {
 		return "not measured (no probe in this build): no roofline"
 	}
-	return fmt.Sprintf("read %.1f GB/s, FMA %.1f GFLOP/s on %d threads (kernels/probe, this run)", l.ReadGBps, l.FMAGFLOPS, l.Threads)
+	int8 := ""
+	if l.Int8GOPS > 0 {
+		int8 = fmt.Sprintf(", int8 %.1f GOP/s", l.Int8GOPS)
+	}
+	return fmt.Sprintf("read %.1f GB/s, FMA %.1f GFLOP/s%s on %d threads (kernels/probe, this run)", l.ReadGBps, l.FMAGFLOPS, int8, l.Threads)
 }
 
 // printWindowBench prints a bidirectional family's figures: the whole-window forward and

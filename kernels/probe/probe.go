@@ -1,6 +1,7 @@
-// Package probe measures two ceilings of the machine it runs on, peak float32 FMA
-// throughput and memory read bandwidth, with small assembly loops, so benchmarks can
-// state their figures as fractions of what this machine can do. It is a benchmarking
+// Package probe measures three ceilings of the machine it runs on, peak float32 FMA
+// throughput, peak 8-bit integer multiply-add throughput and memory read bandwidth,
+// with small assembly loops, so benchmarks can state their figures as fractions of
+// what this machine can do. It is a benchmarking
 // aid: the kernels and the library do not use it.
 //
 // The machine may be shared, so each figure is the best of several runs, and only
@@ -15,11 +16,12 @@ import (
 // Limits are the machine's measured ceilings with a given number of threads; a zero
 // field means this build has no probe for it.
 type Limits struct {
-	GFLOPS float64 // float32 FMA, 2 flops each
-	GBps   float64 // bytes read from memory, far beyond any cache
+	GFLOPS   float64 // float32 FMA, 2 flops each
+	Int8GOPS float64 // 8-bit integer multiply-adds (Int8), 2 ops each
+	GBps     float64 // bytes read from memory, far beyond any cache
 }
 
-// Measure runs both probes on threads goroutines (about a second in all).
+// Measure runs the probes on threads goroutines (about a second in all).
 func Measure(threads int) Limits {
 	var l Limits
 	if perIter := FMA(1); perIter > 0 {
@@ -28,6 +30,14 @@ func Measure(threads int) Limits {
 			start := time.Now()
 			Parallel(threads, func(int) { FMA(iters) })
 			l.GFLOPS = max(l.GFLOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
+		}
+	}
+	if perIter := Int8(1); perIter > 0 {
+		const iters = 1 << 16
+		for range 40 {
+			start := time.Now()
+			Parallel(threads, func(int) { Int8(iters) })
+			l.Int8GOPS = max(l.Int8GOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
 		}
 	}
 	if _, ok := Read(nil); ok {

@@ -85,3 +85,65 @@ sum:
 	RET
 
 
+
+// func int8LoopAVX2(n int)
+// Requires: AVX2
+//
+//	for n times: 12 independent VPMADDUBSWs (32 byte products each, 768 ops)
+TEXT ·int8LoopAVX2(SB), NOSPLIT, $0-8
+	MOVQ  n+0(FP), CX
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VPMADDUBSW Y12, Y13, Y0 // Yi = pair sums of Y13·Y12, 12 independent results
+	VPMADDUBSW Y12, Y13, Y1
+	VPMADDUBSW Y12, Y13, Y2
+	VPMADDUBSW Y12, Y13, Y3
+	VPMADDUBSW Y12, Y13, Y4
+	VPMADDUBSW Y12, Y13, Y5
+	VPMADDUBSW Y12, Y13, Y6
+	VPMADDUBSW Y12, Y13, Y7
+	VPMADDUBSW Y12, Y13, Y8
+	VPMADDUBSW Y12, Y13, Y9
+	VPMADDUBSW Y12, Y13, Y10
+	VPMADDUBSW Y12, Y13, Y11
+	DECQ       CX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func int8LoopVNNI(n int)
+// Requires: AVX512F, AVX512VL, AVX512_VNNI
+//
+//	for n times: 12 independent VPDPBUSD chains (32 byte products each, 768 ops)
+TEXT ·int8LoopVNNI(SB), NOSPLIT, $0-8
+	MOVQ  n+0(FP), CX
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VPDPBUSD Y12, Y13, Y0 // Yi += 4-product sums of Y13·Y12, 12 independent chains
+	VPDPBUSD Y12, Y13, Y1
+	VPDPBUSD Y12, Y13, Y2
+	VPDPBUSD Y12, Y13, Y3
+	VPDPBUSD Y12, Y13, Y4
+	VPDPBUSD Y12, Y13, Y5
+	VPDPBUSD Y12, Y13, Y6
+	VPDPBUSD Y12, Y13, Y7
+	VPDPBUSD Y12, Y13, Y8
+	VPDPBUSD Y12, Y13, Y9
+	VPDPBUSD Y12, Y13, Y10
+	VPDPBUSD Y12, Y13, Y11
+	DECQ     CX
+	JNZ      loop
+
+done:
+	VZEROUPPER
+	RET

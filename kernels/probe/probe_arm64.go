@@ -2,6 +2,8 @@
 
 package probe
 
+import "golang.org/x/sys/cpu"
+
 // fmaLoopNEON runs n iterations of 16 independent 4-lane FMLAs (128 flops each).
 func fmaLoopNEON(n int)
 
@@ -15,6 +17,19 @@ func readNEON(b []byte) uint64
 func FMA(n int) float64 {
 	fmaLoopNEON(n)
 	return 128 * float64(n)
+}
+
+// int8LoopSDOT runs n iterations of 16 independent SDOTs (512 ops each).
+func int8LoopSDOT(n int)
+
+// Int8 runs n iterations of the 8-bit multiply-add loop (SDOT, which the neon-dotprod
+// kernels use) and returns the ops done, 2 per byte product (0 without FEAT_DotProd).
+func Int8(n int) float64 {
+	if !cpu.ARM64.HasASIMDDP {
+		return 0
+	}
+	int8LoopSDOT(n)
+	return 512 * float64(n)
 }
 
 // Read reads b (len(b)%128 == 0) with vector loads.

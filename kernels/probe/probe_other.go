@@ -5,5 +5,8 @@ package probe
 // FMA has no assembly loop here: it does nothing and reports 0 flops.
 func FMA(n int) float64 { return 0 }
 
+// Int8 has no assembly loop here: it does nothing and reports 0 ops.
+func Int8(n int) float64 { return 0 }
+
 // Read has no assembly loop here.
 func Read(b []byte) (uint64, bool) { return 0, false }

@@ -34,8 +34,12 @@ func TestMeasure(t *testing.T) {
 		t.Skip("takes about a second")
 	}
 	l := Measure(1)
+	t.Logf("1 thread: %+v", l)
 	if FMA(1) > 0 && l.GFLOPS <= 0 {
 		t.Errorf("GFLOPS = %v with an FMA probe", l.GFLOPS)
+	}
+	if Int8(1) > 0 && l.Int8GOPS <= 0 {
+		t.Errorf("Int8GOPS = %v with an int8 probe", l.Int8GOPS)
 	}
 	if _, ok := Read(nil); ok && l.GBps <= 0 {
 		t.Errorf("GBps = %v with a read probe", l.GBps)

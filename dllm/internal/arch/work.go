@@ -56,6 +56,7 @@ type Op struct {
 	Rows   int // rows multiplied (tokens; query rows × heads for OpAttend)
 	Bytes  int64
 	FLOPs  int64
+	Int8   bool // the FLOPs are 8-bit integer products: quantized weights, quantized activations
 }
 
 // Work records, op by op, what the last Forward of a State computed (see
@@ -127,7 +128,7 @@ func (s *State) matOp(kind OpKind, layer, rows int, m kernels.Matrix) {
 		return
 	}
 	s.work.Ops = append(s.work.Ops, Op{Kind: kind, Layer: layer, Expert: -1, Rows: rows,
-		Bytes: int64(len(m.Data)), FLOPs: 2 * int64(rows) * int64(m.Rows) * int64(m.Cols)})
+		Bytes: int64(len(m.Data)), FLOPs: 2 * int64(rows) * int64(m.Rows) * int64(m.Cols), Int8: quantized(m)})
 }
 
 // mlpOp records a SwiGLU block (its three matmuls) run on rows rows.
@@ -135,13 +136,16 @@ func (s *State) mlpOp(kind OpKind, layer, expert, rows int, w *MLP) {
 	if s.work == nil {
 		return
 	}
-	op := Op{Kind: kind, Layer: layer, Expert: expert, Rows: rows}
+	op := Op{Kind: kind, Layer: layer, Expert: expert, Rows: rows, Int8: quantized(w.Gate)}
 	for _, m := range []*kernels.Matrix{&w.Gate, &w.Up, &w.Down} {
 		op.Bytes += int64(len(m.Data))
 		op.FLOPs += 2 * int64(rows) * int64(m.Rows) * int64(m.Cols)
 	}
 	s.work.Ops = append(s.work.Ops, op)
 }
+
+// quantized reports whether m's kernels multiply 8-bit integers (a block format).
+func quantized(m kernels.Matrix) bool { return m.Format.BlockElems() > 1 }
 
 // normOp records the read of a norm weight vector applied to rows rows.
 func (s *State) normOp(layer, rows int, v []float32) {

@@ -236,3 +236,40 @@ func countExperts(w *Work, li int) int {
 	}
 	return n
 }
+
+// TestWorkInt8: the matmuls on quantized weights record their FLOPs as 8-bit integer
+// products (their kernels multiply quantized activations), every other op as float:
+// the q8_0 micro file's projections, MLPs and head are Int8, its f32 router, attention
+// and norms are not, and nothing of the bf16 one is.
+func TestWorkInt8(t *testing.T) {
+	int8Kinds := map[OpKind]bool{OpQKV: true, OpOut: true, OpDense: true, OpShared: true, OpExpert: true, OpHead: true}
+	for _, c := range []struct {
+		path  string
+		quant bool
+	}{{filepath.Join(microDir, "gguf", "micro-q8_0.gguf"), true}, {filepath.Join(microDir, "hf"), false}} {
+		m := openModel(t, c.path)
+		s, err := m.NewState(StateOptions{Capacity: 64, MaxRun: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w Work
+		s.SetWork(&w)
+		rows := []int{0, 31}
+		logits := make([]float32, len(rows)*m.Config().VocabSize)
+		if err := s.Forward(slices.Repeat([]int32{7, 9}, 16), 32, false, rows, logits); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[OpKind]bool{}
+		for _, op := range w.Ops {
+			seen[op.Kind] = true
+			if want := c.quant && int8Kinds[op.Kind]; op.Int8 != want {
+				t.Errorf("%s: %v op (layer %d) Int8 = %v, want %v", filepath.Base(c.path), op.Kind, op.Layer, op.Int8, want)
+			}
+		}
+		for k := range int8Kinds {
+			if k != OpDense && !seen[k] {
+				t.Errorf("%s: no %v op recorded", filepath.Base(c.path), k)
+			}
+		}
+	}
+}
