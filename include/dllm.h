@@ -173,9 +173,10 @@ typedef struct dllm_load_params {
 	int32_t threads;      /* worker threads, 0..4096; 0 = one per CPU; default 0 */
 	int32_t kv_cache_f16; /* non-zero stores the KV cache in float16; default 0 */
 	int32_t no_repack;    /* since 0.5: non-zero keeps every weight in the mapped file.
-	                         By default the kernels copy the matrices they read faster
-	                         in a layout of their own on first use (Q4_K on x86-64 with
-	                         AVX2), as much memory again as those weights; default 0 */
+	                         By default loading copies the matrices the kernels read
+	                         faster into a layout of their own (on x86-64: Q4_K, and
+	                         Q8_0 with AVX-512 VNNI), reading those weights and taking as
+	                         much memory again; default 0 */
 } dllm_load_params;
 
 /* Fills *p (of p->struct_size bytes) with the defaults.

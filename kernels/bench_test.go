@@ -118,6 +118,39 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 }
 
+// BenchmarkMatMulRepack compares, under the active kernels, the matrices the kernels
+// repack (repack.go) multiplied in the file's layout (plain) and repacked (x8), side by
+// side in one run: GFLOP/s at 2·M·K·N per call, the fastest call of b.N.
+func BenchmarkMatMulRepack(b *testing.B) {
+	const K, N = 2048, 5120
+	pool := NewPool(0)
+	defer pool.Close()
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, f := range []Format{Q4_K, Q8_0} {
+		w, _ := NewMatrix(f, N, K, randWeights(r, f, N, K))
+		if !w.Repacks() {
+			continue
+		}
+		for _, M := range []int{1, 4, 32} {
+			x, y := randFloats(r, M*K), make([]float32, M*N)
+			for _, v := range []struct {
+				name string
+				w    Matrix
+			}{{"plain", w.Plain()}, {"x8", w}} {
+				b.Run(fmt.Sprintf("%s/M=%d/%s", f, M, v.name), func(b *testing.B) {
+					best := time.Duration(1 << 62)
+					for b.Loop() {
+						t0 := time.Now()
+						pool.MatMul(y, x, v.w)
+						best = min(best, time.Since(t0))
+					}
+					b.ReportMetric(2*float64(M*K*N)/best.Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
 type benchShape struct {
 	M, K, N int
 	cold    bool

@@ -2,6 +2,7 @@
 
 #include "go_asm.h"
 #include "textflag.h"
+#include "gemm_quant_amd64.h"
 
 // Matrix-multiply kernels for Q4_K weights repacked 8 rows side by side (the q4KX8
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout).
@@ -20,17 +21,9 @@
 // (products, difference and sum rounded one by one, no FMA), and y += acc at the end,
 // so these kernels are bit-identical to the generic ones.
 
-#define YP DX     // &y[j], 8 rows at a time
-#define XR0 SI    // activation rows
-#define XR1 R8
-#define XR2 R9
-#define XR3 R10
-#define WP DI     // current weight super-block of the group
-#define WROW R11  // current group of 8 weight rows
-#define XOFF AX   // byte offset of the current activation block
-#define BLEFT CX  // super-blocks left
-#define LDY R12   // ldy in bytes
-#define LDW R13   // bytes per group of 8 weight rows
+// General registers: gemm_quant_amd64.h's names (YP steps 8 outputs at a time, WP walks
+// a group's blocks and WROW the groups of 8 weight rows; LDW is scaled to bytes per
+// group).
 
 #define A0 Y0     // int16 sums of the current sub-block, per activation row
 #define A1 Y1
@@ -166,12 +159,9 @@
 TEXT ·gemmQ4_KX8x4AVX2(SB), NOSPLIT, $136-112
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
-	SHLQ $2, LDY
 	MOVQ x_base+32(FP), XR0
 	MOVQ ldx+56(FP), BX
-	LEAQ (XR0)(BX*1), XR1
-	LEAQ (XR1)(BX*1), XR2
-	LEAQ (XR2)(BX*1), XR3
+	SETUP4
 	MOVQ w_base+64(FP), WROW
 	MOVQ ldw+88(FP), LDW
 	SHLQ $3, LDW

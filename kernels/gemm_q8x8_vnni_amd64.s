@@ -2,6 +2,7 @@
 
 #include "go_asm.h"
 #include "textflag.h"
+#include "gemm_quant_amd64.h"
 
 // Q8_0 matrix-multiply kernels for weights repacked 8 rows side by side (the q8X8
 // layout, repack.go: quants +128, unsigned) against activation blocks with their sums
@@ -18,22 +19,11 @@
 // kernels are bit-identical to the generic ones. Each int32 sum goes in two chains
 // (even and odd chunks) to halve VPDPBUSD's latency in the loop.
 
-#define YP DX     // &y[j], 8 rows at a time
-#define XR0 SI    // activation rows
-#define XR1 R8
-#define XR2 R9
-#define XR3 R10
-#define WP DI     // current weight block of the group
-#define WROW R11  // current group of 8 weight rows
-#define XOFF AX   // byte offset of the current activation block
-#define BLEFT CX  // blocks left
-#define LDY R12   // ldy in bytes
-#define LDW R13   // bytes per group of 8 weight rows
+// General registers: gemm_quant_amd64.h's names (YP steps 8 outputs at a time, WP walks
+// a group's blocks and WROW the groups of 8 weight rows; LDW is scaled to bytes per
+// group).
+// ACC0…ACC3 (Y0…Y3): the float32 sums of the 8 rows, per activation row.
 
-#define ACC0 Y0   // float32 sums of the 8 rows, per activation row
-#define ACC1 Y1
-#define ACC2 Y2
-#define ACC3 Y3
 #define I0 Y4     // int32 sums of the block: even chunks (from −128·Σq)
 #define I1 Y5
 #define I2 Y6
@@ -84,12 +74,9 @@
 TEXT ·gemmQ8_0X8x4VNNI(SB), NOSPLIT, $8-112
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
-	SHLQ $2, LDY
 	MOVQ x_base+32(FP), XR0
 	MOVQ ldx+56(FP), BX
-	LEAQ (XR0)(BX*1), XR1
-	LEAQ (XR1)(BX*1), XR2
-	LEAQ (XR2)(BX*1), XR3
+	SETUP4
 	MOVQ w_base+64(FP), WROW
 	MOVQ ldw+88(FP), LDW
 	SHLQ $3, LDW

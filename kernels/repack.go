@@ -124,6 +124,22 @@ func newRepacked(f Format, rows int) *repacked {
 	return p
 }
 
+// Repack makes m's repacked layout now, where the active kernels have one (see
+// Repacks), instead of on its first multiply, and reports whether m multiplies from
+// it. Loading a model repacks its matrices this way, so that no forward pays for it.
+func (m Matrix) Repack() bool {
+	if !m.Repacks() {
+		return false
+	}
+	_, ok := m.x8()
+	return ok
+}
+
+// Repacked reports whether m's repacked layout has been made (by Repack or a multiply).
+func (m Matrix) Repacked() bool {
+	return m.repack != nil && m.repack.mem.m != nil
+}
+
 // x8 returns w with Data in its format's x8 layout (a value only the x8 kernels may
 // read), or false when w cannot be repacked.
 func (w Matrix) x8() (Matrix, bool) {
@@ -134,7 +150,7 @@ func (w Matrix) x8() (Matrix, bool) {
 	l := x8Layouts[w.Format]
 	nb := w.Cols / w.Format.BlockElems()
 	p.once.Do(func() {
-		mem, err := mmap.MapRegion(nil, w.Rows/8*nb*l.blockBytes, mmap.RDWR, mmap.ANON, 0)
+		mem, err := mmap.MapRegion(nil, w.Rows/8*nb*l.blockBytes, repackProt, mmap.ANON, 0)
 		if err != nil {
 			return
 		}

@@ -119,13 +119,21 @@ print(d)' "$1" "$2"
 
 OUT=$MODELS/results
 mkdir -p "$OUT"
+
+# warm FILE: read it into the page cache before a tool that maps it. dllm copies the
+# matrices it repacks into memory of its own at load, which can push the file out of
+# the page cache of a machine with little more memory than the file; without this,
+# the next run would time disk reads.
+warm() { cat "$1" >/dev/null; }
 rows=() steps=() modes=()
 for L in $LAYERS; do
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		echo "== $f: dllm bench" >&2
+		warm "$f"
 		"$DLLM" bench -m "$f" --threads "$THREADS" --reps "$REPS" --prefill 128 --gen 0 --prompt-len 64 --cache "$MODES" --decode-steps "$DECODE_STEPS" --json -q >"$OUT/dllm-mini$L-$T.json"
 		echo "== $f: llama-bench" >&2
+		warm "$f"
 		"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$THREADS" -r "$REPS" -o json >"$OUT/llama-mini$L-$T.json" 2>"$OUT/llama-mini$L-$T.log"
 		# llama-bench lists pp32 (n_gen 0) and tg32 (n_prompt 0); samples_ts are per rep.
 		ll() { python3 -c 'import json,sys,statistics
@@ -204,8 +212,10 @@ for L in $LAYERS; do
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		echo "== $f: dllm bench --threads-scan" >&2
+		warm "$f"
 		"$DLLM" bench -m "$f" --threads "$CPUS" --reps "$REPS" --prefill "" --gen 0 --prompt-len 64 --cache "" --threads-scan --json -q >"$OUT/dllm-scan-mini$L-$T.json"
 		echo "== $f: llama-bench -t $counts" >&2
+		warm "$f"
 		"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$counts" -r "$REPS" -o json >"$OUT/llama-scan-mini$L-$T.json" 2>"$OUT/llama-scan-mini$L-$T.log"
 		python3 -c 'import json,statistics,sys
 d,ll,L,T=sys.argv[1],sys.argv[2],sys.argv[3],sys.argv[4]

@@ -249,9 +249,9 @@ class Model:
     ``path`` is a Hugging Face directory, a .gguf file or a folder holding one of
     those; "demo" (the default, also for None) is the demo model built into the library.
     ``threads`` None or 0 uses every CPU. ``no_repack`` keeps every weight in the
-    memory-mapped file instead of letting the kernels copy the matrices they read
-    faster in a layout of their own on first use (Q4_K on x86-64 with AVX2: as much
-    memory again as those weights); for a model larger than memory."""
+    memory-mapped file instead of copying, at load, the matrices the kernels read
+    faster into a layout of their own (on x86-64: Q4_K, and Q8_0 with AVX-512 VNNI;
+    as much memory again as those weights); for a model larger than memory."""
 
     def __init__(self, path: Optional[str] = DEMO_MODEL, threads: Optional[int] = None,
                  kv_cache_f16: bool = False, no_repack: bool = False):

@@ -85,9 +85,9 @@ var defaultPool = sync.OnceValue(func() *kernels.Pool { return kernels.NewPool(0
 
 // LoadOptions controls Load.
 type LoadOptions struct {
-	// NoRepack keeps every weight matrix a view of the mapped file (kernels.Matrix.Plain),
-	// instead of letting the kernels copy the matrices they read faster in a layout of
-	// their own on first use.
+	// NoRepack keeps every weight matrix a view of the mapped file (kernels.Matrix.Plain).
+	// By default Load copies the matrices the kernels read faster in a layout of their
+	// own into it (kernels.Matrix.Repack), on every CPU, so that no forward pays for it.
 	NoRepack bool
 }
 
@@ -108,6 +108,9 @@ func Load(ck *weights.Checkpoint, o LoadOptions) (*Model, error) {
 		m, err = bind(cfg, tensors, displayNames(cfg, ck), o)
 		return err
 	})
+	if err == nil && !o.NoRepack {
+		err = m.repack(ck.Path)
+	}
 	if err != nil && !errors.Is(err, weights.ErrChanged) {
 		err = fmt.Errorf("%s: %w", ck.Path, err)
 	}

@@ -182,9 +182,9 @@ pub struct LoadParams {
     pub threads: u32,
     /// Store the KV cache in float16.
     pub kv_cache_f16: bool,
-    /// Keep every weight in the memory-mapped file instead of letting the kernels copy
-    /// the matrices they read faster in a layout of their own on first use (Q4_K on
-    /// x86-64 with AVX2: as much memory again as those weights).
+    /// Keep every weight in the memory-mapped file instead of copying, at load, the
+    /// matrices the kernels read faster into a layout of their own (on x86-64: Q4_K,
+    /// and Q8_0 with AVX-512 VNNI; as much memory again as those weights).
     pub no_repack: bool,
 }
 
