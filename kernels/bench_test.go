@@ -126,7 +126,7 @@ func BenchmarkMatMulRepack(b *testing.B) {
 	pool := NewPool(0)
 	defer pool.Close()
 	r := rand.New(rand.NewPCG(3, 3))
-	for _, f := range []Format{Q4_K, Q8_0} {
+	for _, f := range []Format{Q4_K, Q6_K, Q8_0} {
 		w, _ := NewMatrix(f, N, K, randWeights(r, f, N, K))
 		if !w.Repacks() {
 			continue

@@ -40,6 +40,7 @@ func avx2Table() table {
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
 	t.x8[Q4_K] = q4_KX8AVX2.gemm
+	t.x8[Q6_K] = q6_KX8AVX2.gemm
 	return t
 }
 

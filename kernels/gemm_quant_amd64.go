@@ -70,8 +70,22 @@ func gemmQ4_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 //go:noescape
 func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
+// gemmQ6_KX8x4AVX2 is gemmQ6_Kx4AVX2 for weights in the q6KX8 layout (repack.go), n a
+// multiple of 8 and ldw the bytes per row (8·ldw per group of 8), bit-identical to
+// dotQ6_KGeneric.
+//
+//go:noescape
+func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+
+// gemvQ6_KX8AVX2 is gemvQ6_KAVX2 for weights in the q6KX8 layout, len(y) a multiple of
+// 8, bit-identical to dotQ6_KGeneric.
+//
+//go:noescape
+func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+
 var (
 	q4_KX8AVX2 = quantKernels{gemmQ4_KX8x4AVX2, gemvQ4_KX8AVX2, false}
+	q6_KX8AVX2 = quantKernels{gemmQ6_KX8x4AVX2, gemvQ6_KX8AVX2, false}
 	q4_KAVX2   = quantKernels{gemmQ4_Kx4AVX2, gemvQ4_KAVX2, false}
 	q6_KAVX2   = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2, false}
 )

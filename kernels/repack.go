@@ -10,8 +10,8 @@ import (
 // Quantized weights multiply fastest with 8 rows side by side: one broadcast
 // activation dword then meets 4 quants of each of 8 rows in one vector, and each int32
 // lane ends as one row's sum, so scales apply per lane with no horizontal reduction.
-// Where the active kernels multiply such a layout (x8 in the kernel table: Q4_K on
-// amd64 AVX2, Q8_0 on AVX-512 VNNI), a matrix is repacked into it on its first
+// Where the active kernels multiply such a layout (x8 in the kernel table: Q4_K and
+// Q6_K on amd64 AVX2, Q8_0 on AVX-512 VNNI), a matrix is repacked into it on its first
 // multiply, once, into memory of its own (anonymous pages, not the Go heap, so
 // gigabytes of weights do not make the garbage collector wait for gigabytes of
 // garbage); the file's mapping is left as it is. Only whole groups of 8 rows repack:
@@ -68,6 +68,52 @@ func repackQ4KX8(dst, src []byte, rows, nb int) {
 	}
 }
 
+// The Q6_K layout (q6KX8): rows in groups of 8, each group's super-blocks in order,
+// each q6KX8BlockBytes (8 × the plain super-block's 210):
+//
+//	d[8] f16 | sc[t][r][2] i8 (8×8×2) | ql[g][p][r][4] (16×2×8×4) | qh[g][r][4] (16×8×4)
+//
+// for row r < 8 and 16-element scale group g < 16 (t = g/2: the scales of groups 2t
+// and 2t+1 side by side). With q the 6-bit quants (value d·sc·(q−32)), byte i < 4 of
+// row r in ql[g][p] holds q[16g+8p+i] in its low nibble and q[16g+8p+4+i] in its high
+// one (the low 4 bits), and in qh[g] the 2-bit fields k < 4 hold q[16g+4k+i]'s high
+// bits. Each group is then 4 chunks of 4 quants × 8 rows from 3 loads.
+const (
+	q6KX8DOff       = 0
+	q6KX8ScalesOff  = 16
+	q6KX8QLOff      = q6KX8ScalesOff + 128
+	q6KX8QHOff      = q6KX8QLOff + 1024
+	q6KX8BlockBytes = q6KX8QHOff + 512
+)
+
+// repackQ6KX8 writes the rows×(nb super-blocks) Q6_K matrix src (rows%8 == 0) in the
+// q6KX8 layout into dst (rows/8·nb·q6KX8BlockBytes bytes).
+func repackQ6KX8(dst, src []byte, rows, nb int) {
+	rb := nb * q6KBlockBytes
+	var w [256]int8
+	for g := 0; g < rows/8; g++ {
+		for b := 0; b < nb; b++ {
+			out := dst[(g*nb+b)*q6KX8BlockBytes:][:q6KX8BlockBytes]
+			clear(out)
+			for r := 0; r < 8; r++ {
+				blk := src[(8*g+r)*rb+b*q6KBlockBytes:][:q6KBlockBytes]
+				copy(out[q6KX8DOff+2*r:][:2], blk[q6KDOff:][:2])
+				unpackQ6K(&w, blk)
+				for sg := 0; sg < 16; sg++ {
+					out[q6KX8ScalesOff+16*(sg/2)+2*r+sg%2] = blk[q6KScalesOff+sg]
+					for e := 0; e < 16; e++ {
+						q := byte(w[16*sg+e] + 32)
+						k, i := e/4, e%4
+						ql := out[q6KX8QLOff+64*sg+32*(k/2)+4*r+i:]
+						ql[0] |= q & 0x0F << (4 * (k % 2))
+						out[q6KX8QHOff+32*sg+4*r+i] |= q >> 4 << (2 * k)
+					}
+				}
+			}
+		}
+	}
+}
+
 // repackQ8X8 writes the rows×(nb blocks) Q8_0 matrix src (rows%8 == 0) in the q8X8
 // layout into dst (rows/8·nb·q8X8BlockBytes bytes).
 func repackQ8X8(dst, src []byte, rows, nb int) {
@@ -94,6 +140,7 @@ var x8Layouts = map[Format]struct {
 }{
 	Q4_K: {q4KX8BlockBytes, repackQ4KX8},
 	Q8_0: {q8X8BlockBytes, repackQ8X8},
+	Q6_K: {q6KX8BlockBytes, repackQ6KX8},
 }
 
 // repacked holds a matrix's weights in its format's x8 layout, made on first use.

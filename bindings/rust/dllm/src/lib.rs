@@ -184,7 +184,7 @@ pub struct LoadParams {
     pub kv_cache_f16: bool,
     /// Keep every weight in the memory-mapped file instead of copying, at load, the
     /// matrices the kernels read faster into a layout of their own (on x86-64: Q4_K,
-    /// and Q8_0 with AVX-512 VNNI; as much memory again as those weights).
+    /// Q6_K, and Q8_0 with AVX-512 VNNI; as much memory again as those weights).
     pub no_repack: bool,
 }
 

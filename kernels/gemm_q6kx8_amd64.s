@@ -1,0 +1,332 @@
+//go:build gc && !purego
+
+#include "go_asm.h"
+#include "textflag.h"
+#include "gemm_quant_amd64.h"
+
+// Matrix-multiply kernels for Q6_K weights repacked 8 rows side by side (the q6KX8
+// layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout).
+//
+// A 16-element scale group is 4 chunks of 4 quants × 8 rows, unpacked from 3 loads
+// (two of low nibbles, one of 2-bit high parts) to bytes 0…63. VPMADDUBSW against the 4
+// activation quants broadcast to every dword gives each row two int16 partial sums; two
+// chunks add up in int16 without overflow (2·2·63·127 < 2^15), and VPMADDWD against the
+// group's scale (sign-extended, in both halves of each row's dword) widens them into
+// the row's int32 lane. The −32 of every quant is taken off once per super-block from
+// the activation sums of 16: isum −= 32·Σ_g sc_g·bsum_g. Per super-block each row's
+// lane then takes dotQ6_KGeneric's step exactly,
+//
+//	acc += float32(dx·d)·float32(isum)
+//
+// (product and sum rounded one by one, no FMA), and y += acc at the end, so these
+// kernels are bit-identical to the generic ones.
+
+// General registers: gemm_quant_amd64.h's names (YP steps 8 outputs at a time, WP walks
+// a group's super-blocks and WROW the groups of 8 weight rows; LDW is scaled to bytes
+// per group).
+
+#define C0 Y0     // the group's 4 chunks of quants (0…63), then the Σ sc·bsum per row
+#define C1 Y1
+#define C2 Y2
+#define C3 Y3
+#define I0 Y4     // int32 sums of the super-block, per activation row
+#define I1 Y5
+#define I2 Y6
+#define I3 Y7
+#define A Y8      // int16 sums of chunks 0 and 1, then of 2 and 3
+#define B Y9
+#define P Y10     // broadcast activations, products
+#define SC Y11    // the group's scale in both int16 halves of each row's dword
+#define MASK0F Y12
+#define MASK30 Y13
+#define H Y14     // the group's high bits
+#define T Y15
+
+#define Q6X8MASKS \
+	MOVL $0x0F, BX           \
+	VMOVD BX, X12            \
+	VPBROADCASTB X12, MASK0F \
+	MOVL $0x30, BX           \
+	VMOVD BX, X13            \
+	VPBROADCASTB X13, MASK30
+
+// Q6X8UNPACK(g, shuf) unpacks group g of the super-block at WP into C0…C3 and its scale
+// into SC (shuf: VPSHUF[LH]W's word pattern picking the group's scale of the pair).
+#define Q6X8UNPACK(g, shuf) \
+	VMOVDQU const_q6KX8QLOff+64*(g)(WP), C1    \
+	VPAND MASK0F, C1, C0                       \
+	VPSRLW $4, C1, C1                          \
+	VPAND MASK0F, C1, C1                       \
+	VMOVDQU const_q6KX8QLOff+64*(g)+32(WP), C3 \
+	VPAND MASK0F, C3, C2                       \
+	VPSRLW $4, C3, C3                          \
+	VPAND MASK0F, C3, C3                       \
+	VMOVDQU const_q6KX8QHOff+32*(g)(WP), H     \
+	VPSLLW $4, H, T                            \
+	VPAND MASK30, T, T                         \
+	VPOR T, C0, C0                             \
+	VPSLLW $2, H, T                            \
+	VPAND MASK30, T, T                         \
+	VPOR T, C1, C1                             \
+	VPAND MASK30, H, T                         \
+	VPOR T, C2, C2                             \
+	VPSRLW $2, H, T                            \
+	VPAND MASK30, T, T                         \
+	VPOR T, C3, C3                             \
+	VPMOVSXBW const_q6KX8ScalesOff+16*((g)/2)(WP), SC \
+	VPSHUFLW shuf, SC, SC                      \
+	VPSHUFHW shuf, SC, SC
+
+// Q6X8ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr.
+#define Q6X8ROW(g, xr, isum) \
+	VPBROADCASTD const_q8QuantsOff+16*(g)(xr)(XOFF*1), P    \
+	VPMADDUBSW P, C0, A                                     \
+	VPBROADCASTD const_q8QuantsOff+16*(g)+4(xr)(XOFF*1), P  \
+	VPMADDUBSW P, C1, P                                     \
+	VPADDW P, A, A                                          \
+	VPBROADCASTD const_q8QuantsOff+16*(g)+8(xr)(XOFF*1), P  \
+	VPMADDUBSW P, C2, B                                     \
+	VPBROADCASTD const_q8QuantsOff+16*(g)+12(xr)(XOFF*1), P \
+	VPMADDUBSW P, C3, P                                     \
+	VPADDW P, B, B                                          \
+	VPMADDWD SC, A, A                                       \
+	VPMADDWD SC, B, B                                       \
+	VPADDD A, isum, isum                                    \
+	VPADDD B, isum, isum
+
+#define Q6X8GROUP4(g, shuf) \
+	Q6X8UNPACK(g, shuf)   \
+	Q6X8ROW(g, XR0, I0)   \
+	Q6X8ROW(g, XR1, I1)   \
+	Q6X8ROW(g, XR2, I2)   \
+	Q6X8ROW(g, XR3, I3)
+
+// Q6X8MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
+#define Q6X8MIN(t, xr, m) \
+	VPBROADCASTD const_q8KSumsOff+4*(t)(xr)(XOFF*1), P \
+	VPMADDWD SC, P, P \
+	VPADDD P, m, m
+#define Q6X8MIN0(xr, m) \
+	VPBROADCASTD const_q8KSumsOff(xr)(XOFF*1), P \
+	VPMADDWD SC, P, m
+
+#define Q6X8PAIRS(t) \
+	VPMOVSXBW const_q6KX8ScalesOff+16*(t)(WP), SC
+
+#define Q6X8MINS4(t) \
+	Q6X8PAIRS(t)         \
+	Q6X8MIN(t, XR0, C0)  \
+	Q6X8MIN(t, XR1, C1)  \
+	Q6X8MIN(t, XR2, C2)  \
+	Q6X8MIN(t, XR3, C3)
+
+// Q6X8FIN(xr, isum, m, acc): isum −= 32·m; acc += (dx·d)·isum, SC holding d.
+#define Q6X8FIN(xr, isum, m, acc) \
+	VPSLLD $5, m, m              \
+	VPSUBD m, isum, isum         \
+	VBROADCASTSS (xr)(XOFF*1), A \
+	VMULPS SC, A, A              \
+	VCVTDQ2PS isum, isum         \
+	VMULPS isum, A, A            \
+	VADDPS acc, A, A             \
+	VMOVUPS A, acc
+
+// Q6X8ADDY(p, acc): the 8 floats at p += acc (B scratch).
+#define Q6X8ADDY(p, acc) \
+	VMOVUPS acc, B     \
+	VADDPS (p), B, B   \
+	VMOVUPS B, (p)
+
+// func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+// Requires: AVX, AVX2, F16C
+//
+//	for i < 4, j < n: y[i*ldy+j] += dotQ6_KGeneric(W_j, x[i*ldx:][:nb*292]), the rows
+//	W_j in the q6KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
+//	n > 0, n%8 == 0, nb > 0
+TEXT ·gemmQ6_KX8x4AVX2(SB), NOSPLIT, $136-112
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), BX
+	SETUP4
+	MOVQ w_base+64(FP), WROW
+	MOVQ ldw+88(FP), LDW
+	SHLQ $3, LDW
+	MOVQ n+96(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	Q6X8MASKS
+
+group:
+	VXORPS  A, A, A
+	VMOVUPS A, acc0-136(SP)
+	VMOVUPS A, acc1-104(SP)
+	VMOVUPS A, acc2-72(SP)
+	VMOVUPS A, acc3-40(SP)
+	XORQ    XOFF, XOFF
+	MOVQ    WROW, WP
+	MOVQ    nb+104(FP), BLEFT
+
+block:
+	VPXOR I0, I0, I0
+	VPXOR I1, I1, I1
+	VPXOR I2, I2, I2
+	VPXOR I3, I3, I3
+	Q6X8GROUP4(0, $0xA0)
+	Q6X8GROUP4(1, $0xF5)
+	Q6X8GROUP4(2, $0xA0)
+	Q6X8GROUP4(3, $0xF5)
+	Q6X8GROUP4(4, $0xA0)
+	Q6X8GROUP4(5, $0xF5)
+	Q6X8GROUP4(6, $0xA0)
+	Q6X8GROUP4(7, $0xF5)
+	Q6X8GROUP4(8, $0xA0)
+	Q6X8GROUP4(9, $0xF5)
+	Q6X8GROUP4(10, $0xA0)
+	Q6X8GROUP4(11, $0xF5)
+	Q6X8GROUP4(12, $0xA0)
+	Q6X8GROUP4(13, $0xF5)
+	Q6X8GROUP4(14, $0xA0)
+	Q6X8GROUP4(15, $0xF5)
+	Q6X8PAIRS(0)
+	Q6X8MIN0(XR0, C0)
+	Q6X8MIN0(XR1, C1)
+	Q6X8MIN0(XR2, C2)
+	Q6X8MIN0(XR3, C3)
+	Q6X8MINS4(1)
+	Q6X8MINS4(2)
+	Q6X8MINS4(3)
+	Q6X8MINS4(4)
+	Q6X8MINS4(5)
+	Q6X8MINS4(6)
+	Q6X8MINS4(7)
+	VCVTPH2PS const_q6KX8DOff(WP), SC
+	Q6X8FIN(XR0, I0, C0, acc0-136(SP))
+	Q6X8FIN(XR1, I1, C1, acc1-104(SP))
+	Q6X8FIN(XR2, I2, C2, acc2-72(SP))
+	Q6X8FIN(XR3, I3, C3, acc3-40(SP))
+	ADDQ $const_q6KX8BlockBytes, WP
+	ADDQ $const_q8KBlockBytes, XOFF
+	DECQ BLEFT
+	JNZ  block
+
+	VMOVUPS acc0-136(SP), I0
+	VMOVUPS acc1-104(SP), I1
+	VMOVUPS acc2-72(SP), I2
+	VMOVUPS acc3-40(SP), I3
+	Q6X8ADDY(YP, I0)
+	LEAQ (YP)(LDY*1), BX
+	Q6X8ADDY(BX, I1)
+	ADDQ LDY, BX
+	Q6X8ADDY(BX, I2)
+	ADDQ LDY, BX
+	Q6X8ADDY(BX, I3)
+	ADDQ $32, YP
+	ADDQ LDW, WROW
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// ---- one activation row ----
+
+#define PFDIST R8 // software-prefetch distance in bytes (XR1's register)
+
+#define Q6X8GROUP1(g, shuf) \
+	Q6X8UNPACK(g, shuf)   \
+	Q6X8ROW(g, XR0, I0)
+
+#define Q6X8MINS1(t) \
+	Q6X8PAIRS(t)         \
+	Q6X8MIN(t, XR0, C0)
+
+// X6PF(off): prefetch the weight line gemvPrefetch bytes ahead of off(WP).
+#define X6PF(off) \
+	PREFETCHT0 off(WP)(PFDIST*1) \
+	PREFETCHT0 off+64(WP)(PFDIST*1)
+
+// func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+// Requires: AVX, AVX2, F16C
+//
+//	for j < len(y): y[j] += dotQ6_KGeneric(W_j, x[:nb*292]), the rows W_j in the q6KX8
+//	layout at w, ldw bytes per row; len(y)%8 == 0, nb > 0
+TEXT ·gemvQ6_KX8AVX2(SB), NOSPLIT, $40-88
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	MOVQ x_base+24(FP), XR0
+	MOVQ w_base+48(FP), WROW
+	MOVQ ldw+72(FP), LDW
+	SHLQ $3, LDW
+	MOVQ ·gemvPrefetch(SB), PFDIST
+	Q6X8MASKS
+
+group:
+	CMPQ    YP, yend-8(SP)
+	JEQ     done
+	VXORPS  A, A, A
+	VMOVUPS A, acc-40(SP)
+	XORQ    XOFF, XOFF
+	MOVQ    WROW, WP
+	MOVQ    nb+80(FP), BLEFT
+
+block:
+	VPXOR I0, I0, I0
+	X6PF(0)
+	Q6X8GROUP1(0, $0xA0)
+	X6PF(128)
+	Q6X8GROUP1(1, $0xF5)
+	X6PF(256)
+	Q6X8GROUP1(2, $0xA0)
+	X6PF(384)
+	Q6X8GROUP1(3, $0xF5)
+	X6PF(512)
+	Q6X8GROUP1(4, $0xA0)
+	X6PF(640)
+	Q6X8GROUP1(5, $0xF5)
+	X6PF(768)
+	Q6X8GROUP1(6, $0xA0)
+	X6PF(896)
+	Q6X8GROUP1(7, $0xF5)
+	X6PF(1024)
+	Q6X8GROUP1(8, $0xA0)
+	X6PF(1152)
+	Q6X8GROUP1(9, $0xF5)
+	X6PF(1280)
+	Q6X8GROUP1(10, $0xA0)
+	X6PF(1408)
+	Q6X8GROUP1(11, $0xF5)
+	X6PF(1536)
+	Q6X8GROUP1(12, $0xA0)
+	X6PF(1664)
+	Q6X8GROUP1(13, $0xF5)
+	X6PF(1792)
+	Q6X8GROUP1(14, $0xA0)
+	X6PF(1920)
+	Q6X8GROUP1(15, $0xF5)
+	Q6X8PAIRS(0)
+	Q6X8MIN0(XR0, C0)
+	Q6X8MINS1(1)
+	Q6X8MINS1(2)
+	Q6X8MINS1(3)
+	Q6X8MINS1(4)
+	Q6X8MINS1(5)
+	Q6X8MINS1(6)
+	Q6X8MINS1(7)
+	VCVTPH2PS const_q6KX8DOff(WP), SC
+	Q6X8FIN(XR0, I0, C0, acc-40(SP))
+	ADDQ $const_q6KX8BlockBytes, WP
+	ADDQ $const_q8KBlockBytes, XOFF
+	DECQ BLEFT
+	JNZ  block
+
+	VMOVUPS acc-40(SP), I0
+	Q6X8ADDY(YP, I0)
+	ADDQ $32, YP
+	ADDQ LDW, WROW
+	JMP  group
+
+done:
+	VZEROUPPER
+	RET
