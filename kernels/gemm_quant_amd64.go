@@ -90,9 +90,11 @@ var (
 	q6_KAVX2   = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2, false}
 )
 
-// gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*)
-// prefetch their weight stream: a single stream per thread leaves DRAM latency exposed between the
-// hardware prefetcher's requests (2–4 KiB measured best on the 2-core Zen 3).
+// gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*) and
+// the repacked 4-row ones (gemm*X8x4*, whose first pass over a tile streams it from
+// memory) prefetch their weight stream: a single stream per thread leaves DRAM latency
+// exposed between the hardware prefetcher's requests (2–4 KiB measured best on the
+// 2-core Zen 3).
 var gemvPrefetch = 3072
 
 // gemmQ8_0x4VNNI is gemmQ8_0x4AVX2 on AVX-512 VNNI, bit-identical to it, with the
