@@ -24,17 +24,19 @@ type Limits struct {
 // Measure runs the probes on threads goroutines (about a second in all).
 func Measure(threads int) Limits {
 	var l Limits
+	// Each timed run lasts about half a millisecond, well beyond the goroutines' start:
+	// shorter runs measured one thread's peak on two threads when the second started late.
 	if perIter := FMA(1); perIter > 0 {
-		const iters = 1 << 17
-		for range 40 {
+		const iters = 1 << 19
+		for range 20 {
 			start := time.Now()
 			Parallel(threads, func(int) { FMA(iters) })
 			l.GFLOPS = max(l.GFLOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
 		}
 	}
 	if perIter := Int8(1); perIter > 0 {
-		const iters = 1 << 16
-		for range 40 {
+		const iters = 1 << 18
+		for range 20 {
 			start := time.Now()
 			Parallel(threads, func(int) { Int8(iters) })
 			l.Int8GOPS = max(l.Int8GOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
