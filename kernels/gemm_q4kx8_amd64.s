@@ -3,6 +3,7 @@
 #include "go_asm.h"
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
+#include "gemm_x8_amd64.h"
 
 // Matrix-multiply kernels for Q4_K weights repacked 8 rows side by side (the q4KX8
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout).
@@ -115,8 +116,12 @@
 	X8MUL0(q, XR3, A3)
 
 // X8SUB4(s, LOAD): sub-block s (LOAD X8LO for even s, X8HI for odd) of the 4 rows:
-// its 8 chunks, its scales and its mins.
+// its 8 chunks, its scales and its mins; first, the prefetch of a 160-byte eighth of a
+// super-block (R14 = gemvPrefetch) ahead.
 #define X8SUB4(s, LOAD) \
+	PREFETCHT0 160*(s)(WP)(R14*1)     \
+	PREFETCHT0 160*(s)+64(WP)(R14*1)  \
+	PREFETCHT0 160*(s)+128(WP)(R14*1) \
 	LOAD(8*((s)/2)+0) \
 	X8CHUNK40(32*(s)+0) \
 	LOAD(8*((s)/2)+1) \
@@ -144,12 +149,6 @@
 	X8MIN(s, XR2, M2) \
 	X8MIN(s, XR3, M3)
 
-// X8ADDY(p, acc): the 8 floats at p += acc.
-#define X8ADDY(p, acc) \
-	VMOVUPS acc, B     \
-	VADDPS (p), B, B   \
-	VMOVUPS B, (p)
-
 // func gemmQ4_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
 // Requires: AVX, AVX2, F16C
 //
@@ -172,11 +171,7 @@ TEXT ·gemmQ4_KX8x4AVX2(SB), NOSPLIT, $136-112
 	X8MASK
 
 group:
-	VXORPS  B, B, B
-	VMOVUPS B, acc0-136(SP)
-	VMOVUPS B, acc1-104(SP)
-	VMOVUPS B, acc2-72(SP)
-	VMOVUPS B, acc3-40(SP)
+	X8ZEROACC(B)
 	XORQ    XOFF, XOFF
 	MOVQ    WROW, WP
 	MOVQ    nb+104(FP), BLEFT
@@ -190,59 +185,26 @@ block:
 	VPXOR M1, M1, M1
 	VPXOR M2, M2, M2
 	VPXOR M3, M3, M3
-	PREFETCHT0 0(WP)(R14*1)
-	PREFETCHT0 64(WP)(R14*1)
-	PREFETCHT0 128(WP)(R14*1)
 	X8SUB4(0, X8LO)
-	PREFETCHT0 160(WP)(R14*1)
-	PREFETCHT0 224(WP)(R14*1)
-	PREFETCHT0 288(WP)(R14*1)
 	X8SUB4(1, X8HI)
-	PREFETCHT0 320(WP)(R14*1)
-	PREFETCHT0 384(WP)(R14*1)
-	PREFETCHT0 448(WP)(R14*1)
 	X8SUB4(2, X8LO)
-	PREFETCHT0 480(WP)(R14*1)
-	PREFETCHT0 544(WP)(R14*1)
-	PREFETCHT0 608(WP)(R14*1)
 	X8SUB4(3, X8HI)
-	PREFETCHT0 640(WP)(R14*1)
-	PREFETCHT0 704(WP)(R14*1)
-	PREFETCHT0 768(WP)(R14*1)
 	X8SUB4(4, X8LO)
-	PREFETCHT0 800(WP)(R14*1)
-	PREFETCHT0 864(WP)(R14*1)
-	PREFETCHT0 928(WP)(R14*1)
 	X8SUB4(5, X8HI)
-	PREFETCHT0 960(WP)(R14*1)
-	PREFETCHT0 1024(WP)(R14*1)
-	PREFETCHT0 1088(WP)(R14*1)
 	X8SUB4(6, X8LO)
-	PREFETCHT0 1120(WP)(R14*1)
-	PREFETCHT0 1184(WP)(R14*1)
-	PREFETCHT0 1248(WP)(R14*1)
 	X8SUB4(7, X8HI)
 	X8DMIN
-	X8FIN(XR0, A0, I0, M0, acc0-136(SP))
-	X8FIN(XR1, A1, I1, M1, acc1-104(SP))
-	X8FIN(XR2, A2, I2, M2, acc2-72(SP))
-	X8FIN(XR3, A3, I3, M3, acc3-40(SP))
+	X8FIN(XR0, A0, I0, M0, X8ACC0)
+	X8FIN(XR1, A1, I1, M1, X8ACC1)
+	X8FIN(XR2, A2, I2, M2, X8ACC2)
+	X8FIN(XR3, A3, I3, M3, X8ACC3)
 	ADDQ $const_q4KX8BlockBytes, WP
 	ADDQ $const_q8KBlockBytes, XOFF
 	DECQ BLEFT
 	JNZ  block
 
-	VMOVUPS acc0-136(SP), A0
-	VMOVUPS acc1-104(SP), A1
-	VMOVUPS acc2-72(SP), A2
-	VMOVUPS acc3-40(SP), A3
-	X8ADDY(YP, A0)
-	LEAQ (YP)(LDY*1), BX
-	X8ADDY(BX, A1)
-	ADDQ LDY, BX
-	X8ADDY(BX, A2)
-	ADDQ LDY, BX
-	X8ADDY(BX, A3)
+	X8LOADACC(A0, A1, A2, A3)
+	X8STORE4(A0, A1, A2, A3)
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	CMPQ YP, yend-8(SP)

@@ -3,6 +3,7 @@
 #include "go_asm.h"
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
+#include "gemm_x8_amd64.h"
 
 // Matrix-multiply kernels for Q6_K weights repacked 8 rows side by side (the q6KX8
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout).
@@ -136,12 +137,6 @@
 	VADDPS acc, A, A             \
 	VMOVUPS A, acc
 
-// Q6X8ADDY(p, acc): the 8 floats at p += acc (B scratch).
-#define Q6X8ADDY(p, acc) \
-	VMOVUPS acc, B     \
-	VADDPS (p), B, B   \
-	VMOVUPS B, (p)
-
 // func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
 // Requires: AVX, AVX2, F16C
 //
@@ -164,11 +159,7 @@ TEXT ·gemmQ6_KX8x4AVX2(SB), NOSPLIT, $136-112
 	Q6X8MASKS
 
 group:
-	VXORPS  A, A, A
-	VMOVUPS A, acc0-136(SP)
-	VMOVUPS A, acc1-104(SP)
-	VMOVUPS A, acc2-72(SP)
-	VMOVUPS A, acc3-40(SP)
+	X8ZEROACC(A)
 	XORQ    XOFF, XOFF
 	MOVQ    WROW, WP
 	MOVQ    nb+104(FP), BLEFT
@@ -223,26 +214,17 @@ block:
 	Q6X8MINS4(6)
 	Q6X8MINS4(7)
 	VCVTPH2PS const_q6KX8DOff(WP), SC
-	Q6X8FIN(XR0, I0, C0, acc0-136(SP))
-	Q6X8FIN(XR1, I1, C1, acc1-104(SP))
-	Q6X8FIN(XR2, I2, C2, acc2-72(SP))
-	Q6X8FIN(XR3, I3, C3, acc3-40(SP))
+	Q6X8FIN(XR0, I0, C0, X8ACC0)
+	Q6X8FIN(XR1, I1, C1, X8ACC1)
+	Q6X8FIN(XR2, I2, C2, X8ACC2)
+	Q6X8FIN(XR3, I3, C3, X8ACC3)
 	ADDQ $const_q6KX8BlockBytes, WP
 	ADDQ $const_q8KBlockBytes, XOFF
 	DECQ BLEFT
 	JNZ  block
 
-	VMOVUPS acc0-136(SP), I0
-	VMOVUPS acc1-104(SP), I1
-	VMOVUPS acc2-72(SP), I2
-	VMOVUPS acc3-40(SP), I3
-	Q6X8ADDY(YP, I0)
-	LEAQ (YP)(LDY*1), BX
-	Q6X8ADDY(BX, I1)
-	ADDQ LDY, BX
-	Q6X8ADDY(BX, I2)
-	ADDQ LDY, BX
-	Q6X8ADDY(BX, I3)
+	X8LOADACC(I0, I1, I2, I3)
+	X8STORE4(I0, I1, I2, I3)
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	CMPQ YP, yend-8(SP)
@@ -340,7 +322,7 @@ block:
 	JNZ  block
 
 	VMOVUPS acc-40(SP), I0
-	Q6X8ADDY(YP, I0)
+	X8ADDY(YP, I0)
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	JMP  group

@@ -3,6 +3,7 @@
 #include "go_asm.h"
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
+#include "gemm_x8_amd64.h"
 
 // Q8_0 matrix-multiply kernels for weights repacked 8 rows side by side (the q8X8
 // layout, repack.go: quants +128, unsigned) against activation blocks with their sums
@@ -40,6 +41,14 @@
 #define XQ 4
 #define XCORR 36
 
+// Q8X8PF(pf): prefetch the block (272 bytes: 5 lines) pf bytes (gemvPrefetch) ahead.
+#define Q8X8PF(pf) \
+	PREFETCHT0 (WP)(pf*1)    \
+	PREFETCHT0 64(WP)(pf*1)  \
+	PREFETCHT0 128(WP)(pf*1) \
+	PREFETCHT0 192(WP)(pf*1) \
+	PREFETCHT0 256(WP)(pf*1)
+
 // Q8X8DOT(c, xr, acc): acc += Σ (w+128)·q over chunk c (in W) of row xr.
 #define Q8X8DOT(c, xr, acc) \
 	VPDPBUSD.BCST XQ+4*(c)(xr)(XOFF*1), W, acc
@@ -59,11 +68,6 @@
 	VMULPS.BCST (xr)(XOFF*1), DW, B  \
 	VMULPS isum, B, B                \
 	VADDPS B, acc, acc
-
-// Q8X8ADDY(p, acc): the 8 floats at p += acc.
-#define Q8X8ADDY(p, acc) \
-	VADDPS (p), acc, acc \
-	VMOVUPS acc, (p)
 
 // func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512VL, AVX512_VNNI
@@ -95,11 +99,7 @@ group:
 	MOVQ   nb+104(FP), BLEFT
 
 block:
-	PREFETCHT0 (WP)(R14*1)
-	PREFETCHT0 64(WP)(R14*1)
-	PREFETCHT0 128(WP)(R14*1)
-	PREFETCHT0 192(WP)(R14*1)
-	PREFETCHT0 256(WP)(R14*1)
+	Q8X8PF(R14)
 	VPBROADCASTD XCORR(XR0)(XOFF*1), I0
 	VPBROADCASTD XCORR(XR1)(XOFF*1), I1
 	VPBROADCASTD XCORR(XR2)(XOFF*1), I2
@@ -126,13 +126,7 @@ block:
 	DECQ BLEFT
 	JNZ  block
 
-	Q8X8ADDY(YP, ACC0)
-	LEAQ (YP)(LDY*1), BX
-	Q8X8ADDY(BX, ACC1)
-	ADDQ LDY, BX
-	Q8X8ADDY(BX, ACC2)
-	ADDQ LDY, BX
-	Q8X8ADDY(BX, ACC3)
+	X8STORE4(ACC0, ACC1, ACC2, ACC3)
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	CMPQ YP, yend-8(SP)
@@ -175,11 +169,7 @@ group:
 	MOVQ   nb+80(FP), BLEFT
 
 block:
-	PREFETCHT0 (WP)(PFDIST*1)
-	PREFETCHT0 64(WP)(PFDIST*1)
-	PREFETCHT0 128(WP)(PFDIST*1)
-	PREFETCHT0 192(WP)(PFDIST*1)
-	PREFETCHT0 256(WP)(PFDIST*1)
+	Q8X8PF(PFDIST)
 	VPBROADCASTD XCORR(XR0)(XOFF*1), I0
 	VPXOR I1, I1, I1
 	VPXOR I2, I2, I2
@@ -201,7 +191,7 @@ block:
 	DECQ BLEFT
 	JNZ  block
 
-	Q8X8ADDY(YP, ACC0)
+	X8ADDY(YP, ACC0)
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	JMP  group

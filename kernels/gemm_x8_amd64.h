@@ -1,0 +1,41 @@
+// Shared by the kernels of weights repacked 8 rows side by side (gemm_q4kx8_amd64.s,
+// gemm_q6kx8_amd64.s, gemm_q8x8_vnni_amd64.s): each output step is 8 consecutive y
+// values per activation row, at YP, YP+LDY, … (gemm_quant_amd64.h's names).
+
+// The 4-row kernels that keep their float32 sums on the stack (frame $136: acc0…acc3,
+// then yend-8(SP)).
+#define X8ACC0 acc0-136(SP)
+#define X8ACC1 acc1-104(SP)
+#define X8ACC2 acc2-72(SP)
+#define X8ACC3 acc3-40(SP)
+
+// X8ZEROACC(z) zeroes the 4 stack sums (z: a scratch vector).
+#define X8ZEROACC(z) \
+	VXORPS  z, z, z      \
+	VMOVUPS z, X8ACC0    \
+	VMOVUPS z, X8ACC1    \
+	VMOVUPS z, X8ACC2    \
+	VMOVUPS z, X8ACC3
+
+// X8LOADACC(a0, a1, a2, a3) loads the 4 stack sums.
+#define X8LOADACC(a0, a1, a2, a3) \
+	VMOVUPS X8ACC0, a0 \
+	VMOVUPS X8ACC1, a1 \
+	VMOVUPS X8ACC2, a2 \
+	VMOVUPS X8ACC3, a3
+
+// X8ADDY(p, v): the 8 floats at p += v (v is overwritten).
+#define X8ADDY(p, v) \
+	VADDPS (p), v, v \
+	VMOVUPS v, (p)
+
+// X8STORE4(a0, a1, a2, a3): the 8 y values of each of the 4 activation rows += a0…a3
+// (BX clobbered).
+#define X8STORE4(a0, a1, a2, a3) \
+	X8ADDY(YP, a0)       \
+	LEAQ (YP)(LDY*1), BX \
+	X8ADDY(BX, a1)       \
+	ADDQ LDY, BX         \
+	X8ADDY(BX, a2)       \
+	ADDQ LDY, BX         \
+	X8ADDY(BX, a3)
