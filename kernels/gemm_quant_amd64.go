@@ -130,14 +130,6 @@ func prepQ8VNNI(xs *xPrep) {
 	flipQ8VNNI(xs.alt, xs.q[:n*q8BlockBytes], n)
 }
 
-// grown returns b resized to n bytes, reallocated only when too small.
-func grown(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
-}
-
 // gemmQ8_0X8x4VNNI is gemmQ8_0x4AVX2 for weights in the q8X8 layout (repack.go), n a
 // multiple of 8 and ldw the bytes per row (8·ldw per group of 8), against activation
 // blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.

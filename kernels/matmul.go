@@ -151,7 +151,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	c.y, c.w, c.gemm, c.rb, c.add = y, w, gemm, rb, add
 	c.tile = tileRows(M, N, K, rbTile, p.Threads())
 	if group > 1 {
-		c.tile = max(2*12, c.tile/(2*12)*(2*12)) // whole groups of rows, and of 12
+		c.tile = max(24, c.tile/24*24) // whole groups of 8 rows, and of 12
 	}
 	tiles := (N + c.tile - 1) / c.tile
 	c.strip = 1

@@ -11,7 +11,8 @@ type Matrix struct {
 	Format     Format
 	Rows, Cols int
 	Data       []byte
-	// repack, when set, makes a faster layout of Data on the first multiply (repack.go).
+	// repack, when set, makes a faster layout of Data once, by Repack or on the first
+	// multiply (repack.go).
 	repack *repacked
 }
 

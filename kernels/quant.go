@@ -94,24 +94,25 @@ const (
 	q8KBlockBytes = q8KSumsOff + 32
 )
 
-func (xs *xPrep) grow(n int) {
-	if cap(xs.q) < n {
-		xs.q = make([]byte, n)
+// grown returns b resized to n bytes, reallocated only when too small.
+func grown(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
 	}
-	xs.q = xs.q[:n]
+	return b[:n]
 }
 
 // quantizeQ8 fills xs.q with the Q8_0 quantization of xs.f.
 func (xs *xPrep) quantizeQ8() {
 	xs.qrow = xs.k / 32 * q8BlockBytes
-	xs.grow(xs.m * xs.qrow)
+	xs.q = grown(xs.q, xs.m*xs.qrow)
 	quantInChunks(active.quantQ8, xs.q, xs.f[:xs.m*xs.k], 32, q8BlockBytes)
 }
 
 // quantizeQ8K fills xs.q with the Q8_K quantization of xs.f.
 func (xs *xPrep) quantizeQ8K() {
 	xs.qrow = xs.k / 256 * q8KBlockBytes
-	xs.grow(xs.m * xs.qrow)
+	xs.q = grown(xs.q, xs.m*xs.qrow)
 	quantInChunks(active.quantQ8K, xs.q, xs.f[:xs.m*xs.k], 256, q8KBlockBytes)
 }
 

@@ -3,6 +3,7 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/edsrzf/mmap-go"
 )
@@ -11,8 +12,8 @@ import (
 // activation dword then meets 4 quants of each of 8 rows in one vector, and each int32
 // lane ends as one row's sum, so scales apply per lane with no horizontal reduction.
 // Where the active kernels multiply such a layout (x8 in the kernel table: Q4_K and
-// Q6_K on amd64 AVX2, Q8_0 on AVX-512 VNNI), a matrix is repacked into it on its first
-// multiply, once, into memory of its own (anonymous pages, not the Go heap, so
+// Q6_K on amd64 AVX2, Q8_0 on AVX-512 VNNI), a matrix is repacked into it once, by
+// Matrix.Repack or else on its first multiply, into memory of its own (anonymous pages, not the Go heap, so
 // gigabytes of weights do not make the garbage collector wait for gigabytes of
 // garbage); the file's mapping is left as it is. Only whole groups of 8 rows repack:
 // matrices of other row counts multiply from the file's layout.
@@ -133,8 +134,8 @@ func repackQ8X8(dst, src []byte, rows, nb int) {
 }
 
 // x8Layouts are the repacked layouts by format: bytes per 8 rows and block, and the
-// repacking function.
-var x8Layouts = map[Format]struct {
+// repacking function (nil: the format has none).
+var x8Layouts = [Q6_K + 1]struct {
 	blockBytes int
 	repack     func(dst, src []byte, rows, nb int)
 }{
@@ -151,21 +152,22 @@ type repacked struct {
 }
 
 // mapping is the memory of a repacked matrix; a cleanup unmaps it once its repacked
-// is garbage.
+// is garbage. It is nil until made, and stays nil when the repack could not get
+// memory (the plain layout serves); atomic, since Repacked may ask while it is made.
 type mapping struct {
-	m mmap.MMap // nil until made, and when the repack could not get memory: the plain layout serves
+	m atomic.Pointer[mmap.MMap]
 }
 
 // newRepacked returns the repack state of a rows-row matrix of format f, or nil when
 // the format has no repacked layout or the rows are not whole groups of 8.
 func newRepacked(f Format, rows int) *repacked {
-	if _, ok := x8Layouts[f]; !ok || rows%8 != 0 || rows == 0 {
+	if x8Layouts[f].repack == nil || rows%8 != 0 || rows == 0 {
 		return nil
 	}
 	p := &repacked{mem: new(mapping)}
 	runtime.AddCleanup(p, func(m *mapping) {
-		if m.m != nil {
-			m.m.Unmap()
+		if mem := m.m.Load(); mem != nil {
+			mem.Unmap()
 		}
 	}, p.mem)
 	return p
@@ -184,7 +186,7 @@ func (m Matrix) Repack() bool {
 
 // Repacked reports whether m's repacked layout has been made (by Repack or a multiply).
 func (m Matrix) Repacked() bool {
-	return m.repack != nil && m.repack.mem.m != nil
+	return m.repack != nil && m.repack.mem.m.Load() != nil
 }
 
 // x8 returns w with Data in its format's x8 layout (a value only the x8 kernels may
@@ -202,10 +204,11 @@ func (w Matrix) x8() (Matrix, bool) {
 			return
 		}
 		l.repack(mem, w.Data, w.Rows, nb)
-		p.mem.m = mem
+		p.mem.m.Store(&mem)
 	})
-	if p.mem.m == nil {
+	mem := p.mem.m.Load()
+	if mem == nil {
 		return w, false
 	}
-	return Matrix{Format: w.Format, Rows: w.Rows, Cols: w.Cols, Data: p.mem.m}, true
+	return Matrix{Format: w.Format, Rows: w.Rows, Cols: w.Cols, Data: *mem}, true
 }

@@ -354,7 +354,7 @@ func (b *bencher) limitsOn(n int) BenchLimits {
 	if l, ok := b.limits[n]; ok {
 		return l
 	}
-	b.logf("machine limits on %s (read bandwidth, FMA peak)", threadsText(n))
+	b.logf("machine limits on %s (read bandwidth, FMA and int8 peaks)", threadsText(n))
 	p := probe.Measure(n)
 	l := BenchLimits{Threads: n, ReadGBps: p.GBps, FMAGFLOPS: p.GFLOPS, Int8GOPS: p.Int8GOPS}
 	b.limits[n] = l

@@ -26,12 +26,12 @@ what llama-bench's pp measures; and the first decoding step after a prompt, a bl
 mask tokens), prompt prefill and an end-to-end generation, each after warm-up, repeated,
 with min and median. The machine, thread count and kernel implementation are printed
 with the figures, and so are the machine's limits measured in the same run (memory read
-bandwidth, float32 FMA peak, 8-bit multiply-add peak) and, per block forward, what it reads and computes: distinct
-routed experts per MoE layer, weight and KV-cache bytes, FLOPs, the achieved GB/s and
-GFLOP/s, and % of roofline (the least time the forward's ops could take at the limits,
-each op bound by its bytes or its FLOPs at its peak — int8 for quantized weights — ÷ the
-median time). --threads-scan times the
-block forwards again on 1, 2, 4, … threads up to all cores, with speed-ups.
+bandwidth, float32 FMA peak, 8-bit multiply-add peak) and, per block forward, what it
+reads and computes: distinct routed experts per MoE layer, weight and KV-cache bytes,
+FLOPs, the achieved GB/s and GFLOP/s, and % of roofline (the least time the forward's
+ops could take at the limits, each op bound by its bytes or its FLOPs at its peak —
+int8 for quantized weights — ÷ the median time). --threads-scan times the block
+forwards again on 1, 2, 4, … threads up to all cores, with speed-ups.
 
 Bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) have no block forward: bench
 times the whole-window forward every exact step runs (the chat prompt plus --gen masks,

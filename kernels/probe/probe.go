@@ -1,8 +1,8 @@
 // Package probe measures three ceilings of the machine it runs on, peak float32 FMA
 // throughput, peak 8-bit integer multiply-add throughput and memory read bandwidth,
 // with small assembly loops, so benchmarks can state their figures as fractions of
-// what this machine can do. It is a benchmarking
-// aid: the kernels and the library do not use it.
+// what this machine can do. It is a benchmarking aid: the kernels and the library do
+// not use it.
 //
 // The machine may be shared, so each figure is the best of several runs, and only
 // ratios measured in the same run should be compared.
@@ -23,25 +23,7 @@ type Limits struct {
 
 // Measure runs the probes on threads goroutines (about a second in all).
 func Measure(threads int) Limits {
-	var l Limits
-	// Each timed run lasts about half a millisecond, well beyond the goroutines' start:
-	// shorter runs measured one thread's peak on two threads when the second started late.
-	if perIter := FMA(1); perIter > 0 {
-		const iters = 1 << 19
-		for range 20 {
-			start := time.Now()
-			Parallel(threads, func(int) { FMA(iters) })
-			l.GFLOPS = max(l.GFLOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
-		}
-	}
-	if perIter := Int8(1); perIter > 0 {
-		const iters = 1 << 18
-		for range 20 {
-			start := time.Now()
-			Parallel(threads, func(int) { Int8(iters) })
-			l.Int8GOPS = max(l.Int8GOPS, perIter*iters*float64(threads)/time.Since(start).Seconds()/1e9)
-		}
-	}
+	l := Limits{GFLOPS: peak(FMA, 1<<19, threads), Int8GOPS: peak(Int8, 1<<18, threads)}
 	if _, ok := Read(nil); ok {
 		buf := make([]byte, 256<<20)
 		for i := 0; i < len(buf); i += 4096 {
@@ -55,6 +37,24 @@ func Measure(threads int) Limits {
 		}
 	}
 	return l
+}
+
+// peak is the best of 20 timed runs of loop(iters) on threads goroutines, in giga-ops
+// per second (loop returns the ops it did; 0 when it has no probe here). Each run lasts
+// about half a millisecond, well beyond the goroutines' start: shorter runs measured one
+// thread's peak on two threads when the second started late.
+func peak(loop func(n int) float64, iters, threads int) float64 {
+	perIter := loop(1)
+	if perIter <= 0 {
+		return 0
+	}
+	var best float64
+	for range 20 {
+		start := time.Now()
+		Parallel(threads, func(int) { loop(iters) })
+		best = max(best, perIter*float64(iters*threads)/time.Since(start).Seconds()/1e9)
+	}
+	return best
 }
 
 // Parallel runs fn(0) … fn(n−1) on n goroutines and waits for them.

@@ -437,10 +437,11 @@ func TestKQuantModel(t *testing.T) {
 }
 
 // checkNoRepack loads the q4_k file of TestKQuantModel: by default Load repacks its
-// Q4_K matrices (where the kernels do); with NoRepack no matrix is repacked, and the logits are those of the repacked weights up to float32 summation
-// order (the same exact integer sums per super-block), which the next layer's
-// activation quantization can round the other way: measured max |diff| 0.09, top-1
-// 98 %; the bounds are TestKQuantModel's own (0.5, 85 %) on every row.
+// Q4_K matrices (where the kernels do); with NoRepack no matrix is repacked, and the
+// logits are those of the repacked weights up to float32 summation order (the same
+// exact integer sums per super-block), which the next layer's activation quantization
+// can round the other way: measured max |diff| 0.09, top-1 98 %; the bounds are
+// TestKQuantModel's own (0.5, 85 %) on every row.
 func checkNoRepack(t *testing.T, path string, tokens []int32, repacked []float32) {
 	ck := open(t, path)
 	for _, o := range []arch.LoadOptions{{}, {NoRepack: true}} {
