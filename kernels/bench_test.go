@@ -119,8 +119,9 @@ func BenchmarkMatMul(b *testing.B) {
 }
 
 // BenchmarkMatMulRepack compares, under the active kernels, the matrices the kernels
-// repack (repack.go) multiplied in the file's layout (plain) and repacked (x8), side by
-// side in one run: GFLOP/s at 2·M·K·N per call, the fastest call of b.N.
+// repack (repack.go) multiplied in the file's layout (plain) and repacked (x8, under
+// each implementation with repacked kernels for the format, the better ones disabled),
+// side by side in one run: GFLOP/s at 2·M·K·N per call, the fastest call of b.N.
 func BenchmarkMatMulRepack(b *testing.B) {
 	const K, N = 2048, 5120
 	pool := NewPool(0)
@@ -131,21 +132,31 @@ func BenchmarkMatMulRepack(b *testing.B) {
 		if !w.Repacks() {
 			continue
 		}
-		for _, M := range []int{1, 4, 32} {
+		for _, M := range []int{1, 3, 4, 32} {
 			x, y := randFloats(r, M*K), make([]float32, M*N)
-			for _, v := range []struct {
-				name string
-				w    Matrix
-			}{{"plain", w.Plain()}, {"x8", w}} {
-				b.Run(fmt.Sprintf("%s/M=%d/%s", f, M, v.name), func(b *testing.B) {
+			run := func(name string, w Matrix) {
+				b.Run(fmt.Sprintf("%s/M=%d/%s", f, M, name), func(b *testing.B) {
 					best := time.Duration(1 << 62)
 					for b.Loop() {
 						t0 := time.Now()
-						pool.MatMul(y, x, v.w)
+						pool.MatMul(y, x, w)
 						best = min(best, time.Since(t0))
 					}
 					b.ReportMetric(2*float64(M*K*N)/best.Seconds()/1e9, "GFLOP/s")
 				})
+			}
+			run("plain", w.Plain())
+			var disabled []func()
+			for _, im := range Implementations() {
+				if im.Available && im.Enabled && im.Name != "generic" && active.x8[f] != nil {
+					run("x8/"+im.Name, w)
+				}
+				if restore, err := SetImplementation(im.Name, false); err == nil {
+					disabled = append(disabled, restore)
+				}
+			}
+			for i := len(disabled) - 1; i >= 0; i-- {
+				disabled[i]()
 			}
 		}
 	}

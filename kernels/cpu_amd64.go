@@ -49,5 +49,6 @@ func vnniTable() table {
 	var t table
 	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
 	t.x8[Q8_0], t.x8prep[Q8_0] = q8_0X8VNNI.gemm, prepQ8X8
+	t.x8[Q4_K] = q4_KX8VNNI.gemm
 	return t
 }

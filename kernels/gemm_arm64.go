@@ -67,8 +67,8 @@ func gemvQ8_0NEON(y []float32, x []byte, w []byte, ldw int, nb int)
 func gemvQ4_0NEON(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q8_0NEON = quantKernels{gemmQ8_0x4NEON, gemvQ8_0NEON, false}
-	q4_0NEON = quantKernels{gemmQ4_0x4NEON, gemvQ4_0NEON, false}
+	q8_0NEON = quantKernels{k4: gemmQ8_0x4NEON, gemv: gemvQ8_0NEON}
+	q4_0NEON = quantKernels{k4: gemmQ4_0x4NEON, gemv: gemvQ4_0NEON}
 )
 
 // gemmQ4_Kx4NEON is gemmQ8_0x4NEON for Q4_K weights against Q8_K activation blocks
@@ -94,6 +94,6 @@ func gemmQ6_Kx4NEON(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, 
 func gemvQ6_KNEON(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q4_KNEON = quantKernels{gemmQ4_Kx4NEON, gemvQ4_KNEON, false}
-	q6_KNEON = quantKernels{gemmQ6_Kx4NEON, gemvQ6_KNEON, false}
+	q4_KNEON = quantKernels{k4: gemmQ4_Kx4NEON, gemv: gemvQ4_KNEON}
+	q6_KNEON = quantKernels{k4: gemmQ6_Kx4NEON, gemv: gemvQ6_KNEON}
 )

@@ -31,8 +31,8 @@ func gemvQ8_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 func gemvQ4_0AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q8_0AVX2 = quantKernels{gemmQ8_0x4AVX2, gemvQ8_0AVX2, false}
-	q4_0AVX2 = quantKernels{gemmQ4_0x4AVX2, gemvQ4_0AVX2, false}
+	q8_0AVX2 = quantKernels{k4: gemmQ8_0x4AVX2, gemv: gemvQ8_0AVX2}
+	q4_0AVX2 = quantKernels{k4: gemmQ4_0x4AVX2, gemv: gemvQ4_0AVX2}
 )
 
 // gemmQ4_Kx4AVX2 is gemmQ8_0x4AVX2 for Q4_K weights against Q8_K activation blocks
@@ -84,10 +84,10 @@ func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q4_KX8AVX2 = quantKernels{gemmQ4_KX8x4AVX2, gemvQ4_KX8AVX2, false}
-	q6_KX8AVX2 = quantKernels{gemmQ6_KX8x4AVX2, gemvQ6_KX8AVX2, false}
-	q4_KAVX2   = quantKernels{gemmQ4_Kx4AVX2, gemvQ4_KAVX2, false}
-	q6_KAVX2   = quantKernels{gemmQ6_Kx4AVX2, gemvQ6_KAVX2, false}
+	q4_KX8AVX2 = quantKernels{k4: gemmQ4_KX8x4AVX2, gemv: gemvQ4_KX8AVX2}
+	q6_KX8AVX2 = quantKernels{k4: gemmQ6_KX8x4AVX2, gemv: gemvQ6_KX8AVX2}
+	q4_KAVX2   = quantKernels{k4: gemmQ4_Kx4AVX2, gemv: gemvQ4_KAVX2}
+	q6_KAVX2   = quantKernels{k4: gemmQ6_Kx4AVX2, gemv: gemvQ6_KAVX2}
 )
 
 // gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*) and
@@ -116,7 +116,7 @@ func gemvQ8_0VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 //go:noescape
 func flipQ8VNNI(dst []byte, src []byte, n int)
 
-var q8_0VNNI = quantKernels{gemmQ8_0x4VNNI, gemvQ8_0VNNI, true}
+var q8_0VNNI = quantKernels{k4: gemmQ8_0x4VNNI, gemv: gemvQ8_0VNNI, alt: true}
 
 // prepQ8VNNI flips xs's Q8_0 activation quants for q8_0VNNI (into xs.alt).
 func prepQ8VNNI(xs *xPrep) {
@@ -143,7 +143,25 @@ func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 //go:noescape
 func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
-var q8_0X8VNNI = quantKernels{gemmQ8_0X8x4VNNI, gemvQ8_0X8VNNI, true}
+var q8_0X8VNNI = quantKernels{k4: gemmQ8_0X8x4VNNI, gemv: gemvQ8_0X8VNNI, alt: true}
+
+// gemmQ4_KX8xNVNNI is gemmQ4_KX8x4AVX2 on AVX-512 VNNI for 2 ≤ rows ≤ 4 activation
+// rows, bit-identical to it and to dotQ4_KGeneric.
+//
+//go:noescape
+func gemmQ4_KX8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+
+func gemmQ4_KX8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
+	gemmQ4_KX8xNVNNI(y, ldy, x, ldx, w, ldw, n, nb, 4)
+}
+
+// gemvQ4_KX8VNNI is gemvQ4_KX8AVX2 on AVX-512 VNNI, bit-identical to it and to
+// dotQ4_KGeneric.
+//
+//go:noescape
+func gemvQ4_KX8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+
+var q4_KX8VNNI = quantKernels{k4: gemmQ4_KX8x4VNNI, gemv: gemvQ4_KX8VNNI, tail: gemmQ4_KX8xNVNNI}
 
 // The activation blocks of the q8X8 kernels: the Q8_0 block (float32 d, 32 int8)
 // then int32 −128·Σq, the term that takes the weights' +128 back off.

@@ -29,13 +29,17 @@
 	VADDPS (p), v, v \
 	VMOVUPS v, (p)
 
-// X8STORE4(a0, a1, a2, a3): the 8 y values of each of the 4 activation rows += a0…a3
-// (BX clobbered).
-#define X8STORE4(a0, a1, a2, a3) \
+// X8STORE2(a0, a1) … X8STORE4(a0, a1, a2, a3): the 8 y values of each of the first 2 … 4
+// activation rows += a0, a1, … (BX clobbered).
+#define X8STORE2(a0, a1) \
 	X8ADDY(YP, a0)       \
 	LEAQ (YP)(LDY*1), BX \
-	X8ADDY(BX, a1)       \
-	ADDQ LDY, BX         \
-	X8ADDY(BX, a2)       \
+	X8ADDY(BX, a1)
+#define X8STORE3(a0, a1, a2) \
+	X8STORE2(a0, a1) \
+	ADDQ LDY, BX     \
+	X8ADDY(BX, a2)
+#define X8STORE4(a0, a1, a2, a3) \
+	X8STORE3(a0, a1, a2) \
 	ADDQ LDY, BX         \
 	X8ADDY(BX, a3)

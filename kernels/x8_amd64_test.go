@@ -8,20 +8,22 @@ import (
 )
 
 // TestX8MatchesGeneric: matrices repacked 8 rows side by side (Q4_K and Q6_K on AVX2,
-// Q8_0 on AVX-512 VNNI) multiply to the generic kernels' bits, for every activation row count
+// Q4_K and Q8_0 on AVX-512 VNNI), under each implementation, multiply to the generic kernels' bits, for every activation row count
 // (4-row blocks and the one-row tail), MatMul, MatMulAdd and MatMulRows, tiles of
 // several groups, and the extremes: Q4_K with every nibble 15 against quants of −127
 // (the int16 sums nearest overflow) and every 6-bit scale and min at 63, Q8_0 with
 // every weight −128 or 127, Q6_K with every quant 63 and scales 127 and −128.
 func TestX8MatchesGeneric(t *testing.T) {
-	for _, f := range []Format{Q4_K, Q8_0, Q6_K} {
-		t.Run(f.String(), func(t *testing.T) {
-			if active.x8[f] == nil {
-				t.Skipf("no repacked %s kernels on this machine", f)
-			}
-			testX8(t, f)
-		})
-	}
+	eachImpl(t, func(t *testing.T) {
+		for _, f := range []Format{Q4_K, Q8_0, Q6_K} {
+			t.Run(f.String(), func(t *testing.T) {
+				if active.x8[f] == nil {
+					t.Skipf("no repacked %s kernels in this implementation", f)
+				}
+				testX8(t, f)
+			})
+		}
+	})
 }
 
 func testX8(t *testing.T, f Format) {
