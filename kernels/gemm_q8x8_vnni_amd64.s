@@ -53,13 +53,23 @@
 #define Q8X8DOT(c, xr, acc) \
 	VPDPBUSD.BCST XQ+4*(c)(xr)(XOFF*1), W, acc
 
-// Q8X8CHUNK4(c, a0, a1, a2, a3): chunk c against the 4 rows.
-#define Q8X8CHUNK4(c, a0, a1, a2, a3) \
+// Q8X8CHUNK2(c, a0, a1) … Q8X8CHUNK4(c, a0, a1, a2, a3): chunk c against the first 2 … 4
+// rows, into a0, a1, …
+#define Q8X8CHUNK2(c, a0, a1) \
 	VMOVDQU const_q8X8QuantsOff+32*(c)(WP), W \
 	Q8X8DOT(c, XR0, a0) \
-	Q8X8DOT(c, XR1, a1) \
-	Q8X8DOT(c, XR2, a2) \
+	Q8X8DOT(c, XR1, a1)
+#define Q8X8CHUNK3(c, a0, a1, a2) \
+	Q8X8CHUNK2(c, a0, a1) \
+	Q8X8DOT(c, XR2, a2)
+#define Q8X8CHUNK4(c, a0, a1, a2, a3) \
+	Q8X8CHUNK3(c, a0, a1, a2) \
 	Q8X8DOT(c, XR3, a3)
+
+// Q8X8START(xr, isum, jsum): a row's chains start from −128·Σq and 0.
+#define Q8X8START(xr, isum, jsum) \
+	VPBROADCASTD XCORR(xr)(XOFF*1), isum \
+	VPXOR jsum, jsum, jsum
 
 // Q8X8FIN(xr, isum, jsum, acc): acc += (dw·dx)·(isum + jsum), DW holding dw.
 #define Q8X8FIN(xr, isum, jsum, acc) \
@@ -69,18 +79,69 @@
 	VMULPS isum, B, B                \
 	VADDPS B, acc, acc
 
-// func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+// Q8X8START2 … Q8X8START4 start the chains of the first 2 … 4 rows.
+#define Q8X8START2 \
+	Q8X8START(XR0, I0, J0) \
+	Q8X8START(XR1, I1, J1)
+#define Q8X8START3 \
+	Q8X8START2 \
+	Q8X8START(XR2, I2, J2)
+#define Q8X8START4 \
+	Q8X8START3 \
+	Q8X8START(XR3, I3, J3)
+
+// Q8X8FIN2 … Q8X8FIN4: the block's float steps of the first 2 … 4 rows.
+#define Q8X8FIN2 \
+	VCVTPH2PS const_q8X8DOff(WP), DW \
+	Q8X8FIN(XR0, I0, J0, ACC0) \
+	Q8X8FIN(XR1, I1, J1, ACC1)
+#define Q8X8FIN3 \
+	Q8X8FIN2 \
+	Q8X8FIN(XR2, I2, J2, ACC2)
+#define Q8X8FIN4 \
+	Q8X8FIN3 \
+	Q8X8FIN(XR3, I3, J3, ACC3)
+
+// The chunks of 2 … 4 rows into the I chains (even chunks) and the J ones (odd).
+#define Q8X8CHUNK2I(c) Q8X8CHUNK2(c, I0, I1)
+#define Q8X8CHUNK2J(c) Q8X8CHUNK2(c, J0, J1)
+#define Q8X8CHUNK3I(c) Q8X8CHUNK3(c, I0, I1, I2)
+#define Q8X8CHUNK3J(c) Q8X8CHUNK3(c, J0, J1, J2)
+#define Q8X8CHUNK4I(c) Q8X8CHUNK4(c, I0, I1, I2, I3)
+#define Q8X8CHUNK4J(c) Q8X8CHUNK4(c, J0, J1, J2, J3)
+
+// Q8X8BLOCK(START, CHUNKI, CHUNKJ, FIN): one block of the rows, after its prefetch.
+#define Q8X8BLOCK(START, CHUNKI, CHUNKJ, FIN) \
+	Q8X8PF(R14) \
+	START \
+	CHUNKI(0) \
+	CHUNKJ(1) \
+	CHUNKI(2) \
+	CHUNKJ(3) \
+	CHUNKI(4) \
+	CHUNKJ(5) \
+	CHUNKI(6) \
+	CHUNKJ(7) \
+	FIN
+
+// Q8X8NEXT steps to the next block; the flags say whether one is left.
+#define Q8X8NEXT \
+	ADDQ $const_q8X8BlockBytes, WP       \
+	ADDQ $const_q8X8ActBlockBytes, XOFF \
+	DECQ BLEFT
+
+// func gemmQ8_0X8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512VL, AVX512_VNNI
 //
-//	for i < 4, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, X_i), the rows W_j in the q8X8
-//	layout at w, ldw bytes per row (8·ldw per group of 8), X_i the nb blocks at
-//	x[i*ldx:] in prepQ8X8's layout; n > 0, n%8 == 0, nb > 0
-TEXT ·gemmQ8_0X8x4VNNI(SB), NOSPLIT, $8-112
+//	for i < rows, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, X_i), the rows W_j in the
+//	q8X8 layout at w, ldw bytes per row (8·ldw per group of 8), X_i the nb blocks at
+//	x[i*ldx:] in prepQ8X8's layout; n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4
+TEXT ·gemmQ8_0X8xNVNNI(SB), NOSPLIT, $8-120
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
 	MOVQ ldx+56(FP), BX
-	SETUP4
+	SETUP4 // XR2, XR3 are not read with fewer rows
 	MOVQ w_base+64(FP), WROW
 	MOVQ ldw+88(FP), LDW
 	SHLQ $3, LDW
@@ -97,36 +158,31 @@ group:
 	XORQ   XOFF, XOFF
 	MOVQ   WROW, WP
 	MOVQ   nb+104(FP), BLEFT
+	CMPQ   rows+112(FP), $3
+	JEQ    block3
+	JLT    block2
 
-block:
-	Q8X8PF(R14)
-	VPBROADCASTD XCORR(XR0)(XOFF*1), I0
-	VPBROADCASTD XCORR(XR1)(XOFF*1), I1
-	VPBROADCASTD XCORR(XR2)(XOFF*1), I2
-	VPBROADCASTD XCORR(XR3)(XOFF*1), I3
-	VPXOR J0, J0, J0
-	VPXOR J1, J1, J1
-	VPXOR J2, J2, J2
-	VPXOR J3, J3, J3
-	Q8X8CHUNK4(0, I0, I1, I2, I3)
-	Q8X8CHUNK4(1, J0, J1, J2, J3)
-	Q8X8CHUNK4(2, I0, I1, I2, I3)
-	Q8X8CHUNK4(3, J0, J1, J2, J3)
-	Q8X8CHUNK4(4, I0, I1, I2, I3)
-	Q8X8CHUNK4(5, J0, J1, J2, J3)
-	Q8X8CHUNK4(6, I0, I1, I2, I3)
-	Q8X8CHUNK4(7, J0, J1, J2, J3)
-	VCVTPH2PS const_q8X8DOff(WP), DW
-	Q8X8FIN(XR0, I0, J0, ACC0)
-	Q8X8FIN(XR1, I1, J1, ACC1)
-	Q8X8FIN(XR2, I2, J2, ACC2)
-	Q8X8FIN(XR3, I3, J3, ACC3)
-	ADDQ $const_q8X8BlockBytes, WP
-	ADDQ $const_q8X8ActBlockBytes, XOFF
-	DECQ BLEFT
-	JNZ  block
-
+block4:
+	Q8X8BLOCK(Q8X8START4, Q8X8CHUNK4I, Q8X8CHUNK4J, Q8X8FIN4)
+	Q8X8NEXT
+	JNZ block4
 	X8STORE4(ACC0, ACC1, ACC2, ACC3)
+	JMP next
+
+block3:
+	Q8X8BLOCK(Q8X8START3, Q8X8CHUNK3I, Q8X8CHUNK3J, Q8X8FIN3)
+	Q8X8NEXT
+	JNZ block3
+	X8STORE3(ACC0, ACC1, ACC2)
+	JMP next
+
+block2:
+	Q8X8BLOCK(Q8X8START2, Q8X8CHUNK2I, Q8X8CHUNK2J, Q8X8FIN2)
+	Q8X8NEXT
+	JNZ block2
+	X8STORE2(ACC0, ACC1)
+
+next:
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	CMPQ YP, yend-8(SP)
@@ -135,8 +191,6 @@ block:
 	RET
 
 // ---- one activation row: four chains (chunk c into I0…I3 by c mod 4) ----
-
-#define PFDIST R8 // software-prefetch distance in bytes (XR1's register)
 
 // Q8X8CHUNK1(c, a): chunk c against the one row.
 #define Q8X8CHUNK1(c, a) \
@@ -158,7 +212,7 @@ TEXT ·gemvQ8_0X8VNNI(SB), NOSPLIT, $8-88
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
 	SHLQ $3, LDW
-	MOVQ ·gemvPrefetch(SB), PFDIST
+	MOVQ ·gemvPrefetch(SB), R14
 
 group:
 	CMPQ   YP, yend-8(SP)
@@ -169,7 +223,7 @@ group:
 	MOVQ   nb+80(FP), BLEFT
 
 block:
-	Q8X8PF(PFDIST)
+	Q8X8PF(R14)
 	VPBROADCASTD XCORR(XR0)(XOFF*1), I0
 	VPXOR I1, I1, I1
 	VPXOR I2, I2, I2
@@ -186,10 +240,8 @@ block:
 	VPADDD I3, I2, I2
 	VCVTPH2PS const_q8X8DOff(WP), DW
 	Q8X8FIN(XR0, I0, I2, ACC0)
-	ADDQ $const_q8X8BlockBytes, WP
-	ADDQ $const_q8X8ActBlockBytes, XOFF
-	DECQ BLEFT
-	JNZ  block
+	Q8X8NEXT
+	JNZ block
 
 	X8ADDY(YP, ACC0)
 	ADDQ $32, YP

@@ -130,12 +130,17 @@ func prepQ8VNNI(xs *xPrep) {
 	flipQ8VNNI(xs.alt, xs.q[:n*q8BlockBytes], n)
 }
 
-// gemmQ8_0X8x4VNNI is gemmQ8_0x4AVX2 for weights in the q8X8 layout (repack.go), n a
-// multiple of 8 and ldw the bytes per row (8·ldw per group of 8), against activation
-// blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.
+// gemmQ8_0X8xNVNNI is gemmQ8_0x4AVX2 for 2 ≤ rows ≤ 4 activation rows and weights in
+// the q8X8 layout (repack.go), n a multiple of 8 and ldw the bytes per row (8·ldw per
+// group of 8), against activation blocks in prepQ8X8's layout; bit-identical to
+// dotQ8_0Generic.
 //
 //go:noescape
-func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+func gemmQ8_0X8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+
+func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
+	gemmQ8_0X8xNVNNI(y, ldy, x, ldx, w, ldw, n, nb, 4)
+}
 
 // gemvQ8_0X8VNNI is gemvQ8_0AVX2 for weights in the q8X8 layout, len(y) a multiple of
 // 8, against activation blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.
@@ -143,7 +148,7 @@ func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 //go:noescape
 func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
-var q8_0X8VNNI = quantKernels{k4: gemmQ8_0X8x4VNNI, gemv: gemvQ8_0X8VNNI, alt: true}
+var q8_0X8VNNI = quantKernels{k4: gemmQ8_0X8x4VNNI, gemv: gemvQ8_0X8VNNI, alt: true, tail: gemmQ8_0X8xNVNNI}
 
 // gemmQ4_KX8xNVNNI is gemmQ4_KX8x4AVX2 on AVX-512 VNNI for 2 ≤ rows ≤ 4 activation
 // rows, bit-identical to it and to dotQ4_KGeneric.
