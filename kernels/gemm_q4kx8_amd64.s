@@ -101,66 +101,133 @@
 	VCVTPH2PS const_q4KX8DOff(WP), W \
 	VCVTPH2PS const_q4KX8DMinOff(WP), T
 
-// ---- 4 activation rows ----
+// ---- 2, 3 or 4 activation rows ----
 
-// X8CHUNK4(c, q): chunk c (already in W) against quants q of the 4 rows.
-#define X8CHUNK4(q) \
+// X8CHUNK2(q) … X8CHUNK4(q): chunk c (already in W) against quants q of the first 2 … 4
+// rows; X8CHUNK20 … X8CHUNK40 start the sums.
+#define X8CHUNK2(q) \
 	X8MUL(q, XR0, A0) \
-	X8MUL(q, XR1, A1) \
-	X8MUL(q, XR2, A2) \
+	X8MUL(q, XR1, A1)
+#define X8CHUNK3(q) \
+	X8CHUNK2(q) \
+	X8MUL(q, XR2, A2)
+#define X8CHUNK4(q) \
+	X8CHUNK3(q) \
 	X8MUL(q, XR3, A3)
-#define X8CHUNK40(q) \
+#define X8CHUNK20(q) \
 	X8MUL0(q, XR0, A0) \
-	X8MUL0(q, XR1, A1) \
-	X8MUL0(q, XR2, A2) \
+	X8MUL0(q, XR1, A1)
+#define X8CHUNK30(q) \
+	X8CHUNK20(q) \
+	X8MUL0(q, XR2, A2)
+#define X8CHUNK40(q) \
+	X8CHUNK30(q) \
 	X8MUL0(q, XR3, A3)
 
-// X8SUB4(s, LOAD): sub-block s (LOAD X8LO for even s, X8HI for odd) of the 4 rows:
-// its 8 chunks, its scales and its mins; first, the prefetch of a 160-byte eighth of a
-// super-block (R14 = gemvPrefetch) ahead.
-#define X8SUB4(s, LOAD) \
+// X8SCALEn / X8MINn(s): the scales (in T) and the mins of sub-block s of the rows.
+#define X8SCALE2 \
+	X8SCALE(A0, I0) \
+	X8SCALE(A1, I1)
+#define X8SCALE3 \
+	X8SCALE2 \
+	X8SCALE(A2, I2)
+#define X8SCALE4 \
+	X8SCALE3 \
+	X8SCALE(A3, I3)
+#define X8MIN2(s) \
+	X8MIN(s, XR0, M0) \
+	X8MIN(s, XR1, M1)
+#define X8MIN3(s) \
+	X8MIN2(s) \
+	X8MIN(s, XR2, M2)
+#define X8MIN4(s) \
+	X8MIN3(s) \
+	X8MIN(s, XR3, M3)
+
+// X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE, MIN): sub-block s (LOAD X8LO for even s, X8HI for
+// odd) of the rows: its 8 chunks, its scales and its mins; first, the prefetch of a
+// 160-byte eighth of a super-block (R14 = gemvPrefetch) ahead.
+#define X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE, MIN) \
 	PREFETCHT0 160*(s)(WP)(R14*1)     \
 	PREFETCHT0 160*(s)+64(WP)(R14*1)  \
 	PREFETCHT0 160*(s)+128(WP)(R14*1) \
 	LOAD(8*((s)/2)+0) \
-	X8CHUNK40(32*(s)+0) \
+	CHUNK0(32*(s)+0) \
 	LOAD(8*((s)/2)+1) \
-	X8CHUNK4(32*(s)+4) \
+	CHUNK(32*(s)+4) \
 	LOAD(8*((s)/2)+2) \
-	X8CHUNK4(32*(s)+8) \
+	CHUNK(32*(s)+8) \
 	LOAD(8*((s)/2)+3) \
-	X8CHUNK4(32*(s)+12) \
+	CHUNK(32*(s)+12) \
 	LOAD(8*((s)/2)+4) \
-	X8CHUNK4(32*(s)+16) \
+	CHUNK(32*(s)+16) \
 	LOAD(8*((s)/2)+5) \
-	X8CHUNK4(32*(s)+20) \
+	CHUNK(32*(s)+20) \
 	LOAD(8*((s)/2)+6) \
-	X8CHUNK4(32*(s)+24) \
+	CHUNK(32*(s)+24) \
 	LOAD(8*((s)/2)+7) \
-	X8CHUNK4(32*(s)+28) \
+	CHUNK(32*(s)+28) \
 	X8PAIRS(const_q4KX8ScalesOff+8*(s)) \
-	X8SCALE(A0, I0) \
-	X8SCALE(A1, I1) \
-	X8SCALE(A2, I2) \
-	X8SCALE(A3, I3) \
+	SCALE \
 	X8PAIRS(const_q4KX8MinsOff+8*(s)) \
-	X8MIN(s, XR0, M0) \
-	X8MIN(s, XR1, M1) \
-	X8MIN(s, XR2, M2) \
-	X8MIN(s, XR3, M3)
+	MIN(s)
 
-// func gemmQ4_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+// X8BLOCK(CHUNK0, CHUNK, SCALE, MIN): the super-block's 8 sub-blocks of the rows.
+#define X8BLOCK(CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(0, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(1, X8HI, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(2, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(3, X8HI, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(4, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(5, X8HI, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(6, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
+	X8SUB(7, X8HI, CHUNK0, CHUNK, SCALE, MIN)
+
+// X8START2 … X8START4 zero the super-block's integer sums of the rows.
+#define X8START2 \
+	VPXOR I0, I0, I0 \
+	VPXOR I1, I1, I1 \
+	VPXOR M0, M0, M0 \
+	VPXOR M1, M1, M1
+#define X8START3 \
+	X8START2 \
+	VPXOR I2, I2, I2 \
+	VPXOR M2, M2, M2
+#define X8START4 \
+	X8START3 \
+	VPXOR I3, I3, I3 \
+	VPXOR M3, M3, M3
+
+// X8FIN2 … X8FIN4: the super-block's float steps of the rows (X8FIN).
+#define X8FIN2 \
+	X8DMIN \
+	X8FIN(XR0, A0, I0, M0, X8ACC0) \
+	X8FIN(XR1, A1, I1, M1, X8ACC1)
+#define X8FIN3 \
+	X8FIN2 \
+	X8FIN(XR2, A2, I2, M2, X8ACC2)
+#define X8FIN4 \
+	X8FIN3 \
+	X8FIN(XR3, A3, I3, M3, X8ACC3)
+
+// X8NEXT steps to the next super-block; the flags say whether one is left.
+#define X8NEXT \
+	ADDQ $const_q4KX8BlockBytes, WP \
+	ADDQ $const_q8KBlockBytes, XOFF \
+	DECQ BLEFT
+
+// func gemmQ4_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C
 //
-//	for i < 4, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the rows
-//	W_j in the q4KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
-//	n > 0, n%8 == 0, nb > 0
-TEXT ·gemmQ4_KX8x4AVX2(SB), NOSPLIT, $136-112
+//	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
+//	rows W_j in the q4KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
+//	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4
+TEXT ·gemmQ4_KX8xNAVX2(SB), NOSPLIT, $136-120
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
 	MOVQ ldx+56(FP), BX
-	SETUP4
+	SETUP4 // XR2, XR3 are not read with fewer rows
 	MOVQ w_base+64(FP), WROW
 	MOVQ ldw+88(FP), LDW
 	SHLQ $3, LDW
@@ -175,36 +242,40 @@ group:
 	XORQ    XOFF, XOFF
 	MOVQ    WROW, WP
 	MOVQ    nb+104(FP), BLEFT
+	CMPQ    rows+112(FP), $3
+	JEQ     block3
+	JLT     block2
 
-block:
-	VPXOR I0, I0, I0
-	VPXOR I1, I1, I1
-	VPXOR I2, I2, I2
-	VPXOR I3, I3, I3
-	VPXOR M0, M0, M0
-	VPXOR M1, M1, M1
-	VPXOR M2, M2, M2
-	VPXOR M3, M3, M3
-	X8SUB4(0, X8LO)
-	X8SUB4(1, X8HI)
-	X8SUB4(2, X8LO)
-	X8SUB4(3, X8HI)
-	X8SUB4(4, X8LO)
-	X8SUB4(5, X8HI)
-	X8SUB4(6, X8LO)
-	X8SUB4(7, X8HI)
-	X8DMIN
-	X8FIN(XR0, A0, I0, M0, X8ACC0)
-	X8FIN(XR1, A1, I1, M1, X8ACC1)
-	X8FIN(XR2, A2, I2, M2, X8ACC2)
-	X8FIN(XR3, A3, I3, M3, X8ACC3)
-	ADDQ $const_q4KX8BlockBytes, WP
-	ADDQ $const_q8KBlockBytes, XOFF
-	DECQ BLEFT
-	JNZ  block
-
+block4:
+	X8START4
+	X8BLOCK(X8CHUNK40, X8CHUNK4, X8SCALE4, X8MIN4)
+	X8FIN4
+	X8NEXT
+	JNZ block4
 	X8LOADACC(A0, A1, A2, A3)
 	X8STORE4(A0, A1, A2, A3)
+	JMP next
+
+block3:
+	X8START3
+	X8BLOCK(X8CHUNK30, X8CHUNK3, X8SCALE3, X8MIN3)
+	X8FIN3
+	X8NEXT
+	JNZ block3
+	X8LOADACC(A0, A1, A2, A3)
+	X8STORE3(A0, A1, A2)
+	JMP next
+
+block2:
+	X8START2
+	X8BLOCK(X8CHUNK20, X8CHUNK2, X8SCALE2, X8MIN2)
+	X8FIN2
+	X8NEXT
+	JNZ block2
+	X8LOADACC(A0, A1, A2, A3)
+	X8STORE2(A0, A1)
+
+next:
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	CMPQ YP, yend-8(SP)
@@ -214,35 +285,13 @@ block:
 
 // ---- one activation row ----
 
-#define PFDIST R8 // software-prefetch distance in bytes (XR1's register)
-#define ACC Y1    // the 8 rows' float32 sums (A1's register)
+#define ACC Y1 // the 8 rows' float32 sums (A1's register)
 
-// X8SUB1(s, LOAD): X8SUB4 for the one row XR0.
-#define X8SUB1(s, LOAD) \
-	LOAD(8*((s)/2)+0) \
-	X8MUL0(32*(s)+0, XR0, A0) \
-	LOAD(8*((s)/2)+1) \
-	X8MUL(32*(s)+4, XR0, A0) \
-	LOAD(8*((s)/2)+2) \
-	X8MUL(32*(s)+8, XR0, A0) \
-	LOAD(8*((s)/2)+3) \
-	X8MUL(32*(s)+12, XR0, A0) \
-	LOAD(8*((s)/2)+4) \
-	X8MUL(32*(s)+16, XR0, A0) \
-	LOAD(8*((s)/2)+5) \
-	X8MUL(32*(s)+20, XR0, A0) \
-	LOAD(8*((s)/2)+6) \
-	X8MUL(32*(s)+24, XR0, A0) \
-	LOAD(8*((s)/2)+7) \
-	X8MUL(32*(s)+28, XR0, A0) \
-	X8PAIRS(const_q4KX8ScalesOff+8*(s)) \
-	X8SCALE(A0, I0) \
-	X8PAIRS(const_q4KX8MinsOff+8*(s)) \
-	X8MIN(s, XR0, M0)
-
-// X8PF(off): prefetch the weight line gemvPrefetch bytes ahead of off(WP).
-#define X8PF(off) \
-	PREFETCHT0 off(WP)(PFDIST*1)
+// The one row XR0's chunk, scale and min steps for X8SUB.
+#define X8CHUNK1(q) X8MUL(q, XR0, A0)
+#define X8CHUNK10(q) X8MUL0(q, XR0, A0)
+#define X8SCALE1 X8SCALE(A0, I0)
+#define X8MIN1(s) X8MIN(s, XR0, M0)
 
 // func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, F16C
@@ -258,7 +307,7 @@ TEXT ·gemvQ4_KX8AVX2(SB), NOSPLIT, $8-88
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
 	SHLQ $3, LDW
-	MOVQ ·gemvPrefetch(SB), PFDIST
+	MOVQ ·gemvPrefetch(SB), R14
 	X8MASK
 
 group:
@@ -272,47 +321,11 @@ group:
 block:
 	VPXOR I0, I0, I0
 	VPXOR M0, M0, M0
-	X8PF(0)
-	X8PF(64)
-	X8PF(128)
-	X8PF(192)
-	X8PF(256)
-	X8SUB1(0, X8LO)
-	X8SUB1(1, X8HI)
-	X8PF(320)
-	X8PF(384)
-	X8PF(448)
-	X8PF(512)
-	X8PF(576)
-	X8SUB1(2, X8LO)
-	X8SUB1(3, X8HI)
-	X8PF(640)
-	X8PF(704)
-	X8PF(768)
-	X8PF(832)
-	X8PF(896)
-	X8SUB1(4, X8LO)
-	X8SUB1(5, X8HI)
-	X8PF(960)
-	X8PF(1024)
-	X8PF(1088)
-	X8PF(1152)
-	X8SUB1(6, X8LO)
-	X8SUB1(7, X8HI)
+	X8BLOCK(X8CHUNK10, X8CHUNK1, X8SCALE1, X8MIN1)
 	X8DMIN
-	VBROADCASTSS (XR0)(XOFF*1), B
-	VMULPS W, B, A0
-	VMULPS T, B, B
-	VCVTDQ2PS I0, I0
-	VMULPS I0, A0, A0
-	VCVTDQ2PS M0, M0
-	VMULPS M0, B, B
-	VSUBPS B, A0, A0
-	VADDPS A0, ACC, ACC
-	ADDQ $const_q4KX8BlockBytes, WP
-	ADDQ $const_q8KBlockBytes, XOFF
-	DECQ BLEFT
-	JNZ  block
+	X8FIN(XR0, A0, I0, M0, ACC)
+	X8NEXT
+	JNZ block
 
 	X8ADDY(YP, ACC)
 	ADDQ $32, YP
