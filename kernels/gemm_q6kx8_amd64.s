@@ -100,13 +100,6 @@
 	VPADDD A, isum, isum                                    \
 	VPADDD B, isum, isum
 
-#define Q6X8GROUP4(g, shuf) \
-	Q6X8UNPACK(g, shuf)   \
-	Q6X8ROW(g, XR0, I0)   \
-	Q6X8ROW(g, XR1, I1)   \
-	Q6X8ROW(g, XR2, I2)   \
-	Q6X8ROW(g, XR3, I3)
-
 // Q6X8MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
 #define Q6X8MIN(t, xr, m) \
 	VPBROADCASTD const_q8KSumsOff+4*(t)(xr)(XOFF*1), P \
@@ -119,13 +112,6 @@
 #define Q6X8PAIRS(t) \
 	VPMOVSXBW const_q6KX8ScalesOff+16*(t)(WP), SC
 
-#define Q6X8MINS4(t) \
-	Q6X8PAIRS(t)         \
-	Q6X8MIN(t, XR0, C0)  \
-	Q6X8MIN(t, XR1, C1)  \
-	Q6X8MIN(t, XR2, C2)  \
-	Q6X8MIN(t, XR3, C3)
-
 // Q6X8FIN(xr, isum, m, acc): isum −= 32·m; acc += (dx·d)·isum, SC holding d.
 #define Q6X8FIN(xr, isum, m, acc) \
 	VPSLLD $5, m, m              \
@@ -137,18 +123,127 @@
 	VADDPS acc, A, A             \
 	VMOVUPS A, acc
 
-// func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+// The group, min and float steps of the first 1 … 4 activation rows: Q6X8GROUPn(g, shuf)
+// unpacks group g and adds it into each row's sum, Q6X8MINS0n / Q6X8MINSn(t) start or
+// add to the rows' Σ sc·bsum with the scales of pair t, Q6X8FINn ends the super-block.
+#define Q6X8GROUP1(g, shuf) \
+	Q6X8UNPACK(g, shuf) \
+	Q6X8ROW(g, XR0, I0)
+#define Q6X8GROUP2(g, shuf) \
+	Q6X8GROUP1(g, shuf) \
+	Q6X8ROW(g, XR1, I1)
+#define Q6X8GROUP3(g, shuf) \
+	Q6X8GROUP2(g, shuf) \
+	Q6X8ROW(g, XR2, I2)
+#define Q6X8GROUP4(g, shuf) \
+	Q6X8GROUP3(g, shuf) \
+	Q6X8ROW(g, XR3, I3)
+#define Q6X8MINS01 \
+	Q6X8MIN0(XR0, C0)
+#define Q6X8MINS02 \
+	Q6X8MINS01 \
+	Q6X8MIN0(XR1, C1)
+#define Q6X8MINS03 \
+	Q6X8MINS02 \
+	Q6X8MIN0(XR2, C2)
+#define Q6X8MINS04 \
+	Q6X8MINS03 \
+	Q6X8MIN0(XR3, C3)
+#define Q6X8MINS1(t) \
+	Q6X8PAIRS(t) \
+	Q6X8MIN(t, XR0, C0)
+#define Q6X8MINS2(t) \
+	Q6X8MINS1(t) \
+	Q6X8MIN(t, XR1, C1)
+#define Q6X8MINS3(t) \
+	Q6X8MINS2(t) \
+	Q6X8MIN(t, XR2, C2)
+#define Q6X8MINS4(t) \
+	Q6X8MINS3(t) \
+	Q6X8MIN(t, XR3, C3)
+#define Q6X8FIN2 \
+	VCVTPH2PS const_q6KX8DOff(WP), SC \
+	Q6X8FIN(XR0, I0, C0, X8ACC0) \
+	Q6X8FIN(XR1, I1, C1, X8ACC1)
+#define Q6X8FIN3 \
+	Q6X8FIN2 \
+	Q6X8FIN(XR2, I2, C2, X8ACC2)
+#define Q6X8FIN4 \
+	Q6X8FIN3 \
+	Q6X8FIN(XR3, I3, C3, X8ACC3)
+#define Q6X8START2 \
+	VPXOR I0, I0, I0 \
+	VPXOR I1, I1, I1
+#define Q6X8START3 \
+	Q6X8START2 \
+	VPXOR I2, I2, I2
+#define Q6X8START4 \
+	Q6X8START3 \
+	VPXOR I3, I3, I3
+
+// Q6X8BLOCK(GROUP, MINS0, MINS): a super-block's 16 groups, each after the prefetch of
+// its two lines gemvPrefetch (R14) ahead, then the scales against the activation sums.
+#define Q6X8BLOCK(GROUP, MINS0, MINS) \
+	X6PF(0, R14) \
+	GROUP(0, $0xA0) \
+	X6PF(128, R14) \
+	GROUP(1, $0xF5) \
+	X6PF(256, R14) \
+	GROUP(2, $0xA0) \
+	X6PF(384, R14) \
+	GROUP(3, $0xF5) \
+	X6PF(512, R14) \
+	GROUP(4, $0xA0) \
+	X6PF(640, R14) \
+	GROUP(5, $0xF5) \
+	X6PF(768, R14) \
+	GROUP(6, $0xA0) \
+	X6PF(896, R14) \
+	GROUP(7, $0xF5) \
+	X6PF(1024, R14) \
+	GROUP(8, $0xA0) \
+	X6PF(1152, R14) \
+	GROUP(9, $0xF5) \
+	X6PF(1280, R14) \
+	GROUP(10, $0xA0) \
+	X6PF(1408, R14) \
+	GROUP(11, $0xF5) \
+	X6PF(1536, R14) \
+	GROUP(12, $0xA0) \
+	X6PF(1664, R14) \
+	GROUP(13, $0xF5) \
+	X6PF(1792, R14) \
+	GROUP(14, $0xA0) \
+	X6PF(1920, R14) \
+	GROUP(15, $0xF5) \
+	Q6X8PAIRS(0) \
+	MINS0 \
+	MINS(1) \
+	MINS(2) \
+	MINS(3) \
+	MINS(4) \
+	MINS(5) \
+	MINS(6) \
+	MINS(7)
+
+// Q6X8NEXT steps to the next super-block; the flags say whether one is left.
+#define Q6X8NEXT \
+	ADDQ $const_q6KX8BlockBytes, WP \
+	ADDQ $const_q8KBlockBytes, XOFF \
+	DECQ BLEFT
+
+// func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C
 //
-//	for i < 4, j < n: y[i*ldy+j] += dotQ6_KGeneric(W_j, x[i*ldx:][:nb*292]), the rows
-//	W_j in the q6KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
-//	n > 0, n%8 == 0, nb > 0
-TEXT ·gemmQ6_KX8x4AVX2(SB), NOSPLIT, $136-112
+//	for i < rows, j < n: y[i*ldy+j] += dotQ6_KGeneric(W_j, x[i*ldx:][:nb*292]), the
+//	rows W_j in the q6KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
+//	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4
+TEXT ·gemmQ6_KX8xNAVX2(SB), NOSPLIT, $136-120
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
 	MOVQ ldx+56(FP), BX
-	SETUP4
+	SETUP4 // XR2, XR3 are not read with fewer rows
 	MOVQ w_base+64(FP), WROW
 	MOVQ ldw+88(FP), LDW
 	SHLQ $3, LDW
@@ -163,68 +258,40 @@ group:
 	XORQ    XOFF, XOFF
 	MOVQ    WROW, WP
 	MOVQ    nb+104(FP), BLEFT
+	CMPQ    rows+112(FP), $3
+	JEQ     block3
+	JLT     block2
 
-block:
-	VPXOR I0, I0, I0
-	VPXOR I1, I1, I1
-	VPXOR I2, I2, I2
-	VPXOR I3, I3, I3
-	X6PF(0, R14)
-	Q6X8GROUP4(0, $0xA0)
-	X6PF(128, R14)
-	Q6X8GROUP4(1, $0xF5)
-	X6PF(256, R14)
-	Q6X8GROUP4(2, $0xA0)
-	X6PF(384, R14)
-	Q6X8GROUP4(3, $0xF5)
-	X6PF(512, R14)
-	Q6X8GROUP4(4, $0xA0)
-	X6PF(640, R14)
-	Q6X8GROUP4(5, $0xF5)
-	X6PF(768, R14)
-	Q6X8GROUP4(6, $0xA0)
-	X6PF(896, R14)
-	Q6X8GROUP4(7, $0xF5)
-	X6PF(1024, R14)
-	Q6X8GROUP4(8, $0xA0)
-	X6PF(1152, R14)
-	Q6X8GROUP4(9, $0xF5)
-	X6PF(1280, R14)
-	Q6X8GROUP4(10, $0xA0)
-	X6PF(1408, R14)
-	Q6X8GROUP4(11, $0xF5)
-	X6PF(1536, R14)
-	Q6X8GROUP4(12, $0xA0)
-	X6PF(1664, R14)
-	Q6X8GROUP4(13, $0xF5)
-	X6PF(1792, R14)
-	Q6X8GROUP4(14, $0xA0)
-	X6PF(1920, R14)
-	Q6X8GROUP4(15, $0xF5)
-	Q6X8PAIRS(0)
-	Q6X8MIN0(XR0, C0)
-	Q6X8MIN0(XR1, C1)
-	Q6X8MIN0(XR2, C2)
-	Q6X8MIN0(XR3, C3)
-	Q6X8MINS4(1)
-	Q6X8MINS4(2)
-	Q6X8MINS4(3)
-	Q6X8MINS4(4)
-	Q6X8MINS4(5)
-	Q6X8MINS4(6)
-	Q6X8MINS4(7)
-	VCVTPH2PS const_q6KX8DOff(WP), SC
-	Q6X8FIN(XR0, I0, C0, X8ACC0)
-	Q6X8FIN(XR1, I1, C1, X8ACC1)
-	Q6X8FIN(XR2, I2, C2, X8ACC2)
-	Q6X8FIN(XR3, I3, C3, X8ACC3)
-	ADDQ $const_q6KX8BlockBytes, WP
-	ADDQ $const_q8KBlockBytes, XOFF
-	DECQ BLEFT
-	JNZ  block
-
+block4:
+	Q6X8START4
+	Q6X8BLOCK(Q6X8GROUP4, Q6X8MINS04, Q6X8MINS4)
+	Q6X8FIN4
+	Q6X8NEXT
+	JNZ block4
 	X8LOADACC(I0, I1, I2, I3)
 	X8STORE4(I0, I1, I2, I3)
+	JMP next
+
+block3:
+	Q6X8START3
+	Q6X8BLOCK(Q6X8GROUP3, Q6X8MINS03, Q6X8MINS3)
+	Q6X8FIN3
+	Q6X8NEXT
+	JNZ block3
+	X8LOADACC(I0, I1, I2, I3)
+	X8STORE3(I0, I1, I2)
+	JMP next
+
+block2:
+	Q6X8START2
+	Q6X8BLOCK(Q6X8GROUP2, Q6X8MINS02, Q6X8MINS2)
+	Q6X8FIN2
+	Q6X8NEXT
+	JNZ block2
+	X8LOADACC(I0, I1, I2, I3)
+	X8STORE2(I0, I1)
+
+next:
 	ADDQ $32, YP
 	ADDQ LDW, WROW
 	CMPQ YP, yend-8(SP)
@@ -233,17 +300,6 @@ block:
 	RET
 
 // ---- one activation row ----
-
-#define PFDIST R8 // software-prefetch distance in bytes (XR1's register)
-
-#define Q6X8GROUP1(g, shuf) \
-	Q6X8UNPACK(g, shuf)   \
-	Q6X8ROW(g, XR0, I0)
-
-#define Q6X8MINS1(t) \
-	Q6X8PAIRS(t)         \
-	Q6X8MIN(t, XR0, C0)
-
 
 // func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, F16C
@@ -259,7 +315,7 @@ TEXT ·gemvQ6_KX8AVX2(SB), NOSPLIT, $40-88
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
 	SHLQ $3, LDW
-	MOVQ ·gemvPrefetch(SB), PFDIST
+	MOVQ ·gemvPrefetch(SB), R14
 	Q6X8MASKS
 
 group:
@@ -273,53 +329,11 @@ group:
 
 block:
 	VPXOR I0, I0, I0
-	X6PF(0, PFDIST)
-	Q6X8GROUP1(0, $0xA0)
-	X6PF(128, PFDIST)
-	Q6X8GROUP1(1, $0xF5)
-	X6PF(256, PFDIST)
-	Q6X8GROUP1(2, $0xA0)
-	X6PF(384, PFDIST)
-	Q6X8GROUP1(3, $0xF5)
-	X6PF(512, PFDIST)
-	Q6X8GROUP1(4, $0xA0)
-	X6PF(640, PFDIST)
-	Q6X8GROUP1(5, $0xF5)
-	X6PF(768, PFDIST)
-	Q6X8GROUP1(6, $0xA0)
-	X6PF(896, PFDIST)
-	Q6X8GROUP1(7, $0xF5)
-	X6PF(1024, PFDIST)
-	Q6X8GROUP1(8, $0xA0)
-	X6PF(1152, PFDIST)
-	Q6X8GROUP1(9, $0xF5)
-	X6PF(1280, PFDIST)
-	Q6X8GROUP1(10, $0xA0)
-	X6PF(1408, PFDIST)
-	Q6X8GROUP1(11, $0xF5)
-	X6PF(1536, PFDIST)
-	Q6X8GROUP1(12, $0xA0)
-	X6PF(1664, PFDIST)
-	Q6X8GROUP1(13, $0xF5)
-	X6PF(1792, PFDIST)
-	Q6X8GROUP1(14, $0xA0)
-	X6PF(1920, PFDIST)
-	Q6X8GROUP1(15, $0xF5)
-	Q6X8PAIRS(0)
-	Q6X8MIN0(XR0, C0)
-	Q6X8MINS1(1)
-	Q6X8MINS1(2)
-	Q6X8MINS1(3)
-	Q6X8MINS1(4)
-	Q6X8MINS1(5)
-	Q6X8MINS1(6)
-	Q6X8MINS1(7)
+	Q6X8BLOCK(Q6X8GROUP1, Q6X8MINS01, Q6X8MINS1)
 	VCVTPH2PS const_q6KX8DOff(WP), SC
 	Q6X8FIN(XR0, I0, C0, acc-40(SP))
-	ADDQ $const_q6KX8BlockBytes, WP
-	ADDQ $const_q8KBlockBytes, XOFF
-	DECQ BLEFT
-	JNZ  block
+	Q6X8NEXT
+	JNZ block
 
 	VMOVUPS acc-40(SP), I0
 	X8ADDY(YP, I0)

@@ -74,12 +74,16 @@ func gemmQ4_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 //go:noescape
 func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
-// gemmQ6_KX8x4AVX2 is gemmQ6_Kx4AVX2 for weights in the q6KX8 layout (repack.go), n a
-// multiple of 8 and ldw the bytes per row (8·ldw per group of 8), bit-identical to
-// dotQ6_KGeneric.
+// gemmQ6_KX8xNAVX2 is gemmQ6_Kx4AVX2 for 2 ≤ rows ≤ 4 activation rows and weights in
+// the q6KX8 layout (repack.go), n a multiple of 8 and ldw the bytes per row (8·ldw per
+// group of 8), bit-identical to dotQ6_KGeneric.
 //
 //go:noescape
-func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int)
+func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+
+func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
+	gemmQ6_KX8xNAVX2(y, ldy, x, ldx, w, ldw, n, nb, 4)
+}
 
 // gemvQ6_KX8AVX2 is gemvQ6_KAVX2 for weights in the q6KX8 layout, len(y) a multiple of
 // 8, bit-identical to dotQ6_KGeneric.
@@ -89,7 +93,7 @@ func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
 	q4_KX8AVX2 = quantKernels{k4: gemmQ4_KX8x4AVX2, gemv: gemvQ4_KX8AVX2, tail: gemmQ4_KX8xNAVX2}
-	q6_KX8AVX2 = quantKernels{k4: gemmQ6_KX8x4AVX2, gemv: gemvQ6_KX8AVX2}
+	q6_KX8AVX2 = quantKernels{k4: gemmQ6_KX8x4AVX2, gemv: gemvQ6_KX8AVX2, tail: gemmQ6_KX8xNAVX2}
 	q4_KAVX2   = quantKernels{k4: gemmQ4_Kx4AVX2, gemv: gemvQ4_KAVX2}
 	q6_KAVX2   = quantKernels{k4: gemmQ6_Kx4AVX2, gemv: gemvQ6_KAVX2}
 )

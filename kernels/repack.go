@@ -12,11 +12,12 @@ import (
 // activation dword then meets 4 quants of each of 8 rows in one vector, and each int32
 // lane ends as one row's sum, so scales apply per lane with no horizontal reduction.
 // Where the active kernels multiply such a layout (x8 in the kernel table: Q4_K and
-// Q6_K on amd64 AVX2, Q8_0 on AVX-512 VNNI), a matrix is repacked into it once, by
-// Matrix.Repack or else on its first multiply, into memory of its own (anonymous pages, not the Go heap, so
-// gigabytes of weights do not make the garbage collector wait for gigabytes of
-// garbage); the file's mapping is left as it is. Only whole groups of 8 rows repack:
-// matrices of other row counts multiply from the file's layout.
+// Q6_K on amd64 AVX2, Q4_K and Q8_0 on AVX-512 VNNI), a matrix is repacked into it
+// once, by Matrix.Repack or else on its first multiply, into memory of its own
+// (anonymous pages, not the Go heap, so gigabytes of weights do not make the garbage
+// collector wait for gigabytes of garbage); the file's mapping is left as it is. Only
+// whole groups of 8 rows repack: matrices of other row counts multiply from the file's
+// layout.
 //
 // The Q4_K layout (q4KX8): rows in groups of 8, each group's super-blocks in order,
 // each q4KX8BlockBytes:

@@ -8,9 +8,9 @@ import (
 )
 
 // TestX8MatchesGeneric: matrices repacked 8 rows side by side (Q4_K and Q6_K on AVX2,
-// Q4_K and Q8_0 on AVX-512 VNNI), under each implementation, multiply to the generic kernels' bits, for every activation row count
-// (4-row blocks and the one-row tail), MatMul, MatMulAdd and MatMulRows, tiles of
-// several groups, and the extremes: Q4_K with every nibble 15 against quants of −127
+// Q4_K and Q8_0 on AVX-512 VNNI), under each implementation, multiply to the generic
+// kernels' bits, for every activation row count (4-row blocks and tails of 1, 2 or 3
+// rows), MatMul, MatMulAdd and MatMulRows, tiles of several groups, and the extremes: Q4_K with every nibble 15 against quants of −127
 // (the int16 sums nearest overflow) and every 6-bit scale and min at 63, Q8_0 with
 // every weight −128 or 127, Q6_K with every quant 63 and scales 127 and −128.
 func TestX8MatchesGeneric(t *testing.T) {
