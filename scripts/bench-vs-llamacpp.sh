@@ -84,7 +84,11 @@ build_llamacpp() {
 	fi
 	if [ ! -x "$BIN/llama-bench" ] || [ ! -x "$BIN/test-backend-ops" ]; then
 		echo "== building llama.cpp in $SRC/build (about 10 minutes on 2 cores)" >&2
+		# Native, less AMX: dllm does not use it, and a virtual machine that lists it may
+		# not grant a process the tile state (llama-bench then dies in ldtilecfg).
+		noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 		cmake -S "$SRC" -B "$SRC/build" -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+			-DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" \
 			-DLLAMA_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
 		nice -n 10 cmake --build "$SRC/build" -j2 --target llama-bench llama-quantize test-backend-ops >/dev/null
 	fi
