@@ -43,11 +43,6 @@
 #define MASK Y14  // bytes 0x0F
 #define T Y15     // scales or mins, one per int16 pair
 
-#define X8MASK \
-	MOVL $0x0F, BX     \
-	VMOVD BX, X14      \
-	VPBROADCASTB X14, MASK
-
 // X8LO(c) / X8HI(c) load chunk c (8·group + chunk) of the super-block's quants: the low
 // nibbles, or the high ones.
 #define X8LO(c) \
@@ -235,7 +230,7 @@ TEXT ·gemmQ4_KX8xNAVX2(SB), NOSPLIT, $136-120
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
 	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
-	X8MASK
+	X8MASK0F
 
 group:
 	X8ZEROACC(B)
@@ -308,7 +303,7 @@ TEXT ·gemvQ4_KX8AVX2(SB), NOSPLIT, $8-88
 	MOVQ ldw+72(FP), LDW
 	SHLQ $3, LDW
 	MOVQ ·gemvPrefetch(SB), R14
-	X8MASK
+	X8MASK0F
 
 group:
 	CMPQ   YP, yend-8(SP)

@@ -60,11 +60,6 @@
 #define D Y28     // d of the 8 rows
 #define U Y29     // scratch
 
-#define V8MASK \
-	MOVL $0x0F, BX     \
-	VMOVD BX, X14      \
-	VPBROADCASTB X14, MASK
-
 // V8LOAD(c): chunk c (8·group + chunk) of the super-block's quants, low nibbles to WL
 // and high ones to WH (a dword shift: the bits crossing bytes are masked off).
 #define V8LOAD(c) \
@@ -270,7 +265,7 @@ TEXT ·gemmQ4_KX8xNVNNI(SB), NOSPLIT, $8-120
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
 	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
-	V8MASK
+	X8MASK0F
 
 group:
 	VPXORD SUM0, SUM0, SUM0
@@ -364,7 +359,7 @@ TEXT ·gemvQ4_KX8VNNI(SB), NOSPLIT, $8-88
 	MOVQ ldw+72(FP), LDW
 	SHLQ $3, LDW
 	MOVQ ·gemvPrefetch(SB), R14
-	V8MASK
+	X8MASK0F
 
 group:
 	CMPQ   YP, yend-8(SP)

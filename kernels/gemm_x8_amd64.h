@@ -1,6 +1,13 @@
 // Shared by the kernels of weights repacked 8 rows side by side (gemm_q4kx8_amd64.s,
-// gemm_q6kx8_amd64.s, gemm_q8x8_vnni_amd64.s): each output step is 8 consecutive y
-// values per activation row, at YP, YP+LDY, … (gemm_quant_amd64.h's names).
+// gemm_q4kx8_vnni_amd64.s, gemm_q6kx8_amd64.s, gemm_q8x8_vnni_amd64.s): each output
+// step is 8 consecutive y values per activation row, at YP, YP+LDY, …
+// (gemm_quant_amd64.h's names).
+
+// X8MASK0F sets MASK (Y14) to bytes 0x0F, for the Q4_K kernels' nibbles (BX clobbered).
+#define X8MASK0F \
+	MOVL $0x0F, BX \
+	VMOVD BX, X14  \
+	VPBROADCASTB X14, MASK
 
 // The 4-row kernels that keep their float32 sums on the stack (frame $136: acc0…acc3,
 // then yend-8(SP)).
