@@ -97,10 +97,10 @@ type quantKernels struct {
 	// alt: the kernels take the activation blocks in their own layout (xPrep.alt,
 	// from the format's table prep), not xPrep.q.
 	alt bool
-	// tail, where set, takes the last 2 or 3 rows (M%4) in one pass over the weights
-	// instead of one gemv each: k4's loop for that many rows. (Routed experts mostly
-	// get 1–3 rows of a block.)
-	tail func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+	// kN, where set, is k4 for any 2 ≤ rows ≤ 4 and replaces it: the blocks of 4 rows,
+	// then the last 2 or 3 (M%4) in one pass over the weights instead of one gemv each.
+	// (Routed experts mostly get 1–3 rows of a block.)
+	kN func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 }
 
 func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
@@ -124,15 +124,19 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 		}
 		raceWriteF32(yr)
 	}
-	M4 := M &^ 3
-	for m := 0; m < M4; m += 4 {
-		qk.k4(y[m*ldy+n0:(m+3)*ldy+n1], ldy, xq[m*qrow:(m+4)*qrow], qrow, wt, rb, n1-n0, nb)
+	done := 0 // rows multiplied by k4 or kN; the gemv takes the rest one by one
+	if qk.kN != nil {
+		for M-done >= 2 {
+			rows := min(4, M-done)
+			qk.kN(y[done*ldy+n0:(done+rows-1)*ldy+n1], ldy, xq[done*qrow:(done+rows)*qrow], qrow, wt, rb, n1-n0, nb, rows)
+			done += rows
+		}
+	} else {
+		for ; done+4 <= M; done += 4 {
+			qk.k4(y[done*ldy+n0:(done+3)*ldy+n1], ldy, xq[done*qrow:(done+4)*qrow], qrow, wt, rb, n1-n0, nb)
+		}
 	}
-	if qk.tail != nil && M-M4 >= 2 {
-		qk.tail(y[M4*ldy+n0:(M-1)*ldy+n1], ldy, xq[M4*qrow:M*qrow], qrow, wt, rb, n1-n0, nb, M-M4)
-		return
-	}
-	for m := M4; m < M; m++ {
+	for m := done; m < M; m++ {
 		qk.gemv(y[m*ldy+n0:m*ldy+n1], xq[m*qrow:(m+1)*qrow], wt, rb, nb)
 	}
 }

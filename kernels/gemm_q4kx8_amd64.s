@@ -178,21 +178,6 @@
 	X8SUB(6, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
 	X8SUB(7, X8HI, CHUNK0, CHUNK, SCALE, MIN)
 
-// X8START2 … X8START4 zero the super-block's integer sums of the rows.
-#define X8START2 \
-	VPXOR I0, I0, I0 \
-	VPXOR I1, I1, I1 \
-	VPXOR M0, M0, M0 \
-	VPXOR M1, M1, M1
-#define X8START3 \
-	X8START2 \
-	VPXOR I2, I2, I2 \
-	VPXOR M2, M2, M2
-#define X8START4 \
-	X8START3 \
-	VPXOR I3, I3, I3 \
-	VPXOR M3, M3, M3
-
 // X8FIN2 … X8FIN4: the super-block's float steps of the rows (X8FIN).
 #define X8FIN2 \
 	X8DMIN \

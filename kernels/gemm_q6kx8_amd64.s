@@ -43,10 +43,10 @@
 #define H Y14     // the group's high bits
 #define T Y15
 
-// X6PF(off, pf): prefetch the 2 weight lines pf bytes (gemvPrefetch) ahead of off(WP).
-#define X6PF(off, pf) \
-	PREFETCHT0 off(WP)(pf*1) \
-	PREFETCHT0 off+64(WP)(pf*1)
+// X6PF(off): prefetch the 2 weight lines gemvPrefetch (R14) bytes ahead of off(WP).
+#define X6PF(off) \
+	PREFETCHT0 off(WP)(R14*1) \
+	PREFETCHT0 off+64(WP)(R14*1)
 
 #define Q6X8MASKS \
 	MOVL $0x0F, BX           \
@@ -184,37 +184,37 @@
 // Q6X8BLOCK(GROUP, MINS0, MINS): a super-block's 16 groups, each after the prefetch of
 // its two lines gemvPrefetch (R14) ahead, then the scales against the activation sums.
 #define Q6X8BLOCK(GROUP, MINS0, MINS) \
-	X6PF(0, R14) \
+	X6PF(0) \
 	GROUP(0, $0xA0) \
-	X6PF(128, R14) \
+	X6PF(128) \
 	GROUP(1, $0xF5) \
-	X6PF(256, R14) \
+	X6PF(256) \
 	GROUP(2, $0xA0) \
-	X6PF(384, R14) \
+	X6PF(384) \
 	GROUP(3, $0xF5) \
-	X6PF(512, R14) \
+	X6PF(512) \
 	GROUP(4, $0xA0) \
-	X6PF(640, R14) \
+	X6PF(640) \
 	GROUP(5, $0xF5) \
-	X6PF(768, R14) \
+	X6PF(768) \
 	GROUP(6, $0xA0) \
-	X6PF(896, R14) \
+	X6PF(896) \
 	GROUP(7, $0xF5) \
-	X6PF(1024, R14) \
+	X6PF(1024) \
 	GROUP(8, $0xA0) \
-	X6PF(1152, R14) \
+	X6PF(1152) \
 	GROUP(9, $0xF5) \
-	X6PF(1280, R14) \
+	X6PF(1280) \
 	GROUP(10, $0xA0) \
-	X6PF(1408, R14) \
+	X6PF(1408) \
 	GROUP(11, $0xF5) \
-	X6PF(1536, R14) \
+	X6PF(1536) \
 	GROUP(12, $0xA0) \
-	X6PF(1664, R14) \
+	X6PF(1664) \
 	GROUP(13, $0xF5) \
-	X6PF(1792, R14) \
+	X6PF(1792) \
 	GROUP(14, $0xA0) \
-	X6PF(1920, R14) \
+	X6PF(1920) \
 	GROUP(15, $0xF5) \
 	Q6X8PAIRS(0) \
 	MINS0 \

@@ -64,10 +64,6 @@ func gemvQ6_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 //go:noescape
 func gemmQ4_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 
-func gemmQ4_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
-	gemmQ4_KX8xNAVX2(y, ldy, x, ldx, w, ldw, n, nb, 4)
-}
-
 // gemvQ4_KX8AVX2 is gemvQ4_KAVX2 for weights in the q4KX8 layout, len(y) a multiple of
 // 8, bit-identical to dotQ4_KGeneric.
 //
@@ -81,10 +77,6 @@ func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 //go:noescape
 func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 
-func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
-	gemmQ6_KX8xNAVX2(y, ldy, x, ldx, w, ldw, n, nb, 4)
-}
-
 // gemvQ6_KX8AVX2 is gemvQ6_KAVX2 for weights in the q6KX8 layout, len(y) a multiple of
 // 8, bit-identical to dotQ6_KGeneric.
 //
@@ -92,14 +84,14 @@ func gemmQ6_KX8x4AVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var (
-	q4_KX8AVX2 = quantKernels{k4: gemmQ4_KX8x4AVX2, gemv: gemvQ4_KX8AVX2, tail: gemmQ4_KX8xNAVX2}
-	q6_KX8AVX2 = quantKernels{k4: gemmQ6_KX8x4AVX2, gemv: gemvQ6_KX8AVX2, tail: gemmQ6_KX8xNAVX2}
+	q4_KX8AVX2 = quantKernels{kN: gemmQ4_KX8xNAVX2, gemv: gemvQ4_KX8AVX2}
+	q6_KX8AVX2 = quantKernels{kN: gemmQ6_KX8xNAVX2, gemv: gemvQ6_KX8AVX2}
 	q4_KAVX2   = quantKernels{k4: gemmQ4_Kx4AVX2, gemv: gemvQ4_KAVX2}
 	q6_KAVX2   = quantKernels{k4: gemmQ6_Kx4AVX2, gemv: gemvQ6_KAVX2}
 )
 
 // gemvPrefetch is how far ahead (bytes) the one-row quantized kernels (gemvQ*) and
-// the repacked 4-row ones (gemm*X8x4*, whose first pass over a tile streams it from
+// the repacked 2–4-row ones (gemm*X8xN*, whose first pass over a tile streams it from
 // memory) prefetch their weight stream: a single stream per thread leaves DRAM latency
 // exposed between the hardware prefetcher's requests (2–4 KiB measured best on the
 // 2-core Zen 3).
@@ -146,27 +138,19 @@ func prepQ8VNNI(xs *xPrep) {
 //go:noescape
 func gemmQ8_0X8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 
-func gemmQ8_0X8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
-	gemmQ8_0X8xNVNNI(y, ldy, x, ldx, w, ldw, n, nb, 4)
-}
-
 // gemvQ8_0X8VNNI is gemvQ8_0AVX2 for weights in the q8X8 layout, len(y) a multiple of
 // 8, against activation blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.
 //
 //go:noescape
 func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
-var q8_0X8VNNI = quantKernels{k4: gemmQ8_0X8x4VNNI, gemv: gemvQ8_0X8VNNI, alt: true, tail: gemmQ8_0X8xNVNNI}
+var q8_0X8VNNI = quantKernels{kN: gemmQ8_0X8xNVNNI, gemv: gemvQ8_0X8VNNI, alt: true}
 
-// gemmQ4_KX8xNVNNI is gemmQ4_KX8x4AVX2 on AVX-512 VNNI for 2 ≤ rows ≤ 4 activation
+// gemmQ4_KX8xNVNNI is gemmQ4_KX8xNAVX2 on AVX-512 VNNI for 2 ≤ rows ≤ 4 activation
 // rows, bit-identical to it and to dotQ4_KGeneric.
 //
 //go:noescape
 func gemmQ4_KX8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
-
-func gemmQ4_KX8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int) {
-	gemmQ4_KX8xNVNNI(y, ldy, x, ldx, w, ldw, n, nb, 4)
-}
 
 // gemvQ4_KX8VNNI is gemvQ4_KX8AVX2 on AVX-512 VNNI, bit-identical to it and to
 // dotQ4_KGeneric.
@@ -174,7 +158,7 @@ func gemmQ4_KX8x4VNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 //go:noescape
 func gemvQ4_KX8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
-var q4_KX8VNNI = quantKernels{k4: gemmQ4_KX8x4VNNI, gemv: gemvQ4_KX8VNNI, tail: gemmQ4_KX8xNVNNI}
+var q4_KX8VNNI = quantKernels{kN: gemmQ4_KX8xNVNNI, gemv: gemvQ4_KX8VNNI}
 
 // The activation blocks of the q8X8 kernels: the Q8_0 block (float32 d, 32 int8)
 // then int32 −128·Σq, the term that takes the weights' +128 back off.

@@ -9,6 +9,22 @@
 	VMOVD BX, X14  \
 	VPBROADCASTB X14, MASK
 
+// X8START2 … X8START4 zero the Q4_K kernels' integer sums of a super-block, I0… and
+// M0… of the first 2 … 4 rows.
+#define X8START2 \
+	VPXOR I0, I0, I0 \
+	VPXOR I1, I1, I1 \
+	VPXOR M0, M0, M0 \
+	VPXOR M1, M1, M1
+#define X8START3 \
+	X8START2 \
+	VPXOR I2, I2, I2 \
+	VPXOR M2, M2, M2
+#define X8START4 \
+	X8START3 \
+	VPXOR I3, I3, I3 \
+	VPXOR M3, M3, M3
+
 // The 4-row kernels that keep their float32 sums on the stack (frame $136: acc0…acc3,
 // then yend-8(SP)).
 #define X8ACC0 acc0-136(SP)
