@@ -148,8 +148,9 @@ func BenchmarkMatMulRepack(b *testing.B) {
 			run("plain", w.Plain())
 			var disabled []func()
 			for _, im := range Implementations() {
-				if im.Available && im.Enabled && im.Name != "generic" && active.x8[f] != nil {
-					run("x8/"+im.Name, w)
+				if im.Available && im.Enabled && im.Name != "generic" && w.Repacks() {
+					k, _ := w.repackedKernels()
+					run(fmt.Sprintf("x%d/%s", k.layout.width, im.Name), w)
 				}
 				if restore, err := SetImplementation(im.Name, false); err == nil {
 					disabled = append(disabled, restore)

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -37,11 +38,18 @@ type table struct {
 	// prep, where set, runs after the activations are quantized for the format and
 	// before its gemm: what that gemm needs beyond xPrep.q. It comes with the gemm.
 	prep [Q6_K + 1]func(xs *xPrep)
-	// x8 multiplies weights of a format repacked 8 rows side by side (repack.go), after
-	// x8prep where set; where x8 is set, matrices of that format are repacked on their
-	// first multiply.
-	x8     [Q6_K + 1]gemmFunc
-	x8prep [Q6_K + 1]func(xs *xPrep)
+	// repacked lists, best first, the kernels that multiply a format's weights repacked
+	// into a layout of their own (repack.go): a matrix takes the first whose layout's
+	// width divides its rows, and is repacked on its first multiply. The merged table
+	// lists the enabled implementations' kernels in their order.
+	repacked [Q6_K + 1][]repackedGemm
+}
+
+// repackedGemm multiplies weights in layout, after prep where set.
+type repackedGemm struct {
+	layout *layout
+	gemm   gemmFunc
+	prep   func(xs *xPrep)
 }
 
 type impl struct {
@@ -138,10 +146,8 @@ func selectKernels() {
 		if k.f32ToBF16 != nil {
 			t.f32ToBF16 = k.f32ToBF16
 		}
-		for f, g := range k.x8 {
-			if g != nil {
-				t.x8[f], t.x8prep[f] = g, k.x8prep[f]
-			}
+		for f, ks := range k.repacked {
+			t.repacked[f] = slices.Concat(ks, t.repacked[f]) // impls run worst first
 		}
 		for f, g := range k.gemm {
 			if g != nil {

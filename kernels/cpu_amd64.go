@@ -7,8 +7,8 @@ import "golang.org/x/sys/cpu"
 // useAVX2 reports AVX2, FMA and F16C, the baseline of every amd64 kernel here.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
-// useVNNI adds AVX-512 VNNI on 256-bit vectors (AVX512F and VL: EVEX encodings, embedded
-// broadcasts) to the AVX2 baseline.
+// useVNNI adds AVX-512 VNNI (AVX512F and VL: EVEX encodings, embedded broadcasts, 256-
+// and 512-bit vectors) to the AVX2 baseline.
 var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
 var archImpls = []*impl{
@@ -39,8 +39,8 @@ func avx2Table() table {
 	t.gemm[Q4_0] = q4_0AVX2.gemm
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
-	t.x8[Q4_K] = q4_KX8AVX2.gemm
-	t.x8[Q6_K] = q6_KX8AVX2.gemm
+	t.repacked[Q4_K] = []repackedGemm{{layout: q4KX8, gemm: q4_KX8AVX2.gemm}}
+	t.repacked[Q6_K] = []repackedGemm{{layout: q6KX8, gemm: q6_KX8AVX2.gemm}}
 	return t
 }
 
@@ -48,7 +48,8 @@ func avx2Table() table {
 func vnniTable() table {
 	var t table
 	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
-	t.x8[Q8_0], t.x8prep[Q8_0] = q8_0X8VNNI.gemm, prepQ8X8
-	t.x8[Q4_K] = q4_KX8VNNI.gemm
+	t.repacked[Q8_0] = []repackedGemm{{layout: q8X8, gemm: q8_0X8VNNI.gemm, prep: prepQ8X8}}
+	// Matrices of 8 rows more than a multiple of 16 take avx2's q4KX8 kernels.
+	t.repacked[Q4_K] = []repackedGemm{{layout: q4KX16, gemm: q4_KX16VNNI.gemm}}
 	return t
 }

@@ -12,9 +12,9 @@
 //     the quantization of x to Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
 //     Softmax's maximum, exponentials and scaling, RMSNorm's float64 sum of squares
 //     and final multiply, and the f16/bf16 conversions (the generic code's bits).
-//   - "avx512vnni" (amd64 with AVX-512 VNNI and VL, on 256-bit vectors): Q8_0 matrix
-//     multiply, and Q4_K's on the repacked layout, with VPDPBUSD, bit-identical to
-//     "avx2"'s (everything else from "avx2").
+//   - "avx512vnni" (amd64 with AVX-512 VNNI and VL): Q8_0 matrix multiply on 256-bit
+//     vectors, and Q4_K's on a 16-row repacked layout on 512-bit ones, with VPDPBUSD,
+//     bit-identical to "avx2"'s (everything else from "avx2").
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply, the same vector kernels (Dot, Axpy,
 //     Add, Scale, SiLUMul, Softmax's maximum, exponentials and scaling, and RMSNorm's
 //     float64 sum of squares and final multiply), the quantization of x to Q8_0/Q8_K

@@ -146,19 +146,20 @@ func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var q8_0X8VNNI = quantKernels{kN: gemmQ8_0X8xNVNNI, gemv: gemvQ8_0X8VNNI, alt: true}
 
-// gemmQ4_KX8xNVNNI is gemmQ4_KX8xNAVX2 on AVX-512 VNNI for 2 ≤ rows ≤ 4 activation
-// rows, bit-identical to it and to dotQ4_KGeneric.
+// gemmQ4_KX16xNVNNI is gemmQ4_KX8xNAVX2 on AVX-512 VNNI (512-bit vectors) for
+// weights in the q4KX16 layout, n a multiple of 16 (16·ldw bytes per group of 16),
+// bit-identical to it and to dotQ4_KGeneric.
 //
 //go:noescape
-func gemmQ4_KX8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 
-// gemvQ4_KX8VNNI is gemvQ4_KX8AVX2 on AVX-512 VNNI, bit-identical to it and to
-// dotQ4_KGeneric.
+// gemvQ4_KX16VNNI is gemvQ4_KX8AVX2 on AVX-512 VNNI for weights in the q4KX16 layout,
+// len(y) a multiple of 16, bit-identical to it and to dotQ4_KGeneric.
 //
 //go:noescape
-func gemvQ4_KX8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+func gemvQ4_KX16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
-var q4_KX8VNNI = quantKernels{kN: gemmQ4_KX8xNVNNI, gemv: gemvQ4_KX8VNNI}
+var q4_KX16VNNI = quantKernels{kN: gemmQ4_KX16xNVNNI, gemv: gemvQ4_KX16VNNI}
 
 // The activation blocks of the q8X8 kernels: the Q8_0 block (float32 d, 32 int8)
 // then int32 −128·Σq, the term that takes the weights' +128 back off.

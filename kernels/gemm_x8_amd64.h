@@ -1,6 +1,7 @@
-// Shared by the kernels of weights repacked 8 rows side by side (gemm_q4kx8_amd64.s,
-// gemm_q4kx8_vnni_amd64.s, gemm_q6kx8_amd64.s, gemm_q8x8_vnni_amd64.s): each output
-// step is 8 consecutive y values per activation row, at YP, YP+LDY, …
+// Shared by the kernels of weights repacked 8 or 16 rows side by side
+// (gemm_q4kx8_amd64.s, gemm_q4kx16_vnni_amd64.s, gemm_q6kx8_amd64.s,
+// gemm_q8x8_vnni_amd64.s): each output step is 8 (in a 256-bit register) or 16 (in a
+// 512-bit one) consecutive y values per activation row, at YP, YP+LDY, …
 // (gemm_quant_amd64.h's names).
 
 // X8MASK0F sets MASK (Y14) to bytes 0x0F, for the Q4_K kernels' nibbles (BX clobbered).
@@ -47,12 +48,12 @@
 	VMOVUPS X8ACC2, a2 \
 	VMOVUPS X8ACC3, a3
 
-// X8ADDY(p, v): the 8 floats at p += v (v is overwritten).
+// X8ADDY(p, v): the 8 or 16 floats at p += v (v is overwritten).
 #define X8ADDY(p, v) \
 	VADDPS (p), v, v \
 	VMOVUPS v, (p)
 
-// X8STORE2(a0, a1) … X8STORE4(a0, a1, a2, a3): the 8 y values of each of the first 2 … 4
+// X8STORE2(a0, a1) … X8STORE4(a0, a1, a2, a3): the 8 or 16 y values of each of the first 2 … 4
 // activation rows += a0, a1, … (BX clobbered).
 #define X8STORE2(a0, a1) \
 	X8ADDY(YP, a0)       \

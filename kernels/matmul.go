@@ -134,10 +134,10 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	}
 	gemm, prep, group := active.gemm[w.Format], active.prep[w.Format], 1
 	plain := w // keeps w's repack (and so its memory) alive until the tiles are done
-	if g := active.x8[w.Format]; g != nil {
-		if x8, ok := w.x8(); ok {
-			gemm, prep, group = g, active.x8prep[w.Format], 8
-			w, rb = x8, len(x8.Data)/N
+	if k, ok := w.repackedKernels(); ok {
+		if rw, ok := w.repackedAs(k.layout); ok {
+			gemm, prep, group = k.gemm, k.prep, k.layout.width
+			w, rb = rw, len(rw.Data)/N
 		}
 	}
 	if prep != nil {
@@ -151,7 +151,8 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	c.y, c.w, c.gemm, c.rb, c.add = y, w, gemm, rb, add
 	c.tile = tileRows(M, N, K, rbTile, p.Threads())
 	if group > 1 {
-		c.tile = max(24, c.tile/24*24) // whole groups of 8 rows, and of 12
+		q := 3 * group // whole groups of the layout's rows, and of 12
+		c.tile = max(q, c.tile/q*q)
 	}
 	tiles := (N + c.tile - 1) / c.tile
 	c.strip = 1

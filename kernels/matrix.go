@@ -66,7 +66,10 @@ func (m Matrix) Plain() Matrix {
 // multiply, into a layout of its own that the kernels read faster (Q4_K and Q6_K on
 // amd64 with AVX2, Q8_0 with AVX-512 VNNI: as much memory again as m's data, outside
 // the Go heap).
-func (m Matrix) Repacks() bool { return m.repack != nil && active.x8[m.Format] != nil }
+func (m Matrix) Repacks() bool {
+	_, ok := m.repackedKernels()
+	return ok
+}
 
 // RowRange returns the view of rows [r0, r1) of m, sharing its data (and multiplied
 // from it: a view is never repacked).

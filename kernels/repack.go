@@ -2,22 +2,24 @@ package kernels
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/edsrzf/mmap-go"
 )
 
-// Quantized weights multiply fastest with 8 rows side by side: one broadcast
-// activation dword then meets 4 quants of each of 8 rows in one vector, and each int32
-// lane ends as one row's sum, so scales apply per lane with no horizontal reduction.
-// Where the active kernels multiply such a layout (x8 in the kernel table: Q4_K and
-// Q6_K on amd64 AVX2, Q4_K and Q8_0 on AVX-512 VNNI), a matrix is repacked into it
-// once, by Matrix.Repack or else on its first multiply, into memory of its own
-// (anonymous pages, not the Go heap, so gigabytes of weights do not make the garbage
-// collector wait for gigabytes of garbage); the file's mapping is left as it is. Only
-// whole groups of 8 rows repack: matrices of other row counts multiply from the file's
-// layout.
+// Quantized weights multiply fastest with 8 rows side by side (16 for 512-bit
+// vectors): one broadcast activation dword then meets 4 quants of each of 8 rows in
+// one vector, and each int32 lane ends as one row's sum, so scales apply per lane with
+// no horizontal reduction. Where the active kernels multiply such a layout (repacked
+// in the kernel table: Q4_K and Q6_K 8 wide on amd64 AVX2; Q4_K 16 wide and Q8_0 8 wide
+// on AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else on its
+// first multiply, into memory of its own (anonymous pages, not the Go heap, so
+// gigabytes of weights do not make the garbage collector wait for gigabytes of
+// garbage); the file's mapping is left as it is. Only whole groups of the layout's
+// rows repack: a matrix of other row counts takes the next layout in the table's list
+// that fits, or multiplies from the file's layout.
 //
 // The Q4_K layout (q4KX8): rows in groups of 8, each group's super-blocks in order,
 // each q4KX8BlockBytes:
@@ -35,6 +37,16 @@ const (
 	q4KX8BlockBytes = q4KX8QuantsOff + 8*128
 )
 
+// The Q4_K layout of the 512-bit kernels (q4KX16): q4KX8 with 16 rows side by side.
+const (
+	q4KX16DOff       = 0
+	q4KX16DMinOff    = 32
+	q4KX16ScalesOff  = 64
+	q4KX16MinsOff    = 192
+	q4KX16QuantsOff  = 320
+	q4KX16BlockBytes = q4KX16QuantsOff + 16*128
+)
+
 // The Q8_0 layout (q8X8): rows in groups of 8, each group's blocks in order, each
 // q8X8BlockBytes (8 × the plain block's 34):
 //
@@ -50,20 +62,30 @@ const (
 
 // repackQ4KX8 writes the rows×(nb super-blocks) Q4_K matrix src (rows%8 == 0) in the
 // q4KX8 layout into dst (rows/8·nb·q4KX8BlockBytes bytes).
-func repackQ4KX8(dst, src []byte, rows, nb int) {
+func repackQ4KX8(dst, src []byte, rows, nb int) { repackQ4KWide(dst, src, rows, nb, 8) }
+
+// repackQ4KX16 writes the rows×(nb super-blocks) Q4_K matrix src (rows%16 == 0) in the
+// q4KX16 layout into dst (rows/16·nb·q4KX16BlockBytes bytes).
+func repackQ4KX16(dst, src []byte, rows, nb int) { repackQ4KWide(dst, src, rows, nb, 16) }
+
+// repackQ4KWide writes src in the Q4_K layout of width rows side by side (8: q4KX8, 16:
+// q4KX16; the same fields, each width entries wide).
+func repackQ4KWide(dst, src []byte, rows, nb, width int) {
 	rb := nb * q4KBlockBytes
-	for g := 0; g < rows/8; g++ {
+	dOff, dminOff, scOff, mOff, qOff := 0, 2*width, 4*width, 12*width, 20*width
+	blockBytes := qOff + 128*width
+	for g := 0; g < rows/width; g++ {
 		for b := 0; b < nb; b++ {
-			out := dst[(g*nb+b)*q4KX8BlockBytes:][:q4KX8BlockBytes]
-			for r := 0; r < 8; r++ {
-				blk := src[(8*g+r)*rb+b*q4KBlockBytes:][:q4KBlockBytes]
-				copy(out[q4KX8DOff+2*r:][:2], blk[0:2])
-				copy(out[q4KX8DMinOff+2*r:][:2], blk[q4KDMinOff:][:2])
+			out := dst[(g*nb+b)*blockBytes:][:blockBytes]
+			for r := 0; r < width; r++ {
+				blk := src[(width*g+r)*rb+b*q4KBlockBytes:][:q4KBlockBytes]
+				copy(out[dOff+2*r:][:2], blk[0:2])
+				copy(out[dminOff+2*r:][:2], blk[q4KDMinOff:][:2])
 				for s := 0; s < 8; s++ {
-					out[q4KX8ScalesOff+8*s+r], out[q4KX8MinsOff+8*s+r] = Q4KScaleMin(s, blk[q4KScalesOff:])
+					out[scOff+width*s+r], out[mOff+width*s+r] = Q4KScaleMin(s, blk[q4KScalesOff:])
 				}
 				for c := 0; c < 32; c++ { // c = 8·group + chunk
-					copy(out[q4KX8QuantsOff+32*c+4*r:][:4], blk[q4KQuantsOff+4*c:][:4])
+					copy(out[qOff+4*width*c+4*r:][:4], blk[q4KQuantsOff+4*c:][:4])
 				}
 			}
 		}
@@ -134,22 +156,31 @@ func repackQ8X8(dst, src []byte, rows, nb int) {
 	}
 }
 
-// x8Layouts are the repacked layouts by format: bytes per 8 rows and block, and the
-// repacking function (nil: the format has none).
-var x8Layouts = [Q6_K + 1]struct {
+// A layout is a repacked layout of one format: width rows side by side, blockBytes per
+// width rows and block, written by repack (rows%width == 0).
+type layout struct {
+	id         int // index into repacked's copies
+	format     Format
+	width      int
 	blockBytes int
 	repack     func(dst, src []byte, rows, nb int)
-}{
-	Q4_K: {q4KX8BlockBytes, repackQ4KX8},
-	Q8_0: {q8X8BlockBytes, repackQ8X8},
-	Q6_K: {q6KX8BlockBytes, repackQ6KX8},
 }
 
-// repacked holds a matrix's weights in its format's x8 layout, made on first use.
-// Matrix values copied from one NewMatrix share it.
+var (
+	q4KX8  = &layout{0, Q4_K, 8, q4KX8BlockBytes, repackQ4KX8}
+	q4KX16 = &layout{1, Q4_K, 16, q4KX16BlockBytes, repackQ4KX16}
+	q8X8   = &layout{2, Q8_0, 8, q8X8BlockBytes, repackQ8X8}
+	q6KX8  = &layout{3, Q6_K, 8, q6KX8BlockBytes, repackQ6KX8}
+	// layouts lists every layout by id.
+	layouts = [...]*layout{q4KX8, q4KX16, q8X8, q6KX8}
+)
+
+// repacked holds a matrix's weights in the repacked layouts it has been multiplied
+// from (one, unless the kernels in use change), each made on first use. Matrix values
+// copied from one NewMatrix share it.
 type repacked struct {
-	once sync.Once
-	mem  *mapping
+	once [len(layouts)]sync.Once
+	mem  *[len(layouts)]mapping
 }
 
 // mapping is the memory of a repacked matrix; a cleanup unmaps it once its repacked
@@ -160,15 +191,18 @@ type mapping struct {
 }
 
 // newRepacked returns the repack state of a rows-row matrix of format f, or nil when
-// the format has no repacked layout or the rows are not whole groups of 8.
+// the format has no repacked layout or the rows are not whole groups of 8 (the
+// narrowest layout).
 func newRepacked(f Format, rows int) *repacked {
-	if x8Layouts[f].repack == nil || rows%8 != 0 || rows == 0 {
+	if rows%8 != 0 || rows == 0 || !slices.ContainsFunc(layouts[:], func(l *layout) bool { return l.format == f }) {
 		return nil
 	}
-	p := &repacked{mem: new(mapping)}
-	runtime.AddCleanup(p, func(m *mapping) {
-		if mem := m.m.Load(); mem != nil {
-			mem.Unmap()
+	p := &repacked{mem: new([len(layouts)]mapping)}
+	runtime.AddCleanup(p, func(ms *[len(layouts)]mapping) {
+		for i := range ms {
+			if mem := ms[i].m.Load(); mem != nil {
+				mem.Unmap()
+			}
 		}
 	}, p.mem)
 	return p
@@ -178,36 +212,59 @@ func newRepacked(f Format, rows int) *repacked {
 // Repacks), instead of on its first multiply, and reports whether m multiplies from
 // it. Loading a model repacks its matrices this way, so that no forward pays for it.
 func (m Matrix) Repack() bool {
-	if !m.Repacks() {
+	k, ok := m.repackedKernels()
+	if !ok {
 		return false
 	}
-	_, ok := m.x8()
+	_, ok = m.repackedAs(k.layout)
 	return ok
 }
 
-// Repacked reports whether m's repacked layout has been made (by Repack or a multiply).
+// Repacked reports whether a repacked layout of m has been made (by Repack or a
+// multiply).
 func (m Matrix) Repacked() bool {
-	return m.repack != nil && m.repack.mem.m.Load() != nil
+	if m.repack == nil {
+		return false
+	}
+	for i := range m.repack.mem {
+		if m.repack.mem[i].m.Load() != nil {
+			return true
+		}
+	}
+	return false
 }
 
-// x8 returns w with Data in its format's x8 layout (a value only the x8 kernels may
-// read), or false when w cannot be repacked.
-func (w Matrix) x8() (Matrix, bool) {
+// repackedKernels returns the active kernels for m repacked: the first of its
+// format's whose layout's width divides m's rows.
+func (m Matrix) repackedKernels() (repackedGemm, bool) {
+	if m.repack != nil {
+		for _, k := range active.repacked[m.Format] {
+			if m.Rows%k.layout.width == 0 {
+				return k, true
+			}
+		}
+	}
+	return repackedGemm{}, false
+}
+
+// repackedAs returns w with Data in layout l (a value only l's kernels may read), or
+// false when w cannot be repacked.
+func (w Matrix) repackedAs(l *layout) (Matrix, bool) {
 	p := w.repack
-	if p == nil || w.Cols == 0 {
+	if p == nil || w.Cols == 0 || w.Format != l.format || w.Rows%l.width != 0 {
 		return w, false
 	}
-	l := x8Layouts[w.Format]
 	nb := w.Cols / w.Format.BlockElems()
-	p.once.Do(func() {
-		mem, err := mmap.MapRegion(nil, w.Rows/8*nb*l.blockBytes, repackProt, mmap.ANON, 0)
+	slot := &p.mem[l.id]
+	p.once[l.id].Do(func() {
+		mem, err := mmap.MapRegion(nil, w.Rows/l.width*nb*l.blockBytes, repackProt, mmap.ANON, 0)
 		if err != nil {
 			return
 		}
 		l.repack(mem, w.Data, w.Rows, nb)
-		p.mem.m.Store(&mem)
+		slot.m.Store(&mem)
 	})
-	mem := p.mem.m.Load()
+	mem := slot.m.Load()
 	if mem == nil {
 		return w, false
 	}

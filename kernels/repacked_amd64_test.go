@@ -7,26 +7,31 @@ import (
 	"testing"
 )
 
-// TestX8MatchesGeneric: matrices repacked 8 rows side by side (Q4_K and Q6_K on AVX2,
-// Q4_K and Q8_0 on AVX-512 VNNI), under each implementation, multiply to the generic
-// kernels' bits, for every activation row count (4-row blocks and tails of 1, 2 or 3
-// rows), MatMul, MatMulAdd and MatMulRows, tiles of several groups, and the extremes: Q4_K with every nibble 15 against quants of −127
-// (the int16 sums nearest overflow) and every 6-bit scale and min at 63, Q8_0 with
-// every weight −128 or 127, Q6_K with every quant 63 and scales 127 and −128.
-func TestX8MatchesGeneric(t *testing.T) {
-	eachImpl(t, func(t *testing.T) {
+// TestRepackedMatchesGeneric: matrices repacked 8 or 16 rows side by side (Q4_K and
+// Q6_K on AVX2; Q4_K, 16 wide, and Q8_0 on AVX-512 VNNI), under each implementation
+// and under all of them (where AVX2's Q4_K kernels take the matrices that are not whole
+// groups of 16), through every layout in use, multiply to the generic kernels' bits,
+// for every activation row count (4-row blocks and tails of 1, 2 or 3 rows), MatMul,
+// MatMulAdd and MatMulRows, tiles of several groups, and the extremes: Q4_K with every
+// nibble 15 against quants of −127 (the int16 sums nearest overflow) and every 6-bit
+// scale and min at 63, Q8_0 with every weight −128 or 127, Q6_K with every quant 63 and
+// scales 127 and −128.
+func TestRepackedMatchesGeneric(t *testing.T) {
+	eachFormat := func(t *testing.T) {
 		for _, f := range []Format{Q4_K, Q8_0, Q6_K} {
 			t.Run(f.String(), func(t *testing.T) {
-				if active.x8[f] == nil {
+				if len(active.repacked[f]) == 0 {
 					t.Skipf("no repacked %s kernels in this implementation", f)
 				}
-				testX8(t, f)
+				testRepacked(t, f)
 			})
 		}
-	})
+	}
+	eachImpl(t, eachFormat)
+	t.Run("all", eachFormat)
 }
 
-func testX8(t *testing.T, f Format) {
+func testRepacked(t *testing.T, f Format) {
 	r := rand.New(rand.NewPCG(43, uint64(f)))
 	type tc struct {
 		name string
@@ -36,6 +41,7 @@ func testX8(t *testing.T, f Format) {
 	cases := []tc{
 		{"random", 24, 512, randWeights(r, f, 24, 512)},
 		{"many tiles", 8 * 37, 256, randWeights(r, f, 8*37, 256)},
+		{"many wide tiles", 16 * 23, 256, randWeights(r, f, 16*23, 256)},
 		{"long rows", 16, 2304, randWeights(r, f, 16, 2304)},
 	}
 	extreme := randWeights(r, f, 16, 512)
@@ -60,6 +66,7 @@ func testX8(t *testing.T, f Format) {
 		}
 	}
 	cases = append(cases, tc{"extremes", 16, 512, extreme})
+	used := map[*layout]bool{}
 	for _, c := range cases {
 		w, err := NewMatrix(f, c.N, c.K, c.data)
 		if err != nil {
@@ -93,8 +100,13 @@ func testX8(t *testing.T, f Format) {
 			gotRows := make([]float32, len(rows)*c.N)
 			p.MatMulRows(gotRows, x, rows, w)
 			p.Close()
-			if _, ok := w.x8(); !ok || !w.Repacks() {
-				t.Fatalf("%s: the matrix was not repacked", c.name)
+			// A matrix no active layout fits (8 rows more than a multiple of 16 with
+			// only avx512vnni enabled) multiplies from the file's layout.
+			if k, ok := w.repackedKernels(); ok {
+				if w.repack.mem[k.layout.id].m.Load() == nil {
+					t.Fatalf("%s: the matrix was not repacked", c.name)
+				}
+				used[k.layout] = true
 			}
 			for _, cmp := range []struct {
 				what      string
@@ -106,6 +118,11 @@ func testX8(t *testing.T, f Format) {
 					}
 				}
 			}
+		}
+	}
+	for _, k := range active.repacked[f] {
+		if !used[k.layout] {
+			t.Errorf("no case multiplied from the %d-wide layout", k.layout.width)
 		}
 	}
 }

@@ -1,0 +1,404 @@
+//go:build gc && !purego
+
+#include "go_asm.h"
+#include "textflag.h"
+#include "gemm_quant_amd64.h"
+#include "gemm_x8_amd64.h"
+
+// Q4_K matrix-multiply kernels for weights repacked 16 rows side by side (the q4KX16
+// layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout), on
+// AVX-512 VNNI with 512-bit vectors: where a core has two 512-bit units, one
+// instruction does twice the work of a 256-bit one at the same rate, and these kernels
+// run up to 1.4× the 8-row 256-bit ones (BenchmarkMatMulRepack).
+//
+// A 64-byte chunk of quants holds 4 bytes of each of the 16 rows; its low nibbles are
+// 4 elements of sub-block 2g of every row, its high nibbles 4 of sub-block 2g+1. The
+// nibbles are unsigned and the activation quants signed, what VPDPBUSD takes as it is:
+// against the 4 activation quants broadcast to every dword it adds each row's 4
+// products into that row's int32 lane. One load serves both sub-blocks of a group,
+// whose sums go in two chains; once per group VPMULLD scales each row's lane by its
+// 6-bit scale (the sums reach 32·15·128, past int16), and the mins meet the
+// activation sums of 16 in one VPDPWSSD per sub-block. Per super-block each row's lane
+// then takes dotQ4_KGeneric's step exactly, as in the AVX2 kernels
+// (gemm_q4kx8_amd64.s):
+//
+//	acc += float32(dx·d)·float32(isum) − float32(dx·dmin)·float32(imin)
+//
+// (products, difference and sum rounded one by one, no FMA), and y += acc at the end,
+// so these kernels are bit-identical to the generic ones.
+
+// General registers: gemm_quant_amd64.h's names (YP steps 16 outputs at a time, WP
+// walks a group's blocks and WROW the groups of 16 weight rows; LDW is scaled to bytes
+// per group). gemm_x8_amd64.h's stores take the 16 outputs of a 512-bit register.
+
+#define F0 Z0     // scratch of the float steps, per activation row
+#define F1 Z1
+#define F2 Z2
+#define F3 Z3
+#define I0 Z4     // int32 Σ sc·Σ w·q of the super-block, per activation row
+#define I1 Z5
+#define I2 Z6
+#define I3 Z7
+#define M0 Z8     // int32 Σ m·bsum of the super-block
+#define M1 Z9
+#define M2 Z10
+#define M3 Z11
+#define WL Z12    // the chunk's low nibbles (sub-block 2g)
+#define WH Z13    // its high nibbles (sub-block 2g+1)
+#define MASK Z14  // bytes 0x0F
+#define T Z15     // scales or mins of the 16 rows; dmin in the float steps
+#define L0 Z16    // int32 Σ w·q of sub-block 2g
+#define L1 Z17
+#define L2 Z18
+#define L3 Z19
+#define H0 Z20    // of sub-block 2g+1
+#define H1 Z21
+#define H2 Z22
+#define H3 Z23
+#define SUM0 Z24  // the 16 rows' float32 sums
+#define SUM1 Z25
+#define SUM2 Z26
+#define SUM3 Z27
+#define D Z28     // d of the 16 rows
+#define U Z29     // scratch
+
+// Z16MASK0F sets MASK to bytes 0x0F (BX clobbered).
+#define Z16MASK0F \
+	MOVL $0x0F0F0F0F, BX \
+	VPBROADCASTD BX, MASK
+
+// Z16START2 … Z16START4 zero the integer sums of a super-block, I0… and M0… of the
+// first 2 … 4 rows.
+#define Z16START2 \
+	VPXORD I0, I0, I0 \
+	VPXORD I1, I1, I1 \
+	VPXORD M0, M0, M0 \
+	VPXORD M1, M1, M1
+#define Z16START3 \
+	Z16START2         \
+	VPXORD I2, I2, I2 \
+	VPXORD M2, M2, M2
+#define Z16START4 \
+	Z16START3         \
+	VPXORD I3, I3, I3 \
+	VPXORD M3, M3, M3
+
+// Z16LOAD(c): chunk c (8·group + chunk) of the super-block's quants, low nibbles to WL
+// and high ones to WH (a dword shift: the bits crossing bytes are masked off).
+#define Z16LOAD(c) \
+	VMOVDQU32 const_q4KX16QuantsOff+64*(c)(WP), WH \
+	VPANDD WH, MASK, WL                            \
+	VPSRLD $4, WH, WH                              \
+	VPANDD MASK, WH, WH
+
+// Z16DOT(q, xr, w, acc): acc += the 16 rows' Σ w·q over the 4 activation quants at q of
+// row xr.
+#define Z16DOT(q, xr, w, acc) \
+	VPDPBUSD.BCST const_q8QuantsOff+(q)(xr)(XOFF*1), w, acc
+
+// Z16SCALES(s) sets T's dword r to sc_s of row r; Z16SCALE(acc, isum): isum += T·acc.
+#define Z16SCALES(s) \
+	VPMOVZXBD const_q4KX16ScalesOff+16*(s)(WP), T
+#define Z16SCALE(acc, isum) \
+	VPMULLD T, acc, acc \
+	VPADDD acc, isum, isum
+
+// Z16MINS(s) sets both int16 halves of T's dword r to m_s of row r.
+#define Z16MINS(s) \
+	VPMOVZXBD const_q4KX16MinsOff+16*(s)(WP), T \
+	VPSLLD $16, T, U                            \
+	VPORD U, T, T
+
+// Z16MIN(s, xr, msum): msum += m_s·(bsum_2s + bsum_2s+1) of row xr.
+#define Z16MIN(s, xr, msum) \
+	VPDPWSSD.BCST const_q8KSumsOff+4*(s)(xr)(XOFF*1), T, msum
+
+// Z16FIN(xr, f, isum, msum, acc): acc += (dx·d)·isum − (dx·dmin)·imin for the 16 rows,
+// D holding d and T dmin; f and U are scratch.
+#define Z16FIN(xr, f, isum, msum, acc) \
+	VBROADCASTSS (xr)(XOFF*1), U \
+	VMULPS D, U, f               \
+	VMULPS T, U, U               \
+	VCVTDQ2PS isum, isum         \
+	VMULPS isum, f, f            \
+	VCVTDQ2PS msum, msum         \
+	VMULPS msum, U, U            \
+	VSUBPS U, f, f               \
+	VADDPS acc, f, acc
+
+#define Z16DMIN \
+	VCVTPH2PS const_q4KX16DOff(WP), D \
+	VCVTPH2PS const_q4KX16DMinOff(WP), T
+
+// Z16PF(g): prefetch group g's quarter of the super-block gemvPrefetch (R14) ahead.
+#define Z16PF(g) \
+	PREFETCHT0 592*(g)+0(WP)(R14*1)   \
+	PREFETCHT0 592*(g)+64(WP)(R14*1)  \
+	PREFETCHT0 592*(g)+128(WP)(R14*1) \
+	PREFETCHT0 592*(g)+192(WP)(R14*1) \
+	PREFETCHT0 592*(g)+256(WP)(R14*1) \
+	PREFETCHT0 592*(g)+320(WP)(R14*1) \
+	PREFETCHT0 592*(g)+384(WP)(R14*1) \
+	PREFETCHT0 592*(g)+448(WP)(R14*1) \
+	PREFETCHT0 592*(g)+512(WP)(R14*1) \
+	PREFETCHT0 592*(g)+576(WP)(R14*1)
+
+// ---- 2, 3 or 4 activation rows ----
+
+// Z16DOTS2(q, w, a0, a1) … Z16DOTS4(q, w, a0, a1, a2, a3): Z16DOT of w against quants q of
+// the first 2 … 4 rows, into a0, a1, …
+#define Z16DOTS2(q, w, a0, a1) \
+	Z16DOT(q, XR0, w, a0) \
+	Z16DOT(q, XR1, w, a1)
+#define Z16DOTS3(q, w, a0, a1, a2) \
+	Z16DOTS2(q, w, a0, a1) \
+	Z16DOT(q, XR2, w, a2)
+#define Z16DOTS4(q, w, a0, a1, a2, a3) \
+	Z16DOTS3(q, w, a0, a1, a2) \
+	Z16DOT(q, XR3, w, a3)
+
+// Z16CHUNK2(g, c) … Z16CHUNK4(g, c): chunk c of group g against the rows, both sub-blocks.
+#define Z16CHUNK2(g, c) \
+	Z16LOAD(8*(g)+(c))                 \
+	Z16DOTS2(64*(g)+4*(c), WL, L0, L1) \
+	Z16DOTS2(64*(g)+32+4*(c), WH, H0, H1)
+#define Z16CHUNK3(g, c) \
+	Z16LOAD(8*(g)+(c))                     \
+	Z16DOTS3(64*(g)+4*(c), WL, L0, L1, L2) \
+	Z16DOTS3(64*(g)+32+4*(c), WH, H0, H1, H2)
+#define Z16CHUNK4(g, c) \
+	Z16LOAD(8*(g)+(c))                         \
+	Z16DOTS4(64*(g)+4*(c), WL, L0, L1, L2, L3) \
+	Z16DOTS4(64*(g)+32+4*(c), WH, H0, H1, H2, H3)
+
+// Z16ZERO2 … Z16ZERO4 zero the rows' sub-block sums.
+#define Z16ZERO2 \
+	VPXORD L0, L0, L0 \
+	VPXORD L1, L1, L1 \
+	VPXORD H0, H0, H0 \
+	VPXORD H1, H1, H1
+#define Z16ZERO3 \
+	Z16ZERO2          \
+	VPXORD L2, L2, L2 \
+	VPXORD H2, H2, H2
+#define Z16ZERO4 \
+	Z16ZERO3          \
+	VPXORD L3, L3, L3 \
+	VPXORD H3, H3, H3
+
+// Z16SCALE2(s, a0, a1) … Z16SCALE4(s, a0, a1, a2, a3): I0, I1, … += sc_s·a0, a1, …
+#define Z16SCALE2(s, a0, a1) \
+	Z16SCALES(s)     \
+	Z16SCALE(a0, I0) \
+	Z16SCALE(a1, I1)
+#define Z16SCALE3(s, a0, a1, a2) \
+	Z16SCALE2(s, a0, a1) \
+	Z16SCALE(a2, I2)
+#define Z16SCALE4(s, a0, a1, a2, a3) \
+	Z16SCALE3(s, a0, a1, a2) \
+	Z16SCALE(a3, I3)
+
+// Z16SUBMINS2(s) … Z16SUBMINS4(s): the mins of sub-block s against the rows.
+#define Z16SUBMINS2(s) \
+	Z16MINS(s)         \
+	Z16MIN(s, XR0, M0) \
+	Z16MIN(s, XR1, M1)
+#define Z16SUBMINS3(s) \
+	Z16SUBMINS2(s) \
+	Z16MIN(s, XR2, M2)
+#define Z16SUBMINS4(s) \
+	Z16SUBMINS3(s) \
+	Z16MIN(s, XR3, M3)
+
+// Z16GROUPS(CHUNK, ZERO, SUBMINS, SCALEL, SCALEH): the 4 groups of a super-block
+// (sub-blocks 2g and 2g+1), each after its prefetch; SCALEL and SCALEH scale the low
+// and high sums by the sub-block's scales.
+#define Z16GROUP(g, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
+	Z16PF(g)        \
+	ZERO            \
+	CHUNK(g, 0)     \
+	CHUNK(g, 1)     \
+	CHUNK(g, 2)     \
+	CHUNK(g, 3)     \
+	CHUNK(g, 4)     \
+	CHUNK(g, 5)     \
+	CHUNK(g, 6)     \
+	CHUNK(g, 7)     \
+	SCALEL(2*(g))   \
+	SCALEH(2*(g)+1) \
+	SUBMINS(2*(g))  \
+	SUBMINS(2*(g)+1)
+#define Z16GROUPS(CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
+	Z16GROUP(0, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
+	Z16GROUP(1, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
+	Z16GROUP(2, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
+	Z16GROUP(3, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH)
+
+#define Z16SCALE2L(s) Z16SCALE2(s, L0, L1)
+#define Z16SCALE2H(s) Z16SCALE2(s, H0, H1)
+#define Z16SCALE3L(s) Z16SCALE3(s, L0, L1, L2)
+#define Z16SCALE3H(s) Z16SCALE3(s, H0, H1, H2)
+#define Z16SCALE4L(s) Z16SCALE4(s, L0, L1, L2, L3)
+#define Z16SCALE4H(s) Z16SCALE4(s, H0, H1, H2, H3)
+
+// Z16FIN2 … Z16FIN4: the super-block's float steps of the rows (Z16FIN).
+#define Z16FIN2 \
+	Z16DMIN                       \
+	Z16FIN(XR0, F0, I0, M0, SUM0) \
+	Z16FIN(XR1, F1, I1, M1, SUM1)
+#define Z16FIN3 \
+	Z16FIN2 \
+	Z16FIN(XR2, F2, I2, M2, SUM2)
+#define Z16FIN4 \
+	Z16FIN3 \
+	Z16FIN(XR3, F3, I3, M3, SUM3)
+
+// Z16NEXT steps to the next super-block; the flags say whether one is left.
+#define Z16NEXT \
+	ADDQ $const_q4KX16BlockBytes, WP \
+	ADDQ $const_q8KBlockBytes, XOFF  \
+	DECQ BLEFT
+
+// func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+// Requires: AVX, AVX2, F16C, AVX512F, AVX512_VNNI
+//
+//	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
+//	rows W_j in the q4KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
+//	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
+TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $8-120
+	MOVQ y_base+0(FP), YP
+	MOVQ ldy+24(FP), LDY
+	MOVQ x_base+32(FP), XR0
+	MOVQ ldx+56(FP), BX
+	SETUP4 // XR2, XR3 are not read with fewer rows
+	MOVQ w_base+64(FP), WROW
+	MOVQ ldw+88(FP), LDW
+	SHLQ $4, LDW
+	MOVQ n+96(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
+	Z16MASK0F
+
+group:
+	VPXORD SUM0, SUM0, SUM0
+	VPXORD SUM1, SUM1, SUM1
+	VPXORD SUM2, SUM2, SUM2
+	VPXORD SUM3, SUM3, SUM3
+	XORQ   XOFF, XOFF
+	MOVQ   WROW, WP
+	MOVQ   nb+104(FP), BLEFT
+	CMPQ   rows+112(FP), $3
+	JEQ    block3
+	JLT    block2
+
+block4:
+	Z16START4
+	Z16GROUPS(Z16CHUNK4, Z16ZERO4, Z16SUBMINS4, Z16SCALE4L, Z16SCALE4H)
+	Z16FIN4
+	Z16NEXT
+	JNZ block4
+	X8STORE4(SUM0, SUM1, SUM2, SUM3)
+	JMP next
+
+block3:
+	Z16START3
+	Z16GROUPS(Z16CHUNK3, Z16ZERO3, Z16SUBMINS3, Z16SCALE3L, Z16SCALE3H)
+	Z16FIN3
+	Z16NEXT
+	JNZ block3
+	X8STORE3(SUM0, SUM1, SUM2)
+	JMP next
+
+block2:
+	Z16START2
+	Z16GROUPS(Z16CHUNK2, Z16ZERO2, Z16SUBMINS2, Z16SCALE2L, Z16SCALE2H)
+	Z16FIN2
+	Z16NEXT
+	JNZ block2
+	X8STORE2(SUM0, SUM1)
+
+next:
+	ADDQ $64, YP
+	ADDQ LDW, WROW
+	CMPQ YP, yend-8(SP)
+	JNE  group
+	VZEROUPPER
+	RET
+
+// ---- one activation row: four chains (the even and odd chunks of each sub-block) ----
+
+// Z16CHUNK1(g, c, l, h): chunk c of group g against the one row, into l and h.
+#define Z16CHUNK1(g, c, l, h) \
+	Z16LOAD(8*(g)+(c))               \
+	Z16DOT(64*(g)+4*(c), XR0, WL, l) \
+	Z16DOT(64*(g)+32+4*(c), XR0, WH, h)
+
+// Z16GROUP1(g): group g against the one row XR0, after its prefetch.
+#define Z16GROUP1(g) \
+	Z16PF(g)                \
+	Z16ZERO2                \
+	Z16CHUNK1(g, 0, L0, H0) \
+	Z16CHUNK1(g, 1, L1, H1) \
+	Z16CHUNK1(g, 2, L0, H0) \
+	Z16CHUNK1(g, 3, L1, H1) \
+	Z16CHUNK1(g, 4, L0, H0) \
+	Z16CHUNK1(g, 5, L1, H1) \
+	Z16CHUNK1(g, 6, L0, H0) \
+	Z16CHUNK1(g, 7, L1, H1) \
+	VPADDD L1, L0, L0       \
+	VPADDD H1, H0, H0       \
+	Z16SCALES(2*(g))        \
+	Z16SCALE(L0, I0)        \
+	Z16SCALES(2*(g)+1)      \
+	Z16SCALE(H0, I0)        \
+	Z16MINS(2*(g))          \
+	Z16MIN(2*(g), XR0, M0)  \
+	Z16MINS(2*(g)+1)        \
+	Z16MIN(2*(g)+1, XR0, M0)
+
+// func gemvQ4_KX16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+// Requires: AVX, AVX2, F16C, AVX512F, AVX512_VNNI
+//
+//	for j < len(y): y[j] += dotQ4_KGeneric(W_j, x[:nb*292]), the rows W_j in the q4KX16
+//	layout at w, ldw bytes per row; len(y)%16 == 0, nb > 0
+TEXT ·gemvQ4_KX16VNNI(SB), NOSPLIT, $8-88
+	MOVQ y_base+0(FP), YP
+	MOVQ y_len+8(FP), BX
+	LEAQ (YP)(BX*4), BX
+	MOVQ BX, yend-8(SP)
+	MOVQ x_base+24(FP), XR0
+	MOVQ w_base+48(FP), WROW
+	MOVQ ldw+72(FP), LDW
+	SHLQ $4, LDW
+	MOVQ ·gemvPrefetch(SB), R14
+	Z16MASK0F
+
+group:
+	CMPQ   YP, yend-8(SP)
+	JEQ    done
+	VPXORD SUM0, SUM0, SUM0
+	XORQ   XOFF, XOFF
+	MOVQ   WROW, WP
+	MOVQ   nb+80(FP), BLEFT
+
+block:
+	VPXORD I0, I0, I0
+	VPXORD M0, M0, M0
+	Z16GROUP1(0)
+	Z16GROUP1(1)
+	Z16GROUP1(2)
+	Z16GROUP1(3)
+	Z16DMIN
+	Z16FIN(XR0, F0, I0, M0, SUM0)
+	Z16NEXT
+	JNZ block
+
+	X8ADDY(YP, SUM0)
+	ADDQ $64, YP
+	ADDQ LDW, WROW
+	JMP  group
+
+done:
+	VZEROUPPER
+	RET
