@@ -48,7 +48,7 @@ func avx2Table() table {
 func vnniTable() table {
 	var t table
 	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
-	t.repacked[Q8_0] = []repackedGemm{{layout: q8X8, gemm: q8_0X8VNNI.gemm, prep: prepQ8X8}}
+	t.repacked[Q8_0] = []repackedGemm{{layout: q8X16, gemm: q8_0X16VNNI.gemm, prep: prepQ8X8}}
 	// Matrices of 8 rows more than a multiple of 16 take avx2's q4KX8 kernels.
 	t.repacked[Q4_K] = []repackedGemm{{layout: q4KX16, gemm: q4_KX16VNNI.gemm}}
 	return t

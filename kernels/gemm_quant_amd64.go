@@ -130,21 +130,22 @@ func prepQ8VNNI(xs *xPrep) {
 	flipQ8VNNI(xs.alt, xs.q[:n*q8BlockBytes], n)
 }
 
-// gemmQ8_0X8xNVNNI is gemmQ8_0x4AVX2 for 2 ≤ rows ≤ 4 activation rows and weights in
-// the q8X8 layout (repack.go), n a multiple of 8 and ldw the bytes per row (8·ldw per
-// group of 8), against activation blocks in prepQ8X8's layout; bit-identical to
+// gemmQ8_0X16xNVNNI is gemmQ8_0x4AVX2 for 2 ≤ rows ≤ 4 activation rows and weights in
+// the q8X16 layout (repack.go), n a multiple of 16 and ldw the bytes per row (16·ldw
+// per group of 16), against activation blocks in prepQ8X8's layout; bit-identical to
 // dotQ8_0Generic.
 //
 //go:noescape
-func gemmQ8_0X8xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ8_0X16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 
-// gemvQ8_0X8VNNI is gemvQ8_0AVX2 for weights in the q8X8 layout, len(y) a multiple of
-// 8, against activation blocks in prepQ8X8's layout; bit-identical to dotQ8_0Generic.
+// gemvQ8_0X16VNNI is gemvQ8_0AVX2 for weights in the q8X16 layout, len(y) a multiple
+// of 16, against activation blocks in prepQ8X8's layout; bit-identical to
+// dotQ8_0Generic.
 //
 //go:noescape
-func gemvQ8_0X8VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+func gemvQ8_0X16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
-var q8_0X8VNNI = quantKernels{kN: gemmQ8_0X8xNVNNI, gemv: gemvQ8_0X8VNNI, alt: true}
+var q8_0X16VNNI = quantKernels{kN: gemmQ8_0X16xNVNNI, gemv: gemvQ8_0X16VNNI, alt: true}
 
 // gemmQ4_KX16xNVNNI is gemmQ4_KX8xNAVX2 on AVX-512 VNNI (512-bit vectors) for
 // weights in the q4KX16 layout, n a multiple of 16 (16·ldw bytes per group of 16),
@@ -161,14 +162,14 @@ func gemvQ4_KX16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var q4_KX16VNNI = quantKernels{kN: gemmQ4_KX16xNVNNI, gemv: gemvQ4_KX16VNNI}
 
-// The activation blocks of the q8X8 kernels: the Q8_0 block (float32 d, 32 int8)
+// The activation blocks of the q8X16 kernels: the Q8_0 block (float32 d, 32 int8)
 // then int32 −128·Σq, the term that takes the weights' +128 back off.
 const (
 	q8X8ActCorrOff    = q8BlockBytes
 	q8X8ActBlockBytes = q8X8ActCorrOff + 4
 )
 
-// prepQ8X8 lays xs's Q8_0 activation blocks out for q8_0X8VNNI (into xs.alt).
+// prepQ8X8 lays xs's Q8_0 activation blocks out for q8_0X16VNNI (into xs.alt).
 func prepQ8X8(xs *xPrep) {
 	n := xs.m * (xs.k / 32)
 	xs.alt, xs.altRow = grown(xs.alt, n*q8X8ActBlockBytes), xs.k/32*q8X8ActBlockBytes

@@ -13,8 +13,8 @@ import (
 // vectors): one broadcast activation dword then meets 4 quants of each of 8 rows in
 // one vector, and each int32 lane ends as one row's sum, so scales apply per lane with
 // no horizontal reduction. Where the active kernels multiply such a layout (repacked
-// in the kernel table: Q4_K and Q6_K 8 wide on amd64 AVX2; Q4_K 16 wide and Q8_0 8 wide
-// on AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else on its
+// in the kernel table: Q4_K and Q6_K 8 wide on amd64 AVX2; Q4_K and Q8_0 16 wide on
+// AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else on its
 // first multiply, into memory of its own (anonymous pages, not the Go heap, so
 // gigabytes of weights do not make the garbage collector wait for gigabytes of
 // garbage); the file's mapping is left as it is. Only whole groups of the layout's
@@ -47,17 +47,17 @@ const (
 	q4KX16BlockBytes = q4KX16QuantsOff + 16*128
 )
 
-// The Q8_0 layout (q8X8): rows in groups of 8, each group's blocks in order, each
-// q8X8BlockBytes (8 × the plain block's 34):
+// The Q8_0 layout (q8X16, for 512-bit kernels): rows in groups of 16, each group's
+// blocks in order, each q8X16BlockBytes (16 × the plain block's 34):
 //
-//	d[8] f16 | qs[c][r][4] u8
+//	d[16] f16 | qs[c][r][4] u8
 //
 // where qs[c][r] are the quants 4c…4c+3 of row r plus 128 (unsigned, what VPDPBUSD
 // takes; the kernels take −128·Σq off with the activations, see prepQ8X8).
 const (
-	q8X8DOff       = 0
-	q8X8QuantsOff  = 16
-	q8X8BlockBytes = q8X8QuantsOff + 8*32
+	q8X16DOff       = 0
+	q8X16QuantsOff  = 32
+	q8X16BlockBytes = q8X16QuantsOff + 16*32
 )
 
 // repackQ4KX8 writes the rows×(nb super-blocks) Q4_K matrix src (rows%8 == 0) in the
@@ -138,18 +138,18 @@ func repackQ6KX8(dst, src []byte, rows, nb int) {
 	}
 }
 
-// repackQ8X8 writes the rows×(nb blocks) Q8_0 matrix src (rows%8 == 0) in the q8X8
-// layout into dst (rows/8·nb·q8X8BlockBytes bytes).
-func repackQ8X8(dst, src []byte, rows, nb int) {
+// repackQ8X16 writes the rows×(nb blocks) Q8_0 matrix src (rows%16 == 0) in the q8X16
+// layout into dst (rows/16·nb·q8X16BlockBytes bytes).
+func repackQ8X16(dst, src []byte, rows, nb int) {
 	rb := nb * q8_0BlockBytes
-	for g := 0; g < rows/8; g++ {
+	for g := 0; g < rows/16; g++ {
 		for b := 0; b < nb; b++ {
-			out := dst[(g*nb+b)*q8X8BlockBytes:][:q8X8BlockBytes]
-			for r := 0; r < 8; r++ {
-				blk := src[(8*g+r)*rb+b*q8_0BlockBytes:][:q8_0BlockBytes]
-				copy(out[q8X8DOff+2*r:][:2], blk[0:2])
+			out := dst[(g*nb+b)*q8X16BlockBytes:][:q8X16BlockBytes]
+			for r := 0; r < 16; r++ {
+				blk := src[(16*g+r)*rb+b*q8_0BlockBytes:][:q8_0BlockBytes]
+				copy(out[q8X16DOff+2*r:][:2], blk[0:2])
 				for j, q := range blk[q8_0QuantsOff:] {
-					out[q8X8QuantsOff+32*(j/4)+4*r+j%4] = q ^ 0x80 // q+128
+					out[q8X16QuantsOff+64*(j/4)+4*r+j%4] = q ^ 0x80 // q+128
 				}
 			}
 		}
@@ -169,10 +169,10 @@ type layout struct {
 var (
 	q4KX8  = &layout{0, Q4_K, 8, q4KX8BlockBytes, repackQ4KX8}
 	q4KX16 = &layout{1, Q4_K, 16, q4KX16BlockBytes, repackQ4KX16}
-	q8X8   = &layout{2, Q8_0, 8, q8X8BlockBytes, repackQ8X8}
+	q8X16  = &layout{2, Q8_0, 16, q8X16BlockBytes, repackQ8X16}
 	q6KX8  = &layout{3, Q6_K, 8, q6KX8BlockBytes, repackQ6KX8}
 	// layouts lists every layout by id.
-	layouts = [...]*layout{q4KX8, q4KX16, q8X8, q6KX8}
+	layouts = [...]*layout{q4KX8, q4KX16, q8X16, q6KX8}
 )
 
 // repacked holds a matrix's weights in the repacked layouts it has been multiplied

@@ -72,6 +72,11 @@ func testRepacked(t *testing.T, f Format) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !w.Repacks() {
+			// No active layout fits (8 rows more than a multiple of 16): the matrix
+			// multiplies from the file's layout, whose kernels keep their own order.
+			continue
+		}
 		for M := 1; M <= 9; M++ {
 			x := randFloats(r, M*c.K)
 			if c.name == "extremes" {
@@ -100,14 +105,11 @@ func testRepacked(t *testing.T, f Format) {
 			gotRows := make([]float32, len(rows)*c.N)
 			p.MatMulRows(gotRows, x, rows, w)
 			p.Close()
-			// A matrix no active layout fits (8 rows more than a multiple of 16 with
-			// only avx512vnni enabled) multiplies from the file's layout.
-			if k, ok := w.repackedKernels(); ok {
-				if w.repack.mem[k.layout.id].m.Load() == nil {
-					t.Fatalf("%s: the matrix was not repacked", c.name)
-				}
-				used[k.layout] = true
+			k, _ := w.repackedKernels()
+			if w.repack.mem[k.layout.id].m.Load() == nil {
+				t.Fatalf("%s: the matrix was not repacked", c.name)
 			}
+			used[k.layout] = true
 			for _, cmp := range []struct {
 				what      string
 				got, want []float32
