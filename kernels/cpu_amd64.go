@@ -8,8 +8,9 @@ import "golang.org/x/sys/cpu"
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 // useVNNI adds AVX-512 VNNI (AVX512F and VL: EVEX encodings, embedded broadcasts, 256-
-// and 512-bit vectors) to the AVX2 baseline.
-var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+// and 512-bit vectors; BW: byte and word steps on 512 bits, which every CPU with
+// VNNI has) to the AVX2 baseline.
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 
 var archImpls = []*impl{
 	{name: "avx512vnni", available: useVNNI, enabled: useVNNI, kernels: vnniTable()},
@@ -49,7 +50,9 @@ func vnniTable() table {
 	var t table
 	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
 	t.repacked[Q8_0] = []repackedGemm{{layout: q8X16, gemm: q8_0X16VNNI.gemm, prep: prepQ8X8}}
-	// Matrices of 8 rows more than a multiple of 16 take avx2's q4KX8 kernels.
+	// Matrices of 8 rows more than a multiple of 16 take avx2's 8-row Q4_K and Q6_K
+	// kernels.
 	t.repacked[Q4_K] = []repackedGemm{{layout: q4KX16, gemm: q4_KX16VNNI.gemm}}
+	t.repacked[Q6_K] = []repackedGemm{{layout: q6KX16, gemm: q6_KX16VNNI.gemm}}
 	return t
 }

@@ -12,10 +12,10 @@
 //     the quantization of x to Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
 //     Softmax's maximum, exponentials and scaling, RMSNorm's float64 sum of squares
 //     and final multiply, and the f16/bf16 conversions (the generic code's bits).
-//   - "avx512vnni" (amd64 with AVX-512 VNNI and VL): Q8_0 matrix multiply, and Q4_K's
-//     on their 16-row repacked layouts, with VPDPBUSD (512-bit vectors on the repacked
-//     layouts, 256-bit on the file's), bit-identical to "avx2"'s (everything else from
-//     "avx2").
+//   - "avx512vnni" (amd64 with AVX-512 VNNI, VL and BW): Q8_0 matrix multiply, and
+//     Q4_K's and Q6_K's on their 16-row repacked layouts, with VPDPBUSD and VPDPWSSD
+//     (512-bit vectors on the repacked layouts, 256-bit on the file's), bit-identical
+//     to "avx2"'s (everything else from "avx2").
 //   - "neon" (arm64): F32/BF16/F16 matrix multiply, the same vector kernels (Dot, Axpy,
 //     Add, Scale, SiLUMul, Softmax's maximum, exponentials and scaling, and RMSNorm's
 //     float64 sum of squares and final multiply), the quantization of x to Q8_0/Q8_K

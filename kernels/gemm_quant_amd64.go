@@ -162,6 +162,21 @@ func gemvQ4_KX16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 
 var q4_KX16VNNI = quantKernels{kN: gemmQ4_KX16xNVNNI, gemv: gemvQ4_KX16VNNI}
 
+// gemmQ6_KX16xNVNNI is gemmQ6_KX8xNAVX2 on AVX-512 (BW, VNNI) with 512-bit vectors for
+// weights in the q6KX16 layout, n a multiple of 16 (16·ldw bytes per group of 16),
+// bit-identical to it and to dotQ6_KGeneric.
+//
+//go:noescape
+func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+
+// gemvQ6_KX16VNNI is gemvQ6_KX8AVX2 on AVX-512 (BW, VNNI) for weights in the q6KX16
+// layout, len(y) a multiple of 16, bit-identical to it and to dotQ6_KGeneric.
+//
+//go:noescape
+func gemvQ6_KX16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
+
+var q6_KX16VNNI = quantKernels{kN: gemmQ6_KX16xNVNNI, gemv: gemvQ6_KX16VNNI}
+
 // The activation blocks of the q8X16 kernels: the Q8_0 block (float32 d, 32 int8)
 // then int32 −128·Σq, the term that takes the weights' +128 back off.
 const (

@@ -1,6 +1,6 @@
 // Shared by the kernels of weights repacked 8 or 16 rows side by side
 // (gemm_q4kx8_amd64.s, gemm_q4kx16_vnni_amd64.s, gemm_q6kx8_amd64.s,
-// gemm_q8x16_vnni_amd64.s): each output step is 8 (in a 256-bit register) or 16 (in a
+// gemm_q6kx16_vnni_amd64.s, gemm_q8x16_vnni_amd64.s): each output step is 8 (in a 256-bit register) or 16 (in a
 // 512-bit one) consecutive y values per activation row, at YP, YP+LDY, …
 // (gemm_quant_amd64.h's names).
 

@@ -13,8 +13,8 @@ import (
 // vectors): one broadcast activation dword then meets 4 quants of each of 8 rows in
 // one vector, and each int32 lane ends as one row's sum, so scales apply per lane with
 // no horizontal reduction. Where the active kernels multiply such a layout (repacked
-// in the kernel table: Q4_K and Q6_K 8 wide on amd64 AVX2; Q4_K and Q8_0 16 wide on
-// AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else on its
+// in the kernel table: Q4_K and Q6_K 8 wide on amd64 AVX2; Q4_K, Q6_K and Q8_0 16
+// wide on AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else on its
 // first multiply, into memory of its own (anonymous pages, not the Go heap, so
 // gigabytes of weights do not make the garbage collector wait for gigabytes of
 // garbage); the file's mapping is left as it is. Only whole groups of the layout's
@@ -110,27 +110,48 @@ const (
 	q6KX8BlockBytes = q6KX8QHOff + 512
 )
 
+// The Q6_K layout of the 512-bit kernels (q6KX16): q6KX8 with 16 rows side by side.
+const (
+	q6KX16DOff       = 0
+	q6KX16ScalesOff  = 32
+	q6KX16QLOff      = q6KX16ScalesOff + 256
+	q6KX16QHOff      = q6KX16QLOff + 2048
+	q6KX16BlockBytes = q6KX16QHOff + 1024
+)
+
 // repackQ6KX8 writes the rows×(nb super-blocks) Q6_K matrix src (rows%8 == 0) in the
 // q6KX8 layout into dst (rows/8·nb·q6KX8BlockBytes bytes).
-func repackQ6KX8(dst, src []byte, rows, nb int) {
+func repackQ6KX8(dst, src []byte, rows, nb int) { repackQ6KWide(dst, src, rows, nb, 8) }
+
+// repackQ6KX16 writes the rows×(nb super-blocks) Q6_K matrix src (rows%16 == 0) in the
+// q6KX16 layout into dst (rows/16·nb·q6KX16BlockBytes bytes).
+func repackQ6KX16(dst, src []byte, rows, nb int) { repackQ6KWide(dst, src, rows, nb, 16) }
+
+// repackQ6KWide writes src in the Q6_K layout of width rows side by side (8: q6KX8, 16:
+// q6KX16; the same fields, each width entries wide).
+func repackQ6KWide(dst, src []byte, rows, nb, width int) {
 	rb := nb * q6KBlockBytes
+	scOff := 2 * width
+	qlOff := scOff + 16*width
+	qhOff := qlOff + 128*width
+	blockBytes := qhOff + 64*width
 	var w [256]int8
-	for g := 0; g < rows/8; g++ {
+	for g := 0; g < rows/width; g++ {
 		for b := 0; b < nb; b++ {
-			out := dst[(g*nb+b)*q6KX8BlockBytes:][:q6KX8BlockBytes]
+			out := dst[(g*nb+b)*blockBytes:][:blockBytes]
 			clear(out)
-			for r := 0; r < 8; r++ {
-				blk := src[(8*g+r)*rb+b*q6KBlockBytes:][:q6KBlockBytes]
-				copy(out[q6KX8DOff+2*r:][:2], blk[q6KDOff:][:2])
+			for r := 0; r < width; r++ {
+				blk := src[(width*g+r)*rb+b*q6KBlockBytes:][:q6KBlockBytes]
+				copy(out[2*r:][:2], blk[q6KDOff:][:2])
 				unpackQ6K(&w, blk)
 				for sg := 0; sg < 16; sg++ {
-					out[q6KX8ScalesOff+16*(sg/2)+2*r+sg%2] = blk[q6KScalesOff+sg]
+					out[scOff+2*width*(sg/2)+2*r+sg%2] = blk[q6KScalesOff+sg]
 					for e := 0; e < 16; e++ {
 						q := byte(w[16*sg+e] + 32)
 						k, i := e/4, e%4
-						ql := out[q6KX8QLOff+64*sg+32*(k/2)+4*r+i:]
+						ql := out[qlOff+8*width*sg+4*width*(k/2)+4*r+i:]
 						ql[0] |= q & 0x0F << (4 * (k % 2))
-						out[q6KX8QHOff+32*sg+4*r+i] |= q >> 4 << (2 * k)
+						out[qhOff+4*width*sg+4*r+i] |= q >> 4 << (2 * k)
 					}
 				}
 			}
@@ -171,8 +192,9 @@ var (
 	q4KX16 = &layout{1, Q4_K, 16, q4KX16BlockBytes, repackQ4KX16}
 	q8X16  = &layout{2, Q8_0, 16, q8X16BlockBytes, repackQ8X16}
 	q6KX8  = &layout{3, Q6_K, 8, q6KX8BlockBytes, repackQ6KX8}
+	q6KX16 = &layout{4, Q6_K, 16, q6KX16BlockBytes, repackQ6KX16}
 	// layouts lists every layout by id.
-	layouts = [...]*layout{q4KX8, q4KX16, q8X16, q6KX8}
+	layouts = [...]*layout{q4KX8, q4KX16, q8X16, q6KX8, q6KX16}
 )
 
 // repacked holds a matrix's weights in the repacked layouts it has been multiplied
