@@ -16,16 +16,19 @@
 // nibbles are unsigned and the activation quants signed, what VPDPBUSD takes as it is:
 // against the 4 activation quants broadcast to every dword it adds each row's 4
 // products into that row's int32 lane. One load serves both sub-blocks of a group,
-// whose sums go in two chains; once per group VPMULLD scales each row's lane by its
-// 6-bit scale (the sums reach 32·15·128, past int16), and the mins meet the
-// activation sums of 16 in one VPDPWSSD per sub-block. Per super-block each row's lane
-// then takes dotQ4_KGeneric's step exactly, as in the AVX2 kernels
+// whose sums go in two chains. The high nibbles are only masked, not shifted: they
+// count 16 times over, so the low sub-block's scale is taken 16 times too, and isum
+// is 16·Σ sc·Σ w·q (at most 16·8·63·32·15·128 < 2^31). Once per group VPMULLD scales
+// each row's lane by its scale (the sums reach 32·15·128, past int16), and the mins
+// meet the activation sums of 16 in one VPDPWSSD per sub-block. Per super-block each
+// row's lane then takes dotQ4_KGeneric's step exactly, as in the AVX2 kernels
 // (gemm_q4kx8_amd64.s):
 //
 //	acc += float32(dx·d)·float32(isum) − float32(dx·dmin)·float32(imin)
 //
-// (products, difference and sum rounded one by one, no FMA), and y += acc at the end,
-// so these kernels are bit-identical to the generic ones.
+// (products, difference and sum rounded one by one, no FMA; float32(isum) is
+// float32(16·isum)/16 exactly, a power of two commuting with the rounding), and y +=
+// acc at the end, so these kernels are bit-identical to the generic ones.
 
 // General registers: gemm_quant_amd64.h's names (YP steps 16 outputs at a time, WP
 // walks a group's blocks and WROW the groups of 16 weight rows; LDW is scaled to bytes
@@ -61,11 +64,17 @@
 #define SUM3 Z27
 #define D Z28     // d of the 16 rows
 #define U Z29     // scratch
+#define MASKF0 Z30    // bytes 0xF0
+#define SIXTEENTH Z31 // float32 1/16
 
-// Z16MASK0F sets MASK to bytes 0x0F (BX clobbered).
-#define Z16MASK0F \
-	MOVL $0x0F0F0F0F, BX \
-	VPBROADCASTD BX, MASK
+// Z16CONSTS sets MASK, MASKF0 and SIXTEENTH (BX clobbered).
+#define Z16CONSTS \
+	MOVL $0x0F0F0F0F, BX    \
+	VPBROADCASTD BX, MASK   \
+	MOVL $0xF0F0F0F0, BX    \
+	VPBROADCASTD BX, MASKF0 \
+	MOVL $0x3D800000, BX    \
+	VPBROADCASTD BX, SIXTEENTH
 
 // Z16START2 … Z16START4 zero the integer sums of a super-block, I0… and M0… of the
 // first 2 … 4 rows.
@@ -84,21 +93,24 @@
 	VPXORD M3, M3, M3
 
 // Z16LOAD(c): chunk c (8·group + chunk) of the super-block's quants, low nibbles to WL
-// and high ones to WH (a dword shift: the bits crossing bytes are masked off).
+// and high ones, in place (16 times their value), to WH.
 #define Z16LOAD(c) \
 	VMOVDQU32 const_q4KX16QuantsOff+64*(c)(WP), WH \
 	VPANDD WH, MASK, WL                            \
-	VPSRLD $4, WH, WH                              \
-	VPANDD MASK, WH, WH
+	VPANDD WH, MASKF0, WH
 
 // Z16DOT(q, xr, w, acc): acc += the 16 rows' Σ w·q over the 4 activation quants at q of
 // row xr.
 #define Z16DOT(q, xr, w, acc) \
 	VPDPBUSD.BCST const_q8QuantsOff+(q)(xr)(XOFF*1), w, acc
 
-// Z16SCALES(s) sets T's dword r to sc_s of row r; Z16SCALE(acc, isum): isum += T·acc.
+// Z16SCALES(s) sets T's dword r to sc_s of row r, Z16SCALES16(s) to 16·sc_s (for the
+// low nibbles' sums); Z16SCALE(acc, isum): isum += T·acc.
 #define Z16SCALES(s) \
 	VPMOVZXBD const_q4KX16ScalesOff+16*(s)(WP), T
+#define Z16SCALES16(s) \
+	Z16SCALES(s) \
+	VPSLLD $4, T, T
 #define Z16SCALE(acc, isum) \
 	VPMULLD T, acc, acc \
 	VPADDD acc, isum, isum
@@ -120,6 +132,7 @@
 	VMULPS D, U, f               \
 	VMULPS T, U, U               \
 	VCVTDQ2PS isum, isum         \
+	VMULPS SIXTEENTH, isum, isum \
 	VMULPS isum, f, f            \
 	VCVTDQ2PS msum, msum         \
 	VMULPS msum, U, U            \
@@ -186,16 +199,17 @@
 	VPXORD L3, L3, L3 \
 	VPXORD H3, H3, H3
 
-// Z16SCALE2(s, a0, a1) … Z16SCALE4(s, a0, a1, a2, a3): I0, I1, … += sc_s·a0, a1, …
-#define Z16SCALE2(s, a0, a1) \
-	Z16SCALES(s)     \
+// Z16SCALE2(S, s, a0, a1) … Z16SCALE4(S, s, a0, a1, a2, a3): I0, I1, … += T·a0, a1,
+// … with T set by S(s) (Z16SCALES16 or Z16SCALES).
+#define Z16SCALE2(S, s, a0, a1) \
+	S(s)             \
 	Z16SCALE(a0, I0) \
 	Z16SCALE(a1, I1)
-#define Z16SCALE3(s, a0, a1, a2) \
-	Z16SCALE2(s, a0, a1) \
+#define Z16SCALE3(S, s, a0, a1, a2) \
+	Z16SCALE2(S, s, a0, a1) \
 	Z16SCALE(a2, I2)
-#define Z16SCALE4(s, a0, a1, a2, a3) \
-	Z16SCALE3(s, a0, a1, a2) \
+#define Z16SCALE4(S, s, a0, a1, a2, a3) \
+	Z16SCALE3(S, s, a0, a1, a2) \
 	Z16SCALE(a3, I3)
 
 // Z16SUBMINS2(s) … Z16SUBMINS4(s): the mins of sub-block s against the rows.
@@ -234,12 +248,12 @@
 	Z16GROUP(2, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
 	Z16GROUP(3, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH)
 
-#define Z16SCALE2L(s) Z16SCALE2(s, L0, L1)
-#define Z16SCALE2H(s) Z16SCALE2(s, H0, H1)
-#define Z16SCALE3L(s) Z16SCALE3(s, L0, L1, L2)
-#define Z16SCALE3H(s) Z16SCALE3(s, H0, H1, H2)
-#define Z16SCALE4L(s) Z16SCALE4(s, L0, L1, L2, L3)
-#define Z16SCALE4H(s) Z16SCALE4(s, H0, H1, H2, H3)
+#define Z16SCALE2L(s) Z16SCALE2(Z16SCALES16, s, L0, L1)
+#define Z16SCALE2H(s) Z16SCALE2(Z16SCALES, s, H0, H1)
+#define Z16SCALE3L(s) Z16SCALE3(Z16SCALES16, s, L0, L1, L2)
+#define Z16SCALE3H(s) Z16SCALE3(Z16SCALES, s, H0, H1, H2)
+#define Z16SCALE4L(s) Z16SCALE4(Z16SCALES16, s, L0, L1, L2, L3)
+#define Z16SCALE4H(s) Z16SCALE4(Z16SCALES, s, H0, H1, H2, H3)
 
 // Z16FIN2 … Z16FIN4: the super-block's float steps of the rows (Z16FIN).
 #define Z16FIN2 \
@@ -278,7 +292,7 @@ TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $8-120
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
 	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
-	Z16MASK0F
+	Z16CONSTS
 
 group:
 	VPXORD SUM0, SUM0, SUM0
@@ -348,7 +362,7 @@ next:
 	Z16CHUNK1(g, 7, L1, H1) \
 	VPADDD L1, L0, L0       \
 	VPADDD H1, H0, H0       \
-	Z16SCALES(2*(g))        \
+	Z16SCALES16(2*(g))      \
 	Z16SCALE(L0, I0)        \
 	Z16SCALES(2*(g)+1)      \
 	Z16SCALE(H0, I0)        \
@@ -372,7 +386,7 @@ TEXT ·gemvQ4_KX16VNNI(SB), NOSPLIT, $8-88
 	MOVQ ldw+72(FP), LDW
 	SHLQ $4, LDW
 	MOVQ ·gemvPrefetch(SB), R14
-	Z16MASK0F
+	Z16CONSTS
 
 group:
 	CMPQ   YP, yend-8(SP)
