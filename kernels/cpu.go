@@ -45,11 +45,13 @@ type table struct {
 	repacked [Q6_K + 1][]repackedGemm
 }
 
-// repackedGemm multiplies weights in layout, after prep where set.
+// repackedGemm multiplies weights in layout, after prep where set; onePassTail: it
+// takes a tail of 2 or 3 activation rows in one pass over the weights.
 type repackedGemm struct {
-	layout *layout
-	gemm   gemmFunc
-	prep   func(xs *xPrep)
+	layout      *layout
+	gemm        gemmFunc
+	prep        func(xs *xPrep)
+	onePassTail bool
 }
 
 type impl struct {

@@ -40,8 +40,8 @@ func avx2Table() table {
 	t.gemm[Q4_0] = q4_0AVX2.gemm
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
-	t.repacked[Q4_K] = []repackedGemm{{layout: q4KX8, gemm: q4_KX8AVX2.gemm}}
-	t.repacked[Q6_K] = []repackedGemm{{layout: q6KX8, gemm: q6_KX8AVX2.gemm}}
+	t.repacked[Q4_K] = q4_KX8AVX2.repacked(q4KX8, nil)
+	t.repacked[Q6_K] = q6_KX8AVX2.repacked(q6KX8, nil)
 	return t
 }
 
@@ -49,10 +49,10 @@ func avx2Table() table {
 func vnniTable() table {
 	var t table
 	t.gemm[Q8_0], t.prep[Q8_0] = q8_0VNNI.gemm, prepQ8VNNI
-	t.repacked[Q8_0] = []repackedGemm{{layout: q8X16, gemm: q8_0X16VNNI.gemm, prep: prepQ8X8}}
+	t.repacked[Q8_0] = q8_0X16VNNI.repacked(q8X16, prepQ8X8)
 	// Matrices of 8 rows more than a multiple of 16 take avx2's 8-row Q4_K and Q6_K
 	// kernels.
-	t.repacked[Q4_K] = []repackedGemm{{layout: q4KX16, gemm: q4_KX16VNNI.gemm}}
-	t.repacked[Q6_K] = []repackedGemm{{layout: q6KX16, gemm: q6_KX16VNNI.gemm}}
+	t.repacked[Q4_K] = q4_KX16VNNI.repacked(q4KX16, nil)
+	t.repacked[Q6_K] = q6_KX16VNNI.repacked(q6KX16, nil)
 	return t
 }

@@ -103,6 +103,11 @@ type quantKernels struct {
 	kN func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 }
 
+// repacked returns qk as the kernels of layout l, after prep where set.
+func (qk quantKernels) repacked(l *layout, prep func(xs *xPrep)) []repackedGemm {
+	return []repackedGemm{{layout: l, gemm: qk.gemm, prep: prep, onePassTail: qk.kN != nil}}
+}
+
 func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
 	M := xs.m
 	nb := w.Cols / w.Format.BlockElems()

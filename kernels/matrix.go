@@ -71,6 +71,15 @@ func (m Matrix) Repacks() bool {
 	return ok
 }
 
+// OnePassTail reports whether multiplying m takes the activation rows beyond the last
+// multiple of 4 (2 or 3 of them) in one pass over its weights, as the repacked kernels
+// do, rather than one pass per row: a caller that could pad those rows with zeros to a
+// multiple of 4 gains nothing by it.
+func (m Matrix) OnePassTail() bool {
+	k, ok := m.repackedKernels()
+	return ok && k.onePassTail
+}
+
 // RowRange returns the view of rows [r0, r1) of m, sharing its data (and multiplied
 // from it: a view is never repacked).
 func (m Matrix) RowRange(r0, r1 int) Matrix {

@@ -110,6 +110,9 @@ func testRepacked(t *testing.T, f Format) {
 				t.Fatalf("%s: the matrix was not repacked", c.name)
 			}
 			used[k.layout] = true
+			if !w.OnePassTail() || w.Plain().OnePassTail() {
+				t.Fatalf("%s: OnePassTail %v repacked, %v plain; want true, false", c.name, w.OnePassTail(), w.Plain().OnePassTail())
+			}
 			for _, cmp := range []struct {
 				what      string
 				got, want []float32

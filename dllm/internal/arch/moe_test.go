@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
+	"github.com/dllm-go/dllm/kernels"
 )
 
 // TestMoEThreadsBitIdentical: the routed experts run in parallel across experts and are
@@ -54,5 +55,32 @@ func TestMoEThreadsBitIdentical(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPadRows: an expert's remainder of 3 rows (beyond a multiple of 4) is padded to 4
+// where its kernels take the remainder one row at a time, and left as it is where they
+// take it in one pass (the repacked kernels); 1 or 2 rows are never padded.
+func TestPadRows(t *testing.T) {
+	m, err := kernels.NewMatrix(kernels.Q4_K, 16, 256, make([]byte, 16*144))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		w    kernels.Matrix
+		name string
+		want [8]int // padRows(0…7)
+	}{
+		{m.Plain(), "plain", [8]int{0, 1, 2, 4, 4, 5, 6, 8}},
+		{m, "as loaded", [8]int{0, 1, 2, 4, 4, 5, 6, 8}},
+	} {
+		if c.name == "as loaded" && m.OnePassTail() {
+			c.want = [8]int{0, 1, 2, 3, 4, 5, 6, 7}
+		}
+		for rows, want := range c.want {
+			if got := padRows(rows, c.w); got != want {
+				t.Errorf("%s (one-pass tail %v): padRows(%d) = %d, want %d", c.name, c.w.OnePassTail(), rows, got, want)
+			}
+		}
 	}
 }
