@@ -9,7 +9,7 @@
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout), on
 // AVX-512 VNNI with 512-bit vectors: where a core has two 512-bit units, one
 // instruction does twice the work of a 256-bit one at the same rate, and these kernels
-// run up to 1.4× the 8-row 256-bit ones (BenchmarkMatMulRepack).
+// run 1.3–1.5× the 8-row 256-bit ones at 3 to 32 rows (BenchmarkMatMulRepack).
 //
 // A 64-byte chunk of quants holds 4 bytes of each of the 16 rows; its low nibbles are
 // 4 elements of sub-block 2g of every row, its high nibbles 4 of sub-block 2g+1. The
