@@ -4,6 +4,7 @@
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
 #include "gemm_x8_amd64.h"
+#include "gemm_q6kx_amd64.h"
 
 // Matrix-multiply kernels for Q6_K weights repacked 16 rows side by side (the q6KX16
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout), on
@@ -37,12 +38,22 @@
 #define A2 Z18
 #define A3 Z19
 
-// Q6X16PF(off): prefetch the 4 weight lines gemvPrefetch (R14) bytes ahead of off(WP).
-#define Q6X16PF(off) \
-	PREFETCHT0 off(WP)(R14*1)     \
-	PREFETCHT0 off+64(WP)(R14*1)  \
-	PREFETCHT0 off+128(WP)(R14*1) \
-	PREFETCHT0 off+192(WP)(R14*1)
+// Q6PF(g): prefetch group g's 4 weight lines (256 bytes) gemvPrefetch (R14) bytes
+// ahead.
+#define Q6PF(g) \
+	PREFETCHT0 256*(g)(WP)(R14*1)     \
+	PREFETCHT0 256*(g)+64(WP)(R14*1)  \
+	PREFETCHT0 256*(g)+128(WP)(R14*1) \
+	PREFETCHT0 256*(g)+192(WP)(R14*1)
+
+// The rest of gemm_q6kx_amd64.h's steps.
+#define Q6LOADD VCVTPH2PS const_q6KX16DOff(WP), SC
+#define Q6ZERO(r) VPXORD r, r, r
+#define Q6ACC0 A0
+#define Q6ACC1 A1
+#define Q6ACC2 A2
+#define Q6ACC3 A3
+#define Q6BLOCKBYTES const_q6KX16BlockBytes
 
 #define Q6X16MASKS \
 	MOVL $0x0F0F0F0F, BX    \
@@ -50,10 +61,10 @@
 	MOVL $0x30303030, BX    \
 	VPBROADCASTD BX, MASK30
 
-// Q6X16UNPACK(g, shuf) unpacks group g of the super-block at WP into C0…C3 and its
+// Q6UNPACK(g, shuf) unpacks group g of the super-block at WP into C0…C3 and its
 // scale into SC (shuf: VPSHUF[LH]W's word pattern picking the group's scale of the
 // pair).
-#define Q6X16UNPACK(g, shuf) \
+#define Q6UNPACK(g, shuf) \
 	VMOVDQU32 const_q6KX16QLOff+128*(g)(WP), C1        \
 	VPANDD MASK0F, C1, C0                              \
 	VPSRLW $4, C1, C1                                  \
@@ -78,8 +89,8 @@
 	VPSHUFLW shuf, SC, SC                              \
 	VPSHUFHW shuf, SC, SC
 
-// Q6X16ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr.
-#define Q6X16ROW(g, xr, isum) \
+// Q6ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr.
+#define Q6ROW(g, xr, isum) \
 	VPBROADCASTD const_q8QuantsOff+16*(g)(xr)(XOFF*1), P    \
 	VPMADDUBSW P, C0, A                                     \
 	VPBROADCASTD const_q8QuantsOff+16*(g)+4(xr)(XOFF*1), P  \
@@ -93,18 +104,18 @@
 	VPDPWSSD SC, A, isum                                    \
 	VPDPWSSD SC, B, isum
 
-// Q6X16MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
-#define Q6X16MIN(t, xr, m) \
+// Q6MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
+#define Q6MIN(t, xr, m) \
 	VPDPWSSD.BCST const_q8KSumsOff+4*(t)(xr)(XOFF*1), SC, m
-#define Q6X16MIN0(xr, m) \
+#define Q6MIN0(xr, m) \
 	VPXORD m, m, m \
-	Q6X16MIN(0, xr, m)
+	Q6MIN(0, xr, m)
 
-#define Q6X16PAIRS(t) \
+#define Q6PAIRS(t) \
 	VPMOVSXBW const_q6KX16ScalesOff+32*(t)(WP), SC
 
-// Q6X16FIN(xr, isum, m, acc): isum −= 32·m; acc += (dx·d)·isum, SC holding d.
-#define Q6X16FIN(xr, isum, m, acc) \
+// Q6FIN(xr, isum, m, acc): isum −= 32·m; acc += (dx·d)·isum, SC holding d.
+#define Q6FIN(xr, isum, m, acc) \
 	VPSLLD $5, m, m              \
 	VPSUBD m, isum, isum         \
 	VBROADCASTSS (xr)(XOFF*1), A \
@@ -112,115 +123,6 @@
 	VCVTDQ2PS isum, isum         \
 	VMULPS isum, A, A            \
 	VADDPS A, acc, acc
-
-// The group, min and float steps of the first 1 … 4 activation rows: Q6X16GROUPn(g, shuf)
-// unpacks group g and adds it into each row's sum, Q6X16MINS0n / Q6X16MINSn(t) start or
-// add to the rows' Σ sc·bsum with the scales of pair t, Q6X16FINn ends the super-block.
-#define Q6X16GROUP1(g, shuf) \
-	Q6X16UNPACK(g, shuf) \
-	Q6X16ROW(g, XR0, I0)
-#define Q6X16GROUP2(g, shuf) \
-	Q6X16GROUP1(g, shuf) \
-	Q6X16ROW(g, XR1, I1)
-#define Q6X16GROUP3(g, shuf) \
-	Q6X16GROUP2(g, shuf) \
-	Q6X16ROW(g, XR2, I2)
-#define Q6X16GROUP4(g, shuf) \
-	Q6X16GROUP3(g, shuf) \
-	Q6X16ROW(g, XR3, I3)
-#define Q6X16MINS01 \
-	Q6X16MIN0(XR0, C0)
-#define Q6X16MINS02 \
-	Q6X16MINS01 \
-	Q6X16MIN0(XR1, C1)
-#define Q6X16MINS03 \
-	Q6X16MINS02 \
-	Q6X16MIN0(XR2, C2)
-#define Q6X16MINS04 \
-	Q6X16MINS03 \
-	Q6X16MIN0(XR3, C3)
-#define Q6X16MINS1(t) \
-	Q6X16PAIRS(t) \
-	Q6X16MIN(t, XR0, C0)
-#define Q6X16MINS2(t) \
-	Q6X16MINS1(t) \
-	Q6X16MIN(t, XR1, C1)
-#define Q6X16MINS3(t) \
-	Q6X16MINS2(t) \
-	Q6X16MIN(t, XR2, C2)
-#define Q6X16MINS4(t) \
-	Q6X16MINS3(t) \
-	Q6X16MIN(t, XR3, C3)
-#define Q6X16FIN2 \
-	VCVTPH2PS const_q6KX16DOff(WP), SC \
-	Q6X16FIN(XR0, I0, C0, A0)          \
-	Q6X16FIN(XR1, I1, C1, A1)
-#define Q6X16FIN3 \
-	Q6X16FIN2 \
-	Q6X16FIN(XR2, I2, C2, A2)
-#define Q6X16FIN4 \
-	Q6X16FIN3 \
-	Q6X16FIN(XR3, I3, C3, A3)
-#define Q6X16START2 \
-	VPXORD I0, I0, I0 \
-	VPXORD I1, I1, I1
-#define Q6X16START3 \
-	Q6X16START2 \
-	VPXORD I2, I2, I2
-#define Q6X16START4 \
-	Q6X16START3 \
-	VPXORD I3, I3, I3
-
-// Q6X16BLOCK(GROUP, MINS0, MINS): a super-block's 16 groups, each after the prefetch of
-// its four lines gemvPrefetch (R14) ahead, then the scales against the activation sums.
-#define Q6X16BLOCK(GROUP, MINS0, MINS) \
-	Q6X16PF(0)       \
-	GROUP(0, $0xA0)  \
-	Q6X16PF(256)     \
-	GROUP(1, $0xF5)  \
-	Q6X16PF(512)     \
-	GROUP(2, $0xA0)  \
-	Q6X16PF(768)     \
-	GROUP(3, $0xF5)  \
-	Q6X16PF(1024)    \
-	GROUP(4, $0xA0)  \
-	Q6X16PF(1280)    \
-	GROUP(5, $0xF5)  \
-	Q6X16PF(1536)    \
-	GROUP(6, $0xA0)  \
-	Q6X16PF(1792)    \
-	GROUP(7, $0xF5)  \
-	Q6X16PF(2048)    \
-	GROUP(8, $0xA0)  \
-	Q6X16PF(2304)    \
-	GROUP(9, $0xF5)  \
-	Q6X16PF(2560)    \
-	GROUP(10, $0xA0) \
-	Q6X16PF(2816)    \
-	GROUP(11, $0xF5) \
-	Q6X16PF(3072)    \
-	GROUP(12, $0xA0) \
-	Q6X16PF(3328)    \
-	GROUP(13, $0xF5) \
-	Q6X16PF(3584)    \
-	GROUP(14, $0xA0) \
-	Q6X16PF(3840)    \
-	GROUP(15, $0xF5) \
-	Q6X16PAIRS(0)    \
-	MINS0            \
-	MINS(1)          \
-	MINS(2)          \
-	MINS(3)          \
-	MINS(4)          \
-	MINS(5)          \
-	MINS(6)          \
-	MINS(7)
-
-// Q6X16NEXT steps to the next super-block; the flags say whether one is left.
-#define Q6X16NEXT \
-	ADDQ $const_q6KX16BlockBytes, WP \
-	ADDQ $const_q8KBlockBytes, XOFF  \
-	DECQ BLEFT
 
 // func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512BW, AVX512_VNNI
@@ -256,28 +158,28 @@ group:
 	JLT    block2
 
 block4:
-	Q6X16START4
-	Q6X16BLOCK(Q6X16GROUP4, Q6X16MINS04, Q6X16MINS4)
-	Q6X16FIN4
-	Q6X16NEXT
+	Q6START4
+	Q6BLOCK(Q6GROUP4, Q6MINS04, Q6MINS4)
+	Q6FIN4
+	Q6NEXT
 	JNZ block4
 	X8STORE4(A0, A1, A2, A3)
 	JMP next
 
 block3:
-	Q6X16START3
-	Q6X16BLOCK(Q6X16GROUP3, Q6X16MINS03, Q6X16MINS3)
-	Q6X16FIN3
-	Q6X16NEXT
+	Q6START3
+	Q6BLOCK(Q6GROUP3, Q6MINS03, Q6MINS3)
+	Q6FIN3
+	Q6NEXT
 	JNZ block3
 	X8STORE3(A0, A1, A2)
 	JMP next
 
 block2:
-	Q6X16START2
-	Q6X16BLOCK(Q6X16GROUP2, Q6X16MINS02, Q6X16MINS2)
-	Q6X16FIN2
-	Q6X16NEXT
+	Q6START2
+	Q6BLOCK(Q6GROUP2, Q6MINS02, Q6MINS2)
+	Q6FIN2
+	Q6NEXT
 	JNZ block2
 	X8STORE2(A0, A1)
 
@@ -318,10 +220,10 @@ group:
 
 block:
 	VPXORD I0, I0, I0
-	Q6X16BLOCK(Q6X16GROUP1, Q6X16MINS01, Q6X16MINS1)
-	VCVTPH2PS const_q6KX16DOff(WP), SC
-	Q6X16FIN(XR0, I0, C0, A0)
-	Q6X16NEXT
+	Q6BLOCK(Q6GROUP1, Q6MINS01, Q6MINS1)
+	Q6LOADD
+	Q6FIN(XR0, I0, C0, A0)
+	Q6NEXT
 	JNZ block
 
 	X8ADDY(YP, A0)

@@ -4,6 +4,7 @@
 #include "textflag.h"
 #include "gemm_quant_amd64.h"
 #include "gemm_x8_amd64.h"
+#include "gemm_q6kx_amd64.h"
 
 // Matrix-multiply kernels for Q6_K weights repacked 8 rows side by side (the q6KX8
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout).
@@ -43,10 +44,20 @@
 #define H Y14     // the group's high bits
 #define T Y15
 
-// X6PF(off): prefetch the 2 weight lines gemvPrefetch (R14) bytes ahead of off(WP).
-#define X6PF(off) \
-	PREFETCHT0 off(WP)(R14*1) \
-	PREFETCHT0 off+64(WP)(R14*1)
+// Q6PF(g): prefetch group g's 2 weight lines (128 bytes) gemvPrefetch (R14) bytes
+// ahead.
+#define Q6PF(g) \
+	PREFETCHT0 128*(g)(WP)(R14*1) \
+	PREFETCHT0 128*(g)+64(WP)(R14*1)
+
+// The rest of gemm_q6kx_amd64.h's steps.
+#define Q6LOADD VCVTPH2PS const_q6KX8DOff(WP), SC
+#define Q6ZERO(r) VPXOR r, r, r
+#define Q6ACC0 X8ACC0
+#define Q6ACC1 X8ACC1
+#define Q6ACC2 X8ACC2
+#define Q6ACC3 X8ACC3
+#define Q6BLOCKBYTES const_q6KX8BlockBytes
 
 #define Q6X8MASKS \
 	MOVL $0x0F, BX           \
@@ -56,9 +67,9 @@
 	VMOVD BX, X13            \
 	VPBROADCASTB X13, MASK30
 
-// Q6X8UNPACK(g, shuf) unpacks group g of the super-block at WP into C0…C3 and its scale
+// Q6UNPACK(g, shuf) unpacks group g of the super-block at WP into C0…C3 and its scale
 // into SC (shuf: VPSHUF[LH]W's word pattern picking the group's scale of the pair).
-#define Q6X8UNPACK(g, shuf) \
+#define Q6UNPACK(g, shuf) \
 	VMOVDQU const_q6KX8QLOff+64*(g)(WP), C1    \
 	VPAND MASK0F, C1, C0                       \
 	VPSRLW $4, C1, C1                          \
@@ -83,8 +94,8 @@
 	VPSHUFLW shuf, SC, SC                      \
 	VPSHUFHW shuf, SC, SC
 
-// Q6X8ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr.
-#define Q6X8ROW(g, xr, isum) \
+// Q6ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr.
+#define Q6ROW(g, xr, isum) \
 	VPBROADCASTD const_q8QuantsOff+16*(g)(xr)(XOFF*1), P    \
 	VPMADDUBSW P, C0, A                                     \
 	VPBROADCASTD const_q8QuantsOff+16*(g)+4(xr)(XOFF*1), P  \
@@ -100,20 +111,20 @@
 	VPADDD A, isum, isum                                    \
 	VPADDD B, isum, isum
 
-// Q6X8MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
-#define Q6X8MIN(t, xr, m) \
+// Q6MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
+#define Q6MIN(t, xr, m) \
 	VPBROADCASTD const_q8KSumsOff+4*(t)(xr)(XOFF*1), P \
 	VPMADDWD SC, P, P \
 	VPADDD P, m, m
-#define Q6X8MIN0(xr, m) \
+#define Q6MIN0(xr, m) \
 	VPBROADCASTD const_q8KSumsOff(xr)(XOFF*1), P \
 	VPMADDWD SC, P, m
 
-#define Q6X8PAIRS(t) \
+#define Q6PAIRS(t) \
 	VPMOVSXBW const_q6KX8ScalesOff+16*(t)(WP), SC
 
-// Q6X8FIN(xr, isum, m, acc): isum −= 32·m; acc += (dx·d)·isum, SC holding d.
-#define Q6X8FIN(xr, isum, m, acc) \
+// Q6FIN(xr, isum, m, acc): isum −= 32·m; acc += (dx·d)·isum, SC holding d.
+#define Q6FIN(xr, isum, m, acc) \
 	VPSLLD $5, m, m              \
 	VPSUBD m, isum, isum         \
 	VBROADCASTSS (xr)(XOFF*1), A \
@@ -122,115 +133,6 @@
 	VMULPS isum, A, A            \
 	VADDPS acc, A, A             \
 	VMOVUPS A, acc
-
-// The group, min and float steps of the first 1 … 4 activation rows: Q6X8GROUPn(g, shuf)
-// unpacks group g and adds it into each row's sum, Q6X8MINS0n / Q6X8MINSn(t) start or
-// add to the rows' Σ sc·bsum with the scales of pair t, Q6X8FINn ends the super-block.
-#define Q6X8GROUP1(g, shuf) \
-	Q6X8UNPACK(g, shuf) \
-	Q6X8ROW(g, XR0, I0)
-#define Q6X8GROUP2(g, shuf) \
-	Q6X8GROUP1(g, shuf) \
-	Q6X8ROW(g, XR1, I1)
-#define Q6X8GROUP3(g, shuf) \
-	Q6X8GROUP2(g, shuf) \
-	Q6X8ROW(g, XR2, I2)
-#define Q6X8GROUP4(g, shuf) \
-	Q6X8GROUP3(g, shuf) \
-	Q6X8ROW(g, XR3, I3)
-#define Q6X8MINS01 \
-	Q6X8MIN0(XR0, C0)
-#define Q6X8MINS02 \
-	Q6X8MINS01 \
-	Q6X8MIN0(XR1, C1)
-#define Q6X8MINS03 \
-	Q6X8MINS02 \
-	Q6X8MIN0(XR2, C2)
-#define Q6X8MINS04 \
-	Q6X8MINS03 \
-	Q6X8MIN0(XR3, C3)
-#define Q6X8MINS1(t) \
-	Q6X8PAIRS(t) \
-	Q6X8MIN(t, XR0, C0)
-#define Q6X8MINS2(t) \
-	Q6X8MINS1(t) \
-	Q6X8MIN(t, XR1, C1)
-#define Q6X8MINS3(t) \
-	Q6X8MINS2(t) \
-	Q6X8MIN(t, XR2, C2)
-#define Q6X8MINS4(t) \
-	Q6X8MINS3(t) \
-	Q6X8MIN(t, XR3, C3)
-#define Q6X8FIN2 \
-	VCVTPH2PS const_q6KX8DOff(WP), SC \
-	Q6X8FIN(XR0, I0, C0, X8ACC0) \
-	Q6X8FIN(XR1, I1, C1, X8ACC1)
-#define Q6X8FIN3 \
-	Q6X8FIN2 \
-	Q6X8FIN(XR2, I2, C2, X8ACC2)
-#define Q6X8FIN4 \
-	Q6X8FIN3 \
-	Q6X8FIN(XR3, I3, C3, X8ACC3)
-#define Q6X8START2 \
-	VPXOR I0, I0, I0 \
-	VPXOR I1, I1, I1
-#define Q6X8START3 \
-	Q6X8START2 \
-	VPXOR I2, I2, I2
-#define Q6X8START4 \
-	Q6X8START3 \
-	VPXOR I3, I3, I3
-
-// Q6X8BLOCK(GROUP, MINS0, MINS): a super-block's 16 groups, each after the prefetch of
-// its two lines gemvPrefetch (R14) ahead, then the scales against the activation sums.
-#define Q6X8BLOCK(GROUP, MINS0, MINS) \
-	X6PF(0) \
-	GROUP(0, $0xA0) \
-	X6PF(128) \
-	GROUP(1, $0xF5) \
-	X6PF(256) \
-	GROUP(2, $0xA0) \
-	X6PF(384) \
-	GROUP(3, $0xF5) \
-	X6PF(512) \
-	GROUP(4, $0xA0) \
-	X6PF(640) \
-	GROUP(5, $0xF5) \
-	X6PF(768) \
-	GROUP(6, $0xA0) \
-	X6PF(896) \
-	GROUP(7, $0xF5) \
-	X6PF(1024) \
-	GROUP(8, $0xA0) \
-	X6PF(1152) \
-	GROUP(9, $0xF5) \
-	X6PF(1280) \
-	GROUP(10, $0xA0) \
-	X6PF(1408) \
-	GROUP(11, $0xF5) \
-	X6PF(1536) \
-	GROUP(12, $0xA0) \
-	X6PF(1664) \
-	GROUP(13, $0xF5) \
-	X6PF(1792) \
-	GROUP(14, $0xA0) \
-	X6PF(1920) \
-	GROUP(15, $0xF5) \
-	Q6X8PAIRS(0) \
-	MINS0 \
-	MINS(1) \
-	MINS(2) \
-	MINS(3) \
-	MINS(4) \
-	MINS(5) \
-	MINS(6) \
-	MINS(7)
-
-// Q6X8NEXT steps to the next super-block; the flags say whether one is left.
-#define Q6X8NEXT \
-	ADDQ $const_q6KX8BlockBytes, WP \
-	ADDQ $const_q8KBlockBytes, XOFF \
-	DECQ BLEFT
 
 // func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C
@@ -263,30 +165,30 @@ group:
 	JLT     block2
 
 block4:
-	Q6X8START4
-	Q6X8BLOCK(Q6X8GROUP4, Q6X8MINS04, Q6X8MINS4)
-	Q6X8FIN4
-	Q6X8NEXT
+	Q6START4
+	Q6BLOCK(Q6GROUP4, Q6MINS04, Q6MINS4)
+	Q6FIN4
+	Q6NEXT
 	JNZ block4
 	X8LOADACC(I0, I1, I2, I3)
 	X8STORE4(I0, I1, I2, I3)
 	JMP next
 
 block3:
-	Q6X8START3
-	Q6X8BLOCK(Q6X8GROUP3, Q6X8MINS03, Q6X8MINS3)
-	Q6X8FIN3
-	Q6X8NEXT
+	Q6START3
+	Q6BLOCK(Q6GROUP3, Q6MINS03, Q6MINS3)
+	Q6FIN3
+	Q6NEXT
 	JNZ block3
 	X8LOADACC(I0, I1, I2, I3)
 	X8STORE3(I0, I1, I2)
 	JMP next
 
 block2:
-	Q6X8START2
-	Q6X8BLOCK(Q6X8GROUP2, Q6X8MINS02, Q6X8MINS2)
-	Q6X8FIN2
-	Q6X8NEXT
+	Q6START2
+	Q6BLOCK(Q6GROUP2, Q6MINS02, Q6MINS2)
+	Q6FIN2
+	Q6NEXT
 	JNZ block2
 	X8LOADACC(I0, I1, I2, I3)
 	X8STORE2(I0, I1)
@@ -329,10 +231,10 @@ group:
 
 block:
 	VPXOR I0, I0, I0
-	Q6X8BLOCK(Q6X8GROUP1, Q6X8MINS01, Q6X8MINS1)
-	VCVTPH2PS const_q6KX8DOff(WP), SC
-	Q6X8FIN(XR0, I0, C0, acc-40(SP))
-	Q6X8NEXT
+	Q6BLOCK(Q6GROUP1, Q6MINS01, Q6MINS1)
+	Q6LOADD
+	Q6FIN(XR0, I0, C0, acc-40(SP))
+	Q6NEXT
 	JNZ block
 
 	VMOVUPS acc-40(SP), I0
