@@ -180,7 +180,7 @@ func repackQ8X16(dst, src []byte, rows, nb int) {
 // A layout is a repacked layout of one format: width rows side by side, blockBytes per
 // width rows and block, written by repack (rows%width == 0).
 type layout struct {
-	id         int // index into repacked's copies
+	id         int // index into layouts and repacked's copies (set by init)
 	format     Format
 	width      int
 	blockBytes int
@@ -188,14 +188,20 @@ type layout struct {
 }
 
 var (
-	q4KX8  = &layout{0, Q4_K, 8, q4KX8BlockBytes, repackQ4KX8}
-	q4KX16 = &layout{1, Q4_K, 16, q4KX16BlockBytes, repackQ4KX16}
-	q8X16  = &layout{2, Q8_0, 16, q8X16BlockBytes, repackQ8X16}
-	q6KX8  = &layout{3, Q6_K, 8, q6KX8BlockBytes, repackQ6KX8}
-	q6KX16 = &layout{4, Q6_K, 16, q6KX16BlockBytes, repackQ6KX16}
-	// layouts lists every layout by id.
+	q4KX8  = &layout{format: Q4_K, width: 8, blockBytes: q4KX8BlockBytes, repack: repackQ4KX8}
+	q4KX16 = &layout{format: Q4_K, width: 16, blockBytes: q4KX16BlockBytes, repack: repackQ4KX16}
+	q8X16  = &layout{format: Q8_0, width: 16, blockBytes: q8X16BlockBytes, repack: repackQ8X16}
+	q6KX8  = &layout{format: Q6_K, width: 8, blockBytes: q6KX8BlockBytes, repack: repackQ6KX8}
+	q6KX16 = &layout{format: Q6_K, width: 16, blockBytes: q6KX16BlockBytes, repack: repackQ6KX16}
+	// layouts lists every layout; a layout's id is its index here.
 	layouts = [...]*layout{q4KX8, q4KX16, q8X16, q6KX8, q6KX16}
 )
+
+func init() {
+	for i, l := range layouts {
+		l.id = i
+	}
+}
 
 // repacked holds a matrix's weights in the repacked layouts it has been multiplied
 // from (one, unless the kernels in use change), each made on first use. Matrix values
