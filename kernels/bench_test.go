@@ -15,8 +15,8 @@ import (
 // compare ratios from one run).
 var machineLimits = sync.OnceValue(func() probe.Limits { return probe.Measure(runtime.GOMAXPROCS(0)) })
 
-// BenchmarkLimits reports the machine limits: FMA GFLOP/s and memory-read GB/s with one
-// thread and with GOMAXPROCS threads.
+// BenchmarkLimits reports the machine limits: FMA GFLOP/s and memory-read GB/s (the
+// best of the read probe's runs) with one thread and with GOMAXPROCS threads.
 func BenchmarkLimits(b *testing.B) {
 	if probe.FMA(1) == 0 {
 		b.Skip("no probe in this build")
@@ -31,17 +31,13 @@ func BenchmarkLimits(b *testing.B) {
 			b.ReportMetric(perIter*iters*float64(threads)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
-	buf := make([]byte, 256<<20)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
 	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("read/threads=%d", threads), func(b *testing.B) {
-			part := len(buf) / threads / 128 * 128
+			var gbps float64
 			for b.Loop() {
-				probe.Parallel(threads, func(t int) { probe.Read(buf[t*part : (t+1)*part]) })
+				gbps = max(gbps, probe.ReadGBps(threads))
 			}
-			b.ReportMetric(float64(part*threads)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			b.ReportMetric(gbps, "GB/s")
 		})
 	}
 }
@@ -240,7 +236,7 @@ func BenchmarkVector(b *testing.B) {
 //	f32, bf16 at M=32, K=2048, N=5120: GFLOP/s as % of the FMA peak     (target ≥ 60 %)
 //	q8_0, q4_k at M=1, K=2048, N=5120: weight GB/s as % of read bandwidth (target ≥ 70 %)
 func BenchmarkTargets(b *testing.B) {
-	if _, ok := probe.Read(nil); probe.FMA(1) == 0 || !ok {
+	if _, ok := probe.Read(nil, 0); probe.FMA(1) == 0 || !ok {
 		b.Skip("no machine probes in this build")
 	}
 	threads := runtime.GOMAXPROCS(0)
@@ -271,11 +267,6 @@ func BenchmarkTargets(b *testing.B) {
 		t.x, t.y = randFloats(r, c.M*K), make([]float32, c.M*N)
 		ts = append(ts, t)
 	}
-	buf := make([]byte, 256<<20) // far beyond the LLC
-	for i := 0; i < len(buf); i += 4096 {
-		buf[i] = 1
-	}
-	part := len(buf) / threads / 128 * 128
 	var peak, bw float64
 	i := 0
 	for b.Loop() {
@@ -283,9 +274,7 @@ func BenchmarkTargets(b *testing.B) {
 		t0 := time.Now()
 		probe.Parallel(threads, func(int) { probe.FMA(iters) })
 		peak = max(peak, probe.FMA(1)*iters*float64(threads)/time.Since(t0).Seconds()/1e9)
-		t0 = time.Now()
-		probe.Parallel(threads, func(t int) { probe.Read(buf[t*part : (t+1)*part]) })
-		bw = max(bw, float64(part*threads)/time.Since(t0).Seconds()/1e9)
+		bw = max(bw, probe.ReadGBps(threads))
 		for _, t := range ts {
 			pool.MatMul(t.y, t.x, t.ws[(i+1)%len(t.ws)])
 			t0 := time.Now()

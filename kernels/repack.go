@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/edsrzf/mmap-go"
+	"github.com/dllm-go/dllm/kernels/pagemem"
 )
 
 // Quantized weights multiply fastest with 8 rows side by side (16 for 512-bit
@@ -14,12 +14,11 @@ import (
 // one vector, and each int32 lane ends as one row's sum, so scales apply per lane with
 // no horizontal reduction. Where the active kernels multiply such a layout (repacked
 // in the kernel table: Q4_K and Q6_K 8 wide on amd64 AVX2; Q4_K, Q6_K and Q8_0 16
-// wide on AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else on its
-// first multiply, into memory of its own (anonymous pages, not the Go heap, so
-// gigabytes of weights do not make the garbage collector wait for gigabytes of
-// garbage); the file's mapping is left as it is. Only whole groups of the layout's
-// rows repack: a matrix of other row counts takes the next layout in the table's list
-// that fits, or multiplies from the file's layout.
+// wide on AVX-512 VNNI), a matrix is repacked into it once, by Matrix.Repack or else
+// on its first multiply, into memory of its own (package pagemem: outside the Go
+// heap, on huge pages where Linux grants them); the file's mapping is left as it is.
+// Only whole groups of the layout's rows repack: a matrix of other row counts takes
+// the next layout in the table's list that fits, or multiplies from the file's layout.
 //
 // The Q4_K layout (q4KX8): rows in groups of 8, each group's super-blocks in order,
 // each q4KX8BlockBytes:
@@ -211,11 +210,11 @@ type repacked struct {
 	mem  *[len(layouts)]mapping
 }
 
-// mapping is the memory of a repacked matrix; a cleanup unmaps it once its repacked
+// mapping is the memory of a repacked matrix; a cleanup frees it once its repacked
 // is garbage. It is nil until made, and stays nil when the repack could not get
 // memory (the plain layout serves); atomic, since Repacked may ask while it is made.
 type mapping struct {
-	m atomic.Pointer[mmap.MMap]
+	m atomic.Pointer[pagemem.Block]
 }
 
 // newRepacked returns the repack state of a rows-row matrix of format f, or nil when
@@ -229,7 +228,7 @@ func newRepacked(f Format, rows int) *repacked {
 	runtime.AddCleanup(p, func(ms *[len(layouts)]mapping) {
 		for i := range ms {
 			if mem := ms[i].m.Load(); mem != nil {
-				mem.Unmap()
+				mem.Free()
 			}
 		}
 	}, p.mem)
@@ -285,16 +284,16 @@ func (w Matrix) repackedAs(l *layout) (Matrix, bool) {
 	nb := w.Cols / w.Format.BlockElems()
 	slot := &p.mem[l.id]
 	p.once[l.id].Do(func() {
-		mem, err := mmap.MapRegion(nil, w.Rows/l.width*nb*l.blockBytes, repackProt, mmap.ANON, 0)
+		mem, err := pagemem.Alloc(w.Rows / l.width * nb * l.blockBytes)
 		if err != nil {
 			return
 		}
-		l.repack(mem, w.Data, w.Rows, nb)
+		l.repack(mem.Data, w.Data, w.Rows, nb)
 		slot.m.Store(&mem)
 	})
 	mem := slot.m.Load()
 	if mem == nil {
 		return w, false
 	}
-	return Matrix{Format: w.Format, Rows: w.Rows, Cols: w.Cols, Data: *mem}, true
+	return Matrix{Format: w.Format, Rows: w.Rows, Cols: w.Cols, Data: mem.Data}, true
 }

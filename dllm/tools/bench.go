@@ -63,9 +63,11 @@ type BenchTiming struct {
 }
 
 // BenchLimits are the machine's ceilings measured by kernels/probe in the same run, on
-// Threads threads: memory read bandwidth (far beyond any cache), float32 FMA peak and
-// 8-bit integer multiply-add peak (the instruction the quantized kernels use: VPDPBUSD,
-// VPMADDUBSW or SDOT). A zero figure means this build has no probe for it.
+// Threads threads: memory read bandwidth (probe.ReadGBps: the best read of a buffer
+// beyond the caches, with and without prefetch, on huge pages where granted), float32
+// FMA peak and 8-bit integer multiply-add peak (the instruction the quantized kernels
+// use: VPDPBUSD, VPMADDUBSW or SDOT). A zero figure means this build has no probe for
+// it.
 type BenchLimits struct {
 	Threads   int     `json:"threads"`
 	ReadGBps  float64 `json:"read_gb_per_s"`

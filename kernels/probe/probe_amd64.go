@@ -38,11 +38,11 @@ func Int8(n int) float64 {
 // fmaLoopAVX2 runs n iterations of 12 independent 8-lane FMAs (192 flops each).
 func fmaLoopAVX2(n int)
 
-// readAVX2 reads every byte of b (len(b)%128 == 0) and returns the xor of its 64-bit
-// words.
+// readAVX2 reads every byte of b (len(b)%128 == 0), prefetching ahead bytes on, and
+// returns the xor of its 64-bit words.
 //
 //go:noescape
-func readAVX2(b []byte) uint64
+func readAVX2(b []byte, ahead int) uint64
 
 // fmaLoopAVX512 runs n iterations of 12 independent 16-lane FMAs (384 flops each).
 func fmaLoopAVX512(n int)
@@ -61,10 +61,11 @@ func FMA(n int) float64 {
 	return 0
 }
 
-// Read reads b (len(b)%128 == 0) with vector loads; false when unavailable.
-func Read(b []byte) (uint64, bool) {
+// Read reads b (len(b)%128 == 0) with vector loads, prefetching ahead bytes on (0: the
+// lines being read, in effect no prefetch); false when unavailable.
+func Read(b []byte, ahead int) (uint64, bool) {
 	if !hasAVX2 {
 		return 0, false
 	}
-	return readAVX2(b), true
+	return readAVX2(b, ahead), true
 }

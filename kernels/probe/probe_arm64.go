@@ -7,11 +7,12 @@ import "golang.org/x/sys/cpu"
 // fmaLoopNEON runs n iterations of 16 independent 4-lane FMLAs (128 flops each).
 func fmaLoopNEON(n int)
 
-// readNEON reads every byte of b (len(b)%128 == 0) and returns the xor of its 64-bit
+// readNEON reads every byte of b (len(b)%128 == 0), prefetching ahead bytes on, and
+// returns the xor of its 64-bit
 // words.
 //
 //go:noescape
-func readNEON(b []byte) uint64
+func readNEON(b []byte, ahead int) uint64
 
 // FMA runs n iterations of the FMA loop and returns the flops done.
 func FMA(n int) float64 {
@@ -32,7 +33,8 @@ func Int8(n int) float64 {
 	return 512 * float64(n)
 }
 
-// Read reads b (len(b)%128 == 0) with vector loads.
-func Read(b []byte) (uint64, bool) {
-	return readNEON(b), true
+// Read reads b (len(b)%128 == 0) with vector loads, prefetching ahead bytes on (0: the
+// lines being read, in effect no prefetch).
+func Read(b []byte, ahead int) (uint64, bool) {
+	return readNEON(b, ahead), true
 }

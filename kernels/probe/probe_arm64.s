@@ -38,13 +38,15 @@ loop:
 done:
 	RET
 
-// func readNEON(b []byte) uint64
+// func readNEON(b []byte, ahead int) uint64
 // Requires: NEON
 //
-//	reads every byte of b (len(b)%128 == 0) and returns a checksum (xor of 64-bit words)
-TEXT ·readNEON(SB), NOSPLIT, $0-32
+//	reads every byte of b (len(b)%128 == 0), prefetching the lines ahead bytes on, and
+//	returns a checksum (xor of 64-bit words)
+TEXT ·readNEON(SB), NOSPLIT, $0-40
 	MOVD b_base+0(FP), R0
 	MOVD b_len+8(FP), R1
+	MOVD ahead+24(FP), R4
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -52,6 +54,9 @@ TEXT ·readNEON(SB), NOSPLIT, $0-32
 	CBZ  R1, sum
 
 loop:
+	ADD    R4, R0, R5
+	PRFM   (R5), PLDL1KEEP // a prefetch never faults, past b's end included
+	PRFM   64(R5), PLDL1KEEP
 	VLD1.P 64(R0), [V4.B16, V5.B16, V6.B16, V7.B16]
 	VLD1.P 64(R0), [V16.B16, V17.B16, V18.B16, V19.B16]
 	VEOR   V4.B16, V0.B16, V0.B16 // 4 independent xor chains
@@ -72,7 +77,7 @@ sum:
 	VMOV V0.D[0], R2
 	VMOV V0.D[1], R3
 	EOR  R3, R2, R2
-	MOVD R2, ret+24(FP)
+	MOVD R2, ret+32(FP)
 	RET
 
 // SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd), which the Go assembler lacks.

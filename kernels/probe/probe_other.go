@@ -9,4 +9,4 @@ func FMA(n int) float64 { return 0 }
 func Int8(n int) float64 { return 0 }
 
 // Read has no assembly loop here.
-func Read(b []byte) (uint64, bool) { return 0, false }
+func Read(b []byte, ahead int) (uint64, bool) { return 0, false }

@@ -15,7 +15,7 @@ func TestRead(t *testing.T) {
 		for i := range b {
 			b[i] = byte(r.Uint32())
 		}
-		got, ok := Read(b)
+		got, ok := Read(b, 512)
 		if !ok {
 			t.Skip("no read probe in this build")
 		}
@@ -41,7 +41,7 @@ func TestMeasure(t *testing.T) {
 	if Int8(1) > 0 && l.Int8GOPS <= 0 {
 		t.Errorf("Int8GOPS = %v with an int8 probe", l.Int8GOPS)
 	}
-	if _, ok := Read(nil); ok && l.GBps <= 0 {
+	if _, ok := Read(nil, 0); ok && l.GBps <= 0 {
 		t.Errorf("GBps = %v with a read probe", l.GBps)
 	}
 }

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package pagemem
+
+// adviseHuge does nothing: only Linux backs anonymous memory with huge pages on
+// request (macOS and Windows need privileges or special allocations for them).
+func adviseHuge([]byte) {}
