@@ -16,6 +16,7 @@ import (
 	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
+	"github.com/dllm-go/dllm/kernels/pagemem"
 	"github.com/dllm-go/dllm/kernels/probe"
 )
 
@@ -180,7 +181,10 @@ type BenchResult struct {
 	Cores   int    `json:"cores"` // logical CPUs
 	Threads int    `json:"threads"`
 	Kernels string `json:"kernels"` // best active kernel implementation ("avx512vnni", "avx2", "neon", "generic")
-	Go      string `json:"go"`
+	// HugePages is Linux's transparent huge page mode ("always", "madvise", "never"):
+	// with either of the first two the repacked weights stream from huge pages, faster.
+	HugePages string `json:"huge_pages,omitempty"`
+	Go        string `json:"go"`
 	// Limits are the machine's ceilings on Threads threads, measured in this run.
 	Limits BenchLimits `json:"limits"`
 
@@ -438,7 +442,7 @@ func (b *bencher) describe(info dllm.ModelInfo, v modelview.View, r *BenchResult
 		Model: info.Path, Format: info.Format, WeightType: weightType(v.Checkpoint), FileBytes: v.Checkpoint.TotalBytes(),
 		Layers: cfg.NumLayers, Hidden: cfg.HiddenSize, Experts: cfg.NumExperts, Vocab: cfg.VocabSize,
 		CPU: cpuModel(), Cores: runtime.NumCPU(), Threads: v.Threads, Kernels: activeKernels(),
-		Go: runtime.Version(),
+		HugePages: pagemem.HugePages(), Go: runtime.Version(),
 	}
 	if st, err := os.Stat(info.Path); err == nil && st.Mode().IsRegular() {
 		r.FileBytes = st.Size() // the whole GGUF, header included

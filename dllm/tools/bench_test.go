@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/kernels/pagemem"
 	"github.com/dllm-go/dllm/kernels/probe"
 )
 
@@ -25,6 +26,9 @@ func TestBench(t *testing.T) {
 	}
 	if r.CPU == "" || r.Kernels == "" || r.Threads != 2 || r.Layers != 3 || r.WeightType != "bf16" || r.FileBytes <= 0 {
 		t.Errorf("header %+v", r)
+	}
+	if r.HugePages != pagemem.HugePages() {
+		t.Errorf("huge pages %q, want the system's %q", r.HugePages, pagemem.HugePages())
 	}
 	check := func(name string, bt BenchTiming, tokens int) {
 		t.Helper()

@@ -140,7 +140,11 @@ holding the same token as exact's).
 func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 	fmt.Fprintf(out, "model    %s (%s, %s, %s)\n", r.Model, r.Format, r.WeightType, humanBytes(r.FileBytes))
 	fmt.Fprintf(out, "shape    %d layers, hidden %d, %d experts, vocab %d\n", r.Layers, r.Hidden, r.Experts, r.Vocab)
-	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s; %s\n", r.CPU, r.Cores, r.Threads, r.Kernels, r.Go)
+	thp := ""
+	if r.HugePages != "" {
+		thp = "; transparent huge pages " + r.HugePages
+	}
+	fmt.Fprintf(out, "machine  %s, %d logical CPUs; %d threads; kernels %s%s; %s\n", r.CPU, r.Cores, r.Threads, r.Kernels, thp, r.Go)
 	fmt.Fprintf(out, "limits   %s\n\n", limitsText(r.Limits))
 	if r.Window != nil {
 		printWindowBench(out, r)

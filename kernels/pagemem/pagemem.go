@@ -15,6 +15,7 @@ package pagemem
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -119,3 +120,14 @@ func (c *chunk) unmap() {
 }
 
 func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// selectedMode returns the bracketed word of a sysfs choice list such as
+// "always [madvise] never", or "" when there is none.
+func selectedMode(list string) string {
+	for _, w := range strings.Fields(list) {
+		if len(w) > 2 && w[0] == '[' && w[len(w)-1] == ']' {
+			return w[1 : len(w)-1]
+		}
+	}
+	return ""
+}

@@ -115,3 +115,18 @@ func TestAllocConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestSelectedMode(t *testing.T) {
+	for list, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"[always] madvise never":   "always",
+		"always madvise [never]":   "never",
+		"always madvise never":     "",
+		"[]":                       "",
+		"":                         "",
+	} {
+		if got := selectedMode(list); got != want {
+			t.Errorf("selectedMode(%q) = %q, want %q", list, got, want)
+		}
+	}
+}
