@@ -114,6 +114,9 @@ type BenchWork struct {
 	RooflineSec     float64          `json:"roofline_s"`
 	RooflinePct     float64          `json:"roofline_pct"`
 	Ops             []BenchOpSummary `json:"ops"` // the same by kind of op
+	// RecordedSec is the wall time of the recorded forward (one run after the timed
+	// ones), which the ops' MeasuredSec divide.
+	RecordedSec float64 `json:"recorded_s"`
 }
 
 // BenchOpSummary sums the ops of one kind of a forward ("embed", "norm", "qkv",
@@ -125,6 +128,9 @@ type BenchOpSummary struct {
 	FLOPs       int64   `json:"flops"`
 	Int8FLOPs   int64   `json:"int8_flops"`
 	RooflineSec float64 `json:"roofline_s"`
+	// MeasuredSec is the wall time the recorded forward spent on ops of this kind
+	// (arch.Work.Time: each span from the end of the one before).
+	MeasuredSec float64 `json:"measured_s"`
 }
 
 // BenchForward is a timed block forward with its work and roofline.
@@ -411,28 +417,37 @@ func (b *bencher) cases(cfg arch.Config) []forwardCase {
 	return cs
 }
 
-// timeForward times c on net: one recorded run into w (when not nil) and then, not
-// recording, the warm-up and timed runs.
-func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (BenchTiming, error) {
+// timeForward times c on net: the warm-up and timed runs, not recording, then one
+// recorded run into w (when not nil), warm like them, whose wall time it returns too.
+func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (BenchTiming, float64, error) {
 	B, V := b.o.BlockLength, net.Config().VocabSize
 	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: B})
 	if err != nil {
-		return BenchTiming{}, err
+		return BenchTiming{}, 0, err
 	}
 	if err := s.Forward(c.prefix, B, true, nil, nil); err != nil {
-		return BenchTiming{}, err
+		return BenchTiming{}, 0, err
 	}
 	out := make([]float32, len(c.rows)*V)
 	fwd := func() error { return s.Forward(c.run, B, false, c.rows, out) }
-	if w != nil {
-		s.SetWork(w)
-		err := fwd()
-		s.SetWork(nil)
-		if err != nil {
-			return BenchTiming{}, err
-		}
+	bt, err := timeIt(b.ctx, b.o, B, fwd)
+	if err != nil || w == nil {
+		return bt, 0, err
 	}
-	return timeIt(b.ctx, b.o, B, fwd)
+	recorded, err := recordRun(s, w, fwd)
+	return bt, recorded, err
+}
+
+// recordRun runs fwd once more on s recording into w, warm like the timed runs before
+// it, and returns its wall time. (Reset starts the op clock for forwards that do not
+// reset w themselves.)
+func recordRun(s *arch.State, w *arch.Work, fwd func() error) (float64, error) {
+	w.Reset()
+	s.SetWork(w)
+	defer s.SetWork(nil)
+	start := time.Now()
+	err := fwd()
+	return time.Since(start).Seconds(), err
 }
 
 // describe fills r with the model's and the machine's description and the limits.
@@ -464,11 +479,12 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 	works := make([]arch.Work, len(cases))
 	for i, c := range cases {
 		b.logf("%s", c.name)
-		t, err := b.timeForward(net, c, &works[i])
+		t, recorded, err := b.timeForward(net, c, &works[i])
 		if err != nil {
 			return err
 		}
 		f := BenchForward{BenchTiming: t, BenchWork: workFigures(&works[i], r.Limits, t.MedianSec)}
+		f.RecordedSec = recorded
 		switch i {
 		case 0:
 			r.BlockForward = f
@@ -543,7 +559,7 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 		e := BenchThreads{Threads: n, Limits: lim}
 		for i, c := range cases {
 			b.logf("%s: %s", threadsText(n), c.name)
-			t, err := b.timeForward(nt, c, nil)
+			t, _, err := b.timeForward(nt, c, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -630,6 +646,7 @@ func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
 		s.Bytes += op.Bytes
 		s.FLOPs += op.FLOPs
 		s.RooflineSec += opRoofline(op, l)
+		s.MeasuredSec = w.Time[op.Kind].Seconds()
 		if op.Int8 {
 			s.Int8FLOPs += op.FLOPs
 			f.Int8FLOPs += op.FLOPs

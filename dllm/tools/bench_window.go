@@ -93,19 +93,18 @@ func (b *bencher) window(m *dllm.Model, v modelview.View, r *BenchResult) error 
 	out := make([]float32, gen*cfg.VocabSize)
 	fwd := func() error { return s.Window(canvas, rows, out) }
 	b.logf("whole-window forward, %d tokens (%d prompt + %d masks)", L, len(prompt), gen)
-	var w arch.Work
-	s.SetWork(&w)
-	err = fwd()
-	s.SetWork(nil)
+	t, err := timeIt(b.ctx, o, L, fwd)
 	if err != nil {
 		return err
 	}
-	t, err := timeIt(b.ctx, o, L, fwd)
+	var w arch.Work
+	recorded, err := recordRun(s, &w, fwd)
 	if err != nil {
 		return err
 	}
 	r.Window = &BenchWindow{BenchForward: BenchForward{BenchTiming: t, BenchWork: workFigures(&w, r.Limits, t.MedianSec)},
 		PromptTokens: len(prompt), GenTokens: gen}
+	r.Window.RecordedSec = recorded
 	if o.GenTokens < 0 {
 		return nil
 	}

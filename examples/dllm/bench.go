@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +31,8 @@ bandwidth, float32 FMA peak, 8-bit multiply-add peak) and, per block forward, wh
 reads and computes: distinct routed experts per MoE layer, weight and KV-cache bytes,
 FLOPs, the achieved GB/s and GFLOP/s, and % of roofline (the least time the forward's
 ops could take at the limits, each op bound by its bytes or its FLOPs at its peak —
-int8 for quantized weights — ÷ the median time). --threads-scan times the block
+int8 for quantized weights — ÷ the median time), and the time one more run of each
+spent per kind of op beside that kind's roofline. --threads-scan times the block
 forwards again on 1, 2, 4, … threads up to all cores, with speed-ups.
 
 Bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) have no block forward: bench
@@ -188,6 +190,11 @@ func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 			float64(fw.WeightBytes)/1e6, float64(fw.CacheBytes)/1e6, float64(fw.FLOPs)/1e9, fw.GBps, fw.GFLOPS, 1e3*fw.RooflineSec, fw.RooflinePct)
 	}
 	w.Flush()
+	names, works := make([]string, len(forwards)), make([]tools.BenchWork, len(forwards))
+	for i, f := range forwards {
+		names[i], works[i] = f.name, f.f.BenchWork
+	}
+	printOpTimes(out, names, works)
 
 	if len(r.BlockDecode) > 0 {
 		bd := r.BlockDecode
@@ -269,5 +276,47 @@ func printWindowBench(out io.Writer, r *tools.BenchResult) {
 		fmt.Fprintf(w, "%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%.2f\t%.2f×\t%.1f %%\t\n", md.Mode, md.Reps, 1e3*md.MinSec, 1e3*md.MedianSec,
 			md.TokPerSec, md.Forwards, md.TokensPerForward, md.Speedup, 100*md.Agreement)
 	}
+	w.Flush()
+}
+
+// printOpTimes prints, per kind of op, the time each forward's recorded run spent on it
+// beside the op's roofline, then what the ops' spans leave of the run and the whole.
+func printOpTimes(out io.Writer, names []string, works []tools.BenchWork) {
+	fmt.Fprintf(out, "\nper op: ms in one recorded forward (run after the timed ones) / roofline ms\n")
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "op\t%s\t\n", strings.Join(names, "\t"))
+	var kinds []string
+	for _, fw := range works {
+		for _, op := range fw.Ops {
+			if !slices.Contains(kinds, op.Kind) {
+				kinds = append(kinds, op.Kind)
+			}
+		}
+	}
+	for _, k := range kinds {
+		fmt.Fprintf(w, "%s\t", k)
+		for _, fw := range works {
+			i := slices.IndexFunc(fw.Ops, func(op tools.BenchOpSummary) bool { return op.Kind == k })
+			if i < 0 {
+				fmt.Fprint(w, "–\t")
+				continue
+			}
+			fmt.Fprintf(w, "%.2f / %.2f\t", 1e3*fw.Ops[i].MeasuredSec, 1e3*fw.Ops[i].RooflineSec)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "other\t")
+	for _, fw := range works {
+		rest := fw.RecordedSec
+		for _, op := range fw.Ops {
+			rest -= op.MeasuredSec
+		}
+		fmt.Fprintf(w, "%.2f\t", 1e3*rest)
+	}
+	fmt.Fprint(w, "\nwhole forward\t")
+	for _, fw := range works {
+		fmt.Fprintf(w, "%.2f / %.2f\t", 1e3*fw.RecordedSec, 1e3*fw.RooflineSec)
+	}
+	fmt.Fprintln(w)
 	w.Flush()
 }

@@ -46,12 +46,14 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	if l.QKV.Rows > 0 {
 		m.pool.MatMul(qkv, x, l.QKV)
 		s.matOp(OpQKV, li, n, l.QKV)
+		s.lap(OpQKV)
 		q0, k0, v0, qs, ks = 0, Nq*D, (Nq+Nkv)*D, width, width
 	} else {
 		q0, k0, v0, qs, ks = 0, n*Nq*D, n*(Nq+Nkv)*D, Nq*D, Nkv*D
 		s.project(qkv[q0:k0], x, l.Q, l.QBias, li, start, "attention.q_proj")
 		s.project(qkv[k0:v0], x, l.K, l.KBias, li, start, "attention.k_proj")
 		s.project(qkv[v0:], x, l.V, l.VBias, li, start, "attention.v_proj")
+		s.lap(OpQKV)
 	}
 	if attend {
 		s.normOp(li, n*Nq, l.QNorm)
@@ -105,6 +107,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	}
 
 	if !attend {
+		s.lap(OpAttend)
 		return
 	}
 	// Keys visible to the chunk: cache plus the chunk itself, and with keyEnd (a cached
@@ -151,8 +154,10 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	// Scores and values have no weight of their own: a bad value here comes from the
 	// query/key norms or from keys and values already in the cache.
 	s.watch(attn, Nq*D, start, nil, "attention (query_layernorm, key_layernorm or cached keys/values)")
+	s.lap(OpAttend)
 	m.pool.MatMulAdd(s.h[:n*cfg.HiddenSize], attn, l.Out)
 	s.matOp(OpOut, li, n, l.Out)
+	s.lap(OpOut)
 	s.watch(s.h[:n*cfg.HiddenSize], cfg.HiddenSize, start, nil, "attention.dense.weight")
 }
 

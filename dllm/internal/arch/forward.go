@@ -387,6 +387,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		}
 	}
 	s.embedOp(tokens)
+	s.lap(OpEmbed)
 	h, x := s.h[:n*H], s.x[:n*H]
 	s.probeAt(-1)
 	s.watch(h, H, start, nil, "model.word_embeddings.weight")
@@ -395,6 +396,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		s.probeAt(li)
 		rmsNormRows(x, h, l.InputNorm, eps, H)
 		s.normOp(li, n, l.InputNorm)
+		s.lap(OpNorm)
 		s.watch(x, H, start, nil, "input_layernorm.weight")
 		last := li == len(m.Layers)-1 && !logits
 		s.attention(li, start, n, block, !last)
@@ -403,6 +405,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		}
 		rmsNormRows(x, h, l.PostNorm, eps, H)
 		s.normOp(li, n, l.PostNorm)
+		s.lap(OpNorm)
 		s.watch(x, H, start, nil, "post_attention_layernorm.weight")
 		if l.Dense != nil {
 			s.mlp(l.Dense, OpDense, li, x, h, n, start, "mlp")
@@ -433,9 +436,11 @@ func (s *State) head(rows []int, logits []float32, a, b int) {
 			k++
 		}
 		s.normOp(-1, k-k0, s.m.Norm)
+		s.lap(OpNorm)
 		s.watch(s.x[:(k-k0)*H], H, s.n, rows[k0:k], "model.norm.weight")
 		s.m.pool.MatMul(logits[k0*V:k*V], s.x[:(k-k0)*H], s.m.LMHead)
 		s.matOp(OpHead, -1, k-k0, s.m.LMHead)
+		s.lap(OpHead)
 		s.watch(logits[k0*V:k*V], V, s.n, rows[k0:k], "lm_head.weight")
 	}
 }

@@ -24,6 +24,7 @@ func (s *State) mlp(w *MLP, kind OpKind, layer int, x, out []float32, n, start i
 	if s.probe != nil {
 		s.watch(out, s.m.cfg.HiddenSize, start, nil, name+".down_proj.weight")
 	}
+	s.lap(kind)
 }
 
 // moe adds the mixture-of-experts output for the n rows of s.x to s.h
@@ -80,6 +81,8 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 		}
 	}
 
+	s.lap(OpRouter)
+
 	// Shared expert first: it runs on all rows and adds straight into the residual.
 	if w.Shared.Gate.Rows > 0 {
 		s.mlp(&w.Shared, OpShared, li, x, h, n, start, "mlp.shared_experts")
@@ -123,6 +126,7 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 		a0 = a1
 	}
 	s.moeW = nil
+	s.lap(OpExpert)
 	s.watch(h, H, start, nil, "mlp.experts (routed, or mlp.gate.expert_bias)")
 	return nil
 }

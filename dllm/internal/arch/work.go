@@ -2,6 +2,7 @@ package arch
 
 import (
 	"slices"
+	"time"
 
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -65,11 +66,36 @@ type Op struct {
 // so steady-state forwards with a Work set allocate nothing either.
 type Work struct {
 	Ops []Op
-	ids []int32 // scratch: the token ids of a piece, sorted to count distinct ones
+	// Time is the wall time the forward spent on each kind of op, each span running from
+	// the end of the span before (so the checks and copies between ops count with the
+	// op after them). For OpAttend: everything between the QKV projection and the output
+	// projection (query/key norms, RoPE, cache writes, scores, softmax, values); for
+	// OpRouter: the router matmul, routing and grouping tokens by expert; for OpExpert:
+	// all of a layer's routed experts, run in parallel, and combining their outputs.
+	Time  [numOpKinds]time.Duration
+	ids   []int32   // scratch: the token ids of a piece, sorted to count distinct ones
+	clock time.Time // end of the last span timed
 }
 
-// Reset empties w, keeping its capacity.
-func (w *Work) Reset() { w.Ops = w.Ops[:0] }
+// Reset empties w, keeping its capacity, and starts its clock.
+func (w *Work) Reset() {
+	w.Ops = w.Ops[:0]
+	w.Time = [numOpKinds]time.Duration{}
+	w.clock = time.Now()
+}
+
+// lap adds the time since the last span ended to kind's, while s records (from the
+// first lap after the Work was made, where Reset did not start its clock).
+func (s *State) lap(kind OpKind) {
+	if s.work == nil {
+		return
+	}
+	now := time.Now()
+	if !s.work.clock.IsZero() {
+		s.work.Time[kind] += now.Sub(s.work.clock)
+	}
+	s.work.clock = now
+}
 
 // Totals sums the ops: weight bytes, KV-cache bytes (OpAttend) and FLOPs.
 func (w *Work) Totals() (weightBytes, cacheBytes, flops int64) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 )
 
 // routeRef picks the experts of one token from its router logits the way
@@ -270,6 +271,42 @@ func TestWorkInt8(t *testing.T) {
 			if k != OpDense && !seen[k] {
 				t.Errorf("%s: no %v op recorded", filepath.Base(c.path), k)
 			}
+		}
+	}
+}
+
+// TestWorkTime: a recorded forward times every kind of op it ran, and no other, and
+// the spans add up to no more than the forward's wall time; a new forward starts over.
+func TestWorkTime(t *testing.T) {
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	V := m.Config().VocabSize
+	tokens := loadGolden(t, "logits_long_block32").Tokens[:64]
+	s, err := m.NewState(StateOptions{Capacity: 64, MaxRun: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forward(tokens[:32], 32, true, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var w Work
+	s.SetWork(&w)
+	out := make([]float32, V)
+	for range 2 {
+		start := time.Now()
+		if err := s.Forward(tokens[32:], 32, false, []int{31}, out); err != nil {
+			t.Fatal(err)
+		}
+		wall := time.Since(start)
+		var sum time.Duration
+		for k := range numOpKinds {
+			ran := slices.ContainsFunc(w.Ops, func(op Op) bool { return op.Kind == k })
+			if got := w.Time[k]; ran != (got > 0) {
+				t.Errorf("%v: ran %v, timed %v", k, ran, got)
+			}
+			sum += w.Time[k]
+		}
+		if sum > wall {
+			t.Errorf("ops timed %v in all, more than the forward's %v", sum, wall)
 		}
 	}
 }
