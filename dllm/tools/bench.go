@@ -439,10 +439,8 @@ func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (Ben
 }
 
 // recordRun runs fwd once more on s recording into w, warm like the timed runs before
-// it, and returns its wall time. (Reset starts the op clock for forwards that do not
-// reset w themselves.)
+// it, and returns its wall time.
 func recordRun(s *arch.State, w *arch.Work, fwd func() error) (float64, error) {
-	w.Reset()
 	s.SetWork(w)
 	defer s.SetWork(nil)
 	start := time.Now()
@@ -638,7 +636,7 @@ func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
 	for _, op := range w.Ops {
 		s := byKind[op.Kind]
 		if s == nil {
-			s = &BenchOpSummary{Kind: op.Kind.String()}
+			s = &BenchOpSummary{Kind: op.Kind.String(), MeasuredSec: w.Time[op.Kind].Seconds()}
 			byKind[op.Kind] = s
 			kinds = append(kinds, op.Kind)
 		}
@@ -646,7 +644,6 @@ func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
 		s.Bytes += op.Bytes
 		s.FLOPs += op.FLOPs
 		s.RooflineSec += opRoofline(op, l)
-		s.MeasuredSec = w.Time[op.Kind].Seconds()
 		if op.Int8 {
 			s.Int8FLOPs += op.FLOPs
 			f.Int8FLOPs += op.FLOPs

@@ -122,17 +122,7 @@ func checkWork(t *testing.T, r *BenchResult) {
 		if d := sum - w.RooflineSec; d*d > 1e-18 {
 			t.Errorf("%s: ops' roofline %v s, total %v s", name, sum, w.RooflineSec)
 		}
-		// Every kind of op is timed in the recorded run, within its wall time.
-		var measured float64
-		for _, op := range w.Ops {
-			if op.MeasuredSec <= 0 {
-				t.Errorf("%s: %s ops timed %v s", name, op.Kind, op.MeasuredSec)
-			}
-			measured += op.MeasuredSec
-		}
-		if w.RecordedSec <= 0 || measured > w.RecordedSec {
-			t.Errorf("%s: ops timed %v s of a recorded forward of %v s", name, measured, w.RecordedSec)
-		}
+		checkOpTimes(t, name, w)
 		if l := r.Limits; l.ReadGBps > 0 && l.FMAGFLOPS > 0 {
 			int8Peak := l.FMAGFLOPS
 			if l.Int8GOPS > 0 {
@@ -250,5 +240,21 @@ func TestBenchCancelled(t *testing.T) {
 	m.Close()
 	if _, err := Bench(context.Background(), m, BenchOptions{}); !errors.Is(err, dllm.ErrClosed) {
 		t.Fatalf("closed model: %v", err)
+	}
+}
+
+// checkOpTimes: every kind of op of w is timed in the recorded run, within its wall
+// time.
+func checkOpTimes(t *testing.T, name string, w BenchWork) {
+	t.Helper()
+	var measured float64
+	for _, op := range w.Ops {
+		if op.MeasuredSec <= 0 {
+			t.Errorf("%s: %s ops timed %v s", name, op.Kind, op.MeasuredSec)
+		}
+		measured += op.MeasuredSec
+	}
+	if w.RecordedSec <= 0 || measured > w.RecordedSec {
+		t.Errorf("%s: ops timed %v s of a recorded forward of %v s", name, measured, w.RecordedSec)
 	}
 }

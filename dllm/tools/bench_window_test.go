@@ -45,6 +45,7 @@ func TestBenchWindow(t *testing.T) {
 		if w == nil || w.GenTokens != 16 || w.PromptTokens <= 0 || w.Tokens != w.PromptTokens+16 || w.Reps != 1 || w.FLOPs <= 0 {
 			t.Fatalf("%s: window %+v", fx, w)
 		}
+		checkOpTimes(t, fx+" window", w.BenchWork)
 		if r.BlockForward.Reps != 0 || len(r.Prefill) != 0 || r.Decode != nil || r.Layers != 2 {
 			t.Errorf("%s: block-forward figures for a window family: %+v", fx, r)
 		}

@@ -3,11 +3,10 @@
 // would make the garbage collector wait for gigabytes of garbage) and, on Linux, on
 // transparent huge pages where the system grants them (THP "always" or "madvise").
 //
-// Huge pages matter for streaming: a 4 KiB page costs a TLB miss every 4 KiB, which
-// stalls the software prefetches that keep memory busy. On a 2-vCPU AVX-512 Xeon,
-// two threads read 28–29 GB/s from 4 KiB pages and 37 GB/s from huge pages, both with
-// prefetching; the repacked Q8_0 kernels streamed 1000 expert-sized matrices at
-// 24 → 27.5 GB/s (3 rows of x) and 27.5 → 30.5 GB/s (one row).
+// Huge pages matter for streaming with software prefetch: on a 2-vCPU AVX-512 Xeon,
+// two threads read 30 GB/s from 4 KiB pages and 37 GB/s from huge pages, both
+// prefetching (27 and 29 without); the repacked Q8_0 kernels streamed 1000
+// expert-sized matrices at 24 → 27.5 GB/s (3 rows of x) and 27.5 → 30.5 GB/s (one row).
 //
 // Small requests share chunks (a huge page is 2 MiB, an expert matrix about 1 MiB),
 // carved in order; a chunk is unmapped when the last block in it is freed.

@@ -8,8 +8,7 @@ import "golang.org/x/sys/cpu"
 func fmaLoopNEON(n int)
 
 // readNEON reads every byte of b (len(b)%128 == 0), prefetching ahead bytes on, and
-// returns the xor of its 64-bit
-// words.
+// returns the xor of its 64-bit words.
 //
 //go:noescape
 func readNEON(b []byte, ahead int) uint64

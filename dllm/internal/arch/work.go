@@ -84,16 +84,14 @@ func (w *Work) Reset() {
 	w.clock = time.Now()
 }
 
-// lap adds the time since the last span ended to kind's, while s records (from the
-// first lap after the Work was made, where Reset did not start its clock).
+// lap adds the time since the last span ended to kind's, while s records (every
+// recording forward starts with Reset, which starts the clock).
 func (s *State) lap(kind OpKind) {
 	if s.work == nil {
 		return
 	}
 	now := time.Now()
-	if !s.work.clock.IsZero() {
-		s.work.Time[kind] += now.Sub(s.work.clock)
-	}
+	s.work.Time[kind] += now.Sub(s.work.clock)
 	s.work.clock = now
 }
 
