@@ -114,43 +114,9 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	// window forward, WindowCached, or a partial block forward, ForwardPartial) the kept
 	// keys after and between the chunk's positions as well.
 	J := max(start+n, s.keyEnd)
-	Jp := padKeys(J)
-	gs := Nq / Nkv
-	rows := gs * n
-	tile := max(1, min(rows, len(s.scores)/Jp))
 	s.attendOp(li, Nq*n, J)
+	s.attend(li, n, start, block, J)
 	attn := s.attn[:n*Nq*D]
-	vT := s.vT[:D*Jp]
-	for g := 0; g < Nkv; g++ {
-		keys := s.kv.keys(li, g, J)
-		s.kv.valuesT(li, g, J, Jp, vT)
-		q := s.q[g*rows*D : (g+1)*rows*D]
-		for r0 := 0; r0 < rows; r0 += tile {
-			r1 := min(rows, r0+tile)
-			R := r1 - r0
-			sc := s.scores[:R*Jp]
-			m.pool.MatMul(sc[:R*J], q[r0*D:r1*D], keys)
-			// Spread the [R, J] scores to rows of stride Jp, last row first so that no
-			// row is overwritten before it moves.
-			for r := R - 1; r > 0; r-- {
-				copy(sc[r*Jp:r*Jp+J], sc[r*J:(r+1)*J])
-			}
-			// Probabilities over each row's visible prefix; the masked tail and the
-			// padding are zeroed so the value matmul can run over all Jp keys.
-			s.softmaxRows(sc, r0, R, J, Jp, n, start, block)
-			// out[r][d] = Σ_j p[r][j]·V[j][d], computed as the transposed product
-			// yT[d][r] = Σ_j vT[d][j]·P[r][j] so that both operands are contiguous.
-			yT := s.yT[:D*R]
-			m.pool.MatMul(yT, vT, kernels.F32Matrix(sc, R, Jp))
-			for r := r0; r < r1; r++ {
-				t, h := r%n, g*gs+r/n
-				o := attn[(t*Nq+h)*D : (t*Nq+h+1)*D]
-				for d := range o {
-					o[d] = yT[d*R+r-r0]
-				}
-			}
-		}
-	}
 	// Scores and values have no weight of their own: a bad value here comes from the
 	// query/key norms or from keys and values already in the cache.
 	s.watch(attn, Nq*D, start, nil, "attention (query_layernorm, key_layernorm or cached keys/values)")
@@ -161,35 +127,96 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	s.watch(s.h[:n*cfg.HiddenSize], cfg.HiddenSize, start, nil, "attention.dense.weight")
 }
 
-// softmaxRows turns rows r0…r0+R-1 of the score tile sc ([R, stride], J keys a row) into
-// attention probabilities, in parallel over row chunks. The task is a method value made
-// once per State and its arguments live in the State, so dispatching it allocates nothing
-// here.
-func (s *State) softmaxRows(sc []float32, r0, R, J, stride, n, start, block int) {
-	s.sm = softmaxArgs{sc: sc, r0: r0, R: R, J: J, stride: stride, n: n, start: start, block: block, pos: s.runPos}
-	s.m.pool.Run((R+softmaxChunk-1)/softmaxChunk, s.softmaxTask)
-	s.sm.sc, s.sm.pos = nil, nil
-}
-
-const softmaxChunk = 16
-
-type softmaxArgs struct {
-	sc                                []float32
-	r0, R, J, stride, n, start, block int
-	pos                               []int // State.runPos
-}
-
-func (s *State) softmaxChunk(c int) {
-	a := &s.sm
-	for r := a.r0 + c*softmaxChunk; r < min(a.r0+a.R, a.r0+(c+1)*softmaxChunk); r++ {
-		row := a.sc[(r-a.r0)*a.stride : (r-a.r0+1)*a.stride]
-		p := a.start + r%a.n
-		if a.pos != nil {
-			p = a.pos[r%a.n]
+// attend writes the attention output of every query head of the chunk's n rows into
+// s.attn, against keys 0…J-1 of layer li. Each task takes a tile of one KV group's query
+// rows (the group's heads × the chunk's tokens) through scores, probabilities and the
+// value product on its own goroutine with the single-threaded kernels: the products are
+// small (a 32-token block's group is 128 rows against ~100 keys), and handing each one
+// to the pool would cost more than it computes. Tasks of every group run in one wave when
+// the groups' transposed values and score tiles fit the scratch; with long contexts the
+// groups, then the rows of a group, go in waves. A row's scores and output do not depend
+// on the tiling (the kernels compute each row alike whatever the batch), so the result is
+// the same for any number of threads.
+func (s *State) attend(li, n, start, block, J int) {
+	cfg := &s.m.cfg
+	D, Nkv := cfg.HeadDim, cfg.NumKVHeads
+	rows := cfg.NumHeads / Nkv * n // query rows of one KV group
+	Jp := padKeys(J)
+	fit := min(len(s.scores)/Jp, len(s.yT)/D) // query rows whose scores fit at once
+	groups := max(1, min(Nkv, len(s.vT)/(D*Jp), fit/rows))
+	span := min(rows, fit)
+	a := &s.at
+	*a = attendArgs{li: li, n: n, start: start, block: block, J: J, Jp: Jp, rows: rows, pos: s.runPos}
+	for g0 := 0; g0 < Nkv; g0 += groups {
+		g1 := min(Nkv, g0+groups)
+		for g := g0; g < g1; g++ {
+			s.kv.valuesT(li, g, J, Jp, s.vT[(g-g0)*D*Jp:(g-g0+1)*D*Jp])
 		}
-		vis := visibleKeys(p, a.J, a.block)
+		for r0 := 0; r0 < rows; r0 += span {
+			r1 := min(rows, r0+span)
+			// About two tasks per thread, spread over the wave's groups.
+			perGroup := max(1, (2*s.m.pool.Threads()+g1-g0-1)/(g1-g0))
+			a.g0, a.r0, a.r1 = g0, r0, r1
+			a.tile = max(1, (r1-r0+perGroup-1)/perGroup)
+			a.tiles = (r1 - r0 + a.tile - 1) / a.tile
+			s.m.pool.Run((g1-g0)*a.tiles, s.attendTask)
+		}
+	}
+	a.pos = nil
+}
+
+// attendArgs are the arguments of attendTask for the current wave: layer, chunk and key
+// range, and the wave's groups g0… and query rows r0…r1-1 of each, in tiles of tile rows.
+type attendArgs struct {
+	li, n, start, block, J, Jp, rows int
+	g0, r0, r1, tile, tiles          int
+	pos                              []int // State.runPos
+}
+
+// attendTile runs tile i of the current wave (see attend): scores, softmax over each
+// row's visible keys, value product, and the rows' outputs into s.attn.
+func (s *State) attendTile(i int) {
+	a := &s.at
+	cfg := &s.m.cfg
+	D, Nq := cfg.HeadDim, cfg.NumHeads
+	gi, t := i/a.tiles, i%a.tiles
+	g := a.g0 + gi
+	r0 := a.r0 + t*a.tile
+	r1 := min(a.r1, r0+a.tile)
+	R, J, Jp := r1-r0, a.J, a.Jp
+	u := gi*(a.r1-a.r0) + r0 - a.r0 // the tile's first row in the wave's scratch
+	sc := s.scores[u*Jp : (u+R)*Jp]
+	var one *kernels.Pool // nil: single-threaded on this goroutine
+	q := s.q[(g*a.rows+r0)*D : (g*a.rows+r1)*D]
+	one.MatMul(sc[:R*J], q, s.kv.keys(a.li, g, J))
+	// Spread the [R, J] scores to rows of stride Jp, last row first so that no row is
+	// overwritten before it moves; then probabilities over each row's visible prefix, the
+	// masked tail and the padding zeroed so the value product can run over all Jp keys.
+	for r := R - 1; r > 0; r-- {
+		copy(sc[r*Jp:r*Jp+J], sc[r*J:(r+1)*J])
+	}
+	for r := range R {
+		row := sc[r*Jp : (r+1)*Jp]
+		tok := (r0 + r) % a.n
+		p := a.start + tok
+		if a.pos != nil {
+			p = a.pos[tok]
+		}
+		vis := visibleKeys(p, J, a.block)
 		kernels.Softmax(row[:vis])
 		clear(row[vis:])
+	}
+	// out[r][d] = Σ_j p[r][j]·V[j][d], computed as the transposed product
+	// yT[d][r] = Σ_j vT[d][j]·P[r][j] so that both operands are contiguous.
+	yT := s.yT[u*D : (u+R)*D]
+	one.MatMul(yT, s.vT[gi*D*Jp:(gi+1)*D*Jp], kernels.F32Matrix(sc, R, Jp))
+	attn := s.attn
+	for r := r0; r < r1; r++ {
+		tok, h := r%a.n, g*(Nq/cfg.NumKVHeads)+r/a.n
+		o := attn[(tok*Nq+h)*D : (tok*Nq+h+1)*D]
+		for d := range o {
+			o[d] = yT[d*R+r-r0]
+		}
 	}
 }
 

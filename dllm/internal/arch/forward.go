@@ -30,49 +30,49 @@ type State struct {
 	kv     *kvCache
 
 	// scratch, sized for maxRun tokens
-	h, x        []float32 // residual stream and normed input [maxRun, hidden]
-	qkv         []float32 // [maxRun, (Nq+2Nkv)·D]
-	q           []float32 // [Nq, maxRun, D]
-	kt          []float32 // one key vector [D]
-	vT          []float32 // one head's values, transposed [D, capacity]
-	yT          []float32 // attention output of a score tile, transposed [D, tile rows]
-	attn        []float32 // [maxRun, Nq·D]
-	scores      []float32
-	sm          softmaxArgs     // arguments of softmaxTask
-	softmaxTask func(chunk int) // s.softmaxChunk, bound once
-	gate, up    []float32       // [maxRun, widest dense or shared FFN]
-	router      []float32       // [maxRun, experts]
-	sig, sel    []float32       // [experts]
-	groupScore  []float32
-	keepGroup   []bool
-	topGroups   []int
-	topExperts  []int
-	assignE     []int32   // [maxRun·K] expert of each assignment
-	assignW     []float32 // [maxRun·K] its weight
-	count       []int32   // [experts]
-	offs, fill  []int32   // [experts+1]
-	order       []int32   // [maxRun·K] token of each assignment, grouped by expert
-	orderW      []float32
-	active      []int32     // [experts] experts with tokens this layer, ascending
-	base        []int32     // [experts] first scratch row of each active expert in its wave
-	expRows     int         // scratch rows of one wave of experts
-	gather      []float32   // [expRows, hidden] expert inputs, then outputs
-	egate, eup  []float32   // [expRows, moe width] expert activations
-	moeW        *MoE        // the layer of the running moe call (for expertTask)
-	moeN        int         // its rows
-	wave        int         // index in active of its wave's first expert
-	expertTask  func(i int) // s.expert, bound once
-	probe       *probe      // set while locating a non-finite value
-	work        *Work       // set by SetWork: forwards record their ops there
-	shifted     []int       // Window's rows, shifted
-	window      int         // tokens of the last Window whose K/V the cache holds (0: none)
-	keyEnd      int         // while > 0, attention sees keys 0…keyEnd-1 (WindowCached, ForwardPartial)
-	runPos      []int       // while set, the absolute positions of the run's rows (ForwardPartial)
-	subTok      []int32     // ForwardPartial's scratch: the tokens it runs …
-	subPos      []int       // … their positions …
-	subRows     []int       // … and the logits rows as indices into them
-	keptAt      int         // the uncommitted K/V of the last forward: its first position …
-	keptLen     int         // … and its length (0: none)
+	h, x       []float32 // residual stream and normed input [maxRun, hidden]
+	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
+	q          []float32 // [Nq, maxRun, D]
+	kt         []float32 // one key vector [D]
+	vT         []float32 // one head's values, transposed [D, capacity]
+	yT         []float32 // attention output of score tiles, transposed [D, tile rows] each
+	attn       []float32 // [maxRun, Nq·D]
+	scores     []float32
+	at         attendArgs  // arguments of attendTask
+	attendTask func(i int) // s.attendTile, bound once
+	gate, up   []float32   // [maxRun, widest dense or shared FFN]
+	router     []float32   // [maxRun, experts]
+	sig, sel   []float32   // [experts]
+	groupScore []float32
+	keepGroup  []bool
+	topGroups  []int
+	topExperts []int
+	assignE    []int32   // [maxRun·K] expert of each assignment
+	assignW    []float32 // [maxRun·K] its weight
+	count      []int32   // [experts]
+	offs, fill []int32   // [experts+1]
+	order      []int32   // [maxRun·K] token of each assignment, grouped by expert
+	orderW     []float32
+	active     []int32     // [experts] experts with tokens this layer, ascending
+	base       []int32     // [experts] first scratch row of each active expert in its wave
+	expRows    int         // scratch rows of one wave of experts
+	gather     []float32   // [expRows, hidden] expert inputs, then outputs
+	egate, eup []float32   // [expRows, moe width] expert activations
+	moeW       *MoE        // the layer of the running moe call (for expertTask)
+	moeN       int         // its rows
+	wave       int         // index in active of its wave's first expert
+	expertTask func(i int) // s.expert, bound once
+	probe      *probe      // set while locating a non-finite value
+	work       *Work       // set by SetWork: forwards record their ops there
+	shifted    []int       // Window's rows, shifted
+	window     int         // tokens of the last Window whose K/V the cache holds (0: none)
+	keyEnd     int         // while > 0, attention sees keys 0…keyEnd-1 (WindowCached, ForwardPartial)
+	runPos     []int       // while set, the absolute positions of the run's rows (ForwardPartial)
+	subTok     []int32     // ForwardPartial's scratch: the tokens it runs …
+	subPos     []int       // … their positions …
+	subRows    []int       // … and the logits rows as indices into them
+	keptAt     int         // the uncommitted K/V of the last forward: its first position …
+	keptLen    int         // … and its length (0: none)
 }
 
 // NewState allocates a session state for m.
@@ -120,7 +120,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		q:       make([]float32, Nq*maxRun*D),
 		kt:      make([]float32, D),
 		vT:      make([]float32, D*padKeys(capacity)),
-		yT:      make([]float32, D*gs*maxRun),
+		yT:      make([]float32, D*Nq*maxRun),
 		attn:    make([]float32, maxRun*Nq*D),
 		scores:  make([]float32, nScores),
 		gate:    make([]float32, maxRun*width),
@@ -129,7 +129,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		subPos:  make([]int, 0, maxRun),
 		subRows: make([]int, 0, maxRun),
 	}
-	s.softmaxTask = s.softmaxChunk
+	s.attendTask = s.attendTile
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
 		s.router = make([]float32, maxRun*E)
