@@ -34,12 +34,9 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	cfg := &m.cfg
 	l := &m.Layers[li]
 	D, Nq, Nkv := cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads
-	rot := cfg.RotaryDim
-	eps := float32(cfg.RMSNormEps)
 	width := (Nq + 2*Nkv) * D
 
-	// Token t's query heads start at q0 + t·qs, its key heads at k0 + t·ks, its value
-	// heads at v0 + t·ks: interleaved rows of one fused projection, or three blocks.
+	// Where token t's heads start (see qkArgs).
 	var q0, k0, v0, qs, ks int
 	x := s.x[:n*cfg.HiddenSize]
 	qkv := s.qkv[:n*width]
@@ -62,50 +59,8 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	if l.QKV.Rows > 0 {
 		s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
 	}
-	rope := kernels.RoPENeoX
-	if cfg.RopeInterleaved {
-		rope = kernels.RoPEInterleaved
-	}
-
-	scale := float32(1 / math.Sqrt(float64(D)))
-	for t := 0; t < n; t++ {
-		qrow := qkv[q0+t*qs : q0+t*qs+Nq*D]
-		krow := qkv[k0+t*ks : k0+t*ks+Nkv*D]
-		vrow := qkv[v0+t*ks : v0+t*ks+Nkv*D]
-		pos := s.posAt(start, t)
-		cos, sin := m.rope.at(pos)
-		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
-		// head form one contiguous block of rows for the score matmul.
-		for h := 0; h < Nq && attend; h++ {
-			q := s.q[(h*n+t)*D : (h*n+t+1)*D]
-			src := qrow[h*D : (h+1)*D]
-			if l.QNorm != nil {
-				kernels.RMSNorm(q, src, l.QNorm, eps)
-			} else {
-				copy(q, src)
-			}
-			if rot > 0 {
-				rope(q[:rot], cos, sin)
-			}
-			// 1/sqrt(D) is folded into the query so the scores come out of the matmul scaled.
-			kernels.Scale(q, scale)
-		}
-		for g := 0; g < Nkv; g++ {
-			k := s.kt
-			src := krow[g*D : (g+1)*D]
-			if l.KNorm != nil {
-				kernels.RMSNorm(k, src, l.KNorm, eps)
-			} else {
-				copy(k, src)
-			}
-			if rot > 0 {
-				rope(k[:rot], cos, sin)
-			}
-			v := vrow[g*D : (g+1)*D]
-			s.kv.put(li, g, pos, k, v)
-		}
-	}
-
+	s.qk = qkArgs{li: li, start: start, n: n, attend: attend, q0: q0, k0: k0, v0: v0, qs: qs, ks: ks}
+	m.pool.Run(n, s.qkTask)
 	if !attend {
 		s.lap(OpAttend)
 		return
@@ -125,6 +80,61 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	s.matOp(OpOut, li, n, l.Out)
 	s.lap(OpOut)
 	s.watch(s.h[:n*cfg.HiddenSize], cfg.HiddenSize, start, nil, "attention.dense.weight")
+}
+
+// qkArgs are the arguments of qkTask: the layer and chunk, whether the queries are
+// needed, and where token t's query, key and value heads start in s.qkv (q0 + t·qs,
+// k0 + t·ks, v0 + t·ks: interleaved rows of one fused projection, or three blocks).
+type qkArgs struct {
+	li, start, n       int
+	attend             bool
+	q0, k0, v0, qs, ks int
+}
+
+// qkToken readies token t of the current attention call: its query heads normed, rotated
+// and scaled into the head-major s.q, its key heads normed and rotated in place, and its
+// keys and values stored in the cache. Tokens are independent, so they run in parallel.
+func (s *State) qkToken(t int) {
+	a := &s.qk
+	cfg := &s.m.cfg
+	l := &s.m.Layers[a.li]
+	D, Nq, Nkv, rot := cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.RotaryDim
+	eps := float32(cfg.RMSNormEps)
+	n := a.n
+	rope := kernels.RoPENeoX
+	if cfg.RopeInterleaved {
+		rope = kernels.RoPEInterleaved
+	}
+	qkv := s.qkv
+	pos := s.posAt(a.start, t)
+	cos, sin := s.m.rope.at(pos)
+	// 1/sqrt(D) is folded into the query so the scores come out of the matmul scaled.
+	scale := float32(1 / math.Sqrt(float64(D)))
+	for h := 0; h < Nq && a.attend; h++ {
+		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
+		// head form one contiguous block of rows for the score matmul.
+		q := s.q[(h*n+t)*D : (h*n+t+1)*D]
+		src := qkv[a.q0+t*a.qs+h*D : a.q0+t*a.qs+(h+1)*D]
+		if l.QNorm != nil {
+			kernels.RMSNorm(q, src, l.QNorm, eps)
+		} else {
+			copy(q, src)
+		}
+		if rot > 0 {
+			rope(q[:rot], cos, sin)
+		}
+		kernels.Scale(q, scale)
+	}
+	for g := 0; g < Nkv; g++ {
+		k := qkv[a.k0+t*a.ks+g*D : a.k0+t*a.ks+(g+1)*D]
+		if l.KNorm != nil {
+			kernels.RMSNorm(k, k, l.KNorm, eps)
+		}
+		if rot > 0 {
+			rope(k[:rot], cos, sin)
+		}
+		s.kv.put(a.li, g, pos, k, qkv[a.v0+t*a.ks+g*D:a.v0+t*a.ks+(g+1)*D])
+	}
 }
 
 // attend writes the attention output of every query head of the chunk's n rows into

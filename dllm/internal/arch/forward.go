@@ -33,32 +33,30 @@ type State struct {
 	h, x       []float32 // residual stream and normed input [maxRun, hidden]
 	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
 	q          []float32 // [Nq, maxRun, D]
-	kt         []float32 // one key vector [D]
 	vT         []float32 // one head's values, transposed [D, capacity]
 	yT         []float32 // attention output of score tiles, transposed [D, tile rows] each
 	attn       []float32 // [maxRun, Nq·D]
 	scores     []float32
-	at         attendArgs  // arguments of attendTask
-	attendTask func(i int) // s.attendTile, bound once
-	gate, up   []float32   // [maxRun, widest dense or shared FFN]
-	router     []float32   // [maxRun, experts]
-	sig, sel   []float32   // [experts]
-	groupScore []float32
-	keepGroup  []bool
-	topGroups  []int
-	topExperts []int
-	assignE    []int32   // [maxRun·K] expert of each assignment
-	assignW    []float32 // [maxRun·K] its weight
-	count      []int32   // [experts]
-	offs, fill []int32   // [experts+1]
-	order      []int32   // [maxRun·K] token of each assignment, grouped by expert
+	at         attendArgs     // arguments of attendTask
+	qk         qkArgs         // arguments of qkTask
+	qkTask     func(t int)    // s.qkToken, bound once
+	attendTask func(i int)    // s.attendTile, bound once
+	gate, up   []float32      // [maxRun, widest dense or shared FFN]
+	router     []float32      // [maxRun, experts]
+	routes     []routeScratch // [maxRun] routing scratch of each token
+	routeTask  func(t int)    // s.routeToken, bound once
+	assignE    []int32        // [maxRun·K] expert of each assignment
+	assignW    []float32      // [maxRun·K] its weight
+	count      []int32        // [experts]
+	offs, fill []int32        // [experts+1]
+	order      []int32        // [maxRun·K] token of each assignment, grouped by expert
 	orderW     []float32
 	active     []int32     // [experts] experts with tokens this layer, ascending
 	base       []int32     // [experts] first scratch row of each active expert in its wave
 	expRows    int         // scratch rows of one wave of experts
 	gather     []float32   // [expRows, hidden] expert inputs, then outputs
 	egate, eup []float32   // [expRows, moe width] expert activations
-	moeW       *MoE        // the layer of the running moe call (for expertTask)
+	moeW       *MoE        // the layer of the running moe call (for routeTask, expertTask)
 	moeN       int         // its rows
 	wave       int         // index in active of its wave's first expert
 	expertTask func(i int) // s.expert, bound once
@@ -118,7 +116,6 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		x:       make([]float32, maxRun*H),
 		qkv:     make([]float32, maxRun*(Nq+2*Nkv)*D),
 		q:       make([]float32, Nq*maxRun*D),
-		kt:      make([]float32, D),
 		vT:      make([]float32, D*padKeys(capacity)),
 		yT:      make([]float32, D*Nq*maxRun),
 		attn:    make([]float32, maxRun*Nq*D),
@@ -130,15 +127,17 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		subRows: make([]int, 0, maxRun),
 	}
 	s.attendTask = s.attendTile
+	s.qkTask = s.qkToken
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
 		s.router = make([]float32, maxRun*E)
-		s.sig = make([]float32, E)
-		s.sel = make([]float32, E)
-		s.groupScore = make([]float32, G)
-		s.keepGroup = make([]bool, G)
-		s.topGroups = make([]int, G)
-		s.topExperts = make([]int, K)
+		s.routes = make([]routeScratch, maxRun)
+		for t := range s.routes {
+			s.routes[t] = routeScratch{sig: make([]float32, E), sel: make([]float32, E),
+				groupScore: make([]float32, G), keepGroup: make([]bool, G), topGroups: make([]int, G),
+				topExperts: make([]int, K)}
+		}
+		s.routeTask = s.routeToken
 		s.assignE = make([]int32, maxRun*K)
 		s.assignW = make([]float32, maxRun*K)
 		s.count = make([]int32, E)

@@ -53,17 +53,11 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 	}
 	s.watch(logits, E, start, nil, "mlp.gate.weight")
 
+	s.moeW = w
+	s.m.pool.Run(n, s.routeTask)
 	clear(s.count)
-	softmax := cfg.ScoreFunction == "softmax"
-	for t := 0; t < n; t++ {
-		if softmax {
-			s.routeSoftmax(logits[t*E:(t+1)*E], s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K])
-		} else {
-			s.route(w, logits[t*E:(t+1)*E], s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K])
-		}
-		for _, e := range s.assignE[t*K : (t+1)*K] {
-			s.count[e]++
-		}
+	for _, e := range s.assignE[:n*K] {
+		s.count[e]++
 	}
 	// Counting sort of the n·K assignments by expert.
 	s.offs[0] = 0
@@ -101,7 +95,7 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 			s.mlpOp(OpExpert, li, e, int(s.count[e]), &w.Experts[e])
 		}
 	}
-	s.moeW, s.moeN = w, n
+	s.moeN = n
 	for a0 := 0; a0 < na; {
 		rows, a1 := 0, a0
 		for a1 < na {
@@ -180,9 +174,32 @@ func padRows(c int, gate kernels.Matrix) int {
 // padMin is the smallest remainder (rows mod 4) worth padding away.
 const padMin = 3
 
+// routeToken picks the experts of token t of the current moe call from its router
+// logits (in s.router) into its assignments; tokens are independent, each with scratch
+// of its own, so they run in parallel.
+func (s *State) routeToken(t int) {
+	E, K := s.m.cfg.NumExperts, s.m.cfg.NumExpertsPerTok
+	logits := s.router[t*E : (t+1)*E]
+	experts, wts := s.assignE[t*K:(t+1)*K], s.assignW[t*K:(t+1)*K]
+	if s.m.cfg.ScoreFunction == "softmax" {
+		s.routeSoftmax(&s.routes[t], logits, experts, wts)
+	} else {
+		s.route(&s.routes[t], s.moeW, logits, experts, wts)
+	}
+}
+
+// routeScratch is one token's scratch for routing.
+type routeScratch struct {
+	sig, sel   []float32 // [experts]
+	groupScore []float32 // [groups]
+	keepGroup  []bool
+	topGroups  []int
+	topExperts []int // [experts per token]
+}
+
 // route picks the experts of one token from its router logits and writes their indices
 // and combine weights.
-func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) {
+func (s *State) route(r *routeScratch, w *MoE, logits []float32, experts []int32, wts []float32) {
 	cfg := &s.m.cfg
 	E, K := cfg.NumExperts, cfg.NumExpertsPerTok
 	G := max(1, cfg.NumGroups)
@@ -191,7 +208,7 @@ func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) 
 		TG = G
 	}
 	per := E / G
-	sig, sel := s.sig[:E], s.sel[:E]
+	sig, sel := r.sig, r.sel
 	for e, z := range logits {
 		sig[e] = sigmoid(z)
 		sel[e] = sig[e] + w.ExpertBias[e]
@@ -211,15 +228,15 @@ func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) 
 			if per == 1 {
 				b = 0
 			}
-			s.groupScore[g] = a + b
+			r.groupScore[g] = a + b
 		}
-		clear(s.keepGroup[:G])
-		for _, g := range kernels.TopK(s.topGroups, s.groupScore[:G], TG) {
-			s.keepGroup[g] = true
+		clear(r.keepGroup)
+		for _, g := range kernels.TopK(r.topGroups, r.groupScore, TG) {
+			r.keepGroup[g] = true
 		}
 		ninf := float32(math.Inf(-1))
 		for g := 0; g < G; g++ {
-			if !s.keepGroup[g] {
+			if !r.keepGroup[g] {
 				for e := g * per; e < (g+1)*per; e++ {
 					sel[e] = ninf
 				}
@@ -227,15 +244,15 @@ func (s *State) route(w *MoE, logits []float32, experts []int32, wts []float32) 
 		}
 	}
 	// HF normalizes whenever top_k > 1 (llada2-spec.md §2.4), with 1e-20 guarding zero.
-	s.choose(sel, sig, experts, wts, K > 1, 1e-20)
+	s.choose(r, sel, sig, experts, wts, K > 1, 1e-20)
 }
 
 // choose writes the len(experts) experts of highest sel and their weights: each one's
 // score, divided by the sum of the chosen scores (+ eps) when norm, then times
 // routed_scaling_factor — the references' order, so their rounding too.
-func (s *State) choose(sel, score []float32, experts []int32, wts []float32, norm bool, eps float32) {
+func (s *State) choose(r *routeScratch, sel, score []float32, experts []int32, wts []float32, norm bool, eps float32) {
 	var sum float32
-	for i, e := range kernels.TopK(s.topExperts, sel, len(experts)) {
+	for i, e := range kernels.TopK(r.topExperts, sel, len(experts)) {
 		experts[i] = int32(e)
 		wts[i] = score[e]
 		sum += score[e]
@@ -256,9 +273,9 @@ func (s *State) choose(sel, score []float32, experts []int32, wts []float32, nor
 // softmax over all router logits (evaluated in float64 and rounded once; the references
 // compute it in float32), the top k probabilities, and as weights those probabilities,
 // renormalised over the k when norm_topk_prob, times routed_scaling_factor.
-func (s *State) routeSoftmax(logits []float32, experts []int32, wts []float32) {
+func (s *State) routeSoftmax(r *routeScratch, logits []float32, experts []int32, wts []float32) {
 	cfg := &s.m.cfg
-	p := s.sig[:cfg.NumExperts]
+	p := r.sig
 	mx := logits[0]
 	for _, z := range logits {
 		mx = max(mx, z)
@@ -270,7 +287,7 @@ func (s *State) routeSoftmax(logits []float32, experts []int32, wts []float32) {
 	for e, z := range logits {
 		p[e] = float32(math.Exp(float64(z)-float64(mx)) / sum)
 	}
-	s.choose(p, p, experts, wts, cfg.NormTopKProb, 0)
+	s.choose(r, p, p, experts, wts, cfg.NormTopKProb, 0)
 }
 
 // sigmoid is the logistic function, evaluated in float64 and rounded once.
