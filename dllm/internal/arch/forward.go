@@ -53,6 +53,7 @@ type State struct {
 	orderW     []float32
 	active     []int32     // [experts] experts with tokens this layer, ascending
 	base       []int32     // [experts] first scratch row of each active expert in its wave
+	runOrder   []int32     // [experts] indices in active, each wave's in the order they run
 	expRows    int         // scratch rows of one wave of experts
 	gather     []float32   // [expRows, hidden] expert inputs, then outputs
 	egate, eup []float32   // [expRows, moe width] expert activations
@@ -150,6 +151,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		s.expRows = max(maxRun+3, min(maxRun, 64)*K*4/3+4)
 		s.active = make([]int32, E)
 		s.base = make([]int32, E)
+		s.runOrder = make([]int32, E)
 		s.gather = make([]float32, s.expRows*H)
 		s.egate = make([]float32, s.expRows*cfg.MoEIntermediateSize)
 		s.eup = make([]float32, s.expRows*cfg.MoEIntermediateSize)

@@ -1,7 +1,9 @@
 package arch
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -108,6 +110,14 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 			a1++
 		}
 		s.wave = a0
+		// The wave's experts start in order of falling row count, so that no thread is
+		// left with a many-row expert while the others wait (the outputs stay in their
+		// own rows and are combined in expert order: the order of running changes no bit).
+		order := s.runOrder[a0:a1]
+		for i := range order {
+			order[i] = int32(a0 + i)
+		}
+		slices.SortStableFunc(order, s.moreRows)
 		s.m.pool.Run(a1-a0, s.expertTask)
 		for a := a0; a < a1; a++ {
 			e := s.active[a]
@@ -130,7 +140,7 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 // expert's output.
 func (s *State) expert(i int) {
 	H := s.m.cfg.HiddenSize
-	a := s.wave + i
+	a := s.runOrder[s.wave+i]
 	e := s.active[a]
 	ex := &s.moeW.Experts[e]
 	width := ex.Gate.Rows
@@ -151,6 +161,11 @@ func (s *State) expert(i int) {
 	kernels.SiLUMul(gate, gate, up)
 	clear(g) // the input is consumed: the output goes in its place
 	one.MatMulAdd(g, gate, ex.Down)
+}
+
+// moreRows orders active experts a and b by falling row count (see moe).
+func (s *State) moreRows(a, b int32) int {
+	return cmp.Compare(s.count[s.active[b]], s.count[s.active[a]])
 }
 
 // padRows is the batch size an expert with c tokens runs at, gate being its gate
