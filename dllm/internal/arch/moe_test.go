@@ -9,9 +9,10 @@ import (
 	"github.com/dllm-go/dllm/kernels"
 )
 
-// TestMoEThreadsBitIdentical: the routed experts run in parallel across experts and are
-// combined in expert order, so a block forward gives the same bits whatever the number
-// of threads and however the active experts are split into waves.
+// TestMoEThreadsBitIdentical: the routed experts run in parallel across experts (those
+// with the most rows first) and are combined in expert order, so a block forward gives
+// the same bits whatever the number of threads and however the active experts are split
+// into waves.
 func TestMoEThreadsBitIdentical(t *testing.T) {
 	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
 	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: TinyConfig(2), DType: weights.Q8_0, Seed: 1}); err != nil {
