@@ -59,7 +59,14 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	if l.QKV.Rows > 0 {
 		s.watch(qkv, width, start, nil, "attention.query_key_value.weight")
 	}
-	s.qk = qkArgs{li: li, start: start, n: n, attend: attend, q0: q0, k0: k0, v0: v0, qs: qs, ks: ks}
+	rope := kernels.RoPENeoX
+	if cfg.RopeInterleaved {
+		rope = kernels.RoPEInterleaved
+	}
+	// 1/sqrt(D) is folded into the query so the scores come out of the matmul scaled.
+	scale := float32(1 / math.Sqrt(float64(D)))
+	s.qk = qkArgs{li: li, start: start, n: n, attend: attend, q0: q0, k0: k0, v0: v0, qs: qs, ks: ks,
+		rope: rope, scale: scale}
 	m.pool.Run(n, s.qkTask)
 	if !attend {
 		s.lap(OpAttend)
@@ -83,12 +90,15 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 }
 
 // qkArgs are the arguments of qkTask: the layer and chunk, whether the queries are
-// needed, and where token t's query, key and value heads start in s.qkv (q0 + t·qs,
-// k0 + t·ks, v0 + t·ks: interleaved rows of one fused projection, or three blocks).
+// needed, where token t's query, key and value heads start in s.qkv (q0 + t·qs,
+// k0 + t·ks, v0 + t·ks: interleaved rows of one fused projection, or three blocks), the
+// model's RoPE and the queries' scale.
 type qkArgs struct {
 	li, start, n       int
 	attend             bool
 	q0, k0, v0, qs, ks int
+	rope               func(x, cos, sin []float32)
+	scale              float32
 }
 
 // qkToken readies token t of the current attention call: its query heads normed, rotated
@@ -100,16 +110,10 @@ func (s *State) qkToken(t int) {
 	l := &s.m.Layers[a.li]
 	D, Nq, Nkv, rot := cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads, cfg.RotaryDim
 	eps := float32(cfg.RMSNormEps)
-	n := a.n
-	rope := kernels.RoPENeoX
-	if cfg.RopeInterleaved {
-		rope = kernels.RoPEInterleaved
-	}
+	n, rope := a.n, a.rope
 	qkv := s.qkv
 	pos := s.posAt(a.start, t)
 	cos, sin := s.m.rope.at(pos)
-	// 1/sqrt(D) is folded into the query so the scores come out of the matmul scaled.
-	scale := float32(1 / math.Sqrt(float64(D)))
 	for h := 0; h < Nq && a.attend; h++ {
 		// Query heads go to a head-major [Nq][n][D] layout so that the heads sharing a KV
 		// head form one contiguous block of rows for the score matmul.
@@ -123,7 +127,7 @@ func (s *State) qkToken(t int) {
 		if rot > 0 {
 			rope(q[:rot], cos, sin)
 		}
-		kernels.Scale(q, scale)
+		kernels.Scale(q, a.scale)
 	}
 	for g := 0; g < Nkv; g++ {
 		k := qkv[a.k0+t*a.ks+g*D : a.k0+t*a.ks+(g+1)*D]
@@ -141,7 +145,7 @@ func (s *State) qkToken(t int) {
 // s.attn, against keys 0…J-1 of layer li. Each task takes a tile of one KV group's query
 // rows (the group's heads × the chunk's tokens) through scores, probabilities and the
 // value product on its own goroutine with the single-threaded kernels: the products are
-// small (a 32-token block's group is 128 rows against ~100 keys), and handing each one
+// small (a 32-token block's group is 128 rows against 64–96 keys in the bench's forwards), and handing each one
 // to the pool would cost more than it computes. Tasks of every group run in one wave when
 // the groups' transposed values and score tiles fit the scratch; with long contexts the
 // groups, then the rows of a group, go in waves. A row's scores and output do not depend
@@ -156,23 +160,22 @@ func (s *State) attend(li, n, start, block, J int) {
 	groups := max(1, min(Nkv, len(s.vT)/(D*Jp), fit/rows))
 	span := min(rows, fit)
 	a := &s.at
-	*a = attendArgs{li: li, n: n, start: start, block: block, J: J, Jp: Jp, rows: rows, pos: s.runPos}
+	*a = attendArgs{li: li, n: n, start: start, block: block, J: J, Jp: Jp, rows: rows}
 	for g0 := 0; g0 < Nkv; g0 += groups {
 		g1 := min(Nkv, g0+groups)
 		for g := g0; g < g1; g++ {
 			s.kv.valuesT(li, g, J, Jp, s.vT[(g-g0)*D*Jp:(g-g0+1)*D*Jp])
 		}
+		// About two tasks per thread, spread over the wave's groups.
+		perGroup := max(1, (2*s.m.pool.Threads()+g1-g0-1)/(g1-g0))
 		for r0 := 0; r0 < rows; r0 += span {
 			r1 := min(rows, r0+span)
-			// About two tasks per thread, spread over the wave's groups.
-			perGroup := max(1, (2*s.m.pool.Threads()+g1-g0-1)/(g1-g0))
 			a.g0, a.r0, a.r1 = g0, r0, r1
 			a.tile = max(1, (r1-r0+perGroup-1)/perGroup)
 			a.tiles = (r1 - r0 + a.tile - 1) / a.tile
 			s.m.pool.Run((g1-g0)*a.tiles, s.attendTask)
 		}
 	}
-	a.pos = nil
 }
 
 // attendArgs are the arguments of attendTask for the current wave: layer, chunk and key
@@ -180,7 +183,6 @@ func (s *State) attend(li, n, start, block, J int) {
 type attendArgs struct {
 	li, n, start, block, J, Jp, rows int
 	g0, r0, r1, tile, tiles          int
-	pos                              []int // State.runPos
 }
 
 // attendTile runs tile i of the current wave (see attend): scores, softmax over each
@@ -207,12 +209,7 @@ func (s *State) attendTile(i int) {
 	}
 	for r := range R {
 		row := sc[r*Jp : (r+1)*Jp]
-		tok := (r0 + r) % a.n
-		p := a.start + tok
-		if a.pos != nil {
-			p = a.pos[tok]
-		}
-		vis := visibleKeys(p, J, a.block)
+		vis := visibleKeys(s.posAt(a.start, (r0+r)%a.n), J, a.block)
 		kernels.Softmax(row[:vis])
 		clear(row[vis:])
 	}

@@ -33,7 +33,7 @@ type State struct {
 	h, x       []float32 // residual stream and normed input [maxRun, hidden]
 	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
 	q          []float32 // [Nq, maxRun, D]
-	vT         []float32 // one head's values, transposed [D, capacity]
+	vT         []float32 // an attention wave's KV groups' values, transposed [D, padded keys] each
 	yT         []float32 // attention output of score tiles, transposed [D, tile rows] each
 	attn       []float32 // [maxRun, Nq·D]
 	scores     []float32
