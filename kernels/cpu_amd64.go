@@ -12,6 +12,23 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 // VNNI has) to the AVX2 baseline.
 var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 
+// cpuid returns the registers of the CPUID instruction for leaf and sub-leaf
+// (cpuid_amd64.s).
+func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+
+// cpuVendor is the processor's vendor string ("GenuineIntel", "AuthenticAMD", …).
+func cpuVendor() string {
+	_, b, c, d := cpuid(0, 0)
+	var v [12]byte
+	for i, r := range [3]uint32{b, d, c} {
+		v[4*i], v[4*i+1], v[4*i+2], v[4*i+3] = byte(r), byte(r>>8), byte(r>>16), byte(r>>24)
+	}
+	return string(v[:])
+}
+
+// isAMD reports an AMD processor, whose prefetch distances differ (gemvX16Prefetch).
+var isAMD = cpuVendor() == "AuthenticAMD"
+
 var archImpls = []*impl{
 	{name: "avx512vnni", available: useVNNI, enabled: useVNNI, kernels: vnniTable()},
 	{name: "avx2", available: useAVX2, enabled: useAVX2, kernels: avx2Table()},

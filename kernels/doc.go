@@ -69,7 +69,8 @@
 // at M ≥ 4 run in strips of consecutive tiles, about four per thread, and each tile's
 // kernel prefetches the next tile of its strip, so the weights stream from memory
 // while the previous tile computes. With one row of x the tiles are long runs of
-// weight rows that the one-row kernels stream with software prefetch. Within a tile
+// weight rows that the one-row kernels stream with software prefetch (a distance per
+// kernel and CPU vendor, measured by BenchmarkOneRowPrefetch). Within a tile
 // the assembly takes 4 rows of x at a time against 3 (AVX2) or 4 (NEON) weight rows
 // for floats, so each weight vector is loaded once per 4 rows of x, and one weight
 // row at a time for quantized blocks, decoded once per 4 rows of x. Each assembly call

@@ -143,7 +143,8 @@
 	VCVTPH2PS const_q4KX16DOff(WP), D \
 	VCVTPH2PS const_q4KX16DMinOff(WP), T
 
-// Z16PF(g): prefetch group g's quarter of the super-block gemvPrefetch (R14) ahead.
+// Z16PF(g): prefetch group g's quarter of the super-block R14 bytes ahead (gemvPrefetch;
+// gemvX16Prefetch in the one-row kernel).
 #define Z16PF(g) \
 	PREFETCHT0 592*(g)+0(WP)(R14*1)   \
 	PREFETCHT0 592*(g)+64(WP)(R14*1)  \
@@ -385,7 +386,7 @@ TEXT ·gemvQ4_KX16VNNI(SB), NOSPLIT, $8-88
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
 	SHLQ $4, LDW
-	MOVQ ·gemvPrefetch(SB), R14
+	MOVQ ·gemvX16Prefetch(SB), R14
 	Z16CONSTS
 
 group:

@@ -46,7 +46,8 @@
 #define XQ 4
 #define XCORR 36
 
-// Q8X16PF(pf): prefetch the block (544 bytes: 9 lines) pf bytes (gemvPrefetch) ahead.
+// Q8X16PF(pf): prefetch the block (544 bytes: 9 lines) pf bytes ahead (gemvPrefetch;
+// gemvX16Prefetch in the one-row kernel).
 #define Q8X16PF(pf) \
 	PREFETCHT0 (WP)(pf*1)    \
 	PREFETCHT0 64(WP)(pf*1)  \
@@ -221,7 +222,7 @@ TEXT ·gemvQ8_0X16VNNI(SB), NOSPLIT, $8-88
 	MOVQ w_base+48(FP), WROW
 	MOVQ ldw+72(FP), LDW
 	SHLQ $4, LDW
-	MOVQ ·gemvPrefetch(SB), R14
+	MOVQ ·gemvX16Prefetch(SB), R14
 
 group:
 	CMPQ   YP, yend-8(SP)

@@ -1,0 +1,77 @@
+//go:build gc && !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCPUVendor: CPUID's vendor string is 12 printable ASCII bytes, and isAMD agrees
+// with it.
+func TestCPUVendor(t *testing.T) {
+	v := cpuVendor()
+	if len(v) != 12 || strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+		t.Fatalf("vendor %q: want 12 printable ASCII bytes", v)
+	}
+	if isAMD != (v == "AuthenticAMD") {
+		t.Fatalf("isAMD = %v for vendor %q", isAMD, v)
+	}
+	t.Logf("vendor %s", v)
+}
+
+// BenchmarkOneRowPrefetch reports the weight GB/s of the one-row quantized kernels at
+// several prefetch distances (gemvPrefetch and gemvX16Prefetch set alike), streaming
+// expert-sized matrices (1024×2048, repacked where the kernels in use repack) from
+// memory: the measurement behind both distances, to repeat on another machine. The
+// best pass of each is reported; the distances alternate within each iteration, so
+// that all see the same machine.
+func BenchmarkOneRowPrefetch(b *testing.B) {
+	defer func(p, p16 int) { gemvPrefetch, gemvX16Prefetch = p, p16 }(gemvPrefetch, gemvX16Prefetch)
+	pool := NewPool(runtime.GOMAXPROCS(0))
+	defer pool.Close()
+	r := rand.New(rand.NewPCG(7, 7))
+	const K, N = 2048, 1024
+	distances := []int{0, 512, 2048, 4096}
+	type stream struct {
+		f    Format
+		ws   []Matrix
+		best []time.Duration
+	}
+	var streams []*stream
+	for _, f := range []Format{Q4_K, Q8_0, Q6_K} {
+		w, _ := NewMatrix(f, N, K, randWeights(r, f, N, K))
+		s := &stream{f: f, ws: []Matrix{w}, best: slices.Repeat([]time.Duration{time.Hour}, len(distances))}
+		for range 4 * coldCopies(len(w.Data)) { // 256 MiB: none of it left in a cache
+			s.ws = append(s.ws, copyMatrix(w))
+		}
+		for _, m := range s.ws {
+			m.Repack()
+		}
+		streams = append(streams, s)
+	}
+	x, y := randFloats(r, K), make([]float32, N)
+	for b.Loop() {
+		for _, s := range streams {
+			for i, d := range distances {
+				gemvPrefetch, gemvX16Prefetch = d, d
+				t0 := time.Now()
+				for _, m := range s.ws {
+					pool.MatMul(y, x, m)
+				}
+				s.best[i] = min(s.best[i], time.Since(t0))
+			}
+		}
+	}
+	for _, s := range streams {
+		bytes := float64(len(s.ws[0].Data) * len(s.ws))
+		for i, d := range distances {
+			b.ReportMetric(bytes/s.best[i].Seconds()/1e9, fmt.Sprintf("%s-%dB-GB/s", s.f, d))
+		}
+	}
+}
