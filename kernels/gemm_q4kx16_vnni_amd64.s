@@ -20,7 +20,9 @@
 // count 16 times over, so the low sub-block's scale is taken 16 times too, and isum
 // is 16·Σ sc·Σ w·q (at most 16·8·63·32·15·128 < 2^31). Once per group VPMULLD scales
 // each row's lane by its scale (the sums reach 32·15·128, past int16), and the mins
-// meet the activation sums of 16 in one VPDPWSSD per sub-block. Per super-block each
+// of the group's two sub-blocks (side by side in the layout) meet the activations' two
+// sums of 32 in one VPDPWSSD: per super-block, VPHADDW adds the activations' sums of 16
+// in pairs into a stack slot of each row. Per super-block each
 // row's lane then takes dotQ4_KGeneric's step exactly, as in the AVX2 kernels
 // (gemm_q4kx8_amd64.s):
 //
@@ -115,15 +117,23 @@
 	VPMULLD T, acc, acc \
 	VPADDD acc, isum, isum
 
-// Z16MINS(s) sets both int16 halves of T's dword r to m_s of row r.
-#define Z16MINS(s) \
-	VPMOVZXBD const_q4KX16MinsOff+16*(s)(WP), T \
-	VPSLLD $16, T, U                            \
-	VPORD U, T, T
+// Z16PAIRS(xr, r) writes the super-block's 8 sums of 32 activations of row xr
+// (bsum_2s + bsum_2s+1, int16) to row r's 32-byte stack slot, F0 scratch. VPHADDW of
+// the sums of 16 with themselves leaves each 128-bit lane's 4 pair sums twice, so
+// group g's two sums are the dword at Z16PAIR(g, r)(SP).
+#define Z16PAIRS(xr, r) \
+	VMOVDQU const_q8KSumsOff(xr)(XOFF*1), Y0 \
+	VPHADDW Y0, Y0, Y0                       \
+	VMOVDQU Y0, 32*(r)(SP)
+#define Z16PAIR(g, r) 4*(g)+8*((g)/2)+32*(r)
 
-// Z16MIN(s, xr, msum): msum += m_s·(bsum_2s + bsum_2s+1) of row xr.
-#define Z16MIN(s, xr, msum) \
-	VPDPWSSD.BCST const_q8KSumsOff+4*(s)(xr)(XOFF*1), T, msum
+// Z16GMINS(g) sets T's dword r to the mins of sub-blocks 2g and 2g+1 of row r (int16).
+#define Z16GMINS(g) \
+	VPMOVZXBW const_q4KX16MinsOff+32*(g)(WP), T
+
+// Z16GMIN(g, r, msum): msum += m_2g·sum_2g + m_2g+1·sum_2g+1 of activation row r.
+#define Z16GMIN(g, r, msum) \
+	VPDPWSSD.BCST Z16PAIR(g, r)(SP), T, msum
 
 // Z16FIN(xr, f, isum, msum, acc): acc += (dx·d)·isum − (dx·dmin)·imin for the 16 rows,
 // D holding d and T dmin; f and U are scratch.
@@ -213,22 +223,33 @@
 	Z16SCALE3(S, s, a0, a1, a2) \
 	Z16SCALE(a3, I3)
 
-// Z16SUBMINS2(s) … Z16SUBMINS4(s): the mins of sub-block s against the rows.
-#define Z16SUBMINS2(s) \
-	Z16MINS(s)         \
-	Z16MIN(s, XR0, M0) \
-	Z16MIN(s, XR1, M1)
-#define Z16SUBMINS3(s) \
-	Z16SUBMINS2(s) \
-	Z16MIN(s, XR2, M2)
-#define Z16SUBMINS4(s) \
-	Z16SUBMINS3(s) \
-	Z16MIN(s, XR3, M3)
+// Z16PAIRS2 … Z16PAIRS4: the sums of 32 of the first 2 … 4 rows to their slots.
+#define Z16PAIRS2 \
+	Z16PAIRS(XR0, 0) \
+	Z16PAIRS(XR1, 1)
+#define Z16PAIRS3 \
+	Z16PAIRS2 \
+	Z16PAIRS(XR2, 2)
+#define Z16PAIRS4 \
+	Z16PAIRS3 \
+	Z16PAIRS(XR3, 3)
 
-// Z16GROUPS(CHUNK, ZERO, SUBMINS, SCALEL, SCALEH): the 4 groups of a super-block
+// Z16GMINS2(g) … Z16GMINS4(g): the mins of group g against the rows.
+#define Z16GMINS2(g) \
+	Z16GMINS(g)       \
+	Z16GMIN(g, 0, M0) \
+	Z16GMIN(g, 1, M1)
+#define Z16GMINS3(g) \
+	Z16GMINS2(g) \
+	Z16GMIN(g, 2, M2)
+#define Z16GMINS4(g) \
+	Z16GMINS3(g) \
+	Z16GMIN(g, 3, M3)
+
+// Z16GROUPS(CHUNK, ZERO, GMINS, SCALEL, SCALEH): the 4 groups of a super-block
 // (sub-blocks 2g and 2g+1), each after its prefetch; SCALEL and SCALEH scale the low
 // and high sums by the sub-block's scales.
-#define Z16GROUP(g, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
+#define Z16GROUP(g, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
 	Z16PF(g)        \
 	ZERO            \
 	CHUNK(g, 0)     \
@@ -241,13 +262,12 @@
 	CHUNK(g, 7)     \
 	SCALEL(2*(g))   \
 	SCALEH(2*(g)+1) \
-	SUBMINS(2*(g))  \
-	SUBMINS(2*(g)+1)
-#define Z16GROUPS(CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
-	Z16GROUP(0, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
-	Z16GROUP(1, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
-	Z16GROUP(2, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH) \
-	Z16GROUP(3, CHUNK, ZERO, SUBMINS, SCALEL, SCALEH)
+	GMINS(g)
+#define Z16GROUPS(CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(0, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(1, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(2, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(3, CHUNK, ZERO, GMINS, SCALEL, SCALEH)
 
 #define Z16SCALE2L(s) Z16SCALE2(Z16SCALES16, s, L0, L1)
 #define Z16SCALE2H(s) Z16SCALE2(Z16SCALES, s, H0, H1)
@@ -280,7 +300,7 @@
 //	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q4KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
 //	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $8-120
+TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $136-120 // 4 rows' sums of 32, then yend
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -309,7 +329,8 @@ group:
 
 block4:
 	Z16START4
-	Z16GROUPS(Z16CHUNK4, Z16ZERO4, Z16SUBMINS4, Z16SCALE4L, Z16SCALE4H)
+	Z16PAIRS4
+	Z16GROUPS(Z16CHUNK4, Z16ZERO4, Z16GMINS4, Z16SCALE4L, Z16SCALE4H)
 	Z16FIN4
 	Z16NEXT
 	JNZ block4
@@ -318,7 +339,8 @@ block4:
 
 block3:
 	Z16START3
-	Z16GROUPS(Z16CHUNK3, Z16ZERO3, Z16SUBMINS3, Z16SCALE3L, Z16SCALE3H)
+	Z16PAIRS3
+	Z16GROUPS(Z16CHUNK3, Z16ZERO3, Z16GMINS3, Z16SCALE3L, Z16SCALE3H)
 	Z16FIN3
 	Z16NEXT
 	JNZ block3
@@ -327,7 +349,8 @@ block3:
 
 block2:
 	Z16START2
-	Z16GROUPS(Z16CHUNK2, Z16ZERO2, Z16SUBMINS2, Z16SCALE2L, Z16SCALE2H)
+	Z16PAIRS2
+	Z16GROUPS(Z16CHUNK2, Z16ZERO2, Z16GMINS2, Z16SCALE2L, Z16SCALE2H)
 	Z16FIN2
 	Z16NEXT
 	JNZ block2
@@ -367,17 +390,15 @@ next:
 	Z16SCALE(L0, I0)        \
 	Z16SCALES(2*(g)+1)      \
 	Z16SCALE(H0, I0)        \
-	Z16MINS(2*(g))          \
-	Z16MIN(2*(g), XR0, M0)  \
-	Z16MINS(2*(g)+1)        \
-	Z16MIN(2*(g)+1, XR0, M0)
+	Z16GMINS(g)             \
+	Z16GMIN(g, 0, M0)
 
 // func gemvQ4_KX16VNNI(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512_VNNI
 //
 //	for j < len(y): y[j] += dotQ4_KGeneric(W_j, x[:nb*292]), the rows W_j in the q4KX16
 //	layout at w, ldw bytes per row; len(y)%16 == 0, nb > 0
-TEXT ·gemvQ4_KX16VNNI(SB), NOSPLIT, $8-88
+TEXT ·gemvQ4_KX16VNNI(SB), NOSPLIT, $40-88 // the row's sums of 32, then yend
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), BX
 	LEAQ (YP)(BX*4), BX
@@ -400,6 +421,7 @@ group:
 block:
 	VPXORD I0, I0, I0
 	VPXORD M0, M0, M0
+	Z16PAIRS(XR0, 0)
 	Z16GROUP1(0)
 	Z16GROUP1(1)
 	Z16GROUP1(2)

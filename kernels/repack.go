@@ -36,7 +36,9 @@ const (
 	q4KX8BlockBytes = q4KX8QuantsOff + 8*128
 )
 
-// The Q4_K layout of the 512-bit kernels (q4KX16): q4KX8 with 16 rows side by side.
+// The Q4_K layout of the 512-bit kernels (q4KX16): q4KX8 with 16 rows side by side,
+// except the mins: m[g][r][2], the mins of sub-blocks 2g and 2g+1 of row r side by
+// side, so that one VPDPWSSD takes both against the activations' sums of 32.
 const (
 	q4KX16DOff       = 0
 	q4KX16DMinOff    = 32
@@ -81,7 +83,11 @@ func repackQ4KWide(dst, src []byte, rows, nb, width int) {
 				copy(out[dOff+2*r:][:2], blk[0:2])
 				copy(out[dminOff+2*r:][:2], blk[q4KDMinOff:][:2])
 				for s := 0; s < 8; s++ {
-					out[scOff+width*s+r], out[mOff+width*s+r] = Q4KScaleMin(s, blk[q4KScalesOff:])
+					mi := mOff + width*s + r // q4KX8: m[s][r]
+					if width == 16 {
+						mi = mOff + 2*width*(s/2) + 2*r + s%2 // q4KX16: m[g][r][2]
+					}
+					out[scOff+width*s+r], out[mi] = Q4KScaleMin(s, blk[q4KScalesOff:])
 				}
 				for c := 0; c < 32; c++ { // c = 8·group + chunk
 					copy(out[qOff+4*width*c+4*r:][:4], blk[q4KQuantsOff+4*c:][:4])
