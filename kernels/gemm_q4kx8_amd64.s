@@ -13,8 +13,10 @@
 // the 4 activation quants of those elements broadcast to every dword, VPMADDUBSW gives
 // each row two int16 partial sums, and the 8 chunks of a sub-block add up in int16
 // lanes without overflow (8·2·15·128 < 2^15). VPMADDWD against the row's scale (each
-// int16 pair of a dword holds it) then sums each pair into the row's int32 lane; the
-// mins meet the activation sums of 16 the same way. Per super-block each row's lane is
+// int16 pair of a dword holds it) then sums each pair into the row's int32 lane. The
+// mins of a group's two sub-blocks (side by side in the layout) meet the activations'
+// two sums of 32 in one VPMADDWD: per super-block, VPHADDW adds the activations' sums
+// of 16 in pairs into a stack slot of each row. Per super-block each row's lane is
 // then dotQ4_KGeneric's step exactly:
 //
 //	acc += float32(dx·d)·float32(isum) − float32(dx·dmin)·float32(imin)
@@ -72,10 +74,25 @@
 	VPMADDWD T, a, a \
 	VPADDD a, isum, isum
 
-// X8MIN(s, xr, msum): msum += m_s·(bsum_2s + bsum_2s+1) of row xr (T holds m_s).
-#define X8MIN(s, xr, msum) \
-	VPBROADCASTD const_q8KSumsOff+4*(s)(xr)(XOFF*1), W \
-	VPMADDWD T, W, W \
+// X8PAIRSUMS(xr, r) writes the super-block's 8 sums of 32 activations of row xr
+// (bsum_2s + bsum_2s+1, int16) to row r's 32-byte stack slot, B scratch. VPHADDW of
+// the sums of 16 with themselves leaves each 128-bit lane's 4 pair sums twice, so
+// group g's two sums are the dword at X8PAIR(g, r)(SP).
+#define X8PAIRSUMS(xr, r) \
+	VMOVDQU const_q8KSumsOff(xr)(XOFF*1), B \
+	VPHADDW B, B, B                         \
+	VMOVDQU B, 32*(r)(SP)
+#define X8PAIR(g, r) 4*(g)+8*((g)/2)+32*(r)
+
+// X8GMINS(g) sets T's dword r to the mins of sub-blocks 2g and 2g+1 of row r (int16).
+#define X8GMINS(g) \
+	VPMOVZXBW const_q4KX8MinsOff+16*(g)(WP), T
+
+// X8MIN(g, r, msum): msum += m_2g·sum_2g + m_2g+1·sum_2g+1 of activation row r (T
+// holding the mins, W scratch).
+#define X8MIN(g, r, msum) \
+	VPBROADCASTD X8PAIR(g, r)(SP), W \
+	VPMADDWD T, W, W                 \
 	VPADDD W, msum, msum
 
 // X8FIN(xr, a, isum, msum, acc): acc += (dx·d)·isum − (dx·dmin)·imin for the 8 rows,
@@ -119,7 +136,8 @@
 	X8CHUNK30(q) \
 	X8MUL0(q, XR3, A3)
 
-// X8SCALEn / X8MINn(s): the scales (in T) and the mins of sub-block s of the rows.
+// X8SCALEn / X8MINn(g): the scales (in T) of a sub-block, and the mins of group g, of
+// the rows; X8PAIRSUMSn: the rows' sums of 32 to their stack slots.
 #define X8SCALE2 \
 	X8SCALE(A0, I0) \
 	X8SCALE(A1, I1)
@@ -129,20 +147,30 @@
 #define X8SCALE4 \
 	X8SCALE3 \
 	X8SCALE(A3, I3)
-#define X8MIN2(s) \
-	X8MIN(s, XR0, M0) \
-	X8MIN(s, XR1, M1)
-#define X8MIN3(s) \
-	X8MIN2(s) \
-	X8MIN(s, XR2, M2)
-#define X8MIN4(s) \
-	X8MIN3(s) \
-	X8MIN(s, XR3, M3)
+#define X8MIN2(g) \
+	X8GMINS(g)      \
+	X8MIN(g, 0, M0) \
+	X8MIN(g, 1, M1)
+#define X8MIN3(g) \
+	X8MIN2(g) \
+	X8MIN(g, 2, M2)
+#define X8MIN4(g) \
+	X8MIN3(g) \
+	X8MIN(g, 3, M3)
+#define X8PAIRSUMS2 \
+	X8PAIRSUMS(XR0, 0) \
+	X8PAIRSUMS(XR1, 1)
+#define X8PAIRSUMS3 \
+	X8PAIRSUMS2 \
+	X8PAIRSUMS(XR2, 2)
+#define X8PAIRSUMS4 \
+	X8PAIRSUMS3 \
+	X8PAIRSUMS(XR3, 3)
 
-// X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE, MIN): sub-block s (LOAD X8LO for even s, X8HI for
-// odd) of the rows: its 8 chunks, its scales and its mins; first, the prefetch of a
-// 160-byte eighth of a super-block (R14 = gemvPrefetch) ahead.
-#define X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE, MIN) \
+// X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE): sub-block s (LOAD X8LO for even s, X8HI for
+// odd) of the rows: its 8 chunks and its scales; first, the prefetch of a 160-byte
+// eighth of a super-block (R14 = gemvPrefetch) ahead.
+#define X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE) \
 	PREFETCHT0 160*(s)(WP)(R14*1)     \
 	PREFETCHT0 160*(s)+64(WP)(R14*1)  \
 	PREFETCHT0 160*(s)+128(WP)(R14*1) \
@@ -163,20 +191,23 @@
 	LOAD(8*((s)/2)+7) \
 	CHUNK(32*(s)+28) \
 	X8PAIRS(const_q4KX8ScalesOff+8*(s)) \
-	SCALE \
-	X8PAIRS(const_q4KX8MinsOff+8*(s)) \
-	MIN(s)
+	SCALE
 
-// X8BLOCK(CHUNK0, CHUNK, SCALE, MIN): the super-block's 8 sub-blocks of the rows.
+// X8BLOCK(CHUNK0, CHUNK, SCALE, MIN): the super-block's 8 sub-blocks of the rows, each
+// group's mins after its second.
 #define X8BLOCK(CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(0, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(1, X8HI, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(2, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(3, X8HI, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(4, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(5, X8HI, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(6, X8LO, CHUNK0, CHUNK, SCALE, MIN) \
-	X8SUB(7, X8HI, CHUNK0, CHUNK, SCALE, MIN)
+	X8SUB(0, X8LO, CHUNK0, CHUNK, SCALE) \
+	X8SUB(1, X8HI, CHUNK0, CHUNK, SCALE) \
+	MIN(0)                               \
+	X8SUB(2, X8LO, CHUNK0, CHUNK, SCALE) \
+	X8SUB(3, X8HI, CHUNK0, CHUNK, SCALE) \
+	MIN(1)                               \
+	X8SUB(4, X8LO, CHUNK0, CHUNK, SCALE) \
+	X8SUB(5, X8HI, CHUNK0, CHUNK, SCALE) \
+	MIN(2)                               \
+	X8SUB(6, X8LO, CHUNK0, CHUNK, SCALE) \
+	X8SUB(7, X8HI, CHUNK0, CHUNK, SCALE) \
+	MIN(3)
 
 // X8FIN2 … X8FIN4: the super-block's float steps of the rows (X8FIN).
 #define X8FIN2 \
@@ -202,7 +233,7 @@
 //	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q4KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
 //	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ4_KX8xNAVX2(SB), NOSPLIT, $136-120
+TEXT ·gemmQ4_KX8xNAVX2(SB), NOSPLIT, $264-120 // 4 rows' sums of 32, the stack sums, yend
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -228,6 +259,7 @@ group:
 
 block4:
 	X8START4
+	X8PAIRSUMS4
 	X8BLOCK(X8CHUNK40, X8CHUNK4, X8SCALE4, X8MIN4)
 	X8FIN4
 	X8NEXT
@@ -238,6 +270,7 @@ block4:
 
 block3:
 	X8START3
+	X8PAIRSUMS3
 	X8BLOCK(X8CHUNK30, X8CHUNK3, X8SCALE3, X8MIN3)
 	X8FIN3
 	X8NEXT
@@ -248,6 +281,7 @@ block3:
 
 block2:
 	X8START2
+	X8PAIRSUMS2
 	X8BLOCK(X8CHUNK20, X8CHUNK2, X8SCALE2, X8MIN2)
 	X8FIN2
 	X8NEXT
@@ -271,14 +305,16 @@ next:
 #define X8CHUNK1(q) X8MUL(q, XR0, A0)
 #define X8CHUNK10(q) X8MUL0(q, XR0, A0)
 #define X8SCALE1 X8SCALE(A0, I0)
-#define X8MIN1(s) X8MIN(s, XR0, M0)
+#define X8MIN1(g) \
+	X8GMINS(g) \
+	X8MIN(g, 0, M0)
 
 // func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // Requires: AVX, AVX2, F16C
 //
 //	for j < len(y): y[j] += dotQ4_KGeneric(W_j, x[:nb*292]), the rows W_j in the q4KX8
 //	layout at w, ldw bytes per row; len(y)%8 == 0, nb > 0
-TEXT ·gemvQ4_KX8AVX2(SB), NOSPLIT, $8-88
+TEXT ·gemvQ4_KX8AVX2(SB), NOSPLIT, $40-88 // the row's sums of 32, then yend
 	MOVQ y_base+0(FP), YP
 	MOVQ y_len+8(FP), BX
 	LEAQ (YP)(BX*4), BX
@@ -301,6 +337,7 @@ group:
 block:
 	VPXOR I0, I0, I0
 	VPXOR M0, M0, M0
+	X8PAIRSUMS(XR0, 0)
 	X8BLOCK(X8CHUNK10, X8CHUNK1, X8SCALE1, X8MIN1)
 	X8DMIN
 	X8FIN(XR0, A0, I0, M0, ACC)

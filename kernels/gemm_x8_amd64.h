@@ -26,8 +26,8 @@
 	VPXOR I3, I3, I3 \
 	VPXOR M3, M3, M3
 
-// The 4-row kernels that keep their float32 sums on the stack (frame $136: acc0…acc3,
-// then yend-8(SP)).
+// The 4-row kernels that keep their float32 sums on the stack (the frame's top 136 bytes:
+// acc0…acc3, then yend-8(SP)).
 #define X8ACC0 acc0-136(SP)
 #define X8ACC1 acc1-104(SP)
 #define X8ACC2 acc2-72(SP)

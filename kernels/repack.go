@@ -23,10 +23,13 @@ import (
 // The Q4_K layout (q4KX8): rows in groups of 8, each group's super-blocks in order,
 // each q4KX8BlockBytes:
 //
-//	d[8] f16 | dmin[8] f16 | sc[s][r] u8 (8×8) | m[s][r] u8 (8×8) | qs[g][c][r][4]
+//	d[8] f16 | dmin[8] f16 | sc[s][r] u8 (8×8) | m[g][r][2] u8 (4×8×2) | qs[g][c][r][4]
 //
-// for row r < 8 of the group and sub-block s < 8; qs[g][c][r] are bytes 4c…4c+3 of
-// 64-element group g of row r's quants (low nibbles: sub-block 2g, high: 2g+1).
+// for row r < 8 of the group and sub-block s < 8; m[g][r] are the mins of sub-blocks
+// 2g and 2g+1 of row r side by side (one int16 pair per row once widened, what one
+// VPMADDWD takes against the activations' two sums of 32); qs[g][c][r] are bytes
+// 4c…4c+3 of 64-element group g of row r's quants (low nibbles: sub-block 2g, high:
+// 2g+1).
 const (
 	q4KX8DOff       = 0
 	q4KX8DMinOff    = 16
@@ -36,9 +39,7 @@ const (
 	q4KX8BlockBytes = q4KX8QuantsOff + 8*128
 )
 
-// The Q4_K layout of the 512-bit kernels (q4KX16): q4KX8 with 16 rows side by side,
-// except the mins: m[g][r][2], the mins of sub-blocks 2g and 2g+1 of row r side by
-// side, so that one VPDPWSSD takes both against the activations' sums of 32.
+// The Q4_K layout of the 512-bit kernels (q4KX16): q4KX8 with 16 rows side by side.
 const (
 	q4KX16DOff       = 0
 	q4KX16DMinOff    = 32
@@ -83,11 +84,7 @@ func repackQ4KWide(dst, src []byte, rows, nb, width int) {
 				copy(out[dOff+2*r:][:2], blk[0:2])
 				copy(out[dminOff+2*r:][:2], blk[q4KDMinOff:][:2])
 				for s := 0; s < 8; s++ {
-					mi := mOff + width*s + r // q4KX8: m[s][r]
-					if width == 16 {
-						mi = mOff + 2*width*(s/2) + 2*r + s%2 // q4KX16: m[g][r][2]
-					}
-					out[scOff+width*s+r], out[mi] = Q4KScaleMin(s, blk[q4KScalesOff:])
+					out[scOff+width*s+r], out[mOff+2*width*(s/2)+2*r+s%2] = Q4KScaleMin(s, blk[q4KScalesOff:])
 				}
 				for c := 0; c < 32; c++ { // c = 8·group + chunk
 					copy(out[qOff+4*width*c+4*r:][:4], blk[q4KQuantsOff+4*c:][:4])
