@@ -117,23 +117,14 @@
 	VPMULLD T, acc, acc \
 	VPADDD acc, isum, isum
 
-// Z16PAIRS(xr, r) writes the super-block's 8 sums of 32 activations of row xr
-// (bsum_2s + bsum_2s+1, int16) to row r's 32-byte stack slot, F0 scratch. VPHADDW of
-// the sums of 16 with themselves leaves each 128-bit lane's 4 pair sums twice, so
-// group g's two sums are the dword at Z16PAIR(g, r)(SP).
-#define Z16PAIRS(xr, r) \
-	VMOVDQU const_q8KSumsOff(xr)(XOFF*1), Y0 \
-	VPHADDW Y0, Y0, Y0                       \
-	VMOVDQU Y0, 32*(r)(SP)
-#define Z16PAIR(g, r) 4*(g)+8*((g)/2)+32*(r)
-
 // Z16GMINS(g) sets T's dword r to the mins of sub-blocks 2g and 2g+1 of row r (int16).
 #define Z16GMINS(g) \
 	VPMOVZXBW const_q4KX16MinsOff+32*(g)(WP), T
 
-// Z16GMIN(g, r, msum): msum += m_2g·sum_2g + m_2g+1·sum_2g+1 of activation row r.
+// Z16GMIN(g, r, msum): msum += m_2g·sum_2g + m_2g+1·sum_2g+1 of activation row r
+// (Q4KPAIRSUMS).
 #define Z16GMIN(g, r, msum) \
-	VPDPWSSD.BCST Z16PAIR(g, r)(SP), T, msum
+	VPDPWSSD.BCST Q4KPAIR(g, r)(SP), T, msum
 
 // Z16FIN(xr, f, isum, msum, acc): acc += (dx·d)·isum − (dx·dmin)·imin for the 16 rows,
 // D holding d and T dmin; f and U are scratch.
@@ -223,28 +214,10 @@
 	Z16SCALE3(S, s, a0, a1, a2) \
 	Z16SCALE(a3, I3)
 
-// Z16PAIRS2 … Z16PAIRS4: the sums of 32 of the first 2 … 4 rows to their slots.
-#define Z16PAIRS2 \
-	Z16PAIRS(XR0, 0) \
-	Z16PAIRS(XR1, 1)
-#define Z16PAIRS3 \
-	Z16PAIRS2 \
-	Z16PAIRS(XR2, 2)
-#define Z16PAIRS4 \
-	Z16PAIRS3 \
-	Z16PAIRS(XR3, 3)
-
 // Z16GMINS2(g) … Z16GMINS4(g): the mins of group g against the rows.
-#define Z16GMINS2(g) \
-	Z16GMINS(g)       \
-	Z16GMIN(g, 0, M0) \
-	Z16GMIN(g, 1, M1)
-#define Z16GMINS3(g) \
-	Z16GMINS2(g) \
-	Z16GMIN(g, 2, M2)
-#define Z16GMINS4(g) \
-	Z16GMINS3(g) \
-	Z16GMIN(g, 3, M3)
+#define Z16GMINS2(g) Q4KMINS2(Z16GMINS, Z16GMIN, g)
+#define Z16GMINS3(g) Q4KMINS3(Z16GMINS, Z16GMIN, g)
+#define Z16GMINS4(g) Q4KMINS4(Z16GMINS, Z16GMIN, g)
 
 // Z16GROUPS(CHUNK, ZERO, GMINS, SCALEL, SCALEH): the 4 groups of a super-block
 // (sub-blocks 2g and 2g+1), each after its prefetch; SCALEL and SCALEH scale the low
@@ -329,7 +302,7 @@ group:
 
 block4:
 	Z16START4
-	Z16PAIRS4
+	Q4KPAIRSUMS4(Y0) // F0 scratch
 	Z16GROUPS(Z16CHUNK4, Z16ZERO4, Z16GMINS4, Z16SCALE4L, Z16SCALE4H)
 	Z16FIN4
 	Z16NEXT
@@ -339,7 +312,7 @@ block4:
 
 block3:
 	Z16START3
-	Z16PAIRS3
+	Q4KPAIRSUMS3(Y0)
 	Z16GROUPS(Z16CHUNK3, Z16ZERO3, Z16GMINS3, Z16SCALE3L, Z16SCALE3H)
 	Z16FIN3
 	Z16NEXT
@@ -349,7 +322,7 @@ block3:
 
 block2:
 	Z16START2
-	Z16PAIRS2
+	Q4KPAIRSUMS2(Y0)
 	Z16GROUPS(Z16CHUNK2, Z16ZERO2, Z16GMINS2, Z16SCALE2L, Z16SCALE2H)
 	Z16FIN2
 	Z16NEXT
@@ -421,7 +394,7 @@ group:
 block:
 	VPXORD I0, I0, I0
 	VPXORD M0, M0, M0
-	Z16PAIRS(XR0, 0)
+	Q4KPAIRSUMS(XR0, 0, Y0) // F0 scratch
 	Z16GROUP1(0)
 	Z16GROUP1(1)
 	Z16GROUP1(2)

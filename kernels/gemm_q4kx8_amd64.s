@@ -74,24 +74,14 @@
 	VPMADDWD T, a, a \
 	VPADDD a, isum, isum
 
-// X8PAIRSUMS(xr, r) writes the super-block's 8 sums of 32 activations of row xr
-// (bsum_2s + bsum_2s+1, int16) to row r's 32-byte stack slot, B scratch. VPHADDW of
-// the sums of 16 with themselves leaves each 128-bit lane's 4 pair sums twice, so
-// group g's two sums are the dword at X8PAIR(g, r)(SP).
-#define X8PAIRSUMS(xr, r) \
-	VMOVDQU const_q8KSumsOff(xr)(XOFF*1), B \
-	VPHADDW B, B, B                         \
-	VMOVDQU B, 32*(r)(SP)
-#define X8PAIR(g, r) 4*(g)+8*((g)/2)+32*(r)
-
 // X8GMINS(g) sets T's dword r to the mins of sub-blocks 2g and 2g+1 of row r (int16).
 #define X8GMINS(g) \
 	VPMOVZXBW const_q4KX8MinsOff+16*(g)(WP), T
 
 // X8MIN(g, r, msum): msum += m_2g·sum_2g + m_2g+1·sum_2g+1 of activation row r (T
-// holding the mins, W scratch).
+// holding the mins, W scratch; Q4KPAIRSUMS).
 #define X8MIN(g, r, msum) \
-	VPBROADCASTD X8PAIR(g, r)(SP), W \
+	VPBROADCASTD Q4KPAIR(g, r)(SP), W \
 	VPMADDWD T, W, W                 \
 	VPADDD W, msum, msum
 
@@ -137,7 +127,7 @@
 	X8MUL0(q, XR3, A3)
 
 // X8SCALEn / X8MINn(g): the scales (in T) of a sub-block, and the mins of group g, of
-// the rows; X8PAIRSUMSn: the rows' sums of 32 to their stack slots.
+// the rows.
 #define X8SCALE2 \
 	X8SCALE(A0, I0) \
 	X8SCALE(A1, I1)
@@ -147,25 +137,9 @@
 #define X8SCALE4 \
 	X8SCALE3 \
 	X8SCALE(A3, I3)
-#define X8MIN2(g) \
-	X8GMINS(g)      \
-	X8MIN(g, 0, M0) \
-	X8MIN(g, 1, M1)
-#define X8MIN3(g) \
-	X8MIN2(g) \
-	X8MIN(g, 2, M2)
-#define X8MIN4(g) \
-	X8MIN3(g) \
-	X8MIN(g, 3, M3)
-#define X8PAIRSUMS2 \
-	X8PAIRSUMS(XR0, 0) \
-	X8PAIRSUMS(XR1, 1)
-#define X8PAIRSUMS3 \
-	X8PAIRSUMS2 \
-	X8PAIRSUMS(XR2, 2)
-#define X8PAIRSUMS4 \
-	X8PAIRSUMS3 \
-	X8PAIRSUMS(XR3, 3)
+#define X8MIN2(g) Q4KMINS2(X8GMINS, X8MIN, g)
+#define X8MIN3(g) Q4KMINS3(X8GMINS, X8MIN, g)
+#define X8MIN4(g) Q4KMINS4(X8GMINS, X8MIN, g)
 
 // X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE): sub-block s (LOAD X8LO for even s, X8HI for
 // odd) of the rows: its 8 chunks and its scales; first, the prefetch of a 160-byte
@@ -259,7 +233,7 @@ group:
 
 block4:
 	X8START4
-	X8PAIRSUMS4
+	Q4KPAIRSUMS4(B)
 	X8BLOCK(X8CHUNK40, X8CHUNK4, X8SCALE4, X8MIN4)
 	X8FIN4
 	X8NEXT
@@ -270,7 +244,7 @@ block4:
 
 block3:
 	X8START3
-	X8PAIRSUMS3
+	Q4KPAIRSUMS3(B)
 	X8BLOCK(X8CHUNK30, X8CHUNK3, X8SCALE3, X8MIN3)
 	X8FIN3
 	X8NEXT
@@ -281,7 +255,7 @@ block3:
 
 block2:
 	X8START2
-	X8PAIRSUMS2
+	Q4KPAIRSUMS2(B)
 	X8BLOCK(X8CHUNK20, X8CHUNK2, X8SCALE2, X8MIN2)
 	X8FIN2
 	X8NEXT
@@ -337,7 +311,7 @@ group:
 block:
 	VPXOR I0, I0, I0
 	VPXOR M0, M0, M0
-	X8PAIRSUMS(XR0, 0)
+	Q4KPAIRSUMS(XR0, 0, B)
 	X8BLOCK(X8CHUNK10, X8CHUNK1, X8SCALE1, X8MIN1)
 	X8DMIN
 	X8FIN(XR0, A0, I0, M0, ACC)

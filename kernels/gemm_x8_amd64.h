@@ -26,6 +26,41 @@
 	VPXOR I3, I3, I3 \
 	VPXOR M3, M3, M3
 
+// Q4KPAIRSUMS(xr, r, y) writes the super-block's 8 sums of 32 activations of row xr
+// (bsum_2s + bsum_2s+1, int16) to row r's 32-byte slot at the bottom of the frame, y a
+// scratch Y register: the Q4_K kernels take a group's two mins in one multiply-add
+// against them. VPHADDW of the sums of 16 with themselves leaves each 128-bit lane's
+// 4 pair sums twice, so group g's two sums are the dword at Q4KPAIR(g, r)(SP).
+#define Q4KPAIRSUMS(xr, r, y) \
+	VMOVDQU const_q8KSumsOff(xr)(XOFF*1), y \
+	VPHADDW y, y, y                         \
+	VMOVDQU y, 32*(r)(SP)
+#define Q4KPAIR(g, r) 4*(g)+8*((g)/2)+32*(r)
+
+// Q4KPAIRSUMS2(y) … Q4KPAIRSUMS4(y): Q4KPAIRSUMS of the first 2 … 4 rows.
+#define Q4KPAIRSUMS2(y) \
+	Q4KPAIRSUMS(XR0, 0, y) \
+	Q4KPAIRSUMS(XR1, 1, y)
+#define Q4KPAIRSUMS3(y) \
+	Q4KPAIRSUMS2(y) \
+	Q4KPAIRSUMS(XR2, 2, y)
+#define Q4KPAIRSUMS4(y) \
+	Q4KPAIRSUMS3(y) \
+	Q4KPAIRSUMS(XR3, 3, y)
+
+// Q4KMINS2(LOAD, MIN, g) … Q4KMINS4: the mins of group g against the first 2 … 4 rows,
+// LOAD(g) setting them up and MIN(g, r, msum) taking them against row r's sums.
+#define Q4KMINS2(LOAD, MIN, g) \
+	LOAD(g)         \
+	MIN(g, 0, M0)   \
+	MIN(g, 1, M1)
+#define Q4KMINS3(LOAD, MIN, g) \
+	Q4KMINS2(LOAD, MIN, g) \
+	MIN(g, 2, M2)
+#define Q4KMINS4(LOAD, MIN, g) \
+	Q4KMINS3(LOAD, MIN, g) \
+	MIN(g, 3, M3)
+
 // The 4-row kernels that keep their float32 sums on the stack (the frame's top 136 bytes:
 // acc0…acc3, then yend-8(SP)).
 #define X8ACC0 acc0-136(SP)
