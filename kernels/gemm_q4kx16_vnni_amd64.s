@@ -144,19 +144,22 @@
 	VCVTPH2PS const_q4KX16DOff(WP), D \
 	VCVTPH2PS const_q4KX16DMinOff(WP), T
 
-// Z16PF(g): prefetch group g's quarter of the super-block R14 bytes ahead (gemvPrefetch;
-// gemvX16Prefetch in the one-row kernel).
-#define Z16PF(g) \
-	PREFETCHT0 592*(g)+0(WP)(R14*1)   \
-	PREFETCHT0 592*(g)+64(WP)(R14*1)  \
-	PREFETCHT0 592*(g)+128(WP)(R14*1) \
-	PREFETCHT0 592*(g)+192(WP)(R14*1) \
-	PREFETCHT0 592*(g)+256(WP)(R14*1) \
-	PREFETCHT0 592*(g)+320(WP)(R14*1) \
-	PREFETCHT0 592*(g)+384(WP)(R14*1) \
-	PREFETCHT0 592*(g)+448(WP)(R14*1) \
-	PREFETCHT0 592*(g)+512(WP)(R14*1) \
-	PREFETCHT0 592*(g)+576(WP)(R14*1)
+// Z16PREFETCH(ins, g): prefetch (ins) group g's quarter of the super-block R14 bytes
+// ahead. Z16PF(g) into L1 (gemvPrefetch; gemvX16Prefetch in the one-row kernel),
+// Z16PFL2(g) into L2 (gemmQ4KX16L2Prefetch).
+#define Z16PREFETCH(ins, g) \
+	ins 592*(g)+0(WP)(R14*1)   \
+	ins 592*(g)+64(WP)(R14*1)  \
+	ins 592*(g)+128(WP)(R14*1) \
+	ins 592*(g)+192(WP)(R14*1) \
+	ins 592*(g)+256(WP)(R14*1) \
+	ins 592*(g)+320(WP)(R14*1) \
+	ins 592*(g)+384(WP)(R14*1) \
+	ins 592*(g)+448(WP)(R14*1) \
+	ins 592*(g)+512(WP)(R14*1) \
+	ins 592*(g)+576(WP)(R14*1)
+#define Z16PF(g) Z16PREFETCH(PREFETCHT0, g)
+#define Z16PFL2(g) Z16PREFETCH(PREFETCHT2, g)
 
 // ---- 2, 3 or 4 activation rows ----
 
@@ -219,11 +222,11 @@
 #define Z16GMINS3(g) Q4KMINS3(Z16GMINS, Z16GMIN, g)
 #define Z16GMINS4(g) Q4KMINS4(Z16GMINS, Z16GMIN, g)
 
-// Z16GROUPS(CHUNK, ZERO, GMINS, SCALEL, SCALEH): the 4 groups of a super-block
-// (sub-blocks 2g and 2g+1), each after its prefetch; SCALEL and SCALEH scale the low
-// and high sums by the sub-block's scales.
-#define Z16GROUP(g, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
-	Z16PF(g)        \
+// Z16GROUPS(PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH): the 4 groups of a super-block
+// (sub-blocks 2g and 2g+1), each after its prefetch PF(g); SCALEL and SCALEH scale the
+// low and high sums by the sub-block's scales.
+#define Z16GROUP(g, PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	PF(g)           \
 	ZERO            \
 	CHUNK(g, 0)     \
 	CHUNK(g, 1)     \
@@ -236,11 +239,32 @@
 	SCALEL(2*(g))   \
 	SCALEH(2*(g)+1) \
 	GMINS(g)
-#define Z16GROUPS(CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
-	Z16GROUP(0, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
-	Z16GROUP(1, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
-	Z16GROUP(2, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
-	Z16GROUP(3, CHUNK, ZERO, GMINS, SCALEL, SCALEH)
+#define Z16GROUPS(PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(0, PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(1, PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(2, PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH) \
+	Z16GROUP(3, PF, CHUNK, ZERO, GMINS, SCALEL, SCALEH)
+
+// Z16BLOCK2(PF) … Z16BLOCK4(PF): a super-block of the first 2 … 4 rows, prefetching with
+// PF (F0 scratch); the flags say whether another is left.
+#define Z16BLOCK2(PF) \
+	Z16START2                                                              \
+	Q4KPAIRSUMS2(Y0)                                                       \
+	Z16GROUPS(PF, Z16CHUNK2, Z16ZERO2, Z16GMINS2, Z16SCALE2L, Z16SCALE2H) \
+	Z16FIN2                                                                \
+	Z16NEXT
+#define Z16BLOCK3(PF) \
+	Z16START3                                                              \
+	Q4KPAIRSUMS3(Y0)                                                       \
+	Z16GROUPS(PF, Z16CHUNK3, Z16ZERO3, Z16GMINS3, Z16SCALE3L, Z16SCALE3H) \
+	Z16FIN3                                                                \
+	Z16NEXT
+#define Z16BLOCK4(PF) \
+	Z16START4                                                              \
+	Q4KPAIRSUMS4(Y0)                                                       \
+	Z16GROUPS(PF, Z16CHUNK4, Z16ZERO4, Z16GMINS4, Z16SCALE4L, Z16SCALE4H) \
+	Z16FIN4                                                                \
+	Z16NEXT
 
 #define Z16SCALE2L(s) Z16SCALE2(Z16SCALES16, s, L0, L1)
 #define Z16SCALE2H(s) Z16SCALE2(Z16SCALES, s, H0, H1)
@@ -267,13 +291,33 @@
 	ADDQ $const_q8KBlockBytes, XOFF  \
 	DECQ BLEFT
 
+// Z16LOOP(label, BLOCK, PF, STORE): the super-blocks of a group of rows (BLOCK(PF) each,
+// from label), then STORE of their sums and on to the next group.
+#define Z16LOOP(label, BLOCK, PF, STORE) \
+label:         \
+	BLOCK(PF)  \
+	JNZ label  \
+	STORE      \
+	JMP next
+// Z16LOOPS(PF, lab4, lab3, lab2): Z16LOOP for the group's 4, 3 or 2 rows (the flags
+// comparing them with 3), prefetching with PF, from labels lab4, lab3, lab2.
+#define Z16LOOPS(PF, lab4, lab3, lab2) \
+	JEQ  lab3                                \
+	JLT  lab2                                \
+	Z16LOOP(lab4, Z16BLOCK4, PF, Z16STORE4)  \
+	Z16LOOP(lab3, Z16BLOCK3, PF, Z16STORE3)  \
+	Z16LOOP(lab2, Z16BLOCK2, PF, Z16STORE2)
+#define Z16STORE2 X8STORE2(SUM0, SUM1)
+#define Z16STORE3 X8STORE3(SUM0, SUM1, SUM2)
+#define Z16STORE4 X8STORE4(SUM0, SUM1, SUM2, SUM3)
+
 // func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512_VNNI
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q4KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
 //	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $136-120 // 4 rows' sums of 32, then yend
+TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $144-120 // 4 rows' sums of 32, l2, yend
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -285,7 +329,13 @@ TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $136-120 // 4 rows' sums of 32, then yend
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
-	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
+	// The first pass over a tile streams it from memory: gemvPrefetch ahead into L1,
+	// or gemmQ4KX16L2Prefetch ahead into L2 where that is set (l2 ≠ 0).
+	MOVQ    ·gemvPrefetch(SB), R14
+	MOVQ    ·gemmQ4KX16L2Prefetch(SB), BX
+	MOVQ    BX, l2-16(SP)
+	TESTQ   BX, BX
+	CMOVQNE BX, R14
 	Z16CONSTS
 
 group:
@@ -296,38 +346,14 @@ group:
 	XORQ   XOFF, XOFF
 	MOVQ   WROW, WP
 	MOVQ   nb+104(FP), BLEFT
+	CMPQ   l2-16(SP), $0
+	JNE    groupl2
 	CMPQ   rows+112(FP), $3
-	JEQ    block3
-	JLT    block2
+	Z16LOOPS(Z16PF, block4, block3, block2)
 
-block4:
-	Z16START4
-	Q4KPAIRSUMS4(Y0) // F0 scratch
-	Z16GROUPS(Z16CHUNK4, Z16ZERO4, Z16GMINS4, Z16SCALE4L, Z16SCALE4H)
-	Z16FIN4
-	Z16NEXT
-	JNZ block4
-	X8STORE4(SUM0, SUM1, SUM2, SUM3)
-	JMP next
-
-block3:
-	Z16START3
-	Q4KPAIRSUMS3(Y0)
-	Z16GROUPS(Z16CHUNK3, Z16ZERO3, Z16GMINS3, Z16SCALE3L, Z16SCALE3H)
-	Z16FIN3
-	Z16NEXT
-	JNZ block3
-	X8STORE3(SUM0, SUM1, SUM2)
-	JMP next
-
-block2:
-	Z16START2
-	Q4KPAIRSUMS2(Y0)
-	Z16GROUPS(Z16CHUNK2, Z16ZERO2, Z16GMINS2, Z16SCALE2L, Z16SCALE2H)
-	Z16FIN2
-	Z16NEXT
-	JNZ block2
-	X8STORE2(SUM0, SUM1)
+groupl2:
+	CMPQ rows+112(FP), $3
+	Z16LOOPS(Z16PFL2, block4l2, block3l2, block2l2)
 
 next:
 	ADDQ $64, YP

@@ -25,6 +25,20 @@ func TestCPUVendor(t *testing.T) {
 	t.Logf("vendor %s", v)
 }
 
+// TestQ4KX16PrefetchPaths: the 2–4-row Q4_K kernel of the 16-wide layout gives the
+// generic kernels' bits on both of its prefetch paths (into L1, as on Intel, and into
+// L2, as on AMD), whichever this machine takes.
+func TestQ4KX16PrefetchPaths(t *testing.T) {
+	if !useVNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	defer func(d int) { gemmQ4KX16L2Prefetch = d }(gemmQ4KX16L2Prefetch)
+	for _, d := range []int{0, 12 << 10} {
+		gemmQ4KX16L2Prefetch = d
+		t.Run(fmt.Sprintf("l2=%d", d), func(t *testing.T) { testRepacked(t, Q4_K) })
+	}
+}
+
 // BenchmarkOneRowPrefetch reports the weight GB/s of the one-row quantized kernels at
 // several prefetch distances (gemvPrefetch and gemvX16Prefetch set alike), streaming
 // expert-sized matrices (1024×2048, repacked where the kernels in use repack) from
