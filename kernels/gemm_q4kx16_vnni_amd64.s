@@ -146,7 +146,7 @@
 
 // Z16PREFETCH(ins, g): prefetch (ins) group g's quarter of the super-block R14 bytes
 // ahead. Z16PF(g) into L1 (gemvPrefetch; gemvX16Prefetch in the one-row kernel),
-// Z16PFL2(g) into L2 (gemmQ4KX16L2Prefetch).
+// Z16PFL2(g) into L2 (gemmX16L2Prefetch).
 #define Z16PREFETCH(ins, g) \
 	ins 592*(g)+0(WP)(R14*1)   \
 	ins 592*(g)+64(WP)(R14*1)  \
@@ -291,22 +291,9 @@
 	ADDQ $const_q8KBlockBytes, XOFF  \
 	DECQ BLEFT
 
-// Z16LOOP(label, BLOCK, PF, STORE): the super-blocks of a group of rows (BLOCK(PF) each,
-// from label), then STORE of their sums and on to the next group.
-#define Z16LOOP(label, BLOCK, PF, STORE) \
-label:         \
-	BLOCK(PF)  \
-	JNZ label  \
-	STORE      \
-	JMP next
-// Z16LOOPS(PF, lab4, lab3, lab2): Z16LOOP for the group's 4, 3 or 2 rows (the flags
-// comparing them with 3), prefetching with PF, from labels lab4, lab3, lab2.
+// Z16LOOPS(PF, lab4, lab3, lab2): X16LOOPS of the Q4_K super-blocks.
 #define Z16LOOPS(PF, lab4, lab3, lab2) \
-	JEQ  lab3                                \
-	JLT  lab2                                \
-	Z16LOOP(lab4, Z16BLOCK4, PF, Z16STORE4)  \
-	Z16LOOP(lab3, Z16BLOCK3, PF, Z16STORE3)  \
-	Z16LOOP(lab2, Z16BLOCK2, PF, Z16STORE2)
+	X16LOOPS(PF, Z16BLOCK4, Z16BLOCK3, Z16BLOCK2, Z16STORE4, Z16STORE3, Z16STORE2, lab4, lab3, lab2)
 #define Z16STORE2 X8STORE2(SUM0, SUM1)
 #define Z16STORE3 X8STORE3(SUM0, SUM1, SUM2)
 #define Z16STORE4 X8STORE4(SUM0, SUM1, SUM2, SUM3)
@@ -329,13 +316,7 @@ TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $144-120 // 4 rows' sums of 32, l2, yend
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
-	// The first pass over a tile streams it from memory: gemvPrefetch ahead into L1,
-	// or gemmQ4KX16L2Prefetch ahead into L2 where that is set (l2 ≠ 0).
-	MOVQ    ·gemvPrefetch(SB), R14
-	MOVQ    ·gemmQ4KX16L2Prefetch(SB), BX
-	MOVQ    BX, l2-16(SP)
-	TESTQ   BX, BX
-	CMOVQNE BX, R14
+	X16PREFETCH
 	Z16CONSTS
 
 group:

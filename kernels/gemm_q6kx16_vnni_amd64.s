@@ -38,13 +38,15 @@
 #define A2 Z18
 #define A3 Z19
 
-// Q6PF(g): prefetch group g's 4 weight lines (256 bytes) gemvPrefetch (R14) bytes
-// ahead.
-#define Q6PF(g) \
-	PREFETCHT0 256*(g)(WP)(R14*1)     \
-	PREFETCHT0 256*(g)+64(WP)(R14*1)  \
-	PREFETCHT0 256*(g)+128(WP)(R14*1) \
-	PREFETCHT0 256*(g)+192(WP)(R14*1)
+// Q6PREFETCH(ins, g): prefetch (ins) group g's 4 weight lines (256 bytes) R14 bytes
+// ahead. Q6PF(g) into L1 (gemvPrefetch), Q6PFL2(g) into L2 (gemmX16L2Prefetch).
+#define Q6PREFETCH(ins, g) \
+	ins 256*(g)(WP)(R14*1)     \
+	ins 256*(g)+64(WP)(R14*1)  \
+	ins 256*(g)+128(WP)(R14*1) \
+	ins 256*(g)+192(WP)(R14*1)
+#define Q6PF(g) Q6PREFETCH(PREFETCHT0, g)
+#define Q6PFL2(g) Q6PREFETCH(PREFETCHT2, g)
 
 // The rest of gemm_q6kx_amd64.h's steps.
 #define Q6LOADD VCVTPH2PS const_q6KX16DOff(WP), SC
@@ -124,13 +126,36 @@
 	VMULPS isum, A, A            \
 	VADDPS A, acc, acc
 
+// Q6X16BLOCK2(PF) … Q6X16BLOCK4(PF): a super-block of the first 2 … 4 rows, prefetching
+// with PF; the flags say whether another is left. Q6X16LOOPS: X16LOOPS of them.
+#define Q6X16BLOCK2(PF) \
+	Q6START2                                   \
+	Q6BLOCK(PF, Q6GROUP2, Q6MINS02, Q6MINS2)   \
+	Q6FIN2                                     \
+	Q6NEXT
+#define Q6X16BLOCK3(PF) \
+	Q6START3                                   \
+	Q6BLOCK(PF, Q6GROUP3, Q6MINS03, Q6MINS3)   \
+	Q6FIN3                                     \
+	Q6NEXT
+#define Q6X16BLOCK4(PF) \
+	Q6START4                                   \
+	Q6BLOCK(PF, Q6GROUP4, Q6MINS04, Q6MINS4)   \
+	Q6FIN4                                     \
+	Q6NEXT
+#define Q6X16STORE2 X8STORE2(A0, A1)
+#define Q6X16STORE3 X8STORE3(A0, A1, A2)
+#define Q6X16STORE4 X8STORE4(A0, A1, A2, A3)
+#define Q6X16LOOPS(PF, lab4, lab3, lab2) \
+	X16LOOPS(PF, Q6X16BLOCK4, Q6X16BLOCK3, Q6X16BLOCK2, Q6X16STORE4, Q6X16STORE3, Q6X16STORE2, lab4, lab3, lab2)
+
 // func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512BW, AVX512_VNNI
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ6_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q6KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
 //	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ6_KX16xNVNNI(SB), NOSPLIT, $8-120
+TEXT ·gemmQ6_KX16xNVNNI(SB), NOSPLIT, $16-120 // l2, yend
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -142,7 +167,7 @@ TEXT ·gemmQ6_KX16xNVNNI(SB), NOSPLIT, $8-120
 	MOVQ n+96(FP), BX
 	LEAQ (YP)(BX*4), BX
 	MOVQ BX, yend-8(SP)
-	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
+	X16PREFETCH
 	Q6X16MASKS
 
 group:
@@ -153,35 +178,14 @@ group:
 	XORQ   XOFF, XOFF
 	MOVQ   WROW, WP
 	MOVQ   nb+104(FP), BLEFT
+	CMPQ   l2-16(SP), $0
+	JNE    groupl2
 	CMPQ   rows+112(FP), $3
-	JEQ    block3
-	JLT    block2
+	Q6X16LOOPS(Q6PF, block4, block3, block2)
 
-block4:
-	Q6START4
-	Q6BLOCK(Q6GROUP4, Q6MINS04, Q6MINS4)
-	Q6FIN4
-	Q6NEXT
-	JNZ block4
-	X8STORE4(A0, A1, A2, A3)
-	JMP next
-
-block3:
-	Q6START3
-	Q6BLOCK(Q6GROUP3, Q6MINS03, Q6MINS3)
-	Q6FIN3
-	Q6NEXT
-	JNZ block3
-	X8STORE3(A0, A1, A2)
-	JMP next
-
-block2:
-	Q6START2
-	Q6BLOCK(Q6GROUP2, Q6MINS02, Q6MINS2)
-	Q6FIN2
-	Q6NEXT
-	JNZ block2
-	X8STORE2(A0, A1)
+groupl2:
+	CMPQ rows+112(FP), $3
+	Q6X16LOOPS(Q6PFL2, block4l2, block3l2, block2l2)
 
 next:
 	ADDQ $64, YP
@@ -220,7 +224,7 @@ group:
 
 block:
 	VPXORD I0, I0, I0
-	Q6BLOCK(Q6GROUP1, Q6MINS01, Q6MINS1)
+	Q6BLOCK(Q6PF, Q6GROUP1, Q6MINS01, Q6MINS1)
 	Q6LOADD
 	Q6FIN(XR0, I0, C0, A0)
 	Q6NEXT

@@ -9,7 +9,6 @@
 //	Q6FIN(xr, isum, m, acc)  the super-block's float step of row xr, SC holding d
 //	Q6LOADD                  d of the rows into SC
 //	Q6ZERO(r)                r = 0
-//	Q6PF(g)                  prefetch group g's share of the super-block
 //	Q6ACC0 … Q6ACC3          the float32 sums of the rows
 //	Q6BLOCKBYTES             the super-block's bytes (a const_ name)
 
@@ -72,40 +71,41 @@
 	Q6START3 \
 	Q6ZERO(I3)
 
-// Q6BLOCK(GROUP, MINS0, MINS): a super-block's 16 groups, each after its prefetch,
-// then the scales against the activation sums.
-#define Q6BLOCK(GROUP, MINS0, MINS) \
-	Q6PF(0)          \
+// Q6BLOCK(PF, GROUP, MINS0, MINS): a super-block's 16 groups, each after its prefetch
+// PF(g) (each file's Q6PF: group g's share of the super-block), then the scales
+// against the activation sums.
+#define Q6BLOCK(PF, GROUP, MINS0, MINS) \
+	PF(0)            \
 	GROUP(0, $0xA0)  \
-	Q6PF(1)          \
+	PF(1)            \
 	GROUP(1, $0xF5)  \
-	Q6PF(2)          \
+	PF(2)            \
 	GROUP(2, $0xA0)  \
-	Q6PF(3)          \
+	PF(3)            \
 	GROUP(3, $0xF5)  \
-	Q6PF(4)          \
+	PF(4)            \
 	GROUP(4, $0xA0)  \
-	Q6PF(5)          \
+	PF(5)            \
 	GROUP(5, $0xF5)  \
-	Q6PF(6)          \
+	PF(6)            \
 	GROUP(6, $0xA0)  \
-	Q6PF(7)          \
+	PF(7)            \
 	GROUP(7, $0xF5)  \
-	Q6PF(8)          \
+	PF(8)            \
 	GROUP(8, $0xA0)  \
-	Q6PF(9)          \
+	PF(9)            \
 	GROUP(9, $0xF5)  \
-	Q6PF(10)         \
+	PF(10)           \
 	GROUP(10, $0xA0) \
-	Q6PF(11)         \
+	PF(11)           \
 	GROUP(11, $0xF5) \
-	Q6PF(12)         \
+	PF(12)           \
 	GROUP(12, $0xA0) \
-	Q6PF(13)         \
+	PF(13)           \
 	GROUP(13, $0xF5) \
-	Q6PF(14)         \
+	PF(14)           \
 	GROUP(14, $0xA0) \
-	Q6PF(15)         \
+	PF(15)           \
 	GROUP(15, $0xF5) \
 	Q6PAIRS(0)       \
 	MINS0            \

@@ -116,17 +116,20 @@ var gemvX16Prefetch = func() int {
 	return gemvPrefetch
 }()
 
-// gemmQ4KX16L2Prefetch, where not 0, has the 2–4-row kernel of the 16-wide Q4_K layout
-// (gemmQ4_KX16xNVNNI) prefetch its first pass over a tile this far ahead into L2
-// (PREFETCHT2) instead of gemvPrefetch ahead into L1. On AMD the L1 prefetches left
-// the cold stream little overlap with the arithmetic; on the 2-vCPU Zen 4 EPYC, 256 MiB
-// of cold 1024×2048 matrices (two rounds) read at M=2, 3, 4 on one thread 20.8–21.8,
-// 21.1–21.8 and 22.2–22.9 GB/s against 18.9–19.6, 18.0–18.3 and 15.5–15.9 with 2 KiB
-// into L1 (8–48 KiB into L2 all within 6 % of 12 KiB; 2 KiB into L2 was slower), and on
-// two threads, where the memory bound them, 26.8–27.0, 26.5–26.6 and 26.6–26.8
-// against 27.0–27.1, 26.5–26.7 and 24.5–24.7. The Q8_0 kernel lost at 2 rows with it
-// and keeps L1. Intel keeps gemvPrefetch into L1, the distance measured there.
-var gemmQ4KX16L2Prefetch = func() int {
+// gemmX16L2Prefetch, where not 0, has the 2–4-row kernels of the 16-wide Q4_K and Q6_K
+// layouts (gemmQ4_KX16xNVNNI, gemmQ6_KX16xNVNNI) prefetch their first pass over a tile
+// this far ahead into L2 (PREFETCHT2) instead of gemvPrefetch ahead into L1. On AMD
+// the L1 prefetches left the cold stream little overlap with the arithmetic. On the
+// 2-vCPU Zen 4 EPYC, 256 MiB of cold 1024×2048 matrices (two rounds) read, at M=2, 3
+// and 4 on one thread: Q4_K 20.8–21.8, 21.1–21.8 and 22.2–22.9 GB/s against
+// 18.9–19.6, 18.0–18.3 and 15.5–15.9 with 2 KiB into L1 (8–48 KiB into L2 all within
+// 6 % of 12 KiB; 2 KiB into L2 was slower), Q6_K 27.0–28.7, 26.1–26.5 and 22.1–22.7
+// against 20.1–20.2, 16.1–16.3 and 14.5–15.1; on two threads, where memory bound
+// them, Q4_K 26.8–27.0, 26.5–26.6 and 26.6–26.8 against 27.0–27.1, 26.5–26.7 and
+// 24.5–24.7, Q6_K 29.6–29.9, 27.4–28.1 and 24.3–25.0 against 26.2–26.9, 22.7–23.2 and
+// 21.2–21.6. The Q8_0 kernel lost at 2 rows with it and keeps L1. Intel keeps
+// gemvPrefetch into L1, the distance measured there.
+var gemmX16L2Prefetch = func() int {
 	if isAMD {
 		return 12 << 10
 	}

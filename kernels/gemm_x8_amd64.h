@@ -61,6 +61,35 @@
 	Q4KMINS3(LOAD, MIN, g) \
 	MIN(g, 3, M3)
 
+// X16PREFETCH sets R14 to how far ahead the 16-wide 2–4-row K-quant kernels prefetch
+// the first pass over a tile, which streams it from memory: gemvPrefetch ahead into
+// L1, or gemmX16L2Prefetch ahead into L2 where that is set; l2-16(SP) keeps the latter
+// (0: the L1 path). BX clobbered.
+#define X16PREFETCH \
+	MOVQ    ·gemvPrefetch(SB), R14      \
+	MOVQ    ·gemmX16L2Prefetch(SB), BX  \
+	MOVQ    BX, l2-16(SP)               \
+	TESTQ   BX, BX                      \
+	CMOVQNE BX, R14
+
+// X16LOOP(label, BLOCK, PF, STORE): the 16-wide kernels' super-blocks of a group of
+// rows (BLOCK(PF) each, from label: a super-block with PF as its prefetch, the flags
+// saying whether another is left), then STORE of their sums, and on to next. X16LOOPS
+// does it for 4, 3 or 2 rows (the flags comparing them with 3) with BLOCK4 … BLOCK2
+// and STORE4 … STORE2, from labels lab4, lab3, lab2.
+#define X16LOOP(label, BLOCK, PF, STORE) \
+label:         \
+	BLOCK(PF)  \
+	JNZ label  \
+	STORE      \
+	JMP next
+#define X16LOOPS(PF, BLOCK4, BLOCK3, BLOCK2, STORE4, STORE3, STORE2, lab4, lab3, lab2) \
+	JEQ lab3                             \
+	JLT lab2                             \
+	X16LOOP(lab4, BLOCK4, PF, STORE4)    \
+	X16LOOP(lab3, BLOCK3, PF, STORE3)    \
+	X16LOOP(lab2, BLOCK2, PF, STORE2)
+
 // The 4-row kernels that keep their float32 sums on the stack (the frame's top 136 bytes:
 // acc0…acc3, then yend-8(SP)).
 #define X8ACC0 acc0-136(SP)

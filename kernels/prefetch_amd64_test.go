@@ -25,17 +25,19 @@ func TestCPUVendor(t *testing.T) {
 	t.Logf("vendor %s", v)
 }
 
-// TestQ4KX16PrefetchPaths: the 2–4-row Q4_K kernel of the 16-wide layout gives the
-// generic kernels' bits on both of its prefetch paths (into L1, as on Intel, and into
-// L2, as on AMD), whichever this machine takes.
-func TestQ4KX16PrefetchPaths(t *testing.T) {
+// TestX16PrefetchPaths: the 2–4-row Q4_K and Q6_K kernels of the 16-wide layouts give
+// the generic kernels' bits on both of their prefetch paths (into L1, as on Intel, and
+// into L2, as on AMD), whichever this machine takes.
+func TestX16PrefetchPaths(t *testing.T) {
 	if !useVNNI {
 		t.Skip("no AVX-512 VNNI")
 	}
-	defer func(d int) { gemmQ4KX16L2Prefetch = d }(gemmQ4KX16L2Prefetch)
+	defer func(d int) { gemmX16L2Prefetch = d }(gemmX16L2Prefetch)
 	for _, d := range []int{0, 12 << 10} {
-		gemmQ4KX16L2Prefetch = d
-		t.Run(fmt.Sprintf("l2=%d", d), func(t *testing.T) { testRepacked(t, Q4_K) })
+		gemmX16L2Prefetch = d
+		for _, f := range []Format{Q4_K, Q6_K} {
+			t.Run(fmt.Sprintf("%v/l2=%d", f, d), func(t *testing.T) { testRepacked(t, f) })
+		}
 	}
 }
 
