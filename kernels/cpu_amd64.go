@@ -16,7 +16,7 @@ var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.Ha
 // (cpuid_amd64.s).
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
-// cpuVendor is the processor's vendor string ("GenuineIntel", "AuthenticAMD", …).
+// cpuVendor returns the processor's vendor string ("GenuineIntel", "AuthenticAMD", …).
 func cpuVendor() string {
 	_, b, c, d := cpuid(0, 0)
 	var v [12]byte
@@ -26,7 +26,8 @@ func cpuVendor() string {
 	return string(v[:])
 }
 
-// isAMD reports an AMD processor, whose prefetch distances differ (gemvX16Prefetch).
+// isAMD reports an AMD processor, whose prefetch distances differ (gemvX16Prefetch,
+// gemmX16L2Prefetch).
 var isAMD = cpuVendor() == "AuthenticAMD"
 
 var archImpls = []*impl{

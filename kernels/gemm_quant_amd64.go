@@ -105,9 +105,10 @@ var gemvPrefetch = 2048
 // distance (0: a group's lines are requested as it starts). On the 2-vCPU Zen 4 EPYC,
 // BenchmarkOneRowPrefetch (three runs, 1 and 2 threads) read Q4_K at 28–35 GB/s with 0
 // against 21–28 with 2 KiB, Q8_0 at 32–43 against 30–40; 512 B and 4 KiB stayed well
-// below 0 for Q4_K and a little below for Q8_0. The Q6_K one-row kernel read 16–26 with 0 against 25–31 and keeps
-// gemvPrefetch, as do the 2–4-row kernels (every distance 0 slowed the first step of
-// a block, whose experts mostly take 2–4 rows, by 6 % on the 20-layer mini q8_0).
+// below 0 for Q4_K and a little below for Q8_0. The Q6_K one-row kernel read 16–26
+// with 0 against 25–31 and keeps gemvPrefetch, as do the 2–4-row kernels (every
+// distance 0 slowed the first step of a block, whose experts mostly take 2–4 rows, by
+// 6 % on the 20-layer mini q8_0).
 // Intel keeps 2 KiB, the distance measured there.
 var gemvX16Prefetch = func() int {
 	if isAMD {

@@ -10,17 +10,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/cpu"
 )
 
-// TestCPUVendor: CPUID's vendor string is 12 printable ASCII bytes, and isAMD agrees
-// with it.
+// TestCPUVendor: CPUID's vendor string (leaf 0: EBX, EDX, ECX) is 12 printable ASCII
+// bytes, and leaf 1's feature bits in ECX and EDX agree with golang.org/x/sys/cpu's
+// (SSE4.2, ECX bit 20; SSE2, EDX bit 26), so cpuid returns each register where it says.
 func TestCPUVendor(t *testing.T) {
 	v := cpuVendor()
 	if len(v) != 12 || strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
 		t.Fatalf("vendor %q: want 12 printable ASCII bytes", v)
 	}
-	if isAMD != (v == "AuthenticAMD") {
-		t.Fatalf("isAMD = %v for vendor %q", isAMD, v)
+	_, _, c, d := cpuid(1, 0)
+	if got := c&(1<<20) != 0; got != cpu.X86.HasSSE42 {
+		t.Errorf("cpuid(1) ECX bit 20 (SSE4.2) = %v, x/sys/cpu says %v", got, cpu.X86.HasSSE42)
+	}
+	if got := d&(1<<26) != 0; got != cpu.X86.HasSSE2 {
+		t.Errorf("cpuid(1) EDX bit 26 (SSE2) = %v, x/sys/cpu says %v", got, cpu.X86.HasSSE2)
 	}
 	t.Logf("vendor %s", v)
 }

@@ -145,8 +145,9 @@ func (s *State) qkToken(t int) {
 // s.attn, against keys 0…J-1 of layer li. Each task takes a tile of one KV group's query
 // rows (the group's heads × the chunk's tokens) through scores, probabilities and the
 // value product on its own goroutine with the single-threaded kernels: the products are
-// small (a 32-token block's group is 128 rows against 64–96 keys in the bench's forwards), and handing each one
-// to the pool would cost more than it computes. Tasks of every group run in one wave when
+// small (a 32-token block's group is 128 rows against 64–96 keys in the bench's
+// forwards), and handing each one to the pool would cost more than it computes. Tasks
+// of every group run in one wave when
 // the groups' transposed values and score tiles fit the scratch; with long contexts the
 // groups, then the rows of a group, go in waves. A row's scores and output do not depend
 // on the tiling (the kernels compute each row alike whatever the batch), so the result is
