@@ -45,7 +45,8 @@
 //     where a_k − b_k is the weight before any cancellation (b only for Q4_K's mins).
 //     The quantization of x itself is the documented approximation (the same bytes in
 //     every implementation; a block whose scale would overflow, all zero or below
-//     2⁻¹²⁸, quantizes to zeros); x must be finite.
+//     2⁻¹²⁸, quantizes to zeros; one holding a NaN or an infinity to a NaN scale, so
+//     that its row of the product is NaN).
 //   - Dot: float32 accumulation, |error| ≤ (n+2)·2⁻²⁴·Σ|a·b|. Axpy: one rounding in the
 //     assembly (FMA), two in the reference. Add, Scale: exact, bit-identical everywhere.
 //   - RMSNorm: sum of squares in float64, scale rounded once, then (x·s)·w with two

@@ -12,7 +12,12 @@ import (
 // Accuracy: see the package documentation. F32/F16/BF16 weights are widened exactly and
 // products accumulated in float32. For Q8_0/Q4_0 weights each row of x is first
 // quantized to Q8_0 blocks, for Q4_K/Q6_K to Q8_K blocks, and the inner products are
-// exact integer sums per block (ggml's vec_dot_q*_q8_* arithmetic); x must be finite.
+// exact integer sums per block (ggml's vec_dot_q*_q8_* arithmetic).
+//
+// A row of x holding a NaN or an infinity gives a row of y with no finite element (all
+// NaN for quantized weights: such an activation block quantizes to a NaN scale), so a
+// non-finite value is never lost on its way to the caller's checks; the other rows are
+// unaffected.
 //
 // A row's result is bit-identical whatever M and the row's position in x: every
 // implementation quantizes, accumulates and reduces each row the same way (the

@@ -130,14 +130,41 @@ func quantInChunks(quant func(dst []byte, x []float32), dst []byte, x []float32,
 	}
 }
 
+// nonFiniteD is the scale of an activation block holding a NaN or an infinity: a quiet
+// NaN, with zero quants (and sums), so every product with the block is NaN and the
+// value reaches the matrix multiply's output instead of vanishing into int8 quants (or
+// sending the assembly's search for the largest magnitude past the block).
+const nonFiniteD = 0x7fc00000
+
+// putNonFinite writes blk as the block of a non-finite input.
+func putNonFinite(blk []byte) {
+	clear(blk)
+	binary.LittleEndian.PutUint32(blk, nonFiniteD)
+}
+
+// allFinite reports whether x holds no NaN and no infinity.
+func allFinite(x []float32) bool {
+	for _, v := range x {
+		if math.Float32bits(v)&0x7fffffff >= 0x7f800000 {
+			return false
+		}
+	}
+	return true
+}
+
 // quantQ8Generic sets dst (len(x)/32 blocks of q8BlockBytes) to the Q8_0 quantization
 // of x: per block of 32 the scale as quantBlockQ8 computes it, rounded to f16 and stored
-// widened to float32, then the 32 quants.
+// widened to float32, then the 32 quants; a block holding a NaN or an infinity gets
+// putNonFinite's.
 func quantQ8Generic(dst []byte, x []float32) {
 	var q [32]int8
 	for b := 0; b < len(x)/32; b++ {
-		h := quantBlockQ8(q[:], x[32*b:32*b+32])
 		blk := dst[b*q8BlockBytes : (b+1)*q8BlockBytes]
+		if !allFinite(x[32*b : 32*b+32]) {
+			putNonFinite(blk)
+			continue
+		}
+		h := quantBlockQ8(q[:], x[32*b:32*b+32])
 		binary.LittleEndian.PutUint32(blk, math.Float32bits(float16.Frombits(h).Float32()))
 		for j, v := range q {
 			blk[4+j] = byte(v)
@@ -149,11 +176,16 @@ func quantQ8Generic(dst []byte, x []float32) {
 // of x (ggml's quantize_row_q8_K): the first element of largest magnitude, mx, maps to
 // −127; iscale = −127/mx, d = 1/iscale, q = round-half-even(iscale·x) clamped to 127;
 // then the int16 sums of each 16 quants. A block where iscale overflows (all zero, or
-// |mx| < 127·2⁻¹²⁸) is all zero bytes.
+// |mx| < 127·2⁻¹²⁸) is all zero bytes; one holding a NaN or an infinity gets
+// putNonFinite's.
 func quantQ8KGeneric(dst []byte, x []float32) {
 	for b := 0; b < len(x)/256; b++ {
 		x := x[256*b : 256*b+256]
 		blk := dst[b*q8KBlockBytes : (b+1)*q8KBlockBytes]
+		if !allFinite(x) {
+			putNonFinite(blk)
+			continue
+		}
 		q := blk[4:260]
 		var amax, mx float32
 		for _, v := range x {

@@ -14,14 +14,27 @@
 #define ABS Y15   // 0x7fffffff in every lane
 #define PERM Y14  // dword order undoing the in-lane packs: 0 4 1 5 2 6 3 7
 
-// HMAX leaves max(lanes of ymm y) in every lane of its X register x. Clobbers t.
+// The largest magnitude is found with unsigned integer maxima: with the sign bit
+// cleared, finite floats order like their bit patterns, and NaN and infinity come
+// above all of them, so a block holding one is told by its maximum alone (VMAXPS would
+// drop a NaN met first).
+
+// HMAX leaves the unsigned max of the dword lanes of ymm y in every lane of its X
+// register x. Clobbers t.
 #define HMAX(y, x, t) \
 	VEXTRACTF128 $1, y, t    \
-	VMAXPS t, x, x           \
-	VPERMILPS $0x4e, x, t    \
-	VMAXPS t, x, x           \
-	VPERMILPS $0xb1, x, t    \
-	VMAXPS t, x, x
+	VPMAXUD t, x, x          \
+	VPSHUFD $0x4e, x, t      \
+	VPMAXUD t, x, x          \
+	VPSHUFD $0xb1, x, t      \
+	VPMAXUD t, x, x
+
+// NONFINITE jumps to lab when the magnitude bits in the low lane of x are a NaN's or
+// an infinity's. Clobbers AX.
+#define NONFINITE(x, lab) \
+	VMOVD x, AX           \
+	CMPL  AX, $0x7f800000 \
+	JAE   lab
 
 // PACK32(a, b, c, d) packs the int32 lanes of a, b, c, d (elements 0–7, 8–15, 16–23,
 // 24–31, each within int8) into 32 int8s in a, in element order.
@@ -42,7 +55,8 @@
 //	for each block b < len(x)/32, with v = x[32b : 32b+32]:
 //		d = max|v|/127, id = 1/d (0 if that is +Inf), h = f16(d) (nearest even)
 //		dst[36b:] = float32(h) as 4 bytes, then int8(round-half-away(v[j]·id)), j < 32
-//	len(dst) >= len(x)/32*36; x finite
+//		(if v holds a NaN or an infinity: a quiet NaN as d, then 32 zeros)
+//	len(dst) >= len(x)/32*36
 TEXT ·quantQ8AVX2(SB), NOSPLIT, $0-48
 	MOVQ dst_base+0(FP), PD
 	MOVQ x_base+24(FP), PX
@@ -65,10 +79,11 @@ block:
 	VANDPS  ABS, Y1, Y5
 	VANDPS  ABS, Y2, Y6
 	VANDPS  ABS, Y3, Y7
-	VMAXPS  Y5, Y4, Y4
-	VMAXPS  Y7, Y6, Y6
-	VMAXPS  Y6, Y4, Y4
+	VPMAXUD Y5, Y4, Y4
+	VPMAXUD Y7, Y6, Y6
+	VPMAXUD Y6, Y4, Y4
 	HMAX(Y4, X4, X5)
+	NONFINITE(X4, nonfinite)
 	VDIVSS     X13, X4, X5                 // d = amax/127
 	VDIVSS     X5, X12, X6                 // 1/d
 	VCMPSS     $1, quantConsts<>+24(SB), X6, X7 // 1/d < +Inf
@@ -97,6 +112,7 @@ block:
 	PACK32(Y0, Y1, Y2, Y3)
 	VMOVDQU Y0, const_q8QuantsOff(PD)
 
+next:
 	ADDQ $128, PX
 	ADDQ $const_q8BlockBytes, PD
 	DECQ NB
@@ -106,6 +122,12 @@ block:
 done:
 	RET
 
+nonfinite:
+	MOVL    $const_nonFiniteD, (PD)
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, const_q8QuantsOff(PD)
+	JMP     next
+
 // func quantQ8KAVX2(dst []byte, x []float32)
 // Requires: AVX, AVX2
 //
@@ -114,7 +136,8 @@ done:
 //		if iscale is ±Inf: out = 0…
 //		else out = float32(1/iscale), int8(min(127, round-half-even(iscale·v[j]))) for
 //		     j < 256, int16 sums of each 16 of those
-//	len(dst) >= len(x)/256*292; x finite
+//		(if v holds a NaN or an infinity: a quiet NaN as d, then zeros)
+//	len(dst) >= len(x)/256*292
 TEXT ·quantQ8KAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst_base+0(FP), PD
 	MOVQ x_base+24(FP), PX
@@ -141,17 +164,18 @@ amax:
 	VANDPS 32(PX)(AX*1), ABS, Y5
 	VANDPS 64(PX)(AX*1), ABS, Y6
 	VANDPS 96(PX)(AX*1), ABS, Y7
-	VMAXPS Y4, Y0, Y0
-	VMAXPS Y5, Y1, Y1
-	VMAXPS Y6, Y2, Y2
-	VMAXPS Y7, Y3, Y3
+	VPMAXUD Y4, Y0, Y0
+	VPMAXUD Y5, Y1, Y1
+	VPMAXUD Y6, Y2, Y2
+	VPMAXUD Y7, Y3, Y3
 	ADDQ   $128, AX
 	CMPQ   AX, $1024
 	JNE    amax
-	VMAXPS Y1, Y0, Y0
-	VMAXPS Y3, Y2, Y2
-	VMAXPS Y2, Y0, Y0
+	VPMAXUD Y1, Y0, Y0
+	VPMAXUD Y3, Y2, Y2
+	VPMAXUD Y2, Y0, Y0
 	HMAX(Y0, X0, X1)
+	NONFINITE(X0, nonfinite)
 
 	// mx: the first element whose magnitude is amax (found even when amax is 0).
 	VBROADCASTSS X0, Y0
@@ -176,6 +200,13 @@ found:
 	JNE    nonzero
 
 	// iscale overflowed (all zero, or |mx| < 127·2⁻¹²⁸): 292 zero bytes.
+	XORL    AX, AX
+	JMP     fill
+
+nonfinite:
+	MOVL    $const_nonFiniteD, AX          // d; the rest zeros
+
+fill:
 	VPXOR   Y1, Y1, Y1
 	VMOVDQU Y1, (PD)
 	VMOVDQU Y1, 32(PD)
@@ -187,6 +218,7 @@ found:
 	VMOVDQU Y1, 224(PD)
 	VMOVDQU Y1, 256(PD)
 	MOVL    $0, const_q8KBlockBytes-4(PD)
+	MOVL    AX, (PD)
 	JMP     next
 
 nonzero:

@@ -11,7 +11,8 @@
 //
 // The largest magnitude is found with integer maxima: with the sign bit cleared, finite
 // floats order like their bit patterns as unsigned integers, so VUMAX (which the Go
-// assembler has) stands in for FMAX.
+// assembler has) stands in for FMAX; NaN and infinity come above every finite float,
+// so a block holding one is told by its maximum alone.
 
 // UMAXV, FMUL, FCVTAS, FCVTNS, SQXTN and SADDLP are WORD-encoded (neon_arm64.h).
 
@@ -30,13 +31,22 @@
 	MOVW $0x7fffffff, R5 \
 	VDUP R5, ABSM.S4
 
+// NONFINITE branches to lab when the magnitude bits in Fn are a NaN's or an
+// infinity's. Clobbers R11, R12.
+#define NONFINITE(Fn, lab) \
+	FMOVS Fn, R11          \
+	MOVW  $0x7f800000, R12 \
+	CMPW  R12, R11         \
+	BHS   lab
+
 // func quantQ8NEON(dst []byte, x []float32)
 // Requires: NEON
 //
 //	for each block b < len(x)/32, with v = x[32b : 32b+32]:
 //		d = max|v|/127, id = 1/d (0 if that is +Inf), h = f16(d) (nearest even)
 //		dst[36b:] = float32(h) as 4 bytes, then int8(round-half-away(v[j]·id)), j < 32
-//	len(dst) >= len(x)/32*36; x finite
+//		(if v holds a NaN or an infinity: a quiet NaN as d, then 32 zeros)
+//	len(dst) >= len(x)/32*36
 //
 // V0–V7: the block, then the products, quants and their narrowings; V16–V23: |v|, then
 // their maxima; F16 amax, F17 d, F18 id, F19 h; F26 127, F27 1, F28 +Inf, F29 0.
@@ -73,6 +83,7 @@ block:
 	VUMAX  V22.S4, V20.S4, V20.S4
 	VUMAX  V20.S4, V16.S4, V16.S4
 	UMAXV_4S(16, 16)                        // amax = max |v|
+	NONFINITE(F16, nonfinite)
 	FDIVS  F26, F16, F17                   // d = amax/127
 	FDIVS  F17, F27, F18                   // 1/d
 	FCMPS  F28, F18
@@ -108,11 +119,21 @@ block:
 	VUZP1  V2.B16, V0.B16, V0.B16          // 0–15 as int8
 	VUZP1  V6.B16, V4.B16, V1.B16          // 16–31
 	VST1.P [V0.B16, V1.B16], 32(PD)
+
+next:
 	SUBS   $1, NB, NB
 	BNE    block
 
 done:
 	RET
+
+nonfinite:
+	MOVW   $const_nonFiniteD, R5
+	MOVW.P R5, 4(PD)
+	VEOR   V0.B16, V0.B16, V0.B16
+	VEOR   V1.B16, V1.B16, V1.B16
+	VST1.P [V0.B16, V1.B16], 32(PD)
+	B      next
 
 #define PQ R6 // Q8_K: next 16 quants of the block in dst
 #define PS R7 // Q8_K: next 8 sums of the block in dst
@@ -145,7 +166,8 @@ done:
 //		if iscale is ±Inf: out = 0…
 //		else out = float32(1/iscale), int8(min(127, round-half-even(iscale·v[j]))) for
 //		     j < 256, int16 sums of each 16 of those
-//	len(dst) >= len(x)/256*292; x finite
+//		(if v holds a NaN or an infinity: a quiet NaN as d, then zeros)
+//	len(dst) >= len(x)/256*292
 //
 // mx is ±amax, and IEEE division is symmetric in sign, so iscale is −127/amax negated
 // when the first element of magnitude amax is negative: the block is scanned once for
@@ -194,6 +216,7 @@ amax:
 	VUMAX  V19.S4, V18.S4, V18.S4
 	VUMAX  V18.S4, V16.S4, V16.S4
 	UMAXV_4S(16, 16)                        // amax
+	NONFINITE(F16, nonfinite)
 	FDIVS  F16, F6, F17                    // iscale for mx = +amax: −127/amax
 	FCMPS  F7, F17
 	BEQ    zero                            // −Inf: amax is 0 or below 127·2⁻¹²⁸
@@ -270,8 +293,15 @@ quant:
 	BNE    quant
 	B      next
 
+nonfinite:
+	MOVW   $const_nonFiniteD, R11          // d; the rest zeros
+	B      fill
+
 zero:
 	// iscale overflowed (all zero, or |mx| < 127·2⁻¹²⁸): 292 zero bytes.
+	MOVW   ZR, R11
+
+fill:
 	MOVD   PD, PQ
 	VST1.P [V28.B16, V29.B16, V30.B16, V31.B16], 64(PQ)
 	VST1.P [V28.B16, V29.B16, V30.B16, V31.B16], 64(PQ)
@@ -279,6 +309,7 @@ zero:
 	VST1.P [V28.B16, V29.B16, V30.B16, V31.B16], 64(PQ)
 	VST1.P [V28.B16, V29.B16], 32(PQ)
 	MOVW   ZR, (PQ)
+	MOVW   R11, (PD)
 
 next:
 	ADD    $1024, PX, PX

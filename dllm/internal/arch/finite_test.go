@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -9,21 +10,77 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/x448/float16"
+
+	"github.com/dllm-go/dllm/dllm/internal/weights"
 	"github.com/dllm-go/dllm/kernels"
 )
 
-// withBadValue returns a copy of mat whose row r starts with v (NaN or ±Inf); mat is
-// float32 (the f32 fixture).
+// withBadValue returns a copy of mat whose row r starts with v (NaN or ±Inf): its first
+// element for float32, the scale of its first block (an f16 at the block's start) for
+// the quantized formats. The copy is a new matrix, with no repacked layout of mat's.
 func withBadValue(t *testing.T, mat kernels.Matrix, r int, v float32) kernels.Matrix {
 	t.Helper()
-	if mat.Format != kernels.F32 {
-		t.Fatalf("matrix format %v, want f32", mat.Format)
+	data := slices.Clone(mat.Data)
+	rb, err := mat.Format.RowBytes(mat.Cols)
+	if err != nil {
+		t.Fatal(err)
 	}
-	mat.Data = slices.Clone(mat.Data)
-	bits := math.Float32bits(v)
-	off := r * mat.Cols * 4
-	mat.Data[off], mat.Data[off+1], mat.Data[off+2], mat.Data[off+3] = byte(bits), byte(bits>>8), byte(bits>>16), byte(bits>>24)
-	return mat
+	switch mat.Format {
+	case kernels.F32:
+		binary.LittleEndian.PutUint32(data[r*rb:], math.Float32bits(v))
+	case kernels.Q8_0, kernels.Q4_0, kernels.Q4_K:
+		binary.LittleEndian.PutUint16(data[r*rb:], float16.Fromfloat32(v).Bits())
+	default:
+		t.Fatalf("matrix format %v: no bad value written for it", mat.Format)
+	}
+	bad, err := kernels.NewMatrix(mat.Format, mat.Rows, mat.Cols, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+// inQ4K converts the float32 matrices of m whose rows are whole Q4_K blocks (all but
+// the router, widened at bind, and the rows of 128 of the experts' down projections)
+// to Q4_K, so that their activations quantize to Q8_K blocks, which neither fixture's
+// format takes.
+func inQ4K(t *testing.T, m *Model) {
+	conv := func(p *kernels.Matrix) {
+		if p.Rows == 0 || p.Format != kernels.F32 || p.Cols%256 != 0 {
+			return
+		}
+		v := make([]float32, p.Rows*p.Cols)
+		data := make([]byte, len(v)/256*144)
+		if err := kernels.Dequantize(kernels.F32, v, p.Data); err != nil {
+			t.Fatal(err)
+		}
+		if err := kernels.Quantize(kernels.Q4_K, data, v); err != nil {
+			t.Fatal(err)
+		}
+		q, err := kernels.NewMatrix(kernels.Q4_K, p.Rows, p.Cols, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*p = q
+	}
+	mlp := func(w *MLP) { conv(&w.Gate); conv(&w.Up); conv(&w.Down) }
+	conv(&m.Embed)
+	conv(&m.LMHead)
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		conv(&l.QKV)
+		conv(&l.Out)
+		if l.Dense != nil {
+			mlp(l.Dense)
+		}
+		if l.MoE != nil {
+			mlp(&l.MoE.Shared)
+			for e := range l.MoE.Experts {
+				mlp(&l.MoE.Experts[e])
+			}
+		}
+	}
 }
 
 // withBadNorm returns a copy of w with w[0] = v.
@@ -36,9 +93,34 @@ func withBadNorm(w []float32, v float32) []float32 {
 // TestNonFiniteLocated puts one NaN or infinity into every kind of weight of every layer
 // in turn: the forward fails with a NonFiniteError naming that weight (or, for the
 // query/key norms, the attention step), its layer and the first affected position,
-// and leaves the state unchanged; the intact model still runs on the same state.
+// and leaves the state unchanged; the intact model still runs on the same state. It
+// does so on the f32 fixture, on the q8_0 one (activations quantized to Q8_0 blocks)
+// and on a synthetic model in Q4_K (Q8_K blocks), where the value must survive
+// quantization: a NaN that a quantizer dropped would give finite, wrong logits.
 func TestNonFiniteLocated(t *testing.T) {
-	base := openModel(t, filepath.Join(microDir, "gguf", "micro-f32.gguf"))
+	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: TinyConfig(2), DType: weights.F32, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, path string
+		q4k        bool
+	}{
+		{"f32", filepath.Join(microDir, "gguf", "micro-f32.gguf"), false},
+		{"q8_0", filepath.Join(microDir, "gguf", "micro-q8_0.gguf"), false},
+		{"q4_k", tiny, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := openModel(t, c.path)
+			if c.q4k {
+				inQ4K(t, base)
+			}
+			checkNonFiniteLocated(t, base)
+		})
+	}
+}
+
+func checkNonFiniteLocated(t *testing.T, base *Model) {
 	cfg := base.Config()
 	tokens := []int32{5, 17, 99, 250, 3, 8, 41, 700}
 	const block = 4
