@@ -25,7 +25,8 @@ import (
 // The hostile corpus: model inputs derived from the micro fixture by an attacker's rules
 // (every numeric field of every header and configuration set to 0, −1, 2^31, 2^63 and one
 // off; truncations at every section boundary; dropped and shifted tensors; special files
-// in place of each file; consistent files with absurd sizes). Each must load into a
+// in place of each file; consistent files with absurd sizes; a NaN or an infinity as
+// each tensor's first value). Each must load into a
 // consistent model or fail with a clean error naming the path. Loading runs in a child
 // process under a memory limit, so that a fatal runtime error (out of memory, SIGBUS) or
 // a hang fails the test and names the case instead of killing the test binary.
@@ -55,6 +56,10 @@ const (
 	otherOutput
 	// mustFail: a file known to be inconsistent; it must be refused.
 	mustFail
+	// nonFinite: a NaN or an infinity among the weights. If it loads, the forward must
+	// fail with a NonFiniteError, or give the base model's logits exactly (these tokens
+	// never read that value); finite logits that differ mean the value was lost.
+	nonFinite
 )
 
 // hostileBases are the files of each base model, by name in the case directory.
@@ -120,6 +125,7 @@ func hostileCorpus(t testing.TB) []hostileCase {
 	}
 	for _, base := range []string{"gguf", "dream-gguf", "rnd1-gguf"} {
 		add(base, "model.gguf", corpus.GGUF, ggufOutcome)
+		add(base, "model.gguf", corpus.GGUFValues, always(nonFinite))
 	}
 	for _, base := range []string{"llada-hf", "llada-moe-hf"} {
 		add(base, "config.json", corpus.JSON, always(otherOutput))
@@ -372,8 +378,8 @@ func runHostileChild(t *testing.T) {
 		}
 		os.RemoveAll(dir)
 	}
-	fmt.Printf("CORPUS %d cases: %d refused with a clean error, %d loaded unchanged, %d loaded as another valid model\n",
-		len(cases), counts[string(refused)], counts[string(unchanged)], counts[string(other)])
+	fmt.Printf("CORPUS %d cases: %d refused with a clean error, %d loaded unchanged, %d loaded as another valid model, %d reported a non-finite value\n",
+		len(cases), counts[string(refused)], counts[string(unchanged)], counts[string(other)], counts[string(reported)])
 }
 
 // hostileTokens are the ids whose logits are compared: no special token, so a change
@@ -389,6 +395,7 @@ const (
 	refused   hostileResult = "refused"
 	unchanged hostileResult = "loaded unchanged"
 	other     hostileResult = "loaded as another model"
+	reported  hostileResult = "non-finite value reported"
 )
 
 // materialize writes the case's model directory: base files as symlinks, the replaced
@@ -431,7 +438,8 @@ const maxErrorLen = 4096
 // checkHostile loads path (and inspects it). A failure must be an error naming the path
 // (the model directory, or the file for a GGUF), of bounded length. A success must be a
 // consistent model: special tokens distinct and inside the vocabulary, Inspect agreeing,
-// finite logits, and for expect == sameOutput the base model's logits (want) exactly.
+// finite logits, and for expect == sameOutput or nonFinite the base model's logits (want)
+// exactly; a nonFinite case may instead end in the forward's NonFiniteError.
 // It returns the hostileResult of a case that ended well, any other error otherwise.
 func checkHostile(path string, expect outcome, want []float32) error {
 	_, ierr := Inspect(path)
@@ -457,6 +465,9 @@ func checkHostile(path string, expect outcome, want []float32) error {
 		return fmt.Errorf("loads with special tokens mask %d, eos %d in a vocabulary of %d", info.MaskID, info.EOSID, info.VocabSize)
 	}
 	logits, err := Logits(m, hostileTokens[:min(len(hostileTokens), info.ContextLength)], BlockMask(4))
+	if expect == nonFinite && errors.Is(err, dllm.ErrNonFinite) {
+		return reported
+	}
 	if err != nil {
 		return fmt.Errorf("loads, but the forward pass fails: %v", err)
 	}

@@ -372,6 +372,12 @@ func (b *binder) vector(name string, n int) []float32 {
 		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s): %w", b.prefix, b.show(name), t.File, err))
 		return nil
 	}
+	// Vectors are small enough to check whole; a NaN in one is not always carried to
+	// the logits as matrices' are (an expert bias only orders the experts).
+	if i := firstNonFinite(v); i >= 0 {
+		b.errs = append(b.errs, fmt.Errorf("%s: tensor %s (%s): element %d is %v", b.prefix, b.show(name), t.File, i, v[i]))
+		return nil
+	}
 	return v
 }
 

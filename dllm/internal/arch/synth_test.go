@@ -2,9 +2,12 @@ package arch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,6 +208,32 @@ func TestBindErrors(t *testing.T) {
 	}
 	if _, err := Bind(cfg, odd); err == nil || !bytes.Contains([]byte(err.Error()), []byte("model.norm.weight")) {
 		t.Errorf("i32 norm: %v", err)
+	}
+	// A NaN or infinity in a vector (a norm, a bias) is refused at bind: the expert
+	// bias only orders the experts, so its NaN would pick others without a trace.
+	for _, name := range []string{"model.layers.1.mlp.gate.expert_bias", "model.layers.0.input_layernorm.weight"} {
+		for _, v := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+			nonFinite := append([]weights.Tensor(nil), ts...)
+			found := false
+			for i := range nonFinite {
+				if nonFinite[i].Name == name {
+					d := slices.Clone(nonFinite[i].Data)
+					switch bits := math.Float32bits(v); nonFinite[i].DType {
+					case weights.F32:
+						binary.LittleEndian.PutUint32(d[8:], bits)
+					case weights.BF16: // ±Inf and this NaN are exact in bf16
+						binary.LittleEndian.PutUint16(d[4:], uint16(bits>>16))
+					default:
+						t.Fatalf("%s is %s", name, nonFinite[i].DType)
+					}
+					nonFinite[i].Data, found = d, true
+				}
+			}
+			want := fmt.Sprintf("%s (%s): element 2 is %v", name, filepath.Join(path, "model.safetensors"), v)
+			if err := errOf(Bind(cfg, nonFinite)); !found || err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%v in %s: %v, want an error with %q", v, name, err, want)
+			}
+		}
 	}
 }
 

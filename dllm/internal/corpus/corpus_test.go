@@ -32,6 +32,10 @@ func TestCases(t *testing.T) {
 			"truncated at byte 24 (after the header)", "tensor info 0 dropped, its data kept",
 			"every tensor offset shifted by the alignment",
 		}},
+		{"gguf values", gguf, GGUFValues, []string{
+			"tensor output_norm.weight first value NaN", "tensor token_embd.weight first value +Inf",
+			"tensor blk.1.ffn_down_exps.weight first value NaN",
+		}},
 		{"safetensors", st, func(b []byte) ([]Case, error) {
 			return Safetensors(b, func(n string) bool { return n == "model.norm.weight" || n == "lm_head.weight" })
 		}, []string{

@@ -13,6 +13,8 @@ type ggufLayout struct {
 	bounds    map[int]string // section boundaries, for truncation
 	infos     [][2]int       // byte range of each tensor info
 	offsets   []field        // each tensor info's data offset
+	names     []string       // each tensor's name
+	types     []field        // each tensor's ggml type
 	dataStart int
 	align     uint64
 }
@@ -138,6 +140,8 @@ func walkGGUF(b []byte) (*ggufLayout, error) {
 			num(fmt.Sprintf("tensor %s dim %d", name, d), 8)
 		}
 		num("tensor "+name+" type", 4)
+		l.types = append(l.types, l.fields[len(l.fields)-1])
+		l.names = append(l.names, name)
 		if _, err := num("tensor "+name+" offset", 8); err != nil {
 			return nil, err
 		}
@@ -180,6 +184,50 @@ func GGUF(data []byte) ([]Case, error) {
 		}
 		return b
 	}})
+	return cs, nil
+}
+
+// firstValue is where a tensor of each ggml type keeps its first value, or the scale of
+// its first block, and that value's encoding: 4 for float32, 2 for f16, -2 for bf16.
+var firstValue = map[uint64]struct{ off, enc int }{
+	0: {0, 4}, 1: {0, 2}, 30: {0, -2}, // f32, f16, bf16
+	2: {0, 2}, 8: {0, 2}, 12: {0, 2}, // q4_0, q8_0, q4_K: d first
+	14: {208, 2}, // q6_K: d after the quants and scales
+}
+
+// GGUFValues derives well-formed files holding a non-finite weight: each tensor's first
+// value (its first element, or the scale of its first block) set to NaN and to +Inf.
+// A loader may refuse them; a forward must report the value, unless it never reads it.
+func GGUFValues(data []byte) ([]Case, error) {
+	l, err := walkGGUF(data)
+	if err != nil {
+		return nil, err
+	}
+	var cs []Case
+	for i, name := range l.names {
+		fv, ok := firstValue[l.types[i].get(data)]
+		at := l.dataStart + int(l.offsets[i].get(data)) + fv.off
+		if !ok || at+4 > len(data) {
+			continue
+		}
+		for _, v := range []struct {
+			name string
+			f32  uint32
+		}{{"NaN", 0x7fc00000}, {"+Inf", 0x7f800000}} {
+			cs = append(cs, Case{fmt.Sprintf("tensor %s first value %s", name, v.name), func() []byte {
+				b := append([]byte(nil), data...)
+				switch fv.enc {
+				case 4:
+					binary.LittleEndian.PutUint32(b[at:], v.f32)
+				case -2:
+					binary.LittleEndian.PutUint16(b[at:], uint16(v.f32>>16))
+				default: // f16: the exponent all ones, a quiet NaN's top mantissa bit
+					binary.LittleEndian.PutUint16(b[at:], uint16(0x7c00|(v.f32>>13)&0x3ff))
+				}
+				return b
+			}})
+		}
+	}
 	return cs, nil
 }
 
