@@ -224,6 +224,23 @@ func BenchmarkVector(b *testing.B) {
 	}
 }
 
+// BenchmarkArgmax: one vocabulary row (LLaDA2's 157184 logits), Argmax against the
+// element-by-element search it replaced.
+func BenchmarkArgmax(b *testing.B) {
+	x := randFloats(rand.New(rand.NewPCG(3, 4)), 157184)
+	for _, f := range []struct {
+		name string
+		fn   func([]float32) int
+	}{{"chunks", Argmax}, {"generic", argmaxGeneric}} {
+		b.Run(f.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				f.fn(x)
+			}
+		})
+	}
+}
+
 // BenchmarkTargets measures the acceptance figures of the kernels in one interleaved run:
 // each iteration probes the FMA peak and the memory-read bandwidth (GOMAXPROCS threads)
 // and then times every target matrix multiply once, so slow phases of a shared machine

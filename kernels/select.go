@@ -1,6 +1,9 @@
 package kernels
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // Argmax returns the first index of the largest element of x; NaN never wins (if every
 // element is NaN the result is 0). It returns -1 for an empty x.
@@ -8,6 +11,30 @@ func Argmax(x []float32) int {
 	if len(x) == 0 {
 		return -1
 	}
+	// The maxima of chunks (in assembly where there is some) find the chunk holding the
+	// first maximum; only that chunk is searched element by element. A vocabulary row is
+	// ~150k logits, searched once per decoded position.
+	at, bv := -1, float32(math.Inf(-1))
+	for c := 0; c < len(x); c += argmaxChunk {
+		if m, _ := active.maxNaN(x[c:min(c+argmaxChunk, len(x))]); m > bv {
+			at, bv = c, m
+		}
+	}
+	if at >= 0 {
+		for i, v := range x[at:min(at+argmaxChunk, len(x))] {
+			if v == bv {
+				return at + i
+			}
+		}
+	}
+	return argmaxGeneric(x) // nothing above −Inf: the first −Inf, or 0 if all NaN
+}
+
+// argmaxChunk is how many elements one chunk maximum of Argmax covers.
+const argmaxChunk = 4096
+
+// argmaxGeneric is Argmax, one element at a time.
+func argmaxGeneric(x []float32) int {
 	best := -1
 	var bv float32
 	for i, v := range x {

@@ -316,6 +316,53 @@ func TestArgmaxTopK(t *testing.T) {
 	}
 }
 
+// TestArgmaxChunks compares Argmax, which searches one chunk after taking chunk maxima,
+// with the element-by-element argmaxGeneric on rows of several chunks: ties across
+// chunks, signed zeros, infinities, whole chunks of NaN, nothing above −Inf.
+func TestArgmaxChunks(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	r := rand.New(rand.NewPCG(13, 14))
+	var rows [][]float32
+	for _, n := range []int{argmaxChunk - 1, argmaxChunk, argmaxChunk + 1, 3*argmaxChunk + 17, 157184} {
+		ties := make([]float32, n)
+		for i := range ties {
+			ties[i] = float32(r.IntN(5))
+			if r.IntN(9) == 0 {
+				ties[i] = nan
+			}
+		}
+		zeros := make([]float32, n) // −0 and +0 only: the first of either
+		for i := range zeros {
+			if r.IntN(2) == 0 {
+				zeros[i] = float32(math.Copysign(0, -1))
+			}
+		}
+		late := randFloats(r, n) // the maximum in the last chunk, +Inf in the next run
+		late[n-1] = 1e30
+		withInf := append([]float32(nil), late...)
+		withInf[n/2] = inf
+		nanChunk := make([]float32, n) // a chunk of NaN before a row of −Inf
+		for i := range nanChunk {
+			nanChunk[i] = float32(math.Inf(-1))
+			if i < argmaxChunk {
+				nanChunk[i] = nan
+			}
+		}
+		allNaN := make([]float32, n)
+		for i := range allNaN {
+			allNaN[i] = nan
+		}
+		rows = append(rows, ties, zeros, late, withInf, nanChunk, allNaN)
+	}
+	eachImpl(t, func(t *testing.T) {
+		for i, x := range rows {
+			if got, want := Argmax(x), argmaxGeneric(x); got != want {
+				t.Fatalf("row %d (%d elements): Argmax %d, want %d", i, len(x), got, want)
+			}
+		}
+	})
+}
+
 func TestConversions(t *testing.T) {
 	// Every 16-bit pattern widens exactly and narrows back to itself (NaNs to a NaN).
 	src := make([]byte, 2<<16)
