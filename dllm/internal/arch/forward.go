@@ -163,6 +163,10 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 // Len returns the number of committed positions in the cache.
 func (s *State) Len() int { return s.n }
 
+// Run calls fn(0) … fn(n−1) on the model's threads and returns when all are done: work
+// between forwards (a decoder's sampling) gets the threads the forward had.
+func (s *State) Run(n int, fn func(i int)) { s.m.pool.Run(n, fn) }
+
 // Capacity returns the most positions the cache may hold.
 func (s *State) Capacity() int { return s.kv.capacity }
 

@@ -55,6 +55,14 @@ type PartialModel interface {
 	ForwardPartial(tokens []int32, block int, run, rows []int, logits []float32) error
 }
 
+// ParallelModel is a Model that lends its threads between forwards (*arch.State): the
+// decoder samples a step's rows on them.
+type ParallelModel interface {
+	Model
+	// Run calls fn(0) … fn(n−1), in parallel as it may, and returns when all are done.
+	Run(n int, fn func(i int))
+}
+
 // Decoder generates with one Model (one KV cache). It keeps scratch buffers between
 // generations, so it must be used by one goroutine at a time; decoders on separate
 // states of a shared model may run concurrently.
@@ -324,10 +332,11 @@ func (r *run) forward(b, s, n int) error {
 			copy(d.kvTok, tokens)
 		}
 	}
-	v := d.vocab
-	for i := range n {
-		d.tok[i], d.conf[i] = r.smp.Sample(logits[i*v : (i+1)*v])
+	var run func(int, func(int))
+	if pm, ok := m.(ParallelModel); ok {
+		run = pm.Run
 	}
+	r.smp.SampleRows(logits, d.tok[:n], d.conf[:n], run)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -53,12 +54,53 @@ func (p Params) Validate() error {
 var ErrNoRNG = errors.New("sample: temperature > 0 needs a random number generator")
 
 // Sampler applies Params to rows of logits. It keeps scratch buffers, so one Sampler must
-// not be used by two goroutines at once; it is deterministic for a given RNG state.
+// not be used by two goroutines at once (SampleRows spreads its rows itself); it is
+// deterministic for a given RNG state.
 type Sampler struct {
 	p   Params
 	rng *rand.Rand
 
-	z   []float32 // scaled, filtered logits of the current row, then its probabilities
+	z   []float32  // Sample's copy of its row
+	one rowScratch // Sample's filter scratch
+
+	// SampleRows' call: its rows and results, their uniform variates, the scratch of the
+	// rows running at once, and rowFn, its per-row function (made once: a closure per
+	// call would allocate).
+	logits []float32
+	toks   []int32
+	confs  []float32
+	us     []float64
+	rows   scratchList
+	rowFn  func(i int)
+}
+
+// scratchList holds the row scratch not in use (a sync.Pool would drop some under the
+// race detector, and the decoder's steady state allocates nothing).
+type scratchList struct {
+	mu   sync.Mutex
+	free []*rowScratch
+}
+
+func (l *scratchList) get() *rowScratch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.free)
+	if n == 0 {
+		return new(rowScratch)
+	}
+	sc := l.free[n-1]
+	l.free = l.free[:n-1]
+	return sc
+}
+
+func (l *scratchList) put(sc *rowScratch) {
+	l.mu.Lock()
+	l.free = append(l.free, sc)
+	l.mu.Unlock()
+}
+
+// rowScratch is the scratch of the filters on one row.
+type rowScratch struct {
 	p2  []float32 // probabilities for top-p ranking
 	idx []int     // ranked indices (top-k / top-p)
 }
@@ -72,7 +114,9 @@ func New(p Params, rng *rand.Rand) (*Sampler, error) {
 	if p.Temperature > 0 && rng == nil {
 		return nil, ErrNoRNG
 	}
-	return &Sampler{p: p, rng: rng}, nil
+	s := &Sampler{p: p, rng: rng}
+	s.rowFn = s.sampleRowAt
+	return s, nil
 }
 
 // NewRand is the RNG the decoder uses for a seed: PCG, so a seed names one stream on
@@ -87,25 +131,73 @@ func (s *Sampler) Params() Params { return s.p }
 // Sample picks a token from one row of logits and returns it with its confidence. The row
 // is not modified. An empty row returns (-1, 0).
 func (s *Sampler) Sample(logits []float32) (tok int32, conf float32) {
-	n := len(logits)
+	s.z = grow(s.z, len(logits))
+	copy(s.z, logits)
+	return s.sampleRow(s.z, s.draw(), &s.one)
+}
+
+// SampleRows is Sample on each of the len(toks) rows of logits (all of one length), into
+// toks and confs, with the same results and the same reads of the RNG as calling Sample
+// on the rows in order; it overwrites the logits. run, where not nil, runs fn(0) …
+// fn(n−1), in parallel as it may (a step's rows are independent, and each is one pass
+// over a vocabulary, a few percent of a step when done one after another).
+func (s *Sampler) SampleRows(logits []float32, toks []int32, confs []float32, run func(n int, fn func(i int))) {
+	n := len(toks)
+	if n == 0 {
+		return
+	}
+	if cap(s.us) < n {
+		s.us = make([]float64, n)
+	}
+	s.us = s.us[:n]
+	for i := range s.us { // before any row runs, so the draws keep their order
+		s.us[i] = s.draw()
+	}
+	s.logits, s.toks, s.confs = logits, toks, confs
+	if run == nil {
+		for i := range n {
+			s.rowFn(i)
+		}
+	} else {
+		run(n, s.rowFn)
+	}
+	s.logits, s.toks, s.confs = nil, nil, nil
+}
+
+// sampleRowAt samples row i of the current SampleRows call.
+func (s *Sampler) sampleRowAt(i int) {
+	v := len(s.logits) / len(s.toks)
+	sc := s.rows.get()
+	s.toks[i], s.confs[i] = s.sampleRow(s.logits[i*v:(i+1)*v], s.us[i], sc)
+	s.rows.put(sc)
+}
+
+// draw is the row's uniform variate: one per row at T > 0, none at T = 0.
+func (s *Sampler) draw() float64 {
+	if s.p.Temperature > 0 {
+		return s.rng.Float64()
+	}
+	return 0
+}
+
+// sampleRow samples from the logits z, which it overwrites, with the uniform variate u
+// (used at T > 0) and scratch sc.
+func (s *Sampler) sampleRow(z []float32, u float64, sc *rowScratch) (tok int32, conf float32) {
+	n := len(z)
 	if n == 0 {
 		return -1, 0
 	}
-	s.z = grow(s.z, n)
-	z := s.z
 	if s.p.Temperature > 0 {
 		inv := float32(1 / s.p.Temperature)
-		for i, v := range logits {
+		for i, v := range z {
 			z[i] = v * inv
 		}
-	} else {
-		copy(z, logits)
 	}
 	if s.p.TopP < 1 {
-		s.topP(z)
+		s.topP(z, sc)
 	}
 	if s.p.TopK > 0 && s.p.TopK < n {
-		s.topK(z)
+		s.topK(z, sc)
 	}
 	// The argmax is taken on the logits, before rounding to probabilities can tie them.
 	best := kernels.Argmax(z)
@@ -113,12 +205,12 @@ func (s *Sampler) Sample(logits []float32) (tok int32, conf float32) {
 	if s.p.Temperature == 0 {
 		return int32(best), z[best]
 	}
-	// Inverse-CDF draw in index order: one uniform variate per row.
+	// Inverse-CDF draw in index order.
 	var total float64
 	for _, q := range z {
 		total += float64(q)
 	}
-	u := s.rng.Float64() * total
+	u *= total
 	var acc float64
 	for i, q := range z {
 		acc += float64(q)
@@ -133,9 +225,9 @@ func (s *Sampler) Sample(logits []float32) (tok int32, conf float32) {
 // the distribution, so the K-th largest overall is the K-th largest survivor whenever more
 // than K survive; when fewer survive the K-th largest is −Inf and nothing more goes.
 // Ties with the K-th value are kept, as in the reference.
-func (s *Sampler) topK(z []float32) {
-	s.idx = kernels.TopK(s.idx, z, s.p.TopK)
-	kth := z[s.idx[len(s.idx)-1]]
+func (s *Sampler) topK(z []float32, sc *rowScratch) {
+	sc.idx = kernels.TopK(sc.idx, z, s.p.TopK)
+	kth := z[sc.idx[len(sc.idx)-1]]
 	for i, v := range z {
 		if v < kth {
 			z[i] = negInf
@@ -148,10 +240,10 @@ func (s *Sampler) topK(z []float32) {
 // vocabulary, probabilities are bucketed by their float32 bit pattern (monotone for
 // non-negative floats; 8 exponent + 3 mantissa bits): whole buckets are kept from the top
 // while their mass allows, and only the bucket where the mass crosses TopP is sorted.
-func (s *Sampler) topP(z []float32) {
+func (s *Sampler) topP(z []float32, sc *rowScratch) {
 	n := len(z)
-	s.p2 = grow(s.p2, n)
-	prob := s.p2
+	sc.p2 = grow(sc.p2, n)
+	prob := sc.p2
 	copy(prob, z)
 	kernels.Softmax(prob)
 	var mass [nBuckets]float64
@@ -173,13 +265,13 @@ func (s *Sampler) topP(z []float32) {
 	// Rank the boundary bucket (descending, ties to the lower index) and keep its head
 	// while the mass before each token is <= TopP; the first token overall is always kept
 	// because acc is then 0.
-	s.idx = s.idx[:0]
+	sc.idx = sc.idx[:0]
 	for i, q := range prob {
 		if bucket(q) == cut {
-			s.idx = append(s.idx, i)
+			sc.idx = append(sc.idx, i)
 		}
 	}
-	slices.SortFunc(s.idx, func(a, b int) int {
+	slices.SortFunc(sc.idx, func(a, b int) int {
 		switch {
 		case prob[a] > prob[b]:
 			return -1
@@ -189,14 +281,14 @@ func (s *Sampler) topP(z []float32) {
 		return a - b
 	})
 	keep := 0
-	for _, i := range s.idx {
+	for _, i := range sc.idx {
 		if acc > s.p.TopP {
 			break
 		}
 		acc += float64(prob[i])
 		keep++
 	}
-	for _, i := range s.idx[keep:] {
+	for _, i := range sc.idx[keep:] {
 		z[i] = negInf
 	}
 	for i, q := range prob {

@@ -3,7 +3,11 @@ package sample
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -233,6 +237,47 @@ func TestSeededDeterminism(t *testing.T) {
 	}
 }
 
+// TestSampleRowsMatchesSample: SampleRows, one row after another or spread over
+// goroutines, gives what Sample gives on the rows in order, and leaves the RNG where
+// Sample leaves it, for each rule (greedy, temperature, top-p, top-k).
+func TestSampleRowsMatchesSample(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const n, v = 9, 3000
+	logits := make([]float32, n*v)
+	for i := range n {
+		copy(logits[i*v:], randomLogits(r, v, 2))
+	}
+	logits[4*v+17] = logits[4*v+5] // a tie
+	parallel := func(n int, fn func(i int)) {
+		var wg sync.WaitGroup
+		for i := n - 1; i >= 0; i-- { // all at once, last row first
+			wg.Go(func() { fn(i) })
+		}
+		wg.Wait()
+	}
+	for _, p := range []Params{Greedy, {Temperature: 1, TopP: 1}, {Temperature: 0.7, TopP: 0.9}, {Temperature: 1.3, TopK: 40, TopP: 0.95}, {TopK: 3, TopP: 1}} {
+		for _, run := range []func(int, func(int)){nil, parallel} {
+			seq, err := New(p, NewRand(7))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, _ := New(p, NewRand(7))
+			toks, confs := make([]int32, n), make([]float32, n)
+			scratch := slices.Clone(logits)
+			rows.SampleRows(scratch, toks, confs, run)
+			for i := range n {
+				tok, conf := seq.Sample(logits[i*v : (i+1)*v])
+				if toks[i] != tok || math.Float32bits(confs[i]) != math.Float32bits(conf) {
+					t.Fatalf("%+v, parallel %v, row %d: (%d, %v), Sample gives (%d, %v)", p, run != nil, i, toks[i], confs[i], tok, conf)
+				}
+			}
+			if p.Temperature > 0 && seq.rng.Uint64() != rows.rng.Uint64() {
+				t.Fatalf("%+v: the RNG moved differently", p)
+			}
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	bad := []Params{
 		{Temperature: -0.1, TopP: 1}, {Temperature: math.NaN(), TopP: 1}, {Temperature: math.Inf(1), TopP: 1},
@@ -276,5 +321,43 @@ func BenchmarkTopP157k(b *testing.B) {
 	s, _ := New(Params{Temperature: 0.8, TopK: 0, TopP: 0.95}, NewRand(1))
 	for b.Loop() {
 		s.Sample(x)
+	}
+}
+
+// BenchmarkSampleRows32: a first decoding step's 32 rows of LLaDA2's vocabulary, greedy,
+// one after another and spread over GOMAXPROCS goroutines.
+func BenchmarkSampleRows32(b *testing.B) {
+	const n, v = 32, 157184
+	r := rand.New(rand.NewPCG(1, 1))
+	logits := make([]float32, n*v)
+	for i := range n {
+		copy(logits[i*v:], randomLogits(r, v, 3))
+	}
+	scratch := make([]float32, n*v)
+	toks, confs := make([]int32, n), make([]float32, n)
+	workers := runtime.GOMAXPROCS(0)
+	parallel := func(n int, fn func(i int)) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+					fn(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for _, c := range []struct {
+		name string
+		run  func(int, func(int))
+	}{{"serial", nil}, {"parallel", parallel}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, _ := New(Greedy, nil)
+			for b.Loop() {
+				copy(scratch, logits)
+				s.SampleRows(scratch, toks, confs, c.run)
+			}
+		})
 	}
 }
