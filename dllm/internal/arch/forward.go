@@ -72,6 +72,13 @@ type State struct {
 	subRows    []int       // … and the logits rows as indices into them
 	keptAt     int         // the uncommitted K/V of the last forward: its first position …
 	keptLen    int         // … and its length (0: none)
+
+	// The combine of a wave of experts: per token, the scratch rows of its assignments
+	// in the wave (K slots a token, in expert order), their weights and their count.
+	tokRows     []int32
+	tokW        []float32
+	tokN        []int32
+	combineTask func(t int) // s.combine, bound once
 }
 
 // NewState allocates a session state for m.
@@ -156,6 +163,10 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		s.egate = make([]float32, s.expRows*cfg.MoEIntermediateSize)
 		s.eup = make([]float32, s.expRows*cfg.MoEIntermediateSize)
 		s.expertTask = s.expert
+		s.tokRows = make([]int32, maxRun*K)
+		s.tokW = make([]float32, maxRun*K)
+		s.tokN = make([]int32, maxRun)
+		s.combineTask = s.combine
 	}
 	return s, nil
 }

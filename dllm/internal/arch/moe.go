@@ -119,20 +119,35 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 		}
 		slices.SortStableFunc(order, s.moreRows)
 		s.m.pool.Run(a1-a0, s.expertTask)
+		// Each token adds its experts' outputs in expert order (so the sum is the same
+		// whatever the waves and threads), the tokens in parallel.
+		clear(s.tokN[:n])
 		for a := a0; a < a1; a++ {
 			e := s.active[a]
 			o := int(s.offs[e])
-			y := s.gather[int(s.base[a])*H:]
 			for i, t := range s.order[o:s.offs[e+1]] {
-				kernels.Axpy(h[int(t)*H:(int(t)+1)*H], s.orderW[o+i], y[i*H:(i+1)*H])
+				j := int(t)*K + int(s.tokN[t])
+				s.tokRows[j], s.tokW[j] = s.base[a]+int32(i), s.orderW[o+i]
+				s.tokN[t]++
 			}
 		}
+		s.m.pool.Run(n, s.combineTask)
 		a0 = a1
 	}
 	s.moeW = nil
 	s.lap(OpExpert)
 	s.watch(h, H, start, nil, "mlp.experts (routed, or mlp.gate.expert_bias)")
 	return nil
+}
+
+// combine adds token t's routed outputs of the current wave to its row of s.h.
+func (s *State) combine(t int) {
+	H, K := s.m.cfg.HiddenSize, s.m.cfg.NumExpertsPerTok
+	h := s.h[t*H : (t+1)*H]
+	for j := t * K; j < t*K+int(s.tokN[t]); j++ {
+		r := int(s.tokRows[j])
+		kernels.Axpy(h, s.tokW[j], s.gather[r*H:(r+1)*H])
+	}
 }
 
 // expert runs active expert s.wave+i of the current moe call on the caller's goroutine:
