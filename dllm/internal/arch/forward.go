@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/dllm-go/dllm/kernels"
 )
@@ -79,6 +80,12 @@ type State struct {
 	tokW        []float32
 	tokN        []int32
 	combineTask func(t int) // s.combine, bound once
+
+	// allFinite's call: the rows it checks, their width, and whether one failed.
+	scan     []float32
+	scanW    int
+	scanBad  atomic.Bool
+	scanTask func(r int) // s.scanRow, bound once
 }
 
 // NewState allocates a session state for m.
@@ -135,6 +142,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		subRows: make([]int, 0, maxRun),
 	}
 	s.attendTask = s.attendTile
+	s.scanTask = s.scanRow
 	s.qkTask = s.qkToken
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
@@ -258,7 +266,7 @@ func (s *State) Forward(tokens []int32, block int, commit bool, rows []int, logi
 	// One pass over the logits (and the router's, see moe); only when it finds something
 	// does the forward run again with a check after every step, to say where the value
 	// came from.
-	if errors.Is(err, errNonFiniteRouting) || err == nil && firstNonFinite(logits[:len(rows)*V]) >= 0 {
+	if errors.Is(err, errNonFiniteRouting) || err == nil && !s.allFinite(logits[:len(rows)*V], len(rows)) {
 		return s.locate(tokens, block, rows, logits)
 	}
 	if err != nil {
