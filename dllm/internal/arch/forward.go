@@ -86,6 +86,9 @@ type State struct {
 	scanW    int
 	scanBad  atomic.Bool
 	scanTask func(r int) // s.scanRow, bound once
+
+	norm     normArgs    // arguments of normTask
+	normTask func(r int) // s.normRow, bound once
 }
 
 // NewState allocates a session state for m.
@@ -143,6 +146,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 	}
 	s.attendTask = s.attendTile
 	s.scanTask = s.scanRow
+	s.normTask = s.normRow
 	s.qkTask = s.qkToken
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
@@ -404,7 +408,6 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 	cfg := &m.cfg
 	H := cfg.HiddenSize
 	n := len(tokens)
-	eps := float32(cfg.RMSNormEps)
 	for t, tok := range tokens {
 		if err := m.embed(s.h[t*H:(t+1)*H], tok); err != nil {
 			return err
@@ -418,7 +421,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 	for li := range m.Layers {
 		l := &m.Layers[li]
 		s.probeAt(li)
-		rmsNormRows(x, h, l.InputNorm, eps, H)
+		s.normRows(x, h, l.InputNorm)
 		s.normOp(li, n, l.InputNorm)
 		s.lap(OpNorm)
 		s.watch(x, H, start, nil, "input_layernorm.weight")
@@ -427,7 +430,7 @@ func (s *State) piece(tokens []int32, start, block int, logits bool) error {
 		if last {
 			break
 		}
-		rmsNormRows(x, h, l.PostNorm, eps, H)
+		s.normRows(x, h, l.PostNorm)
 		s.normOp(li, n, l.PostNorm)
 		s.lap(OpNorm)
 		s.watch(x, H, start, nil, "post_attention_layernorm.weight")
@@ -467,6 +470,24 @@ func (s *State) head(rows []int, logits []float32, a, b int) {
 		s.lap(OpHead)
 		s.watch(logits[k0*V:k*V], V, s.n, rows[k0:k], "lm_head.weight")
 	}
+}
+
+// normRows applies RMSNorm with weight w to every hidden-size row of src into dst, rows
+// in parallel on the pool (81 norms a forward of the real model, each of its rows a
+// few microseconds: together about a millisecond one after another).
+func (s *State) normRows(dst, src, w []float32) {
+	s.norm = normArgs{dst: dst, src: src, w: w}
+	s.m.pool.Run(len(src)/s.m.cfg.HiddenSize, s.normTask)
+	s.norm = normArgs{}
+}
+
+// normArgs are the arguments of normTask.
+type normArgs struct{ dst, src, w []float32 }
+
+// normRow normalizes row r of normRows' rows.
+func (s *State) normRow(r int) {
+	H, a := s.m.cfg.HiddenSize, &s.norm
+	kernels.RMSNorm(a.dst[r*H:(r+1)*H], a.src[r*H:(r+1)*H], a.w, float32(s.m.cfg.RMSNormEps))
 }
 
 // rmsNormRows applies RMSNorm with weight w to every row of width H of src into dst.
