@@ -92,6 +92,22 @@ func Softmax(x []float32) {
 	active.scaleRound(x, 1/sum)
 }
 
+// SoftmaxAt returns element i of softmax(x), the bits Softmax would write there, and
+// leaves x holding scratch. It skips the pass that scales every element: a caller that
+// needs one probability (a greedy sampler's confidence) saves a pass over the row.
+func SoftmaxAt(x []float32, i int) float32 {
+	_ = x[i]
+	mx, nan := active.maxNaN(x)
+	switch {
+	case nan || math.IsInf(float64(mx), 1):
+		return float32(math.NaN())
+	case math.IsInf(float64(mx), -1):
+		return 1 / float32(len(x))
+	}
+	sum := active.softmaxExp(x, mx)
+	return float32(float64(x[i]) * (1 / sum))
+}
+
 // RoPENeoX applies NeoX-style rotary embedding to the first 2·len(cos) elements of x:
 // with h = len(cos), a = x[:h], b = x[h:2h], it sets a' = a·cos − b·sin and
 // b' = b·cos + a·sin elementwise (each product rounded, no fused multiply-add);

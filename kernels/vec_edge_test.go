@@ -147,6 +147,13 @@ func checkSoftmax(t *testing.T, x []float32) {
 	}
 	sm := append([]float32(nil), x...)
 	Softmax(sm)
+	at := make([]float32, len(x))
+	for i := range x {
+		copy(at, x)
+		if got := SoftmaxAt(at, i); math.Float32bits(got) != math.Float32bits(sm[i]) {
+			t.Fatalf("SoftmaxAt(%v, %d) = %g, Softmax gives %g", x, i, got, sm[i])
+		}
+	}
 	for i, v := range sm {
 		if math.IsInf(float64(x[i]), -1) {
 			if v != 0 {

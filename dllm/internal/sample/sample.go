@@ -201,10 +201,10 @@ func (s *Sampler) sampleRow(z []float32, u float64, sc *rowScratch) (tok int32, 
 	}
 	// The argmax is taken on the logits, before rounding to probabilities can tie them.
 	best := kernels.Argmax(z)
-	kernels.Softmax(z) // removed tokens are −Inf: probability exactly 0
 	if s.p.Temperature == 0 {
-		return int32(best), z[best]
+		return int32(best), kernels.SoftmaxAt(z, best) // Softmax's bits, one pass fewer
 	}
+	kernels.Softmax(z) // removed tokens are −Inf: probability exactly 0
 	// Inverse-CDF draw in index order.
 	var total float64
 	for _, q := range z {
