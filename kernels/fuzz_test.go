@@ -142,3 +142,37 @@ func FuzzConvert(f *testing.F) {
 		}
 	})
 }
+
+// FuzzArgmaxSoftmaxAt checks Argmax against the element-by-element argmaxGeneric, and
+// SoftmaxAt against Softmax, on arbitrary rows (NaNs and infinities included), the row
+// also repeated past several of Argmax's chunks.
+func FuzzArgmaxSoftmaxAt(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 192, 127, 0, 0, 128, 255})
+	f.Add(make([]byte, 4*37))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x := floatsFrom(data)
+		if len(x) == 0 {
+			return
+		}
+		long := make([]float32, 2*argmaxChunk+len(x))
+		for i := range long {
+			long[i] = x[i%len(x)]
+		}
+		eachImpl(t, func(t *testing.T) {
+			for _, row := range [][]float32{x, long} {
+				a := Argmax(row)
+				if want := argmaxGeneric(row); a != want {
+					t.Fatalf("Argmax of %d elements = %d, want %d", len(row), a, want)
+				}
+				sm := append([]float32(nil), row...)
+				Softmax(sm)
+				for _, i := range []int{0, a, len(row) - 1} {
+					scratch := append([]float32(nil), row...)
+					if got := SoftmaxAt(scratch, i); math.Float32bits(got) != math.Float32bits(sm[i]) && !(got != got && sm[i] != sm[i]) {
+						t.Fatalf("SoftmaxAt(row of %d, %d) = %g, Softmax gives %g", len(row), i, got, sm[i])
+					}
+				}
+			}
+		})
+	})
+}
