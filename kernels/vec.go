@@ -75,20 +75,13 @@ func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx, nan := active.maxNaN(x)
-	switch {
-	case nan || math.IsInf(float64(mx), 1):
+	sum, every, special := softmaxExps(x)
+	if special {
 		for i := range x {
-			x[i] = float32(math.NaN())
-		}
-		return
-	case math.IsInf(float64(mx), -1):
-		for i := range x {
-			x[i] = 1 / float32(len(x))
+			x[i] = every
 		}
 		return
 	}
-	sum := active.softmaxExp(x, mx)
 	active.scaleRound(x, 1/sum)
 }
 
@@ -97,15 +90,25 @@ func Softmax(x []float32) {
 // needs one probability (a greedy sampler's confidence) saves a pass over the row.
 func SoftmaxAt(x []float32, i int) float32 {
 	_ = x[i]
+	sum, every, special := softmaxExps(x)
+	if special {
+		return every
+	}
+	return float32(float64(x[i]) * (1 / sum))
+}
+
+// softmaxExps sets x[i] = exp(x[i] − max x) and returns their sum, the first step of
+// Softmax and SoftmaxAt; or, leaving x alone, reports special with the value every
+// output takes: NaN when x holds a NaN or +Inf, 1/len(x) when nothing is above −Inf.
+func softmaxExps(x []float32) (sum float64, every float32, special bool) {
 	mx, nan := active.maxNaN(x)
 	switch {
 	case nan || math.IsInf(float64(mx), 1):
-		return float32(math.NaN())
+		return 0, float32(math.NaN()), true
 	case math.IsInf(float64(mx), -1):
-		return 1 / float32(len(x))
+		return 0, 1 / float32(len(x)), true
 	}
-	sum := active.softmaxExp(x, mx)
-	return float32(float64(x[i]) * (1 / sum))
+	return active.softmaxExp(x, mx), 0, false
 }
 
 // RoPENeoX applies NeoX-style rotary embedding to the first 2·len(cos) elements of x:

@@ -26,10 +26,10 @@ import (
 // (every numeric field of every header and configuration set to 0, −1, 2^31, 2^63 and one
 // off; truncations at every section boundary; dropped and shifted tensors; special files
 // in place of each file; consistent files with absurd sizes; a NaN or an infinity as
-// each tensor's first value). Each must load into a
-// consistent model or fail with a clean error naming the path. Loading runs in a child
-// process under a memory limit, so that a fatal runtime error (out of memory, SIGBUS) or
-// a hang fails the test and names the case instead of killing the test binary.
+// each tensor's first value). Each must load into a consistent model or fail with a
+// clean error naming the path. Loading runs in a child process under a memory limit, so
+// that a fatal runtime error (out of memory, SIGBUS) or a hang fails the test and names
+// the case instead of killing the test binary.
 
 const hostileChildEnv = "DLLM_HOSTILE_CORPUS"
 

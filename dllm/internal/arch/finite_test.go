@@ -50,8 +50,11 @@ func inQ4K(t *testing.T, m *Model) {
 		if p.Rows == 0 || p.Format != kernels.F32 || p.Cols%256 != 0 {
 			return
 		}
-		v := make([]float32, p.Rows*p.Cols)
-		data := make([]byte, len(v)/256*144)
+		rb, err := kernels.Q4_K.RowBytes(p.Cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, data := make([]float32, p.Rows*p.Cols), make([]byte, p.Rows*rb)
 		if err := kernels.Dequantize(kernels.F32, v, p.Data); err != nil {
 			t.Fatal(err)
 		}

@@ -459,7 +459,7 @@ func (s *State) head(rows []int, logits []float32, a, b int) {
 		k0 := k
 		for k < len(rows) && rows[k] >= a && rows[k] < b && k-k0 < s.maxRun {
 			r := rows[k] - a
-			rmsNormRows(s.x[(k-k0)*H:(k-k0+1)*H], s.h[r*H:(r+1)*H], s.m.Norm, eps, H)
+			kernels.RMSNorm(s.x[(k-k0)*H:(k-k0+1)*H], s.h[r*H:(r+1)*H], s.m.Norm, eps)
 			k++
 		}
 		s.normOp(-1, k-k0, s.m.Norm)
@@ -488,11 +488,4 @@ type normArgs struct{ dst, src, w []float32 }
 func (s *State) normRow(r int) {
 	H, a := s.m.cfg.HiddenSize, &s.norm
 	kernels.RMSNorm(a.dst[r*H:(r+1)*H], a.src[r*H:(r+1)*H], a.w, float32(s.m.cfg.RMSNormEps))
-}
-
-// rmsNormRows applies RMSNorm with weight w to every row of width H of src into dst.
-func rmsNormRows(dst, src, w []float32, eps float32, H int) {
-	for r := 0; r < len(src)/H; r++ {
-		kernels.RMSNorm(dst[r*H:(r+1)*H], src[r*H:(r+1)*H], w, eps)
-	}
 }

@@ -207,7 +207,7 @@ func GGUFValues(data []byte) ([]Case, error) {
 	for i, name := range l.names {
 		fv, ok := firstValue[l.types[i].get(data)]
 		at := l.dataStart + int(l.offsets[i].get(data)) + fv.off
-		if !ok || at+4 > len(data) {
+		if !ok || at+max(fv.enc, -fv.enc) > len(data) {
 			continue
 		}
 		for _, v := range []struct {
