@@ -208,8 +208,8 @@ func BenchmarkVector(b *testing.B) {
 			{"f32to16", 6 * n, func() { F32ToF16(h, x) }},
 			{"bf16to32", 6 * n, func() { BF16ToF32(z, h) }},
 			{"f32tobf16", 6 * n, func() { F32ToBF16(h, x) }},
-			{"quantq8_0", 4*n + n/32*q8BlockBytes, func() { xs.quantizeQ8() }},
-			{"quantq8_k", 4*n + n/256*q8KBlockBytes, func() { xs.quantizeQ8K() }},
+			{"quantq8_0", 4*n + n/32*q8BlockBytes, func() { quantizeQ8(xs) }},
+			{"quantq8_k", 4*n + n/256*q8KBlockBytes, func() { quantizeQ8K(xs) }},
 		}
 		for _, k := range kernels {
 			b.Run(fmt.Sprintf("%s/n=%d", k.name, n), func(b *testing.B) {

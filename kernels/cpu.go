@@ -35,9 +35,9 @@ type table struct {
 	f32ToF16   func(dst []byte, src []float32)
 	f32ToBF16  func(dst []byte, src []float32)
 	gemm       [Q6_K + 1]gemmFunc
-	// prep, where set, runs after the activations are quantized for the format and
-	// before its gemm: what that gemm needs beyond xPrep.q. It comes with the gemm.
-	prep [Q6_K + 1]func(xs *xPrep)
+	// prep, where set, is the layout its gemm takes the quantized activations in
+	// (xPrep.alt) instead of xPrep.q's. It comes with the gemm.
+	prep [Q6_K + 1]*actLayout
 	// repacked lists, best first, the kernels that multiply a format's weights repacked
 	// into a layout of their own (repack.go): a matrix takes the first whose layout's
 	// width divides its rows, and is repacked on its first multiply. The merged table
@@ -50,7 +50,7 @@ type table struct {
 type repackedGemm struct {
 	layout      *layout
 	gemm        gemmFunc
-	prep        func(xs *xPrep)
+	prep        *actLayout
 	onePassTail bool
 }
 

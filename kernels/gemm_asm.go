@@ -104,7 +104,7 @@ type quantKernels struct {
 }
 
 // repacked returns qk as the kernels of layout l, after prep where set.
-func (qk quantKernels) repacked(l *layout, prep func(xs *xPrep)) []repackedGemm {
+func (qk quantKernels) repacked(l *layout, prep *actLayout) []repackedGemm {
 	return []repackedGemm{{layout: l, gemm: qk.gemm, prep: prep, onePassTail: qk.kN != nil}}
 }
 

@@ -125,29 +125,16 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	if M == 0 || N == 0 {
 		return
 	}
-	xs := &c.xs
-	xs.m, xs.k, xs.f = M, K, x
-	switch w.Format {
-	case Q8_0, Q4_0:
-		xs.quantizeQ8()
-	case Q4_K, Q6_K:
-		xs.quantizeQ8K()
-	default:
-		if M >= 4 {
-			xs.pack()
-		}
-	}
-	gemm, prep, group := active.gemm[w.Format], active.prep[w.Format], 1
+	gemm, lay, group := active.gemm[w.Format], active.prep[w.Format], 1
 	plain := w // keeps w's repack (and so its memory) alive until the tiles are done
 	if k, ok := w.repackedKernels(); ok {
 		if rw, ok := w.repackedAs(k.layout); ok {
-			gemm, prep, group = k.gemm, k.prep, k.layout.width
+			gemm, lay, group = k.gemm, k.prep, k.layout.width
 			w, rb = rw, len(rw.Data)/N
 		}
 	}
-	if prep != nil {
-		prep(xs)
-	}
+	xs := &c.xs
+	xs.prepare(p, x, M, K, w.Format, lay)
 	rbTile := rb // bytes of a tile row that must stay cache-resident
 	float := w.Format == F32 || w.Format == F16 || w.Format == BF16
 	if float {

@@ -27,8 +27,8 @@ func TestQuantizeNonFinite(t *testing.T) {
 		quantize  func(xs *xPrep)
 		positions int
 	}{
-		{"Q8_0", 32, q8BlockBytes, quantQ8Generic, (*xPrep).quantizeQ8, 32},
-		{"Q8_K", 256, q8KBlockBytes, quantQ8KGeneric, (*xPrep).quantizeQ8K, 256},
+		{"Q8_0", 32, q8BlockBytes, quantQ8Generic, quantizeQ8, 32},
+		{"Q8_K", 256, q8KBlockBytes, quantQ8KGeneric, quantizeQ8K, 256},
 	} {
 		x := randFloats(r, 3*q.be)
 		want := make([]byte, 3*q.bb)

@@ -110,7 +110,7 @@ func TestQuantizeActivations(t *testing.T) {
 				name string
 				run  func(xs *xPrep)
 				want []byte
-			}{{"Q8_0", (*xPrep).quantizeQ8, want8[i]}, {"Q8_K", (*xPrep).quantizeQ8K, want8K[i]}} {
+			}{{"Q8_0", quantizeQ8, want8[i]}, {"Q8_K", quantizeQ8K, want8K[i]}} {
 				xs := &xPrep{m: 2, k: len(x) / 2, f: x}
 				xs.q = bytes.Repeat([]byte{0xa5}, len(f.want)+7)[:0] // stale bytes must not survive
 				f.run(xs)
@@ -163,11 +163,11 @@ func checkQuantizers(t *testing.T, m, k int, x []float32) {
 	quantQ8KGeneric(want8K, x)
 	eachImpl(t, func(t *testing.T) {
 		xs := &xPrep{m: m, k: k, f: x}
-		xs.quantizeQ8()
+		quantizeQ8(xs)
 		if err := diffBlocks(xs.q, want8); err != nil {
 			t.Fatalf("Q8_0: %v", err)
 		}
-		xs.quantizeQ8K()
+		quantizeQ8K(xs)
 		if err := diffBlocks(xs.q, want8K); err != nil {
 			t.Fatalf("Q8_K: %v", err)
 		}

@@ -39,3 +39,32 @@ func TestVNNIMatchesAVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestSumInt8x32: the eight-bytes-at-a-time sum of prepQ8X8 against a byte loop, on
+// random quants and on every byte value repeated (−128 and 127 the extremes).
+func TestSumInt8x32(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	var q [32]byte
+	check := func() {
+		t.Helper()
+		var want int32
+		for _, b := range q {
+			want += int32(int8(b))
+		}
+		if got := sumInt8x32(&q); got != want {
+			t.Fatalf("sum of % x: %d, want %d", q, got, want)
+		}
+	}
+	for v := range 256 {
+		for i := range q {
+			q[i] = byte(v)
+		}
+		check()
+	}
+	for range 10000 {
+		for i := range q {
+			q[i] = byte(r.Uint32())
+		}
+		check()
+	}
+}

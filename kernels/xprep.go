@@ -1,0 +1,143 @@
+package kernels
+
+// xPrep is the left operand of a matrix multiply, x[m×k] in float32, plus its 8-bit
+// quantization when the weights are quantized, stored row by row in q, qrow bytes a row:
+//
+//   - for Q8_0/Q4_0 weights, Q8_0 blocks of 36 bytes: float32 d (the f16-rounded scale,
+//     widened), then 32 int8;
+//   - for Q4_K/Q6_K weights, Q8_K blocks of 292 bytes: float32 d, 256 int8, then 16 int16
+//     sums of each 16 quants (ggml's block_q8_K).
+//
+// For float weights with at least 4 rows of x, packed holds x re-laid out K-chunk by
+// K-chunk (chunk c, of length kc = min(floatChunk, k−c·floatChunk), holds the m rows'
+// elements [c·floatChunk, c·floatChunk+kc) contiguously, rows kc apart): the rows an
+// assembly kernel reads together are then contiguous instead of k·4 bytes apart, which
+// would map them onto the same L1 sets.
+type xPrep struct {
+	m, k   int
+	f      []float32
+	q      []byte
+	qrow   int
+	packed []float32
+	// alt: the activation blocks in the layout a kernel takes instead of q's (its
+	// actLayout: amd64 VNNI's Q8_0 quants flipped to unsigned, or blocks with their
+	// sums); rows altRow bytes apart.
+	alt    []byte
+	altRow int
+	// What prepare fills, for Do: the weights' format, the kernel's layout (nil: none)
+	// and the rows of x one task takes.
+	format  Format
+	lay     *actLayout
+	rowsPer int
+}
+
+// actLayout is a kernel's own layout of the Q8_0 activation blocks, made from xPrep.q
+// into xPrep.alt after quantizing.
+type actLayout struct {
+	blockBytes int                          // bytes per block of 32 activations
+	fill       func(dst, src []byte, n int) // lays the n Q8_0 blocks of src out in dst
+}
+
+// prepGrain is the fewest elements of x worth a task of their own when prepare spreads
+// rows over a pool: some 2 µs of quantizing, about what a hand-off costs.
+const prepGrain = 1 << 13
+
+// prepare readies the m rows of k elements of x for a multiply with weights of format
+// f, laid out for lay when not nil: it sizes xs's buffers, then quantizes, lays out or
+// packs the rows, spread over p when they are many — done by the caller alone, this
+// is serial time every other thread waits for (some 2–3 % of a forward on two
+// threads, more with every thread added).
+func (xs *xPrep) prepare(p *Pool, x []float32, m, k int, f Format, lay *actLayout) {
+	xs.m, xs.k, xs.f, xs.format, xs.lay = m, k, x, f, lay
+	switch f {
+	case Q8_0, Q4_0:
+		xs.qrow = k / 32 * q8BlockBytes
+		xs.q = grown(xs.q, m*xs.qrow)
+	case Q4_K, Q6_K:
+		xs.qrow = k / 256 * q8KBlockBytes
+		xs.q = grown(xs.q, m*xs.qrow)
+	default:
+		if m < 4 {
+			return // the one-row float kernels read x as it is
+		}
+		if cap(xs.packed) < m*k {
+			xs.packed = make([]float32, m*k)
+		}
+		xs.packed = xs.packed[:m*k]
+	}
+	if lay != nil {
+		xs.altRow = k / 32 * lay.blockBytes
+		xs.alt = grown(xs.alt, m*xs.altRow)
+	}
+	tasks := min(p.Threads(), m, m*k/prepGrain)
+	if tasks <= 1 {
+		xs.prepRows(0, m)
+		return
+	}
+	xs.rowsPer = (m + tasks - 1) / tasks
+	p.run((m+xs.rowsPer-1)/xs.rowsPer, xs)
+}
+
+// Do prepares task i's rows (see prepare).
+func (xs *xPrep) Do(i int) { xs.prepRows(i*xs.rowsPer, min(xs.m, (i+1)*xs.rowsPer)) }
+
+// prepRows prepares rows [m0, m1) of x: each row's blocks depend on that row alone.
+func (xs *xPrep) prepRows(m0, m1 int) {
+	x := xs.f[m0*xs.k : m1*xs.k]
+	var q []byte
+	switch xs.format {
+	case Q8_0, Q4_0:
+		q = xs.q[m0*xs.qrow : m1*xs.qrow]
+		quantInChunks(active.quantQ8, q, x, 32, q8BlockBytes)
+	case Q4_K, Q6_K:
+		q = xs.q[m0*xs.qrow : m1*xs.qrow]
+		quantInChunks(active.quantQ8K, q, x, 256, q8KBlockBytes)
+	default:
+		xs.packRows(m0, m1)
+		return
+	}
+	if xs.lay != nil {
+		xs.lay.fill(xs.alt[m0*xs.altRow:m1*xs.altRow], q, (m1-m0)*(xs.k/32))
+	}
+}
+
+// packRows fills rows [m0, m1) of xs.packed (see xPrep).
+func (xs *xPrep) packRows(m0, m1 int) {
+	for k0 := 0; k0 < xs.k; k0 += floatChunk {
+		kc := min(floatChunk, xs.k-k0)
+		dst := xs.packed[k0*xs.m:]
+		for m := m0; m < m1; m++ {
+			copy(dst[m*kc:(m+1)*kc], xs.f[m*xs.k+k0:m*xs.k+k0+kc])
+		}
+	}
+}
+
+// Layouts of the activation blocks in xPrep.q, shared with the assembly (go_asm.h).
+const (
+	q8QuantsOff   = 4 // after the float32 d, in both layouts
+	q8BlockBytes  = q8QuantsOff + 32
+	q8KSumsOff    = q8QuantsOff + 256 // 16 int16 sums of each 16 quants
+	q8KBlockBytes = q8KSumsOff + 32
+)
+
+// grown returns b resized to n bytes, reallocated only when too small.
+func grown(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// quantChunk bounds the elements one quantizer call takes (a few tens of microseconds
+// in assembly, which is not preemptible).
+const quantChunk = 1 << 16
+
+// quantInChunks runs quant over x in pieces of whole blocks of be elements (bb bytes
+// each in dst).
+func quantInChunks(quant func(dst []byte, x []float32), dst []byte, x []float32, be, bb int) {
+	for len(x) > 0 {
+		n := min(len(x), quantChunk)
+		quant(dst[:n/be*bb], x[:n])
+		dst, x = dst[n/be*bb:], x[n:]
+	}
+}
