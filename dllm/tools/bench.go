@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -114,8 +115,9 @@ type BenchWork struct {
 	RooflineSec     float64          `json:"roofline_s"`
 	RooflinePct     float64          `json:"roofline_pct"`
 	Ops             []BenchOpSummary `json:"ops"` // the same by kind of op
-	// RecordedSec is the wall time of the recorded forward (one run after the timed
-	// ones), which the ops' MeasuredSec divide.
+	// RecordedSec is the wall time of the recorded forward: of as many runs after the
+	// timed ones, recording, the one of median wall time, whose time the ops'
+	// MeasuredSec divide.
 	RecordedSec float64 `json:"recorded_s"`
 }
 
@@ -161,6 +163,20 @@ type BenchScanPoint struct {
 	BenchTiming
 	Speedup     float64 `json:"speedup"`
 	RooflinePct float64 `json:"roofline_pct"`
+	// RecordedSec and Ops are the recorded forward at this thread count (as
+	// BenchWork.RecordedSec): its wall time and its time per kind of op, so that an op
+	// that scales worse than the others shows.
+	RecordedSec float64       `json:"recorded_s"`
+	Ops         []BenchOpTime `json:"ops"`
+}
+
+// BenchOpTime is the time a recorded forward spent on one kind of op (as
+// BenchOpSummary.MeasuredSec) and, in a thread scan, its speed-up: the time on 1
+// thread ÷ this time.
+type BenchOpTime struct {
+	Kind        string  `json:"kind"`
+	MeasuredSec float64 `json:"measured_s"`
+	Speedup     float64 `json:"speedup"`
 }
 
 // BenchDecode is the end-to-end generation measurement.
@@ -417,8 +433,9 @@ func (b *bencher) cases(cfg arch.Config) []forwardCase {
 	return cs
 }
 
-// timeForward times c on net: the warm-up and timed runs, not recording, then one
-// recorded run into w (when not nil), warm like them, whose wall time it returns too.
+// timeForward times c on net: the warm-up and timed runs, not recording, then as many
+// recorded runs into w (when not nil), warm like them; it returns the wall time of the
+// recorded run that w keeps (see recordRuns).
 func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (BenchTiming, float64, error) {
 	B, V := b.o.BlockLength, net.Config().VocabSize
 	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: B})
@@ -434,18 +451,36 @@ func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (Ben
 	if err != nil || w == nil {
 		return bt, 0, err
 	}
-	recorded, err := recordRun(s, w, fwd)
+	recorded, err := recordRuns(b.ctx, s, w, fwd, bt.Reps)
 	return bt, recorded, err
 }
 
-// recordRun runs fwd once more on s recording into w, warm like the timed runs before
-// it, and returns its wall time.
-func recordRun(s *arch.State, w *arch.Work, fwd func() error) (float64, error) {
+// recordRuns runs fwd n times more on s recording into w, warm like the timed runs
+// before it, and keeps in w the run of median wall time (the upper one of an even n),
+// whose wall time it returns: per-op times of one run add up to its wall time, and the
+// median run is as robust to a slow outlier as the timed median.
+func recordRuns(ctx context.Context, s *arch.State, w *arch.Work, fwd func() error, n int) (float64, error) {
 	s.SetWork(w)
 	defer s.SetWork(nil)
-	start := time.Now()
-	err := fwd()
-	return time.Since(start).Seconds(), err
+	type run struct {
+		wall  time.Duration
+		times [len(w.Time)]time.Duration
+	}
+	runs := make([]run, 0, max(n, 1))
+	for len(runs) < cap(runs) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		if err := fwd(); err != nil {
+			return 0, err
+		}
+		runs = append(runs, run{time.Since(start), w.Time})
+	}
+	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.wall, b.wall) })
+	mid := runs[len(runs)/2]
+	w.Time = mid.times
+	return mid.wall.Seconds(), nil
 }
 
 // describe fills r with the model's and the machine's description and the limits.
@@ -557,11 +592,15 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 		e := BenchThreads{Threads: n, Limits: lim}
 		for i, c := range cases {
 			b.logf("%s: %s", threadsText(n), c.name)
-			t, _, err := b.timeForward(nt, c, nil)
+			var w arch.Work
+			t, recorded, err := b.timeForward(nt, c, &w)
 			if err != nil {
 				return nil, err
 			}
-			p := BenchScanPoint{BenchTiming: t, Speedup: 1}
+			p := BenchScanPoint{BenchTiming: t, Speedup: 1, RecordedSec: recorded}
+			for _, k := range opKinds(&w) {
+				p.Ops = append(p.Ops, BenchOpTime{Kind: k.String(), MeasuredSec: w.Time[k].Seconds(), Speedup: 1})
+			}
 			if rl := rooflineSec(&works[i], lim); rl > 0 && t.MedianSec > 0 {
 				p.RooflinePct = 100 * rl / t.MedianSec
 			}
@@ -579,8 +618,18 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 	// Speed-ups against the first entry, 1 thread.
 	for i := range scan {
 		ratio := func(p, one *BenchScanPoint) {
-			if p != nil && one != nil && one.TokPerSec > 0 {
+			if p == nil || one == nil {
+				return
+			}
+			if one.TokPerSec > 0 {
 				p.Speedup = p.TokPerSec / one.TokPerSec
+			}
+			for j := range p.Ops {
+				op := &p.Ops[j]
+				k := slices.IndexFunc(one.Ops, func(o BenchOpTime) bool { return o.Kind == op.Kind })
+				if k >= 0 && op.MeasuredSec > 0 {
+					op.Speedup = one.Ops[k].MeasuredSec / op.MeasuredSec
+				}
 			}
 		}
 		ratio(&scan[i].BlockForward, &scan[0].BlockForward)
@@ -632,14 +681,12 @@ func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
 		f.RooflinePct = 100 * f.RooflineSec / sec
 	}
 	byKind := map[arch.OpKind]*BenchOpSummary{}
-	var kinds []arch.OpKind
+	kinds := opKinds(w)
+	for _, k := range kinds {
+		byKind[k] = &BenchOpSummary{Kind: k.String(), MeasuredSec: w.Time[k].Seconds()}
+	}
 	for _, op := range w.Ops {
 		s := byKind[op.Kind]
-		if s == nil {
-			s = &BenchOpSummary{Kind: op.Kind.String(), MeasuredSec: w.Time[op.Kind].Seconds()}
-			byKind[op.Kind] = s
-			kinds = append(kinds, op.Kind)
-		}
 		s.Count++
 		s.Bytes += op.Bytes
 		s.FLOPs += op.FLOPs
@@ -649,11 +696,22 @@ func workFigures(w *arch.Work, l BenchLimits, sec float64) BenchWork {
 			f.Int8FLOPs += op.FLOPs
 		}
 	}
-	slices.Sort(kinds)
 	for _, k := range kinds {
 		f.Ops = append(f.Ops, *byKind[k])
 	}
 	return f
+}
+
+// opKinds lists, in OpKind order, the kinds of op w recorded.
+func opKinds(w *arch.Work) []arch.OpKind {
+	var kinds []arch.OpKind
+	for _, op := range w.Ops {
+		if !slices.Contains(kinds, op.Kind) {
+			kinds = append(kinds, op.Kind)
+		}
+	}
+	slices.Sort(kinds)
+	return kinds
 }
 
 // timeIt runs fn o.Warmup times untimed, then o.Reps times timed.

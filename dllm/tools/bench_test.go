@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dllm-go/dllm/dllm"
+	"github.com/dllm-go/dllm/dllm/internal/arch"
+	"github.com/dllm-go/dllm/dllm/internal/modelview"
 	"github.com/dllm-go/dllm/kernels/pagemem"
 	"github.com/dllm-go/dllm/kernels/probe"
 )
@@ -195,6 +199,10 @@ func TestBenchThreadScan(t *testing.T) {
 				t.Errorf("%d threads: roofline %v %%", e.Threads, p.RooflinePct)
 			}
 		}
+		for j, p := range []*BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
+			checkScanOps(t, e.Threads, p, &r.ThreadScan[0], j, []BenchWork{r.BlockForward.BenchWork,
+				r.BlockForward1Row.BenchWork, r.FirstStep.BenchWork}[j])
+		}
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -240,6 +248,60 @@ func TestBenchCancelled(t *testing.T) {
 	m.Close()
 	if _, err := Bench(context.Background(), m, BenchOptions{}); !errors.Is(err, dllm.ErrClosed) {
 		t.Fatalf("closed model: %v", err)
+	}
+}
+
+// checkScanOps: scan point p (forward j of the scan's entry for threads) times the
+// kinds of op of the same forward's work, within its recorded wall time, with speed-ups
+// against the same kind on 1 thread (one's entry).
+func checkScanOps(t *testing.T, threads int, p *BenchScanPoint, one *BenchThreads, j int, work BenchWork) {
+	t.Helper()
+	first := []*BenchScanPoint{&one.BlockForward, &one.BlockForward1Row, one.FirstStep}[j]
+	if len(p.Ops) != len(work.Ops) || len(first.Ops) != len(p.Ops) {
+		t.Fatalf("%d threads, forward %d: ops %+v, work's %+v", threads, j, p.Ops, work.Ops)
+	}
+	var measured float64
+	for k, op := range p.Ops {
+		want := first.Ops[k].MeasuredSec / op.MeasuredSec
+		if op.Kind != work.Ops[k].Kind || op.MeasuredSec <= 0 || math.Abs(op.Speedup-want) > 1e-9*want {
+			t.Errorf("%d threads, forward %d: %+v (1 thread: %+v)", threads, j, op, first.Ops[k])
+		}
+		measured += op.MeasuredSec
+	}
+	if p.RecordedSec <= 0 || measured > p.RecordedSec {
+		t.Errorf("%d threads, forward %d: ops timed %v s of a recorded forward of %v s", threads, j, measured, p.RecordedSec)
+	}
+}
+
+// TestRecordRunsMedian: of the recorded runs, the one of median wall time is kept —
+// its wall time and its op times — not the last, the fastest or the slowest.
+func TestRecordRunsMedian(t *testing.T) {
+	m := loadModel(t, filepath.Join(microDir, "hf"))
+	err := modelview.Use(m, func(v modelview.View) error {
+		s, err := v.Net.NewState(arch.StateOptions{Capacity: 8, MaxRun: 8})
+		if err != nil {
+			return err
+		}
+		var w arch.Work
+		pauses := []time.Duration{40 * time.Millisecond, 120 * time.Millisecond, 0}
+		var times [][len(w.Time)]time.Duration
+		fwd := func() error {
+			err := s.Forward(make([]int32, 8), 8, false, nil, nil)
+			times = append(times, w.Time)
+			time.Sleep(pauses[len(times)-1])
+			return err
+		}
+		wall, err := recordRuns(context.Background(), s, &w, fwd, len(pauses))
+		if err != nil {
+			return err
+		}
+		if wall < pauses[0].Seconds() || wall >= pauses[1].Seconds() || w.Time != times[0] {
+			t.Errorf("kept a run of %v s with op times %v; want the first run's (%v)", wall, w.Time, times[0])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -98,7 +98,7 @@ func (b *bencher) window(m *dllm.Model, v modelview.View, r *BenchResult) error 
 		return err
 	}
 	var w arch.Work
-	recorded, err := recordRun(s, &w, fwd)
+	recorded, err := recordRuns(b.ctx, s, &w, fwd, t.Reps)
 	if err != nil {
 		return err
 	}

@@ -31,9 +31,10 @@ bandwidth, float32 FMA peak, 8-bit multiply-add peak) and, per block forward, wh
 reads and computes: distinct routed experts per MoE layer, weight and KV-cache bytes,
 FLOPs, the achieved GB/s and GFLOP/s, and % of roofline (the least time the forward's
 ops could take at the limits, each op bound by its bytes or its FLOPs at its peak —
-int8 for quantized weights — ÷ the median time), and the time one more run of each
-spent per kind of op beside that kind's roofline. --threads-scan times the block
-forwards again on 1, 2, 4, … threads up to all cores, with speed-ups.
+int8 for quantized weights — ÷ the median time), and the time per kind of op beside
+that kind's roofline, in the median of as many recorded runs after the timed ones.
+--threads-scan times the block forwards again on 1, 2, 4, … threads up to all cores,
+with speed-ups, the whole forward's and each kind of op's.
 
 Bidirectional families (LLaDA, LLaDA-MoE, Dream, RND1) have no block forward: bench
 times the whole-window forward every exact step runs (the chat prompt plus --gen masks,
@@ -237,7 +238,70 @@ func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 			fmt.Fprintln(w)
 		}
 		w.Flush()
+		printScanOps(out, r.ThreadScan)
 	}
+}
+
+// printScanOps prints, for each forward of a thread scan, the time its recorded run
+// spent per kind of op on each thread count, with the speed-up over 1 thread: the op
+// that scales worse than the others shows.
+func printScanOps(out io.Writer, scan []tools.BenchThreads) {
+	fmt.Fprintf(out, "\nthread scan per op (ms in the recorded forward, speed-up vs 1 thread)\n")
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(w, "forward\top\t")
+	for _, e := range scan {
+		fmt.Fprintf(w, "%s\t×\t", threadsLabel(e.Threads))
+	}
+	fmt.Fprintln(w)
+	forwards := []struct {
+		name  string
+		point func(e *tools.BenchThreads) *tools.BenchScanPoint
+	}{
+		{"all rows", func(e *tools.BenchThreads) *tools.BenchScanPoint { return &e.BlockForward }},
+		{"1 row", func(e *tools.BenchThreads) *tools.BenchScanPoint { return &e.BlockForward1Row }},
+		{"first step", func(e *tools.BenchThreads) *tools.BenchScanPoint { return e.FirstStep }},
+	}
+	for _, f := range forwards {
+		first := f.point(&scan[0])
+		if first == nil {
+			continue
+		}
+		for i, op := range first.Ops {
+			name := ""
+			if i == 0 {
+				name = f.name
+			}
+			fmt.Fprintf(w, "%s\t%s\t", name, op.Kind)
+			for j := range scan {
+				p := f.point(&scan[j])
+				k := slices.IndexFunc(p.Ops, func(o tools.BenchOpTime) bool { return o.Kind == op.Kind })
+				if k < 0 {
+					fmt.Fprint(w, "–\t\t")
+					continue
+				}
+				fmt.Fprintf(w, "%.2f\t%.2f\t", 1e3*p.Ops[k].MeasuredSec, p.Ops[k].Speedup)
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "\twhole\t")
+		for j := range scan {
+			p, speedup := f.point(&scan[j]), 0.0
+			if p.RecordedSec > 0 {
+				speedup = first.RecordedSec / p.RecordedSec
+			}
+			fmt.Fprintf(w, "%.2f\t%.2f\t", 1e3*p.RecordedSec, speedup)
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+}
+
+// threadsLabel is a thread count as a column heading.
+func threadsLabel(n int) string {
+	if n == 1 {
+		return "1 thread ms"
+	}
+	return fmt.Sprintf("%d threads ms", n)
 }
 
 // limitsText describes the measured limits.
@@ -282,7 +346,7 @@ func printWindowBench(out io.Writer, r *tools.BenchResult) {
 // printOpTimes prints, per kind of op, the time each forward's recorded run spent on it
 // beside the op's roofline, then what the ops' spans leave of the run and the whole.
 func printOpTimes(out io.Writer, names []string, works []tools.BenchWork) {
-	fmt.Fprintf(out, "\nper op: ms in one recorded forward (run after the timed ones) / roofline ms\n")
+	fmt.Fprintf(out, "\nper op: ms in the recorded forward (the median of as many runs after the timed ones) / roofline ms\n")
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "op\t%s\t\n", strings.Join(names, "\t"))
 	var kinds []string

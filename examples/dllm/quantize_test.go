@@ -32,7 +32,8 @@ func TestQuantizeCommand(t *testing.T) {
 	}
 	for _, want := range []string{"machine", "kernels", "limits", "block forward (all rows)", "block forward (1 row)",
 		"first step (64-token prompt, 32 masks)", "prefill 64", "generate", "tokens/forward",
-		"experts/MoE layer", "% of roofline", "per op:", "whole forward", "thread scan", "first step tok/s"} {
+		"experts/MoE layer", "% of roofline", "per op:", "whole forward", "thread scan", "first step tok/s",
+		"thread scan per op", "2 threads ms"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("bench output lacks %q:\n%s", want, buf.String())
 		}

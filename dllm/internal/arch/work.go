@@ -142,8 +142,8 @@ func (w *Work) Experts() (mean float64, least, most int) {
 
 // SetWork makes every later Forward of s record its ops into w, replacing what w held
 // (nil stops recording). Recording costs a few appends per matmul, but a timed run had
-// better record nothing: forwards are deterministic, so one recorded run describes the
-// others.
+// better record nothing: forwards are deterministic, so recorded runs describe the
+// others' work.
 func (s *State) SetWork(w *Work) { s.work = w }
 
 // matOp records a matmul of rows rows against m.
