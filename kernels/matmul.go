@@ -31,6 +31,20 @@ func (p *Pool) MatMul(y, x []float32, w Matrix) { p.matMul(y, x, w, false) }
 // MatMulAdd is MatMul accumulating into y: y[m*N+n] += Σ_k x[m*K+k]·W[n][k].
 func (p *Pool) MatMulAdd(y, x []float32, w Matrix) { p.matMul(y, x, w, true) }
 
+// MatMul2 is MatMul(y1, x, w1) then MatMul(y2, x, w2) — a SwiGLU's gate and up
+// projections — with x quantized (or packed) once for both when w1 and w2 take it
+// alike (the same format, columns and kernels). The results are those of the two
+// MatMuls, bit for bit.
+func (p *Pool) MatMul2(y1, y2, x []float32, w1, w2 Matrix) {
+	c := mmCalls.Get().(*mmCall)
+	c.xs.k = -1 // no earlier preparation may pass for x's if the first call makes none
+	p.mul(c, y1, x, w1, false)
+	c.again = true
+	p.mul(c, y2, x, w2, false)
+	c.again = false
+	mmCalls.Put(c)
+}
+
 // MatMulRows is MatMul over a subset of the rows of x: for each i, row rows[i] of x
 // (K = w.Cols elements) is multiplied into y[i*N : (i+1)*N]. The chosen rows are
 // gathered once, so the cost is that of a MatMul with M = len(rows) — the way to
@@ -76,6 +90,9 @@ type mmCall struct {
 	tile  int // weight rows per tile
 	strip int // consecutive tiles per task
 	add   bool
+	// again: x is the one of the call before on this state, whose preparation xs
+	// still holds (MatMul2); it is reused when it suits this call's kernels.
+	again bool
 }
 
 var mmCalls = sync.Pool{New: func() any { return new(mmCall) }}
@@ -134,7 +151,11 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 		}
 	}
 	xs := &c.xs
-	xs.prepare(p, x, M, K, w.Format, lay)
+	if c.again && xs.m == M && xs.k == K && xs.format == w.Format && xs.lay == lay {
+		xs.f = x
+	} else {
+		xs.prepare(p, x, M, K, w.Format, lay)
+	}
 	rbTile := rb // bytes of a tile row that must stay cache-resident
 	float := w.Format == F32 || w.Format == F16 || w.Format == BF16
 	if float {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -414,4 +415,53 @@ func TestMatMulStrips(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMatMul2: MatMul2 gives the bits of its two MatMuls — x prepared once where both
+// matrices take it alike (the same format and shape: a plain and a repacked layout of
+// it), again where they do not (another format, another layout) — on one thread and
+// on a pool; and a first matrix of no rows leaves no earlier call's preparation to pass
+// for x's.
+func TestMatMul2(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	const K = 512
+	for _, f := range allFormats {
+		w1, _ := NewMatrix(f, 48, K, randWeights(r, f, 48, K))
+		pairs := []struct {
+			name   string
+			w1, w2 Matrix
+		}{
+			{"same", w1, mustMatrix(NewMatrix(f, 32, K, randWeights(r, f, 32, K)))},
+			{"other rows", w1, mustMatrix(NewMatrix(f, 24, K, randWeights(r, f, 24, K)))},
+			{"other format", w1, mustMatrix(NewMatrix(Q4_K, 16, K, randWeights(r, Q4_K, 16, K)))},
+			{"no rows first", mustMatrix(NewMatrix(f, 0, K, nil)), w1},
+		}
+		for _, pr := range pairs {
+			for _, M := range []int{1, 3, 8} {
+				x, other := randFloats(r, M*K), randFloats(r, M*K)
+				eachImpl(t, func(t *testing.T) {
+					for _, pool := range []*Pool{nil, NewPool(2)} {
+						want1, want2 := make([]float32, M*pr.w1.Rows), make([]float32, M*pr.w2.Rows)
+						pool.MatMul(want1, x, pr.w1)
+						pool.MatMul(want2, x, pr.w2)
+						pool.MatMul(make([]float32, M*pr.w2.Rows), other, pr.w2) // a preparation of another x
+						y1, y2 := make([]float32, len(want1)), make([]float32, len(want2))
+						pool.MatMul2(y1, y2, x, pr.w1, pr.w2)
+						if !slices.Equal(y1, want1) || !slices.Equal(y2, want2) {
+							t.Fatalf("%s %s, M=%d, %d threads: MatMul2 differs from two MatMuls", f, pr.name, M, pool.Threads())
+						}
+						pool.Close()
+					}
+				})
+			}
+		}
+	}
+}
+
+// mustMatrix returns m, panicking on err (test matrices of valid shapes).
+func mustMatrix(m Matrix, err error) Matrix {
+	if err != nil {
+		panic(err)
+	}
+	return m
 }

@@ -15,8 +15,7 @@ func (s *State) mlp(w *MLP, kind OpKind, layer int, x, out []float32, n, start i
 	s.mlpOp(kind, layer, -1, n, w)
 	width := w.Gate.Rows
 	gate, up := s.gate[:n*width], s.up[:n*width]
-	s.m.pool.MatMul(gate, x, w.Gate)
-	s.m.pool.MatMul(up, x, w.Up)
+	s.m.pool.MatMul2(gate, up, x, w.Gate, w.Up)
 	if s.probe != nil { // names only when locating: no string work per forward
 		s.watch(gate, width, start, nil, name+".gate_proj.weight")
 		s.watch(up, width, start, nil, name+".up_proj.weight")
@@ -171,8 +170,7 @@ func (s *State) expert(i int) {
 	clear(g[c*H:])
 	gate, up := s.egate[r0*width:(r0+p)*width], s.eup[r0*width:(r0+p)*width]
 	var one *kernels.Pool // nil: single-threaded on this goroutine
-	one.MatMul(gate, g, ex.Gate)
-	one.MatMul(up, g, ex.Up)
+	one.MatMul2(gate, up, g, ex.Gate, ex.Up)
 	kernels.SiLUMul(gate, gate, up)
 	clear(g) // the input is consumed: the output goes in its place
 	one.MatMulAdd(g, gate, ex.Down)
