@@ -52,27 +52,26 @@ type State struct {
 	offs, fill []int32        // [experts+1]
 	order      []int32        // [maxRun·K] token of each assignment, grouped by expert
 	orderW     []float32
-	active     []int32     // [experts] experts with tokens this layer, ascending
-	base       []int32     // [experts] first scratch row of each active expert in its wave
-	runOrder   []int32     // [experts] indices in active, each wave's in the order they run
-	expRows    int         // scratch rows of one wave of experts
-	gather     []float32   // [expRows, hidden] expert inputs, then outputs
-	egate, eup []float32   // [expRows, moe width] expert activations
-	moeW       *MoE        // the layer of the running moe call (for routeTask, expertTask)
-	moeN       int         // its rows
-	wave       int         // index in active of its wave's first expert
-	expertTask func(i int) // s.expert, bound once
-	probe      *probe      // set while locating a non-finite value
-	work       *Work       // set by SetWork: forwards record their ops there
-	shifted    []int       // Window's rows, shifted
-	window     int         // tokens of the last Window whose K/V the cache holds (0: none)
-	keyEnd     int         // while > 0, attention sees keys 0…keyEnd-1 (WindowCached, ForwardPartial)
-	runPos     []int       // while set, the absolute positions of the run's rows (ForwardPartial)
-	subTok     []int32     // ForwardPartial's scratch: the tokens it runs …
-	subPos     []int       // … their positions …
-	subRows    []int       // … and the logits rows as indices into them
-	keptAt     int         // the uncommitted K/V of the last forward: its first position …
-	keptLen    int         // … and its length (0: none)
+	active     []int32       // [experts] experts with tokens this layer, ascending
+	base       []int32       // [experts] first scratch row of each active expert in its wave
+	pieces     []expertPiece // a wave's experts in the pieces they run as, in the order they run
+	expRows    int           // scratch rows of one wave of experts
+	gather     []float32     // [expRows, hidden] expert inputs, then outputs
+	egate, eup []float32     // [expRows, moe width] expert activations
+	moeW       *MoE          // the layer of the running moe call (for routeTask, expertTask)
+	moeN       int           // its rows
+	expertTask func(i int)   // s.expert, bound once
+	probe      *probe        // set while locating a non-finite value
+	work       *Work         // set by SetWork: forwards record their ops there
+	shifted    []int         // Window's rows, shifted
+	window     int           // tokens of the last Window whose K/V the cache holds (0: none)
+	keyEnd     int           // while > 0, attention sees keys 0…keyEnd-1 (WindowCached, ForwardPartial)
+	runPos     []int         // while set, the absolute positions of the run's rows (ForwardPartial)
+	subTok     []int32       // ForwardPartial's scratch: the tokens it runs …
+	subPos     []int         // … their positions …
+	subRows    []int         // … and the logits rows as indices into them
+	keptAt     int           // the uncommitted K/V of the last forward: its first position …
+	keptLen    int           // … and its length (0: none)
 
 	// The combine of a wave of experts: per token, the scratch rows of its assignments
 	// in the wave (K slots a token, in expert order), their weights and their count.
@@ -170,7 +169,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		s.expRows = max(maxRun+3, min(maxRun, 64)*K*4/3+4)
 		s.active = make([]int32, E)
 		s.base = make([]int32, E)
-		s.runOrder = make([]int32, E)
+		s.pieces = make([]expertPiece, E+maxRun*K/4) // pieces of 4 rows or more, but of one expert
 		s.gather = make([]float32, s.expRows*H)
 		s.egate = make([]float32, s.expRows*cfg.MoEIntermediateSize)
 		s.eup = make([]float32, s.expRows*cfg.MoEIntermediateSize)

@@ -98,26 +98,36 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 	}
 	s.moeN = n
 	for a0 := 0; a0 < na; {
-		rows, a1 := 0, a0
+		rows, routed, a1 := 0, 0, a0
 		for a1 < na {
-			p := padRows(int(s.count[s.active[a1]]), w.Experts[s.active[a1]].Gate)
+			c := int(s.count[s.active[a1]])
+			p := padRows(c, w.Experts[s.active[a1]].Gate)
 			if rows+p > s.expRows {
 				break
 			}
 			s.base[a1] = int32(rows)
 			rows += p
+			routed += c
 			a1++
 		}
-		s.wave = a0
-		// The wave's experts start in order of falling row count, so that no thread is
-		// left with a many-row expert while the others wait (the outputs stay in their
-		// own rows and are combined in expert order: the order of running changes no bit).
-		order := s.runOrder[a0:a1]
-		for i := range order {
-			order[i] = int32(a0 + i)
+		// The wave's experts run in pieces of at most share rows (whole experts unless
+		// one alone is more than a thread's share of the wave: a block's mask rows route
+		// alike, and its first step runs some 7 experts of 32 rows a layer), the pieces
+		// of most rows first, so that no thread is left with a many-row piece while the
+		// others wait. Each piece's rows land in the expert's own rows of the scratch
+		// and are combined in expert order, and a row's bits depend neither on the rows
+		// multiplied beside it nor on the order of running.
+		share := int32(pieceRows(routed, s.m.pool.Threads()))
+		np := 0
+		for a := a0; a < a1; a++ {
+			c := s.count[s.active[a]]
+			for from := int32(0); from < c; from += share {
+				s.pieces[np] = expertPiece{a: int32(a), from: from, n: min(share, c-from)}
+				np++
+			}
 		}
-		slices.SortStableFunc(order, s.moreRows)
-		s.m.pool.Run(a1-a0, s.expertTask)
+		slices.SortStableFunc(s.pieces[:np], func(x, y expertPiece) int { return cmp.Compare(y.n, x.n) })
+		s.m.pool.Run(np, s.expertTask)
 		// Each token adds its experts' outputs in expert order (so the sum is the same
 		// whatever the waves and threads), the tokens in parallel.
 		clear(s.tokN[:n])
@@ -149,19 +159,39 @@ func (s *State) combine(t int) {
 	}
 }
 
-// expert runs active expert s.wave+i of the current moe call on the caller's goroutine:
-// it gathers the expert's tokens into its rows of s.gather and overwrites them with the
-// expert's output.
+// expertPiece is rows from…from+n-1 of the tokens routed to active expert a of a
+// wave (see moe).
+type expertPiece struct{ a, from, n int32 }
+
+// pieceRows is the most rows of one expert that one task takes, for a wave of routed
+// rows on threads threads: any number on one thread, else the thread's share, in whole
+// fours (so that only an expert's last piece is ever padded, see padRows) and no fewer
+// than minPieceRows. A var for tests.
+var pieceRows = func(routed, threads int) int {
+	if threads <= 1 {
+		return math.MaxInt32
+	}
+	return max(minPieceRows, ((routed+threads-1)/threads+3)/4*4)
+}
+
+// minPieceRows: below 8 rows an expert streams its weights more than it computes, and
+// each piece reads them all.
+const minPieceRows = 8
+
+// expert runs piece i of the current wave on the caller's goroutine: it gathers the
+// piece's tokens into their rows of s.gather and overwrites them with the expert's
+// output.
 func (s *State) expert(i int) {
 	H := s.m.cfg.HiddenSize
-	a := s.runOrder[s.wave+i]
-	e := s.active[a]
+	pc := s.pieces[i]
+	e := s.active[pc.a]
 	ex := &s.moeW.Experts[e]
 	width := ex.Gate.Rows
-	toks := s.order[s.offs[e]:s.offs[e+1]]
+	o := s.offs[e] + pc.from
+	toks := s.order[o : o+pc.n]
 	c := len(toks)
 	p := padRows(c, ex.Gate)
-	r0 := int(s.base[a])
+	r0 := int(s.base[pc.a] + pc.from)
 	x := s.x[:s.moeN*H]
 	g := s.gather[r0*H : (r0+p)*H]
 	for i, t := range toks {
@@ -174,11 +204,6 @@ func (s *State) expert(i int) {
 	kernels.SiLUMul(gate, gate, up)
 	clear(g) // the input is consumed: the output goes in its place
 	one.MatMulAdd(g, gate, ex.Down)
-}
-
-// moreRows orders active experts a and b by falling row count (see moe).
-func (s *State) moreRows(a, b int32) int {
-	return cmp.Compare(s.count[s.active[b]], s.count[s.active[a]])
 }
 
 // padRows is the batch size an expert with c tokens runs at, gate being its gate

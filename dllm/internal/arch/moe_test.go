@@ -10,9 +10,10 @@ import (
 )
 
 // TestMoEThreadsBitIdentical: the routed experts run in parallel across experts (those
-// with the most rows first) and are combined in expert order, so a block forward gives
-// the same bits whatever the number of threads and however the active experts are split
-// into waves.
+// with the most rows first, in pieces of rows where one has more than a thread's share)
+// and are combined in expert order, so a block forward gives the same bits whatever the
+// number of threads, however the active experts are split into waves and their rows
+// into pieces.
 func TestMoEThreadsBitIdentical(t *testing.T) {
 	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
 	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: TinyConfig(2), DType: weights.Q8_0, Seed: 1}); err != nil {
@@ -45,12 +46,23 @@ func TestMoEThreadsBitIdentical(t *testing.T) {
 				return out
 			}
 			want := run(1, false)
-			for _, threads := range []int{1, 2, 3} {
-				for _, minWaves := range []bool{false, true} {
-					got := run(threads, minWaves)
-					for i := range want {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("threads=%d minWaves=%v: logit %d = %v, want %v (1 thread)", threads, minWaves, i, got[i], want[i])
+			defer func(f func(int, int) int) { pieceRows = f }(pieceRows)
+			shared := pieceRows
+			for _, piece := range []int{0, 8, 4} { // the threads' shares, then small pieces
+				pieceRows = func(routed, threads int) int {
+					if piece == 0 || threads == 1 {
+						return shared(routed, threads)
+					}
+					return piece
+				}
+				for _, threads := range []int{1, 2, 3} {
+					for _, minWaves := range []bool{false, true} {
+						got := run(threads, minWaves)
+						for i := range want {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("threads=%d minWaves=%v pieces of %d: logit %d = %v, want %v (1 thread)",
+									threads, minWaves, piece, i, got[i], want[i])
+							}
 						}
 					}
 				}
