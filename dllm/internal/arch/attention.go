@@ -164,9 +164,8 @@ func (s *State) attend(li, n, start, block, J int) {
 	*a = attendArgs{li: li, n: n, start: start, block: block, J: J, Jp: Jp, rows: rows}
 	for g0 := 0; g0 < Nkv; g0 += groups {
 		g1 := min(Nkv, g0+groups)
-		for g := g0; g < g1; g++ {
-			s.kv.valuesT(li, g, J, Jp, s.vT[(g-g0)*D*Jp:(g-g0+1)*D*Jp])
-		}
+		a.g0 = g0
+		s.m.pool.Run(g1-g0, s.valuesTask) // every tile waits for its group's values
 		// About two tasks per thread, spread over the wave's groups.
 		perGroup := max(1, (2*s.m.pool.Threads()+g1-g0-1)/(g1-g0))
 		for r0 := 0; r0 < rows; r0 += span {
@@ -177,6 +176,14 @@ func (s *State) attend(li, n, start, block, J int) {
 			s.m.pool.Run((g1-g0)*a.tiles, s.attendTask)
 		}
 	}
+}
+
+// valuesGroup copies the values of group a.g0+i of the current attend call, transposed,
+// into its place in s.vT.
+func (s *State) valuesGroup(i int) {
+	a := &s.at
+	D := s.m.cfg.HeadDim
+	s.kv.valuesT(a.li, a.g0+i, a.J, a.Jp, s.vT[i*D*a.Jp:(i+1)*D*a.Jp])
 }
 
 // attendArgs are the arguments of attendTask for the current wave: layer, chunk and key

@@ -42,6 +42,7 @@ type State struct {
 	qk         qkArgs         // arguments of qkTask
 	qkTask     func(t int)    // s.qkToken, bound once
 	attendTask func(i int)    // s.attendTile, bound once
+	valuesTask func(i int)    // s.valuesGroup, bound once
 	gate, up   []float32      // [maxRun, widest dense or shared FFN]
 	router     []float32      // [maxRun, experts]
 	routes     []routeScratch // [maxRun] routing scratch of each token
@@ -144,6 +145,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		subRows: make([]int, 0, maxRun),
 	}
 	s.attendTask = s.attendTile
+	s.valuesTask = s.valuesGroup
 	s.scanTask = s.scanRow
 	s.normTask = s.normRow
 	s.qkTask = s.qkToken
