@@ -34,8 +34,9 @@ func (s *State) mlp(w *MLP, kind OpKind, layer int, x, out []float32, n, start i
 // shared expert on the same input.
 //
 // Tokens are grouped by expert (a counting sort of the assignments), so every touched
-// expert's weights are streamed once per forward: its rows are gathered, multiplied as one
-// small batch, and scattered back with their routing weights.
+// expert's weights are streamed once per forward (once per piece where its rows are
+// split over threads, see below): its rows are gathered, multiplied as one small batch,
+// and scattered back with their routing weights.
 func (s *State) moe(w *MoE, li, n, start int) error {
 	cfg := &s.m.cfg
 	H, E, K := cfg.HiddenSize, cfg.NumExperts, cfg.NumExpertsPerTok
