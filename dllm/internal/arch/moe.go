@@ -203,8 +203,7 @@ func (s *State) expert(i int) {
 	var one *kernels.Pool // nil: single-threaded on this goroutine
 	one.MatMul2(gate, up, g, ex.Gate, ex.Up)
 	kernels.SiLUMul(gate, gate, up)
-	clear(g) // the input is consumed: the output goes in its place
-	one.MatMulAdd(g, gate, ex.Down)
+	one.MatMul(g, gate, ex.Down) // the input is consumed: the output goes in its place
 }
 
 // padRows is the batch size an expert with c tokens runs at, gate being its gate
