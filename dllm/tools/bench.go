@@ -157,6 +157,11 @@ type BenchThreads struct {
 	FirstStep        *BenchScanPoint `json:"first_step,omitempty"`
 }
 
+// Points returns e's forwards: all rows, 1 row and the first step (nil when not run).
+func (e *BenchThreads) Points() [3]*BenchScanPoint {
+	return [3]*BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep}
+}
+
 // BenchScanPoint is one forward at one thread count: its timing, its speed-up (median
 // tokens/s ÷ that on 1 thread) and its % of the roofline of this thread count's limits.
 type BenchScanPoint struct {
@@ -632,9 +637,10 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 				}
 			}
 		}
-		ratio(&scan[i].BlockForward, &scan[0].BlockForward)
-		ratio(&scan[i].BlockForward1Row, &scan[0].BlockForward1Row)
-		ratio(scan[i].FirstStep, scan[0].FirstStep)
+		one := scan[0].Points()
+		for j, p := range scan[i].Points() {
+			ratio(p, one[j])
+		}
 	}
 	return scan, nil
 }

@@ -191,7 +191,7 @@ func TestBenchThreadScan(t *testing.T) {
 		if e.Threads != i+1 || e.Limits.Threads != i+1 || e.FirstStep == nil {
 			t.Fatalf("scan entry %d: %+v", i, e)
 		}
-		for _, p := range []*BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
+		for _, p := range e.Points() {
 			if p.Reps != 2 || p.Tokens != 32 || p.TokPerSec <= 0 || p.Speedup <= 0 || i == 0 && p.Speedup != 1 {
 				t.Errorf("%d threads: %+v", e.Threads, p)
 			}
@@ -199,7 +199,7 @@ func TestBenchThreadScan(t *testing.T) {
 				t.Errorf("%d threads: roofline %v %%", e.Threads, p.RooflinePct)
 			}
 		}
-		for j, p := range []*BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
+		for j, p := range e.Points() {
 			checkScanOps(t, e.Threads, p, &r.ThreadScan[0], j, []BenchWork{r.BlockForward.BenchWork,
 				r.BlockForward1Row.BenchWork, r.FirstStep.BenchWork}[j])
 		}
@@ -256,7 +256,7 @@ func TestBenchCancelled(t *testing.T) {
 // against the same kind on 1 thread (one's entry).
 func checkScanOps(t *testing.T, threads int, p *BenchScanPoint, one *BenchThreads, j int, work BenchWork) {
 	t.Helper()
-	first := []*BenchScanPoint{&one.BlockForward, &one.BlockForward1Row, one.FirstStep}[j]
+	first := one.Points()[j]
 	if len(p.Ops) != len(work.Ops) || len(first.Ops) != len(p.Ops) {
 		t.Fatalf("%d threads, forward %d: ops %+v, work's %+v", threads, j, p.Ops, work.Ops)
 	}

@@ -230,7 +230,7 @@ func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 		fmt.Fprintln(w, head)
 		for _, e := range r.ThreadScan {
 			fmt.Fprintf(w, "%d\t%.1f\t%.1f\t%.1f\t", e.Threads, e.Limits.ReadGBps, e.Limits.FMAGFLOPS, e.Limits.Int8GOPS)
-			for _, p := range []*tools.BenchScanPoint{&e.BlockForward, &e.BlockForward1Row, e.FirstStep} {
+			for _, p := range e.Points() {
 				if p != nil {
 					fmt.Fprintf(w, "%.1f\t%.2f\t%.1f\t", p.TokPerSec, p.Speedup, p.RooflinePct)
 				}
@@ -253,27 +253,19 @@ func printScanOps(out io.Writer, scan []tools.BenchThreads) {
 		fmt.Fprintf(w, "%s\t×\t", threadsLabel(e.Threads))
 	}
 	fmt.Fprintln(w)
-	forwards := []struct {
-		name  string
-		point func(e *tools.BenchThreads) *tools.BenchScanPoint
-	}{
-		{"all rows", func(e *tools.BenchThreads) *tools.BenchScanPoint { return &e.BlockForward }},
-		{"1 row", func(e *tools.BenchThreads) *tools.BenchScanPoint { return &e.BlockForward1Row }},
-		{"first step", func(e *tools.BenchThreads) *tools.BenchScanPoint { return e.FirstStep }},
-	}
-	for _, f := range forwards {
-		first := f.point(&scan[0])
+	for f, forward := range [3]string{"all rows", "1 row", "first step"} { // BenchThreads.Points
+		first := scan[0].Points()[f]
 		if first == nil {
 			continue
 		}
 		for i, op := range first.Ops {
 			name := ""
 			if i == 0 {
-				name = f.name
+				name = forward
 			}
 			fmt.Fprintf(w, "%s\t%s\t", name, op.Kind)
 			for j := range scan {
-				p := f.point(&scan[j])
+				p := scan[j].Points()[f]
 				k := slices.IndexFunc(p.Ops, func(o tools.BenchOpTime) bool { return o.Kind == op.Kind })
 				if k < 0 {
 					fmt.Fprint(w, "–\t\t")
@@ -285,7 +277,7 @@ func printScanOps(out io.Writer, scan []tools.BenchThreads) {
 		}
 		fmt.Fprintf(w, "\twhole\t")
 		for j := range scan {
-			p, speedup := f.point(&scan[j]), 0.0
+			p, speedup := scan[j].Points()[f], 0.0
 			if p.RecordedSec > 0 {
 				speedup = first.RecordedSec / p.RecordedSec
 			}
