@@ -39,7 +39,7 @@ type actLayout struct {
 }
 
 // prepGrain is the fewest elements of x worth a task of their own when prepare spreads
-// rows over a pool: some 2 µs of quantizing, about what a hand-off costs.
+// rows over a pool: some 2 µs of quantizing.
 const prepGrain = 1 << 13
 
 // prepare readies the m rows of k elements of x for a multiply with weights of format
@@ -83,19 +83,17 @@ func (xs *xPrep) Do(i int) { xs.prepRows(i*xs.rowsPer, min(xs.m, (i+1)*xs.rowsPe
 
 // prepRows prepares rows [m0, m1) of x: each row's blocks depend on that row alone.
 func (xs *xPrep) prepRows(m0, m1 int) {
-	x := xs.f[m0*xs.k : m1*xs.k]
-	var q []byte
+	quant, be, bb := active.quantQ8, 32, q8BlockBytes
 	switch xs.format {
 	case Q8_0, Q4_0:
-		q = xs.q[m0*xs.qrow : m1*xs.qrow]
-		quantInChunks(active.quantQ8, q, x, 32, q8BlockBytes)
 	case Q4_K, Q6_K:
-		q = xs.q[m0*xs.qrow : m1*xs.qrow]
-		quantInChunks(active.quantQ8K, q, x, 256, q8KBlockBytes)
+		quant, be, bb = active.quantQ8K, 256, q8KBlockBytes
 	default:
 		xs.packRows(m0, m1)
 		return
 	}
+	q := xs.q[m0*xs.qrow : m1*xs.qrow]
+	quantInChunks(quant, q, xs.f[m0*xs.k:m1*xs.k], be, bb)
 	if xs.lay != nil {
 		xs.lay.fill(xs.alt[m0*xs.altRow:m1*xs.altRow], q, (m1-m0)*(xs.k/32))
 	}
