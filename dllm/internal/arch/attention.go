@@ -67,7 +67,7 @@ func (s *State) attention(li, start, n, block int, attend bool) {
 	scale := float32(1 / math.Sqrt(float64(D)))
 	s.qk = qkArgs{li: li, start: start, n: n, attend: attend, q0: q0, k0: k0, v0: v0, qs: qs, ks: ks,
 		rope: rope, scale: scale}
-	m.pool.Run(n, s.qkTask)
+	m.pool.Run(n+Nkv*valuePieces(D), s.qkTask)
 	if !attend {
 		s.lap(OpAttend)
 		return
@@ -101,9 +101,39 @@ type qkArgs struct {
 	scale              float32
 }
 
+// valuePieces is how many pieces of a KV head's value components qkItem stores apart.
+func valuePieces(dim int) int { return (dim + valuePiece - 1) / valuePiece }
+
+// valuePiece: value components per piece, a quarter of a 128-wide head.
+const valuePiece = 32
+
+// qkItem runs item i of the current attention call: token i (qkToken) for i below the
+// chunk's tokens, then the pieces of the KV heads' values (qkValues). None depends on
+// another, so they run in parallel.
+func (s *State) qkItem(i int) {
+	if i < s.qk.n {
+		s.qkToken(i)
+		return
+	}
+	i -= s.qk.n
+	p := valuePieces(s.m.cfg.HeadDim)
+	s.qkValues(i/p, i%p*valuePiece)
+}
+
+// qkValues stores components d0… (a valuePiece of them) of KV head g's values of the
+// chunk's tokens in the cache. The cache holds values transposed, a row per component,
+// so taking the tokens component by component writes each row's few slots together,
+// where storing a token at a time would touch every row of the head for each token.
+func (s *State) qkValues(g, d0 int) {
+	a := &s.qk
+	D := s.m.cfg.HeadDim
+	src := s.qkv[a.v0+g*D:]
+	s.kv.putValues(a.li, g, d0, min(D, d0+valuePiece), src, a.ks, a.n, a.start, s.runPos)
+}
+
 // qkToken readies token t of the current attention call: its query heads normed, rotated
 // and scaled into the head-major s.q, its key heads normed and rotated in place, and its
-// keys and values stored in the cache. Tokens are independent, so they run in parallel.
+// keys stored in the cache.
 func (s *State) qkToken(t int) {
 	a := &s.qk
 	cfg := &s.m.cfg
@@ -137,7 +167,7 @@ func (s *State) qkToken(t int) {
 		if rot > 0 {
 			rope(k[:rot], cos, sin)
 		}
-		s.kv.put(a.li, g, pos, k, qkv[a.v0+t*a.ks+g*D:a.v0+t*a.ks+(g+1)*D])
+		s.kv.putKey(a.li, g, pos, k)
 	}
 }
 

@@ -40,7 +40,7 @@ type State struct {
 	scores     []float32
 	at         attendArgs     // arguments of attendTask
 	qk         qkArgs         // arguments of qkTask
-	qkTask     func(t int)    // s.qkToken, bound once
+	qkTask     func(i int)    // s.qkItem, bound once
 	attendTask func(i int)    // s.attendTile, bound once
 	valuesTask func(i int)    // s.valuesGroup, bound once
 	gate, up   []float32      // [maxRun, widest dense or shared FFN]
@@ -148,7 +148,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 	s.valuesTask = s.valuesGroup
 	s.scanTask = s.scanRow
 	s.normTask = s.normRow
-	s.qkTask = s.qkToken
+	s.qkTask = s.qkItem
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
 		s.router = make([]float32, maxRun*E)

@@ -103,21 +103,33 @@ func (c *kvCache) vOffset(layer, head, d int) int {
 	return ((layer*c.heads+head)*c.dim + d) * c.alloc
 }
 
-// put stores the key and value vectors of (layer, head, pos).
-func (c *kvCache) put(layer, head, pos int, k, v []float32) {
+// putKey stores the key vector of (layer, head, pos).
+func (c *kvCache) putKey(layer, head, pos int, k []float32) {
 	o := c.offset(layer, head, pos)
-	vo := c.vOffset(layer, head, 0) + pos
 	if c.f16 {
 		kernels.F32ToF16(c.k16[2*o:2*(o+c.dim)], k)
-		for d := range v {
-			i := vo + d*c.alloc
-			kernels.F32ToF16(c.v16[2*i:2*i+2], v[d:d+1])
-		}
 		return
 	}
 	copy(c.k[o:o+c.dim], k)
-	for d, x := range v {
-		c.v[vo+d*c.alloc] = x
+}
+
+// putValues stores components d0…d1-1 of the value vectors of n tokens of (layer, head):
+// token t's vector starts at src[t·stride], its position is start+t, or pos[t] where pos
+// is set. Component by component: each of the transposed rows gets its n slots at once.
+func (c *kvCache) putValues(layer, head, d0, d1 int, src []float32, stride, n, start int, pos []int) {
+	for d := d0; d < d1; d++ {
+		o := c.vOffset(layer, head, d)
+		for t := range n {
+			i := o + start + t
+			if pos != nil {
+				i = o + pos[t]
+			}
+			if c.f16 {
+				kernels.F32ToF16(c.v16[2*i:2*i+2], src[t*stride+d:t*stride+d+1])
+			} else {
+				c.v[i] = src[t*stride+d]
+			}
+		}
 	}
 }
 
