@@ -61,7 +61,8 @@ type State struct {
 	egate, eup []float32     // [expRows, moe width] expert activations
 	moeW       *MoE          // the layer of the running moe call (for routeTask, expertTask)
 	moeN       int           // its rows
-	expertTask func(i int)   // s.expert, bound once
+	expertTask func(i int)   // s.expertLane, bound once
+	pieceEnds  ends          // the pieces not yet claimed
 	probe      *probe        // set while locating a non-finite value
 	work       *Work         // set by SetWork: forwards record their ops there
 	shifted    []int         // Window's rows, shifted
@@ -175,7 +176,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		s.gather = make([]float32, s.expRows*H)
 		s.egate = make([]float32, s.expRows*cfg.MoEIntermediateSize)
 		s.eup = make([]float32, s.expRows*cfg.MoEIntermediateSize)
-		s.expertTask = s.expert
+		s.expertTask = s.expertLane
 		s.tokRows = make([]int32, maxRun*K)
 		s.tokW = make([]float32, maxRun*K)
 		s.tokN = make([]int32, maxRun)

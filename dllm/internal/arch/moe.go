@@ -128,7 +128,8 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 			}
 		}
 		slices.SortStableFunc(s.pieces[:np], func(x, y expertPiece) int { return cmp.Compare(y.n, x.n) })
-		s.m.pool.Run(np, s.expertTask)
+		s.pieceEnds.reset(np)
+		s.m.pool.Run(min(np, s.m.pool.Threads()), s.expertTask)
 		// Each token adds its experts' outputs in expert order (so the sum is the same
 		// whatever the waves and threads), the tokens in parallel.
 		clear(s.tokN[:n])
@@ -178,6 +179,18 @@ var pieceRows = func(routed, threads int) int {
 // minPieceRows: below 8 rows an expert streams its weights more than it computes, and
 // each piece reads them all.
 const minPieceRows = 8
+
+// expertLane runs pieces of the current wave until none is left: even lanes take the
+// piece of most rows left, odd ones the piece of fewest.
+func (s *State) expertLane(l int) {
+	for {
+		i, ok := s.pieceEnds.take(l%2 == 0)
+		if !ok {
+			return
+		}
+		s.expert(i)
+	}
+}
 
 // expert runs piece i of the current wave on the caller's goroutine: it gathers the
 // piece's tokens into their rows of s.gather and overwrites them with the expert's
