@@ -128,7 +128,9 @@ func (s *State) qkValues(g, d0 int) {
 	a := &s.qk
 	D := s.m.cfg.HeadDim
 	src := s.qkv[a.v0+g*D:]
-	s.kv.putValues(a.li, g, d0, min(D, d0+valuePiece), src, a.ks, a.n, a.start, s.runPos)
+	item := g*valuePieces(D) + d0/valuePiece
+	run := s.valueRuns[item*valueRun : (item+1)*valueRun]
+	s.kv.putValues(a.li, g, d0, min(D, d0+valuePiece), src, a.ks, a.n, a.start, s.runPos, run)
 }
 
 // qkToken readies token t of the current attention call: its query heads normed, rotated

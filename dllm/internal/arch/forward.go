@@ -41,6 +41,7 @@ type State struct {
 	at         attendArgs     // arguments of attendTask
 	qk         qkArgs         // arguments of qkTask
 	qkTask     func(i int)    // s.qkItem, bound once
+	valueRuns  []float32      // [KV heads·value pieces, valueRun] scratch of qkValues
 	attendTask func(i int)    // s.attendTile, bound once
 	valuesTask func(i int)    // s.valuesGroup, bound once
 	gate, up   []float32      // [maxRun, widest dense or shared FFN]
@@ -150,6 +151,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 	s.scanTask = s.scanRow
 	s.normTask = s.normRow
 	s.qkTask = s.qkItem
+	s.valueRuns = make([]float32, cfg.NumKVHeads*valuePieces(cfg.HeadDim)*valueRun)
 	if hasMoE {
 		G := max(1, cfg.NumGroups)
 		s.router = make([]float32, maxRun*E)

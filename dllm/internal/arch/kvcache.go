@@ -113,24 +113,47 @@ func (c *kvCache) putKey(layer, head, pos int, k []float32) {
 	copy(c.k[o:o+c.dim], k)
 }
 
-// putValues stores components d0…d1-1 of the value vectors of n tokens of (layer, head):
-// token t's vector starts at src[t·stride], its position is start+t, or pos[t] where pos
-// is set. Component by component: each of the transposed rows gets its n slots at once.
-func (c *kvCache) putValues(layer, head, d0, d1 int, src []float32, stride, n, start int, pos []int) {
-	for d := d0; d < d1; d++ {
-		o := c.vOffset(layer, head, d)
-		for t := range n {
-			i := o + start + t
-			if pos != nil {
-				i = o + pos[t]
+// putValues stores components d0…d1-1 (at most valuePiece of them) of the value vectors
+// of n tokens of (layer, head): token t's vector starts at src[t·stride], its position is
+// start+t, or pos[t] where pos is set. Each of the transposed rows gets its n slots at
+// once, a run of consecutive positions in one copy or conversion. The tokens' vectors are
+// read in order into a small tile first: read component by component at a stride of
+// whole rows (a multiple of 4 KiB on the mini shape), they would evict each other from
+// the L1 cache. run is scratch of valueRun floats (on the heap: the conversion's kernel
+// would make a local array escape).
+func (c *kvCache) putValues(layer, head, d0, d1 int, src []float32, stride, n, start int, pos []int, run []float32) {
+	var tile [valueRun * valuePiece]float32 // [token][component]
+	for t0 := 0; t0 < n; t0 += valueRun {
+		vs := run[:min(valueRun, n-t0)] // one component of the tile's tokens
+		for t := range vs {
+			copy(tile[t*valuePiece:], src[(t0+t)*stride+d0:(t0+t)*stride+d1])
+		}
+		for d := d0; d < d1; d++ {
+			for t := range vs {
+				vs[t] = tile[t*valuePiece+d-d0]
 			}
-			if c.f16 {
-				kernels.F32ToF16(c.v16[2*i:2*i+2], src[t*stride+d:t*stride+d+1])
-			} else {
-				c.v[i] = src[t*stride+d]
+			o := c.vOffset(layer, head, d)
+			if pos == nil {
+				c.putRun(o+start+t0, vs)
+				continue
+			}
+			for t := range vs {
+				c.putRun(o+pos[t0+t], vs[t:t+1])
 			}
 		}
 	}
+}
+
+// valueRun is how many tokens putValues takes at a time.
+const valueRun = 64
+
+// putRun stores vs at consecutive elements of the value storage from element i.
+func (c *kvCache) putRun(i int, vs []float32) {
+	if c.f16 {
+		kernels.F32ToF16(c.v16[2*i:2*(i+len(vs))], vs)
+		return
+	}
+	copy(c.v[i:i+len(vs)], vs)
 }
 
 // keys returns the keys of positions 0…n-1 of (layer, head) as an [n, dim] matrix.
