@@ -189,7 +189,7 @@ func (s *State) attend(li, n, start, block, J int) {
 	D, Nkv := cfg.HeadDim, cfg.NumKVHeads
 	rows := cfg.NumHeads / Nkv * n // query rows of one KV group
 	Jp := padKeys(J)
-	fit := min(len(s.scores)/Jp, len(s.yT)/D) // query rows whose scores fit at once
+	fit := min(len(s.scores)/Jp, len(s.y)/D) // query rows whose scores fit at once
 	groups := max(1, min(Nkv, len(s.vT)/(D*Jp), fit/rows))
 	span := min(rows, fit)
 	a := &s.at
@@ -253,17 +253,14 @@ func (s *State) attendTile(i int) {
 		kernels.Softmax(row[:vis])
 		clear(row[vis:])
 	}
-	// out[r][d] = Σ_j p[r][j]·V[j][d], computed as the transposed product
-	// yT[d][r] = Σ_j vT[d][j]·P[r][j] so that both operands are contiguous.
-	yT := s.yT[u*D : (u+R)*D]
-	one.MatMul(yT, s.vT[gi*D*Jp:(gi+1)*D*Jp], kernels.F32Matrix(sc, R, Jp))
+	// out[r][d] = Σ_j p[r][j]·V[j][d]: the probabilities against the transposed values
+	// as weight rows, both contiguous; each output row then goes to its token and head.
+	y := s.y[u*D : (u+R)*D]
+	one.MatMul(y, sc, kernels.F32Matrix(s.vT[gi*D*Jp:(gi+1)*D*Jp], D, Jp))
 	attn := s.attn
 	for r := r0; r < r1; r++ {
 		tok, h := r%a.n, g*(Nq/cfg.NumKVHeads)+r/a.n
-		o := attn[(tok*Nq+h)*D : (tok*Nq+h+1)*D]
-		for d := range o {
-			o[d] = yT[d*R+r-r0]
-		}
+		copy(attn[(tok*Nq+h)*D:(tok*Nq+h+1)*D], y[(r-r0)*D:(r-r0+1)*D])
 	}
 }
 

@@ -42,7 +42,7 @@ func TestAttendWaves(t *testing.T) {
 		{"3 threads", 3, keep},
 		{"values of one group at a time", 2, func(s *State) { s.vT = s.vT[:D*Jp] }},
 		{"7 score rows at a time", 3, func(s *State) { s.scores = s.scores[:7*Jp] }},
-		{"1 output row at a time", 2, func(s *State) { s.yT = s.yT[:D] }},
+		{"1 output row at a time", 2, func(s *State) { s.y = s.y[:D] }},
 	}
 	for _, c := range cases {
 		if got := logits(c.threads, c.cut); !slices.Equal(got, want) {

@@ -35,7 +35,7 @@ type State struct {
 	qkv        []float32 // [maxRun, (Nq+2Nkv)·D]
 	q          []float32 // [Nq, maxRun, D]
 	vT         []float32 // an attention wave's KV groups' values, transposed [D, padded keys] each
-	yT         []float32 // attention output of score tiles, transposed [D, tile rows] each
+	y          []float32 // attention output of score tiles, [tile rows, D] each
 	attn       []float32 // [maxRun, Nq·D]
 	scores     []float32
 	at         attendArgs     // arguments of attendTask
@@ -137,7 +137,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		qkv:     make([]float32, maxRun*(Nq+2*Nkv)*D),
 		q:       make([]float32, Nq*maxRun*D),
 		vT:      make([]float32, D*padKeys(capacity)),
-		yT:      make([]float32, D*Nq*maxRun),
+		y:       make([]float32, D*Nq*maxRun),
 		attn:    make([]float32, maxRun*Nq*D),
 		scores:  make([]float32, nScores),
 		gate:    make([]float32, maxRun*width),
