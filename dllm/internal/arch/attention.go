@@ -115,22 +115,21 @@ func (s *State) qkItem(i int) {
 		s.qkToken(i)
 		return
 	}
-	i -= s.qk.n
-	p := valuePieces(s.m.cfg.HeadDim)
-	s.qkValues(i/p, i%p*valuePiece)
+	s.qkValues(i - s.qk.n)
 }
 
-// qkValues stores components d0… (a valuePiece of them) of KV head g's values of the
-// chunk's tokens in the cache. The cache holds values transposed, a row per component,
-// so taking the tokens component by component writes each row's few slots together,
-// where storing a token at a time would touch every row of the head for each token.
-func (s *State) qkValues(g, d0 int) {
+// qkValues stores value piece v of the current attention call in the cache: a
+// valuePiece of one KV head's components, of the chunk's tokens (piece v is head
+// v/valuePieces, components from v%valuePieces·valuePiece). The cache holds values
+// transposed, a row per component, so taking the tokens component by component writes
+// each row's few slots together, where storing a token at a time would touch every row
+// of the head for each token.
+func (s *State) qkValues(v int) {
 	a := &s.qk
 	D := s.m.cfg.HeadDim
-	src := s.qkv[a.v0+g*D:]
-	item := g*valuePieces(D) + d0/valuePiece
-	run := s.valueRuns[item*valueRun : (item+1)*valueRun]
-	s.kv.putValues(a.li, g, d0, min(D, d0+valuePiece), src, a.ks, a.n, a.start, s.runPos, run)
+	g, d0 := v/valuePieces(D), v%valuePieces(D)*valuePiece
+	run := s.valueRuns[v*valueRun : (v+1)*valueRun]
+	s.kv.putValues(a.li, g, d0, min(D, d0+valuePiece), s.qkv[a.v0+g*D:], a.ks, a.n, a.start, s.runPos, run)
 }
 
 // qkToken readies token t of the current attention call: its query heads normed, rotated

@@ -112,12 +112,11 @@ func (s *State) moe(w *MoE, li, n, start int) error {
 			a1++
 		}
 		// The wave's experts run in pieces of at most share rows (whole experts unless
-		// one alone is more than a thread's share of the wave: a block's mask rows route
-		// alike, and its first step runs some 7 experts of 32 rows a layer), the pieces
-		// of most rows first, so that no thread is left with a many-row piece while the
-		// others wait. Each piece's rows land in the expert's own rows of the scratch
-		// and are combined in expert order, and a row's bits depend neither on the rows
-		// multiplied beside it nor on the order of running.
+		// one alone is more than a thread's share of the wave: a block's mask rows can
+		// route alike, to a few experts of many rows), sorted by rows and taken from both
+		// ends (see expertLane). Each piece's rows land in the expert's own rows of the
+		// scratch and are combined in expert order, and a row's bits depend neither on
+		// the rows multiplied beside it nor on the order of running.
 		share := int32(pieceRows(routed, s.m.pool.Threads()))
 		np := 0
 		for a := a0; a < a1; a++ {
