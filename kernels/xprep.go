@@ -60,10 +60,7 @@ func (xs *xPrep) prepare(p *Pool, x []float32, m, k int, f Format, lay *actLayou
 		if m < 4 {
 			return // the one-row float kernels read x as it is
 		}
-		if cap(xs.packed) < m*k {
-			xs.packed = make([]float32, m*k)
-		}
-		xs.packed = xs.packed[:m*k]
+		xs.packed = grown(xs.packed, m*k)
 	}
 	if lay != nil {
 		xs.altRow = k / 32 * lay.blockBytes
@@ -118,10 +115,10 @@ const (
 	q8KBlockBytes = q8KSumsOff + 32
 )
 
-// grown returns b resized to n bytes, reallocated only when too small.
-func grown(b []byte, n int) []byte {
+// grown returns b resized to n elements, reallocated only when too small.
+func grown[T any](b []T, n int) []T {
 	if cap(b) < n {
-		return make([]byte, n)
+		return make([]T, n)
 	}
 	return b[:n]
 }
