@@ -101,10 +101,7 @@ func withBadNorm(w []float32, v float32) []float32 {
 // and on a synthetic model in Q4_K (Q8_K blocks), where the value must survive
 // quantization: a NaN that a quantizer dropped would give finite, wrong logits.
 func TestNonFiniteLocated(t *testing.T) {
-	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: TinyConfig(2), DType: weights.F32, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
+	tiny := tinyGGUF(t, weights.F32, 3)
 	for _, c := range []struct {
 		name, path string
 		q4k        bool

@@ -1,7 +1,6 @@
 package arch
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/dllm-go/dllm/dllm/internal/weights"
@@ -14,15 +13,10 @@ import (
 // float32 and float16 caches, after a full forward (consecutive positions) and a
 // partial one (listed positions).
 func TestValuesStored(t *testing.T) {
-	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
-	cfg := TinyConfig(2)
-	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: cfg, DType: weights.F32, Seed: 3}); err != nil {
-		t.Fatal(err)
+	m := openModel(t, tinyGGUF(t, weights.F32, 3))
+	if D := m.Config().HeadDim; valuePieces(D) < 2 {
+		t.Fatalf("head dim %d is one value piece: the test would not split a head", D)
 	}
-	if valuePieces(cfg.HeadDim) < 2 {
-		t.Fatalf("head dim %d is one value piece: the test would not split a head", cfg.HeadDim)
-	}
-	m := openModel(t, tiny)
 	const n = valueRun + 6
 	tokens := make([]int32, n)
 	for i := range tokens {

@@ -15,10 +15,7 @@ import (
 // number of threads, however the active experts are split into waves and their rows
 // into pieces.
 func TestMoEThreadsBitIdentical(t *testing.T) {
-	tiny := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := WriteSyntheticGGUF(tiny, SynthOptions{Config: TinyConfig(2), DType: weights.Q8_0, Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	tiny := tinyGGUF(t, weights.Q8_0, 1)
 	for name, path := range map[string]string{"micro": filepath.Join(microDir, "hf"), "tiny-q8_0": tiny} {
 		t.Run(name, func(t *testing.T) {
 			m := openModel(t, path)

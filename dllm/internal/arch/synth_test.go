@@ -16,6 +16,17 @@ import (
 	"github.com/dllm-go/dllm/kernels"
 )
 
+// tinyGGUF writes the 2-layer TinyConfig model with weights of type dt, from seed, into
+// a temp dir of t and returns its path.
+func tinyGGUF(t testing.TB, dt weights.DType, seed uint64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := WriteSyntheticGGUF(path, SynthOptions{Config: TinyConfig(2), DType: dt, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // smallConfig is a small but complete LLaDA2 shape (dense + MoE layers, GQA, partial
 // RoPE, grouped routing) for generator tests.
 func smallConfig() Config {
