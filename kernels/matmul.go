@@ -31,6 +31,17 @@ func (p *Pool) MatMul(y, x []float32, w Matrix) { p.matMul(y, x, w, false) }
 // MatMulAdd is MatMul accumulating into y: y[m*N+n] += Σ_k x[m*K+k]·W[n][k].
 func (p *Pool) MatMulAdd(y, x []float32, w Matrix) { p.matMul(y, x, w, true) }
 
+// MatMulStride is MatMul with the rows of y ldy ≥ N elements apart: it sets
+// y[m*ldy+n] for m < M, n < N, bit for bit MatMul's y[m*N+n], and leaves the elements
+// between rows as they are. len(y) must be at least (M-1)·ldy + N. (Attention writes
+// its scores this way straight into rows padded for the value product.)
+func (p *Pool) MatMulStride(y []float32, ldy int, x []float32, w Matrix) {
+	c := mmCalls.Get().(*mmCall)
+	c.ldy = ldy
+	p.mul(c, y, x, w, false)
+	mmCalls.Put(c)
+}
+
 // MatMul2 is MatMul(y1, x, w1) then MatMul(y2, x, w2) — a SwiGLU's gate and up
 // projections — with x quantized (or packed) once for both when w1 and w2 take it
 // alike (the same format, columns and kernels). The results are those of the two
@@ -84,6 +95,7 @@ type mmCall struct {
 	xs    xPrep
 	g     []float32 // MatMulRows' gathered rows of x
 	y     []float32
+	ldy   int // elements from a row of y to the next: N, or MatMulStride's (0: N)
 	w     Matrix
 	gemm  gemmFunc
 	rb    int // bytes per weight row
@@ -107,7 +119,7 @@ func (c *mmCall) Do(t int) {
 	for n0 < end {
 		n1 := min(n0+c.tile, end)
 		next := c.w.Data[n1*c.rb : min(n1+c.tile, end)*c.rb]
-		c.gemm(c.y, N, &c.xs, c.w, c.rb, n0, n1, c.add, next)
+		c.gemm(c.y, c.ldy, &c.xs, c.w, c.rb, n0, n1, c.add, next)
 		n0 = n1
 	}
 }
@@ -127,17 +139,28 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 		if len(x) != 0 {
 			panic(fmt.Sprintf("kernels: MatMul: %d inputs for a matrix with 0 columns", len(x)))
 		}
-		if !add {
+		if !add && c.ldy == 0 { // MatMulStride: no rows, nothing to set
 			clear(y)
 		}
+		c.ldy = 0
 		return
 	}
 	if len(x)%K != 0 {
 		panic(fmt.Sprintf("kernels: MatMul: len(x)=%d is not a multiple of K=%d", len(x), K))
 	}
 	M := len(x) / K
-	if len(y) != M*N {
-		panic(fmt.Sprintf("kernels: MatMul: len(y)=%d, want M·N = %d·%d", len(y), M, N))
+	ldy := c.ldy
+	c.ldy = 0 // the next use of c defaults to N again
+	switch {
+	case ldy == 0:
+		ldy = N
+		if len(y) != M*N {
+			panic(fmt.Sprintf("kernels: MatMul: len(y)=%d, want M·N = %d·%d", len(y), M, N))
+		}
+	case ldy < N:
+		panic(fmt.Sprintf("kernels: MatMulStride: rows of y %d apart, want at least N = %d", ldy, N))
+	case M > 0 && len(y) < (M-1)*ldy+N:
+		panic(fmt.Sprintf("kernels: MatMulStride: len(y)=%d, want at least (M-1)·ldy + N = %d·%d + %d", len(y), M-1, ldy, N))
 	}
 	if M == 0 || N == 0 {
 		return
@@ -161,7 +184,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	if float {
 		rbTile = min(rb, floatChunk*rb/K) // float kernels walk K in chunks
 	}
-	c.y, c.w, c.gemm, c.rb, c.add = y, w, gemm, rb, add
+	c.y, c.ldy, c.w, c.gemm, c.rb, c.add = y, ldy, w, gemm, rb, add
 	c.tile = tileRows(M, N, K, rbTile, p.Threads())
 	if group > 1 {
 		q := 3 * group // whole groups of the layout's rows, and of 12
@@ -177,7 +200,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	p.run((tiles+c.strip-1)/c.strip, c)
 	runtime.KeepAlive(plain)
 	// Keep the scratch, drop the references to the caller's memory.
-	c.y, c.w, c.gemm, xs.f = nil, Matrix{}, nil, nil
+	c.y, c.ldy, c.w, c.gemm, xs.f = nil, 0, Matrix{}, nil, nil
 }
 
 // stripsPerThread is how many strips of tiles each thread gets (more balance the load

@@ -465,3 +465,61 @@ func mustMatrix(m Matrix, err error) Matrix {
 	}
 	return m
 }
+
+// TestMatMulStride checks that MatMulStride sets each row of y exactly as MatMul does,
+// ldy elements apart, and leaves what lies between the rows alone.
+func TestMatMulStride(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	const K = 256
+	for _, f := range allFormats {
+		for _, N := range []int{5, 48, 100} {
+			w, _ := NewMatrix(f, N, K, randWeights(r, f, N, K))
+			for _, M := range []int{1, 3, 4, 9} {
+				x := randFloats(r, M*K)
+				eachImpl(t, func(t *testing.T) {
+					for _, pool := range []*Pool{nil, NewPool(2)} {
+						want := make([]float32, M*N)
+						pool.MatMul(want, x, w)
+						for _, ldy := range []int{N, N + 3, 2*N + 64} {
+							y := make([]float32, (M-1)*ldy+N)
+							for i := range y {
+								y[i] = -7
+							}
+							pool.MatMulStride(y, ldy, x, w)
+							for m := range M {
+								if !slices.Equal(y[m*ldy:m*ldy+N], want[m*N:(m+1)*N]) {
+									t.Fatalf("%s M=%d N=%d ldy=%d, %d threads: row %d differs from MatMul's", f, M, N, ldy, pool.Threads(), m)
+								}
+								if m < M-1 && slices.ContainsFunc(y[m*ldy+N:(m+1)*ldy], func(v float32) bool { return v != -7 }) {
+									t.Fatalf("%s M=%d N=%d ldy=%d: the gap after row %d was written", f, M, N, ldy, m)
+								}
+							}
+							// A stride then a plain call on recycled call state: the plain one
+							// takes N again.
+							pool.MatMul(y[:M*N], x, w)
+							if !slices.Equal(y[:M*N], want) {
+								t.Fatalf("%s M=%d N=%d: MatMul after MatMulStride differs", f, M, N)
+							}
+						}
+						pool.Close()
+					}
+				})
+			}
+		}
+	}
+	w := F32Matrix(make([]float32, 6), 2, 3)
+	for name, fn := range map[string]func(){
+		"stride below N": func() { NewPool(1).MatMulStride(make([]float32, 4), 1, make([]float32, 6), w) },
+		"y too short":    func() { NewPool(1).MatMulStride(make([]float32, 5), 4, make([]float32, 6), w) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			fn()
+		}()
+	}
+	NewPool(1).MatMulStride(nil, 5, nil, w) // no rows
+}
