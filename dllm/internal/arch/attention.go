@@ -195,8 +195,11 @@ func (s *State) attend(li, n, start, block, J int) {
 	*a = attendArgs{li: li, n: n, start: start, block: block, J: J, Jp: Jp, rows: rows}
 	for g0 := 0; g0 < Nkv; g0 += groups {
 		g1 := min(Nkv, g0+groups)
+		// Every tile waits for its group's values: copied in pieces of components, at
+		// least one task per thread (a long context's wave is a single group).
 		a.g0 = g0
-		s.m.pool.Run(g1-g0, s.valuesTask) // every tile waits for its group's values
+		a.pieces = (s.m.pool.Threads() + g1 - g0 - 1) / (g1 - g0)
+		s.m.pool.Run((g1-g0)*a.pieces, s.valuesTask)
 		// About two tasks per thread, spread over the wave's groups.
 		perGroup := max(1, (2*s.m.pool.Threads()+g1-g0-1)/(g1-g0))
 		for r0 := 0; r0 < rows; r0 += span {
@@ -209,19 +212,23 @@ func (s *State) attend(li, n, start, block, J int) {
 	}
 }
 
-// valuesGroup copies the values of group a.g0+i of the current attend call, transposed,
-// into its place in s.vT.
-func (s *State) valuesGroup(i int) {
+// valuesPiece copies piece i of the current wave's values, transposed, into its place
+// in s.vT: components of group a.g0 + i/a.pieces, the (i%a.pieces)-th of a.pieces runs.
+func (s *State) valuesPiece(i int) {
 	a := &s.at
 	D := s.m.cfg.HeadDim
-	s.kv.valuesT(a.li, a.g0+i, a.J, a.Jp, s.vT[i*D*a.Jp:(i+1)*D*a.Jp])
+	gi, p := i/a.pieces, i%a.pieces
+	d0, d1 := p*D/a.pieces, (p+1)*D/a.pieces
+	s.kv.valuesT(a.li, a.g0+gi, d0, d1, a.J, a.Jp, s.vT[(gi*D+d0)*a.Jp:(gi*D+d1)*a.Jp])
 }
 
-// attendArgs are the arguments of attendTask for the current wave: layer, chunk and key
-// range, and the wave's groups g0… and query rows r0…r1-1 of each, in tiles of tile rows.
+// attendArgs are the arguments of attendTask and valuesTask for the current wave: layer,
+// chunk and key range, and the wave's groups g0… and query rows r0…r1-1 of each, in
+// tiles of tile rows.
 type attendArgs struct {
 	li, n, start, block, J, Jp, rows int
 	g0, r0, r1, tile, tiles          int
+	pieces                           int // runs of components a group's values are copied in
 }
 
 // attendTile runs tile i of the current wave (see attend): scores, softmax over each
@@ -239,13 +246,9 @@ func (s *State) attendTile(i int) {
 	sc := s.scores[u*Jp : (u+R)*Jp]
 	var one *kernels.Pool // nil: single-threaded on this goroutine
 	q := s.q[(g*a.rows+r0)*D : (g*a.rows+r1)*D]
-	one.MatMul(sc[:R*J], q, s.kv.keys(a.li, g, J))
-	// Spread the [R, J] scores to rows of stride Jp, last row first so that no row is
-	// overwritten before it moves; then probabilities over each row's visible prefix, the
+	// Scores in rows of stride Jp; then probabilities over each row's visible prefix, the
 	// masked tail and the padding zeroed so the value product can run over all Jp keys.
-	for r := R - 1; r > 0; r-- {
-		copy(sc[r*Jp:r*Jp+J], sc[r*J:(r+1)*J])
-	}
+	one.MatMulStride(sc[:(R-1)*Jp+J], Jp, q, s.kv.keys(a.li, g, J))
 	for r := range R {
 		row := sc[r*Jp : (r+1)*Jp]
 		vis := visibleKeys(s.posAt(a.start, (r0+r)%a.n), J, a.block)

@@ -7,7 +7,8 @@ import (
 )
 
 // TestAttendWaves: attention's tiling (groups and rows in waves when the scratch is
-// short, tiles per thread) does not change a bit of the logits: a prompt and a block
+// short, tiles per thread, a wave's values copied in pieces of components) does not
+// change a bit of the logits: a prompt and a block
 // computed with the scratch cut down to one KV group, or to a few score rows, at 1, 2
 // and 3 threads, give the logits of the default state.
 func TestAttendWaves(t *testing.T) {

@@ -43,7 +43,7 @@ type State struct {
 	qkTask     func(i int)    // s.qkItem, bound once
 	valueRuns  []float32      // [KV heads·value pieces, valueRun] scratch of qkValues
 	attendTask func(i int)    // s.attendTile, bound once
-	valuesTask func(i int)    // s.valuesGroup, bound once
+	valuesTask func(i int)    // s.valuesPiece, bound once
 	gate, up   []float32      // [maxRun, widest dense or shared FFN]
 	router     []float32      // [maxRun, experts]
 	routes     []routeScratch // [maxRun] routing scratch of each token
@@ -147,7 +147,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		subRows: make([]int, 0, maxRun),
 	}
 	s.attendTask = s.attendTile
-	s.valuesTask = s.valuesGroup
+	s.valuesTask = s.valuesPiece
 	s.scanTask = s.scanRow
 	s.normTask = s.normRow
 	s.qkTask = s.qkItem

@@ -165,12 +165,13 @@ func (c *kvCache) keys(layer, head, n int) kernels.Matrix {
 	return kernels.F32Matrix(c.k[o:o+n*c.dim], n, c.dim)
 }
 
-// valuesT writes the values of positions 0…n-1 of (layer, head), transposed, into dst
-// as a contiguous float32 [dim, n] array.
-func (c *kvCache) valuesT(layer, head, n, stride int, dst []float32) {
-	for d := 0; d < c.dim; d++ {
+// valuesT writes components d0…d1-1 of the values of positions 0…n-1 of (layer,
+// head), transposed, into dst: a float32 row of each component, stride elements apart,
+// its elements from n on zeroed.
+func (c *kvCache) valuesT(layer, head, d0, d1, n, stride int, dst []float32) {
+	for d := d0; d < d1; d++ {
 		o := c.vOffset(layer, head, d)
-		row := dst[d*stride : (d+1)*stride]
+		row := dst[(d-d0)*stride : (d-d0+1)*stride]
 		if c.f16 {
 			kernels.F16ToF32(row[:n], c.v16[2*o:2*(o+n)])
 		} else {
