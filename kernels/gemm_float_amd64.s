@@ -144,22 +144,35 @@ tail:                            \
 	BODY4x3(0)                   \
 kdone:
 
+// REDUCE3(a, b, c, xc, addr, addr8) adds the lane sums of a, b and c (xc: c's X
+// register) into the 3 floats at addr (addr8: addr+8), with REDUCE's additions in
+// REDUCE's order (lower half + upper half, then two horizontal adds, then + y), so the
+// bits are REDUCE's: the halves of a and b go through one VPERM2F128 pair and both
+// horizontal adds serve all three. Clobbers Y12 and Y13.
+#define REDUCE3(a, b, c, xc, addr, addr8) \
+	VPERM2F128 $0x20, b, a, Y12   \
+	VPERM2F128 $0x31, b, a, Y13   \
+	VADDPS Y13, Y12, Y12          \
+	VEXTRACTF128 $1, c, X13       \
+	VADDPS X13, xc, X13           \
+	VHADDPS Y13, Y12, Y12         \
+	VHADDPS Y12, Y12, Y12         \
+	VEXTRACTF128 $1, Y12, X13     \
+	VUNPCKLPS X13, X12, X12       \
+	VMOVSD addr, X13              \
+	VINSERTPS $0x20, addr8, X13, X13 \
+	VADDPS X13, X12, X12          \
+	VMOVSD X12, addr              \
+	VEXTRACTPS $2, X12, addr8
+
 // STORE4x3 adds ACCij's lane sum into y[i*ldy+j] and moves YP and the weight rows on to
 // the next group of 3. Uses AX (free after the k loop) for row 3 of y.
 #define STORE4x3 \
 	LEAQ (YP)(LDY*2), AX              \
-	REDUCE(ACC00, X0, X12, (YP))      \
-	REDUCE(ACC01, X1, X12, 4(YP))     \
-	REDUCE(ACC02, X2, X12, 8(YP))     \
-	REDUCE(ACC10, X3, X12, (YP)(LDY*1)) \
-	REDUCE(ACC11, X4, X12, 4(YP)(LDY*1)) \
-	REDUCE(ACC12, X5, X12, 8(YP)(LDY*1)) \
-	REDUCE(ACC20, X6, X12, (AX))      \
-	REDUCE(ACC21, X7, X12, 4(AX))     \
-	REDUCE(ACC22, X8, X12, 8(AX))     \
-	REDUCE(ACC30, X9, X12, (AX)(LDY*1)) \
-	REDUCE(ACC31, X10, X12, 4(AX)(LDY*1)) \
-	REDUCE(ACC32, X11, X12, 8(AX)(LDY*1)) \
+	REDUCE3(ACC00, ACC01, ACC02, X2, (YP), 8(YP)) \
+	REDUCE3(ACC10, ACC11, ACC12, X5, (YP)(LDY*1), 8(YP)(LDY*1)) \
+	REDUCE3(ACC20, ACC21, ACC22, X8, (AX), 8(AX)) \
+	REDUCE3(ACC30, ACC31, ACC32, X11, (AX)(LDY*1), 8(AX)(LDY*1)) \
 	ADDQ $12, YP                      \
 	LEAQ (W2)(LDW*1), W0              \
 	LEAQ (W0)(LDW*1), W1              \
