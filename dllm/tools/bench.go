@@ -27,6 +27,10 @@ type BenchOptions struct {
 	Warmup      int   // untimed runs before them [1]
 	BlockLength int   // diffusion block, the block forward's length [32]
 	Prefill     []int // prompt lengths to prefill [128, 512]
+	// Context is how many tokens the block forwards (all rows, 1 row) find committed
+	// [BlockLength]: at thousands, a step's attention costs as much as the rest of it.
+	// LLaDA2 only; it must leave room for the block within the model's positions.
+	Context int
 	// StepPrompt is the prompt length of the first-step forward [64]; negative skips it.
 	StepPrompt int
 	// ThreadScan also times the block forwards (all rows, 1 row, first step) on 1, 2,
@@ -215,8 +219,10 @@ type BenchResult struct {
 	// Limits are the machine's ceilings on Threads threads, measured in this run.
 	Limits BenchLimits `json:"limits"`
 
+	// Context is the committed prefix the block forwards ran against, in tokens.
+	Context int `json:"context"`
 	// BlockForward is one diffusion step: a BlockLength-token block of pseudo-random
-	// tokens against a committed prefix of the same length, logits for every position of
+	// tokens against a committed prefix of Context tokens, logits for every position of
 	// the block (all LM-head rows).
 	BlockForward BenchForward `json:"block_forward"`
 	// BlockForward1Row is the same forward with the LM head on the last row only: what
@@ -268,6 +274,9 @@ func Bench(ctx context.Context, m *dllm.Model, o BenchOptions) (*BenchResult, er
 	}
 	if o.BlockLength <= 0 {
 		o.BlockLength = 32
+	}
+	if o.Context <= 0 {
+		o.Context = o.BlockLength
 	}
 	if o.Prefill == nil {
 		o.Prefill = []int{128, 512}
@@ -420,9 +429,10 @@ func (b *bencher) cases(cfg arch.Config) []forwardCase {
 	for i := range all {
 		all[i] = i
 	}
+	C := b.o.Context
 	cs := []forwardCase{
-		{fmt.Sprintf("block forward, %d tokens, LM head on all rows", B), tokens(B, 1), tokens(B, 2), all},
-		{fmt.Sprintf("block forward, %d tokens, LM head on the last row", B), tokens(B, 1), tokens(B, 2), []int{B - 1}},
+		{fmt.Sprintf("block forward, %d tokens after %d, LM head on all rows", B, C), tokens(C, 1), tokens(B, 2), all},
+		{fmt.Sprintf("block forward, %d tokens after %d, LM head on the last row", B, C), tokens(C, 1), tokens(B, 2), []int{B - 1}},
 	}
 	if P := len(b.stepPrompt); P > 0 && P/B*B+B <= cfg.MaxPositionEmbeddings {
 		// As the decoder runs it: the prompt's whole blocks committed, the block holding
@@ -443,7 +453,9 @@ func (b *bencher) cases(cfg arch.Config) []forwardCase {
 // recorded run that w keeps (see recordRuns).
 func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (BenchTiming, float64, error) {
 	B, V := b.o.BlockLength, net.Config().VocabSize
-	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: B})
+	// A long prefix commits in runs of up to 512 tokens (as a prompt would); the
+	// timed forwards are B tokens whatever MaxRun.
+	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: max(B, min(len(c.prefix), 512))})
 	if err != nil {
 		return BenchTiming{}, 0, err
 	}
@@ -509,8 +521,12 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 	o := b.o
 	net := v.Net
 	cfg := net.Config()
-	b.describe(info, v, r)
 	B := o.BlockLength
+	if limit := cfg.MaxPositionEmbeddings; limit > 0 && o.Context+B > limit {
+		return invalid.Errorf("dllm: Bench: a %d-token context and a %d-token block exceed the model's %d positions", o.Context, B, limit)
+	}
+	b.describe(info, v, r)
+	r.Context = o.Context
 
 	// Block forwards: commit a prefix once, then time uncommitted B-token runs.
 	cases := b.cases(cfg)

@@ -320,3 +320,38 @@ func checkOpTimes(t *testing.T, name string, w BenchWork) {
 		t.Errorf("%s: ops timed %v s of a recorded forward of %v s", name, measured, w.RecordedSec)
 	}
 }
+
+// TestBenchContext: the block forwards run against Context committed tokens, which
+// their attention reads (the KV-cache bytes grow with the keys seen), and a context
+// that leaves no room for the block in the model's positions is refused up front.
+func TestBenchContext(t *testing.T) {
+	m := loadModel(t, filepath.Join(microDir, "hf"))
+	o := BenchOptions{Reps: 1, Prefill: []int{}, GenTokens: -1, StepPrompt: -1, Caches: []string{}}
+	short, err := Bench(context.Background(), m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Context = 96
+	long, err := Bench(context.Background(), m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short.Context != 32 || long.Context != 96 {
+		t.Fatalf("contexts %d and %d, want 32 (the block length) and 96", short.Context, long.Context)
+	}
+	// Keys and values of 32+32 positions against 96+32.
+	for _, f := range [][2]BenchForward{{short.BlockForward, long.BlockForward}, {short.BlockForward1Row, long.BlockForward1Row}} {
+		if f[0].CacheBytes <= 0 || f[1].CacheBytes != 2*f[0].CacheBytes {
+			t.Errorf("KV-cache bytes %d after 32 tokens, %d after 96: want twice", f[0].CacheBytes, f[1].CacheBytes)
+		}
+	}
+	b, _ := json.Marshal(long)
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil || obj["context"] != 96.0 {
+		t.Errorf("JSON context %v (%v)", obj["context"], err)
+	}
+	o.Context = m.Info().ContextLength
+	if _, err := Bench(context.Background(), m, o); err == nil || !strings.Contains(err.Error(), "context") || !errors.Is(err, dllm.ErrInvalid) {
+		t.Errorf("a %d-token context: %v", o.Context, err)
+	}
+}

@@ -51,6 +51,7 @@ holding the same token as exact's).
 	reps := fs.Int("reps", 5, "timed repetitions of each measurement")
 	warmup := fs.Int("warmup", 1, "untimed runs before the timed ones")
 	block := fs.Int("block", 32, "block length (tokens per block forward)")
+	contextLen := fs.Int("context", 0, "LLaDA2: committed tokens before the block forwards (0: the block length); at thousands, attention costs as much as the rest of a step")
 	prefill := fs.String("prefill", "128,512", "prompt lengths to prefill, comma-separated (empty: none)")
 	promptLen := fs.Int("prompt-len", 64, "prompt tokens before the first-step forward (0: skip it)")
 	scan := fs.Bool("threads-scan", false, "also time the block forwards on 1, 2, 4, … threads up to all cores")
@@ -87,6 +88,9 @@ holding the same token as exact's).
 	if genTokens == 0 {
 		genTokens = -1
 	}
+	if *contextLen < 0 {
+		return usagef("--context: %d is negative", *contextLen)
+	}
 	if *promptLen < 0 {
 		return usagef("--prompt-len: %d is negative", *promptLen)
 	}
@@ -113,7 +117,7 @@ holding the same token as exact's).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := tools.BenchOptions{
-		Reps: *reps, Warmup: *warmup, BlockLength: *block, Prefill: lengths, GenTokens: genTokens,
+		Reps: *reps, Warmup: *warmup, BlockLength: *block, Context: *contextLen, Prefill: lengths, GenTokens: genTokens,
 		StepPrompt: stepPrompt, ThreadScan: *scan, Caches: []string{}, DecodeSteps: *decodeSteps,
 	}
 	for _, c := range strings.Split(*caches, ",") {
@@ -158,10 +162,14 @@ func printBench(out io.Writer, r *tools.BenchResult, tg float64) {
 	row := func(name string, t tools.BenchTiming) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, t.Tokens, t.Reps, 1e3*t.MinSec, 1e3*t.MedianSec, t.TokPerSec, t.BestPerSec)
 	}
+	after := "" // the committed context, where --context set one other than the block
+	if r.Context != r.BlockForward.Tokens {
+		after = fmt.Sprintf(", after %d tokens", r.Context)
+	}
 	forwards := []struct {
 		name string
 		f    tools.BenchForward
-	}{{"block forward (all rows)", r.BlockForward}, {"block forward (1 row)", r.BlockForward1Row}}
+	}{{"block forward (all rows" + after + ")", r.BlockForward}, {"block forward (1 row" + after + ")", r.BlockForward1Row}}
 	if s := r.FirstStep; s != nil {
 		forwards = append(forwards, struct {
 			name string

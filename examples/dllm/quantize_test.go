@@ -38,6 +38,16 @@ func TestQuantizeCommand(t *testing.T) {
 			t.Errorf("bench output lacks %q:\n%s", want, buf.String())
 		}
 	}
+	buf.Reset()
+	if err := runBench([]string{"-m", out, "--reps", "1", "--prefill", "", "--gen", "0", "--cache", "", "--context", "96", "-q"}, outTo(&buf)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "block forward (all rows, after 96 tokens)"; !strings.Contains(buf.String(), want) {
+		t.Errorf("bench --context 96 output lacks %q:\n%s", want, buf.String())
+	}
+	if err := runBench([]string{"-m", out, "--context", "-1"}, outTo(io.Discard)); err == nil {
+		t.Error("bench accepted --context -1")
+	}
 }
 
 // TestProgressBar: the bar draws rate and ETA on a terminal and nothing otherwise.
