@@ -9,9 +9,9 @@
 // Matrix-multiply kernels for Q6_K weights repacked 16 rows side by side (the q6KX16
 // layout, repack.go) against activations quantized to Q8_K blocks (xPrep layout), on
 // AVX-512 (BW for the byte and word steps, VNNI) with 512-bit vectors: the AVX2
-// kernels' steps (gemm_q6kx8_amd64.s) on twice the rows per instruction, with
-// VPDPWSSD widening and adding the int16 sums in one step, and the float32 sums in
-// registers (Z16…Z19), bit-identical to the AVX2 and generic kernels.
+// kernels' unpacking (gemm_q6kx8_amd64.s) on twice the rows per instruction, each
+// group's products summed in int32 by VPDPBUSD and scaled by VPMULLD (Q6ROW), and the
+// float32 sums in registers (Z16…Z19), bit-identical to the AVX2 and generic kernels.
 
 // General registers: gemm_quant_amd64.h's names (YP steps 16 outputs at a time, WP
 // walks a group's super-blocks and WROW the groups of 16 weight rows; LDW is scaled to
@@ -25,10 +25,8 @@
 #define I1 Z5
 #define I2 Z6
 #define I3 Z7
-#define A Z8      // int16 sums of chunks 0 and 1, then of 2 and 3
-#define B Z9
-#define P Z10     // broadcast activations, products
-#define SC Z11    // the group's scale in both int16 halves of each row's dword
+#define A Z8      // a row's int32 sums of the group; scratch of the float steps
+#define SC Z11    // the group's scale, a dword per row; the pairs' scales (Q6PAIRS); d
 #define MASK0F Z12
 #define MASK30 Z13
 #define H Z14     // the group's high bits
@@ -64,8 +62,8 @@
 	VPBROADCASTD BX, MASK30
 
 // Q6UNPACK(g, shuf) unpacks group g of the super-block at WP into C0…C3 and its
-// scale into SC (shuf: VPSHUF[LH]W's word pattern picking the group's scale of the
-// pair).
+// scale into SC, sign-extended to each row's dword (shuf: VPSHUF[LH]W's word pattern
+// copying the group's scale of the pair into both halves, which VPSRAD then extends).
 #define Q6UNPACK(g, shuf) \
 	VMOVDQU32 const_q6KX16QLOff+128*(g)(WP), C1        \
 	VPANDD MASK0F, C1, C0                              \
@@ -89,22 +87,23 @@
 	VPORD T, C3, C3                                    \
 	VPMOVSXBW const_q6KX16ScalesOff+32*((g)/2)(WP), SC \
 	VPSHUFLW shuf, SC, SC                              \
-	VPSHUFHW shuf, SC, SC
+	VPSHUFHW shuf, SC, SC                              \
+	VPSRAD $16, SC, SC
 
-// Q6ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr.
+// Q6ROW(g, xr, isum): isum += sc_g·Σ q·x over group g's 16 quants of row xr: the
+// quants (0…63) against the activations by VPDPBUSD, four per dword, into one int32
+// sum per row (at most 16·63·128), then VPMULLD by the scale (|sc| ≤ 128): the exact
+// integer the 16-bit steps of the AVX2 kernels reach, in 6 instructions a row where
+// VPMADDUBSW, VPADDW and VPDPWSSD took 8. A is zeroed per group, so the rows' chains
+// are independent.
 #define Q6ROW(g, xr, isum) \
-	VPBROADCASTD const_q8QuantsOff+16*(g)(xr)(XOFF*1), P    \
-	VPMADDUBSW P, C0, A                                     \
-	VPBROADCASTD const_q8QuantsOff+16*(g)+4(xr)(XOFF*1), P  \
-	VPMADDUBSW P, C1, P                                     \
-	VPADDW P, A, A                                          \
-	VPBROADCASTD const_q8QuantsOff+16*(g)+8(xr)(XOFF*1), P  \
-	VPMADDUBSW P, C2, B                                     \
-	VPBROADCASTD const_q8QuantsOff+16*(g)+12(xr)(XOFF*1), P \
-	VPMADDUBSW P, C3, P                                     \
-	VPADDW P, B, B                                          \
-	VPDPWSSD SC, A, isum                                    \
-	VPDPWSSD SC, B, isum
+	VPXORD A, A, A                                              \
+	VPDPBUSD.BCST const_q8QuantsOff+16*(g)(xr)(XOFF*1), C0, A    \
+	VPDPBUSD.BCST const_q8QuantsOff+16*(g)+4(xr)(XOFF*1), C1, A  \
+	VPDPBUSD.BCST const_q8QuantsOff+16*(g)+8(xr)(XOFF*1), C2, A  \
+	VPDPBUSD.BCST const_q8QuantsOff+16*(g)+12(xr)(XOFF*1), C3, A \
+	VPMULLD SC, A, A                                            \
+	VPADDD A, isum, isum
 
 // Q6MIN(t, xr, m): m += sc_2t·bsum_2t + sc_2t+1·bsum_2t+1 of row xr (SC: the pairs).
 #define Q6MIN(t, xr, m) \
