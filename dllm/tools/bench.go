@@ -69,11 +69,12 @@ type BenchTiming struct {
 }
 
 // BenchLimits are the machine's ceilings measured by kernels/probe in the same run, on
-// Threads threads: memory read bandwidth (probe.ReadGBps: the best read of a buffer
-// beyond the caches, with and without prefetch, on huge pages where granted), float32
-// FMA peak and 8-bit integer multiply-add peak (the instruction the quantized kernels
-// use: VPDPBUSD, VPMADDUBSW or SDOT). A zero figure means this build has no probe for
-// it.
+// Threads threads, before and after the forwards they rate, the higher of the two per
+// figure (a shared machine's speed can change during a run): memory read bandwidth
+// (probe.ReadGBps: the best read of a buffer beyond the caches, with and without
+// prefetch, on huge pages where granted), float32 FMA peak and 8-bit integer
+// multiply-add peak (the instruction the quantized kernels use: VPDPBUSD, VPMADDUBSW or
+// SDOT). A zero figure means this build has no probe for it.
 type BenchLimits struct {
 	Threads   int     `json:"threads"`
 	ReadGBps  float64 `json:"read_gb_per_s"`
@@ -403,6 +404,25 @@ func (b *bencher) limitsOn(n int) BenchLimits {
 	return l
 }
 
+// limitsAgain measures the limits on n threads once more and keeps, per figure, the
+// higher of that and the earlier measurement (limitsOn): a shared machine's speed can
+// change during a run (the read probe gave 29 and 59 GB/s on the same VM an hour
+// apart), and the higher figure never puts a forward above its roofline.
+func (b *bencher) limitsAgain(n int) BenchLimits {
+	l := b.limitsOn(n)
+	b.logf("machine limits on %s again", threadsText(n))
+	b.limits[n] = higherLimits(l, probe.Measure(n))
+	return b.limits[n]
+}
+
+// higherLimits is l with each figure raised to p's where p's is higher.
+func higherLimits(l BenchLimits, p probe.Limits) BenchLimits {
+	l.ReadGBps = max(l.ReadGBps, p.GBps)
+	l.FMAGFLOPS = max(l.FMAGFLOPS, p.GFLOPS)
+	l.Int8GOPS = max(l.Int8GOPS, p.Int8GOPS)
+	return l
+}
+
 // forwardCase is one timed forward: prefix committed once, then run (a block) timed,
 // with the logits of rows.
 type forwardCase struct {
@@ -531,14 +551,20 @@ func (b *bencher) forwards(info dllm.ModelInfo, v modelview.View, r *BenchResult
 	// Block forwards: commit a prefix once, then time uncommitted B-token runs.
 	cases := b.cases(cfg)
 	works := make([]arch.Work, len(cases))
+	timings := make([]BenchTiming, len(cases))
+	recorded := make([]float64, len(cases))
 	for i, c := range cases {
 		b.logf("%s", c.name)
-		t, recorded, err := b.timeForward(net, c, &works[i])
-		if err != nil {
+		var err error
+		if timings[i], recorded[i], err = b.timeForward(net, c, &works[i]); err != nil {
 			return err
 		}
-		f := BenchForward{BenchTiming: t, BenchWork: workFigures(&works[i], r.Limits, t.MedianSec)}
-		f.RecordedSec = recorded
+	}
+	// Their rooflines at the limits measured before and after them.
+	r.Limits = b.limitsAgain(v.Threads)
+	for i, c := range cases {
+		f := BenchForward{BenchTiming: timings[i], BenchWork: workFigures(&works[i], r.Limits, timings[i].MedianSec)}
+		f.RecordedSec = recorded[i]
 		switch i {
 		case 0:
 			r.BlockForward = f

@@ -355,3 +355,12 @@ func TestBenchContext(t *testing.T) {
 		t.Errorf("a %d-token context: %v", o.Context, err)
 	}
 }
+
+// TestHigherLimits: a second measurement raises each figure that it beats, and no other.
+func TestHigherLimits(t *testing.T) {
+	l := BenchLimits{Threads: 2, ReadGBps: 30, FMAGFLOPS: 230, Int8GOPS: 900}
+	got := higherLimits(l, probe.Limits{GBps: 59, GFLOPS: 220, Int8GOPS: 910})
+	if want := (BenchLimits{Threads: 2, ReadGBps: 59, FMAGFLOPS: 230, Int8GOPS: 910}); got != want {
+		t.Errorf("higherLimits = %+v, want %+v", got, want)
+	}
+}

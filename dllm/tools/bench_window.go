@@ -102,6 +102,7 @@ func (b *bencher) window(m *dllm.Model, v modelview.View, r *BenchResult) error 
 	if err != nil {
 		return err
 	}
+	r.Limits = b.limitsAgain(v.Threads)
 	r.Window = &BenchWindow{BenchForward: BenchForward{BenchTiming: t, BenchWork: workFigures(&w, r.Limits, t.MedianSec)},
 		PromptTokens: len(prompt), GenTokens: gen}
 	r.Window.RecordedSec = recorded
