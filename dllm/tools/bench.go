@@ -406,8 +406,8 @@ func (b *bencher) limitsOn(n int) BenchLimits {
 
 // limitsAgain measures the limits on n threads once more and keeps, per figure, the
 // higher of that and the earlier measurement (limitsOn): a shared machine's speed can
-// change during a run (the read probe gave 29 and 59 GB/s on the same VM an hour
-// apart), and the higher figure never puts a forward above its roofline.
+// change during a run (the read probe gave 29 and 59 GB/s on the same VM in runs
+// minutes apart), and the higher figure never puts a forward above its roofline.
 func (b *bencher) limitsAgain(n int) BenchLimits {
 	l := b.limitsOn(n)
 	b.logf("machine limits on %s again", threadsText(n))
