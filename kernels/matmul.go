@@ -175,7 +175,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	}
 	xs := &c.xs
 	if c.again && xs.m == M && xs.k == K && xs.format == w.Format && xs.lay == lay {
-		xs.f = x
+		xs.reuse(x)
 	} else {
 		xs.prepare(p, x, M, K, w.Format, lay)
 	}
@@ -200,7 +200,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	p.run((tiles+c.strip-1)/c.strip, c)
 	runtime.KeepAlive(plain)
 	// Keep the scratch, drop the references to the caller's memory.
-	c.y, c.ldy, c.w, c.gemm, xs.f = nil, 0, Matrix{}, nil, nil
+	c.y, c.ldy, c.w, c.gemm, xs.f, xs.chunks = nil, 0, Matrix{}, nil, nil, nil
 }
 
 // stripsPerThread is how many strips of tiles each thread gets (more balance the load
