@@ -43,7 +43,7 @@ func (fk floatKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 		for k0 := 0; k0 < kv; k0 += floatChunk {
 			kc := min(floatChunk, kv-k0) // elements the kernel covers
 			ldx := min(floatChunk, K-k0) // row stride of this packed chunk
-			xc := xs.chunks[k0*M : k0*M+M*ldx]
+			xc := xs.chunks()[k0*M : k0*M+M*ldx]
 			wb := w.Data[n0*rb+k0*fk.esz : (n3-1)*rb+(k0+kc)*fk.esz]
 			for m := 0; m < M4; m += 4 {
 				p := pf[:min(per, len(pf))]

@@ -37,8 +37,7 @@ func (p *Pool) MatMulAdd(y, x []float32, w Matrix) { p.matMul(y, x, w, true) }
 // its scores this way straight into rows padded for the value product.)
 func (p *Pool) MatMulStride(y []float32, ldy int, x []float32, w Matrix) {
 	c := mmCalls.Get().(*mmCall)
-	c.ldy = ldy
-	p.mul(c, y, x, w, false)
+	p.mul(c, y, ldy, x, w, false)
 	mmCalls.Put(c)
 }
 
@@ -49,9 +48,9 @@ func (p *Pool) MatMulStride(y []float32, ldy int, x []float32, w Matrix) {
 func (p *Pool) MatMul2(y1, y2, x []float32, w1, w2 Matrix) {
 	c := mmCalls.Get().(*mmCall)
 	c.xs.k = -1 // no earlier preparation may pass for x's if the first call makes none
-	p.mul(c, y1, x, w1, false)
+	p.mul(c, y1, 0, x, w1, false)
 	c.again = true
-	p.mul(c, y2, x, w2, false)
+	p.mul(c, y2, 0, x, w2, false)
 	c.again = false
 	mmCalls.Put(c)
 }
@@ -78,7 +77,7 @@ func (p *Pool) MatMulRows(y, x []float32, rows []int, w Matrix) {
 		}
 		copy(g[i*K:(i+1)*K], x[r*K:(r+1)*K])
 	}
-	p.mul(c, y, g, w, false)
+	p.mul(c, y, 0, g, w, false)
 	mmCalls.Put(c)
 }
 
@@ -95,7 +94,7 @@ type mmCall struct {
 	xs    xPrep
 	g     []float32 // MatMulRows' gathered rows of x
 	y     []float32
-	ldy   int // elements from a row of y to the next: N, or MatMulStride's (0: N)
+	ldy   int // elements from a row of y to the next
 	w     Matrix
 	gemm  gemmFunc
 	rb    int // bytes per weight row
@@ -126,31 +125,29 @@ func (c *mmCall) Do(t int) {
 
 func (p *Pool) matMul(y, x []float32, w Matrix, add bool) {
 	c := mmCalls.Get().(*mmCall)
-	p.mul(c, y, x, w, add)
+	p.mul(c, y, 0, x, w, add)
 	mmCalls.Put(c)
 }
 
-// mul is matMul with the call state c. (c is not recycled when mul panics: a worker
-// might still be using it.)
-func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
+// mul is matMul with the call state c, y's rows ldy apart (MatMulStride; 0: N, y
+// holding exactly M·N). (c is not recycled when mul panics: a worker might still be
+// using it.)
+func (p *Pool) mul(c *mmCall, y []float32, ldy int, x []float32, w Matrix, add bool) {
 	rb := w.validate()
 	K, N := w.Cols, w.Rows
 	if K == 0 {
 		if len(x) != 0 {
 			panic(fmt.Sprintf("kernels: MatMul: %d inputs for a matrix with 0 columns", len(x)))
 		}
-		if !add && c.ldy == 0 { // MatMulStride: no rows, nothing to set
+		if !add && ldy == 0 { // MatMulStride: no rows, nothing to set
 			clear(y)
 		}
-		c.ldy = 0
 		return
 	}
 	if len(x)%K != 0 {
 		panic(fmt.Sprintf("kernels: MatMul: len(x)=%d is not a multiple of K=%d", len(x), K))
 	}
 	M := len(x) / K
-	ldy := c.ldy
-	c.ldy = 0 // the next use of c defaults to N again
 	switch {
 	case ldy == 0:
 		ldy = N
@@ -175,7 +172,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	}
 	xs := &c.xs
 	if c.again && xs.m == M && xs.k == K && xs.format == w.Format && xs.lay == lay {
-		xs.reuse(x)
+		xs.f = x
 	} else {
 		xs.prepare(p, x, M, K, w.Format, lay)
 	}
@@ -200,7 +197,7 @@ func (p *Pool) mul(c *mmCall, y, x []float32, w Matrix, add bool) {
 	p.run((tiles+c.strip-1)/c.strip, c)
 	runtime.KeepAlive(plain)
 	// Keep the scratch, drop the references to the caller's memory.
-	c.y, c.ldy, c.w, c.gemm, xs.f, xs.chunks = nil, 0, Matrix{}, nil, nil, nil
+	c.y, c.w, c.gemm, xs.f = nil, Matrix{}, nil, nil
 }
 
 // stripsPerThread is how many strips of tiles each thread gets (more balance the load

@@ -12,16 +12,14 @@ package kernels
 // K-chunk (chunk c, of length kc = min(floatChunk, k−c·floatChunk), holds the m rows'
 // elements [c·floatChunk, c·floatChunk+kc) contiguously, rows kc apart): the rows an
 // assembly kernel reads together are then contiguous instead of k·4 bytes apart, which
-// would map them onto the same L1 sets. chunks is that layout: packed, or, with
-// k ≤ floatChunk, where it is x's own, x itself (no copy: attention's products, 128-wide
-// or over up to 1024 keys).
+// would map them onto the same L1 sets. With k ≤ floatChunk that layout is x's own, and
+// x is not copied (chunks: attention's products, 128-wide or over up to 1024 keys).
 type xPrep struct {
 	m, k   int
 	f      []float32
 	q      []byte
 	qrow   int
-	packed []float32 // scratch of chunks
-	chunks []float32
+	packed []float32
 	// alt: the activation blocks in the layout a kernel takes instead of q's (its
 	// actLayout: amd64 VNNI's Q8_0 quants flipped to unsigned, or blocks with their
 	// sums); rows altRow bytes apart.
@@ -64,11 +62,9 @@ func (xs *xPrep) prepare(p *Pool, x []float32, m, k int, f Format, lay *actLayou
 			return // the one-row float kernels read x as it is
 		}
 		if k <= floatChunk {
-			xs.chunks = x // one chunk: rows k apart, as x has them
-			return
+			return // one chunk: rows k apart, as x has them (chunks)
 		}
 		xs.packed = grown(xs.packed, m*k)
-		xs.chunks = xs.packed
 	}
 	if lay != nil {
 		xs.altRow = k / 32 * lay.blockBytes
@@ -83,13 +79,13 @@ func (xs *xPrep) prepare(p *Pool, x []float32, m, k int, f Format, lay *actLayou
 	p.run((m+xs.rowsPer-1)/xs.rowsPer, xs)
 }
 
-// reuse points xs at x again, the rows its last prepare readied (MatMul2's second
-// product), after the call's end dropped its references to them.
-func (xs *xPrep) reuse(x []float32) {
-	xs.f, xs.chunks = x, xs.packed
+// chunks is x in the packed layout the float kernels read (see xPrep): packed, or x
+// itself when its rows are a single chunk.
+func (xs *xPrep) chunks() []float32 {
 	if xs.k <= floatChunk {
-		xs.chunks = x
+		return xs.f
 	}
+	return xs.packed
 }
 
 // Do prepares task i's rows (see prepare).
