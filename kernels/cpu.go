@@ -46,12 +46,14 @@ type table struct {
 }
 
 // repackedGemm multiplies weights in layout, after prep where set; onePassTail: it
-// takes a tail of 2 or 3 activation rows in one pass over the weights.
+// takes a tail of 2 or 3 activation rows in one pass over the weights; nextTile: its
+// passes after the first over a tile prefetch the next one (gemmFunc's pf).
 type repackedGemm struct {
 	layout      *layout
 	gemm        gemmFunc
 	prep        *actLayout
 	onePassTail bool
+	nextTile    bool
 }
 
 type impl struct {

@@ -99,16 +99,17 @@ type quantKernels struct {
 	alt bool
 	// kN, where set, is k4 for any 2 ≤ rows ≤ 4 and replaces it: the blocks of 4 rows,
 	// then the last 2 or 3 (M%4) in one pass over the weights instead of one gemv each.
-	// (Routed experts mostly get 1–3 rows of a block.)
-	kN func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+	// (Routed experts mostly get 1–3 rows of a block.) It also prefetches pf into L2,
+	// spread over its steps.
+	kN func(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 }
 
 // repacked returns qk as the kernels of layout l, after prep where set.
 func (qk quantKernels) repacked(l *layout, prep *actLayout) []repackedGemm {
-	return []repackedGemm{{layout: l, gemm: qk.gemm, prep: prep, onePassTail: qk.kN != nil}}
+	return []repackedGemm{{layout: l, gemm: qk.gemm, prep: prep, onePassTail: qk.kN != nil, nextTile: qk.kN != nil}}
 }
 
-func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, _ []byte) {
+func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, pf []byte) {
 	M := xs.m
 	nb := w.Cols / w.Format.BlockElems()
 	if nb == 0 || n1 <= n0 {
@@ -131,9 +132,19 @@ func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n
 	}
 	done := 0 // rows multiplied by k4 or kN; the gemv takes the rest one by one
 	if qk.kN != nil {
+		// The first pass streams the tile from memory; the later ones, which read it
+		// from cache, prefetch the next tile (pf) in equal shares.
+		later := laterPasses(M)
+		share := 0
+		if later > 0 {
+			share = (len(pf)/later + 255) &^ 255
+		}
+		var mine []byte
 		for M-done >= 2 {
 			rows := min(4, M-done)
-			qk.kN(y[done*ldy+n0:(done+rows-1)*ldy+n1], ldy, xq[done*qrow:(done+rows)*qrow], qrow, wt, rb, n1-n0, nb, rows)
+			qk.kN(y[done*ldy+n0:(done+rows-1)*ldy+n1], ldy, xq[done*qrow:(done+rows)*qrow], qrow, wt, rb, n1-n0, nb, rows, mine)
+			mine = pf[:min(share, len(pf))]
+			pf = pf[len(mine):]
 			done += rows
 		}
 	} else {

@@ -161,6 +161,14 @@
 #define Z16PF(g) Z16PREFETCH(PREFETCHT0, g)
 #define Z16PFL2(g) Z16PREFETCH(PREFETCHT2, g)
 
+// Z16PFN(g), Z16PFL2N(g): Z16PF(g), Z16PFL2(g) and 4 lines of pf (of a quarter's 9.25).
+#define Z16PFN(g) \
+	Z16PF(g) \
+	PFNEXT4
+#define Z16PFL2N(g) \
+	Z16PFL2(g) \
+	PFNEXT4
+
 // ---- 2, 3 or 4 activation rows ----
 
 // Z16DOTS2(q, w, a0, a1) … Z16DOTS4(q, w, a0, a1, a2, a3): Z16DOT of w against quants q of
@@ -298,13 +306,14 @@
 #define Z16STORE3 X8STORE3(SUM0, SUM1, SUM2)
 #define Z16STORE4 X8STORE4(SUM0, SUM1, SUM2, SUM3)
 
-// func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+// func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512_VNNI
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q4KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
-//	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $144-120 // 4 rows' sums of 32, l2, yend
+//	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT4)
+TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $160-144 // 4 rows' sums of 32, KNPF's slots, l2, yend
+	KNPF
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -330,11 +339,11 @@ group:
 	CMPQ   l2-16(SP), $0
 	JNE    groupl2
 	CMPQ   rows+112(FP), $3
-	Z16LOOPS(Z16PF, block4, block3, block2)
+	Z16LOOPS(Z16PFN, block4, block3, block2)
 
 groupl2:
 	CMPQ rows+112(FP), $3
-	Z16LOOPS(Z16PFL2, block4l2, block3l2, block2l2)
+	Z16LOOPS(Z16PFL2N, block4l2, block3l2, block2l2)
 
 next:
 	ADDQ $64, YP

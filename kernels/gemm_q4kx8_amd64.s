@@ -137,9 +137,17 @@
 #define X8SCALE4 \
 	X8SCALE3 \
 	X8SCALE(A3, I3)
-#define X8MIN2(g) Q4KMINS2(X8GMINS, X8MIN, g)
-#define X8MIN3(g) Q4KMINS3(X8GMINS, X8MIN, g)
-#define X8MIN4(g) Q4KMINS4(X8GMINS, X8MIN, g)
+// X8MIN2(g) … X8MIN4(g): the mins of group g against the rows, then 2 lines of pf (of
+// a group's 5).
+#define X8MIN2(g) \
+	Q4KMINS2(X8GMINS, X8MIN, g) \
+	PFNEXT2
+#define X8MIN3(g) \
+	Q4KMINS3(X8GMINS, X8MIN, g) \
+	PFNEXT2
+#define X8MIN4(g) \
+	Q4KMINS4(X8GMINS, X8MIN, g) \
+	PFNEXT2
 
 // X8SUB(s, LOAD, CHUNK0, CHUNK, SCALE): sub-block s (LOAD X8LO for even s, X8HI for
 // odd) of the rows: its 8 chunks and its scales; first, the prefetch of a 160-byte
@@ -201,13 +209,14 @@
 	ADDQ $const_q8KBlockBytes, XOFF \
 	DECQ BLEFT
 
-// func gemmQ4_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+// func gemmQ4_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 // Requires: AVX, AVX2, F16C
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ4_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q4KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
-//	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ4_KX8xNAVX2(SB), NOSPLIT, $264-120 // 4 rows' sums of 32, the stack sums, yend
+//	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT2)
+TEXT ·gemmQ4_KX8xNAVX2(SB), NOSPLIT, $288-144 // 4 rows' sums of 32, the stack sums, KNPF's slots, yend
+	KNPF
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0

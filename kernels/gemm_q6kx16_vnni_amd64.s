@@ -46,6 +46,14 @@
 #define Q6PF(g) Q6PREFETCH(PREFETCHT0, g)
 #define Q6PFL2(g) Q6PREFETCH(PREFETCHT2, g)
 
+// Q6PFN(g), Q6PFL2N(g): Q6PF(g), Q6PFL2(g) and 2 lines of pf (of a group's 4).
+#define Q6PFN(g) \
+	Q6PF(g) \
+	PFNEXT2
+#define Q6PFL2N(g) \
+	Q6PFL2(g) \
+	PFNEXT2
+
 // The rest of gemm_q6kx_amd64.h's steps.
 #define Q6LOADD VCVTPH2PS const_q6KX16DOff(WP), SC
 #define Q6ZERO(r) VPXORD r, r, r
@@ -148,13 +156,14 @@
 #define Q6X16LOOPS(PF, lab4, lab3, lab2) \
 	X16LOOPS(PF, Q6X16BLOCK4, Q6X16BLOCK3, Q6X16BLOCK2, Q6X16STORE4, Q6X16STORE3, Q6X16STORE2, lab4, lab3, lab2)
 
-// func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+// func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512BW, AVX512_VNNI
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ6_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q6KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
-//	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ6_KX16xNVNNI(SB), NOSPLIT, $16-120 // l2, yend
+//	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT2)
+TEXT ·gemmQ6_KX16xNVNNI(SB), NOSPLIT, $32-144 // KNPF's slots, l2, yend
+	KNPF
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -180,11 +189,11 @@ group:
 	CMPQ   l2-16(SP), $0
 	JNE    groupl2
 	CMPQ   rows+112(FP), $3
-	Q6X16LOOPS(Q6PF, block4, block3, block2)
+	Q6X16LOOPS(Q6PFN, block4, block3, block2)
 
 groupl2:
 	CMPQ rows+112(FP), $3
-	Q6X16LOOPS(Q6PFL2, block4l2, block3l2, block2l2)
+	Q6X16LOOPS(Q6PFL2N, block4l2, block3l2, block2l2)
 
 next:
 	ADDQ $64, YP

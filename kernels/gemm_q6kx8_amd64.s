@@ -50,6 +50,11 @@
 	PREFETCHT0 128*(g)(WP)(R14*1) \
 	PREFETCHT0 128*(g)+64(WP)(R14*1)
 
+// Q6PFN(g): Q6PF(g) and a line of pf (of a group's 2).
+#define Q6PFN(g) \
+	Q6PF(g) \
+	PFNEXT1
+
 // The rest of gemm_q6kx_amd64.h's steps.
 #define Q6LOADD VCVTPH2PS const_q6KX8DOff(WP), SC
 #define Q6ZERO(r) VPXOR r, r, r
@@ -134,13 +139,14 @@
 	VADDPS acc, A, A             \
 	VMOVUPS A, acc
 
-// func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+// func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 // Requires: AVX, AVX2, F16C
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ6_KGeneric(W_j, x[i*ldx:][:nb*292]), the
 //	rows W_j in the q6KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
-//	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ6_KX8xNAVX2(SB), NOSPLIT, $136-120
+//	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT1)
+TEXT ·gemmQ6_KX8xNAVX2(SB), NOSPLIT, $160-144 // the stack sums, KNPF's slots, yend
+	KNPF
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0
@@ -166,7 +172,7 @@ group:
 
 block4:
 	Q6START4
-	Q6BLOCK(Q6PF, Q6GROUP4, Q6MINS04, Q6MINS4)
+	Q6BLOCK(Q6PFN, Q6GROUP4, Q6MINS04, Q6MINS4)
 	Q6FIN4
 	Q6NEXT
 	JNZ block4
@@ -176,7 +182,7 @@ block4:
 
 block3:
 	Q6START3
-	Q6BLOCK(Q6PF, Q6GROUP3, Q6MINS03, Q6MINS3)
+	Q6BLOCK(Q6PFN, Q6GROUP3, Q6MINS03, Q6MINS3)
 	Q6FIN3
 	Q6NEXT
 	JNZ block3
@@ -186,7 +192,7 @@ block3:
 
 block2:
 	Q6START2
-	Q6BLOCK(Q6PF, Q6GROUP2, Q6MINS02, Q6MINS2)
+	Q6BLOCK(Q6PFN, Q6GROUP2, Q6MINS02, Q6MINS2)
 	Q6FIN2
 	Q6NEXT
 	JNZ block2

@@ -120,9 +120,11 @@
 #define Q8X16CHUNK4I(c) Q8X16CHUNK4(c, I0, I1, I2, I3)
 #define Q8X16CHUNK4J(c) Q8X16CHUNK4(c, J0, J1, J2, J3)
 
-// Q8X16BLOCK(START, CHUNKI, CHUNKJ, FIN): one block of the rows, after its prefetch.
+// Q8X16BLOCK(START, CHUNKI, CHUNKJ, FIN): one block of the rows, after its prefetches
+// (4 lines of pf per block of 8.5).
 #define Q8X16BLOCK(START, CHUNKI, CHUNKJ, FIN) \
 	Q8X16PF(R14) \
+	PFNEXT4      \
 	START        \
 	CHUNKI(0)    \
 	CHUNKJ(1)    \
@@ -140,13 +142,15 @@
 	ADDQ $const_q8X8ActBlockBytes, XOFF \
 	DECQ BLEFT
 
-// func gemmQ8_0X16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+// func gemmQ8_0X16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512_VNNI
 //
 //	for i < rows, j < n: y[i*ldy+j] += dotQ8_0Generic(W_j, X_i), the rows W_j in the
 //	q8X16 layout at w, ldw bytes per row (16·ldw per group of 16), X_i the nb blocks
-//	at x[i*ldx:] in prepQ8X16's layout; n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4
-TEXT ·gemmQ8_0X16xNVNNI(SB), NOSPLIT, $8-120
+//	at x[i*ldx:] in prepQ8X16's layout; n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4;
+//	pf prefetched into L2 (PFNEXT4)
+TEXT ·gemmQ8_0X16xNVNNI(SB), NOSPLIT, $32-144 // KNPF's slots, yend
+	KNPF
 	MOVQ y_base+0(FP), YP
 	MOVQ ldy+24(FP), LDY
 	MOVQ x_base+32(FP), XR0

@@ -62,7 +62,7 @@ func gemvQ6_KAVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // group of 8), bit-identical to dotQ4_KGeneric.
 //
 //go:noescape
-func gemmQ4_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ4_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 
 // gemvQ4_KX8AVX2 is gemvQ4_KAVX2 for weights in the q4KX8 layout, len(y) a multiple of
 // 8, bit-identical to dotQ4_KGeneric.
@@ -75,7 +75,7 @@ func gemvQ4_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 // group of 8), bit-identical to dotQ6_KGeneric.
 //
 //go:noescape
-func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 
 // gemvQ6_KX8AVX2 is gemvQ6_KAVX2 for weights in the q6KX8 layout, len(y) a multiple of
 // 8, bit-identical to dotQ6_KGeneric.
@@ -174,7 +174,7 @@ var prepQ8VNNI = &actLayout{blockBytes: q8BlockBytes, fill: func(dst, src []byte
 // dotQ8_0Generic.
 //
 //go:noescape
-func gemmQ8_0X16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ8_0X16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 
 // gemvQ8_0X16VNNI is gemvQ8_0AVX2 for weights in the q8X16 layout, len(y) a multiple
 // of 16, against activation blocks in prepQ8X8's layout; bit-identical to
@@ -190,7 +190,7 @@ var q8_0X16VNNI = quantKernels{kN: gemmQ8_0X16xNVNNI, gemv: gemvQ8_0X16VNNI, alt
 // bit-identical to it and to dotQ4_KGeneric.
 //
 //go:noescape
-func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ4_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 
 // gemvQ4_KX16VNNI is gemvQ4_KX8AVX2 on AVX-512 VNNI for weights in the q4KX16 layout,
 // len(y) a multiple of 16, bit-identical to it and to dotQ4_KGeneric.
@@ -205,7 +205,7 @@ var q4_KX16VNNI = quantKernels{kN: gemmQ4_KX16xNVNNI, gemv: gemvQ4_KX16VNNI}
 // bit-identical to it and to dotQ6_KGeneric.
 //
 //go:noescape
-func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int)
+func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 
 // gemvQ6_KX16VNNI is gemvQ6_KX8AVX2 on AVX-512 (BW, VNNI) for weights in the q6KX16
 // layout, len(y) a multiple of 16, bit-identical to it and to dotQ6_KGeneric.

@@ -72,6 +72,47 @@
 	TESTQ   BX, BX                      \
 	CMOVQNE BX, R14
 
+// KNPF keeps the 2–4-row kernels' last argument, pf []byte (the caller's next tile, or
+// this pass's share of it), as the lines left to prefetch: pfp-24(SP) up to
+// pfend-32(SP). BX clobbered.
+#define KNPF \
+	MOVQ pf_base+120(FP), BX \
+	MOVQ BX, pfp-24(SP)      \
+	ADDQ pf_len+128(FP), BX  \
+	MOVQ BX, pfend-32(SP)
+
+// PFNEXT1, PFNEXT2, PFNEXT4 prefetch the next 1, 2 or 4 lines of pf into L2 while any
+// are left (KNPF). A tile's later passes read it from cache: without these, memory
+// would idle through them and the next tile's first pass would wait for it. Each kernel
+// takes about half as many lines of pf as of its own tile per step, so a tile's later
+// passes fetch the next one in time without bursts that stall the arithmetic. BX
+// clobbered.
+#define PFNEXTLOAD \
+	MOVQ pfp-24(SP), BX   \
+	CMPQ BX, pfend-32(SP)
+#define PFNEXTSTORE(n) \
+	ADDQ $(64*(n)), BX \
+	MOVQ BX, pfp-24(SP)
+#define PFNEXT1 \
+	PFNEXTLOAD      \
+	JAE 4(PC)       \
+	PREFETCHT2 (BX) \
+	PFNEXTSTORE(1)
+#define PFNEXT2 \
+	PFNEXTLOAD        \
+	JAE 5(PC)         \
+	PREFETCHT2 (BX)   \
+	PREFETCHT2 64(BX) \
+	PFNEXTSTORE(2)
+#define PFNEXT4 \
+	PFNEXTLOAD         \
+	JAE 7(PC)          \
+	PREFETCHT2 (BX)    \
+	PREFETCHT2 64(BX)  \
+	PREFETCHT2 128(BX) \
+	PREFETCHT2 192(BX) \
+	PFNEXTSTORE(4)
+
 // X16LOOP(label, BLOCK, PF, STORE): the 16-wide kernels' super-blocks of a group of
 // rows (BLOCK(PF) each, from label: a super-block with PF as its prefetch, the flags
 // saying whether another is left), then STORE of their sums, and on to next. X16LOOPS
@@ -90,12 +131,12 @@ label:         \
 	X16LOOP(lab3, BLOCK3, PF, STORE3)    \
 	X16LOOP(lab2, BLOCK2, PF, STORE2)
 
-// The 4-row kernels that keep their float32 sums on the stack (the frame's top 136 bytes:
-// acc0…acc3, then yend-8(SP)).
-#define X8ACC0 acc0-136(SP)
-#define X8ACC1 acc1-104(SP)
-#define X8ACC2 acc2-72(SP)
-#define X8ACC3 acc3-40(SP)
+// The 4-row kernels that keep their float32 sums on the stack (the frame's top 160 bytes:
+// acc0…acc3, then the KNPF slots and yend-8(SP)).
+#define X8ACC0 acc0-160(SP)
+#define X8ACC1 acc1-128(SP)
+#define X8ACC2 acc2-96(SP)
+#define X8ACC3 acc3-64(SP)
 
 // X8ZEROACC(z) zeroes the 4 stack sums (z: a scratch vector).
 #define X8ZEROACC(z) \

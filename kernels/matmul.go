@@ -163,10 +163,11 @@ func (p *Pool) mul(c *mmCall, y []float32, ldy int, x []float32, w Matrix, add b
 		return
 	}
 	gemm, lay, group := active.gemm[w.Format], active.prep[w.Format], 1
+	nextTile := false
 	plain := w // keeps w's repack (and so its memory) alive until the tiles are done
 	if k, ok := w.repackedKernels(); ok {
 		if rw, ok := w.repackedAs(k.layout); ok {
-			gemm, lay, group = k.gemm, k.prep, k.layout.width
+			gemm, lay, group, nextTile = k.gemm, k.prep, k.layout.width, k.nextTile
 			w, rb = rw, len(rw.Data)/N
 		}
 	}
@@ -189,9 +190,10 @@ func (p *Pool) mul(c *mmCall, y []float32, ldy int, x []float32, w Matrix, add b
 	}
 	tiles := (N + c.tile - 1) / c.tile
 	c.strip = 1
-	if M >= 4 && float {
-		// Float weights at M ≥ 4 are reused from L2 by every row of x: tiles run in
-		// strips, a few per thread, and each prefetches the next (see Do).
+	if M >= 4 && float || nextTile && laterPasses(M) > 0 {
+		// Float weights at M ≥ 4 are reused from L2 by every row of x, and so are
+		// repacked quantized ones by the 2–4-row kernels' passes after the first: tiles
+		// run in strips, a few per thread, and each prefetches the next (see Do).
 		c.strip = max(1, tiles/(stripsPerThread*p.Threads()))
 	}
 	p.run((tiles+c.strip-1)/c.strip, c)
@@ -199,6 +201,11 @@ func (p *Pool) mul(c *mmCall, y []float32, ldy int, x []float32, w Matrix, add b
 	// Keep the scratch, drop the references to the caller's memory.
 	c.y, c.w, c.gemm, xs.f = nil, Matrix{}, nil, nil
 }
+
+// laterPasses is how many passes over a tile the repacked 2–4-row kernels (kN) make
+// after the first for M rows of x: one per 4 rows, the last 2 or 3 in one more, and
+// a last single row goes to the one-row kernel.
+func laterPasses(M int) int { return max(0, (M+2)/4-1) }
 
 // stripsPerThread is how many strips of tiles each thread gets (more balance the load
 // on a shared machine; fewer leave fewer tiles without prefetch).

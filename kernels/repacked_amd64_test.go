@@ -131,3 +131,49 @@ func testRepacked(t *testing.T, f Format) {
 		}
 	}
 }
+
+// TestRepackedNextTile: with M ≥ 6 rows of x the repacked 2–4-row kernels' later passes
+// over a tile prefetch the next tile of their strip (a prefetch slot that overlapped
+// the kernels' stack sums would change them). Matrices of 2048 columns and 768 rows
+// take tiles small enough for strips of several on one thread (as routed experts run)
+// and on two; every row count from 6 to 14 (one to three later passes, with and
+// without a one-row tail) must give the generic kernels' bits.
+func TestRepackedNextTile(t *testing.T) {
+	const N, K = 768, 2048
+	eachImpl(t, func(t *testing.T) {
+		for _, f := range []Format{Q4_K, Q8_0, Q6_K} {
+			if len(active.repacked[f]) == 0 {
+				continue
+			}
+			r := rand.New(rand.NewPCG(47, uint64(f)))
+			w, err := NewMatrix(f, N, K, randWeights(r, f, N, K))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, M := range []int{6, 9, 14} {
+				x := randFloats(r, M*K)
+				want := make([]float32, M*N)
+				restore, err := Use("generic")
+				if err != nil {
+					t.Fatal(err)
+				}
+				(*Pool)(nil).MatMul(want, x, w)
+				restore()
+				p := NewPool(2)
+				for _, pool := range []*Pool{nil, p} {
+					got := make([]float32, M*N)
+					pool.MatMul(got, x, w)
+					for i := range want {
+						if !sameBits(got[i], want[i]) {
+							t.Fatalf("%s, M=%d, %d threads: y[%d] = %g repacked, %g generic", f, M, pool.Threads(), i, got[i], want[i])
+						}
+					}
+				}
+				p.Close()
+				if !w.Repacks() {
+					t.Fatalf("%s: not repacked", f)
+				}
+			}
+		}
+	})
+}
