@@ -11,6 +11,19 @@ import (
 // whole 32-token block of a 4-head GQA group against a 32k context.
 const scoreBudget = 1 << 22
 
+// attentionScratch is the floats of a state's attention scores and transposed values
+// (attend's waves) for heads of D components, Nq query and Nkv KV heads, capacity
+// positions and runs of up to maxRun tokens: as many KV groups as fit in scoreBudget
+// each, and at least one (a group's score rows against every key, then its values). At
+// short contexts that is every group, so a layer's attention is two pool calls rather
+// than two per group.
+func attentionScratch(D, Nq, Nkv, capacity, maxRun int) (scores, valuesT int) {
+	Jp := padKeys(capacity)
+	scores = max(Jp, min(Nq*maxRun*Jp, scoreBudget))
+	valuesT = D * Jp * max(1, min(Nkv, scoreBudget/(D*Jp)))
+	return scores, valuesT
+}
+
 // keyPad is the granularity of the key dimension in the value product: score rows and
 // transposed values are laid out with a stride of J rounded up to it, zero-filled. The
 // SIMD dot products then see each visible key at the same vector lane whatever the

@@ -51,3 +51,36 @@ func TestAttendWaves(t *testing.T) {
 		}
 	}
 }
+
+// TestAttendScratch: at a short context a state holds the scores and transposed values
+// of every KV group at once, so that a layer's attention runs in one wave (two pool
+// calls); at a long one the budget bounds them, one group's values at least; and a
+// state's scratch is what attentionScratch says.
+func TestAttendScratch(t *testing.T) {
+	cfg := MiniConfig(2)
+	D, Nq, Nkv := cfg.HeadDim, cfg.NumHeads, cfg.NumKVHeads
+	for _, c := range []struct {
+		capacity, maxRun int
+		scores, valuesT  int
+	}{
+		{96, 32, Nq * 32 * padKeys(96), Nkv * D * padKeys(96)},
+		{4096, 512, scoreBudget, Nkv * D * padKeys(4096)},
+		{32768, 512, scoreBudget, D * padKeys(32768)},
+		{65536, 32, max(padKeys(65536), scoreBudget), D * padKeys(65536)},
+	} {
+		scores, valuesT := attentionScratch(D, Nq, Nkv, c.capacity, c.maxRun)
+		if scores != c.scores || valuesT != c.valuesT {
+			t.Errorf("capacity %d, runs of %d: %d scores and %d transposed values, want %d and %d", c.capacity, c.maxRun, scores, valuesT, c.scores, c.valuesT)
+		}
+	}
+	m := openModel(t, filepath.Join(microDir, "hf"))
+	mc := m.Config()
+	s, err := m.NewState(StateOptions{Capacity: 96, MaxRun: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, valuesT := attentionScratch(mc.HeadDim, mc.NumHeads, mc.NumKVHeads, 96, 32)
+	if len(s.scores) != scores || len(s.vT) != valuesT {
+		t.Errorf("micro state: %d scores, %d transposed values; want %d and %d", len(s.scores), len(s.vT), scores, valuesT)
+	}
+}

@@ -125,8 +125,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 	if hasMoE {
 		width = max(width, cfg.MoEIntermediateSize*max(1, cfg.NumSharedExperts))
 	}
-	gs := Nq / Nkv
-	nScores := max(padKeys(capacity), min(gs*maxRun*padKeys(capacity), scoreBudget))
+	nScores, nVT := attentionScratch(D, Nq, Nkv, capacity, maxRun)
 
 	s := &State{
 		m:       m,
@@ -136,7 +135,7 @@ func (m *Model) NewState(opts StateOptions) (*State, error) {
 		x:       make([]float32, maxRun*H),
 		qkv:     make([]float32, maxRun*(Nq+2*Nkv)*D),
 		q:       make([]float32, Nq*maxRun*D),
-		vT:      make([]float32, D*padKeys(capacity)),
+		vT:      make([]float32, nVT),
 		y:       make([]float32, D*Nq*maxRun),
 		attn:    make([]float32, maxRun*Nq*D),
 		scores:  make([]float32, nScores),
