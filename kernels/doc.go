@@ -69,7 +69,9 @@
 // tiles per thread when N allows, and at most ~2²² multiply-adds each). Float weights
 // at M ≥ 4 run in strips of consecutive tiles, about four per thread, and each tile's
 // kernel prefetches the next tile of its strip, so the weights stream from memory
-// while the previous tile computes. With one row of x the tiles are long runs of
+// while the previous tile computes. So do repacked quantized weights at M ≥ 6, whose
+// 2–4-row kernels prefetch the next tile in the passes after the first (the first
+// streams the tile itself). With one row of x the tiles are long runs of
 // weight rows that the one-row kernels stream with software prefetch (a distance per
 // kernel and CPU vendor, measured by BenchmarkOneRowPrefetch). Within a tile
 // the assembly takes 4 rows of x at a time against 3 (AVX2) or 4 (NEON) weight rows
