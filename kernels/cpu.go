@@ -45,15 +45,15 @@ type table struct {
 	repacked [Q6_K + 1][]repackedGemm
 }
 
-// repackedGemm multiplies weights in layout, after prep where set; onePassTail: it
-// takes a tail of 2 or 3 activation rows in one pass over the weights; nextTile: its
-// passes after the first over a tile prefetch the next one (gemmFunc's pf).
+// repackedGemm multiplies weights in layout, after prep where set; rows2to4: its
+// kernel for 2–4 activation rows (quantKernels.kN) takes a tail of 2 or 3 rows in one
+// pass over the weights, and its passes after the first over a tile prefetch the next
+// one (gemmFunc's pf).
 type repackedGemm struct {
-	layout      *layout
-	gemm        gemmFunc
-	prep        *actLayout
-	onePassTail bool
-	nextTile    bool
+	layout   *layout
+	gemm     gemmFunc
+	prep     *actLayout
+	rows2to4 bool
 }
 
 type impl struct {

@@ -106,7 +106,7 @@ type quantKernels struct {
 
 // repacked returns qk as the kernels of layout l, after prep where set.
 func (qk quantKernels) repacked(l *layout, prep *actLayout) []repackedGemm {
-	return []repackedGemm{{layout: l, gemm: qk.gemm, prep: prep, onePassTail: qk.kN != nil, nextTile: qk.kN != nil}}
+	return []repackedGemm{{layout: l, gemm: qk.gemm, prep: prep, rows2to4: qk.kN != nil}}
 }
 
 func (qk quantKernels) gemm(y []float32, ldy int, xs *xPrep, w Matrix, rb, n0, n1 int, add bool, pf []byte) {

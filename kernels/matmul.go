@@ -163,11 +163,11 @@ func (p *Pool) mul(c *mmCall, y []float32, ldy int, x []float32, w Matrix, add b
 		return
 	}
 	gemm, lay, group := active.gemm[w.Format], active.prep[w.Format], 1
-	nextTile := false
-	plain := w // keeps w's repack (and so its memory) alive until the tiles are done
+	nextTile := false // the kernels prefetch the next tile in their later passes
+	plain := w        // keeps w's repack (and so its memory) alive until the tiles are done
 	if k, ok := w.repackedKernels(); ok {
 		if rw, ok := w.repackedAs(k.layout); ok {
-			gemm, lay, group, nextTile = k.gemm, k.prep, k.layout.width, k.nextTile
+			gemm, lay, group, nextTile = k.gemm, k.prep, k.layout.width, k.rows2to4
 			w, rb = rw, len(rw.Data)/N
 		}
 	}

@@ -77,7 +77,7 @@ func (m Matrix) Repacks() bool {
 // multiple of 4 gains nothing by it.
 func (m Matrix) OnePassTail() bool {
 	k, ok := m.repackedKernels()
-	return ok && k.onePassTail
+	return ok && k.rows2to4
 }
 
 // RowRange returns the view of rows [r0, r1) of m, sharing its data (and multiplied
