@@ -84,9 +84,8 @@
 // PFNEXT1, PFNEXT2, PFNEXT4 prefetch the next 1, 2 or 4 lines of pf into L2 while any
 // are left (KNPF). A tile's later passes read it from cache: without these, memory
 // would idle through them and the next tile's first pass would wait for it. Each kernel
-// takes about half as many lines of pf as of its own tile per step, so a tile's later
-// passes fetch the next one in time without bursts that stall the arithmetic. BX
-// clobbered.
+// takes about half as many lines of pf as of its own tile per step (for Q8_0 a quarter
+// or as many gained less). BX clobbered.
 #define PFNEXTLOAD \
 	MOVQ pfp-24(SP), BX   \
 	CMPQ BX, pfend-32(SP)
