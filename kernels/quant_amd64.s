@@ -49,6 +49,70 @@
 	VPSRLD   $1, ABS, ABS          \
 	VMOVDQU  quantPerm<>(SB), PERM
 
+// q = round-half-away(y), y = v·id: trunc(y + copysign(0.49999997, y)), the sum
+// rounded to nearest. 0.49999997 is the float below ½: ½ itself would carry the float
+// below ½ up to 1. For every float |y| ≤ 200 (checked one by one) this is the rounding
+// quantQ8Generic's math.Round gives.
+#define ROUNDAWAY(v) \
+	VMULPS     Y6, v, v   \
+	VANDPS     Y10, v, Y8 \
+	VORPS      Y11, Y8, Y8 \
+	VADDPS     Y8, v, v   \
+	VCVTTPS2DQ v, v
+
+// QUANTQ8(bb, SUMS) quantizes the NB blocks of 32 floats at PX into Q8_0 blocks bb
+// bytes apart at PD (quantQ8AVX2's loop), running SUMS on each block's int32 quants
+// (Y0–Y3, before they are packed); a block with a NaN or an infinity goes to the
+// caller's nonfinite, which goes back to next. Per block: amax = max |v|; d =
+// amax/127 and id = 1/d, 0 where d is 0 or below 2⁻¹²⁸ (1/d not below +Inf); h =
+// f16(d), to nearest even, stored widened. Y13 holds 127, Y12 1, Y11 0.49999997 and
+// Y10 the sign bit.
+#define QUANTQ8(bb, SUMS)                       \
+	SETUP                                          \
+	VBROADCASTSS quantConsts<>+0(SB), Y13          \
+	VBROADCASTSS quantConsts<>+4(SB), Y12          \
+	VBROADCASTSS quantConsts<>+8(SB), Y11          \
+	VPCMPEQD     Y10, Y10, Y10                     \
+	VPSLLD       $31, Y10, Y10                     \
+block:                                          \
+	VMOVUPS (PX), Y0                               \
+	VMOVUPS 32(PX), Y1                             \
+	VMOVUPS 64(PX), Y2                             \
+	VMOVUPS 96(PX), Y3                             \
+	VANDPS  ABS, Y0, Y4                            \
+	VANDPS  ABS, Y1, Y5                            \
+	VANDPS  ABS, Y2, Y6                            \
+	VANDPS  ABS, Y3, Y7                            \
+	VPMAXUD Y5, Y4, Y4                             \
+	VPMAXUD Y7, Y6, Y6                             \
+	VPMAXUD Y6, Y4, Y4                             \
+	HMAX(Y4, X4, X5)                               \
+	NONFINITE(X4, nonfinite)                       \
+	VDIVSS     X13, X4, X5                         \
+	VDIVSS     X5, X12, X6                         \
+	VCMPSS     $1, quantConsts<>+24(SB), X6, X7    \
+	VANDPS     X7, X6, X6                          \
+	VCVTPS2PH  $0, X5, X7                          \
+	VCVTPH2PS  X7, X7                              \
+	VMOVSS     X7, (PD)                            \
+	VBROADCASTSS X6, Y6                            \
+	ROUNDAWAY(Y0)                                  \
+	ROUNDAWAY(Y1)                                  \
+	ROUNDAWAY(Y2)                                  \
+	ROUNDAWAY(Y3)                                  \
+	SUMS                                           \
+	PACK32(Y0, Y1, Y2, Y3)                         \
+	VMOVDQU Y0, const_q8QuantsOff(PD)              \
+next:                                           \
+	ADDQ $128, PX                                  \
+	ADDQ $bb, PD                                   \
+	DECQ NB                                        \
+	JNZ  block                                     \
+	VZEROUPPER
+
+// NOSUMS: no sums (quantQ8AVX2).
+#define NOSUMS
+
 // func quantQ8AVX2(dst []byte, x []float32)
 // Requires: AVX, AVX2, F16C
 //
@@ -63,61 +127,7 @@ TEXT ·quantQ8AVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), NB
 	SHRQ $5, NB
 	JZ   done
-	SETUP
-	VBROADCASTSS quantConsts<>+0(SB), Y13  // 127
-	VBROADCASTSS quantConsts<>+4(SB), Y12  // 1
-	VBROADCASTSS quantConsts<>+8(SB), Y11  // 0.5
-	VPCMPEQD     Y10, Y10, Y10
-	VPSLLD       $31, Y10, Y10             // Y10 = sign bit in every lane
-
-block:
-	VMOVUPS (PX), Y0
-	VMOVUPS 32(PX), Y1
-	VMOVUPS 64(PX), Y2
-	VMOVUPS 96(PX), Y3
-	VANDPS  ABS, Y0, Y4                    // amax = max |v|
-	VANDPS  ABS, Y1, Y5
-	VANDPS  ABS, Y2, Y6
-	VANDPS  ABS, Y3, Y7
-	VPMAXUD Y5, Y4, Y4
-	VPMAXUD Y7, Y6, Y6
-	VPMAXUD Y6, Y4, Y4
-	HMAX(Y4, X4, X5)
-	NONFINITE(X4, nonfinite)
-	VDIVSS     X13, X4, X5                 // d = amax/127
-	VDIVSS     X5, X12, X6                 // 1/d
-	VCMPSS     $1, quantConsts<>+24(SB), X6, X7 // 1/d < +Inf
-	VANDPS     X7, X6, X6                  // id (0 when d is 0 or below 2⁻¹²⁸)
-	VCVTPS2PH  $0, X5, X7                  // h = f16(d), to nearest even
-	VCVTPH2PS  X7, X7
-	VMOVSS     X7, (PD)
-	VBROADCASTSS X6, Y6
-
-	// q = round-half-away(v·id): t = trunc(y), then ±1 where |y − t| ≥ ½ (y − t is exact).
-#define ROUNDAWAY(v) \
-	VMULPS   Y6, v, v         \
-	VROUNDPS $3, v, Y8        \
-	VSUBPS   Y8, v, Y9        \
-	VANDPS   ABS, Y9, Y9      \
-	VCMPPS   $13, Y11, Y9, Y9 \
-	VANDPS   Y10, v, v        \
-	VORPS    Y12, v, v        \
-	VANDPS   Y9, v, v         \
-	VADDPS   v, Y8, v         \
-	VCVTTPS2DQ v, v
-	ROUNDAWAY(Y0)
-	ROUNDAWAY(Y1)
-	ROUNDAWAY(Y2)
-	ROUNDAWAY(Y3)
-	PACK32(Y0, Y1, Y2, Y3)
-	VMOVDQU Y0, const_q8QuantsOff(PD)
-
-next:
-	ADDQ $128, PX
-	ADDQ $const_q8BlockBytes, PD
-	DECQ NB
-	JNZ  block
-	VZEROUPPER
+	QUANTQ8(const_q8BlockBytes, NOSUMS)
 
 done:
 	RET
@@ -126,6 +136,47 @@ nonfinite:
 	MOVL    $const_nonFiniteD, (PD)
 	VPXOR   Y0, Y0, Y0
 	VMOVDQU Y0, const_q8QuantsOff(PD)
+	JMP     next
+
+// CORR stores −128·Σq of the block's int32 quants (Y0–Y3) after its quants.
+// Clobbers Y8, Y9.
+#define CORR \
+	VPADDD       Y1, Y0, Y8                \
+	VPADDD       Y3, Y2, Y9                \
+	VPADDD       Y9, Y8, Y8                \
+	VEXTRACTI128 $1, Y8, X9                \
+	VPADDD       X9, X8, X8                \
+	VPSHUFD      $0x4e, X8, X9             \
+	VPADDD       X9, X8, X8                \
+	VPSHUFD      $0xb1, X8, X9             \
+	VPADDD       X9, X8, X8                \
+	VPSLLD       $7, X8, X8                \
+	VPXOR        X9, X9, X9                \
+	VPSUBD       X8, X9, X9                \
+	VMOVD        X9, const_q8X8ActCorrOff(PD)
+
+// func quantQ8X8AVX2(dst []byte, x []float32)
+// Requires: AVX, AVX2, F16C
+//
+//	quantQ8AVX2's blocks, each followed by int32 −128·Σq of its quants (0 for a
+//	block with a NaN or an infinity): the q8X16 kernels' activation blocks (prepQ8X8),
+//	40 bytes each; len(dst) >= len(x)/32*40
+TEXT ·quantQ8X8AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), PD
+	MOVQ x_base+24(FP), PX
+	MOVQ x_len+32(FP), NB
+	SHRQ $5, NB
+	JZ   done
+	QUANTQ8(const_q8X8ActBlockBytes, CORR)
+
+done:
+	RET
+
+nonfinite:
+	MOVL    $const_nonFiniteD, (PD)
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, const_q8QuantsOff(PD)
+	MOVL    $0, const_q8X8ActCorrOff(PD)
 	JMP     next
 
 // func quantQ8KAVX2(dst []byte, x []float32)
@@ -286,7 +337,7 @@ done:
 
 DATA quantConsts<>+0(SB)/4, $0x42fe0000  // 127
 DATA quantConsts<>+4(SB)/4, $0x3f800000  // 1
-DATA quantConsts<>+8(SB)/4, $0x3f000000  // 0.5
+DATA quantConsts<>+8(SB)/4, $0x3effffff  // 0.49999997, the float below ½
 DATA quantConsts<>+12(SB)/4, $0xc2fe0000 // −127
 DATA quantConsts<>+16(SB)/4, $127        // int32 127
 DATA quantConsts<>+20(SB)/4, $0x3f800000 // 1

@@ -39,6 +39,15 @@ func activationInputs(r *rand.Rand) [][]float32 {
 		}
 		return float32(i%64-32) + 0.5
 	})
+	// Scales ±1 again, with the floats either side of each half (q = round(±v) must
+	// not carry the float below k+½ up: a rounding by adding ½ would).
+	add(func(i int) float32 {
+		if i%32 == 0 {
+			return float32(127 - 254*(i/256%2))
+		}
+		h := float32(i%64-32) + 0.5
+		return math.Nextafter32(h, float32(math.Inf(1-2*(i/64%2))))
+	})
 	add(func(i int) float32 {
 		if i%32 == 0 || i%256 == 7 {
 			return 0

@@ -3,7 +3,11 @@
 package kernels
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -40,31 +44,62 @@ func TestVNNIMatchesAVX2(t *testing.T) {
 	}
 }
 
-// TestSumInt8x32: the eight-bytes-at-a-time sum of prepQ8X8 against a byte loop, on
-// random quants and on every byte value repeated (−128 and 127 the extremes).
-func TestSumInt8x32(t *testing.T) {
+// TestQuantQ8X8: quantQ8X8AVX2 gives each generic Q8_0 block followed by −128 times
+// the sum of its quants (0 for a block with a NaN or an infinity, whose quants are 0),
+// on the activation quantizers' inputs (scales about to overflow, flush or tie, NaNs
+// among them) and on every quant sum's extremes.
+func TestQuantQ8X8(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2")
+	}
 	r := rand.New(rand.NewPCG(63, 64))
-	var q [32]byte
-	check := func() {
-		t.Helper()
-		var want int32
-		for _, b := range q {
-			want += int32(int8(b))
-		}
-		if got := sumInt8x32(&q); got != want {
-			t.Fatalf("sum of % x: %d, want %d", q, got, want)
+	inputs := activationInputs(r)
+	for _, v := range []float32{1, -1, float32(math.NaN()), float32(math.Inf(-1)), 0} {
+		inputs = append(inputs, slices.Repeat([]float32{v}, 64))
+	}
+	for i, x := range inputs {
+		if err := diffBlocks(quantQ8X8(x), q8X8Reference(x)); err != nil {
+			t.Fatalf("input %d: %v", i, err)
 		}
 	}
-	for v := range 256 {
-		for i := range q {
-			q[i] = byte(v)
-		}
-		check()
+}
+
+// FuzzQuantQ8X8 compares quantQ8X8AVX2 with the generic quantizer and sums on arbitrary
+// rows.
+func FuzzQuantQ8X8(f *testing.F) {
+	if !useAVX2 {
+		f.Skip("no AVX2")
 	}
-	for range 10000 {
-		for i := range q {
-			q[i] = byte(r.Uint32())
+	f.Add(make([]byte, 256))
+	f.Add(bytes.Repeat([]byte{0, 0, 0xc0, 0x7f, 0, 0, 0x80, 0xff}, 32))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x := floatsFrom(data)
+		x = x[:len(x)/32*32]
+		if err := diffBlocks(quantQ8X8(x), q8X8Reference(x)); err != nil {
+			t.Fatal(err)
 		}
-		check()
+	})
+}
+
+// quantQ8X8 is quantQ8X8AVX2's blocks of x, into a buffer of stale bytes.
+func quantQ8X8(x []float32) []byte {
+	got := bytes.Repeat([]byte{0xa5}, len(x)/32*q8X8ActBlockBytes)
+	quantQ8X8AVX2Go(got, x)
+	return got
+}
+
+// q8X8Reference is prepQ8X8's layout of x made from the generic blocks, summed a byte
+// at a time.
+func q8X8Reference(x []float32) []byte {
+	q := make([]byte, len(x)/32*q8BlockBytes)
+	quantQ8Generic(q, x)
+	var want []byte
+	for blk := range slices.Chunk(q, q8BlockBytes) {
+		var sum int32
+		for _, b := range blk[q8QuantsOff:] {
+			sum += int32(int8(b))
+		}
+		want = binary.LittleEndian.AppendUint32(append(want, blk...), uint32(-128*sum))
 	}
+	return want
 }

@@ -32,11 +32,12 @@ type xPrep struct {
 	rowsPer int
 }
 
-// actLayout is a kernel's own layout of the Q8_0 activation blocks, made from xPrep.q
-// into xPrep.alt after quantizing.
+// actLayout is a kernel's own layout of the Q8_0 activation blocks in xPrep.alt: made
+// from xPrep.q after quantizing (fill), or quantized straight into it (quant).
 type actLayout struct {
-	blockBytes int                          // bytes per block of 32 activations
-	fill       func(dst, src []byte, n int) // lays the n Q8_0 blocks of src out in dst
+	blockBytes int                           // bytes per block of 32 activations
+	fill       func(dst, src []byte, n int)  // lays the n Q8_0 blocks of src out in dst
+	quant      func(dst []byte, x []float32) // x as blocks of this layout
 }
 
 // prepGrain is the fewest elements of x worth a task of their own when prepare spreads
@@ -54,6 +55,9 @@ func (xs *xPrep) prepare(p *Pool, x []float32, m, k int, f Format, lay *actLayou
 	case Q8_0, Q4_0:
 		xs.qrow = k / 32 * q8BlockBytes
 		xs.q = grown(xs.q, m*xs.qrow)
+		if lay != nil && lay.quant != nil {
+			xs.q = xs.q[:0] // quantized straight into alt
+		}
 	case Q4_K, Q6_K:
 		xs.qrow = k / 256 * q8KBlockBytes
 		xs.q = grown(xs.q, m*xs.qrow)
@@ -100,6 +104,11 @@ func (xs *xPrep) prepRows(m0, m1 int) {
 		quant, be, bb = active.quantQ8K, 256, q8KBlockBytes
 	default:
 		xs.packRows(m0, m1)
+		return
+	}
+	if xs.lay != nil && xs.lay.quant != nil {
+		alt := xs.alt[m0*xs.altRow : m1*xs.altRow]
+		quantInChunks(xs.lay.quant, alt, xs.f[m0*xs.k:m1*xs.k], 32, xs.lay.blockBytes)
 		return
 	}
 	q := xs.q[m0*xs.qrow : m1*xs.qrow]
