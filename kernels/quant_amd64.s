@@ -60,14 +60,15 @@
 	VADDPS     Y8, v, v   \
 	VCVTTPS2DQ v, v
 
-// QUANTQ8(bb, SUMS) quantizes the NB blocks of 32 floats at PX into Q8_0 blocks bb
-// bytes apart at PD (quantQ8AVX2's loop), running SUMS on each block's int32 quants
-// (Y0–Y3, before they are packed); a block with a NaN or an infinity goes to the
-// caller's nonfinite, which goes back to next. Per block: amax = max |v|; d =
+// QUANTQ8(bb, SUMS, NFSUMS) is the rest of a func(dst []byte, x []float32) whose TEXT
+// body has loaded PD = &dst[0], PX = &x[0] and NB = len(x)/32 (jumping to done when
+// 0): it quantizes the NB blocks of x into Q8_0 blocks bb bytes apart in dst, running
+// SUMS on each block's int32 quants (Y0–Y3, before they are packed) and NFSUMS after a
+// block with a NaN or an infinity is written as one. Per block: amax = max |v|; d =
 // amax/127 and id = 1/d, 0 where d is 0 or below 2⁻¹²⁸ (1/d not below +Inf); h =
 // f16(d), to nearest even, stored widened. Y13 holds 127, Y12 1, Y11 0.49999997 and
 // Y10 the sign bit.
-#define QUANTQ8(bb, SUMS)                       \
+#define QUANTQ8(bb, SUMS, NFSUMS)               \
 	SETUP                                          \
 	VBROADCASTSS quantConsts<>+0(SB), Y13          \
 	VBROADCASTSS quantConsts<>+4(SB), Y12          \
@@ -108,7 +109,15 @@ next:                                           \
 	ADDQ $bb, PD                                   \
 	DECQ NB                                        \
 	JNZ  block                                     \
-	VZEROUPPER
+	VZEROUPPER                                     \
+done:                                           \
+	RET                                            \
+nonfinite:                                      \
+	MOVL    $const_nonFiniteD, (PD)                \
+	VPXOR   Y0, Y0, Y0                             \
+	VMOVDQU Y0, const_q8QuantsOff(PD)              \
+	NFSUMS                                         \
+	JMP     next
 
 // NOSUMS: no sums (quantQ8AVX2).
 #define NOSUMS
@@ -127,16 +136,7 @@ TEXT ·quantQ8AVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), NB
 	SHRQ $5, NB
 	JZ   done
-	QUANTQ8(const_q8BlockBytes, NOSUMS)
-
-done:
-	RET
-
-nonfinite:
-	MOVL    $const_nonFiniteD, (PD)
-	VPXOR   Y0, Y0, Y0
-	VMOVDQU Y0, const_q8QuantsOff(PD)
-	JMP     next
+	QUANTQ8(const_q8BlockBytes, NOSUMS, NOSUMS)
 
 // CORR stores −128·Σq of the block's int32 quants (Y0–Y3) after its quants.
 // Clobbers Y8, Y9.
@@ -155,6 +155,10 @@ nonfinite:
 	VPSUBD       X8, X9, X9                \
 	VMOVD        X9, const_q8X8ActCorrOff(PD)
 
+// NOCORR stores the correction of a block with a NaN or an infinity: 0.
+#define NOCORR \
+	MOVL $0, const_q8X8ActCorrOff(PD)
+
 // func quantQ8X8AVX2(dst []byte, x []float32)
 // Requires: AVX, AVX2, F16C
 //
@@ -167,17 +171,7 @@ TEXT ·quantQ8X8AVX2(SB), NOSPLIT, $0-48
 	MOVQ x_len+32(FP), NB
 	SHRQ $5, NB
 	JZ   done
-	QUANTQ8(const_q8X8ActBlockBytes, CORR)
-
-done:
-	RET
-
-nonfinite:
-	MOVL    $const_nonFiniteD, (PD)
-	VPXOR   Y0, Y0, Y0
-	VMOVDQU Y0, const_q8QuantsOff(PD)
-	MOVL    $0, const_q8X8ActCorrOff(PD)
-	JMP     next
+	QUANTQ8(const_q8X8ActBlockBytes, CORR, NOCORR)
 
 // func quantQ8KAVX2(dst []byte, x []float32)
 // Requires: AVX, AVX2
