@@ -40,6 +40,10 @@ type actLayout struct {
 	quant      func(dst []byte, x []float32) // x as blocks of this layout
 }
 
+// quantizes reports whether l is made by quantizing straight into it (a nil l is no
+// layout).
+func (l *actLayout) quantizes() bool { return l != nil && l.quant != nil }
+
 // prepGrain is the fewest elements of x worth a task of their own when prepare spreads
 // rows over a pool: some 2 µs of quantizing.
 const prepGrain = 1 << 13
@@ -54,10 +58,11 @@ func (xs *xPrep) prepare(p *Pool, x []float32, m, k int, f Format, lay *actLayou
 	switch f {
 	case Q8_0, Q4_0:
 		xs.qrow = k / 32 * q8BlockBytes
-		xs.q = grown(xs.q, m*xs.qrow)
-		if lay != nil && lay.quant != nil {
-			xs.q = xs.q[:0] // quantized straight into alt
+		n := m * xs.qrow
+		if lay.quantizes() {
+			n = 0 // quantized straight into alt
 		}
+		xs.q = grown(xs.q, n)
 	case Q4_K, Q6_K:
 		xs.qrow = k / 256 * q8KBlockBytes
 		xs.q = grown(xs.q, m*xs.qrow)
@@ -106,7 +111,7 @@ func (xs *xPrep) prepRows(m0, m1 int) {
 		xs.packRows(m0, m1)
 		return
 	}
-	if xs.lay != nil && xs.lay.quant != nil {
+	if xs.lay.quantizes() {
 		alt := xs.alt[m0*xs.altRow : m1*xs.altRow]
 		quantInChunks(xs.lay.quant, alt, xs.f[m0*xs.k:m1*xs.k], 32, xs.lay.blockBytes)
 		return
