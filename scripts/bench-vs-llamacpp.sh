@@ -3,7 +3,7 @@
 #
 #   scripts/bench-vs-llamacpp.sh [--threads N] [--reps N] [--layers "2 3"] [--types "q8_0 bf16"]
 #                                [--only-build] [--no-build] [--modes "block,block:4"] [--decode-steps N]
-#                                [--threads-scan]
+#                                [--threads-scan] [--scan-rounds N]
 #
 # 1. Builds llama.cpp (v0.5.0 from the git bundle inside the npm package node-llama-cpp,
 #    the build that works on this machine) once, outside the repository, in $LLAMACPP_DIR
@@ -36,7 +36,10 @@
 # --threads-scan adds a fourth table: on 1, 2, 4, … threads up to the machine's logical
 # CPUs, llama-bench's pp32 and tg32 (-t 1,2,…) and dllm's block forwards (`dllm bench
 # --threads-scan`), with the ratios per thread count, so that scaling can be compared on
-# any machine.
+# any machine. The two scans alternate, --scan-rounds times (default 2), and each
+# ratio is taken within a round (dllm's scan ÷ the llama.cpp scan right after it): a
+# shared machine whose speed changes between rounds then moves both sides of a ratio.
+# The table gives the median over rounds of each figure and the ratios' range.
 #
 # Nothing fetched or built here is committed: everything lives outside the repository.
 set -euo pipefail
@@ -50,6 +53,7 @@ ONLY_BUILD=0
 MODES="block,block:4"
 DECODE_STEPS=0
 SCAN=0
+ROUNDS=2
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--threads) THREADS=$2; shift 2 ;;
@@ -61,7 +65,8 @@ while [ $# -gt 0 ]; do
 	--decode-steps) DECODE_STEPS=$2; shift 2 ;;
 	--only-build) ONLY_BUILD=1; shift ;;
 	--threads-scan) SCAN=1; shift ;;
-	-h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+	--scan-rounds) ROUNDS=$2; shift 2 ;;
+	-h|--help) sed -n '2,44p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -208,31 +213,38 @@ counts=1
 for ((t = 2; t < CPUS; t *= 2)); do counts="$counts,$t"; done
 [ "$CPUS" -gt 1 ] && counts="$counts,$CPUS"
 echo
-echo "thread scaling: tok/s (median of $REPS) per thread count; ratio = dllm ÷ llama.cpp pp32 on the same thread count"
+echo "thread scaling: tok/s (median over $ROUNDS rounds of the median of $REPS) per thread count; ratio = dllm ÷ llama.cpp pp32 on the same thread count, within each round: median [range]"
 echo
-printf '| model | type | threads | llama.cpp pp32 | llama.cpp tg32 | dllm 1 row | ratio | dllm all rows | ratio | dllm first step, ms | break-even tokens per forward |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| model | type | threads | llama.cpp pp32 | llama.cpp tg32 | dllm 1 row | ratio | dllm all rows | ratio | dllm first step, ms | break-even tokens per forward | read GB/s |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for L in $LAYERS; do
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
-		echo "== $f: dllm bench --threads-scan" >&2
-		warm "$f"
-		"$DLLM" bench -m "$f" --threads "$CPUS" --reps "$REPS" --prefill "" --gen 0 --prompt-len 64 --cache "" --threads-scan --json -q >"$OUT/dllm-scan-mini$L-$T.json"
-		echo "== $f: llama-bench -t $counts" >&2
-		warm "$f"
-		"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$counts" -r "$REPS" -o json >"$OUT/llama-scan-mini$L-$T.json" 2>"$OUT/llama-scan-mini$L-$T.log"
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "== $f: round $r of $ROUNDS: dllm bench --threads-scan" >&2
+			warm "$f"
+			"$DLLM" bench -m "$f" --threads "$CPUS" --reps "$REPS" --prefill "" --gen 0 --prompt-len 64 --cache "" --threads-scan --json -q >"$OUT/dllm-scan-mini$L-$T-r$r.json"
+			echo "== $f: round $r of $ROUNDS: llama-bench -t $counts" >&2
+			warm "$f"
+			"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$counts" -r "$REPS" -o json >"$OUT/llama-scan-mini$L-$T-r$r.json" 2>"$OUT/llama-scan-mini$L-$T-r$r.log"
+		done
 		python3 -c 'import json,statistics,sys
-d,ll,L,T=sys.argv[1],sys.argv[2],sys.argv[3],sys.argv[4]
-runs=json.load(open(ll))
-def med(threads,key):
-    r=[x for x in runs if x["n_threads"]==threads and x[key]>0]
-    return statistics.median(r[0]["samples_ts"]) if r else float("nan")
-for p in json.load(open(d))["thread_scan"]:
-    t=p["threads"]; pp=med(t,"n_prompt"); tg=med(t,"n_gen")
-    one=p["block_forward_1row"]["tok_per_s"]; al=p["block_forward"]["tok_per_s"]
-    fs=p.get("first_step") or {}
-    step=fs.get("median_s",float("nan"))
-    print(f"| mini, {L} layers | {T} | {t} | {pp:.1f} | {tg:.1f} | {one:.1f} | {one/pp:.2f}x | {al:.1f} | {al/pp:.2f}x | {step*1000:.0f} | {step*tg:.1f} |")' \
-			"$OUT/dllm-scan-mini$L-$T.json" "$OUT/llama-scan-mini$L-$T.json" "$L" "$T"
+out,L,T,rounds=sys.argv[1],sys.argv[2],sys.argv[3],int(sys.argv[4])
+med=statistics.median
+def llama(r,threads,key):
+    runs=json.load(open(f"{out}/llama-scan-mini{L}-{T}-r{r}.json"))
+    x=[x for x in runs if x["n_threads"]==threads and x[key]>0]
+    return med(x[0]["samples_ts"]) if x else float("nan")
+scans=[json.load(open(f"{out}/dllm-scan-mini{L}-{T}-r{r}.json"))["thread_scan"] for r in range(1,rounds+1)]
+def rng(v): return f"{med(v):.2f}x [{min(v):.2f}–{max(v):.2f}]"
+for i,p in enumerate(scans[0]):
+    t=p["threads"]; rs=range(1,rounds+1)
+    pp=[llama(r,t,"n_prompt") for r in rs]; tg=[llama(r,t,"n_gen") for r in rs]
+    pts=[s[i] for s in scans]
+    one=[q["block_forward_1row"]["tok_per_s"] for q in pts]; al=[q["block_forward"]["tok_per_s"] for q in pts]
+    step=[(q.get("first_step") or {}).get("median_s",float("nan")) for q in pts]
+    gbs="–".join("%.0f" % q["limits"]["read_gb_per_s"] for q in pts)
+    print(f"| mini, {L} layers | {T} | {t} | {med(pp):.1f} | {med(tg):.1f} | {med(one):.1f} | {rng([a/b for a,b in zip(one,pp)])} | {med(al):.1f} | {rng([a/b for a,b in zip(al,pp)])} | {med(step)*1000:.0f} | {med([a*b for a,b in zip(step,tg)]):.1f} | {gbs} |")' \
+			"$OUT" "$L" "$T" "$ROUNDS"
 	done
 done

@@ -34,7 +34,9 @@ type BenchOptions struct {
 	// StepPrompt is the prompt length of the first-step forward [64]; negative skips it.
 	StepPrompt int
 	// ThreadScan also times the block forwards (all rows, 1 row, first step) on 1, 2,
-	// 4, … threads below ScanMax and on ScanMax itself (BenchResult.ThreadScan).
+	// 4, … threads below ScanMax and on ScanMax itself (BenchResult.ThreadScan), in
+	// rounds that each run every forward on every thread count once, so that a machine
+	// changing speed during the scan does not bias one count against another.
 	ThreadScan bool
 	ScanMax    int // the most threads of the scan [GOMAXPROCS]
 	// GenTokens is the generation length of the end-to-end run [32], rounded up so the
@@ -472,19 +474,11 @@ func (b *bencher) cases(cfg arch.Config) []forwardCase {
 // recorded runs into w (when not nil), warm like them; it returns the wall time of the
 // recorded run that w keeps (see recordRuns).
 func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (BenchTiming, float64, error) {
-	B, V := b.o.BlockLength, net.Config().VocabSize
-	// A long prefix commits in runs of up to 512 tokens (as a prompt would); the
-	// timed forwards are B tokens whatever MaxRun.
-	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: max(B, min(len(c.prefix), 512))})
+	s, fwd, err := b.readyForward(net, c, nil)
 	if err != nil {
 		return BenchTiming{}, 0, err
 	}
-	if err := s.Forward(c.prefix, B, true, nil, nil); err != nil {
-		return BenchTiming{}, 0, err
-	}
-	out := make([]float32, len(c.rows)*V)
-	fwd := func() error { return s.Forward(c.run, B, false, c.rows, out) }
-	bt, err := timeIt(b.ctx, b.o, B, fwd)
+	bt, err := timeIt(b.ctx, b.o, b.o.BlockLength, fwd)
 	if err != nil || w == nil {
 		return bt, 0, err
 	}
@@ -492,32 +486,68 @@ func (b *bencher) timeForward(net *arch.Model, c forwardCase, w *arch.Work) (Ben
 	return bt, recorded, err
 }
 
+// readyForward returns a state on net with c's prefix committed and the forward of c's
+// block on it, its logits into out (grown to c's rows when short).
+func (b *bencher) readyForward(net *arch.Model, c forwardCase, out []float32) (*arch.State, func() error, error) {
+	B, V := b.o.BlockLength, net.Config().VocabSize
+	// A long prefix commits in runs of up to 512 tokens (as a prompt would); the
+	// timed forwards are B tokens whatever MaxRun.
+	s, err := net.NewState(arch.StateOptions{Capacity: len(c.prefix) + len(c.run), MaxRun: max(B, min(len(c.prefix), 512))})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Forward(c.prefix, B, true, nil, nil); err != nil {
+		return nil, nil, err
+	}
+	if len(out) < len(c.rows)*V {
+		out = make([]float32, len(c.rows)*V)
+	}
+	return s, func() error { return s.Forward(c.run, B, false, c.rows, out) }, nil
+}
+
 // recordRuns runs fwd n times more on s recording into w, warm like the timed runs
 // before it, and keeps in w the run of median wall time (the upper one of an even n),
 // whose wall time it returns: per-op times of one run add up to its wall time, and the
 // median run is as robust to a slow outlier as the timed median.
 func recordRuns(ctx context.Context, s *arch.State, w *arch.Work, fwd func() error, n int) (float64, error) {
+	runs := make([]recordedRun, 0, max(n, 1))
+	for len(runs) < cap(runs) {
+		r, err := recordRun(ctx, s, w, fwd)
+		if err != nil {
+			return 0, err
+		}
+		runs = append(runs, r)
+	}
+	return keepMedianRun(w, runs), nil
+}
+
+// recordedRun is one forward recorded into a Work: its wall time and time per kind of op.
+type recordedRun struct {
+	wall  time.Duration
+	times [len(arch.Work{}.Time)]time.Duration
+}
+
+// recordRun runs fwd once on s recording into w.
+func recordRun(ctx context.Context, s *arch.State, w *arch.Work, fwd func() error) (recordedRun, error) {
+	if err := ctx.Err(); err != nil {
+		return recordedRun{}, err
+	}
 	s.SetWork(w)
 	defer s.SetWork(nil)
-	type run struct {
-		wall  time.Duration
-		times [len(w.Time)]time.Duration
+	start := time.Now()
+	if err := fwd(); err != nil {
+		return recordedRun{}, err
 	}
-	runs := make([]run, 0, max(n, 1))
-	for len(runs) < cap(runs) {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		start := time.Now()
-		if err := fwd(); err != nil {
-			return 0, err
-		}
-		runs = append(runs, run{time.Since(start), w.Time})
-	}
-	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.wall, b.wall) })
+	return recordedRun{time.Since(start), w.Time}, nil
+}
+
+// keepMedianRun leaves in w the op times of the run of median wall time among runs (the
+// upper one of an even number) and returns that wall time.
+func keepMedianRun(w *arch.Work, runs []recordedRun) float64 {
+	slices.SortFunc(runs, func(a, b recordedRun) int { return cmp.Compare(a.wall, b.wall) })
 	mid := runs[len(runs)/2]
 	w.Time = mid.times
-	return mid.wall.Seconds(), nil
+	return mid.wall.Seconds()
 }
 
 // describe fills r with the model's and the machine's description and the limits.
@@ -630,28 +660,91 @@ func scanThreads(n int) []int {
 }
 
 // threadScan times the block forwards on every thread count of scanThreads(ScanMax),
-// with works the forwards' recorded work (the same whatever the thread count).
+// with works the forwards' recorded work (the same whatever the thread count). Every
+// count's forwards are readied and warmed first, then timed in rounds, each round one
+// run of every forward on every count, then recorded the same way: a shared machine
+// whose speed changes during the scan (this project's 2-vCPU VM read 34 and 59 GB/s in
+// runs minutes apart) then slows every count alike, and the speed-ups compare runs
+// taken side by side rather than one count's runs against another's a minute later.
 func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.Work) ([]BenchThreads, error) {
-	var scan []BenchThreads
-	for _, n := range scanThreads(b.o.ScanMax) {
-		lim := b.limitsOn(n)
+	type scanned struct {
+		s    *arch.State
+		fwd  func() error
+		secs []float64
+		runs []recordedRun
+	}
+	counts := scanThreads(b.o.ScanMax)
+	grid := make([][]scanned, len(counts))
+	var out []float32 // one logits buffer: the forwards run one at a time
+	for _, c := range cases {
+		out = slices.Grow(out, len(c.rows)*net.Config().VocabSize)
+	}
+	out = out[:cap(out)]
+	for i, n := range counts {
+		b.limitsOn(n)
 		nt := net.WithThreads(n)
-		e := BenchThreads{Threads: n, Limits: lim}
-		for i, c := range cases {
-			b.logf("%s: %s", threadsText(n), c.name)
-			var w arch.Work
-			t, recorded, err := b.timeForward(nt, c, &w)
+		for _, c := range cases {
+			b.logf("%s: %s, warm-up", threadsText(n), c.name)
+			st, fwd, err := b.readyForward(nt, c, out)
 			if err != nil {
 				return nil, err
 			}
-			p := BenchScanPoint{BenchTiming: t, Speedup: 1, RecordedSec: recorded}
-			for _, k := range opKinds(&w) {
+			for range b.o.Warmup {
+				if err := b.ctx.Err(); err != nil {
+					return nil, err
+				}
+				if err := fwd(); err != nil {
+					return nil, err
+				}
+			}
+			grid[i] = append(grid[i], scanned{s: st, fwd: fwd})
+		}
+	}
+	ws := make([][]arch.Work, len(counts))
+	for i := range ws {
+		ws[i] = make([]arch.Work, len(cases))
+	}
+	for round := range 2 * b.o.Reps {
+		timed := round < b.o.Reps
+		if timed {
+			b.logf("thread scan: timed round %d of %d, every forward on every thread count", round+1, b.o.Reps)
+		} else {
+			b.logf("thread scan: recorded round %d of %d, every forward on every thread count", round-b.o.Reps+1, b.o.Reps)
+		}
+		for i := range grid {
+			for j := range grid[i] {
+				g := &grid[i][j]
+				if timed {
+					sec, err := timeOnce(b.ctx, g.fwd)
+					if err != nil {
+						return nil, err
+					}
+					g.secs = append(g.secs, sec)
+					continue
+				}
+				r, err := recordRun(b.ctx, g.s, &ws[i][j], g.fwd)
+				if err != nil {
+					return nil, err
+				}
+				g.runs = append(g.runs, r)
+			}
+		}
+	}
+	var scan []BenchThreads
+	for i, n := range counts {
+		lim := b.limitsOn(n)
+		e := BenchThreads{Threads: n, Limits: lim}
+		for j := range cases {
+			g, w := &grid[i][j], &ws[i][j]
+			t := timingOf(g.secs, b.o.BlockLength)
+			p := BenchScanPoint{BenchTiming: t, Speedup: 1, RecordedSec: keepMedianRun(w, g.runs)}
+			for _, k := range opKinds(w) {
 				p.Ops = append(p.Ops, BenchOpTime{Kind: k.String(), MeasuredSec: w.Time[k].Seconds(), Speedup: 1})
 			}
-			if rl := rooflineSec(&works[i], lim); rl > 0 && t.MedianSec > 0 {
+			if rl := rooflineSec(&works[j], lim); rl > 0 && t.MedianSec > 0 {
 				p.RooflinePct = 100 * rl / t.MedianSec
 			}
-			switch i {
+			switch j {
 			case 0:
 				e.BlockForward = p
 			case 1:
@@ -762,7 +855,8 @@ func opKinds(w *arch.Work) []arch.OpKind {
 	return kinds
 }
 
-// timeIt runs fn o.Warmup times untimed, then o.Reps times timed.
+// timeIt runs fn o.Warmup times, then o.Reps timed times, and summarizes the timed
+// runs.
 func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (BenchTiming, error) {
 	for i := 0; i < o.Warmup; i++ {
 		if err := ctx.Err(); err != nil {
@@ -774,22 +868,37 @@ func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (B
 	}
 	secs := make([]float64, 0, o.Reps)
 	for i := 0; i < o.Reps; i++ {
-		if err := ctx.Err(); err != nil {
+		sec, err := timeOnce(ctx, fn)
+		if err != nil {
 			return BenchTiming{}, err
 		}
-		// A clock coarser than one run reads 0 (Windows' advances every 0.5–15.6 ms), so
-		// run again until it moves and take the mean: no rate may come out infinite.
-		t0, runs := time.Now(), 0
-		var d time.Duration
-		for d <= 0 {
-			if err := fn(); err != nil {
-				return BenchTiming{}, err
-			}
-			runs++
-			d = time.Since(t0)
-		}
-		secs = append(secs, d.Seconds()/float64(runs))
+		secs = append(secs, sec)
 	}
+	return timingOf(secs, tokens), nil
+}
+
+// timeOnce is the seconds one run of fn takes.
+func timeOnce(ctx context.Context, fn func() error) (float64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// A clock coarser than one run reads 0 (Windows' advances every 0.5–15.6 ms), so
+	// run again until it moves and take the mean: no rate may come out infinite.
+	t0, runs := time.Now(), 0
+	var d time.Duration
+	for d <= 0 {
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		runs++
+		d = time.Since(t0)
+	}
+	return d.Seconds() / float64(runs), nil
+}
+
+// timingOf summarizes timed runs of tokens tokens each (secs, at least one; sorted in
+// place).
+func timingOf(secs []float64, tokens int) BenchTiming {
 	slices.Sort(secs)
 	med := secs[len(secs)/2]
 	if len(secs)%2 == 0 {
@@ -799,7 +908,7 @@ func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (B
 	if tokens > 0 {
 		t.TokPerSec, t.BestPerSec = float64(tokens)/med, float64(tokens)/secs[0]
 	}
-	return t, nil
+	return t
 }
 
 // weightType returns the most common type among the checkpoint's matrices.

@@ -175,9 +175,26 @@ func checkWork(t *testing.T, r *BenchResult) {
 // against 1 thread and limits per thread count, and comes through JSON.
 func TestBenchThreadScan(t *testing.T) {
 	m := loadModel(t, filepath.Join(microDir, "hf"))
-	r, err := Bench(context.Background(), m, BenchOptions{Reps: 2, Prefill: []int{}, GenTokens: -1, StepPrompt: 40, ThreadScan: true, ScanMax: 2})
+	var log []string
+	r, err := Bench(context.Background(), m, BenchOptions{Reps: 2, Prefill: []int{}, GenTokens: -1, StepPrompt: 40, ThreadScan: true, ScanMax: 2,
+		Log: func(s string) { log = append(log, s) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every forward on every thread count is readied and warmed before the first timed
+	// round; then 2 timed and 2 recorded rounds, one after another.
+	var scanLog []string
+	for _, s := range log {
+		if strings.HasSuffix(s, ", warm-up") {
+			scanLog = append(scanLog, "warm-up")
+		} else if strings.HasPrefix(s, "thread scan: ") {
+			scanLog = append(scanLog, strings.Fields(s)[2]+" "+strings.Fields(s)[4])
+		}
+	}
+	want := []string{"warm-up", "warm-up", "warm-up", "warm-up", "warm-up", "warm-up",
+		"timed 1", "timed 2", "recorded 1", "recorded 2"}
+	if !slices.Equal(scanLog, want) {
+		t.Errorf("scan progress %q, want %q (log %q)", scanLog, want, log)
 	}
 	// A 40-token prompt: its first block in the cache, the block of its 8-token tail
 	// and 24 masks.

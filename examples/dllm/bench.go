@@ -34,7 +34,9 @@ ops could take at the limits, each op bound by its bytes or its FLOPs at its pea
 int8 for quantized weights — ÷ the median time), and the time per kind of op beside
 that kind's roofline, in the median of as many recorded runs after the timed ones.
 --threads-scan times the block forwards again on 1, 2, 4, … threads up to all cores,
-with speed-ups, the whole forward's and each kind of op's. --context N runs the block
+with speed-ups, the whole forward's and each kind of op's, in rounds that each run
+every forward on every thread count once (a machine whose speed changes meanwhile
+slows every count alike). --context N runs the block
 forwards after N committed tokens instead of one block: attention reads every one of
 them, and at a few thousand it costs as much as the rest of a step. The limits are
 measured before and after the forwards, each figure the higher of the two.
