@@ -19,9 +19,10 @@ import (
 // This makes a non-committing forward and a committing one do identical arithmetic, which
 // is what makes the cache path equal the recompute path.
 //
-// Storage grows geometrically up to the capacity, so a session sized for the full context
-// only holds memory for what it has used; growth is the only allocation and never happens
-// while a block is being re-run at a fixed position.
+// Storage grows geometrically up to the capacity, with room past what it must hold (see
+// grownAlloc), so a session sized for the full context only holds memory for what it has
+// used; growth is the only allocation and never happens while a block is being re-run at
+// a fixed position.
 type kvCache struct {
 	layers, heads, dim int
 	capacity           int // hard limit on positions
@@ -45,8 +46,18 @@ func (c *kvCache) ensure(n int) error {
 	if n <= c.alloc {
 		return nil
 	}
-	c.grow(min(c.capacity, max(n, 2*c.alloc)))
+	c.grow(grownAlloc(c.alloc, n, c.capacity))
 	return nil
+}
+
+// grownAlloc is the positions a cache of alloc positions grows to when it must hold n
+// (alloc < n ≤ capacity): twice as many, and a quarter more than n. A prompt of
+// thousands of tokens jumps past the doubling, and were it allocated to the exact
+// length, the first block after it would copy the whole cache: on the 20-layer mini
+// shape after 4000 tokens, that first step took 0.86–1.43 s against 0.35–0.38 s for
+// the next ones.
+func grownAlloc(alloc, n, capacity int) int {
+	return min(capacity, max(2*alloc, n+n/4))
 }
 
 // grow reallocates to hold n positions per head, keeping the contents.

@@ -75,3 +75,38 @@ func checkValuesStored(t *testing.T, s *State, f16 bool, name string, run []int)
 		}
 	}
 }
+
+// TestKVCacheGrowth: a cache grown for a long prompt holds the blocks that follow it
+// without growing again (each growth copies the whole cache), grows geometrically
+// after that, never past its capacity, and keeps what it held.
+func TestKVCacheGrowth(t *testing.T) {
+	const capacity = 10000
+	c := newKVCache(2, 1, 4, capacity, 64, false)
+	if err := c.ensure(4000); err != nil {
+		t.Fatal(err)
+	}
+	c.k[len(c.k)/2] = 7 // layer 1, position 0, component 0 at alloc positions per head
+	at := c.alloc
+	for _, n := range []int{4032, 4064, 4096} {
+		if err := c.ensure(n); err != nil || c.alloc != at {
+			t.Fatalf("ensure(%d) after a 4000-position prompt: alloc %d → %d (%v)", n, at, c.alloc, err)
+		}
+	}
+	if err := c.ensure(at + 1); err != nil || c.alloc != min(capacity, 2*at) {
+		t.Fatalf("ensure(%d): alloc %d, want %d (%v)", at+1, c.alloc, min(capacity, 2*at), err)
+	}
+	if c.k[c.alloc*c.dim] != 7 {
+		t.Fatal("growth lost a key")
+	}
+	if err := c.ensure(capacity); err != nil || c.alloc != capacity {
+		t.Fatalf("ensure(capacity): alloc %d (%v)", c.alloc, err)
+	}
+	if err := c.ensure(capacity + 1); err == nil {
+		t.Fatal("ensure beyond the capacity accepted")
+	}
+	for _, c := range [][2]int{{0, 1}, {64, 65}, {64, 100}, {100, 9999}, {9000, 10000}} {
+		if g := grownAlloc(c[0], c[1], capacity); g < c[1] || g > capacity {
+			t.Errorf("grownAlloc(%d, %d, %d) = %d", c[0], c[1], capacity, g)
+		}
+	}
+}
