@@ -215,7 +215,7 @@ for ((t = 2; t < CPUS; t *= 2)); do counts="$counts,$t"; done
 echo
 echo "thread scaling: tok/s (median over $ROUNDS rounds of the median of $REPS) per thread count; ratio = dllm ÷ llama.cpp pp32 on the same thread count, within each round: median [range]"
 echo
-printf '| model | type | threads | llama.cpp pp32 | llama.cpp tg32 | dllm 1 row | ratio | dllm all rows | ratio | dllm first step, ms | break-even tokens per forward | read GB/s |\n'
+printf '| model | type | threads | llama.cpp pp32 | llama.cpp tg32 | dllm 1 row | ratio | dllm all rows | ratio | dllm first step, ms | break-even tokens per forward | read GB/s per round |\n'
 printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for L in $LAYERS; do
 	for T in $TYPES; do
@@ -231,14 +231,15 @@ for L in $LAYERS; do
 		python3 -c 'import json,statistics,sys
 out,L,T,rounds=sys.argv[1],sys.argv[2],sys.argv[3],int(sys.argv[4])
 med=statistics.median
+rs=range(1,rounds+1)
+llamas={r: json.load(open(f"{out}/llama-scan-mini{L}-{T}-r{r}.json")) for r in rs}
 def llama(r,threads,key):
-    runs=json.load(open(f"{out}/llama-scan-mini{L}-{T}-r{r}.json"))
-    x=[x for x in runs if x["n_threads"]==threads and x[key]>0]
+    x=[x for x in llamas[r] if x["n_threads"]==threads and x[key]>0]
     return med(x[0]["samples_ts"]) if x else float("nan")
-scans=[json.load(open(f"{out}/dllm-scan-mini{L}-{T}-r{r}.json"))["thread_scan"] for r in range(1,rounds+1)]
+scans=[json.load(open(f"{out}/dllm-scan-mini{L}-{T}-r{r}.json"))["thread_scan"] for r in rs]
 def rng(v): return f"{med(v):.2f}x [{min(v):.2f}–{max(v):.2f}]"
 for i,p in enumerate(scans[0]):
-    t=p["threads"]; rs=range(1,rounds+1)
+    t=p["threads"]
     pp=[llama(r,t,"n_prompt") for r in rs]; tg=[llama(r,t,"n_gen") for r in rs]
     pts=[s[i] for s in scans]
     one=[q["block_forward_1row"]["tok_per_s"] for q in pts]; al=[q["block_forward"]["tok_per_s"] for q in pts]

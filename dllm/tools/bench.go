@@ -672,14 +672,15 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 		fwd  func() error
 		secs []float64
 		runs []recordedRun
+		w    arch.Work
 	}
 	counts := scanThreads(b.o.ScanMax)
 	grid := make([][]scanned, len(counts))
-	var out []float32 // one logits buffer: the forwards run one at a time
+	rows := 0
 	for _, c := range cases {
-		out = slices.Grow(out, len(c.rows)*net.Config().VocabSize)
+		rows = max(rows, len(c.rows))
 	}
-	out = out[:cap(out)]
+	out := make([]float32, rows*net.Config().VocabSize) // one buffer: the forwards run one at a time
 	for i, n := range counts {
 		b.limitsOn(n)
 		nt := net.WithThreads(n)
@@ -689,40 +690,31 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 			if err != nil {
 				return nil, err
 			}
-			for range b.o.Warmup {
-				if err := b.ctx.Err(); err != nil {
-					return nil, err
-				}
-				if err := fwd(); err != nil {
-					return nil, err
-				}
+			if err := warmUp(b.ctx, b.o.Warmup, fwd); err != nil {
+				return nil, err
 			}
 			grid[i] = append(grid[i], scanned{s: st, fwd: fwd})
 		}
 	}
-	ws := make([][]arch.Work, len(counts))
-	for i := range ws {
-		ws[i] = make([]arch.Work, len(cases))
-	}
-	for round := range 2 * b.o.Reps {
-		timed := round < b.o.Reps
-		if timed {
-			b.logf("thread scan: timed round %d of %d, every forward on every thread count", round+1, b.o.Reps)
-		} else {
-			b.logf("thread scan: recorded round %d of %d, every forward on every thread count", round-b.o.Reps+1, b.o.Reps)
-		}
+	for round := range b.o.Reps {
+		b.logf("thread scan: timed round %d of %d, every forward on every thread count", round+1, b.o.Reps)
 		for i := range grid {
 			for j := range grid[i] {
 				g := &grid[i][j]
-				if timed {
-					sec, err := timeOnce(b.ctx, g.fwd)
-					if err != nil {
-						return nil, err
-					}
-					g.secs = append(g.secs, sec)
-					continue
+				sec, err := timeOnce(b.ctx, g.fwd)
+				if err != nil {
+					return nil, err
 				}
-				r, err := recordRun(b.ctx, g.s, &ws[i][j], g.fwd)
+				g.secs = append(g.secs, sec)
+			}
+		}
+	}
+	for round := range b.o.Reps {
+		b.logf("thread scan: recorded round %d of %d, every forward on every thread count", round+1, b.o.Reps)
+		for i := range grid {
+			for j := range grid[i] {
+				g := &grid[i][j]
+				r, err := recordRun(b.ctx, g.s, &g.w, g.fwd)
 				if err != nil {
 					return nil, err
 				}
@@ -735,7 +727,8 @@ func (b *bencher) threadScan(net *arch.Model, cases []forwardCase, works []arch.
 		lim := b.limitsOn(n)
 		e := BenchThreads{Threads: n, Limits: lim}
 		for j := range cases {
-			g, w := &grid[i][j], &ws[i][j]
+			g := &grid[i][j]
+			w := &g.w
 			t := timingOf(g.secs, b.o.BlockLength)
 			p := BenchScanPoint{BenchTiming: t, Speedup: 1, RecordedSec: keepMedianRun(w, g.runs)}
 			for _, k := range opKinds(w) {
@@ -858,13 +851,8 @@ func opKinds(w *arch.Work) []arch.OpKind {
 // timeIt runs fn o.Warmup times, then o.Reps timed times, and summarizes the timed
 // runs.
 func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (BenchTiming, error) {
-	for i := 0; i < o.Warmup; i++ {
-		if err := ctx.Err(); err != nil {
-			return BenchTiming{}, err
-		}
-		if err := fn(); err != nil {
-			return BenchTiming{}, err
-		}
+	if err := warmUp(ctx, o.Warmup, fn); err != nil {
+		return BenchTiming{}, err
 	}
 	secs := make([]float64, 0, o.Reps)
 	for i := 0; i < o.Reps; i++ {
@@ -875,6 +863,19 @@ func timeIt(ctx context.Context, o BenchOptions, tokens int, fn func() error) (B
 		secs = append(secs, sec)
 	}
 	return timingOf(secs, tokens), nil
+}
+
+// warmUp runs fn n times, untimed.
+func warmUp(ctx context.Context, n int, fn func() error) error {
+	for range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // timeOnce is the seconds one run of fn takes.
