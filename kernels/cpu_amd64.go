@@ -58,6 +58,7 @@ func avx2Table() table {
 	t.gemm[Q4_0] = q4_0AVX2.gemm
 	t.gemm[Q4_K] = q4_KAVX2.gemm
 	t.gemm[Q6_K] = q6_KAVX2.gemm
+	t.repacked[Q8_0] = q8_0X8AVX2.repacked(q8X8, nil)
 	t.repacked[Q4_K] = q4_KX8AVX2.repacked(q4KX8, nil)
 	t.repacked[Q6_K] = q6_KX8AVX2.repacked(q6KX8, nil)
 	return t

@@ -8,8 +8,9 @@
 // Every kernel has a portable Go reference (the "generic" implementation), always
 // compiled and used for whatever an assembly implementation does not cover:
 //
-//   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats with
-//     the quantization of x to Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
+//   - "avx2" (amd64; AVX2, FMA and F16C): matrix multiply for all seven formats (Q8_0,
+//     Q4_K and Q6_K also on their 8-row repacked layouts) with the quantization of x to
+//     Q8_0/Q8_K blocks, Dot, Axpy, Add, Scale, SiLUMul,
 //     Softmax's maximum, exponentials and scaling, RMSNorm's float64 sum of squares
 //     and final multiply, and the f16/bf16 conversions (the generic code's bits).
 //   - "avx512vnni" (amd64 with AVX-512 VNNI, VL and BW): Q8_0 matrix multiply, and

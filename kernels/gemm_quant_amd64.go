@@ -81,7 +81,21 @@ func gemmQ6_KX8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int
 //go:noescape
 func gemvQ6_KX8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
 
+// gemmQ8_0X8xNAVX2 is gemmQ8_0x4AVX2 for 2 ≤ rows ≤ 4 activation rows and weights in
+// the q8X8 layout (repack.go), n a multiple of 8 and ldw the bytes per row (8·ldw per
+// group of 8), bit-identical to dotQ8_0Generic.
+//
+//go:noescape
+func gemmQ8_0X8xNAVX2(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
+
+// gemvQ8_0X8AVX2 is gemvQ8_0AVX2 for weights in the q8X8 layout, len(y) a multiple of
+// 8, bit-identical to dotQ8_0Generic.
+//
+//go:noescape
+func gemvQ8_0X8AVX2(y []float32, x []byte, w []byte, ldw int, nb int)
+
 var (
+	q8_0X8AVX2 = quantKernels{kN: gemmQ8_0X8xNAVX2, gemv: gemvQ8_0X8AVX2}
 	q4_KX8AVX2 = quantKernels{kN: gemmQ4_KX8xNAVX2, gemv: gemvQ4_KX8AVX2}
 	q6_KX8AVX2 = quantKernels{kN: gemmQ6_KX8xNAVX2, gemv: gemvQ6_KX8AVX2}
 	q4_KAVX2   = quantKernels{k4: gemmQ4_Kx4AVX2, gemv: gemvQ4_KAVX2}

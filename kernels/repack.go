@@ -62,6 +62,18 @@ const (
 	q8X16BlockBytes = q8X16QuantsOff + 16*32
 )
 
+// The Q8_0 layout of the 256-bit kernels without VNNI (q8X8): rows in groups of 8,
+//
+//	d[8] f16 | qs[c][r][4] i8
+//
+// the quants as the file has them (signed: VPMADDUBSW takes |w| and moves w's sign
+// onto the activations).
+const (
+	q8X8DOff       = 0
+	q8X8QuantsOff  = 16
+	q8X8BlockBytes = q8X8QuantsOff + 8*32
+)
+
 // repackQ4KX8 writes the rows×(nb super-blocks) Q4_K matrix src (rows%8 == 0) in the
 // q4KX8 layout into dst (rows/8·nb·q4KX8BlockBytes bytes).
 func repackQ4KX8(dst, src []byte, rows, nb int) { repackQ4KWide(dst, src, rows, nb, 8) }
@@ -164,15 +176,28 @@ func repackQ6KWide(dst, src []byte, rows, nb, width int) {
 // repackQ8X16 writes the rows×(nb blocks) Q8_0 matrix src (rows%16 == 0) in the q8X16
 // layout into dst (rows/16·nb·q8X16BlockBytes bytes).
 func repackQ8X16(dst, src []byte, rows, nb int) {
+	repackQ8(dst, src, rows, nb, 16, q8X16QuantsOff, 0x80) // q+128
+}
+
+// repackQ8X8 writes the rows×(nb blocks) Q8_0 matrix src (rows%8 == 0) in the q8X8
+// layout into dst (rows/8·nb·q8X8BlockBytes bytes).
+func repackQ8X8(dst, src []byte, rows, nb int) {
+	repackQ8(dst, src, rows, nb, 8, q8X8QuantsOff, 0)
+}
+
+// repackQ8 writes src in groups of width rows, each block the width scales, then at
+// quantsOff quants 4c…4c+3 of every row in turn, XOR flip.
+func repackQ8(dst, src []byte, rows, nb, width, quantsOff int, flip byte) {
 	rb := nb * q8_0BlockBytes
-	for g := 0; g < rows/16; g++ {
+	bb := quantsOff + width*32
+	for g := 0; g < rows/width; g++ {
 		for b := 0; b < nb; b++ {
-			out := dst[(g*nb+b)*q8X16BlockBytes:][:q8X16BlockBytes]
-			for r := 0; r < 16; r++ {
-				blk := src[(16*g+r)*rb+b*q8_0BlockBytes:][:q8_0BlockBytes]
-				copy(out[q8X16DOff+2*r:][:2], blk[0:2])
+			out := dst[(g*nb+b)*bb:][:bb]
+			for r := 0; r < width; r++ {
+				blk := src[(width*g+r)*rb+b*q8_0BlockBytes:][:q8_0BlockBytes]
+				copy(out[2*r:][:2], blk[0:2])
 				for j, q := range blk[q8_0QuantsOff:] {
-					out[q8X16QuantsOff+64*(j/4)+4*r+j%4] = q ^ 0x80 // q+128
+					out[quantsOff+4*width*(j/4)+4*r+j%4] = q ^ flip
 				}
 			}
 		}
@@ -193,10 +218,11 @@ var (
 	q4KX8  = &layout{format: Q4_K, width: 8, blockBytes: q4KX8BlockBytes, repack: repackQ4KX8}
 	q4KX16 = &layout{format: Q4_K, width: 16, blockBytes: q4KX16BlockBytes, repack: repackQ4KX16}
 	q8X16  = &layout{format: Q8_0, width: 16, blockBytes: q8X16BlockBytes, repack: repackQ8X16}
+	q8X8   = &layout{format: Q8_0, width: 8, blockBytes: q8X8BlockBytes, repack: repackQ8X8}
 	q6KX8  = &layout{format: Q6_K, width: 8, blockBytes: q6KX8BlockBytes, repack: repackQ6KX8}
 	q6KX16 = &layout{format: Q6_K, width: 16, blockBytes: q6KX16BlockBytes, repack: repackQ6KX16}
 	// layouts lists every layout; a layout's id is its index here.
-	layouts = [...]*layout{q4KX8, q4KX16, q8X16, q6KX8, q6KX16}
+	layouts = [...]*layout{q4KX8, q4KX16, q8X16, q6KX8, q6KX16, q8X8}
 )
 
 func init() {
