@@ -313,18 +313,7 @@
 //	rows W_j in the q4KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
 //	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT4)
 TEXT ·gemmQ4_KX16xNVNNI(SB), NOSPLIT, $160-144 // 4 rows' sums of 32, KNPF's slots, l2, yend
-	KNPF
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), BX
-	SETUP4 // XR2, XR3 are not read with fewer rows
-	MOVQ w_base+64(FP), WROW
-	MOVQ ldw+88(FP), LDW
-	SHLQ $4, LDW
-	MOVQ n+96(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
+	KNARGS(4)
 	X16PREFETCH
 	Z16CONSTS
 
@@ -388,14 +377,7 @@ next:
 //	for j < len(y): y[j] += dotQ4_KGeneric(W_j, x[:nb*292]), the rows W_j in the q4KX16
 //	layout at w, ldw bytes per row; len(y)%16 == 0, nb > 0
 TEXT ·gemvQ4_KX16VNNI(SB), NOSPLIT, $40-88 // the row's sums of 32, then yend
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
-	MOVQ x_base+24(FP), XR0
-	MOVQ w_base+48(FP), WROW
-	MOVQ ldw+72(FP), LDW
-	SHLQ $4, LDW
+	GEMVARGS(4)
 	MOVQ ·gemvX16Prefetch(SB), R14
 	Z16CONSTS
 

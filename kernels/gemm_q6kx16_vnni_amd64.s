@@ -163,18 +163,7 @@
 //	rows W_j in the q6KX16 layout at w, ldw bytes per row (16·ldw per group of 16)
 //	n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT2)
 TEXT ·gemmQ6_KX16xNVNNI(SB), NOSPLIT, $32-144 // KNPF's slots, l2, yend
-	KNPF
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), BX
-	SETUP4 // XR2, XR3 are not read with fewer rows
-	MOVQ w_base+64(FP), WROW
-	MOVQ ldw+88(FP), LDW
-	SHLQ $4, LDW
-	MOVQ n+96(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
+	KNARGS(4)
 	X16PREFETCH
 	Q6X16MASKS
 
@@ -211,14 +200,7 @@ next:
 //	for j < len(y): y[j] += dotQ6_KGeneric(W_j, x[:nb*292]), the rows W_j in the q6KX16
 //	layout at w, ldw bytes per row; len(y)%16 == 0, nb > 0
 TEXT ·gemvQ6_KX16VNNI(SB), NOSPLIT, $8-88
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
-	MOVQ x_base+24(FP), XR0
-	MOVQ w_base+48(FP), WROW
-	MOVQ ldw+72(FP), LDW
-	SHLQ $4, LDW
+	GEMVARGS(4)
 	MOVQ ·gemvPrefetch(SB), R14
 	Q6X16MASKS
 

@@ -146,18 +146,7 @@
 //	rows W_j in the q6KX8 layout at w, ldw bytes per row (8·ldw per group of 8)
 //	n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4; pf prefetched into L2 (PFNEXT1)
 TEXT ·gemmQ6_KX8xNAVX2(SB), NOSPLIT, $160-144 // the stack sums, KNPF's slots, yend
-	KNPF
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), BX
-	SETUP4 // XR2, XR3 are not read with fewer rows
-	MOVQ w_base+64(FP), WROW
-	MOVQ ldw+88(FP), LDW
-	SHLQ $3, LDW
-	MOVQ n+96(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
+	KNARGS(3)
 	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
 	Q6X8MASKS
 
@@ -215,14 +204,7 @@ next:
 //	for j < len(y): y[j] += dotQ6_KGeneric(W_j, x[:nb*292]), the rows W_j in the q6KX8
 //	layout at w, ldw bytes per row; len(y)%8 == 0, nb > 0
 TEXT ·gemvQ6_KX8AVX2(SB), NOSPLIT, $40-88
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
-	MOVQ x_base+24(FP), XR0
-	MOVQ w_base+48(FP), WROW
-	MOVQ ldw+72(FP), LDW
-	SHLQ $3, LDW
+	GEMVARGS(3)
 	MOVQ ·gemvPrefetch(SB), R14
 	Q6X8MASKS
 

@@ -150,18 +150,7 @@
 //	at x[i*ldx:] in prepQ8X16's layout; n > 0, n%16 == 0, nb > 0, 2 ≤ rows ≤ 4;
 //	pf prefetched into L2 (PFNEXT4)
 TEXT ·gemmQ8_0X16xNVNNI(SB), NOSPLIT, $32-144 // KNPF's slots, yend
-	KNPF
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), BX
-	SETUP4 // XR2, XR3 are not read with fewer rows
-	MOVQ w_base+64(FP), WROW
-	MOVQ ldw+88(FP), LDW
-	SHLQ $4, LDW
-	MOVQ n+96(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
+	KNARGS(4)
 	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
 
 group:
@@ -218,14 +207,7 @@ next:
 //	at w, ldw bytes per row, X the nb blocks at x in prepQ8X16's layout; len(y)%16 == 0,
 //	nb > 0
 TEXT ·gemvQ8_0X16VNNI(SB), NOSPLIT, $8-88
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
-	MOVQ x_base+24(FP), XR0
-	MOVQ w_base+48(FP), WROW
-	MOVQ ldw+72(FP), LDW
-	SHLQ $4, LDW
+	GEMVARGS(4)
 	MOVQ ·gemvX16Prefetch(SB), R14
 
 group:

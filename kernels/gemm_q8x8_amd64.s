@@ -134,18 +134,7 @@
 //	activation blocks at x[i*ldx:]; n > 0, n%8 == 0, nb > 0, 2 ≤ rows ≤ 4; pf
 //	prefetched into L2 (PFNEXT2)
 TEXT ·gemmQ8_0X8xNAVX2(SB), NOSPLIT, $32-144 // KNPF's slots, yend
-	KNPF
-	MOVQ y_base+0(FP), YP
-	MOVQ ldy+24(FP), LDY
-	MOVQ x_base+32(FP), XR0
-	MOVQ ldx+56(FP), BX
-	SETUP4 // XR2, XR3 are not read with fewer rows
-	MOVQ w_base+64(FP), WROW
-	MOVQ ldw+88(FP), LDW
-	SHLQ $3, LDW
-	MOVQ n+96(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
+	KNARGS(3)
 	MOVQ ·gemvPrefetch(SB), R14 // the first pass over a tile streams it from memory
 	Q8X8ONES
 
@@ -202,14 +191,7 @@ next:
 //	at w, ldw bytes per row, X the nb Q8_0 activation blocks at x; len(y)%8 == 0,
 //	nb > 0
 TEXT ·gemvQ8_0X8AVX2(SB), NOSPLIT, $8-88
-	MOVQ y_base+0(FP), YP
-	MOVQ y_len+8(FP), BX
-	LEAQ (YP)(BX*4), BX
-	MOVQ BX, yend-8(SP)
-	MOVQ x_base+24(FP), XR0
-	MOVQ w_base+48(FP), WROW
-	MOVQ ldw+72(FP), LDW
-	SHLQ $3, LDW
+	GEMVARGS(3)
 	MOVQ ·gemvPrefetch(SB), R14
 	Q8X8ONES
 

@@ -1,5 +1,5 @@
 // Shared by the kernels of weights repacked 8 or 16 rows side by side
-// (gemm_q4kx8_amd64.s, gemm_q4kx16_vnni_amd64.s, gemm_q6kx8_amd64.s,
+// (gemm_q4kx8_amd64.s, gemm_q4kx16_vnni_amd64.s, gemm_q6kx8_amd64.s, gemm_q8x8_amd64.s,
 // gemm_q6kx16_vnni_amd64.s, gemm_q8x16_vnni_amd64.s): each output step is 8 (in a 256-bit register) or 16 (in a
 // 512-bit one) consecutive y values per activation row, at YP, YP+LDY, …
 // (gemm_quant_amd64.h's names).
@@ -80,6 +80,36 @@
 	MOVQ BX, pfp-24(SP)      \
 	ADDQ pf_len+128(FP), BX  \
 	MOVQ BX, pfend-32(SP)
+
+// KNARGS(shift) loads the 2–4-row kernels' arguments (KNPF, then YP, LDY, the
+// activation rows (SETUP4), WROW, LDW scaled to the bytes of a group of 1<<shift
+// rows, and the end of y's first row in yend-8(SP)). BX clobbered.
+#define KNARGS(shift) \
+	KNPF                     \
+	MOVQ y_base+0(FP), YP    \
+	MOVQ ldy+24(FP), LDY     \
+	MOVQ x_base+32(FP), XR0  \
+	MOVQ ldx+56(FP), BX      \
+	SETUP4                   \
+	MOVQ w_base+64(FP), WROW \
+	MOVQ ldw+88(FP), LDW     \
+	SHLQ $(shift), LDW       \
+	MOVQ n+96(FP), BX        \
+	LEAQ (YP)(BX*4), BX      \
+	MOVQ BX, yend-8(SP)
+
+// GEMVARGS(shift) loads the one-row kernels' arguments (YP, the end of y in
+// yend-8(SP), XR0, WROW and LDW scaled to the bytes of a group of 1<<shift rows). BX
+// clobbered.
+#define GEMVARGS(shift) \
+	MOVQ y_base+0(FP), YP    \
+	MOVQ y_len+8(FP), BX     \
+	LEAQ (YP)(BX*4), BX      \
+	MOVQ BX, yend-8(SP)      \
+	MOVQ x_base+24(FP), XR0  \
+	MOVQ w_base+48(FP), WROW \
+	MOVQ ldw+72(FP), LDW     \
+	SHLQ $(shift), LDW
 
 // PFNEXT1, PFNEXT2, PFNEXT4 prefetch the next 1, 2 or 4 lines of pf into L2 while any
 // are left (KNPF). A tile's later passes read it from cache: without these, memory
