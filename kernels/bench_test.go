@@ -42,6 +42,36 @@ func BenchmarkLimits(b *testing.B) {
 	}
 }
 
+// BenchmarkKernelCeilings reports, on machines that run the avx2 kernels, the rate of
+// the inner loops of their repacked Q8_0 and Q4_K kernels (probe.MixQ8_0, MixQ4_K)
+// beside the int8 peak that `dllm bench` takes their roofline at (VPMADDUBSW alone),
+// and the fraction of it: the most of that roofline the kernels can reach where
+// arithmetic bounds them. The two are measured in turn in each iteration, so both see
+// the same machine.
+func BenchmarkKernelCeilings(b *testing.B) {
+	mixes := []struct {
+		name string
+		loop func(int) float64
+	}{{"q8_0", probe.MixQ8_0}, {"q4_k", probe.MixQ4_K}}
+	for _, m := range mixes {
+		if m.loop(1) == 0 {
+			b.Skip("no probe of the avx2 kernels' inner loops: other kernels run here")
+		}
+		for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
+			b.Run(fmt.Sprintf("%s/threads=%d", m.name, threads), func(b *testing.B) {
+				var peak, rate float64
+				for b.Loop() {
+					peak = max(peak, probe.Peak(probe.Int8, 1<<18, threads))
+					rate = max(rate, probe.Peak(m.loop, 1<<16, threads))
+				}
+				b.ReportMetric(rate, "GOP/s")
+				b.ReportMetric(peak, "int8-GOP/s")
+				b.ReportMetric(100*rate/peak, "%int8")
+			})
+		}
+	}
+}
+
 // BenchmarkMatMul reports, per format × shape × implementation, GFLOP/s (2·M·K·N per
 // call) and its fraction of the FMA peak (%fma), and the weight bytes read per second
 // and their fraction of memory-read bandwidth (%bw). The pool runs GOMAXPROCS threads.

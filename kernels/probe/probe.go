@@ -25,7 +25,7 @@ type Limits struct {
 
 // Measure runs the probes on threads goroutines (about a second in all).
 func Measure(threads int) Limits {
-	return Limits{GFLOPS: peak(FMA, 1<<19, threads), Int8GOPS: peak(Int8, 1<<18, threads), GBps: ReadGBps(threads)}
+	return Limits{GFLOPS: Peak(FMA, 1<<19, threads), Int8GOPS: Peak(Int8, 1<<18, threads), GBps: ReadGBps(threads)}
 }
 
 // readAhead are the prefetch distances (bytes) the read probe tries: none (the
@@ -62,11 +62,12 @@ func ReadGBps(threads int) float64 {
 	return best
 }
 
-// peak is the best of 20 timed runs of loop(iters) on threads goroutines, in giga-ops
-// per second (loop returns the ops it did; 0 when it has no probe here). Each run lasts
+// Peak is the best of 20 timed runs of loop(iters) (FMA, Int8, MixQ8_0, MixQ4_K) on
+// threads goroutines, in giga-ops per second (loop returns the ops it did; 0 when it
+// has no probe here). Each run lasts
 // about half a millisecond, well beyond the goroutines' start: shorter runs measured one
 // thread's peak on two threads when the second started late.
-func peak(loop func(n int) float64, iters, threads int) float64 {
+func Peak(loop func(n int) float64, iters, threads int) float64 {
 	perIter := loop(1)
 	if perIter <= 0 {
 		return 0

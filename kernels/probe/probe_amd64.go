@@ -35,6 +35,30 @@ func Int8(n int) float64 {
 	return 768 * float64(n)
 }
 
+// mixQ8_0AVX2 and mixQ4_KAVX2 run n iterations of the inner loop of the avx2 set's
+// repacked 2–4-row Q8_0 and Q4_K kernels: 4 chunks of 8 weight rows against 4
+// activation rows (1024 ops each).
+func mixQ8_0AVX2(n int)
+func mixQ4_KAVX2(n int)
+
+// MixQ8_0 and MixQ4_K run n iterations of the inner loop of the avx2 kernels for Q8_0
+// and Q4_K weights, operands in L1, and return the ops done, 2 per byte product (0
+// where the machine runs other kernels: with AVX-512 VNNI, or without AVX2). Against
+// Int8, VPMADDUBSW alone, they are what those kernels can reach at best: an exact Q8_0
+// product also takes the activations' signs (VPSIGNB) and a VPMADDWD per VPMADDUBSW
+// (its pair sums fill 16 bits), a Q4_K one a VPADDW per VPMADDUBSW and its nibbles'
+// masks.
+func MixQ8_0(n int) float64 { return mix(mixQ8_0AVX2, n) }
+func MixQ4_K(n int) float64 { return mix(mixQ4_KAVX2, n) }
+
+func mix(loop func(int), n int) float64 {
+	if !hasAVX2 || hasVNNI {
+		return 0
+	}
+	loop(n)
+	return 1024 * float64(n)
+}
+
 // fmaLoopAVX2 runs n iterations of 12 independent 8-lane FMAs (192 flops each).
 func fmaLoopAVX2(n int)
 

@@ -195,3 +195,103 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// The inner loops of the avx2 set's repacked 2–4-row kernels on 4 activation rows,
+// their operands in L1 (mixData, zeros: none of these instructions takes longer for
+// any value). Per 32-byte chunk of 8 weight rows, 4 quants each, and per activation
+// row, 32 byte products: 64 ops.
+
+// MIXQ8ROW(i, acc): as gemmQ8_0X8xNAVX2 (Q8X8DOT): row i's 4 quants broadcast take the
+// chunk's signs, times its magnitudes, each row's 4 products summed into acc's int32
+// lane.
+#define MIXQ8ROW(i, acc) \
+	VPBROADCASTD 4*(i)(SI), Y15 \
+	VPSIGNB      Y12, Y15, Y15  \
+	VPMADDUBSW   Y15, Y13, Y15  \
+	VPMADDWD     Y14, Y15, Y15  \
+	VPADDD       Y15, acc, acc
+
+// MIXQ8CHUNK(c): chunk c loaded and its magnitudes taken (Q8X8CHUNK1), against 4 rows.
+#define MIXQ8CHUNK(c) \
+	VMOVDQU 32*(c)(SI), Y12 \
+	VPABSB  Y12, Y13        \
+	MIXQ8ROW(0, Y0)         \
+	MIXQ8ROW(1, Y1)         \
+	MIXQ8ROW(2, Y2)         \
+	MIXQ8ROW(3, Y3)
+
+// func mixQ8_0AVX2(n int)
+// Requires: AVX2
+//
+//	for n times: 4 chunks against 4 rows as the Q8_0 kernels (1024 ops)
+TEXT ·mixQ8_0AVX2(SB), NOSPLIT, $0-8
+	MOVQ     n+0(FP), CX
+	LEAQ     mixData<>(SB), SI
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW   $15, Y14, Y14 // int16 ones
+	TESTQ    CX, CX
+	JZ       done
+
+loop:
+	MIXQ8CHUNK(0)
+	MIXQ8CHUNK(1)
+	MIXQ8CHUNK(2)
+	MIXQ8CHUNK(3)
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// MIXQ4ROW(i, acc): as gemmQ4_KX8xNAVX2 (X8MUL): row i's 4 quants broadcast times the
+// chunk's nibbles, the pair sums added into acc's int16 lanes.
+#define MIXQ4ROW(i, acc) \
+	VPBROADCASTD 4*(i)(SI), Y13 \
+	VPMADDUBSW   Y13, Y12, Y13  \
+	VPADDW       Y13, acc, acc
+
+#define MIXQ4ROWS \
+	MIXQ4ROW(0, Y0) \
+	MIXQ4ROW(1, Y1) \
+	MIXQ4ROW(2, Y2) \
+	MIXQ4ROW(3, Y3)
+
+// MIXQ4LO(c) / MIXQ4HI(c): chunk c's low nibbles, or its high ones (X8LO, X8HI), against
+// 4 rows.
+#define MIXQ4LO(c) \
+	VPAND 32*(c)(SI), Y14, Y12 \
+	MIXQ4ROWS
+#define MIXQ4HI(c) \
+	VMOVDQU 32*(c)(SI), Y12 \
+	VPSRLW  $4, Y12, Y12    \
+	VPAND   Y14, Y12, Y12   \
+	MIXQ4ROWS
+
+// func mixQ4_KAVX2(n int)
+// Requires: AVX2
+//
+//	for n times: 4 chunks (2 of low nibbles, 2 of high) against 4 rows as the Q4_K
+//	kernels (1024 ops)
+TEXT ·mixQ4_KAVX2(SB), NOSPLIT, $0-8
+	MOVQ     n+0(FP), CX
+	LEAQ     mixData<>(SB), SI
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW   $12, Y14, Y14
+	VPACKUSWB Y14, Y14, Y14 // bytes 0x0F
+	TESTQ    CX, CX
+	JZ       done
+
+loop:
+	MIXQ4LO(0)
+	MIXQ4HI(1)
+	MIXQ4LO(2)
+	MIXQ4HI(3)
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
+
+GLOBL mixData<>(SB), NOPTR, $128

@@ -45,3 +45,23 @@ func TestMeasure(t *testing.T) {
 		t.Errorf("GBps = %v with a read probe", l.GBps)
 	}
 }
+
+// TestMixes: where the avx2 kernels' inner loops have a probe, they run and count their
+// ops per iteration (4 chunks × 4 rows × 32 byte products × 2), so Peak rates them.
+func TestMixes(t *testing.T) {
+	for name, mix := range map[string]func(int) float64{"q8_0": MixQ8_0, "q4_k": MixQ4_K} {
+		if mix(0) != 0 {
+			t.Errorf("%s: %v ops in 0 iterations", name, mix(0))
+		}
+		ops := mix(3)
+		if ops == 0 {
+			continue // another kernel set runs here
+		}
+		if ops != 3*1024 {
+			t.Errorf("%s: %v ops in 3 iterations, want %d", name, ops, 3*1024)
+		}
+		if g := Peak(mix, 1<<10, 1); g <= 0 {
+			t.Errorf("%s: Peak = %v GOP/s", name, g)
+		}
+	}
+}
