@@ -34,7 +34,7 @@ type LoadOptions struct {
 	KVCacheF16 bool
 	// NoRepack keeps every weight matrix in the memory-mapped file. By default Load
 	// copies the matrices the kernels multiply faster in a layout of their own (on
-	// amd64: Q4_K, Q6_K, and Q8_0 with AVX-512 VNNI; 1.1–2.1× faster) into it, on
+	// amd64 with AVX2: Q4_K, Q6_K and Q8_0; up to 3.7× faster) into it, on
 	// every CPU: Load then reads those weights (seconds for gigabytes) and takes as much
 	// memory again as they are. NoRepack is for a model larger than memory, weights
 	// shared between processes, or the fastest load. Outputs may differ in the last

@@ -174,8 +174,8 @@ typedef struct dllm_load_params {
 	int32_t kv_cache_f16; /* non-zero stores the KV cache in float16; default 0 */
 	int32_t no_repack;    /* since 0.5: non-zero keeps every weight in the mapped file.
 	                         By default loading copies the matrices the kernels read
-	                         faster into a layout of their own (on x86-64: Q4_K, Q6_K,
-	                         and Q8_0 with AVX-512 VNNI), reading those weights and taking as
+	                         faster into a layout of their own (on x86-64 with AVX2:
+	                         Q4_K, Q6_K and Q8_0), reading those weights and taking as
 	                         much memory again; default 0 */
 } dllm_load_params;
 

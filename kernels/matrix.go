@@ -63,9 +63,8 @@ func (m Matrix) Plain() Matrix {
 }
 
 // Repacks reports whether multiplying m on this machine copies it, on the first
-// multiply, into a layout of its own that the kernels read faster (Q4_K and Q6_K on
-// amd64 with AVX2, Q8_0 with AVX-512 VNNI: as much memory again as m's data, outside
-// the Go heap).
+// multiply, into a layout of its own that the kernels read faster (Q4_K, Q6_K and
+// Q8_0 on amd64 with AVX2: as much memory again as m's data, outside the Go heap).
 func (m Matrix) Repacks() bool {
 	_, ok := m.repackedKernels()
 	return ok

@@ -108,7 +108,7 @@ func (g *genFlags) register(fs *commandFlags) {
 }
 
 // noRepackHelp describes --no-repack (dllm.LoadOptions.NoRepack).
-const noRepackHelp = "keep every weight in the mapped file (by default x86-64 copies Q4_K, Q6_K and, with AVX-512 VNNI, Q8_0 matrices into a faster layout at load: as much memory again)"
+const noRepackHelp = "keep every weight in the mapped file (by default x86-64 with AVX2 copies Q4_K, Q6_K and Q8_0 matrices into a faster layout at load: as much memory again)"
 
 // zeroMistakes says what a count flag must be, for those that cannot be 0.
 var zeroMistakes = map[string]string{

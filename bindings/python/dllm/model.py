@@ -250,7 +250,7 @@ class Model:
     those; "demo" (the default, also for None) is the demo model built into the library.
     ``threads`` None or 0 uses every CPU. ``no_repack`` keeps every weight in the
     memory-mapped file instead of copying, at load, the matrices the kernels read
-    faster into a layout of their own (on x86-64: Q4_K, Q6_K, and Q8_0 with AVX-512 VNNI;
+    faster into a layout of their own (on x86-64 with AVX2: Q4_K, Q6_K and Q8_0;
     as much memory again as those weights); for a model larger than memory."""
 
     def __init__(self, path: Optional[str] = DEMO_MODEL, threads: Optional[int] = None,

@@ -183,8 +183,8 @@ pub struct LoadParams {
     /// Store the KV cache in float16.
     pub kv_cache_f16: bool,
     /// Keep every weight in the memory-mapped file instead of copying, at load, the
-    /// matrices the kernels read faster into a layout of their own (on x86-64: Q4_K,
-    /// Q6_K, and Q8_0 with AVX-512 VNNI; as much memory again as those weights).
+    /// matrices the kernels read faster into a layout of their own (on x86-64 with
+    /// AVX2: Q4_K, Q6_K and Q8_0; as much memory again as those weights).
     pub no_repack: bool,
 }
 
