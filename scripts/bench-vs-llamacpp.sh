@@ -2,8 +2,8 @@
 # Compare dllm with llama.cpp on the same mini-shaped LLaDA2 GGUF files.
 #
 #   scripts/bench-vs-llamacpp.sh [--threads N] [--reps N] [--layers "2 3"] [--types "q8_0 bf16"]
-#                                [--only-build] [--no-build] [--modes "block,block:4"] [--decode-steps N]
-#                                [--threads-scan] [--scan-rounds N]
+#                                [--only-build] [--only-fetch] [--no-build] [--modes "block,block:4"] [--decode-steps N]
+#                                [--threads-scan] [--scan-rounds N] [--scan-only] [--report-only]
 #
 # 1. Builds llama.cpp (v0.5.0 from the git bundle inside the npm package node-llama-cpp,
 #    the build that works on this machine) once, outside the repository, in $LLAMACPP_DIR
@@ -40,6 +40,16 @@
 # ratio is taken within a round (dllm's scan ÷ the llama.cpp scan right after it): a
 # shared machine whose speed changes between rounds then moves both sides of a ratio.
 # The table gives the median over rounds of each figure and the ratios' range.
+# --only-build builds llama.cpp and prints its binaries' folder; --only-fetch fetches
+# its source and prints that folder. --scan-only runs the scan and nothing before it;
+# --report-only prints the scan table from the results already in the results folder
+# (those of a run elsewhere: the scan needs python3 only for its table, and a machine
+# without it keeps the JSON).
+#
+# Prebuilt binaries and other folders (scripts/device-scan.sh runs this on a machine
+# without Go or a llama.cpp build): DLLM_BIN (a dllm command; default: go build),
+# LLAMA_BIN_DIR (holding llama-bench; default: the build above), DLLM_BENCH_RESULTS
+# (default: $DLLM_BENCH_MODELS/results).
 #
 # Nothing fetched or built here is committed: everything lives outside the repository.
 set -euo pipefail
@@ -54,6 +64,9 @@ MODES="block,block:4"
 DECODE_STEPS=0
 SCAN=0
 ROUNDS=2
+SCAN_ONLY=0
+REPORT_ONLY=0
+FETCH_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--threads) THREADS=$2; shift 2 ;;
@@ -64,9 +77,12 @@ while [ $# -gt 0 ]; do
 	--modes) MODES=$2; shift 2 ;;
 	--decode-steps) DECODE_STEPS=$2; shift 2 ;;
 	--only-build) ONLY_BUILD=1; shift ;;
+	--only-fetch) FETCH_ONLY=1; shift ;;
 	--threads-scan) SCAN=1; shift ;;
 	--scan-rounds) ROUNDS=$2; shift 2 ;;
-	-h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+	--scan-only) SCAN=1 SCAN_ONLY=1; shift ;;
+	--report-only) SCAN=1 SCAN_ONLY=1 REPORT_ONLY=1 BUILD=0; shift ;;
+	-h|--help) sed -n '2,54p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -76,9 +92,9 @@ LLAMACPP_DIR=${LLAMACPP_DIR:-$HOME/.cache/dllm-llamacpp}
 MODELS=${DLLM_BENCH_MODELS:-$HOME/.cache/dllm-bench}
 NODE_LLAMA_CPP_VERSION=${NODE_LLAMA_CPP_VERSION:-3.22.1}
 SRC=$LLAMACPP_DIR/llama.cpp
-BIN=$SRC/build/bin
+BIN=${LLAMA_BIN_DIR:-$SRC/build/bin}
 
-build_llamacpp() {
+fetch_llamacpp() {
 	mkdir -p "$LLAMACPP_DIR"
 	if [ ! -d "$SRC/.git" ]; then
 		echo "== fetching llama.cpp from node-llama-cpp@$NODE_LLAMA_CPP_VERSION" >&2
@@ -87,6 +103,10 @@ build_llamacpp() {
 			tar xzf "node-llama-cpp-$NODE_LLAMA_CPP_VERSION.tgz" &&
 			git clone -q package/llama/gitRelease.bundle llama.cpp)
 	fi
+}
+
+build_llamacpp() {
+	fetch_llamacpp
 	if [ ! -x "$BIN/llama-bench" ] || [ ! -x "$BIN/test-backend-ops" ]; then
 		echo "== building llama.cpp in $SRC/build (about 10 minutes on 2 cores)" >&2
 		# Native, less AMX: dllm does not use it, and a virtual machine that lists it may
@@ -99,17 +119,29 @@ build_llamacpp() {
 	fi
 }
 
-if [ "$BUILD" = 1 ]; then
+if [ "$FETCH_ONLY" = 1 ]; then
+	fetch_llamacpp
+	echo "$SRC"
+	exit 0
+fi
+if [ "$BUILD" = 1 ] && [ -z "${LLAMA_BIN_DIR:-}" ]; then
 	build_llamacpp
 fi
 [ "$ONLY_BUILD" = 1 ] && { echo "$BIN"; exit 0; }
-[ -x "$BIN/llama-bench" ] || { echo "no llama-bench in $BIN (run without --no-build)" >&2; exit 1; }
-
-DLLM=$MODELS/dllm
-mkdir -p "$MODELS"
-(cd "$ROOT" && go build -o "$DLLM" ./examples/dllm)
+OUT=${DLLM_BENCH_RESULTS:-$MODELS/results}
+if [ "$REPORT_ONLY" = 0 ]; then
+	[ -x "$BIN/llama-bench" ] || { echo "no llama-bench in $BIN (run without --no-build)" >&2; exit 1; }
+	mkdir -p "$MODELS"
+	if [ -n "${DLLM_BIN:-}" ]; then
+		DLLM=$DLLM_BIN
+	else
+		DLLM=$MODELS/dllm
+		(cd "$ROOT" && go build -o "$DLLM" ./examples/dllm)
+	fi
+fi
 
 for L in $LAYERS; do
+	[ "$REPORT_ONLY" = 1 ] && break
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		if [ ! -f "$f" ]; then
@@ -126,7 +158,6 @@ for k in sys.argv[2].split("."): d=d[k]
 print(d)' "$1" "$2"
 }
 
-OUT=$MODELS/results
 mkdir -p "$OUT"
 
 # warm FILE: read it into the page cache before a tool that maps it. dllm copies the
@@ -136,6 +167,7 @@ mkdir -p "$OUT"
 warm() { cat "$1" >/dev/null; }
 rows=() steps=() modes=()
 for L in $LAYERS; do
+	[ "$SCAN_ONLY" = 1 ] && break
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		echo "== $f: dllm bench" >&2
@@ -164,47 +196,49 @@ print(max(r) if how=="best" else statistics.median(r))' "$OUT/llama-mini$L-$T.js
 	done
 done
 
-cpu=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" cpu)
-isa=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" kernels)
-echo
-echo "machine: $cpu, $(nproc) logical CPUs; $THREADS threads; dllm kernels: $isa; llama.cpp $(cd "$SRC" && git describe --tags --always 2>/dev/null || echo v0.5.0 bundle)"
-echo "tok/s of the fastest of $REPS runs each (robust to other load on a shared machine); medians in the last columns"
-echo "ratio = dllm ÷ llama.cpp pp32 (llama-bench -p 32 -n 32 -t $THREADS)"
-echo
-printf '| model | type | llama.cpp pp32 | dllm block fwd, 1 row | ratio | dllm block fwd, all 32 rows | ratio | dllm prefill 128 | median: llama.cpp / dllm 1 row |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-for r in "${rows[@]}"; do
-	set -- $r
-	python3 -c 'import sys
+if [ "$SCAN_ONLY" = 0 ]; then
+	cpu=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" cpu)
+	isa=$(field "$OUT/dllm-mini$(echo $LAYERS | cut -d' ' -f1)-$(echo $TYPES | cut -d' ' -f1).json" kernels)
+	echo
+	echo "machine: $cpu, $(nproc) logical CPUs; $THREADS threads; dllm kernels: $isa; llama.cpp $(cd "$SRC" && git describe --tags --always 2>/dev/null || echo v0.5.0 bundle)"
+	echo "tok/s of the fastest of $REPS runs each (robust to other load on a shared machine); medians in the last columns"
+	echo "ratio = dllm ÷ llama.cpp pp32 (llama-bench -p 32 -n 32 -t $THREADS)"
+	echo
+	printf '| model | type | llama.cpp pp32 | dllm block fwd, 1 row | ratio | dllm block fwd, all 32 rows | ratio | dllm prefill 128 | median: llama.cpp / dllm 1 row |\n'
+	printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+	for r in "${rows[@]}"; do
+		set -- $r
+		python3 -c 'import sys
 L,T,ll,one,al,pre,llm,onem=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
 print(f"| mini, {L} layers | {T} | {ll:.0f} | {one:.0f} | {one/ll:.2f}x | {al:.0f} | {al/ll:.2f}x | {pre:.0f} | {llm:.0f} / {onem:.0f} |")' "$@"
-done
+	done
 
-echo
-echo "a diffusion step in autoregressive tokens: the first step of a block after a 64-token prompt (median) × llama.cpp tg32 (median)"
-echo
-printf '| model | type | dllm first step, ms | experts/MoE layer | %% of roofline (step / all rows) | llama.cpp tg32 tok/s | break-even tokens per forward |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: |\n'
-for r in "${steps[@]}"; do
-	set -- $r
-	python3 -c 'import sys
+	echo
+	echo "a diffusion step in autoregressive tokens: the first step of a block after a 64-token prompt (median) × llama.cpp tg32 (median)"
+	echo
+	printf '| model | type | dllm first step, ms | experts/MoE layer | %% of roofline (step / all rows) | llama.cpp tg32 tok/s | break-even tokens per forward |\n'
+	printf '| --- | --- | ---: | ---: | ---: | ---: | ---: |\n'
+	for r in "${steps[@]}"; do
+		set -- $r
+		python3 -c 'import sys
 L,T,step,tg,x,sr,ar=sys.argv[1],sys.argv[2],*map(float,sys.argv[3:])
 print(f"| mini, {L} layers | {T} | {step*1000:.0f} | {x:.0f} | {sr:.0f} / {ar:.0f} | {tg:.1f} | {step*tg:.1f} |")' "$@"
-done
+	done
 
-echo
-echo "per decoding mode: a real block decode after the 64-token prompt (every step timed; median), × llama.cpp tg32 (median)"
-echo
-printf '| model | type | mode | forwards | ms/step | rows/step | experts/MoE layer | step speed-up | agreement with exact | break-even tokens per forward |\n'
-printf '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-for r in "${modes[@]}"; do
-	set -- $r
-	python3 -c 'import json,sys
+	echo
+	echo "per decoding mode: a real block decode after the 64-token prompt (every step timed; median), × llama.cpp tg32 (median)"
+	echo
+	printf '| model | type | mode | forwards | ms/step | rows/step | experts/MoE layer | step speed-up | agreement with exact | break-even tokens per forward |\n'
+	printf '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+	for r in "${modes[@]}"; do
+		set -- $r
+		python3 -c 'import json,sys
 f,L,T,tg=sys.argv[1],sys.argv[2],sys.argv[3],float(sys.argv[4])
 for d in json.load(open(f)).get("block_decode",[]):
     print("| mini, %s layers | %s | %s | %d | %.0f | %.1f | %.0f | %.2fx | %.0f %% | %.1f |" % (L, T, d["mode"], d["forwards"], d["step_s"]*1000,
         d["rows_per_forward"], d["experts_per_moe_layer"], d["speedup"], 100*d["agreement"], d["step_s"]*tg))' "$@"
-done
+	done
+fi
 
 [ "$SCAN" = 1 ] || exit 0
 # The thread counts of dllm bench --threads-scan: 1, 2, 4, … below the CPUs, and the CPUs.
@@ -221,6 +255,7 @@ for L in $LAYERS; do
 	for T in $TYPES; do
 		f=$MODELS/mini$L-$T.gguf
 		for ((r = 1; r <= ROUNDS; r++)); do
+			[ "$REPORT_ONLY" = 1 ] && break
 			echo "== $f: round $r of $ROUNDS: dllm bench --threads-scan" >&2
 			warm "$f"
 			"$DLLM" bench -m "$f" --threads "$CPUS" --reps "$REPS" --prefill "" --gen 0 --prompt-len 64 --cache "" --threads-scan --json -q >"$OUT/dllm-scan-mini$L-$T-r$r.json"
@@ -228,6 +263,10 @@ for L in $LAYERS; do
 			warm "$f"
 			"$BIN/llama-bench" -m "$f" -p 32 -n 32 -t "$counts" -r "$REPS" -o json >"$OUT/llama-scan-mini$L-$T-r$r.json" 2>"$OUT/llama-scan-mini$L-$T-r$r.log"
 		done
+		if ! command -v python3 >/dev/null; then
+			echo "no python3 here for the table: the results are in $OUT (print it with --report-only)" >&2
+			continue
+		fi
 		python3 -c 'import json,statistics,sys
 out,L,T,rounds=sys.argv[1],sys.argv[2],sys.argv[3],int(sys.argv[4])
 med=statistics.median

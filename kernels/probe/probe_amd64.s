@@ -274,13 +274,13 @@ done:
 //	for n times: 4 chunks (2 of low nibbles, 2 of high) against 4 rows as the Q4_K
 //	kernels (1024 ops)
 TEXT ·mixQ4_KAVX2(SB), NOSPLIT, $0-8
-	MOVQ     n+0(FP), CX
-	LEAQ     mixData<>(SB), SI
-	VPCMPEQW Y14, Y14, Y14
-	VPSRLW   $12, Y14, Y14
+	MOVQ      n+0(FP), CX
+	LEAQ      mixData<>(SB), SI
+	VPCMPEQW  Y14, Y14, Y14
+	VPSRLW    $12, Y14, Y14
 	VPACKUSWB Y14, Y14, Y14 // bytes 0x0F
-	TESTQ    CX, CX
-	JZ       done
+	TESTQ     CX, CX
+	JZ        done
 
 loop:
 	MIXQ4LO(0)
