@@ -1,8 +1,9 @@
 // Package probe measures three ceilings of the machine it runs on, peak float32 FMA
 // throughput, peak 8-bit integer multiply-add throughput and memory read bandwidth,
 // with small assembly loops, so benchmarks can state their figures as fractions of
-// what this machine can do. It is a benchmarking aid: the kernels and the library do
-// not use it.
+// what this machine can do; and, on AVX2, the rate of the quantized kernels' inner
+// loops, the most of the int8 peak those kernels can reach. It is a benchmarking aid:
+// the kernels and the library do not use it.
 //
 // The machine may be shared, so each figure is the best of several runs, and only
 // ratios measured in the same run should be compared.
@@ -64,9 +65,9 @@ func ReadGBps(threads int) float64 {
 
 // Peak is the best of 20 timed runs of loop(iters) (FMA, Int8, MixQ8_0, MixQ4_K) on
 // threads goroutines, in giga-ops per second (loop returns the ops it did; 0 when it
-// has no probe here). Each run lasts
-// about half a millisecond, well beyond the goroutines' start: shorter runs measured one
-// thread's peak on two threads when the second started late.
+// has no probe here). Each run lasts about half a millisecond, well beyond the
+// goroutines' start: shorter runs measured one thread's peak on two threads when the
+// second started late.
 func Peak(loop func(n int) float64, iters, threads int) float64 {
 	perIter := loop(1)
 	if perIter <= 0 {
