@@ -76,12 +76,17 @@ type BenchTiming struct {
 // (probe.ReadGBps: the best read of a buffer beyond the caches, with and without
 // prefetch, on huge pages where granted), float32 FMA peak and 8-bit integer
 // multiply-add peak (the instruction the quantized kernels use: VPDPBUSD, VPMADDUBSW or
-// SDOT). A zero figure means this build has no probe for it.
+// SDOT). A zero figure means this build has no probe for it. Where the avx2 kernels
+// run, LoopQ8GOPS and LoopQ4KGOPS are the rates of their Q8_0 and Q4_K inner loops
+// (probe.MixQ8_0, MixQ4_K): the most of the int8 peak those kernels can reach, so the
+// ceiling of % of roofline for the ops that arithmetic bounds.
 type BenchLimits struct {
-	Threads   int     `json:"threads"`
-	ReadGBps  float64 `json:"read_gb_per_s"`
-	FMAGFLOPS float64 `json:"fma_gflop_per_s"`
-	Int8GOPS  float64 `json:"int8_gop_per_s"`
+	Threads     int     `json:"threads"`
+	ReadGBps    float64 `json:"read_gb_per_s"`
+	FMAGFLOPS   float64 `json:"fma_gflop_per_s"`
+	Int8GOPS    float64 `json:"int8_gop_per_s"`
+	LoopQ8GOPS  float64 `json:"loop_q8_0_gop_per_s,omitempty"`
+	LoopQ4KGOPS float64 `json:"loop_q4_k_gop_per_s,omitempty"`
 }
 
 // BenchWork is what one forward reads and computes, as the forward itself recorded it
@@ -401,7 +406,7 @@ func (b *bencher) limitsOn(n int) BenchLimits {
 	}
 	b.logf("machine limits on %s (read bandwidth, FMA and int8 peaks)", threadsText(n))
 	p := probe.Measure(n)
-	l := BenchLimits{Threads: n, ReadGBps: p.GBps, FMAGFLOPS: p.GFLOPS, Int8GOPS: p.Int8GOPS}
+	l := higherLimits(BenchLimits{Threads: n}, p)
 	b.limits[n] = l
 	return l
 }
@@ -422,6 +427,8 @@ func higherLimits(l BenchLimits, p probe.Limits) BenchLimits {
 	l.ReadGBps = max(l.ReadGBps, p.GBps)
 	l.FMAGFLOPS = max(l.FMAGFLOPS, p.GFLOPS)
 	l.Int8GOPS = max(l.Int8GOPS, p.Int8GOPS)
+	l.LoopQ8GOPS = max(l.LoopQ8GOPS, p.LoopQ8GOPS)
+	l.LoopQ4KGOPS = max(l.LoopQ4KGOPS, p.LoopQ4KGOPS)
 	return l
 }
 

@@ -81,6 +81,13 @@ func TestBench(t *testing.T) {
 			t.Errorf("JSON limits lack %q", key)
 		}
 	}
+	// The avx2 kernels' inner loops are there exactly where those kernels run.
+	for key, loop := range map[string]func(int) float64{"loop_q8_0_gop_per_s": probe.MixQ8_0, "loop_q4_k_gop_per_s": probe.MixQ4_K} {
+		v, ok := obj["limits"].(map[string]any)[key].(float64)
+		if has := loop(1) > 0; ok != has || (has && v <= 0) {
+			t.Errorf("JSON limits %q = %v (present %v), with an inner-loop probe: %v", key, v, ok, has)
+		}
+	}
 	for _, f := range []string{"block_forward", "block_forward_1row", "first_step"} {
 		for _, key := range []string{"tok_per_s", "best_tok_per_s", "experts_per_moe_layer", "experts_min", "experts_max",
 			"weight_bytes", "cache_bytes", "flops", "int8_flops", "gb_per_s", "gflop_per_s", "roofline_s", "roofline_pct"} {
@@ -375,9 +382,9 @@ func TestBenchContext(t *testing.T) {
 
 // TestHigherLimits: a second measurement raises each figure that it beats, and no other.
 func TestHigherLimits(t *testing.T) {
-	l := BenchLimits{Threads: 2, ReadGBps: 30, FMAGFLOPS: 230, Int8GOPS: 900}
-	got := higherLimits(l, probe.Limits{GBps: 59, GFLOPS: 220, Int8GOPS: 910})
-	if want := (BenchLimits{Threads: 2, ReadGBps: 59, FMAGFLOPS: 230, Int8GOPS: 910}); got != want {
+	l := BenchLimits{Threads: 2, ReadGBps: 30, FMAGFLOPS: 230, Int8GOPS: 900, LoopQ8GOPS: 250, LoopQ4KGOPS: 500}
+	got := higherLimits(l, probe.Limits{GBps: 59, GFLOPS: 220, Int8GOPS: 910, LoopQ8GOPS: 240, LoopQ4KGOPS: 520})
+	if want := (BenchLimits{Threads: 2, ReadGBps: 59, FMAGFLOPS: 230, Int8GOPS: 910, LoopQ8GOPS: 250, LoopQ4KGOPS: 520}); got != want {
 		t.Errorf("higherLimits = %+v, want %+v", got, want)
 	}
 }

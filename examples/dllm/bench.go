@@ -318,7 +318,12 @@ func limitsText(l tools.BenchLimits) string {
 	if l.Int8GOPS > 0 {
 		int8 = fmt.Sprintf(", int8 %.1f GOP/s", l.Int8GOPS)
 	}
-	return fmt.Sprintf("read %.1f GB/s, FMA %.1f GFLOP/s%s on %d threads (kernels/probe, this run)", l.ReadGBps, l.FMAGFLOPS, int8, l.Threads)
+	loops := ""
+	if l.Int8GOPS > 0 && l.LoopQ8GOPS > 0 && l.LoopQ4KGOPS > 0 {
+		loops = fmt.Sprintf("; the avx2 kernels' inner loops reach %.0f %% (q8_0) and %.0f %% (q4_k) of int8",
+			100*l.LoopQ8GOPS/l.Int8GOPS, 100*l.LoopQ4KGOPS/l.Int8GOPS)
+	}
+	return fmt.Sprintf("read %.1f GB/s, FMA %.1f GFLOP/s%s on %d threads (kernels/probe, this run)%s", l.ReadGBps, l.FMAGFLOPS, int8, l.Threads, loops)
 }
 
 // printWindowBench prints a bidirectional family's figures: the whole-window forward and

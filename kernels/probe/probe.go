@@ -22,11 +22,21 @@ type Limits struct {
 	GFLOPS   float64 // float32 FMA, 2 flops each
 	Int8GOPS float64 // 8-bit integer multiply-adds (Int8), 2 ops each
 	GBps     float64 // bytes read from memory, far beyond any cache
+
+	// The avx2 kernels' inner loops (MixQ8_0, MixQ4_K), 2 ops per byte product: the
+	// most of Int8GOPS those kernels can reach.
+	LoopQ8GOPS, LoopQ4KGOPS float64
 }
 
 // Measure runs the probes on threads goroutines (about a second in all).
 func Measure(threads int) Limits {
-	return Limits{GFLOPS: Peak(FMA, 1<<19, threads), Int8GOPS: Peak(Int8, 1<<18, threads), GBps: ReadGBps(threads)}
+	return Limits{
+		GFLOPS:      Peak(FMA, 1<<19, threads),
+		Int8GOPS:    Peak(Int8, 1<<18, threads),
+		GBps:        ReadGBps(threads),
+		LoopQ8GOPS:  Peak(MixQ8_0, 1<<16, threads),
+		LoopQ4KGOPS: Peak(MixQ4_K, 1<<17, threads), // twice as fast a loop as Q8_0's
+	}
 }
 
 // readAhead are the prefetch distances (bytes) the read probe tries: none (the
