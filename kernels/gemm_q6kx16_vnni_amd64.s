@@ -134,7 +134,7 @@
 	VADDPS A, acc, acc
 
 // Q6X16BLOCK2(PF) … Q6X16BLOCK4(PF): a super-block of the first 2 … 4 rows, prefetching
-// with PF; the flags say whether another is left. Q6X16LOOPS: X16LOOPS of them.
+// with PF; the flags say whether another is left. Q6X16LOOPS: KNLOOPS of them.
 #define Q6X16BLOCK2(PF) \
 	Q6START2                                   \
 	Q6BLOCK(PF, Q6GROUP2, Q6MINS02, Q6MINS2)   \
@@ -154,7 +154,7 @@
 #define Q6X16STORE3 X8STORE3(A0, A1, A2)
 #define Q6X16STORE4 X8STORE4(A0, A1, A2, A3)
 #define Q6X16LOOPS(PF, lab4, lab3, lab2) \
-	X16LOOPS(PF, Q6X16BLOCK4, Q6X16BLOCK3, Q6X16BLOCK2, Q6X16STORE4, Q6X16STORE3, Q6X16STORE2, lab4, lab3, lab2)
+	KNLOOPS(PF, Q6X16BLOCK4, Q6X16BLOCK3, Q6X16BLOCK2, Q6X16STORE4, Q6X16STORE3, Q6X16STORE2, lab4, lab3, lab2)
 
 // func gemmQ6_KX16xNVNNI(y []float32, ldy int, x []byte, ldx int, w []byte, ldw int, n int, nb int, rows int, pf []byte)
 // Requires: AVX, AVX2, F16C, AVX512F, AVX512BW, AVX512_VNNI

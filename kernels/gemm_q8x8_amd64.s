@@ -37,13 +37,13 @@
 #define DW Y12  // the block's 8 weight scales
 #define B Y13
 
-// Q8X8PF(pf): prefetch the block (272 bytes) pf bytes ahead.
-#define Q8X8PF(pf) \
-	PREFETCHT0 (WP)(pf*1)    \
-	PREFETCHT0 64(WP)(pf*1)  \
-	PREFETCHT0 128(WP)(pf*1) \
-	PREFETCHT0 192(WP)(pf*1) \
-	PREFETCHT0 256(WP)(pf*1)
+// Q8X8PF: prefetch the block (272 bytes) R14 bytes ahead.
+#define Q8X8PF \
+	PREFETCHT0 (WP)(R14*1)    \
+	PREFETCHT0 64(WP)(R14*1)  \
+	PREFETCHT0 128(WP)(R14*1) \
+	PREFETCHT0 192(WP)(R14*1) \
+	PREFETCHT0 256(WP)(R14*1)
 
 // Q8X8DOT(c, xr, isum): isum += the 4 products of chunk c (W, WA) with row xr, per row.
 #define Q8X8DOT(c, xr, isum) \
@@ -121,6 +121,21 @@
 	ADDQ $const_q8BlockBytes, XOFF \
 	DECQ BLEFT
 
+// Q8X8BLOCK4(PF) … Q8X8BLOCK2(PF): a block of 4 … 2 rows after its prefetch (PF) and
+// 2 lines of pf, then the step to the next (KNLOOPS); Q8X8STORE4 … Q8X8STORE2 add
+// their sums to y.
+#define Q8X8STEP(PF, START, CHUNK, FIN) \
+	PF                            \
+	PFNEXT2                       \
+	Q8X8BLOCK(START, CHUNK, FIN) \
+	Q8X8NEXT
+#define Q8X8BLOCK4(PF) Q8X8STEP(PF, Q8X8START4, Q8X8CHUNK4, Q8X8FIN4)
+#define Q8X8BLOCK3(PF) Q8X8STEP(PF, Q8X8START3, Q8X8CHUNK3, Q8X8FIN3)
+#define Q8X8BLOCK2(PF) Q8X8STEP(PF, Q8X8START2, Q8X8CHUNK2, Q8X8FIN2)
+#define Q8X8STORE4 X8STORE4(A0, A1, A2, A3)
+#define Q8X8STORE3 X8STORE3(A0, A1, A2)
+#define Q8X8STORE2 X8STORE2(A0, A1)
+
 // Q8X8ONES sets ONES to int16 ones.
 #define Q8X8ONES \
 	VPCMPEQW ONES, ONES, ONES \
@@ -147,34 +162,7 @@ group:
 	MOVQ   WROW, WP
 	MOVQ   nb+104(FP), BLEFT
 	CMPQ   rows+112(FP), $3
-	JEQ    block3
-	JLT    block2
-
-block4:
-	Q8X8PF(R14)
-	PFNEXT2
-	Q8X8BLOCK(Q8X8START4, Q8X8CHUNK4, Q8X8FIN4)
-	Q8X8NEXT
-	JNZ block4
-	X8STORE4(A0, A1, A2, A3)
-	JMP next
-
-block3:
-	Q8X8PF(R14)
-	PFNEXT2
-	Q8X8BLOCK(Q8X8START3, Q8X8CHUNK3, Q8X8FIN3)
-	Q8X8NEXT
-	JNZ block3
-	X8STORE3(A0, A1, A2)
-	JMP next
-
-block2:
-	Q8X8PF(R14)
-	PFNEXT2
-	Q8X8BLOCK(Q8X8START2, Q8X8CHUNK2, Q8X8FIN2)
-	Q8X8NEXT
-	JNZ block2
-	X8STORE2(A0, A1)
+	KNLOOPS(Q8X8PF, Q8X8BLOCK4, Q8X8BLOCK3, Q8X8BLOCK2, Q8X8STORE4, Q8X8STORE3, Q8X8STORE2, block4, block3, block2)
 
 next:
 	ADDQ $32, YP
@@ -204,7 +192,7 @@ group:
 	MOVQ   nb+80(FP), BLEFT
 
 block:
-	Q8X8PF(R14)
+	Q8X8PF
 	Q8X8BLOCK(Q8X8START1, Q8X8CHUNK1, Q8X8FIN1)
 	Q8X8NEXT
 	JNZ block

@@ -142,23 +142,23 @@
 	PREFETCHT2 192(BX) \
 	PFNEXTSTORE(4)
 
-// X16LOOP(label, BLOCK, PF, STORE): the 16-wide kernels' super-blocks of a group of
-// rows (BLOCK(PF) each, from label: a super-block with PF as its prefetch, the flags
-// saying whether another is left), then STORE of their sums, and on to next. X16LOOPS
-// does it for 4, 3 or 2 rows (the flags comparing them with 3) with BLOCK4 … BLOCK2
-// and STORE4 … STORE2, from labels lab4, lab3, lab2.
-#define X16LOOP(label, BLOCK, PF, STORE) \
+// KNLOOP(label, BLOCK, PF, STORE): the 2–4-row kernels' blocks of a group of weight
+// rows (BLOCK(PF) each, from label: a block with PF as its prefetch, the flags saying
+// whether another is left), then STORE of their sums, and on to next. KNLOOPS does it
+// for 4, 3 or 2 rows (the flags comparing them with 3) with BLOCK4 … BLOCK2 and
+// STORE4 … STORE2, from labels lab4, lab3, lab2.
+#define KNLOOP(label, BLOCK, PF, STORE) \
 label:         \
 	BLOCK(PF)  \
 	JNZ label  \
 	STORE      \
 	JMP next
-#define X16LOOPS(PF, BLOCK4, BLOCK3, BLOCK2, STORE4, STORE3, STORE2, lab4, lab3, lab2) \
+#define KNLOOPS(PF, BLOCK4, BLOCK3, BLOCK2, STORE4, STORE3, STORE2, lab4, lab3, lab2) \
 	JEQ lab3                             \
 	JLT lab2                             \
-	X16LOOP(lab4, BLOCK4, PF, STORE4)    \
-	X16LOOP(lab3, BLOCK3, PF, STORE3)    \
-	X16LOOP(lab2, BLOCK2, PF, STORE2)
+	KNLOOP(lab4, BLOCK4, PF, STORE4)     \
+	KNLOOP(lab3, BLOCK3, PF, STORE3)     \
+	KNLOOP(lab2, BLOCK2, PF, STORE2)
 
 // The 4-row kernels that keep their float32 sums on the stack (the frame's top 160 bytes:
 // acc0…acc3, then the KNPF slots and yend-8(SP)).
