@@ -42,34 +42,29 @@ func BenchmarkLimits(b *testing.B) {
 	}
 }
 
-// BenchmarkKernelCeilings reports, on machines that run the avx2 kernels, the rate of
+// BenchmarkKernelCeilings reports, on machines that run the avx2 kernels, the rates of
 // the inner loops of their repacked Q8_0 and Q4_K kernels (probe.MixQ8_0, MixQ4_K)
 // beside the int8 peak that `dllm bench` takes their roofline at (VPMADDUBSW alone),
-// and the fraction of it: the most of that roofline the kernels can reach where
-// arithmetic bounds them. The two are measured in turn in each iteration, so both see
-// the same machine.
+// and the fractions of it: the most of that roofline the kernels can reach where
+// arithmetic bounds them. All three are measured in turn in each iteration
+// (probe.Int8Ceilings), so they see the same machine.
 func BenchmarkKernelCeilings(b *testing.B) {
-	mixes := []struct {
-		name  string
-		loop  func(int) float64
-		iters int // about half a millisecond, as probe.Measure runs them
-	}{{"q8_0", probe.MixQ8_0, 1 << 16}, {"q4_k", probe.MixQ4_K, 1 << 17}}
-	for _, m := range mixes {
-		if m.loop(1) == 0 {
-			b.Skip("no probe of the avx2 kernels' inner loops: other kernels run here")
-		}
-		for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
-			b.Run(fmt.Sprintf("%s/threads=%d", m.name, threads), func(b *testing.B) {
-				var peak, rate float64
-				for b.Loop() {
-					peak = max(peak, probe.Peak(probe.Int8, 1<<18, threads))
-					rate = max(rate, probe.Peak(m.loop, m.iters, threads))
-				}
-				b.ReportMetric(rate, "GOP/s")
-				b.ReportMetric(peak, "int8-GOP/s")
-				b.ReportMetric(100*rate/peak, "%int8")
-			})
-		}
+	if probe.MixQ8_0(1) == 0 {
+		b.Skip("no probe of the avx2 kernels' inner loops: other kernels run here")
+	}
+	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var peak, q8, q4k float64
+			for b.Loop() {
+				p, l8, l4 := probe.Int8Ceilings(threads)
+				peak, q8, q4k = max(peak, p), max(q8, l8), max(q4k, l4)
+			}
+			b.ReportMetric(peak, "int8-GOP/s")
+			b.ReportMetric(q8, "q8_0-GOP/s")
+			b.ReportMetric(100*q8/peak, "q8_0-%int8")
+			b.ReportMetric(q4k, "q4_k-GOP/s")
+			b.ReportMetric(100*q4k/peak, "q4_k-%int8")
+		})
 	}
 }
 
