@@ -46,24 +46,27 @@ func BenchmarkLimits(b *testing.B) {
 // the inner loops of their repacked Q8_0 and Q4_K kernels (probe.MixQ8_0, MixQ4_K)
 // beside the int8 peak that `dllm bench` takes their roofline at (VPMADDUBSW alone),
 // and the fractions of it: the most of that roofline the kernels can reach where
-// arithmetic bounds them. All three are measured in turn in each iteration
-// (probe.Int8Ceilings), so they see the same machine.
+// arithmetic bounds them. Beside them, probe.MulAdd: each VPMADDUBSW with only the add
+// that accumulates it, which bounds any AVX2 int8 dot product. All are measured in turn
+// in each iteration (probe.Int8Ceilings, then MulAdd), so they see the same machine.
 func BenchmarkKernelCeilings(b *testing.B) {
 	if probe.MixQ8_0(1) == 0 {
 		b.Skip("no probe of the avx2 kernels' inner loops: other kernels run here")
 	}
 	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			var peak, q8, q4k float64
+			var peak, q8, q4k, muladd float64
 			for b.Loop() {
 				p, l8, l4 := probe.Int8Ceilings(threads)
 				peak, q8, q4k = max(peak, p), max(q8, l8), max(q4k, l4)
+				muladd = max(muladd, probe.Peak(probe.MulAdd, 1<<17, threads))
 			}
 			b.ReportMetric(peak, "int8-GOP/s")
 			b.ReportMetric(q8, "q8_0-GOP/s")
 			b.ReportMetric(100*q8/peak, "q8_0-%int8")
 			b.ReportMetric(q4k, "q4_k-GOP/s")
 			b.ReportMetric(100*q4k/peak, "q4_k-%int8")
+			b.ReportMetric(100*muladd/peak, "muladd-%int8")
 		})
 	}
 }

@@ -2,8 +2,9 @@
 // throughput, peak 8-bit integer multiply-add throughput and memory read bandwidth,
 // with small assembly loops, so benchmarks can state their figures as fractions of
 // what this machine can do; and, on AVX2, the rate of the quantized kernels' inner
-// loops, the most of the int8 peak those kernels can reach. It is a benchmarking aid:
-// the kernels and the library do not use it.
+// loops, the most of the int8 peak those kernels can reach, and of multiplies with
+// only their accumulating adds, the most any int8 dot product can. It is a
+// benchmarking aid: the kernels and the library do not use it.
 //
 // The machine may be shared, so each figure is the best of several runs, and only
 // ratios measured in the same run should be compared.

@@ -51,6 +51,17 @@ func mixQ4_KAVX2(n int)
 func MixQ8_0(n int) float64 { return mix(mixQ8_0AVX2, n) }
 func MixQ4_K(n int) float64 { return mix(mixQ4_KAVX2, n) }
 
+// mulAddAVX2 runs n iterations of 16 VPMADDUBSWs, each followed by the VPADDW that
+// adds its pair sums into an accumulator (1024 ops).
+func mulAddAVX2(n int)
+
+// MulAdd runs n iterations of VPMADDUBSWs each added into an accumulator, operands in
+// registers, and returns the ops done (0 where MixQ8_0 and MixQ4_K are 0). A dot
+// product on AVX2 adds every multiply's results into its sums (only VNNI multiplies
+// and accumulates in one instruction), so no AVX2 int8 kernel, whatever its layout,
+// runs faster than this against Int8.
+func MulAdd(n int) float64 { return mix(mulAddAVX2, n) }
+
 func mix(loop func(int), n int) float64 {
 	if !hasAVX2 || hasVNNI {
 		return 0

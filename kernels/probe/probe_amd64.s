@@ -90,36 +90,43 @@ sum:
 
 
 
+// INT8LOOP(BODY): an int8 probe loop, the operands Y12 and Y13 zeroed, then BODY CX
+// times.
+#define INT8LOOP(BODY) \
+	VPXOR Y12, Y12, Y12 \
+	VPXOR Y13, Y13, Y13 \
+	TESTQ CX, CX        \
+	JZ    done          \
+loop:                   \
+	BODY                \
+	DECQ CX             \
+	JNZ  loop           \
+done:                   \
+	VZEROUPPER          \
+	RET
+
+// INT8X12: Yi = pair sums of Y13·Y12, 12 independent results.
+#define INT8X12 \
+	VPMADDUBSW Y12, Y13, Y0  \
+	VPMADDUBSW Y12, Y13, Y1  \
+	VPMADDUBSW Y12, Y13, Y2  \
+	VPMADDUBSW Y12, Y13, Y3  \
+	VPMADDUBSW Y12, Y13, Y4  \
+	VPMADDUBSW Y12, Y13, Y5  \
+	VPMADDUBSW Y12, Y13, Y6  \
+	VPMADDUBSW Y12, Y13, Y7  \
+	VPMADDUBSW Y12, Y13, Y8  \
+	VPMADDUBSW Y12, Y13, Y9  \
+	VPMADDUBSW Y12, Y13, Y10 \
+	VPMADDUBSW Y12, Y13, Y11
+
 // func int8LoopAVX2(n int)
 // Requires: AVX2
 //
 //	for n times: 12 independent VPMADDUBSWs (32 byte products each, 768 ops)
 TEXT ·int8LoopAVX2(SB), NOSPLIT, $0-8
-	MOVQ  n+0(FP), CX
-	VPXOR Y12, Y12, Y12
-	VPXOR Y13, Y13, Y13
-	TESTQ CX, CX
-	JZ    done
-
-loop:
-	VPMADDUBSW Y12, Y13, Y0 // Yi = pair sums of Y13·Y12, 12 independent results
-	VPMADDUBSW Y12, Y13, Y1
-	VPMADDUBSW Y12, Y13, Y2
-	VPMADDUBSW Y12, Y13, Y3
-	VPMADDUBSW Y12, Y13, Y4
-	VPMADDUBSW Y12, Y13, Y5
-	VPMADDUBSW Y12, Y13, Y6
-	VPMADDUBSW Y12, Y13, Y7
-	VPMADDUBSW Y12, Y13, Y8
-	VPMADDUBSW Y12, Y13, Y9
-	VPMADDUBSW Y12, Y13, Y10
-	VPMADDUBSW Y12, Y13, Y11
-	DECQ       CX
-	JNZ        loop
-
-done:
-	VZEROUPPER
-	RET
+	MOVQ n+0(FP), CX
+	INT8LOOP(INT8X12)
 
 // func int8LoopVNNI(n int)
 // Requires: AVX512F, AVX512_VNNI
@@ -195,6 +202,33 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// MULADD(acc): a VPMADDUBSW and the VPADDW that adds its pair sums into acc.
+#define MULADD(acc) \
+	VPMADDUBSW Y12, Y13, Y15 \
+	VPADDW     Y15, acc, acc
+
+// MULADD8: a MULADD into each of 8 accumulators; MULADD16 two rounds of it.
+#define MULADD8 \
+	MULADD(Y0) \
+	MULADD(Y1) \
+	MULADD(Y2) \
+	MULADD(Y3) \
+	MULADD(Y4) \
+	MULADD(Y5) \
+	MULADD(Y6) \
+	MULADD(Y7)
+#define MULADD16 \
+	MULADD8 \
+	MULADD8
+
+// func mulAddAVX2(n int)
+// Requires: AVX2
+//
+//	for n times: 16 VPMADDUBSWs, each added into one of 8 int16 accumulators (1024 ops)
+TEXT ·mulAddAVX2(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX
+	INT8LOOP(MULADD16)
 
 // The inner loops of the avx2 set's repacked 2–4-row kernels on 4 activation rows,
 // their operands in L1 (mixData, zeros: none of these instructions takes longer for

@@ -38,6 +38,7 @@ func Read(b []byte, ahead int) (uint64, bool) {
 	return readNEON(b, ahead), true
 }
 
-// MixQ8_0 and MixQ4_K model the amd64 avx2 kernels: nothing here (0 ops).
+// MixQ8_0, MixQ4_K and MulAdd model the amd64 avx2 kernels: nothing here (0 ops).
 func MixQ8_0(n int) float64 { return 0 }
 func MixQ4_K(n int) float64 { return 0 }
+func MulAdd(n int) float64  { return 0 }

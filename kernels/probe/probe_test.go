@@ -47,9 +47,10 @@ func TestMeasure(t *testing.T) {
 }
 
 // TestMixes: where the avx2 kernels' inner loops have a probe, they run and count their
-// ops per iteration (4 chunks × 4 rows × 32 byte products × 2), so Peak rates them.
+// ops per iteration (4 chunks × 4 rows × 32 byte products × 2; MulAdd's 16 multiplies
+// × 32 × 2), so Peak rates them.
 func TestMixes(t *testing.T) {
-	for name, mix := range map[string]func(int) float64{"q8_0": MixQ8_0, "q4_k": MixQ4_K} {
+	for name, mix := range map[string]func(int) float64{"q8_0": MixQ8_0, "q4_k": MixQ4_K, "muladd": MulAdd} {
 		if mix(0) != 0 {
 			t.Errorf("%s: %v ops in 0 iterations", name, mix(0))
 		}
