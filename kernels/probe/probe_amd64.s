@@ -5,6 +5,34 @@
 // The probes behind probe.FMA and probe.Read: peak FMA throughput and memory read
 // bandwidth.
 
+// PROBELOOP(BODY): a counted probe's loop, after its set-up: BODY CX times, then
+// return.
+#define PROBELOOP(BODY) \
+	TESTQ CX, CX \
+	JZ    done   \
+loop:            \
+	BODY         \
+	DECQ CX      \
+	JNZ  loop    \
+done:            \
+	VZEROUPPER   \
+	RET
+
+// FMAX12: Yi += Y13·Y12, 12 independent chains.
+#define FMAX12                    \
+	VFMADD231PS Y12, Y13, Y0  \
+	VFMADD231PS Y12, Y13, Y1  \
+	VFMADD231PS Y12, Y13, Y2  \
+	VFMADD231PS Y12, Y13, Y3  \
+	VFMADD231PS Y12, Y13, Y4  \
+	VFMADD231PS Y12, Y13, Y5  \
+	VFMADD231PS Y12, Y13, Y6  \
+	VFMADD231PS Y12, Y13, Y7  \
+	VFMADD231PS Y12, Y13, Y8  \
+	VFMADD231PS Y12, Y13, Y9  \
+	VFMADD231PS Y12, Y13, Y10 \
+	VFMADD231PS Y12, Y13, Y11
+
 // func fmaLoopAVX2(n int)
 // Requires: AVX, FMA
 //
@@ -25,28 +53,7 @@ TEXT ·fmaLoopAVX2(SB), NOSPLIT, $0-8
 	VXORPS Y11, Y11, Y11
 	VXORPS Y12, Y12, Y12
 	VXORPS Y13, Y13, Y13
-	TESTQ  CX, CX
-	JZ     done
-
-loop:
-	VFMADD231PS Y12, Y13, Y0 // Yi += Y13·Y12, 12 independent chains
-	VFMADD231PS Y12, Y13, Y1
-	VFMADD231PS Y12, Y13, Y2
-	VFMADD231PS Y12, Y13, Y3
-	VFMADD231PS Y12, Y13, Y4
-	VFMADD231PS Y12, Y13, Y5
-	VFMADD231PS Y12, Y13, Y6
-	VFMADD231PS Y12, Y13, Y7
-	VFMADD231PS Y12, Y13, Y8
-	VFMADD231PS Y12, Y13, Y9
-	VFMADD231PS Y12, Y13, Y10
-	VFMADD231PS Y12, Y13, Y11
-	DECQ        CX
-	JNZ         loop
-
-done:
-	VZEROUPPER
-	RET
+	PROBELOOP(FMAX12)
 
 // func readAVX2(b []byte, ahead int) uint64
 // Requires: AVX, AVX2
@@ -88,23 +95,6 @@ sum:
 	VZEROUPPER
 	RET
 
-
-
-// INT8LOOP(BODY): an int8 probe loop, the operands Y12 and Y13 zeroed, then BODY CX
-// times.
-#define INT8LOOP(BODY) \
-	VPXOR Y12, Y12, Y12 \
-	VPXOR Y13, Y13, Y13 \
-	TESTQ CX, CX        \
-	JZ    done          \
-loop:                   \
-	BODY                \
-	DECQ CX             \
-	JNZ  loop           \
-done:                   \
-	VZEROUPPER          \
-	RET
-
 // INT8X12: Yi = pair sums of Y13·Y12, 12 independent results.
 #define INT8X12 \
 	VPMADDUBSW Y12, Y13, Y0  \
@@ -125,8 +115,25 @@ done:                   \
 //
 //	for n times: 12 independent VPMADDUBSWs (32 byte products each, 768 ops)
 TEXT ·int8LoopAVX2(SB), NOSPLIT, $0-8
-	MOVQ n+0(FP), CX
-	INT8LOOP(INT8X12)
+	MOVQ  n+0(FP), CX
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	PROBELOOP(INT8X12)
+
+// VNNIX12: Zi += 4-product sums of Z13·Z12, 12 independent chains.
+#define VNNIX12                \
+	VPDPBUSD Z12, Z13, Z0  \
+	VPDPBUSD Z12, Z13, Z1  \
+	VPDPBUSD Z12, Z13, Z2  \
+	VPDPBUSD Z12, Z13, Z3  \
+	VPDPBUSD Z12, Z13, Z4  \
+	VPDPBUSD Z12, Z13, Z5  \
+	VPDPBUSD Z12, Z13, Z6  \
+	VPDPBUSD Z12, Z13, Z7  \
+	VPDPBUSD Z12, Z13, Z8  \
+	VPDPBUSD Z12, Z13, Z9  \
+	VPDPBUSD Z12, Z13, Z10 \
+	VPDPBUSD Z12, Z13, Z11
 
 // func int8LoopVNNI(n int)
 // Requires: AVX512F, AVX512_VNNI
@@ -137,28 +144,22 @@ TEXT ·int8LoopVNNI(SB), NOSPLIT, $0-8
 	MOVQ   n+0(FP), CX
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
-	TESTQ  CX, CX
-	JZ     done
+	PROBELOOP(VNNIX12)
 
-loop:
-	VPDPBUSD Z12, Z13, Z0 // Zi += 4-product sums of Z13·Z12, 12 independent chains
-	VPDPBUSD Z12, Z13, Z1
-	VPDPBUSD Z12, Z13, Z2
-	VPDPBUSD Z12, Z13, Z3
-	VPDPBUSD Z12, Z13, Z4
-	VPDPBUSD Z12, Z13, Z5
-	VPDPBUSD Z12, Z13, Z6
-	VPDPBUSD Z12, Z13, Z7
-	VPDPBUSD Z12, Z13, Z8
-	VPDPBUSD Z12, Z13, Z9
-	VPDPBUSD Z12, Z13, Z10
-	VPDPBUSD Z12, Z13, Z11
-	DECQ     CX
-	JNZ      loop
-
-done:
-	VZEROUPPER
-	RET
+// FMA512X12: Zi += Z13·Z12, 12 independent chains.
+#define FMA512X12                 \
+	VFMADD231PS Z12, Z13, Z0  \
+	VFMADD231PS Z12, Z13, Z1  \
+	VFMADD231PS Z12, Z13, Z2  \
+	VFMADD231PS Z12, Z13, Z3  \
+	VFMADD231PS Z12, Z13, Z4  \
+	VFMADD231PS Z12, Z13, Z5  \
+	VFMADD231PS Z12, Z13, Z6  \
+	VFMADD231PS Z12, Z13, Z7  \
+	VFMADD231PS Z12, Z13, Z8  \
+	VFMADD231PS Z12, Z13, Z9  \
+	VFMADD231PS Z12, Z13, Z10 \
+	VFMADD231PS Z12, Z13, Z11
 
 // func fmaLoopAVX512(n int)
 // Requires: AVX512F
@@ -180,28 +181,7 @@ TEXT ·fmaLoopAVX512(SB), NOSPLIT, $0-8
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
-	TESTQ  CX, CX
-	JZ     done
-
-loop:
-	VFMADD231PS Z12, Z13, Z0 // Zi += Z13·Z12, 12 independent chains
-	VFMADD231PS Z12, Z13, Z1
-	VFMADD231PS Z12, Z13, Z2
-	VFMADD231PS Z12, Z13, Z3
-	VFMADD231PS Z12, Z13, Z4
-	VFMADD231PS Z12, Z13, Z5
-	VFMADD231PS Z12, Z13, Z6
-	VFMADD231PS Z12, Z13, Z7
-	VFMADD231PS Z12, Z13, Z8
-	VFMADD231PS Z12, Z13, Z9
-	VFMADD231PS Z12, Z13, Z10
-	VFMADD231PS Z12, Z13, Z11
-	DECQ        CX
-	JNZ         loop
-
-done:
-	VZEROUPPER
-	RET
+	PROBELOOP(FMA512X12)
 
 // MULADD(acc): a VPMADDUBSW and the VPADDW that adds its pair sums into acc.
 #define MULADD(acc) \
@@ -227,8 +207,10 @@ done:
 //
 //	for n times: 16 VPMADDUBSWs, each added into one of 8 int16 accumulators (1024 ops)
 TEXT ·mulAddAVX2(SB), NOSPLIT, $0-8
-	MOVQ n+0(FP), CX
-	INT8LOOP(MULADD16)
+	MOVQ  n+0(FP), CX
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	PROBELOOP(MULADD16)
 
 // The inner loops of the avx2 set's repacked 2–4-row kernels on 4 activation rows,
 // their operands in L1 (mixData, zeros: none of these instructions takes longer for
@@ -254,6 +236,13 @@ TEXT ·mulAddAVX2(SB), NOSPLIT, $0-8
 	MIXQ8ROW(2, Y2)         \
 	MIXQ8ROW(3, Y3)
 
+// MIXQ8LOOP: 4 chunks against 4 rows.
+#define MIXQ8LOOP \
+	MIXQ8CHUNK(0) \
+	MIXQ8CHUNK(1) \
+	MIXQ8CHUNK(2) \
+	MIXQ8CHUNK(3)
+
 // func mixQ8_0AVX2(n int)
 // Requires: AVX2
 //
@@ -263,20 +252,7 @@ TEXT ·mixQ8_0AVX2(SB), NOSPLIT, $0-8
 	LEAQ     mixData<>(SB), SI
 	VPCMPEQW Y14, Y14, Y14
 	VPSRLW   $15, Y14, Y14 // int16 ones
-	TESTQ    CX, CX
-	JZ       done
-
-loop:
-	MIXQ8CHUNK(0)
-	MIXQ8CHUNK(1)
-	MIXQ8CHUNK(2)
-	MIXQ8CHUNK(3)
-	DECQ CX
-	JNZ  loop
-
-done:
-	VZEROUPPER
-	RET
+	PROBELOOP(MIXQ8LOOP)
 
 // MIXQ4ROW(i, acc): as gemmQ4_KX8xNAVX2 (X8MUL): row i's 4 quants broadcast times the
 // chunk's nibbles, the pair sums added into acc's int16 lanes.
@@ -302,6 +278,13 @@ done:
 	VPAND   Y14, Y12, Y12   \
 	MIXQ4ROWS
 
+// MIXQ4LOOP: 2 chunks of low nibbles and 2 of high against 4 rows.
+#define MIXQ4LOOP \
+	MIXQ4LO(0) \
+	MIXQ4HI(1) \
+	MIXQ4LO(2) \
+	MIXQ4HI(3)
+
 // func mixQ4_KAVX2(n int)
 // Requires: AVX2
 //
@@ -313,19 +296,6 @@ TEXT ·mixQ4_KAVX2(SB), NOSPLIT, $0-8
 	VPCMPEQW  Y14, Y14, Y14
 	VPSRLW    $12, Y14, Y14
 	VPACKUSWB Y14, Y14, Y14 // bytes 0x0F
-	TESTQ     CX, CX
-	JZ        done
-
-loop:
-	MIXQ4LO(0)
-	MIXQ4HI(1)
-	MIXQ4LO(2)
-	MIXQ4HI(3)
-	DECQ CX
-	JNZ  loop
-
-done:
-	VZEROUPPER
-	RET
+	PROBELOOP(MIXQ4LOOP)
 
 GLOBL mixData<>(SB), NOPTR, $128
